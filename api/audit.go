@@ -1,0 +1,263 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/projections"
+)
+
+// auditRoutes are the auditor's pages: read-only, except rebuilding read
+// models, which is the owner's. They are what ordermill-replay does, over HTTP.
+func (s *server) auditRoutes(g *gin.RouterGroup) {
+	audit := s.require(domain.PermAudit)
+	g.GET("/audit/verify", audit, s.lastVerify)
+	g.POST("/audit/verify", audit, s.runVerify)
+	g.GET("/audit/webhooks/:shop/:webhook_id", audit, s.traceWebhook)
+	g.GET("/audit/orders/:id/state", audit, s.orderStateAt)
+	g.GET("/audit/export", audit, s.exportEvents)
+	g.POST("/audit/rebuild", s.require(domain.PermRebuild), s.rebuildReadModel)
+}
+
+// headerWebhookSecret carries a webhook secret the auditor supplies for
+// re-checking a signature; a header keeps it out of URLs and access logs.
+const headerWebhookSecret = "X-Audit-Webhook-Secret"
+
+// verifyView is a verify run as one shop's auditor sees it: integrity is
+// proven for the whole log, but findings about other shops' streams are only
+// counted, never named.
+type verifyView struct {
+	eventstore.AuditRun
+	OtherShopsFindings int `json:"other_shops_findings"`
+}
+
+func (s *server) lastVerify(c *gin.Context) {
+	run, err := s.Store.LastAudit(c.Request.Context())
+	if errors.Is(err, eventstore.ErrNoAuditRun) {
+		c.JSON(http.StatusOK, gin.H{"last_run": nil})
+		return
+	}
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	s.answerVerify(c, run)
+}
+
+// verifyLockKey keeps on-demand runs from piling up: each walks every event.
+const verifyLockKey = 0x6f6d7666 // "omvf"
+
+func (s *server) runVerify(c *gin.Context) {
+	ctx := c.Request.Context()
+	conn, err := s.Store.Pool().Acquire(ctx)
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	defer conn.Release()
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, verifyLockKey).Scan(&locked); err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	if !locked {
+		abortProblem(c, http.StatusConflict, "a verify run is in progress; its result will be the last run")
+		return
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, verifyLockKey)
+	report, err := s.Store.Audit(ctx, eventstore.AuditOptions{})
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	run, err := s.Store.RecordAudit(ctx, report)
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	s.answerVerify(c, run)
+}
+
+func (s *server) answerVerify(c *gin.Context, run eventstore.AuditRun) {
+	shop := principalFrom(c).Shop
+	var streams []string
+	for _, f := range run.Findings {
+		if f.Stream != "" {
+			streams = append(streams, f.Stream)
+		}
+	}
+	rows, err := s.Store.Pool().Query(c.Request.Context(),
+		`SELECT DISTINCT stream_id FROM events WHERE stream_id = ANY($1) AND tenant_id = $2`, streams, shop)
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	var mine []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			s.problemFromError(c, err)
+			return
+		}
+		mine = append(mine, id)
+	}
+	if err := rows.Err(); err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	v := verifyView{AuditRun: run}
+	v.Findings = slices.DeleteFunc(slices.Clone(run.Findings), func(f eventstore.Finding) bool {
+		return f.Stream != "" && !slices.Contains(mine, f.Stream)
+	})
+	v.OtherShopsFindings = len(run.Findings) - len(v.Findings)
+	c.JSON(http.StatusOK, gin.H{"last_run": v})
+}
+
+func (s *server) traceWebhook(c *gin.Context) {
+	shop := c.Param("shop")
+	if shop != principalFrom(c).Shop {
+		s.problemFromError(c, errNotFound)
+		return
+	}
+	var secret []byte
+	if v := c.GetHeader(headerWebhookSecret); v != "" {
+		secret = []byte(v)
+	}
+	t, err := s.Store.TraceWebhook(c.Request.Context(), shop, c.Param("webhook_id"), secret)
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, t)
+}
+
+func (s *server) orderStateAt(c *gin.Context) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		s.problemFromError(c, errNotFound)
+		return
+	}
+	m := eventstore.Moment{Time: time.Now().UTC()}
+	if at := c.Query("at"); at != "" {
+		if m, err = eventstore.ParseMoment(at); err != nil {
+			abortProblem(c, http.StatusBadRequest, "invalid query", FieldError{Field: "at", Message: err.Error()})
+			return
+		}
+	}
+	state, events, err := s.Store.OrderAt(c.Request.Context(), id, m)
+	if err == nil && state.Shop != principalFrom(c).Shop {
+		err = errNotFound // another shop's order does not exist for this caller
+	}
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	last := events[len(events)-1]
+	c.JSON(http.StatusOK, gin.H{"order_id": id, "at": m.String(), "version": last.StreamVersion,
+		"position": last.Position.String(), "recorded_at": last.RecordedAt, "last_event": last.Type, "state": state})
+}
+
+func (s *server) exportEvents(c *gin.Context) {
+	f := eventstore.ExportFilter{Shop: principalFrom(c).Shop}
+	for _, b := range []struct {
+		name string
+		dst  **eventstore.Moment
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		v := c.Query(b.name)
+		if v == "" {
+			continue
+		}
+		m, err := eventstore.ParseMoment(v)
+		if err != nil {
+			abortProblem(c, http.StatusBadRequest, "invalid query", FieldError{Field: b.name, Message: err.Error()})
+			return
+		}
+		*b.dst = &m
+	}
+	format := c.DefaultQuery("format", eventstore.FormatJSONL)
+	contentType := map[string]string{eventstore.FormatJSONL: "application/x-ndjson", eventstore.FormatCSV: "text/csv"}[format]
+	if contentType == "" {
+		abortProblem(c, http.StatusBadRequest, "invalid query", FieldError{Field: "format", Message: "must be jsonl or csv"})
+		return
+	}
+	c.Header("Content-Type", contentType)
+	c.Header("Content-Disposition", `attachment; filename="ordermill-events-`+f.Shop+`.`+format+`"`)
+	w, err := eventstore.NewExportWriter(c.Writer, format)
+	if err == nil {
+		err = s.Store.Export(c.Request.Context(), f, w.Write)
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	switch {
+	case err == nil:
+	case !c.Writer.Written():
+		s.problemFromError(c, err)
+	default:
+		// The status line went out with the first rows: cut the connection so
+		// the client sees an incomplete download rather than a short file.
+		s.Logger.ErrorContext(c.Request.Context(), "export failed", "err", err, "request_id", c.GetString("request_id"))
+		if conn, _, herr := c.Writer.Hijack(); herr == nil {
+			conn.Close()
+		}
+	}
+}
+
+type rebuildRequest struct {
+	Projection string `json:"projection"`
+}
+
+// rebuildReadModel rebuilds one read model in shadow tables, diffs it with the
+// live one and swaps it in without downtime for readers. It answers when done.
+func (s *server) rebuildReadModel(c *gin.Context) {
+	var req rebuildRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	// No cache: the shadow's writes are not what readers see.
+	all := projections.WithCipher(s.Store.Cipher(), projections.All(nil, ""))
+	i := slices.IndexFunc(all, func(p projections.Projector) bool { return p.Name() == req.Projection })
+	if i < 0 {
+		names := make([]string, len(all))
+		for j, p := range all {
+			names[j] = p.Name()
+		}
+		abortProblem(c, http.StatusUnprocessableEntity, "the request has invalid fields",
+			FieldError{Field: "projection", Message: "must be one of " + strings.Join(names, ", ")})
+		return
+	}
+	p := all[i]
+	ctx := c.Request.Context()
+	shadow, err := projections.OpenShadow(ctx, s.Store.Pool())
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	defer shadow.Close()
+	res, err := shadow.Rebuild(ctx, p, nil)
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	diff, err := shadow.Diff(ctx, p, 5)
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	if err := shadow.Swap(ctx, p); err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"projection": res.Projection, "events": res.Events, "position": res.Position.String(),
+		"duration_ms": res.Duration.Milliseconds(), "diff": diff, "swapped": true})
+}

@@ -1,0 +1,153 @@
+package api_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/csv"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/testenv/apitest"
+)
+
+func TestAuditAPI(t *testing.T) {
+	e := apitest.New(t)
+	const shop = "audit.myshopify.com"
+	owner := e.UserToken(t, shop, domain.RoleOwner)
+	auditor := e.UserToken(t, shop, domain.RoleAuditor)
+	staff := e.UserToken(t, shop, domain.RoleStaff)
+	stranger := e.UserToken(t, "other.myshopify.com", domain.RoleAuditor)
+	status := func(resp *http.Response, want int) string {
+		t.Helper()
+		body := apitest.ReadBody(t, resp)
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s: %d, want %d: %s", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, want, body)
+		}
+		return body
+	}
+
+	// Verify: auditors only; on demand, then as the last run.
+	status(e.Do(t, http.MethodGet, "/api/v1/audit/verify", staff, nil), http.StatusForbidden)
+	var verify struct {
+		LastRun *struct {
+			OK     bool `json:"ok"`
+			Events int  `json:"events"`
+		} `json:"last_run"`
+	}
+	apitest.Decode(t, e.Do(t, http.MethodPost, "/api/v1/audit/verify", auditor, nil), &verify)
+	if verify.LastRun == nil || !verify.LastRun.OK || verify.LastRun.Events == 0 {
+		t.Fatalf("verify run: %+v", verify.LastRun)
+	}
+	apitest.Decode(t, e.Do(t, http.MethodGet, "/api/v1/audit/verify", auditor, nil), &verify)
+	if verify.LastRun == nil || !verify.LastRun.OK {
+		t.Fatalf("last verify run: %+v", verify.LastRun)
+	}
+
+	// Time travel through an order placed and paid through the API.
+	o := placeOrder(t, e, owner, sampleOrder("audit@example.com"))
+	status(e.Do(t, http.MethodPost, "/api/v1/orders/"+o.ID+"/pay", owner, map[string]any{}), http.StatusOK)
+	var at struct {
+		Version int64             `json:"version"`
+		State   domain.OrderState `json:"state"`
+	}
+	apitest.Decode(t, e.Do(t, http.MethodGet, "/api/v1/audit/orders/"+o.ID+"/state?at="+o.Position, auditor, nil), &at)
+	if at.Version != 1 || at.State.FinancialStatus != domain.FinancialPending {
+		t.Fatalf("state at placement: %+v", at)
+	}
+	apitest.Decode(t, e.Do(t, http.MethodGet, "/api/v1/audit/orders/"+o.ID+"/state", auditor, nil), &at)
+	if at.Version != 2 || at.State.FinancialStatus != domain.FinancialPaid {
+		t.Fatalf("state now: %+v", at)
+	}
+	status(e.Do(t, http.MethodGet, "/api/v1/audit/orders/"+o.ID+"/state?at=1999-01-01T00:00:00Z", auditor, nil), http.StatusNotFound)
+	status(e.Do(t, http.MethodGet, "/api/v1/audit/orders/"+o.ID+"/state?at=soon", auditor, nil), http.StatusBadRequest)
+	status(e.Do(t, http.MethodGet, "/api/v1/audit/orders/"+o.ID+"/state", stranger, nil), http.StatusNotFound)
+
+	// Export: the caller's shop only, with hashes.
+	pos, err := eventstore.ParsePosition(o.Position)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := e.Platform.Store
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		head, _, err := store.Head(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if head.After(pos) { // the payment after it is readable too
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("events never became readable")
+		}
+	}
+	resp := e.Do(t, http.MethodGet, "/api/v1/audit/export?format=csv", auditor, nil)
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+		t.Fatalf("export content type %q", ct)
+	}
+	records, err := csv.NewReader(strings.NewReader(status(resp, http.StatusOK))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var orderEvents int
+	for _, r := range records[1:] {
+		if r[8] != shop {
+			t.Fatalf("export holds another shop's event: %v", r)
+		}
+		if r[4] == domain.OrderStream(uuid.MustParse(o.ID)) {
+			orderEvents++
+		}
+	}
+	if records[0][13] != "hash" || orderEvents < 1 {
+		t.Fatalf("export: header %v, %d order events", records[0], orderEvents)
+	}
+	sc := bufio.NewScanner(strings.NewReader(status(e.Do(t, http.MethodGet, "/api/v1/audit/export?since="+o.Position, auditor, nil), http.StatusOK)))
+	for sc.Scan() {
+		if !strings.Contains(sc.Text(), `"hash":"`) {
+			t.Fatalf("jsonl line without hash: %s", sc.Text())
+		}
+	}
+	status(e.Do(t, http.MethodGet, "/api/v1/audit/export?format=xml", auditor, nil), http.StatusBadRequest)
+
+	// Webhook trace with the signature re-checked.
+	body := []byte(`{"id": 1}`)
+	mac := hmac.New(sha256.New, []byte("s3cret"))
+	mac.Write(body)
+	wh, err := eventstore.Encode(shop, eventstore.Metadata{}, domain.WebhookReceived{Shop: shop, Topic: "shop/update",
+		WebhookID: "w-9", Headers: map[string]string{"X-Shopify-Hmac-Sha256": base64.StdEncoding.EncodeToString(mac.Sum(nil))},
+		Body: body, ReceivedAt: time.Now().UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Append(context.Background(), domain.WebhookStream(shop, "w-9"), eventstore.NoStream, wh...); err != nil {
+		t.Fatal(err)
+	}
+	var trace eventstore.WebhookTrace
+	apitest.Decode(t, e.Do(t, http.MethodGet, "/api/v1/audit/webhooks/"+shop+"/w-9", auditor, nil, "X-Audit-Webhook-Secret", "s3cret"), &trace)
+	if trace.Signature == nil || !trace.Signature.Valid || string(trace.Webhook.Body) != string(body) {
+		t.Fatalf("trace: %+v", trace)
+	}
+	status(e.Do(t, http.MethodGet, "/api/v1/audit/webhooks/"+shop+"/w-9", stranger, nil), http.StatusNotFound)
+	status(e.Do(t, http.MethodGet, "/api/v1/audit/webhooks/"+shop+"/w-404", auditor, nil), http.StatusNotFound)
+
+	// Rebuild is the owner's.
+	status(e.Do(t, http.MethodPost, "/api/v1/audit/rebuild", auditor, map[string]string{"projection": "orders"}), http.StatusForbidden)
+	status(e.Do(t, http.MethodPost, "/api/v1/audit/rebuild", owner, map[string]string{"projection": "nope"}), http.StatusUnprocessableEntity)
+	var rebuilt struct {
+		Events  int64 `json:"events"`
+		Swapped bool  `json:"swapped"`
+	}
+	apitest.Decode(t, e.Do(t, http.MethodPost, "/api/v1/audit/rebuild", owner, map[string]string{"projection": "orders"}), &rebuilt)
+	if !rebuilt.Swapped || rebuilt.Events < 2 {
+		t.Fatalf("rebuild: %+v", rebuilt)
+	}
+	status(e.Do(t, http.MethodGet, "/api/v1/orders/"+o.ID, auditor, nil), http.StatusOK)
+}

@@ -1,0 +1,185 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+)
+
+// Principal kinds.
+const (
+	KindUser  = "user"
+	KindToken = "token"
+)
+
+// apiTokenPrefix tells API tokens apart from JWTs in the same Authorization header.
+const apiTokenPrefix = "omt_"
+
+// Principal is who a request acts for: a signed-in user or an API token, always
+// within exactly one shop.
+type Principal struct {
+	Kind  string // KindUser or KindToken
+	ID    uuid.UUID
+	Shop  string
+	Role  domain.Role
+	Email string // users only
+}
+
+// Actor names the principal in event metadata ("user:<id>", "token:<id>").
+func (p Principal) Actor() string { return p.Kind + ":" + p.ID.String() }
+
+const principalKey = "principal"
+
+// principalFrom returns the principal authenticate stored; handlers behind
+// authenticate always have one.
+func principalFrom(c *gin.Context) Principal {
+	p, _ := c.Get(principalKey)
+	pr, _ := p.(Principal)
+	return pr
+}
+
+// authenticate accepts "Authorization: Bearer <JWT>" (RS256, live session) or
+// "Bearer omt_..." (API token), stores the principal and applies its rate
+// limit. Anything else is 401; the reason is logged, never told to the caller.
+func (s *server) authenticate() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		scheme, cred, _ := strings.Cut(c.GetHeader("Authorization"), " ")
+		cred = strings.TrimSpace(cred)
+		if !strings.EqualFold(scheme, "Bearer") || cred == "" {
+			s.unauthorized(c, "missing bearer credentials")
+			return
+		}
+		var (
+			p   Principal
+			err error
+		)
+		if strings.HasPrefix(cred, apiTokenPrefix) {
+			p, err = s.tokenPrincipal(c, cred)
+		} else {
+			p, err = s.jwtPrincipal(c, cred)
+		}
+		if errors.Is(err, errUnavailable) {
+			s.Logger.ErrorContext(c.Request.Context(), "authenticate", "err", err)
+			abortProblem(c, http.StatusServiceUnavailable, "authentication is unavailable, retry shortly")
+			return
+		}
+		if err != nil {
+			s.unauthorized(c, err.Error())
+			return
+		}
+		c.Set(principalKey, p)
+		logPrincipal(c, p)
+		if !s.allow(c, "principal:"+p.Actor(), s.Limits.Principal) {
+			return
+		}
+		c.Next()
+	}
+}
+
+// errUnavailable marks failures of our own storage, as opposed to bad credentials.
+var errUnavailable = errors.New("credential store unavailable")
+
+func (s *server) unauthorized(c *gin.Context, reason string) {
+	s.Logger.InfoContext(c.Request.Context(), "authentication failed", "reason", reason,
+		"request_id", c.GetString("request_id"))
+	c.Header("WWW-Authenticate", `Bearer realm="ordermill"`)
+	abortProblem(c, http.StatusUnauthorized, "missing, invalid or expired credentials")
+}
+
+func (s *server) jwtPrincipal(c *gin.Context, token string) (Principal, error) {
+	claims, err := s.Keys.Verify(token, time.Now())
+	if err != nil {
+		return Principal{}, err
+	}
+	// A JWT outlives logout unless its session is checked: one Redis read buys
+	// immediate logout, reuse detection and deactivation.
+	alive, err := s.sessionAlive(c.Request.Context(), claims.Session)
+	if err != nil {
+		return Principal{}, errors.Join(errUnavailable, err)
+	}
+	if !alive {
+		return Principal{}, errors.New("session ended")
+	}
+	return Principal{
+		Kind: KindUser, ID: uuid.MustParse(claims.Subject), Shop: claims.Shop, Role: claims.Role, Email: claims.Email,
+	}, nil
+}
+
+func (s *server) tokenPrincipal(c *gin.Context, secret string) (Principal, error) {
+	p := Principal{Kind: KindToken}
+	var (
+		expires *time.Time
+		revoked *time.Time
+	)
+	err := s.Store.Pool().QueryRow(c.Request.Context(),
+		`SELECT id, shop, role, expires_at, revoked_at FROM api_tokens WHERE token_hash = $1`,
+		hashSecret(secret)).Scan(&p.ID, &p.Shop, &p.Role, &expires, &revoked)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return p, errors.New("unknown api token")
+	case err != nil:
+		return p, errors.Join(errUnavailable, err)
+	case revoked != nil:
+		return p, errors.New("api token revoked")
+	case expires != nil && !time.Now().Before(*expires):
+		return p, errors.New("api token expired")
+	}
+	return p, nil
+}
+
+// hashSecret is how API token secrets are stored and looked up: they are random
+// and long, so a fast unsalted hash is enough.
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// require lets the request through only when the principal's role grants p.
+func (s *server) require(p domain.Permission) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !principalFrom(c).Role.Can(p) {
+			abortProblem(c, http.StatusForbidden, "not allowed")
+			return
+		}
+		c.Next()
+	}
+}
+
+// eventMeta is the metadata of events a request appends: who, which request.
+func eventMeta(c *gin.Context) eventstore.Metadata {
+	id := c.GetString("request_id")
+	return eventstore.Metadata{
+		Actor: principalFrom(c).Actor(), RequestID: id, CorrelationID: correlationID(c), Source: "api",
+	}
+}
+
+// identityRoutes registers sign-in, the key set, the profile, users and tokens.
+func (s *server) identityRoutes(r *gin.Engine) {
+	r.GET("/.well-known/jwks.json", s.limitIP(), s.jwks)
+	auth := r.Group("/auth", s.limitIP())
+	auth.POST("/login", s.login)
+	auth.POST("/refresh", s.refresh)
+	auth.POST("/logout", s.logout)
+
+	v1 := r.Group("/api/v1", s.authenticate())
+	v1.GET("/profile", s.profile)
+	users := v1.Group("/users", s.require(domain.PermManageUsers))
+	users.GET("", s.listUsers)
+	users.POST("", s.createUser)
+	users.PATCH("/:id", s.updateUser)
+	users.DELETE("/:id", s.deactivateUser)
+	tokens := v1.Group("/tokens", s.require(domain.PermManageTokens))
+	tokens.GET("", s.listTokens)
+	tokens.POST("", s.createToken)
+	tokens.DELETE("/:id", s.revokeToken)
+}

@@ -1,0 +1,171 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/projections"
+)
+
+// Headers of conditional writes and read-your-writes.
+const (
+	headerMinPosition = "X-Min-Position"
+	headerPosition    = "X-Position"
+	headerConsistency = "X-Consistency"
+)
+
+// Projector names whose progress reads wait for (see projections.All).
+const (
+	ordersProjection    = "orders"
+	inventoryProjection = "inventory"
+)
+
+// A read waits at most minPositionWait for its projection, then answers stale
+// rather than failing: the caller still gets data, and is told so.
+const (
+	minPositionWait = 2 * time.Second
+	minPositionPoll = 10 * time.Millisecond
+)
+
+// appliedFunc reports whether a read model reflects everything up to pos.
+type appliedFunc func(ctx context.Context, pos eventstore.Position) (bool, error)
+
+// awaitMinPosition honours X-Min-Position. It reports whether the header was
+// given (callers bypass caches then) and false in ok when it has already
+// answered the request (malformed token, database failure).
+func (s *server) awaitMinPosition(c *gin.Context, applied appliedFunc) (requested, ok bool) {
+	raw := c.GetHeader(headerMinPosition)
+	if raw == "" {
+		return false, true
+	}
+	pos, err := eventstore.ParsePosition(raw)
+	if err != nil {
+		abortProblem(c, http.StatusBadRequest, "X-Min-Position is not a position token returned by a write")
+		return true, false
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), minPositionWait)
+	defer cancel()
+	tick := time.NewTicker(minPositionPoll)
+	defer tick.Stop()
+	for {
+		done, err := applied(ctx, pos)
+		switch {
+		case done:
+			return true, true
+		case ctx.Err() != nil:
+			// The deadline, or the caller went away: answer with what we have.
+			c.Header(headerConsistency, "stale")
+			return true, true
+		case err != nil:
+			s.problemFromError(c, fmt.Errorf("wait for position %s: %w", pos, err))
+			return true, false
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
+}
+
+// streamApplied waits for one aggregate's stream. A token from a write to
+// another aggregate is satisfied once the projector as a whole has passed it.
+func (s *server) streamApplied(projection, stream string) appliedFunc {
+	progress := s.progressReached(projection)
+	return func(ctx context.Context, pos eventstore.Position) (bool, error) {
+		ok, err := projections.StreamApplied(ctx, s.ReadPool, projection, stream, pos)
+		if err != nil || ok {
+			return ok, err
+		}
+		return progress(ctx, pos)
+	}
+}
+
+// progressReached waits for a projector's newest applied event (lists).
+func (s *server) progressReached(projection string) appliedFunc {
+	return func(ctx context.Context, pos eventstore.Position) (bool, error) {
+		var ok bool
+		err := s.ReadPool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM projection_progress WHERE projection = $1
+			AND (transaction_id, global_position) >= ($2::text::xid8, $3))`,
+			projection, strconv.FormatUint(pos.TransactionID, 10), pos.GlobalPos).Scan(&ok)
+		return ok, err
+	}
+}
+
+// precondition is a request's If-Match: the stream version it expects.
+type precondition struct {
+	version int64
+	present bool
+}
+
+// ifMatch parses If-Match: `"<version>"` (a weak W/ tag is accepted). ok is
+// false when the header is malformed and the request was answered.
+func ifMatch(c *gin.Context) (pre precondition, ok bool) {
+	raw := strings.TrimSpace(c.GetHeader("If-Match"))
+	if raw == "" {
+		return pre, true
+	}
+	tag := strings.TrimPrefix(raw, "W/")
+	v, err := strconv.ParseInt(strings.Trim(tag, `"`), 10, 64)
+	if err != nil || v < 1 || len(tag) < 3 || tag[0] != '"' || tag[len(tag)-1] != '"' {
+		abortProblem(c, http.StatusBadRequest, `If-Match must be an ETag of this API, like "3"`)
+		return pre, false
+	}
+	return precondition{version: v, present: true}, true
+}
+
+// aggregate is what updateAggregate needs of domain.Order and domain.Inventory.
+type aggregate interface {
+	Apply(e domain.Event)
+	Version() int
+}
+
+// updateAggregate is load–decide–append for one request. load rebuilds the
+// aggregate (errNotFound when it is not the caller's), If-Match is checked
+// only then, so a 412 never reveals another shop's aggregate, and command
+// decides. Without If-Match a concurrent writer's conflict is retried on
+// fresh history. The aggregate is returned with the new events applied.
+func updateAggregate[A aggregate](c *gin.Context, s *server, stream string, pre precondition,
+	load func([]domain.Event) (A, error), command func(A) ([]domain.Event, error)) (A, eventstore.AppendResult, error) {
+	var agg A
+	res, err := s.Store.Update(c.Request.Context(), stream, eventstore.AnyVersion,
+		func(stored []eventstore.Event) ([]eventstore.NewEvent, error) {
+			history, err := eventstore.Decode(stored)
+			if err != nil {
+				return nil, err
+			}
+			a, err := load(history)
+			if err != nil {
+				return nil, err
+			}
+			if pre.present && pre.version != int64(a.Version()) {
+				return nil, &eventstore.ConflictError{Stream: stream, Expected: eventstore.Exact(pre.version)}
+			}
+			events, err := command(a)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range events {
+				a.Apply(e)
+			}
+			agg = a
+			return eventstore.Encode(principalFrom(c).Shop, eventMeta(c), events...)
+		})
+	return agg, res, err
+}
+
+// etag is a stream version as an HTTP entity tag.
+func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
+
+// writeHeaders are the headers of a write's answer: the new version as ETag
+// and the position to pass back as X-Min-Position.
+func writeHeaders(version int64, pos eventstore.Position) map[string]string {
+	return map[string]string{"ETag": etag(version), headerPosition: pos.String()}
+}

@@ -1,0 +1,179 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ordermill/ordermill/domain"
+)
+
+// inventoryRoutes registers the inventory API on an authenticated group.
+func (s *server) inventoryRoutes(g *gin.RouterGroup) {
+	read, write := s.require(domain.PermReadInventory), s.require(domain.PermWriteInventory)
+	g.GET("/inventory", read, s.listInventory)
+	g.GET("/inventory/:key", read, s.getInventory)
+	g.POST("/inventory/:key/adjust", write, s.adjustInventory)
+	g.POST("/inventory/:key/count", write, s.countInventory)
+}
+
+// inventoryItem is one stock item; available is on_hand − reserved and goes
+// negative when oversold, backordered is the oversold part.
+type inventoryItem struct {
+	Key         string `json:"key"`
+	OnHand      int    `json:"on_hand"`
+	Reserved    int    `json:"reserved"`
+	Available   int    `json:"available"`
+	Backordered int    `json:"backordered"`
+	Version     int64  `json:"version"`
+}
+
+const inventoryColumns = `key, on_hand, reserved, available, backordered, version`
+
+func scanInventory(row pgx.Row) (inventoryItem, error) {
+	var i inventoryItem
+	err := row.Scan(&i.Key, &i.OnHand, &i.Reserved, &i.Available, &i.Backordered, &i.Version)
+	return i, err
+}
+
+// inventoryCursor is the last key of a page; items are listed by key.
+type inventoryCursor struct {
+	Key string `json:"k"`
+}
+
+func (s *server) listInventory(c *gin.Context) {
+	var (
+		errs queryErrors
+		f    sqlFilter
+		cur  inventoryCursor
+	)
+	limit := pageSize(c, &errs)
+	f.add("shop = ?", principalFrom(c).Shop)
+	switch c.Query("backordered") {
+	case "":
+	case "true":
+		f.add("backordered > 0")
+	case "false":
+		f.add("backordered = 0")
+	default:
+		errs.add("backordered", "must be true or false")
+	}
+	if decodeCursor(c, &cur, &errs) {
+		f.add("key > ?", cur.Key)
+	}
+	if errs.answered(c) {
+		return
+	}
+	if _, ok := s.awaitMinPosition(c, s.progressReached(inventoryProjection)); !ok {
+		return
+	}
+	rows, err := s.ReadPool.Query(c.Request.Context(), `SELECT `+inventoryColumns+` FROM inventory_view
+		WHERE `+f.sql()+` ORDER BY key LIMIT `+strconv.Itoa(limit+1), f.args...)
+	var items []inventoryItem
+	if err == nil {
+		items, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (inventoryItem, error) { return scanInventory(row) })
+	}
+	if err != nil {
+		s.problemFromError(c, fmt.Errorf("list inventory: %w", err))
+		return
+	}
+	p := page[inventoryItem]{Items: items}
+	if len(items) > limit {
+		p.Items = items[:limit]
+		p.NextCursor = encodeCursor(inventoryCursor{Key: p.Items[limit-1].Key})
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+func (s *server) getInventory(c *gin.Context) {
+	shop, key := principalFrom(c).Shop, c.Param("key")
+	if _, ok := s.awaitMinPosition(c, s.streamApplied(inventoryProjection, domain.InventoryStream(shop, key))); !ok {
+		return
+	}
+	item, err := scanInventory(s.ReadPool.QueryRow(c.Request.Context(),
+		`SELECT `+inventoryColumns+` FROM inventory_view WHERE shop = $1 AND key = $2`, shop, key))
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = errNotFound
+	}
+	if err != nil {
+		s.problemFromError(c, fmt.Errorf("inventory %s: %w", key, err))
+		return
+	}
+	c.Header("ETag", etag(item.Version))
+	c.JSON(http.StatusOK, item)
+}
+
+// inventoryWritten is a write's answer: the item's new figures and the
+// position to pass back as X-Min-Position.
+type inventoryWritten struct {
+	inventoryItem
+	Position string `json:"position"`
+}
+
+// inventoryCommand answers a stock command; the stream name holds the shop,
+// so every item is the caller's own and a first command creates it.
+func (s *server) inventoryCommand(c *gin.Context, req any, command func(inv *domain.Inventory) ([]domain.Event, error)) {
+	pre, ok := ifMatch(c)
+	if !ok || !bindJSON(c, req) {
+		return
+	}
+	shop, key := principalFrom(c).Shop, strings.TrimSpace(c.Param("key"))
+	load := func(history []domain.Event) (*domain.Inventory, error) {
+		inv, err := domain.NewInventory(shop, key)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range history {
+			inv.Apply(e)
+		}
+		return inv, nil
+	}
+	inv, res, err := updateAggregate(c, s, domain.InventoryStream(shop, key), pre, load, command)
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	st := inv.Snapshot()
+	resp, err := jsonResponse(http.StatusOK, writeHeaders(res.Version, res.Position), inventoryWritten{
+		inventoryItem: inventoryItem{Key: st.Key, OnHand: st.OnHand, Reserved: st.Reserved, Available: st.Available,
+			Backordered: st.Backordered, Version: int64(st.Version)},
+		Position: res.Position.String(),
+	})
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	resp.write(c)
+}
+
+type adjustRequest struct {
+	Delta  int    `json:"delta"`
+	Reason string `json:"reason"`
+}
+
+func (s *server) adjustInventory(c *gin.Context) {
+	var req adjustRequest
+	s.inventoryCommand(c, &req, func(inv *domain.Inventory) ([]domain.Event, error) {
+		return inv.Adjust(req.Delta, req.Reason)
+	})
+}
+
+type countRequest struct {
+	OnHand *int   `json:"on_hand"`
+	Reason string `json:"reason"`
+}
+
+func (s *server) countInventory(c *gin.Context) {
+	var req countRequest
+	s.inventoryCommand(c, &req, func(inv *domain.Inventory) ([]domain.Event, error) {
+		if req.OnHand == nil {
+			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "on_hand", Message: "is required"}}}
+		}
+		return inv.Count(*req.OnHand, req.Reason)
+	})
+}

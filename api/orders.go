@@ -1,0 +1,369 @@
+package api
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/projections"
+)
+
+// orderRoutes registers the orders API on an authenticated group.
+func (s *server) orderRoutes(g *gin.RouterGroup) {
+	read, write := s.require(domain.PermReadOrders), s.require(domain.PermWriteOrders)
+	g.POST("/orders", write, s.createOrder)
+	g.GET("/orders", read, s.listOrders)
+	g.GET("/orders/:id", read, s.getOrder)
+	g.GET("/orders/:id/events", read, s.orderEvents)
+	g.POST("/orders/:id/cancel", write, s.cancelOrder)
+	g.POST("/orders/:id/pay", write, s.payOrder)
+	g.POST("/orders/:id/refund", write, s.refundOrder)
+	g.GET("/cache/stats", s.require(domain.PermAudit), s.cacheStats)
+}
+
+// orderWritten is a write's answer: the aggregate's new state and the
+// position to pass back as X-Min-Position.
+type orderWritten struct {
+	orderDetail
+	Position string `json:"position"`
+}
+
+func orderResponse(status int, o *domain.Order, res eventstore.AppendResult) (storedResponse, error) {
+	h := writeHeaders(res.Version, res.Position)
+	if status == http.StatusCreated {
+		h["Location"] = "/api/v1/orders/" + o.ID().String()
+	}
+	return jsonResponse(status, h, orderWritten{orderDetail: orderFromState(o.Snapshot()), Position: res.Position.String()})
+}
+
+type createOrderRequest struct {
+	Name         string            `json:"name"`
+	Email        string            `json:"email"`
+	CustomerName string            `json:"customer_name"`
+	Currency     string            `json:"currency"`
+	Lines        []createOrderLine `json:"lines"`
+	Subtotal     *int64            `json:"subtotal"`  // default: the lines' worth
+	Total        *int64            `json:"total"`     // default: the subtotal
+	PlacedAt     *time.Time        `json:"placed_at"` // default: now
+}
+
+type createOrderLine struct {
+	ID        string `json:"id"` // default: the line's 1-based position
+	SKU       string `json:"sku"`
+	VariantID int64  `json:"variant_id,string,omitempty"`
+	Title     string `json:"title"`
+	Quantity  int    `json:"quantity"`
+	UnitPrice int64  `json:"unit_price"`
+}
+
+// command fills the defaults of a manual order; the domain validates it.
+func (r createOrderRequest) command(shop string, id uuid.UUID, now time.Time) domain.PlaceOrderCommand {
+	cmd := domain.PlaceOrderCommand{
+		OrderID: id, Shop: shop, Name: r.Name, Source: domain.SourceAPI, Email: r.Email,
+		CustomerName: r.CustomerName, Currency: r.Currency, PlacedAt: now,
+	}
+	if cmd.Name == "" {
+		cmd.Name = "M-" + id.String()[:8]
+	}
+	if r.PlacedAt != nil {
+		cmd.PlacedAt = *r.PlacedAt
+	}
+	for i, l := range r.Lines {
+		if l.ID == "" {
+			l.ID = strconv.Itoa(i + 1)
+		}
+		cmd.Lines = append(cmd.Lines, domain.PlacedLine{
+			ID: l.ID, SKU: l.SKU, VariantID: l.VariantID, Title: l.Title, Quantity: l.Quantity, UnitPrice: l.UnitPrice,
+		})
+		cmd.Subtotal += int64(l.Quantity) * l.UnitPrice
+	}
+	if r.Subtotal != nil {
+		cmd.Subtotal = *r.Subtotal
+	}
+	cmd.Total = cmd.Subtotal
+	if r.Total != nil {
+		cmd.Total = *r.Total
+	}
+	return cmd
+}
+
+func (s *server) createOrder(c *gin.Context) {
+	var req createOrderRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	p := principalFrom(c)
+	s.idempotentWrite(c, p.Shop, req, func(ctx context.Context, tx pgx.Tx) (storedResponse, error) {
+		events, err := domain.PlaceOrder(req.command(p.Shop, uuid.New(), time.Now()))
+		if err != nil {
+			return storedResponse{}, err
+		}
+		order, err := domain.NewOrderFromHistory(events)
+		if err != nil {
+			return storedResponse{}, err
+		}
+		encoded, err := eventstore.Encode(p.Shop, eventMeta(c), events...)
+		if err == nil {
+			err = s.Store.Seal(ctx, encoded) // AppendTx stores what it is given
+		}
+		if err != nil {
+			return storedResponse{}, err
+		}
+		res, err := eventstore.AppendTx(ctx, tx, eventstore.StreamAppend{
+			Stream: domain.OrderStream(order.ID()), Expected: eventstore.NoStream, Events: encoded,
+		})
+		if err != nil {
+			return storedResponse{}, err
+		}
+		return orderResponse(http.StatusCreated, order, res)
+	})
+}
+
+// orderCommand answers a command on an existing order of the caller's shop.
+func (s *server) orderCommand(c *gin.Context, req any, command func(o *domain.Order, now time.Time) ([]domain.Event, error)) {
+	id, ok := pathID(c)
+	if !ok {
+		return
+	}
+	pre, ok := ifMatch(c)
+	if !ok || !bindJSON(c, req) {
+		return
+	}
+	shop := principalFrom(c).Shop
+	load := func(history []domain.Event) (*domain.Order, error) {
+		o, err := domain.NewOrderFromHistory(history)
+		if err == nil && o.Snapshot().Shop != shop {
+			err = errNotFound
+		}
+		return o, err
+	}
+	order, res, err := updateAggregate(c, s, domain.OrderStream(id), pre, load,
+		func(o *domain.Order) ([]domain.Event, error) { return command(o, time.Now()) })
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	resp, err := orderResponse(http.StatusOK, order, res)
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	resp.write(c)
+}
+
+type cancelRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (s *server) cancelOrder(c *gin.Context) {
+	var req cancelRequest
+	s.orderCommand(c, &req, func(o *domain.Order, now time.Time) ([]domain.Event, error) {
+		return o.Cancel(req.Reason, now)
+	})
+}
+
+type payRequest struct {
+	Amount *int64 `json:"amount"` // default: the order total
+}
+
+func (s *server) payOrder(c *gin.Context) {
+	var req payRequest
+	s.orderCommand(c, &req, func(o *domain.Order, now time.Time) ([]domain.Event, error) {
+		amount := o.Snapshot().Total
+		if req.Amount != nil {
+			amount = *req.Amount
+		}
+		return o.MarkPaid(amount, now)
+	})
+}
+
+type refundRequest struct {
+	// RefundID makes a retried refund harmless; without one every call refunds.
+	RefundID string                `json:"refund_id"`
+	Amount   int64                 `json:"amount"`
+	Lines    []domain.LineQuantity `json:"lines"`
+}
+
+func (s *server) refundOrder(c *gin.Context) {
+	var req refundRequest
+	s.orderCommand(c, &req, func(o *domain.Order, now time.Time) ([]domain.Event, error) {
+		if req.RefundID == "" {
+			req.RefundID = uuid.NewString()
+		}
+		return o.Refund(req.RefundID, req.Amount, req.Lines, now)
+	})
+}
+
+func (s *server) listOrders(c *gin.Context) {
+	f, limit, ok := orderListQuery(c, principalFrom(c).Shop)
+	if !ok {
+		return
+	}
+	if _, ok := s.awaitMinPosition(c, s.progressReached(ordersProjection)); !ok {
+		return
+	}
+	p, err := s.queryOrders(c.Request.Context(), f, limit)
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+// orderCacheTTL bounds how long a missed invalidation can serve stale data.
+const orderCacheTTL = 10 * time.Minute
+
+var cacheRequests = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "ordermill_cache_requests_total",
+	Help: "Reads served from a Redis cache (hit) or from the read model (miss).",
+}, []string{"cache", "result"})
+
+// cachedOrder is the cache entry of GET /orders/{id}. It keeps the shop so a
+// cached order is never shown to another shop, and the version for the ETag.
+type cachedOrder struct {
+	Shop    string          `json:"shop"`
+	Version int64           `json:"version"`
+	Body    json.RawMessage `json:"body"`
+}
+
+func (s *server) getOrder(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	shop := principalFrom(c).Shop
+	waited, ok := s.awaitMinPosition(c, s.streamApplied(ordersProjection, domain.OrderStream(id)))
+	if !ok {
+		return
+	}
+	key := projections.OrderCacheKey(s.Prefix, id)
+	// After waiting for a position the cache may still hold what the projector
+	// is about to delete, so such reads go to the read model.
+	if !waited {
+		if entry, ok := s.cachedOrder(ctx, key); ok {
+			cacheRequests.WithLabelValues("order", "hit").Inc()
+			if entry.Shop != shop {
+				s.problemFromError(c, errNotFound)
+				return
+			}
+			c.Header("ETag", etag(entry.Version))
+			c.Data(http.StatusOK, "application/json; charset=utf-8", entry.Body)
+			return
+		}
+	}
+	cacheRequests.WithLabelValues("order", "miss").Inc()
+	order, err := s.queryOrder(ctx, shop, id)
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	body, err := json.Marshal(order)
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	entry, err := json.Marshal(cachedOrder{Shop: shop, Version: order.Version, Body: body})
+	if err == nil {
+		err = s.Redis.Set(ctx, key, entry, orderCacheTTL).Err()
+	}
+	if err != nil {
+		s.Logger.WarnContext(ctx, "fill order cache", "err", err, "order", id)
+	}
+	c.Header("ETag", etag(order.Version))
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+}
+
+// cachedOrder reads a cache entry; Redis being down only costs a miss.
+func (s *server) cachedOrder(ctx context.Context, key string) (cachedOrder, bool) {
+	var entry cachedOrder
+	b, err := s.Redis.Get(ctx, key).Bytes()
+	if err == nil {
+		err = json.Unmarshal(b, &entry)
+	}
+	if err != nil {
+		if !errors.Is(err, redis.Nil) {
+			s.Logger.WarnContext(ctx, "read order cache", "err", err, "key", key)
+		}
+		return entry, false
+	}
+	return entry, true
+}
+
+// cacheStats shows this process's order cache hit rate since it started.
+func (s *server) cacheStats(c *gin.Context) {
+	hits := counterValue(cacheRequests.WithLabelValues("order", "hit"))
+	misses := counterValue(cacheRequests.WithLabelValues("order", "miss"))
+	rate := 0.0
+	if hits+misses > 0 {
+		rate = hits / (hits + misses)
+	}
+	c.JSON(http.StatusOK, gin.H{"order": gin.H{"hits": int64(hits), "misses": int64(misses), "hit_rate": rate}})
+}
+
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return 0
+	}
+	return m.GetCounter().GetValue()
+}
+
+// orderEvent is one event of an order's history as auditors see it.
+type orderEvent struct {
+	Position      string              `json:"position"`
+	EventID       uuid.UUID           `json:"event_id"`
+	StreamVersion int64               `json:"stream_version"`
+	Type          string              `json:"type"`
+	SchemaVersion int                 `json:"schema_version"`
+	Data          json.RawMessage     `json:"data"`
+	Metadata      eventstore.Metadata `json:"metadata"`
+	RecordedAt    time.Time           `json:"recorded_at"`
+	Hash          string              `json:"hash"`
+	PrevHash      string              `json:"prev_hash"`
+}
+
+// orderEvents reads the order's stream from the event store itself, so the
+// history is always complete; X-Min-Position is accepted and already met.
+func (s *server) orderEvents(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		return
+	}
+	if _, ok := s.awaitMinPosition(c, func(context.Context, eventstore.Position) (bool, error) { return true, nil }); !ok {
+		return
+	}
+	events, err := s.Store.ReadStream(c.Request.Context(), domain.OrderStream(id), 1)
+	if err == nil && events[0].Tenant != principalFrom(c).Shop {
+		err = errNotFound
+	}
+	if err != nil {
+		s.problemFromError(c, fmt.Errorf("order %s history: %w", id, err))
+		return
+	}
+	items := make([]orderEvent, len(events))
+	for i, e := range events {
+		items[i] = orderEvent{
+			Position: e.Position.String(), EventID: e.ID, StreamVersion: e.StreamVersion, Type: e.Type,
+			SchemaVersion: e.SchemaVersion, Data: e.Data, Metadata: e.Metadata, RecordedAt: e.RecordedAt,
+			Hash: hex.EncodeToString(e.Hash), PrevHash: hex.EncodeToString(e.PrevHash),
+		}
+	}
+	c.Header("ETag", etag(int64(len(events))))
+	c.JSON(http.StatusOK, gin.H{"items": items})
+}

@@ -1,0 +1,325 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ordermill/ordermill/domain"
+)
+
+// orderSummary is an order as listed. Shopify ids are strings because they
+// exceed 2^53, which JavaScript numbers cannot hold exactly; money is integer
+// minor units of currency.
+type orderSummary struct {
+	ID                uuid.UUID  `json:"id"`
+	Name              string     `json:"name"`
+	ShopifyID         *string    `json:"shopify_id"`
+	Source            string     `json:"source"`
+	Email             string     `json:"email"`
+	CustomerName      string     `json:"customer_name"`
+	Currency          string     `json:"currency"`
+	Subtotal          int64      `json:"subtotal"`
+	Total             int64      `json:"total"`
+	Paid              int64      `json:"paid"`
+	Refunded          int64      `json:"refunded"`
+	Status            string     `json:"status"`
+	FinancialStatus   string     `json:"financial_status"`
+	FulfillmentStatus string     `json:"fulfillment_status"`
+	ItemCount         int        `json:"item_count"`
+	PlacedAt          time.Time  `json:"placed_at"`
+	CancelledAt       *time.Time `json:"cancelled_at"`
+	Version           int64      `json:"version"`
+}
+
+// orderDetail is one order with its lines.
+type orderDetail struct {
+	orderSummary
+	Lines []orderLine `json:"lines"`
+}
+
+type orderLine struct {
+	ID                string  `json:"id"`
+	SKU               string  `json:"sku"`
+	VariantID         *string `json:"variant_id"`
+	InventoryKey      string  `json:"inventory_key"` // empty for custom lines, which are not stocked
+	Title             string  `json:"title"`
+	Quantity          int     `json:"quantity"`
+	FulfilledQuantity int     `json:"fulfilled_quantity"`
+	RefundedQuantity  int     `json:"refunded_quantity"`
+	UnitPrice         int64   `json:"unit_price"`
+}
+
+// idString renders an optional Shopify id (0 or NULL means none) as a string.
+func idString(id *int64) *string {
+	if id == nil || *id == 0 {
+		return nil
+	}
+	s := strconv.FormatInt(*id, 10)
+	return &s
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// orderFromState renders the aggregate itself, as writes answer with it
+// instead of the read model, which may not have caught up yet.
+func orderFromState(o domain.OrderState) orderDetail {
+	d := orderDetail{orderSummary: orderSummary{
+		ID: o.ID, Name: o.Name, ShopifyID: idString(&o.ShopifyID), Source: o.Source, Email: o.Email,
+		CustomerName: o.CustomerName, Currency: o.Currency, Subtotal: o.Subtotal, Total: o.Total,
+		Paid: o.Paid, Refunded: o.Refunded, Status: string(o.Status), FinancialStatus: string(o.FinancialStatus),
+		FulfillmentStatus: string(o.FulfillmentStatus), PlacedAt: o.PlacedAt, CancelledAt: optionalTime(o.CancelledAt),
+		Version: int64(o.Version),
+	}}
+	d.Lines = make([]orderLine, len(o.Lines))
+	for i, l := range o.Lines {
+		key, _ := l.InventoryKey()
+		d.Lines[i] = orderLine{
+			ID: l.ID, SKU: l.SKU, VariantID: idString(&l.VariantID), InventoryKey: key, Title: l.Title,
+			Quantity: l.Quantity, FulfilledQuantity: l.FulfilledQuantity, RefundedQuantity: l.RefundedQuantity,
+			UnitPrice: l.UnitPrice,
+		}
+		d.ItemCount += l.Quantity
+	}
+	return d
+}
+
+const orderColumns = `id, name, shopify_id, source, email, customer_name, currency, subtotal, total, paid,
+	refunded, status, financial_status, fulfillment_status, item_count, placed_at, cancelled_at, version`
+
+func scanOrder(row pgx.Row) (orderSummary, error) {
+	var (
+		o         orderSummary
+		shopifyID *int64
+	)
+	err := row.Scan(&o.ID, &o.Name, &shopifyID, &o.Source, &o.Email, &o.CustomerName, &o.Currency, &o.Subtotal,
+		&o.Total, &o.Paid, &o.Refunded, &o.Status, &o.FinancialStatus, &o.FulfillmentStatus, &o.ItemCount,
+		&o.PlacedAt, &o.CancelledAt, &o.Version)
+	o.ShopifyID = idString(shopifyID)
+	o.PlacedAt = o.PlacedAt.UTC()
+	if o.CancelledAt != nil {
+		*o.CancelledAt = o.CancelledAt.UTC()
+	}
+	return o, err
+}
+
+// queryOrder reads one order and its lines from the read model in a single
+// round trip; an order of another shop is errNotFound.
+func (s *server) queryOrder(ctx context.Context, shop string, id uuid.UUID) (orderDetail, error) {
+	b := &pgx.Batch{}
+	var d orderDetail
+	b.Queue(`SELECT `+orderColumns+` FROM orders_view WHERE shop = $1 AND id = $2`, shop, id).QueryRow(func(row pgx.Row) error {
+		var err error
+		d.orderSummary, err = scanOrder(row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errNotFound
+		}
+		return err
+	})
+	b.Queue(`SELECT line_id, sku, variant_id, inventory_key, title, quantity, fulfilled_quantity, refunded_quantity, unit_price
+		FROM order_lines_view WHERE order_id = $1 AND shop = $2 ORDER BY position`, id, shop).Query(func(rows pgx.Rows) error {
+		var err error
+		d.Lines, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (orderLine, error) {
+			var (
+				l       orderLine
+				variant *int64
+			)
+			err := row.Scan(&l.ID, &l.SKU, &variant, &l.InventoryKey, &l.Title, &l.Quantity, &l.FulfilledQuantity,
+				&l.RefundedQuantity, &l.UnitPrice)
+			l.VariantID = idString(variant)
+			return l, err
+		})
+		return err
+	})
+	if err := s.ReadPool.SendBatch(ctx, b).Close(); err != nil {
+		return orderDetail{}, fmt.Errorf("order %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// page is the envelope of every list.
+type page[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+const (
+	defaultPageSize = 50
+	maxPageSize     = 200
+)
+
+// queryErrors collects invalid query parameters so one 400 lists them all.
+type queryErrors []FieldError
+
+func (q *queryErrors) add(field, msg string) { *q = append(*q, FieldError{Field: field, Message: msg}) }
+
+// answered reports the errors as a 400 problem; true means the caller stops.
+func (q queryErrors) answered(c *gin.Context) bool {
+	if len(q) == 0 {
+		return false
+	}
+	abortProblem(c, http.StatusBadRequest, "the query has invalid parameters", q...)
+	return true
+}
+
+func pageSize(c *gin.Context, errs *queryErrors) int {
+	raw := c.Query("limit")
+	if raw == "" {
+		return defaultPageSize
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > maxPageSize {
+		errs.add("limit", fmt.Sprintf("must be an integer from 1 to %d", maxPageSize))
+	}
+	return n
+}
+
+// decodeCursor reads the opaque cursor (base64url JSON) into dst.
+func decodeCursor(c *gin.Context, dst any, errs *queryErrors) bool {
+	raw := c.Query("cursor")
+	if raw == "" {
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err == nil {
+		err = json.Unmarshal(b, dst)
+	}
+	if err != nil {
+		errs.add("cursor", "is not a cursor returned by this list")
+		return false
+	}
+	return true
+}
+
+func encodeCursor(v any) *string {
+	b, _ := json.Marshal(v) // cursors are plain structs; Marshal cannot fail
+	s := base64.RawURLEncoding.EncodeToString(b)
+	return &s
+}
+
+// orderCursor is the last row of a page: lists are ordered by (placed_at,
+// id) descending, so a new order never shifts the pages after a cursor.
+type orderCursor struct {
+	PlacedAt time.Time `json:"t"`
+	ID       uuid.UUID `json:"id"`
+}
+
+// sqlFilter builds a WHERE clause with numbered arguments.
+type sqlFilter struct {
+	where []string
+	args  []any
+}
+
+func (f *sqlFilter) add(cond string, args ...any) {
+	for _, a := range args {
+		f.args = append(f.args, a)
+		cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(f.args)), 1)
+	}
+	f.where = append(f.where, cond)
+}
+
+func (f *sqlFilter) sql() string { return strings.Join(f.where, " AND ") }
+
+var (
+	orderStatuses = []string{
+		string(domain.StatusPlaced), string(domain.StatusPaid), string(domain.StatusPartiallyFulfilled),
+		string(domain.StatusFulfilled), string(domain.StatusCancelled), string(domain.StatusPartiallyRefunded),
+		string(domain.StatusRefunded),
+	}
+	financialStatuses = []string{
+		string(domain.FinancialPending), string(domain.FinancialPaid), string(domain.FinancialPartiallyRefunded),
+		string(domain.FinancialRefunded), string(domain.FinancialVoided),
+	}
+	fulfillmentStatuses = []string{
+		string(domain.FulfillmentUnfulfilled), string(domain.FulfillmentPartial), string(domain.FulfillmentFulfilled),
+	}
+)
+
+// likeEscaper makes a search term match literally inside ILIKE '%…%'.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// orderListQuery turns the query string into a filter; ok is false when it
+// answered 400.
+func orderListQuery(c *gin.Context, shop string) (f sqlFilter, limit int, ok bool) {
+	var errs queryErrors
+	limit = pageSize(c, &errs)
+	f.add("shop = ?", shop)
+	for _, e := range []struct {
+		param, column string
+		allowed       []string
+	}{
+		{"status", "status", orderStatuses},
+		{"financial_status", "financial_status", financialStatuses},
+		{"fulfillment_status", "fulfillment_status", fulfillmentStatuses},
+	} {
+		v := c.Query(e.param)
+		if v == "" {
+			continue
+		}
+		if !slices.Contains(e.allowed, v) {
+			errs.add(e.param, "must be one of "+strings.Join(e.allowed, ", "))
+			continue
+		}
+		f.add(e.column+" = ?", v)
+	}
+	for _, e := range []struct{ param, op string }{{"created_from", ">="}, {"created_to", "<"}} {
+		v := c.Query(e.param)
+		if v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			errs.add(e.param, "must be an RFC 3339 timestamp like 2024-05-01T00:00:00Z")
+			continue
+		}
+		f.add("placed_at "+e.op+" ?", t)
+	}
+	if q := strings.TrimSpace(c.Query("q")); q != "" {
+		if len(q) > 200 {
+			errs.add("q", "must be at most 200 characters")
+		}
+		pattern := "%" + likeEscaper.Replace(q) + "%"
+		f.add("(name ILIKE ? OR email ILIKE ? OR customer_name ILIKE ?)", pattern, pattern, pattern)
+	}
+	var cur orderCursor
+	if decodeCursor(c, &cur, &errs) {
+		f.add("(placed_at, id) < (?, ?)", cur.PlacedAt, cur.ID)
+	}
+	return f, limit, !errs.answered(c)
+}
+
+// queryOrders reads one page of orders, newest first.
+func (s *server) queryOrders(ctx context.Context, f sqlFilter, limit int) (page[orderSummary], error) {
+	rows, err := s.ReadPool.Query(ctx, `SELECT `+orderColumns+` FROM orders_view WHERE `+f.sql()+`
+		ORDER BY placed_at DESC, id DESC LIMIT `+strconv.Itoa(limit+1), f.args...)
+	if err != nil {
+		return page[orderSummary]{}, fmt.Errorf("list orders: %w", err)
+	}
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (orderSummary, error) { return scanOrder(row) })
+	if err != nil {
+		return page[orderSummary]{}, fmt.Errorf("list orders: %w", err)
+	}
+	p := page[orderSummary]{Items: items}
+	if len(items) > limit {
+		p.Items = items[:limit]
+		last := p.Items[limit-1]
+		p.NextCursor = encodeCursor(orderCursor{PlacedAt: last.PlacedAt, ID: last.ID})
+	}
+	return p, nil
+}

@@ -1,0 +1,147 @@
+// Package api is Ordermill's HTTP port: the Gin router, authentication,
+// authorization, the REST API under /api/v1, Shopify webhook intake and the SPA.
+// Handlers decode, call the domain or the event store, and encode; business
+// rules live in domain.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/shops"
+	"github.com/ordermill/ordermill/workers"
+)
+
+// Deps is what the API needs from the process.
+type Deps struct {
+	Store    *eventstore.Store
+	ReadPool *pgxpool.Pool // read models; a replica when configured
+	Redis    redis.UniversalClient
+	Prefix   string // Redis key prefix
+	Logger   *slog.Logger
+	Checks   []Check
+	Metrics  http.Handler // serves /metrics when set
+
+	Keys           *Keys      // signs and verifies access tokens
+	Limits         RateLimits // zero fields switch that limit off
+	BcryptCost     int        // 0: bcrypt.DefaultCost (tests use bcrypt.MinCost)
+	TrustedProxies []string   // proxies whose X-Forwarded-For is believed; none by default
+
+	Shops           *shops.Registry      // shop credentials; verifies webhooks
+	WebhookMaxBytes int64                // 0: DefaultWebhookMaxBytes
+	Webhooks        *workers.Webhooks    // re-runs webhook processing on redeliver
+	DeadLetters     *workers.DeadLetters // lists and re-queues what workers gave up on
+}
+
+// server carries the dependencies every handler uses; each feature file
+// registers its routes from NewRouter.
+type server struct {
+	Deps
+	limiter *redis_rate.Limiter
+}
+
+// NewRouter builds the HTTP handler for the api role.
+func NewRouter(d Deps) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	s := &server{Deps: d, limiter: redis_rate.NewLimiter(d.Redis)}
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	// Client IPs key rate limits, so X-Forwarded-For counts only from known proxies.
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		d.Logger.Error("trusted proxies ignored", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
+	r.Use(requestID(), observe(), securityHeaders(), recovery(d.Logger), accessLog(d.Logger))
+	r.NoRoute(func(c *gin.Context) { abortProblem(c, http.StatusNotFound, "no such resource") })
+	r.NoMethod(func(c *gin.Context) {
+		abortProblem(c, http.StatusMethodNotAllowed, "method not allowed on this resource")
+	})
+
+	r.GET("/healthz", healthz)
+	r.GET("/readyz", readyz(d.Checks))
+	metricsRoute(r, d.Metrics)
+	s.identityRoutes(r)
+	r.GET("/api/v1/openapi.json", s.serveOpenAPI)
+	v1 := r.Group("/api/v1", s.authenticate())
+	s.orderRoutes(v1)
+	s.inventoryRoutes(v1)
+	s.webhookRoutes(r, v1)
+	s.shopRoutes(v1)
+	s.deadLetterRoutes(v1)
+	s.reportRoutes(v1)
+	s.emailRoutes(v1)
+	s.auditRoutes(v1)
+	s.statusRoutes(v1)
+	serveSPA(r) // after every route: only unmatched paths reach the app
+	return r
+}
+
+// contentSecurityPolicy lets the SPA load its own bundle and call this origin only.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+	"img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; " +
+	"base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+
+// securityHeaders sets browser protections on every response. CORS stays
+// closed: no Access-Control-* header is ever sent, so browsers refuse
+// cross-origin calls; the SPA is served from this same origin.
+func securityHeaders() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		c.Next()
+	}
+}
+
+const requestIDHeader = "X-Request-Id"
+
+// requestID keeps a caller's request id (when sane) or makes one, and echoes it.
+func requestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader(requestIDHeader)
+		if len(id) == 0 || len(id) > 64 {
+			id = uuid.NewString()
+		}
+		c.Set("request_id", id)
+		c.Header(requestIDHeader, id)
+		c.Next()
+	}
+}
+
+func recovery(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if v := recover(); v != nil {
+				log.ErrorContext(c.Request.Context(), "panic in handler", "panic", v, "path", c.Request.URL.Path,
+					"request_id", c.GetString("request_id"))
+				abortProblem(c, http.StatusInternalServerError, "internal error")
+			}
+		}()
+		c.Next()
+	}
+}
+
+func accessLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http request",
+			slog.String("method", c.Request.Method),
+			slog.String("route", c.FullPath()),
+			slog.Int("status", c.Writer.Status()),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("request_id", c.GetString("request_id")),
+		)
+	}
+}

@@ -1,0 +1,139 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+)
+
+// tokenRow is an api_tokens row as listed; the secret itself is never stored.
+type tokenRow struct {
+	ID        uuid.UUID   `json:"id"`
+	Name      string      `json:"name"`
+	Role      domain.Role `json:"role"`
+	Prefix    string      `json:"prefix"`
+	CreatedBy string      `json:"created_by"`
+	CreatedAt time.Time   `json:"created_at"`
+	ExpiresAt *time.Time  `json:"expires_at"`
+	RevokedAt *time.Time  `json:"revoked_at"`
+}
+
+const tokenColumns = `id, name, role, prefix, created_by, created_at, expires_at, revoked_at`
+
+func scanToken(row pgx.Row) (tokenRow, error) {
+	var t tokenRow
+	err := row.Scan(&t.ID, &t.Name, &t.Role, &t.Prefix, &t.CreatedBy, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, errNotFound
+	}
+	return t, err
+}
+
+type createTokenRequest struct {
+	Name      string      `json:"name"`
+	Role      domain.Role `json:"role"`
+	ExpiresAt *time.Time  `json:"expires_at"`
+}
+
+// createToken makes an API token and answers its secret, the only time it is shown.
+func (s *server) createToken(c *gin.Context) {
+	var req createTokenRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	secret := apiTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	p := principalFrom(c)
+	cmd := domain.CreateAPITokenCommand{
+		TokenID: uuid.New(), Shop: p.Shop, Name: req.Name, Role: req.Role,
+		TokenHash: hashSecret(secret), Prefix: secret[:12], At: time.Now(),
+	}
+	if req.ExpiresAt != nil {
+		cmd.ExpiresAt = *req.ExpiresAt
+	}
+	events, err := domain.CreateAPIToken(cmd)
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	e := events[0].(domain.APITokenCreated)
+	ctx := c.Request.Context()
+	_, err = appendInline(ctx, s.Store, domain.APITokenStream(e.TokenID), eventstore.NoStream, p.Shop, eventMeta(c), events,
+		func(tx pgx.Tx) error {
+			var expires *time.Time
+			if !e.ExpiresAt.IsZero() {
+				expires = &e.ExpiresAt
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO api_tokens
+				(id, shop, name, role, token_hash, prefix, created_by, created_at, expires_at, version)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)`,
+				e.TokenID, e.Shop, e.Name, e.Role, e.TokenHash, e.Prefix, p.Actor(), e.CreatedAt, expires)
+			return err
+		})
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	t, err := s.tokenByID(c, e.TokenID)
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/tokens/"+t.ID.String())
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusCreated, struct {
+		tokenRow
+		Token string `json:"token"`
+	}{t, secret})
+}
+
+func (s *server) tokenByID(c *gin.Context, id uuid.UUID) (tokenRow, error) {
+	return scanToken(s.Store.Pool().QueryRow(c.Request.Context(),
+		`SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1 AND shop = $2`, id, principalFrom(c).Shop))
+}
+
+func (s *server) listTokens(c *gin.Context) {
+	rows, err := s.Store.Pool().Query(c.Request.Context(),
+		`SELECT `+tokenColumns+` FROM api_tokens WHERE shop = $1 ORDER BY created_at, id`, principalFrom(c).Shop)
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	tokens, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (tokenRow, error) { return scanToken(r) })
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": tokens})
+}
+
+func (s *server) revokeToken(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	now := time.Now()
+	_, err := updateInline(ctx, s.Store, domain.APITokenStream(id), principalFrom(c).Shop, eventMeta(c),
+		domain.NewAPITokenFromHistory,
+		func(t *domain.APIToken) ([]domain.Event, error) { return t.Revoke(now) },
+		func(tx pgx.Tx, t *domain.APIToken) error {
+			_, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = $2, version = $3 WHERE id = $1`, t.ID(), now, t.Version())
+			return err
+		})
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

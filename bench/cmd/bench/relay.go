@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordermill/ordermill/eventstore"
+)
+
+// relayBatch is the relay's read batch, which is also how many messages the
+// pipelined publisher sends per round trip.
+const relayBatch = 500
+
+// relay is scenario 3: events/s from the events table to Redis Streams, for
+// Watermill's publisher (one XADD round trip per event) and the pipelined
+// one (one per batch), each next to a plain XADD loop of the same message at
+// the same pipeline depth.
+func (b *bench) relay(ctx context.Context) error {
+	e, err := b.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	n, err := seedOrders(ctx, e.p.Pool, b.size.relayEvents, 1)
+	if err != nil {
+		return err
+	}
+	// Readers see a commit only once no older transaction on the server is
+	// still open, so the seeded rows can take a moment to become visible.
+	var first []eventstore.Event
+	for deadline := time.Now().Add(time.Minute); len(first) == 0; {
+		if first, err = e.p.Store.ReadAll(ctx, eventstore.Start, 1); err != nil {
+			return err
+		}
+		if len(first) == 0 {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("seeded events not visible after a minute (a transaction is held open on the server)")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	msg, err := eventstore.ToMessage(first[0])
+	if err != nil {
+		return err
+	}
+	values, err := redisstream.DefaultMarshallerUnmarshaller{}.Marshal("", msg)
+	if err != nil {
+		return err
+	}
+	watermillPub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: e.p.Redis}, watermill.NopLogger{})
+	if err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		name  string
+		pub   message.Publisher
+		depth int
+	}{
+		{"Watermill publisher", watermillPub, 1},
+		{"pipelined publisher", eventstore.NewPipelinePublisher(e.p.Redis), relayBatch},
+	} {
+		rate, err := relayRate(ctx, e, c.pub, c.name, n)
+		if err != nil {
+			return err
+		}
+		raw, err := xaddRate(ctx, e.p.Redis, e.cfg.StreamPrefix+"raw", values, int(n), c.depth)
+		if err != nil {
+			return err
+		}
+		r := ratio(rate, raw)
+		b.row("3", value("relay, "+c.name, rate, "events/s"),
+			value(fmt.Sprintf("XADD loop, pipeline depth %d", c.depth), raw, "events/s"), r, "throughput")
+		b.goal("3", "relay ≥ 50% of raw XADD ("+c.name+")", fmt.Sprintf("%.0f%% (%.0f vs %.0f events/s)",
+			100*r, rate, raw), r >= 0.5)
+	}
+	b.note("Scenario 3: %d order.placed events of %d bytes as a Redis message, read in batches of %d; "+
+		"the relay's time includes reading the events table and saving its checkpoint per batch.",
+		n, messageSize(values), relayBatch)
+	return nil
+}
+
+// relayRate runs a relay from the start of the table through pub until it
+// has published n events.
+func relayRate(ctx context.Context, e *env, pub message.Publisher, name string, n int64) (float64, error) {
+	id := randomHex(3)
+	relay := eventstore.NewRelay(e.p.Store, pub, eventstore.RelayConfig{
+		TopicPrefix: e.cfg.StreamPrefix + id + ":", Checkpoint: "bench-" + id,
+		Follow: eventstore.FollowOptions{BatchSize: relayBatch}, Logger: slog.New(slog.DiscardHandler),
+	})
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(runCtx) }()
+	deadline := start.Add(10 * time.Minute)
+	for relay.Published() < n {
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("relay (%s) published %d of %d events in 10 minutes", name, relay.Published(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	rate := float64(n) / time.Since(start).Seconds()
+	stop()
+	// The leader lock must be free before the next relay starts.
+	return rate, <-done
+}
+
+// xaddRate adds n copies of values to stream, depth per round trip.
+func xaddRate(ctx context.Context, rdb redis.UniversalClient, stream string, values map[string]any, n, depth int) (float64, error) {
+	start := time.Now()
+	for sent := 0; sent < n; sent += depth {
+		pipe := rdb.Pipeline()
+		for range min(depth, n-sent) {
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: values})
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return 0, err
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+func messageSize(values map[string]any) int {
+	n := 0
+	for k, v := range values {
+		n += len(k)
+		switch v := v.(type) {
+		case []byte:
+			n += len(v)
+		case string:
+			n += len(v)
+		default:
+			n += len(fmt.Sprint(v))
+		}
+	}
+	return n
+}

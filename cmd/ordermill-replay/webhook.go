@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/config"
+	"github.com/ordermill/ordermill/internal/secrets"
+	"github.com/ordermill/ordermill/internal/shops"
+	"github.com/ordermill/ordermill/workers"
+)
+
+func webhookCmd(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("webhook", "webhook <shop> <webhook id> [--secret S | --secret-file F] [--json]",
+		"Traces one stored webhook delivery: its raw payload and headers, when it arrived, every event\n"+
+			"it caused (following causation ids, transitively) and each order's state before and after.\n"+
+			"Given the shop's webhook secret, the HMAC is recomputed over the stored raw body; a mismatch\n"+
+			"exits 1. The secret is never read from the database: the auditor supplies it.")
+	secret := fs.String("secret", "", "the shop's webhook secret")
+	secretFile := fs.String("secret-file", "", "file holding the shop's webhook secret (keeps it out of the process list)")
+	if err := parse(fs, args, 2); err != nil {
+		return err
+	}
+	var key []byte
+	switch {
+	case *secretFile != "":
+		raw, err := os.ReadFile(*secretFile)
+		if err != nil {
+			return err
+		}
+		key = []byte(strings.TrimRight(string(raw), "\r\n"))
+	case *secret != "":
+		key = []byte(*secret)
+	}
+	store, err := e.store(ctx)
+	if err != nil {
+		return err
+	}
+	t, err := store.TraceWebhook(ctx, fs.Arg(0), fs.Arg(1), key)
+	if err != nil {
+		return err
+	}
+	if e.json {
+		err = e.printJSON(t)
+	} else {
+		err = printTrace(e, t)
+	}
+	if err != nil {
+		return err
+	}
+	if t.Signature != nil && !t.Signature.Valid && !t.Signature.BodyErased {
+		return errFindings
+	}
+	return nil
+}
+
+func printTrace(e *env, t eventstore.WebhookTrace) error {
+	w := t.Webhook
+	fmt.Fprintf(e.stdout, "webhook %s of %s (%s)\n", w.WebhookID, w.Shop, t.Stream)
+	fmt.Fprintf(e.stdout, "topic %s, Shopify event %s, API %s, triggered %s\n", w.Topic, w.EventID, w.APIVersion, w.TriggeredAt)
+	fmt.Fprintf(e.stdout, "arrived %s, stored %s at position %s\n", w.ReceivedAt.Format(time.RFC3339Nano),
+		t.Received.RecordedAt.Format(time.RFC3339Nano), t.Received.Position)
+	switch s := t.Signature; {
+	case s == nil:
+		fmt.Fprintln(e.stdout, "signature: not checked (pass --secret to recompute the HMAC)")
+	case s.BodyErased:
+		fmt.Fprintln(e.stdout, "signature: not checked, body erased (its data key was destroyed by a redaction)")
+	case s.Valid:
+		fmt.Fprintf(e.stdout, "signature: VALID, %s matches the HMAC of the stored body\n", eventstore.HeaderShopifyHMAC)
+	default:
+		fmt.Fprintf(e.stdout, "signature: INVALID, header %q, HMAC of the stored body %q\n", s.Header, s.Computed)
+	}
+	fmt.Fprintln(e.stdout, "\nheaders:")
+	names := make([]string, 0, len(w.Headers))
+	for n := range w.Headers {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		fmt.Fprintf(e.stdout, "  %s: %s\n", n, w.Headers[n])
+	}
+	fmt.Fprintf(e.stdout, "\nbody (%d bytes, exactly as received):\n%s\n\n", len(w.Body), w.Body)
+	fmt.Fprintln(e.stdout, "events it caused:")
+	rows := make([][]string, 0, len(t.Caused))
+	for _, ev := range t.Caused {
+		rows = append(rows, []string{ev.Position.String(), ev.StreamID, strconv.FormatInt(ev.StreamVersion, 10), ev.Type,
+			ev.Metadata.CausationID, ev.RecordedAt.Format(time.RFC3339Nano)})
+	}
+	if err := e.table("POSITION\tSTREAM\tVERSION\tTYPE\tCAUSED_BY\tRECORDED_AT", rows); err != nil {
+		return err
+	}
+	for _, o := range t.Orders {
+		fmt.Fprintf(e.stdout, "\norder %s, versions %v:\n", o.OrderID, o.Versions)
+		after := orderFields(o.After)
+		rows := make([][]string, len(after))
+		for i, f := range after {
+			before := "(no order yet)"
+			if o.Before != nil {
+				before = orderFields(*o.Before)[i][1]
+			}
+			rows[i] = []string{f[0], before, f[1]}
+		}
+		if err := e.table("FIELD\tBEFORE\tAFTER", rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func orderFields(s domain.OrderState) [][]string {
+	return [][]string{{"status", string(s.Status)}, {"financial", string(s.FinancialStatus)},
+		{"fulfillment", string(s.FulfillmentStatus)}, {"total", strconv.FormatInt(s.Total, 10) + " " + s.Currency},
+		{"paid", strconv.FormatInt(s.Paid, 10)}, {"refunded", strconv.FormatInt(s.Refunded, 10)},
+		{"version", strconv.Itoa(s.Version)}}
+}
+
+// redeliverResult is the JSON shape of a redelivery or dry run.
+type redeliverResult struct {
+	DryRun  bool                      `json:"dry_run"`
+	Outcome workers.WebhookOutcome    `json:"outcome"`
+	Appends []eventstore.StreamAppend `json:"appends,omitempty"` // dry run: what would be appended
+}
+
+func redeliverCmd(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("redeliver", "redeliver <shop> <webhook id> [--dry-run] [--json]",
+		"Runs processing of a stored webhook again, from its stored raw payload, with today's code.\n"+
+			"A webhook already processed is left alone. --dry-run writes nothing and shows the events\n"+
+			"processing would append now, even for a processed webhook (useful after a fix).")
+	dry := fs.Bool("dry-run", false, "show what would be appended, write nothing")
+	if err := parse(fs, args, 2); err != nil {
+		return err
+	}
+	store, err := e.store(ctx)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	key, err := secrets.LoadKey(cfg.MasterKey, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	// Processing only logs what it cannot record as an outcome.
+	proc := workers.NewWebhooks(store, shops.NewRegistry(store.Pool(), key), slog.New(slog.NewTextHandler(e.stderr, nil)))
+	stream := domain.WebhookStream(fs.Arg(0), fs.Arg(1))
+	res := redeliverResult{DryRun: *dry}
+	if *dry {
+		res.Outcome, res.Appends, err = proc.DryRun(ctx, stream)
+	} else {
+		res.Outcome, err = proc.Redeliver(ctx, stream)
+	}
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		return fmt.Errorf("no stored webhook %s for %s", fs.Arg(1), fs.Arg(0))
+	}
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return e.printJSON(res)
+	}
+	o := res.Outcome
+	switch {
+	case o.AlreadyDone:
+		fmt.Fprintf(e.stdout, "already %s earlier (%s): nothing done\n", o.Status, strings.TrimSpace(o.Result+" "+o.Detail))
+	case *dry:
+		fmt.Fprintf(e.stdout, "dry run: would be %s (%s); nothing written\n", o.Status, strings.TrimSpace(o.Result+" "+o.Detail))
+	default:
+		fmt.Fprintf(e.stdout, "%s (%s)\n", o.Status, strings.TrimSpace(o.Result+" "+o.Detail))
+	}
+	if !*dry {
+		return nil
+	}
+	var rows [][]string
+	for _, a := range res.Appends {
+		for _, ev := range a.Events {
+			rows = append(rows, []string{a.Stream, a.Expected.String(), ev.Type, string(ev.Data)})
+		}
+	}
+	return e.table("STREAM\tAT\tTYPE\tDATA", rows)
+}

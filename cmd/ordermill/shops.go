@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/config"
+	"github.com/ordermill/ordermill/internal/platform"
+	"github.com/ordermill/ordermill/internal/shops"
+)
+
+// shopsCmd registers a shop's credentials: ordermill shops add --domain ...
+func shopsCmd(args []string) error {
+	if len(args) == 0 || args[0] != "add" {
+		return errors.New("usage: ordermill shops add --domain D --name N --currency C --webhook-secret S [--webhook-secret2 S2] --access-token T")
+	}
+	fs := newFlagSet("shops add", "shops add --domain D --name N --currency C --webhook-secret S [--webhook-secret2 S2] --access-token T")
+	domainName := fs.String("domain", "", "shop domain, e.g. demo.myshopify.com")
+	name := fs.String("name", "", "shop display name")
+	currency := fs.String("currency", "USD", "shop currency (ISO 4217)")
+	secret := fs.String("webhook-secret", "", "the app's webhook signing secret")
+	secret2 := fs.String("webhook-secret2", "", "a second active webhook secret, during rotation")
+	token := fs.String("access-token", "", "Admin API access token")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	secrets := []string{*secret}
+	if *secret2 != "" {
+		secrets = append(secrets, *secret2)
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	p, err := platform.Open(ctx, cfg, platform.NewLogger(cfg.LogLevel), cfg.AutoMigrate)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	shop, err := p.Shops.Add(ctx, shops.Registration{
+		Domain: *domainName, Name: *name, Currency: *currency, WebhookSecrets: secrets, AccessToken: *token,
+	}, eventstore.Metadata{Actor: "cli", Source: "cli"})
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(shop); err != nil {
+		return fmt.Errorf("print shop: %w", err)
+	}
+	return nil
+}

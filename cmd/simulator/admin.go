@@ -1,0 +1,283 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// orderStore is Shopify's own view of the orders the simulator has sent,
+// which is what the Admin API answers from.
+type orderStore struct {
+	mu     sync.Mutex
+	orders map[orderKey]*orderState
+}
+
+type orderKey struct {
+	shop string
+	id   int64
+}
+
+func newOrderStore() *orderStore { return &orderStore{orders: map[orderKey]*orderState{}} }
+
+// record keeps the newest state, since deliveries may go out of order.
+func (s *orderStore) record(shop string, id int64, st *orderState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := orderKey{shop, id}
+	if cur, ok := s.orders[k]; !ok || st.updated.After(cur.updated) {
+		s.orders[k] = st
+	}
+}
+
+func (s *orderStore) get(shop string, id int64) *orderState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.orders[orderKey{shop, id}]
+}
+
+// bucket is Shopify's GraphQL leaky bucket: cost points drain per query and
+// restore at a fixed rate up to the maximum.
+type bucket struct {
+	size, rate float64
+	available  float64
+	last       time.Time
+}
+
+func newBucket(size, rate float64, now time.Time) *bucket {
+	return &bucket{size: size, rate: rate, available: size, last: now}
+}
+
+// take spends cost if available and reports what is left either way.
+func (b *bucket) take(now time.Time, cost float64) (ok bool, left float64) {
+	if now.After(b.last) {
+		b.available = min(b.size, b.available+now.Sub(b.last).Seconds()*b.rate)
+		b.last = now
+	}
+	if b.available < cost {
+		return false, b.available
+	}
+	b.available -= cost
+	return true, b.available
+}
+
+type adminFault struct {
+	Status            int `json:"status"`
+	Remaining         int `json:"remaining"`
+	RetryAfterSeconds int `json:"retry_after_seconds"`
+}
+
+type adminCall struct {
+	Time      time.Time `json:"time"`
+	Shop      string    `json:"shop"`
+	Status    int       `json:"status"`
+	Throttled bool      `json:"throttled"`
+	Query     string    `json:"query"`
+}
+
+type adminConfig struct {
+	bucketSize  float64
+	restoreRate float64
+	queryCost   float64
+}
+
+// adminAPI serves the slice of the GraphQL Admin API the fulfillment sync
+// worker uses, with Shopify's authentication and rate limiting.
+type adminAPI struct {
+	cfg    adminConfig
+	now    func() time.Time
+	orders *orderStore
+
+	mu      sync.Mutex
+	tokens  map[string]string // access token → shop
+	buckets map[string]*bucket
+	fault   adminFault
+	calls   []adminCall
+}
+
+func newAdminAPI(cfg adminConfig, orders *orderStore, now func() time.Time) *adminAPI {
+	return &adminAPI{cfg: cfg, now: now, orders: orders, tokens: map[string]string{}, buckets: map[string]*bucket{}}
+}
+
+func (a *adminAPI) registerShop(shop, token string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for t, s := range a.tokens {
+		if s == shop {
+			delete(a.tokens, t)
+		}
+	}
+	a.tokens[token] = shop
+}
+
+func (a *adminAPI) setFault(f adminFault) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.fault = f
+}
+
+func (a *adminAPI) faultState() adminFault {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.fault
+}
+
+func (a *adminAPI) callLog() []adminCall {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]adminCall{}, a.calls...)
+}
+
+func (a *adminAPI) clearCalls() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls = nil
+}
+
+type costInfo struct {
+	RequestedQueryCost float64        `json:"requestedQueryCost"`
+	ActualQueryCost    *float64       `json:"actualQueryCost"`
+	ThrottleStatus     throttleStatus `json:"throttleStatus"`
+}
+
+type throttleStatus struct {
+	MaximumAvailable   float64 `json:"maximumAvailable"`
+	CurrentlyAvailable int     `json:"currentlyAvailable"`
+	RestoreRate        float64 `json:"restoreRate"`
+}
+
+type gqlError struct {
+	Message    string            `json:"message"`
+	Extensions map[string]string `json:"extensions,omitempty"`
+}
+
+type gqlResponse struct {
+	Data       any                 `json:"data,omitempty"`
+	Errors     []gqlError          `json:"errors,omitempty"`
+	Extensions map[string]costInfo `json:"extensions"`
+}
+
+// admission decides, under one lock, whether a call is let through: the
+// token must be known, injected faults come next, then the bucket.
+func (a *adminAPI) admission(token string) (shop string, status int, retryAfter int, ok bool, cost costInfo) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	shop, known := a.tokens[token]
+	if !known {
+		return "", http.StatusUnauthorized, 0, false, cost
+	}
+	if a.fault.Remaining > 0 {
+		a.fault.Remaining--
+		return shop, a.fault.Status, a.fault.RetryAfterSeconds, false, cost
+	}
+	now := a.now()
+	b := a.buckets[shop]
+	if b == nil {
+		b = newBucket(a.cfg.bucketSize, a.cfg.restoreRate, now)
+		a.buckets[shop] = b
+	}
+	ok, left := b.take(now, a.cfg.queryCost)
+	cost = costInfo{
+		RequestedQueryCost: a.cfg.queryCost,
+		ThrottleStatus:     throttleStatus{MaximumAvailable: a.cfg.bucketSize, CurrentlyAvailable: int(left), RestoreRate: a.cfg.restoreRate},
+	}
+	if ok {
+		actual := a.cfg.queryCost
+		cost.ActualQueryCost = &actual
+	}
+	return shop, http.StatusOK, 0, ok, cost
+}
+
+func (a *adminAPI) serveGraphQL(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Query     string         `json:"query"`
+		Variables map[string]any `json:"variables"`
+	}
+	decodeErr := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req)
+	shop, status, retryAfter, ok, cost := a.admission(r.Header.Get("X-Shopify-Access-Token"))
+	throttled := status == http.StatusOK && !ok
+	defer func() {
+		a.mu.Lock()
+		a.calls = append(a.calls, adminCall{Time: a.now(), Shop: shop, Status: status, Throttled: throttled, Query: req.Query})
+		a.mu.Unlock()
+	}()
+	switch {
+	case status == http.StatusUnauthorized:
+		writeJSON(w, status, map[string]string{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
+		return
+	case status == http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		writeJSON(w, status, map[string]string{"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."})
+		return
+	case status != http.StatusOK:
+		writeJSON(w, status, map[string]string{"errors": "Internal Server Error"})
+		return
+	case decodeErr != nil:
+		status = http.StatusBadRequest
+		writeJSON(w, status, map[string]string{"errors": "Invalid JSON in request body: " + decodeErr.Error()})
+		return
+	}
+	resp := gqlResponse{Extensions: map[string]costInfo{"cost": cost}}
+	switch {
+	case throttled:
+		resp.Errors = []gqlError{{Message: "Throttled", Extensions: map[string]string{"code": "THROTTLED"}}}
+	case !strings.Contains(req.Query, "order("):
+		resp.Errors = []gqlError{{Message: "the simulator answers only the order(id:) query"}}
+	default:
+		resp.Data, resp.Errors = a.order(shop, req.Variables["id"])
+	}
+	writeJSON(w, status, resp)
+}
+
+func (a *adminAPI) order(shop string, idVar any) (any, []gqlError) {
+	gid, _ := idVar.(string)
+	n, found := strings.CutPrefix(gid, "gid://shopify/Order/")
+	id, err := strconv.ParseInt(n, 10, 64)
+	if !found || err != nil {
+		return nil, []gqlError{{Message: fmt.Sprintf("Invalid global id '%s'", gid), Extensions: map[string]string{"code": "argumentLiteralsIncompatible"}}}
+	}
+	st := a.orders.get(shop, id)
+	if st == nil {
+		return map[string]any{"order": nil}, nil
+	}
+	type lineItem struct {
+		ID  string  `json:"id"`
+		SKU *string `json:"sku"`
+	}
+	type node struct {
+		LineItem lineItem `json:"lineItem"`
+		Quantity int      `json:"quantity"`
+	}
+	type edge struct {
+		Node node `json:"node"`
+	}
+	type gqlFulfillment struct {
+		ID                   string `json:"id"`
+		Status               string `json:"status"`
+		CreatedAt            string `json:"createdAt"`
+		FulfillmentLineItems struct {
+			Edges []edge `json:"edges"`
+		} `json:"fulfillmentLineItems"`
+	}
+	fs := []gqlFulfillment{}
+	for _, f := range st.fulfillments {
+		g := gqlFulfillment{
+			ID:        fmt.Sprintf("gid://shopify/Fulfillment/%d", f.ID),
+			Status:    strings.ToUpper(f.Status),
+			CreatedAt: f.created.UTC().Format(time.RFC3339),
+		}
+		g.FulfillmentLineItems.Edges = []edge{}
+		for _, l := range f.LineItems {
+			g.FulfillmentLineItems.Edges = append(g.FulfillmentLineItems.Edges, edge{Node: node{
+				LineItem: lineItem{ID: fmt.Sprintf("gid://shopify/LineItem/%d", l.ID), SKU: l.SKU},
+				Quantity: l.Quantity,
+			}})
+		}
+		fs = append(fs, g)
+	}
+	return map[string]any{"order": map[string]any{"id": gid, "fulfillments": fs}}, nil
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+)
+
+const orderQuery = `query($id: ID!) { order(id: $id) { id fulfillments { id status createdAt fulfillmentLineItems(first: 50) { edges { node { lineItem { id sku } quantity } } } } } }`
+
+// adminQuery asks for one order's fulfillments and returns the HTTP answer.
+func adminQuery(t *testing.T, base, token string, orderID int64, out any) *http.Response {
+	t.Helper()
+	body := mustJSON(map[string]any{"query": orderQuery, "variables": map[string]string{"id": fmt.Sprintf("gid://shopify/Order/%d", orderID)}})
+	req, _ := http.NewRequest("POST", base+"/admin/api/2025-01/graphql.json", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Shopify-Access-Token", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return resp
+}
+
+func TestBucket(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b := newBucket(30, 10, t0)
+	for i := range 3 {
+		if ok, _ := b.take(t0, 10); !ok {
+			t.Fatalf("take %d refused with a full bucket", i)
+		}
+	}
+	if ok, left := b.take(t0, 10); ok || left != 0 {
+		t.Fatalf("empty bucket: ok=%v left=%v", ok, left)
+	}
+	if ok, left := b.take(t0.Add(500*time.Millisecond), 10); ok || left != 5 {
+		t.Fatalf("after 0.5s: ok=%v left=%v, want refused with 5", ok, left)
+	}
+	if ok, left := b.take(t0.Add(time.Second), 10); !ok || left != 0 {
+		t.Fatalf("after 1s: ok=%v left=%v, want allowed with 0 left", ok, left)
+	}
+	if _, left := b.take(t0.Add(time.Hour), 0); left != 30 {
+		t.Fatalf("restored to %v, want capped at 30", left)
+	}
+}
+
+type gqlAnswer struct {
+	Data *struct {
+		Order *struct {
+			ID           string
+			Fulfillments []json.RawMessage
+		}
+	}
+	Errors []struct {
+		Message    string
+		Extensions struct{ Code string }
+	}
+	Extensions struct {
+		Cost struct {
+			RequestedQueryCost float64
+			ActualQueryCost    *float64
+			ThrottleStatus     struct {
+				MaximumAvailable   float64
+				CurrentlyAvailable int
+				RestoreRate        float64
+			}
+		}
+	}
+}
+
+func TestAdminAPI(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	sim, base := startSimulator(t, adminConfig{bucketSize: 20, restoreRate: 10, queryCost: 10}, clock)
+	const shop = "delta.myshopify.com"
+	p := runParams{Scenario: "orders", Shop: shop, Secret: "s", Seed: 3, Orders: 1}
+	d := buildPlan(p).deliveries[0]
+	sim.orders.record(shop, d.OrderID, d.state)
+
+	if resp := adminQuery(t, base, "shpat_x", d.OrderID, nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unregistered token: %d", resp.StatusCode)
+	}
+	call(t, "POST", base+"/_sim/shops", map[string]string{"shop": shop, "access_token": "shpat_delta"}, nil)
+
+	var a gqlAnswer
+	adminQuery(t, base, "shpat_delta", d.OrderID, &a)
+	if a.Data == nil || a.Data.Order == nil || a.Data.Order.ID != fmt.Sprintf("gid://shopify/Order/%d", d.OrderID) || a.Data.Order.Fulfillments == nil {
+		t.Fatalf("known order: %+v", a)
+	}
+	if c := a.Extensions.Cost; c.RequestedQueryCost != 10 || c.ActualQueryCost == nil || c.ThrottleStatus.CurrentlyAvailable != 10 {
+		t.Fatalf("cost extension: %+v", c)
+	}
+	a = gqlAnswer{}
+	adminQuery(t, base, "shpat_delta", 5_000_000_000_000_000_001, &a)
+	if a.Data == nil || a.Data.Order != nil || len(a.Errors) != 0 {
+		t.Fatalf("unknown order: %+v", a)
+	}
+
+	// The bucket (20 points, 10 per query) is now empty.
+	a = gqlAnswer{}
+	if resp := adminQuery(t, base, "shpat_delta", d.OrderID, &a); resp.StatusCode != http.StatusOK || len(a.Errors) != 1 || a.Errors[0].Extensions.Code != "THROTTLED" || a.Data != nil {
+		t.Fatalf("throttled: %d %+v", resp.StatusCode, a)
+	}
+	if c := a.Extensions.Cost; c.ActualQueryCost != nil || c.ThrottleStatus.CurrentlyAvailable != 0 || c.ThrottleStatus.MaximumAvailable != 20 || c.ThrottleStatus.RestoreRate != 10 {
+		t.Fatalf("throttled cost: %+v", c)
+	}
+	clock.advance(time.Second)
+	a = gqlAnswer{}
+	if adminQuery(t, base, "shpat_delta", d.OrderID, &a); len(a.Errors) != 0 {
+		t.Fatalf("after restore: %+v", a)
+	}
+
+	var f faultsView
+	if code := call(t, "POST", base+"/_sim/faults", `{"admin":{"status":429,"count":1,"retry_after_seconds":3}}`, &f); code != http.StatusOK || f.Admin.Remaining != 1 {
+		t.Fatalf("set fault: %d %+v", code, f)
+	}
+	clock.advance(time.Hour)
+	if resp := adminQuery(t, base, "shpat_delta", d.OrderID, nil); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "3" {
+		t.Fatalf("injected 429: %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if resp := adminQuery(t, base, "shpat_delta", d.OrderID, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("after the fault: %d", resp.StatusCode)
+	}
+
+	var calls struct{ Calls []adminCall }
+	call(t, "GET", base+"/_sim/admin/calls", nil, &calls)
+	var statuses []int
+	throttled := 0
+	for _, c := range calls.Calls {
+		statuses = append(statuses, c.Status)
+		if c.Throttled {
+			throttled++
+		}
+	}
+	if fmt.Sprint(statuses) != "[401 200 200 200 200 429 200]" || throttled != 1 || calls.Calls[1].Shop != shop || calls.Calls[1].Query != orderQuery {
+		t.Fatalf("call log: %v throttled=%d %+v", statuses, throttled, calls.Calls[1])
+	}
+}

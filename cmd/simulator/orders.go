@@ -1,0 +1,578 @@
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// The JSON types below follow Shopify's REST webhook payloads. Ids are int64
+// and exceed 2^53 on purpose: a receiver decoding them as float64 corrupts them.
+
+type customer struct {
+	ID        int64  `json:"id"`
+	Email     string `json:"email"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	Phone     string `json:"phone"`
+}
+
+type lineItem struct {
+	ID                  int64   `json:"id"`
+	AdminGraphqlAPIID   string  `json:"admin_graphql_api_id"`
+	VariantID           int64   `json:"variant_id"`
+	SKU                 *string `json:"sku"`
+	Title               string  `json:"title"`
+	Quantity            int     `json:"quantity"`
+	Price               string  `json:"price"`
+	FulfillableQuantity int     `json:"fulfillable_quantity"`
+	FulfillmentStatus   *string `json:"fulfillment_status"`
+
+	price     int64
+	fulfilled int
+	refunded  int
+}
+
+type fulfillmentLine struct {
+	ID        int64   `json:"id"`
+	VariantID int64   `json:"variant_id"`
+	SKU       *string `json:"sku"`
+	Title     string  `json:"title"`
+	Quantity  int     `json:"quantity"`
+}
+
+type fulfillment struct {
+	ID                int64             `json:"id"`
+	AdminGraphqlAPIID string            `json:"admin_graphql_api_id"`
+	OrderID           int64             `json:"order_id"`
+	Name              string            `json:"name"`
+	Status            string            `json:"status"`
+	CreatedAt         string            `json:"created_at"`
+	TrackingCompany   string            `json:"tracking_company"`
+	TrackingNumber    string            `json:"tracking_number"`
+	LineItems         []fulfillmentLine `json:"line_items"`
+
+	created time.Time
+}
+
+type transaction struct {
+	ID       int64  `json:"id"`
+	OrderID  int64  `json:"order_id"`
+	Kind     string `json:"kind"`
+	Status   string `json:"status"`
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
+	Gateway  string `json:"gateway"`
+}
+
+type refundLine struct {
+	ID          int64  `json:"id"`
+	LineItemID  int64  `json:"line_item_id"`
+	Quantity    int    `json:"quantity"`
+	RestockType string `json:"restock_type"`
+	Subtotal    string `json:"subtotal"`
+}
+
+type refund struct {
+	ID                int64         `json:"id"`
+	AdminGraphqlAPIID string        `json:"admin_graphql_api_id"`
+	OrderID           int64         `json:"order_id"`
+	CreatedAt         string        `json:"created_at"`
+	ProcessedAt       string        `json:"processed_at"`
+	Note              *string       `json:"note"`
+	Restock           bool          `json:"restock"`
+	Transactions      []transaction `json:"transactions"`
+	RefundLineItems   []refundLine  `json:"refund_line_items"`
+}
+
+type order struct {
+	ID                int64         `json:"id"`
+	AdminGraphqlAPIID string        `json:"admin_graphql_api_id"`
+	Name              string        `json:"name"`
+	OrderNumber       int           `json:"order_number"`
+	Email             string        `json:"email"`
+	Currency          string        `json:"currency"`
+	CreatedAt         string        `json:"created_at"`
+	UpdatedAt         string        `json:"updated_at"`
+	CancelledAt       *string       `json:"cancelled_at"`
+	CancelReason      *string       `json:"cancel_reason"`
+	FinancialStatus   string        `json:"financial_status"`
+	FulfillmentStatus *string       `json:"fulfillment_status"`
+	Note              *string       `json:"note"`
+	Tags              string        `json:"tags"`
+	SubtotalPrice     string        `json:"subtotal_price"`
+	TotalTax          string        `json:"total_tax"`
+	TotalPrice        string        `json:"total_price"`
+	Customer          customer      `json:"customer"`
+	LineItems         []lineItem    `json:"line_items"`
+	Fulfillments      []fulfillment `json:"fulfillments"`
+	Refunds           []refund      `json:"refunds"`
+
+	cur      currency
+	total    int64
+	refunded int64
+}
+
+type currency struct {
+	code string
+	exp  int
+	// loc is the shop timezone that usually goes with the currency, so
+	// timestamps carry varied offsets as Shopify's do.
+	loc *time.Location
+}
+
+var currencies = []currency{
+	{"USD", 2, time.FixedZone("EST", -5*3600)},
+	{"EUR", 2, time.FixedZone("CET", 3600)},
+	{"JPY", 0, time.FixedZone("JST", 9*3600)},
+}
+
+// formatMoney renders minor units as Shopify's decimal string, honouring
+// zero-decimal currencies ("1500" yen, "15.00" dollars).
+func formatMoney(minor int64, exp int) string {
+	if exp == 0 {
+		return strconv.FormatInt(minor, 10)
+	}
+	p := int64(1)
+	for range exp {
+		p *= 10
+	}
+	return fmt.Sprintf("%d.%0*d", minor/p, exp, minor%p)
+}
+
+type product struct {
+	title           string
+	sku             string // empty: Shopify sends sku null
+	variantID       int64
+	inventoryItemID int64
+	cents           int64
+}
+
+// catalog is shared by every run so stock keyed by SKU or variant adds up
+// across orders.
+var catalog = []product{
+	{"Merino Beanie - Charcoal", "BEAN-CHR", 44020394000101, 46120394000101, 2900},
+	{"Canvas Tote", "TOTE-NAT", 44020394000102, 46120394000102, 1800},
+	{"Enamel Mug 350ml", "MUG-350", 44020394000103, 46120394000103, 1450},
+	{"Gift Card", "", 44020394000104, 46120394000104, 2500},
+	{"Wool Socks - 3 pack", "SOCK-3PK", 44020394000105, 46120394000105, 2199},
+	{"Leather Notebook A5", "NOTE-A5", 44020394000106, 46120394000106, 3400},
+	{"Handmade Soap (sample)", "", 44020394000107, 46120394000107, 650},
+	{"Ceramic Planter", "PLNT-CER", 44020394000108, 46120394000108, 4100},
+}
+
+func (p product) price(c currency) int64 {
+	switch c.code {
+	case "EUR":
+		return p.cents * 92 / 100
+	case "JPY":
+		return (p.cents*150/100 + 5) / 10 * 10
+	}
+	return p.cents
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// generator draws every id, name and choice from one seeded source so that
+// a seed reproduces a run byte for byte.
+type generator struct {
+	rng       *rand.Rand
+	shop      string
+	nextID    int64
+	number    int
+	customers []customer
+	// owned lists each customer's order ids for compliance payloads.
+	owned map[int64][]int64
+}
+
+func newGenerator(seed int64, shop string) *generator {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x5107))
+	return &generator{
+		rng:    rng,
+		shop:   shop,
+		nextID: 5_000_000_000_000_000_000 + rng.Int64N(1<<50)*1000,
+		number: 1000,
+		owned:  map[int64][]int64{},
+	}
+}
+
+func (g *generator) id() int64 {
+	g.nextID += 1 + g.rng.Int64N(997)
+	return g.nextID
+}
+
+func (g *generator) uuid() string {
+	var u uuid.UUID
+	binary.BigEndian.PutUint64(u[:8], g.rng.Uint64())
+	binary.BigEndian.PutUint64(u[8:], g.rng.Uint64())
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return u.String()
+}
+
+var firstNames = []string{"Ada", "Kenji", "Lena", "Omar", "Priya", "Mateo", "Chloé", "Sven", "Yuki", "Grace"}
+var lastNames = []string{"Lovelace", "Tanaka", "Fischer", "Haddad", "Raman", "García", "Dubois", "Larsen", "Sato", "Hopper"}
+
+// customer returns a returning customer now and then, as real shops have.
+func (g *generator) customer() customer {
+	if len(g.customers) > 0 && g.rng.IntN(100) < 30 {
+		return g.customers[g.rng.IntN(len(g.customers))]
+	}
+	first, last := firstNames[g.rng.IntN(len(firstNames))], lastNames[g.rng.IntN(len(lastNames))]
+	id := g.id()
+	c := customer{
+		ID:        id,
+		FirstName: first,
+		LastName:  last,
+		Email:     fmt.Sprintf("customer%d@example.test", id%1_000_000),
+		Phone:     fmt.Sprintf("+1555%07d", id%10_000_000),
+	}
+	g.customers = append(g.customers, c)
+	return c
+}
+
+type step int
+
+const (
+	stepCreate step = iota
+	stepNote
+	stepPay
+	stepFulfilPartial
+	stepFulfilRest
+	stepRefundPartial
+	stepRefundRest
+	stepCancel
+)
+
+// orderLife is an order plus the merchant actions still ahead of it.
+type orderLife struct {
+	o     *order
+	steps []step
+	next  int
+}
+
+func (l *orderLife) done() bool { return l.next >= len(l.steps) }
+
+// action is one merchant action: the webhooks it triggers share an event id.
+type action struct {
+	at      time.Time
+	eventID string
+	orderID int64
+	msgs    []message
+	state   *orderState
+}
+
+type message struct {
+	topic string
+	body  []byte
+	// snapshot marks a full order body, where the newest updated_at wins.
+	snapshot bool
+}
+
+// newOrder drafts an order and decides its life up front; advance plays the
+// steps one by one.
+func (g *generator) newOrder() *orderLife {
+	r := g.rng
+	cur := currencies[0]
+	switch x := r.IntN(100); {
+	case x >= 85:
+		cur = currencies[2]
+	case x >= 50:
+		cur = currencies[1]
+	}
+	g.number++
+	id := g.id()
+	o := &order{
+		ID:                id,
+		AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/Order/%d", id),
+		Name:              fmt.Sprintf("#%d", g.number),
+		OrderNumber:       g.number,
+		Currency:          cur.code,
+		FinancialStatus:   "paid",
+		Customer:          g.customer(),
+		LineItems:         []lineItem{},
+		Fulfillments:      []fulfillment{},
+		Refunds:           []refund{},
+		cur:               cur,
+	}
+	o.Email = o.Customer.Email
+	g.owned[o.Customer.ID] = append(g.owned[o.Customer.ID], id)
+	if r.IntN(100) < 35 {
+		o.FinancialStatus = "pending"
+	}
+	units := 0
+	for _, pi := range r.Perm(len(catalog))[:1+r.IntN(3)] {
+		p := catalog[pi]
+		lid := g.id()
+		q := 1 + r.IntN(3)
+		units += q
+		li := lineItem{
+			ID:                  lid,
+			AdminGraphqlAPIID:   fmt.Sprintf("gid://shopify/LineItem/%d", lid),
+			VariantID:           p.variantID,
+			SKU:                 nullable(p.sku),
+			Title:               p.title,
+			Quantity:            q,
+			FulfillableQuantity: q,
+			price:               p.price(cur),
+		}
+		li.Price = formatMoney(li.price, cur.exp)
+		o.total += li.price * int64(q)
+		o.LineItems = append(o.LineItems, li)
+	}
+	o.SubtotalPrice = formatMoney(o.total, cur.exp)
+	o.TotalPrice = o.SubtotalPrice
+	o.TotalTax = formatMoney(0, cur.exp)
+	return &orderLife{o: o, steps: g.planSteps(o.FinancialStatus == "pending", units)}
+}
+
+func (g *generator) planSteps(pending bool, units int) []step {
+	r := g.rng
+	steps := []step{stepCreate}
+	if r.IntN(100) < 25 {
+		steps = append(steps, stepNote)
+	}
+	if r.IntN(100) < 12 {
+		return append(steps, stepCancel)
+	}
+	if pending {
+		steps = append(steps, stepPay)
+	}
+	switch f := r.IntN(100); {
+	case f < 30 && units > 1:
+		steps = append(steps, stepFulfilPartial, stepFulfilRest)
+	case f < 40 && units > 1:
+		steps = append(steps, stepFulfilPartial)
+	case f < 90:
+		steps = append(steps, stepFulfilRest)
+	}
+	switch x := r.IntN(100); {
+	case x < 12 && units > 1:
+		steps = append(steps, stepRefundPartial)
+	case x < 18 && units > 1:
+		steps = append(steps, stepRefundPartial, stepRefundRest)
+	case x < 24:
+		steps = append(steps, stepRefundRest)
+	}
+	return steps
+}
+
+// advance plays the next step of l at time at and returns the webhooks
+// Shopify sends for it.
+func (g *generator) advance(l *orderLife, at time.Time) action {
+	o := l.o
+	s := l.steps[l.next]
+	l.next++
+	ts := at.In(o.cur.loc).Format(time.RFC3339)
+	o.UpdatedAt = ts
+	var topics []string
+	var rf *refund
+	switch s {
+	case stepCreate:
+		o.CreatedAt = ts
+		topics = []string{"orders/create"}
+		if o.FinancialStatus == "paid" {
+			topics = append(topics, "orders/paid")
+		}
+	case stepNote:
+		o.Note = nullable("Please gift wrap")
+		o.Tags = "gift"
+		topics = []string{"orders/updated"}
+	case stepPay:
+		o.FinancialStatus = "paid"
+		topics = []string{"orders/paid", "orders/updated"}
+	case stepFulfilPartial:
+		g.fulfil(o, at, true)
+		topics = []string{"orders/updated"}
+	case stepFulfilRest:
+		g.fulfil(o, at, false)
+		topics = []string{"orders/fulfilled", "orders/updated"}
+	case stepRefundPartial, stepRefundRest:
+		rf = g.refund(o, at, s == stepRefundPartial, "return")
+		topics = []string{"refunds/create", "orders/updated"}
+	case stepCancel:
+		o.CancelledAt = &ts
+		o.CancelReason = nullable("customer")
+		topics = []string{"orders/cancelled"}
+		if o.FinancialStatus == "pending" {
+			o.FinancialStatus = "voided"
+		} else {
+			rf = g.refund(o, at, false, "cancel")
+			topics = append(topics, "refunds/create")
+		}
+		topics = append(topics, "orders/updated")
+	}
+	snapshot := mustJSON(o)
+	a := action{at: at, eventID: g.uuid(), orderID: o.ID, state: stateOf(o, at)}
+	for _, t := range topics {
+		if t == "refunds/create" {
+			a.msgs = append(a.msgs, message{topic: t, body: mustJSON(rf)})
+			continue
+		}
+		a.msgs = append(a.msgs, message{topic: t, body: snapshot, snapshot: true})
+	}
+	return a
+}
+
+// fulfil ships either the first line (or one unit of a single line) or
+// everything still unshipped.
+func (g *generator) fulfil(o *order, at time.Time, partial bool) {
+	id := g.id()
+	f := fulfillment{
+		ID:                id,
+		AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/Fulfillment/%d", id),
+		OrderID:           o.ID,
+		Name:              fmt.Sprintf("%s.%d", o.Name, len(o.Fulfillments)+1),
+		Status:            "success",
+		CreatedAt:         at.In(o.cur.loc).Format(time.RFC3339),
+		TrackingCompany:   "UPS",
+		TrackingNumber:    fmt.Sprintf("1Z%016d", id%10_000_000_000_000_000),
+		created:           at,
+	}
+	for i := range o.LineItems {
+		li := &o.LineItems[i]
+		q := li.Quantity - li.fulfilled
+		if partial {
+			if len(o.LineItems) == 1 {
+				q = 1
+			} else if i > 0 {
+				q = 0
+			}
+		}
+		if q == 0 {
+			continue
+		}
+		li.fulfilled += q
+		li.FulfillableQuantity = li.Quantity - li.fulfilled
+		li.FulfillmentStatus = nullable("partial")
+		if li.FulfillableQuantity == 0 {
+			li.FulfillmentStatus = nullable("fulfilled")
+		}
+		f.LineItems = append(f.LineItems, fulfillmentLine{ID: li.ID, VariantID: li.VariantID, SKU: li.SKU, Title: li.Title, Quantity: q})
+	}
+	o.Fulfillments = append(o.Fulfillments, f)
+	o.FulfillmentStatus = nullable("fulfilled")
+	for _, li := range o.LineItems {
+		if li.FulfillableQuantity > 0 {
+			o.FulfillmentStatus = nullable("partial")
+		}
+	}
+}
+
+// refund returns one unit of the first refundable line, or everything not
+// yet refunded.
+func (g *generator) refund(o *order, at time.Time, partial bool, restock string) *refund {
+	ts := at.In(o.cur.loc).Format(time.RFC3339)
+	id := g.id()
+	rf := refund{
+		ID:                id,
+		AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/Refund/%d", id),
+		OrderID:           o.ID,
+		CreatedAt:         ts,
+		ProcessedAt:       ts,
+		Restock:           true,
+		RefundLineItems:   []refundLine{},
+	}
+	var amount int64
+	for i := range o.LineItems {
+		li := &o.LineItems[i]
+		q := li.Quantity - li.refunded
+		if partial {
+			q = min(q, 1)
+		}
+		if q == 0 {
+			continue
+		}
+		li.refunded += q
+		sub := li.price * int64(q)
+		amount += sub
+		rf.RefundLineItems = append(rf.RefundLineItems, refundLine{
+			ID: g.id(), LineItemID: li.ID, Quantity: q, RestockType: restock, Subtotal: formatMoney(sub, o.cur.exp),
+		})
+		if partial {
+			break
+		}
+	}
+	if !partial {
+		// Whatever is left, so rounding never leaves a cent behind.
+		amount = o.total - o.refunded
+	}
+	o.refunded += amount
+	rf.Transactions = []transaction{{
+		ID: g.id(), OrderID: o.ID, Kind: "refund", Status: "success",
+		Amount: formatMoney(amount, o.cur.exp), Currency: o.Currency, Gateway: "shopify_payments",
+	}}
+	o.Refunds = append(o.Refunds, rf)
+	o.FinancialStatus = "partially_refunded"
+	if o.refunded >= o.total {
+		o.FinancialStatus = "refunded"
+	}
+	return &rf
+}
+
+// orderState is what a test may expect of an order after one action, and
+// what the Admin API answers about it.
+type orderState struct {
+	updated  time.Time
+	expected expectedOrder
+	// fulfillments shares elements with the live order, which is safe
+	// because a fulfillment is never changed once created.
+	fulfillments []fulfillment
+}
+
+type expectedOrder struct {
+	ShopifyID         int64          `json:"shopify_id"`
+	Name              string         `json:"name"`
+	Currency          string         `json:"currency"`
+	Total             int64          `json:"total"`
+	FinancialStatus   string         `json:"financial_status"`
+	FulfillmentStatus *string        `json:"fulfillment_status"`
+	Cancelled         bool           `json:"cancelled"`
+	Refunded          int64          `json:"refunded"`
+	Lines             []expectedLine `json:"lines"`
+}
+
+type expectedLine struct {
+	ID                int64   `json:"id"`
+	SKU               *string `json:"sku"`
+	VariantID         int64   `json:"variant_id"`
+	Quantity          int     `json:"quantity"`
+	FulfilledQuantity int     `json:"fulfilled_quantity"`
+}
+
+func stateOf(o *order, at time.Time) *orderState {
+	e := expectedOrder{
+		ShopifyID:         o.ID,
+		Name:              o.Name,
+		Currency:          o.Currency,
+		Total:             o.total,
+		FinancialStatus:   o.FinancialStatus,
+		FulfillmentStatus: o.FulfillmentStatus,
+		Cancelled:         o.CancelledAt != nil,
+		Refunded:          o.refunded,
+	}
+	for _, li := range o.LineItems {
+		e.Lines = append(e.Lines, expectedLine{ID: li.ID, SKU: li.SKU, VariantID: li.VariantID, Quantity: li.Quantity, FulfilledQuantity: li.fulfilled})
+	}
+	return &orderState{updated: at, expected: e, fulfillments: slices.Clone(o.Fulfillments)}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only fixed struct types are marshalled here.
+		panic(err)
+	}
+	return b
+}

@@ -1,0 +1,246 @@
+package domain
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
+)
+
+var userID = uuid.MustParse("44444444-4444-4444-8444-444444444444")
+
+func applyAll(t *testing.T, apply func(Event), evs []Event, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		apply(e)
+	}
+}
+
+func TestRoleCan(t *testing.T) {
+	all := []Permission{PermReadOrders, PermWriteOrders, PermReadInventory, PermWriteInventory, PermReadWebhooks,
+		PermManageUsers, PermManageTokens, PermManageShops, PermAudit, PermRebuild}
+	allowed := map[Role][]Permission{
+		RoleOwner:   all,
+		RoleStaff:   {PermReadOrders, PermWriteOrders, PermReadInventory, PermWriteInventory, PermReadWebhooks},
+		RoleAuditor: {PermReadOrders, PermReadInventory, PermReadWebhooks, PermAudit},
+		Role("x"):   nil,
+	}
+	for role, perms := range allowed {
+		grant := map[Permission]bool{}
+		for _, p := range perms {
+			grant[p] = true
+		}
+		for _, p := range all {
+			if role.Can(p) != grant[p] {
+				t.Errorf("%s.Can(%s) = %v, want %v", role, p, role.Can(p), grant[p])
+			}
+		}
+	}
+}
+
+func TestParseRole(t *testing.T) {
+	for in, ok := range map[string]bool{"owner": true, "staff": true, "auditor": true, "Owner": false, "": false, "admin": false} {
+		r, err := ParseRole(in)
+		var ve *ValidationError
+		if ok != (err == nil) || (ok && string(r) != in) || (!ok && !errors.As(err, &ve)) {
+			t.Errorf("ParseRole(%q) = %q, %v", in, r, err)
+		}
+	}
+}
+
+func TestShopLifecycle(t *testing.T) {
+	tests := []struct {
+		name, domain, shopName, currency string
+		valid                            bool
+	}{
+		{"valid", "demo.myshopify.com", "Demo", "USD", true},
+		{"custom domain", "shop.example.com", "Demo", "USD", false},
+		{"upper case", "Demo.myshopify.com", "Demo", "USD", false},
+		{"no name", "demo.myshopify.com", " ", "USD", false},
+		{"bad currency", "demo.myshopify.com", "Demo", "US", false},
+	}
+	for _, tt := range tests {
+		_, err := RegisterShop(tt.domain, tt.shopName, tt.currency, t0)
+		var ve *ValidationError
+		if tt.valid != (err == nil) || (!tt.valid && !errors.As(err, &ve)) {
+			t.Errorf("%s: err = %v", tt.name, err)
+		}
+	}
+
+	evs, err := RegisterShop(demoShop, "Demo", "JPY", t0)
+	s := &Shop{}
+	if _, err := s.Uninstall(t0); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("uninstall unknown shop: %v", err)
+	}
+	applyAll(t, s.Apply, evs, err)
+	if !s.Installed() || s.Domain() != demoShop || s.Currency() != "JPY" || s.Name() != "Demo" || !s.RegisteredAt().Equal(t0) {
+		t.Fatalf("shop = %+v", s)
+	}
+	more, err := s.Uninstall(t0.Add(time.Hour))
+	applyAll(t, s.Apply, more, err)
+	if s.Installed() {
+		t.Fatal("uninstalled shop still installed")
+	}
+	if _, err := s.Uninstall(t0); !errors.Is(err, ErrInvalidTransition) {
+		t.Fatalf("second uninstall: %v", err)
+	}
+	replayed, err := NewShopFromHistory(roundTrip(t, append(evs, more...)))
+	if err != nil || *replayed != *s {
+		t.Fatalf("replay: %+v, %v", replayed, err)
+	}
+}
+
+func TestUserLifecycle(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := RegisterUserCommand{UserID: userID, Shop: demoShop, Email: " Jane@Example.COM ", Name: "Jane", Role: RoleStaff, PasswordHash: string(hash), At: t0}
+
+	invalidCmds := map[string]func(c *RegisterUserCommand){
+		"bad email":      func(c *RegisterUserCommand) { c.Email = "jane" },
+		"bad role":       func(c *RegisterUserCommand) { c.Role = "admin" },
+		"clear password": func(c *RegisterUserCommand) { c.PasswordHash = "correct horse" },
+		"no id":          func(c *RegisterUserCommand) { c.UserID = uuid.Nil },
+		"no time":        func(c *RegisterUserCommand) { c.At = time.Time{} },
+	}
+	for name, edit := range invalidCmds {
+		c := cmd
+		edit(&c)
+		var ve *ValidationError
+		if _, err := RegisterUser(c); !errors.As(err, &ve) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+
+	evs, err := RegisterUser(cmd)
+	u := &User{}
+	applyAll(t, u.Apply, evs, err)
+	if u.Email() != "jane@example.com" || u.Role() != RoleStaff || !u.Active() || u.ID() != userID || u.Shop() != demoShop || u.Name() != "Jane" {
+		t.Fatalf("user = %+v", u)
+	}
+	if !u.CheckPassword("correct horse") || u.CheckPassword("wrong") {
+		t.Fatal("CheckPassword gave the wrong answer")
+	}
+	if evs, err := u.ChangeRole(RoleStaff, t0); err != nil || evs != nil {
+		t.Fatalf("same role: %v, %v", evs, err)
+	}
+	var ve *ValidationError
+	if _, err := u.ChangeRole("root", t0); !errors.As(err, &ve) {
+		t.Fatalf("bad role: %v", err)
+	}
+	more, err := u.ChangeRole(RoleOwner, t0)
+	applyAll(t, u.Apply, more, err)
+	evs = append(evs, more...)
+	more, err = u.Deactivate(t0)
+	applyAll(t, u.Apply, more, err)
+	evs = append(evs, more...)
+	if u.Active() || u.Role() != RoleOwner || u.CheckPassword("correct horse") {
+		t.Fatalf("deactivated user = %+v", u)
+	}
+	for name, cmd := range map[string]func() ([]Event, error){
+		"deactivate twice":        func() ([]Event, error) { return u.Deactivate(t0) },
+		"change role deactivated": func() ([]Event, error) { return u.ChangeRole(RoleStaff, t0) },
+	} {
+		var te *TransitionError
+		if _, err := cmd(); !errors.As(err, &te) || te.From != StatusDeactivated {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+	replayed, err := NewUserFromHistory(roundTrip(t, evs))
+	if err != nil || *replayed != *u {
+		t.Fatalf("replay: %+v, %v", replayed, err)
+	}
+	if _, err := (&User{}).Deactivate(t0); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown user: %v", err)
+	}
+}
+
+func TestAPITokenLifecycle(t *testing.T) {
+	sum := sha256.Sum256([]byte("om_secret"))
+	cmd := CreateAPITokenCommand{
+		TokenID: uuid.MustParse("55555555-5555-4555-8555-555555555555"), Shop: demoShop, Name: "ERP", Role: RoleAuditor,
+		TokenHash: hex.EncodeToString(sum[:]), Prefix: "om_sec", ExpiresAt: t0.Add(24 * time.Hour), At: t0,
+	}
+	invalidCmds := map[string]func(c *CreateAPITokenCommand){
+		"clear token":       func(c *CreateAPITokenCommand) { c.TokenHash = "om_secret" },
+		"upper-case hash":   func(c *CreateAPITokenCommand) { c.TokenHash = "AB" + c.TokenHash[2:] },
+		"long prefix":       func(c *CreateAPITokenCommand) { c.Prefix = "om_secret_too_long" },
+		"expired at birth":  func(c *CreateAPITokenCommand) { c.ExpiresAt = t0 },
+		"no name":           func(c *CreateAPITokenCommand) { c.Name = "" },
+		"unknown role":      func(c *CreateAPITokenCommand) { c.Role = "" },
+		"invalid shop":      func(c *CreateAPITokenCommand) { c.Shop = "" },
+		"missing timestamp": func(c *CreateAPITokenCommand) { c.At = time.Time{} },
+	}
+	for name, edit := range invalidCmds {
+		c := cmd
+		edit(&c)
+		var ve *ValidationError
+		if _, err := CreateAPIToken(c); !errors.As(err, &ve) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+
+	evs, err := CreateAPIToken(cmd)
+	tok := &APIToken{}
+	applyAll(t, tok.Apply, evs, err)
+	usable := []struct {
+		at   time.Time
+		want bool
+	}{
+		{t0, true},
+		{t0.Add(23 * time.Hour), true},
+		{t0.Add(24 * time.Hour), false},
+	}
+	for _, u := range usable {
+		if tok.Usable(u.at) != u.want {
+			t.Errorf("Usable(%v) = %v, want %v", u.at, !u.want, u.want)
+		}
+	}
+	if tok.Role() != RoleAuditor || tok.Prefix() != "om_sec" || tok.TokenHash() != cmd.TokenHash || tok.Revoked() ||
+		tok.Shop() != demoShop || tok.Name() != "ERP" || tok.ID() != cmd.TokenID || !tok.ExpiresAt().Equal(cmd.ExpiresAt) {
+		t.Fatalf("token = %+v", tok)
+	}
+	more, err := tok.Revoke(t0.Add(time.Hour))
+	applyAll(t, tok.Apply, more, err)
+	if tok.Usable(t0) || !tok.Revoked() {
+		t.Fatal("revoked token still usable")
+	}
+	if _, err := tok.Revoke(t0); !errors.Is(err, ErrInvalidTransition) {
+		t.Fatalf("second revoke: %v", err)
+	}
+	replayed, err := NewAPITokenFromHistory(roundTrip(t, append(evs, more...)))
+	if err != nil || *replayed != *tok {
+		t.Fatalf("replay: %+v, %v", replayed, err)
+	}
+
+	cmd.ExpiresAt = time.Time{}
+	evs, err = CreateAPIToken(cmd)
+	forever := &APIToken{}
+	applyAll(t, forever.Apply, evs, err)
+	if !forever.Usable(t0.Add(100 * 365 * 24 * time.Hour)) {
+		t.Fatal("token without expiry expired")
+	}
+	if (&APIToken{}).Usable(t0) {
+		t.Fatal("unknown token usable")
+	}
+}
+
+func TestValidEmail(t *testing.T) {
+	for in, want := range map[string]bool{
+		"jane@example.com": true, "j.d+tag@mail.example.co.uk": true,
+		"": false, "jane": false, "@example.com": false, "jane@": false, "jane@example": false,
+		"jane@@example.com": false, "ja ne@example.com": false, "jane@example..com": false, "jane@.example.com": false,
+	} {
+		if got := ValidEmail(in); got != want {
+			t.Errorf("ValidEmail(%q) = %v, want %v", in, got, want)
+		}
+	}
+}

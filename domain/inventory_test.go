@@ -1,0 +1,177 @@
+package domain
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+var (
+	orderA = uuid.MustParse("aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa")
+	orderB = uuid.MustParse("bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb")
+)
+
+type invStep func(inv *Inventory) ([]Event, error)
+
+func newInventory(t *testing.T, steps ...invStep) (*Inventory, []Event) {
+	t.Helper()
+	inv, err := NewInventory(demoShop, "MUG")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []Event
+	for i, s := range steps {
+		evs, err := s(inv)
+		if err != nil {
+			t.Fatalf("setup step %d: %v", i, err)
+		}
+		for _, e := range evs {
+			inv.Apply(e)
+		}
+		all = append(all, evs...)
+	}
+	return inv, all
+}
+
+func count(n int) invStep {
+	return func(i *Inventory) ([]Event, error) { return i.Count(n, "stocktake") }
+}
+func reserve(id uuid.UUID, n int) invStep {
+	return func(i *Inventory) ([]Event, error) { return i.Reserve(id, n) }
+}
+func release(id uuid.UUID) invStep {
+	return func(i *Inventory) ([]Event, error) { return i.Release(id) }
+}
+func commit(id uuid.UUID, f string, n int) invStep {
+	return func(i *Inventory) ([]Event, error) { return i.Commit(id, f, n) }
+}
+func adjust(d int) invStep {
+	return func(i *Inventory) ([]Event, error) { return i.Adjust(d, "received") }
+}
+func synced(n int, at time.Time) invStep {
+	return func(i *Inventory) ([]Event, error) { return i.SetAvailableFromShopify(n, at) }
+}
+
+func TestInventoryCommands(t *testing.T) {
+	type figures struct{ onHand, reserved, available, backordered, events int }
+	tests := []struct {
+		name      string
+		setup     []invStep
+		cmd       invStep
+		want      figures
+		wantErr   error
+		wantValid bool
+	}{
+		{name: "count", cmd: count(5), want: figures{5, 0, 5, 0, 1}},
+		{name: "reserve in stock", setup: []invStep{count(5)}, cmd: reserve(orderA, 3), want: figures{5, 3, 2, 0, 1}},
+		{name: "oversell becomes backorder", setup: []invStep{count(5), reserve(orderA, 3)}, cmd: reserve(orderB, 4), want: figures{5, 7, -2, 2, 1}},
+		{name: "reserve again is a no-op", setup: []invStep{count(5), reserve(orderA, 3)}, cmd: reserve(orderA, 9), want: figures{5, 3, 2, 0, 0}},
+		{name: "reserve after release is a no-op", setup: []invStep{count(5), reserve(orderA, 3), release(orderA)}, cmd: reserve(orderA, 3), want: figures{5, 0, 5, 0, 0}},
+		{name: "release", setup: []invStep{count(5), reserve(orderA, 3)}, cmd: release(orderA), want: figures{5, 0, 5, 0, 1}},
+		{name: "release twice", setup: []invStep{count(5), reserve(orderA, 3), release(orderA)}, cmd: release(orderA), want: figures{5, 0, 5, 0, 0}},
+		{name: "release unknown order", setup: []invStep{count(5)}, cmd: release(orderB), want: figures{5, 0, 5, 0, 0}},
+		{name: "commit reserved", setup: []invStep{count(5), reserve(orderA, 3)}, cmd: commit(orderA, "f1", 2), want: figures{3, 1, 2, 0, 1}},
+		{name: "commit same fulfilment again", setup: []invStep{count(5), reserve(orderA, 3), commit(orderA, "f1", 2)}, cmd: commit(orderA, "f1", 2), want: figures{3, 1, 2, 0, 0}},
+		{name: "commit without reservation", setup: []invStep{count(5)}, cmd: commit(orderA, "f1", 2), want: figures{3, 0, 3, 0, 1}},
+		{name: "release after partial commit", setup: []invStep{count(5), reserve(orderA, 3), commit(orderA, "f1", 2)}, cmd: release(orderA), want: figures{3, 0, 3, 0, 1}},
+		{name: "commit more than on hand", setup: []invStep{count(1), reserve(orderA, 3)}, cmd: commit(orderA, "f1", 2), wantErr: ErrInsufficientStock},
+		{name: "adjust up", setup: []invStep{count(5), reserve(orderA, 7)}, cmd: adjust(4), want: figures{9, 7, 2, 0, 1}},
+		{name: "adjust below zero", setup: []invStep{count(1)}, cmd: adjust(-2), wantValid: true},
+		{name: "adjust by zero", cmd: adjust(0), wantValid: true},
+		{name: "adjust without reason", cmd: func(i *Inventory) ([]Event, error) { return i.Adjust(1, " ") }, wantValid: true},
+		{name: "count without reason", cmd: func(i *Inventory) ([]Event, error) { return i.Count(1, "") }, wantValid: true},
+		{name: "negative count", cmd: count(-1), wantValid: true},
+		{name: "negative reservation", cmd: reserve(orderA, -1), wantValid: true},
+		{name: "zero reservation", cmd: reserve(orderA, 0), wantValid: true},
+		{name: "negative commit", cmd: commit(orderA, "f1", -1), wantValid: true},
+		{name: "reservation without order", cmd: reserve(uuid.Nil, 1), wantValid: true},
+		{name: "shopify level", setup: []invStep{count(5), reserve(orderA, 2)}, cmd: synced(10, t0), want: figures{12, 2, 10, 0, 1}},
+		{name: "shopify oversold level", setup: []invStep{reserve(orderA, 2)}, cmd: synced(-3, t0), want: figures{0, 2, -2, 2, 1}},
+		{name: "older shopify level", setup: []invStep{synced(10, t0)}, cmd: synced(4, t0.Add(-time.Second)), want: figures{10, 0, 10, 0, 0}},
+		{name: "repeated shopify level", setup: []invStep{synced(10, t0)}, cmd: synced(4, t0), want: figures{10, 0, 10, 0, 0}},
+		{name: "newer shopify level", setup: []invStep{synced(10, t0)}, cmd: synced(4, t0.Add(time.Second)), want: figures{4, 0, 4, 0, 1}},
+		{name: "shopify level without time", cmd: synced(4, time.Time{}), wantValid: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inv, _ := newInventory(t, tt.setup...)
+			before := inv.Snapshot()
+			evs, err := tt.cmd(inv)
+			if inv.Snapshot() != before {
+				t.Fatal("command mutated the inventory")
+			}
+			var ve *ValidationError
+			switch {
+			case tt.wantValid:
+				if !errors.As(err, &ve) {
+					t.Fatalf("err = %v, want *ValidationError", err)
+				}
+				return
+			case tt.wantErr != nil:
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				return
+			case err != nil:
+				t.Fatal(err)
+			}
+			for _, e := range evs {
+				inv.Apply(e)
+			}
+			s := inv.Snapshot()
+			if got := (figures{s.OnHand, s.Reserved, s.Available, s.Backordered, len(evs)}); got != tt.want {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestInventoryReservedRecordsBackorder(t *testing.T) {
+	inv, _ := newInventory(t, count(5), reserve(orderA, 3))
+	evs, err := inv.Reserve(orderB, 4)
+	if err != nil || evs[0].(InventoryReserved).Backordered != 2 {
+		t.Fatalf("got %v, %v", evs, err)
+	}
+}
+
+func TestInventoryReplayIsDeterministic(t *testing.T) {
+	inv, evs := newInventory(t, count(5), reserve(orderA, 3), reserve(orderB, 4), commit(orderA, "f1", 3), release(orderB), adjust(2), synced(7, t0))
+	replayed, err := NewInventory(demoShop, "MUG")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range roundTrip(t, evs) {
+		replayed.Apply(e)
+	}
+	if !reflect.DeepEqual(replayed, inv) {
+		t.Fatalf("replayed state differs:\n got %+v\nwant %+v", replayed, inv)
+	}
+	if inv.Held(orderA) != 0 || inv.Version() != len(evs) {
+		t.Fatalf("held = %d, version = %d", inv.Held(orderA), inv.Version())
+	}
+}
+
+func TestNewInventoryValidates(t *testing.T) {
+	var ve *ValidationError
+	if _, err := NewInventory("nope", ""); !errors.As(err, &ve) || len(ve.Fields) != 2 {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestInventoryKey(t *testing.T) {
+	for _, tt := range []struct {
+		sku     string
+		variant int64
+		want    string
+	}{
+		{"MUG-BLUE", 42, "MUG-BLUE"},
+		{"", 4000000000000000002, "variant-4000000000000000002"},
+	} {
+		if got := InventoryKey(tt.sku, tt.variant); got != tt.want {
+			t.Errorf("InventoryKey(%q, %d) = %q, want %q", tt.sku, tt.variant, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package domain
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Order sources recorded on order.placed.
+const (
+	SourceAPI     = "api"
+	SourceShopify = "shopify"
+)
+
+// PlacedLine is an order line as it was placed: the part of a Line that never changes.
+type PlacedLine struct {
+	ID        string `json:"id"`
+	SKU       string `json:"sku"`
+	VariantID int64  `json:"variant_id"`
+	Title     string `json:"title"`
+	Quantity  int    `json:"quantity"`
+	UnitPrice int64  `json:"unit_price"`
+}
+
+// LineQuantity is a number of units of one order line.
+type LineQuantity struct {
+	LineID   string `json:"line_id"`
+	Quantity int    `json:"quantity"`
+}
+
+// OrderPlaced carries everything needed to rebuild an order from scratch.
+// Amounts are minor units of Currency. CustomerID is the Shopify customer
+// (0: none known); that customer's data key seals Email and CustomerName, so
+// erasing the customer erases them while the id stays.
+type OrderPlaced struct {
+	OrderID          uuid.UUID    `json:"order_id"`
+	Shop             string       `json:"shop"`
+	Name             string       `json:"name"`
+	ShopifyID        int64        `json:"shopify_id"`
+	CustomerID       int64        `json:"customer_id,omitempty"`
+	Source           string       `json:"source"`
+	Email            string       `json:"email"`
+	CustomerName     string       `json:"customer_name"`
+	Currency         string       `json:"currency"`
+	Lines            []PlacedLine `json:"lines"`
+	Subtotal         int64        `json:"subtotal"`
+	Total            int64        `json:"total"`
+	PlacedAt         time.Time    `json:"placed_at"`
+	ShopifyUpdatedAt time.Time    `json:"shopify_updated_at"`
+}
+
+// OrderPaid records that the order total was paid in full.
+type OrderPaid struct {
+	Amount int64     `json:"amount"`
+	PaidAt time.Time `json:"paid_at"`
+}
+
+// OrderFulfilled records one fulfilment (one shipment); whether the order is
+// now partially or completely fulfilled is derived from the lines.
+type OrderFulfilled struct {
+	FulfillmentID string         `json:"fulfillment_id"`
+	Lines         []LineQuantity `json:"lines"`
+	FulfilledAt   time.Time      `json:"fulfilled_at"`
+}
+
+// OrderCancelled records the cancellation of an order that shipped nothing.
+type OrderCancelled struct {
+	Reason      string    `json:"reason"`
+	CancelledAt time.Time `json:"cancelled_at"`
+}
+
+// OrderRefunded records one refund of money and, optionally, of line units.
+type OrderRefunded struct {
+	RefundID   string         `json:"refund_id"`
+	Amount     int64          `json:"amount"`
+	Lines      []LineQuantity `json:"lines"`
+	RefundedAt time.Time      `json:"refunded_at"`
+}
+
+// OrderSnapshotApplied records that a newer Shopify snapshot was processed.
+// It is kept, rather than folded into other events, because "latest updated_at
+// wins" needs the newest updated_at seen even when that snapshot changed nothing
+// we model (an edited note or address); otherwise a late, older delivery could
+// not be recognised as stale, and the auditor could not see that it arrived.
+type OrderSnapshotApplied struct {
+	ShopifyUpdatedAt time.Time `json:"shopify_updated_at"`
+}
+
+// EventType implements Event.
+func (OrderPlaced) EventType() string { return "order.placed" }
+
+// EventType implements Event.
+func (OrderPaid) EventType() string { return "order.paid" }
+
+// EventType implements Event.
+func (OrderFulfilled) EventType() string { return "order.fulfilled" }
+
+// EventType implements Event.
+func (OrderCancelled) EventType() string { return "order.cancelled" }
+
+// EventType implements Event.
+func (OrderRefunded) EventType() string { return "order.refunded" }
+
+// EventType implements Event.
+func (OrderSnapshotApplied) EventType() string { return "order.snapshot_applied" }

@@ -1,0 +1,65 @@
+package domain
+
+import "slices"
+
+// Role is what a user or API token may do within its shop.
+type Role string
+
+// Roles.
+const (
+	RoleOwner   Role = "owner"
+	RoleStaff   Role = "staff"
+	RoleAuditor Role = "auditor"
+)
+
+// ParseRole accepts exactly the role names above.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case RoleOwner, RoleStaff, RoleAuditor:
+		return r, nil
+	}
+	return "", invalid("role", "must be %q, %q or %q", RoleOwner, RoleStaff, RoleAuditor)
+}
+
+// Permission is one thing the API checks before acting.
+type Permission string
+
+// Permissions.
+const (
+	PermReadOrders     Permission = "orders:read"
+	PermWriteOrders    Permission = "orders:write"
+	PermReadInventory  Permission = "inventory:read"
+	PermWriteInventory Permission = "inventory:write"
+	PermReadWebhooks   Permission = "webhooks:read"
+	PermManageUsers    Permission = "users:manage"
+	PermManageTokens   Permission = "tokens:manage"
+	PermManageShops    Permission = "shops:manage"
+	PermAudit          Permission = "audit"
+	PermRebuild        Permission = "rebuild"
+)
+
+// rolePermissions is the whole authorisation policy, kept as data so it can be
+// read and reviewed in one place. Auditors read everything and may audit, but
+// change nothing; rebuilding read models is a write, so it is the owner's.
+var rolePermissions = map[Role][]Permission{
+	RoleOwner: {
+		PermReadOrders, PermWriteOrders, PermReadInventory, PermWriteInventory, PermReadWebhooks,
+		PermManageUsers, PermManageTokens, PermManageShops, PermAudit, PermRebuild,
+	},
+	RoleStaff: {
+		PermReadOrders, PermWriteOrders, PermReadInventory, PermWriteInventory, PermReadWebhooks,
+	},
+	RoleAuditor: {
+		PermReadOrders, PermReadInventory, PermReadWebhooks, PermAudit,
+	},
+}
+
+// Can reports whether the role grants p. Unknown roles grant nothing.
+func (r Role) Can(p Permission) bool {
+	return slices.Contains(rolePermissions[r], p)
+}
+
+// Permissions lists what the role grants, for display.
+func (r Role) Permissions() []Permission {
+	return slices.Clone(rolePermissions[r])
+}

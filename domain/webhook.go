@@ -1,0 +1,134 @@
+package domain
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// WebhookStream is the stream of one Shopify webhook delivery:
+// "webhook-<shop>:<webhook id>". Shopify's webhook id identifies a delivery
+// within a shop, so a redelivery lands on the same stream.
+func WebhookStream(shop, webhookID string) string { return "webhook-" + shop + ":" + webhookID }
+
+// WebhookReceived records a Shopify webhook exactly as it arrived, once its
+// signature was verified. Body is the raw request body, byte for byte, so the
+// HMAC can be checked again later; it is base64 in the stored JSON.
+type WebhookReceived struct {
+	Shop        string            `json:"shop"`
+	Topic       string            `json:"topic"`
+	WebhookID   string            `json:"webhook_id"`
+	EventID     string            `json:"event_id"`
+	TriggeredAt string            `json:"triggered_at"`
+	APIVersion  string            `json:"api_version"`
+	Headers     map[string]string `json:"headers"`
+	Body        []byte            `json:"body_base64"`
+	ReceivedAt  time.Time         `json:"received_at"`
+}
+
+// WebhookProcessed records what processing a webhook did. Result is
+// "applied" (events were appended), "unchanged" (it repeated known state,
+// e.g. an older snapshot), "deferred" (a later delivery carries the change)
+// or "ignored" (a topic Ordermill does not act on).
+type WebhookProcessed struct {
+	Result  string `json:"result"`
+	Detail  string `json:"detail,omitempty"`
+	OrderID string `json:"order_id,omitempty"`
+	Events  int    `json:"events"`
+}
+
+// WebhookFailed records a webhook that can never be processed as sent, such
+// as a malformed body with a valid signature. The webhook stays stored as
+// evidence; Reason says what is wrong with it.
+type WebhookFailed struct {
+	Reason string `json:"reason"`
+}
+
+// WebhookComplianceRecorded records a GDPR compliance webhook
+// (customers/data_request, customers/redact, shop/redact). Erasing the
+// personal data is a separate step that reads these records; they name the
+// customer and orders by Shopify id only, adding no personal data of their own.
+type WebhookComplianceRecorded struct {
+	Topic          string  `json:"topic"`
+	Shop           string  `json:"shop"`
+	CustomerID     int64   `json:"customer_id,omitempty"`
+	OrdersAffected []int64 `json:"orders_affected,omitempty"`
+}
+
+// EventType implements Event.
+func (WebhookReceived) EventType() string { return "webhook.received" }
+
+// EventType implements Event.
+func (WebhookProcessed) EventType() string { return "webhook.processed" }
+
+// EventType implements Event.
+func (WebhookFailed) EventType() string { return "webhook.failed" }
+
+// EventType implements Event.
+func (WebhookComplianceRecorded) EventType() string { return "webhook.compliance_recorded" }
+
+// ShopifyRefundBody is a refunds/create webhook body: one refund and the
+// order it belongs to.
+type ShopifyRefundBody struct {
+	OrderID int64
+	Refund  ShopifyRefund
+}
+
+// DecodeShopifyRefund decodes and validates a refunds/create body. Amounts
+// are parsed in currency, the order's currency.
+func DecodeShopifyRefund(body []byte, currency string) (ShopifyRefundBody, error) {
+	var raw struct {
+		rawShopifyRefund
+		OrderID jsonNumber `json:"order_id"`
+	}
+	if err := decodeJSON(body, &raw); err != nil {
+		return ShopifyRefundBody{}, err
+	}
+	var f fieldErrors
+	p := shopifyParser{f: &f, currency: currency}
+	r := ShopifyRefund{ID: p.id("id", raw.ID), CreatedAt: p.time("created_at", raw.CreatedAt)}
+	for j, t := range raw.Transactions {
+		tf := "transactions[" + strconv.Itoa(j) + "]"
+		r.Transactions = append(r.Transactions, ShopifyTransaction{Amount: p.money(tf+".amount", t.Amount), Kind: t.Kind, Status: t.Status})
+	}
+	for j, li := range raw.RefundLineItems {
+		lf := "refund_line_items[" + strconv.Itoa(j) + "]"
+		r.RefundLineItems = append(r.RefundLineItems, ShopifyRefundLine{LineItemID: p.id(lf+".line_item_id", li.LineItemID), Quantity: p.quantity(lf+".quantity", li.Quantity)})
+	}
+	out := ShopifyRefundBody{OrderID: p.id("order_id", raw.OrderID), Refund: r}
+	if out.OrderID == 0 {
+		f.add("order_id", "is required")
+	}
+	if r.ID == 0 {
+		f.add("id", "is required")
+	}
+	if r.CreatedAt.IsZero() {
+		f.add("created_at", "is required")
+	}
+	if !IsCurrencyCode(currency) {
+		f.add("currency", "must be an ISO 4217 code, got %q", currency)
+	}
+	if err := f.err(); err != nil {
+		return ShopifyRefundBody{}, err
+	}
+	return out, nil
+}
+
+// RefundLines converts a Shopify refund's line items to order line quantities.
+func (r ShopifyRefund) RefundLines() []LineQuantity {
+	lines := make([]LineQuantity, len(r.RefundLineItems))
+	for i, li := range r.RefundLineItems {
+		lines[i] = LineQuantity{LineID: strconv.FormatInt(li.LineItemID, 10), Quantity: li.Quantity}
+	}
+	return lines
+}
+
+// ComplianceTopic reports whether topic is one of Shopify's mandatory GDPR
+// webhooks.
+func ComplianceTopic(topic string) bool {
+	switch strings.ToLower(topic) {
+	case "customers/data_request", "customers/redact", "shop/redact":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,72 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/ordermill/ordermill/domain"
+)
+
+// Encode wraps domain events for appending, all with the same tenant and metadata.
+func Encode(tenant string, meta Metadata, events ...domain.Event) ([]NewEvent, error) {
+	out := make([]NewEvent, len(events))
+	for i, e := range events {
+		data, err := json.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", e.EventType(), err)
+		}
+		out[i] = NewEvent{Type: e.EventType(), Tenant: tenant, Data: data, Metadata: meta}
+	}
+	return out, nil
+}
+
+// Decode turns stored events back into domain events.
+func Decode(events []Event) ([]domain.Event, error) {
+	out := make([]domain.Event, len(events))
+	for i, e := range events {
+		d, err := domain.DecodeEvent(e.Type, e.Data)
+		if err != nil {
+			return nil, fmt.Errorf("%s v%d: %w", e.StreamID, e.StreamVersion, err)
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+// Update is load–decide–append for one aggregate: it reads the stream, hands
+// its history to decide, and appends what decide returns at the version it
+// read. With AnyVersion a concurrent writer's conflict is retried on fresh
+// history; with an exact version (a client's If-Match) a mismatch is a
+// ConflictError at once. decide returning no events appends nothing.
+func (s *Store) Update(ctx context.Context, stream string, expected ExpectedVersion,
+	decide func(history []Event) ([]NewEvent, error)) (AppendResult, error) {
+	const attempts = 5
+	for attempt := 1; ; attempt++ {
+		history, err := s.ReadStream(ctx, stream, 1)
+		if err != nil && !errors.Is(err, ErrStreamNotFound) {
+			return AppendResult{}, err
+		}
+		version := int64(len(history))
+		if expected != AnyVersion && int64(expected) != version {
+			return AppendResult{}, &ConflictError{Stream: stream, Expected: expected}
+		}
+		events, err := decide(history)
+		if err != nil {
+			return AppendResult{}, err
+		}
+		if len(events) == 0 {
+			res := AppendResult{Stream: stream, Version: version}
+			if version > 0 {
+				res.Position = history[version-1].Position
+			}
+			return res, nil
+		}
+		res, err := s.Append(ctx, stream, Exact(version), events...)
+		if errors.Is(err, ErrConcurrency) && expected == AnyVersion && attempt < attempts {
+			continue
+		}
+		return res, err
+	}
+}

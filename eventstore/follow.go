@@ -1,0 +1,101 @@
+package eventstore
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// FollowOptions tune how Follow waits for new events.
+type FollowOptions struct {
+	BatchSize int
+	// PollInterval bounds how long a committed event can wait unseen when a
+	// notification is lost or its rows are still behind an older open transaction.
+	PollInterval time.Duration
+}
+
+func (o *FollowOptions) defaults() {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 500
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 200 * time.Millisecond
+	}
+}
+
+// Follow reads "all" in commit order after from, handing each batch to handle,
+// until ctx ends or handle fails. It wakes on LISTEN/NOTIFY and polls as a
+// fallback, so losing the listener only costs latency. Events are handed over
+// as stored, sealed: the relay publishes them so, and consumers open them.
+func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, handle func(context.Context, []Event) error) error {
+	opts.defaults()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wake := make(chan struct{}, 1)
+	go s.listen(ctx, wake)
+
+	ticker := time.NewTicker(opts.PollInterval)
+	defer ticker.Stop()
+	pos := from
+	for {
+		events, err := readAll(ctx, s.pool, pos, opts.BatchSize)
+		if err != nil {
+			return err
+		}
+		if len(events) > 0 {
+			if err := handle(ctx, events); err != nil {
+				return err
+			}
+			pos = events[len(events)-1].Position
+			if len(events) == opts.BatchSize {
+				continue
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-wake:
+		case <-ticker.C:
+		}
+	}
+}
+
+// listen signals wake on every events notification, reconnecting with backoff.
+func (s *Store) listen(ctx context.Context, wake chan<- struct{}) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx, wake)
+		if ctx.Err() != nil {
+			return
+		}
+		slog.WarnContext(ctx, "event listener lost; polling until it reconnects", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context, wake chan<- struct{}) error {
+	pooled, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// A LISTENing connection must not go back to the pool.
+	conn := pooled.Hijack()
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+		return err
+	}
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+}

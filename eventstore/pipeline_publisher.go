@@ -1,0 +1,58 @@
+package eventstore
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/redis/go-redis/v9"
+)
+
+// PipelinePublisher publishes to Redis Streams like watermill-redisstream's
+// Publisher, with the same marshaller, so its subscribers read the messages
+// unchanged; but it sends all messages of one Publish call in one pipeline.
+// The relay publishes a whole batch per call, so that is one round trip per
+// batch instead of one per event.
+type PipelinePublisher struct {
+	client     redis.UniversalClient
+	marshaller redisstream.Marshaller
+	closed     bool
+}
+
+// NewPipelinePublisher publishes through client with watermill-redisstream's
+// default marshaller.
+func NewPipelinePublisher(client redis.UniversalClient) *PipelinePublisher {
+	return &PipelinePublisher{client: client, marshaller: redisstream.DefaultMarshallerUnmarshaller{}}
+}
+
+// Publish appends msgs to the stream topic in order. On error some of them
+// may have been added; the relay then publishes the batch again
+// (at-least-once), as it does after any failed publish.
+func (p *PipelinePublisher) Publish(topic string, msgs ...*message.Message) error {
+	if p.closed {
+		return errors.New("publisher closed")
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	pipe := p.client.Pipeline()
+	for _, msg := range msgs {
+		values, err := p.marshaller.Marshal(topic, msg)
+		if err != nil {
+			return fmt.Errorf("marshal message %s: %w", msg.UUID, err)
+		}
+		pipe.XAdd(msg.Context(), &redis.XAddArgs{Stream: topic, Values: values})
+	}
+	// The pipeline goes out as one write, so one context bounds it.
+	if _, err := pipe.Exec(msgs[0].Context()); err != nil {
+		return fmt.Errorf("xadd %d messages to %s: %w", len(msgs), topic, err)
+	}
+	return nil
+}
+
+// Close stops further publishing; the client belongs to the caller.
+func (p *PipelinePublisher) Close() error {
+	p.closed = true
+	return nil
+}

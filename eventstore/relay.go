@@ -1,0 +1,261 @@
+package eventstore
+
+// Why the relay is a hand-written loop and not watermill-sql's Subscriber over
+// a schema adapter for `events`: that subscriber reads the same commit-safe way
+// (transaction_id, offset below pg_snapshot_xmin), but it only polls (no
+// LISTEN/NOTIFY wake-up), keeps a transaction and a row lock open on its offsets
+// table while it waits for each message's ack, and acks one message at a time.
+// The relay instead reads a batch, publishes it through Watermill's Redis
+// Streams publisher and checkpoints once per batch, with leadership held by an
+// advisory lock on a dedicated connection. The message format stays Watermill's,
+// so every consumer is a plain Watermill subscriber.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// RelayLockKey is the advisory lock that makes one relay the leader.
+const RelayLockKey int64 = 0x6f72646d696c6c // "ordmill"
+
+// Message metadata keys set by the relay on every published event.
+const (
+	MetaEventType     = "event_type"
+	MetaStreamID      = "stream_id"
+	MetaStreamVersion = "stream_version"
+	MetaPosition      = "position"
+	MetaTenant        = "tenant_id"
+	MetaCorrelationID = "correlation_id" // the key Watermill's correlation middleware uses
+	MetaCausationID   = "causation_id"
+)
+
+// Topic is the Redis stream that carries a category's events.
+func Topic(prefix, category string) string { return prefix + "events." + category }
+
+// Relay publishes every event, in commit order, to its category's Redis stream.
+type Relay struct {
+	store      *Store
+	publisher  message.Publisher
+	prefix     string
+	checkpoint string
+	follow     FollowOptions
+	retryEvery time.Duration
+	leader     atomic.Bool
+	published  atomic.Int64
+	log        *slog.Logger
+	recovery   *RedisRecovery
+	recoveries atomic.Int64
+}
+
+// RelayConfig configures a Relay.
+type RelayConfig struct {
+	// TopicPrefix namespaces the Redis streams (tests use their own).
+	TopicPrefix string
+	// Checkpoint names the row in checkpoints (default "relay").
+	Checkpoint string
+	Follow     FollowOptions
+	// StandbyRetry is how often a standby tries to become the leader.
+	StandbyRetry time.Duration
+	Logger       *slog.Logger
+	// Recovery, when set, republishes what a restarted Redis lost.
+	Recovery *RedisRecovery
+}
+
+// NewRelay builds a relay that publishes through publisher.
+func NewRelay(store *Store, publisher message.Publisher, cfg RelayConfig) *Relay {
+	if cfg.Checkpoint == "" {
+		cfg.Checkpoint = "relay"
+	}
+	if cfg.StandbyRetry <= 0 {
+		cfg.StandbyRetry = 500 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Relay{store: store, publisher: publisher, prefix: cfg.TopicPrefix, checkpoint: cfg.Checkpoint,
+		follow: cfg.Follow, retryEvery: cfg.StandbyRetry, log: cfg.Logger, recovery: cfg.Recovery}
+}
+
+// IsLeader reports whether this relay holds the leader lock now.
+func (r *Relay) IsLeader() bool { return r.leader.Load() }
+
+// Published counts events this process has published.
+func (r *Relay) Published() int64 { return r.published.Load() }
+
+// Run waits as a standby until it wins the leader lock, then relays until ctx
+// ends. If it loses the lock's connection it steps down and waits again.
+func (r *Relay) Run(ctx context.Context) error {
+	for {
+		err := r.runOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.log.WarnContext(ctx, "relay stepped down", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(r.retryEvery):
+		}
+	}
+}
+
+func (r *Relay) runOnce(ctx context.Context) error {
+	lock, err := r.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		r.leader.Store(false)
+		relayLeader.Dec()
+		// Unlock explicitly so a standby can take over as soon as this returns
+		// (a closed session's locks go only when its backend has exited);
+		// closing the session releases the lock even when unlock can't run.
+		unlockCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, _ = lock.Exec(unlockCtx, `SELECT pg_advisory_unlock($1)`, RelayLockKey)
+		cancel()
+		lock.Hijack().Close(context.Background())
+	}()
+	r.leader.Store(true)
+	relayLeader.Inc()
+	r.log.InfoContext(ctx, "relay is the leader")
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go r.watchLock(ctx, lock, cancel)
+	if r.recovery != nil {
+		if err := r.recover(ctx); err != nil {
+			return err
+		}
+		go r.guard(ctx, cancel)
+	}
+
+	from, err := r.store.LoadCheckpoint(ctx, r.checkpoint)
+	if err != nil {
+		return err
+	}
+	err = r.store.Follow(ctx, from, r.follow, r.publishBatch)
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return err
+}
+
+// acquire blocks until this process holds the leader lock on a dedicated connection.
+func (r *Relay) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	for {
+		conn, err := r.store.pool.Acquire(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var got bool
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, RelayLockKey).Scan(&got); err != nil {
+			conn.Release()
+			return nil, err
+		}
+		if got {
+			return conn, nil
+		}
+		conn.Release()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(r.retryEvery):
+		}
+	}
+}
+
+// watchLock cancels the relay when the lock's session dies, so a stale leader
+// stops before a standby takes over.
+func (r *Relay) watchLock(ctx context.Context, lock *pgxpool.Conn, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			pingCtx, done := context.WithTimeout(ctx, 2*time.Second)
+			err := lock.Ping(pingCtx)
+			done()
+			if err != nil && ctx.Err() == nil {
+				cancel(fmt.Errorf("leader lock connection lost: %w", err))
+				return
+			}
+		}
+	}
+}
+
+func (r *Relay) publishBatch(ctx context.Context, events []Event) error {
+	// Group by topic, keeping commit order inside each: a stream's events all
+	// share a topic, so per-stream order survives.
+	var order []string
+	byTopic := map[string][]*message.Message{}
+	for _, e := range events {
+		msg, err := ToMessage(e)
+		if err != nil {
+			return err
+		}
+		topic := Topic(r.prefix, Category(e.StreamID))
+		if _, ok := byTopic[topic]; !ok {
+			order = append(order, topic)
+		}
+		byTopic[topic] = append(byTopic[topic], msg)
+	}
+	for _, topic := range order {
+		if err := r.publisher.Publish(topic, byTopic[topic]...); err != nil {
+			return fmt.Errorf("publish to %s: %w", topic, err)
+		}
+	}
+	r.published.Add(int64(len(events)))
+	for _, e := range events {
+		relayPublished.WithLabelValues(Category(e.StreamID)).Inc()
+	}
+	return r.store.SaveCheckpoint(ctx, r.checkpoint, events[len(events)-1].Position)
+}
+
+// ToMessage wraps a stored event as a Watermill message: UUID = event id, the
+// whole event as payload, and its routing facts as metadata.
+func ToMessage(e Event) (*message.Message, error) {
+	payload, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	msg := message.NewMessage(e.ID.String(), payload)
+	msg.Metadata.Set(MetaEventType, e.Type)
+	msg.Metadata.Set(MetaStreamID, e.StreamID)
+	msg.Metadata.Set(MetaStreamVersion, strconv.FormatInt(e.StreamVersion, 10))
+	msg.Metadata.Set(MetaPosition, e.Position.String())
+	msg.Metadata.Set(MetaTenant, e.Tenant)
+	msg.Metadata.Set(MetaCorrelationID, e.Metadata.CorrelationID)
+	msg.Metadata.Set(MetaCausationID, e.Metadata.CausationID)
+	return msg, nil
+}
+
+// FromMessage decodes an event published by the relay.
+func FromMessage(msg *message.Message) (Event, error) {
+	var e Event
+	if err := json.Unmarshal(msg.Payload, &e); err != nil {
+		return e, fmt.Errorf("message %s is not an event: %w", msg.UUID, err)
+	}
+	return e, nil
+}
+
+// LeaderElected reports whether some process holds the relay's leader lock
+// in this database (advisory locks are per database; pg_locks shows all).
+func (s *Store) LeaderElected(ctx context.Context) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND classid::text::bigint = $1 AND objid::text::bigint = $2 AND objsubid = 1)`,
+		RelayLockKey>>32, RelayLockKey&0xffffffff).Scan(&ok)
+	return ok, err
+}

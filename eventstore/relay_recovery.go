@@ -1,0 +1,231 @@
+package eventstore
+
+// Redis Streams only buffer events between the relay and the consumers, and a
+// Redis that keeps nothing on disk comes back from a restart empty: whatever
+// was published but not yet processed is gone, and the consumer groups with
+// it. The relay notices through a marker key it keeps in Redis. While the
+// marker is there it records, now and then, a watermark in Postgres: a
+// position before which every consumer group has acknowledged every event of
+// every stream it reads. When the marker is gone it recreates the consumer
+// groups, moves its checkpoint back to the watermark and republishes from
+// there; consumers are idempotent, so what they already had changes nothing.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+	"github.com/redis/go-redis/v9"
+)
+
+// ConsumerGroup is a Redis consumer group that reads relayed events.
+type ConsumerGroup struct {
+	Name       string   // the group's name in Redis
+	Categories []string // the stream categories it reads
+	// Others are streams it also reads that the relay does not feed (a
+	// worker's requeue stream): only the group is recreated on them.
+	Others []string
+}
+
+// RedisRecovery lets the relay republish what Redis lost.
+type RedisRecovery struct {
+	Redis redis.UniversalClient
+	// Groups are every consumer group of relayed events, whether or not its
+	// process runs now: a group the relay does not know about is not waited for.
+	Groups []ConsumerGroup
+	// Check is how often the marker is checked (default 1s); the watermark
+	// is recorded every fifth check.
+	Check time.Duration
+}
+
+// errRedisLost stops the relay's publishing so it can rewind.
+var errRedisLost = errors.New("redis lost its data")
+
+func (r *Relay) markerKey() string { return r.prefix + "relay.marker" }
+
+// watermarkName is the checkpoint row that holds the watermark.
+func (r *Relay) watermarkName() string { return r.checkpoint + ".acknowledged" }
+
+// Recoveries counts the times this process found Redis empty and rewound.
+func (r *Relay) Recoveries() int64 { return r.recoveries.Load() }
+
+// recover runs when the relay becomes the leader, before it publishes. If the
+// marker is missing, Redis lost its data: it empties the relayed streams,
+// recreates the consumer groups (so running consumers, stuck on NOGROUP, read
+// again from the start of each stream), rewinds the checkpoint to the
+// watermark, and only then sets the marker, so that a crash half way just
+// makes the next leader recover again.
+func (r *Relay) recover(ctx context.Context) error {
+	rdb := r.recovery.Redis
+	n, err := rdb.Exists(ctx, r.markerKey()).Result()
+	if err != nil || n == 1 {
+		return err
+	}
+	// What was published since the restart goes too: it is republished in
+	// order with the rest. Left in place it would come first, and a consumer
+	// would wait forever on an event whose predecessor is queued behind it.
+	for _, g := range r.recovery.Groups {
+		for _, c := range g.Categories {
+			if err := rdb.Del(ctx, Topic(r.prefix, c)).Err(); err != nil {
+				return err
+			}
+		}
+	}
+	for _, g := range r.recovery.Groups {
+		topics := slices.Clone(g.Others)
+		for _, c := range g.Categories {
+			topics = append(topics, Topic(r.prefix, c))
+		}
+		for _, topic := range topics {
+			err := rdb.XGroupCreateMkStream(ctx, topic, g.Name, "0").Err()
+			if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+				return fmt.Errorf("recreate consumer group %s: %w", g.Name, err)
+			}
+		}
+	}
+	published, err := r.store.LoadCheckpoint(ctx, r.checkpoint)
+	if err != nil {
+		return err
+	}
+	if published != Start {
+		from, err := r.store.LoadCheckpoint(ctx, r.watermarkName())
+		if err != nil {
+			return err
+		}
+		if from.After(published) {
+			from = published
+		}
+		r.log.WarnContext(ctx, "redis lost published events; republishing", "from", from.String(), "was_at", published.String())
+		if err := r.store.SaveCheckpoint(ctx, r.checkpoint, from); err != nil {
+			return err
+		}
+		r.recoveries.Add(1)
+	}
+	return rdb.Set(ctx, r.markerKey(), time.Now().UTC().Format(time.RFC3339Nano), 0).Err()
+}
+
+// guard checks the marker while the relay leads and stops it (errRedisLost)
+// when the marker disappears; in between it records the watermark.
+func (r *Relay) guard(ctx context.Context, stop context.CancelCauseFunc) {
+	every := r.recovery.Check
+	if every <= 0 {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		// Unreachable Redis is not a loss: publishing fails too, and the
+		// relay starts over (and checks again) when Redis answers.
+		if n, err := r.recovery.Redis.Exists(ctx, r.markerKey()).Result(); err == nil && n == 0 {
+			stop(errRedisLost)
+			return
+		}
+		if i%5 == 0 {
+			if err := r.saveWatermark(ctx); err != nil && ctx.Err() == nil {
+				r.log.WarnContext(ctx, "relay watermark not recorded", "err", err)
+			}
+		}
+	}
+}
+
+// saveWatermark records a position before which every group has acknowledged
+// every event of its streams. Each stream holds its category's events in
+// commit order, so for each group and stream everything before the first
+// entry the group has not acknowledged (pending, or not yet delivered) is
+// done; the watermark is the earliest such entry over all of them, or the
+// relay's checkpoint, read first, when nothing is outstanding.
+func (r *Relay) saveWatermark(ctx context.Context) error {
+	mark, err := r.store.LoadCheckpoint(ctx, r.checkpoint)
+	if err != nil {
+		return err
+	}
+	rdb := r.recovery.Redis
+	byTopic := map[string][]string{}
+	for _, g := range r.recovery.Groups {
+		for _, c := range g.Categories {
+			byTopic[Topic(r.prefix, c)] = append(byTopic[Topic(r.prefix, c)], g.Name)
+		}
+	}
+	for topic, names := range byTopic {
+		infos, err := rdb.XInfoGroups(ctx, topic).Result()
+		if err != nil && strings.Contains(err.Error(), "no such key") {
+			continue // nothing was ever published to this category
+		}
+		if err != nil {
+			return err
+		}
+		for _, name := range names {
+			id, err := firstUnacknowledged(ctx, rdb, topic, name, infos)
+			if err != nil {
+				return err
+			}
+			if id == "" {
+				continue // the group has everything
+			}
+			p, err := entryPosition(ctx, rdb, topic, id)
+			if err != nil {
+				return err
+			}
+			// Follow reads after a position: start just before p.
+			if before := (Position{TransactionID: p.TransactionID, GlobalPos: p.GlobalPos - 1}); mark.After(before) {
+				mark = before
+			}
+		}
+	}
+	// Only a watermark computed while Redis kept its data is true: if the
+	// marker went meanwhile, some of what was read came from an empty Redis.
+	if n, err := rdb.Exists(ctx, r.markerKey()).Result(); err != nil || n == 0 {
+		return err
+	}
+	return r.store.SaveCheckpoint(ctx, r.watermarkName(), mark)
+}
+
+// firstUnacknowledged returns the id of the first entry of topic that group
+// has not acknowledged, or "" when it has acknowledged them all.
+func firstUnacknowledged(ctx context.Context, rdb redis.UniversalClient, topic, group string, infos []redis.XInfoGroup) (string, error) {
+	start := "-" // a group that does not exist yet has read nothing
+	for _, g := range infos {
+		if g.Name != group {
+			continue
+		}
+		if g.Pending > 0 {
+			p, err := rdb.XPending(ctx, topic, group).Result()
+			if err != nil {
+				return "", err
+			}
+			return p.Lower, nil
+		}
+		start = "(" + g.LastDeliveredID
+	}
+	entries, err := rdb.XRangeN(ctx, topic, start, "+", 1).Result()
+	if err != nil || len(entries) == 0 {
+		return "", err
+	}
+	return entries[0].ID, nil
+}
+
+// entryPosition reads the event position of one relayed stream entry.
+func entryPosition(ctx context.Context, rdb redis.UniversalClient, topic, id string) (Position, error) {
+	entries, err := rdb.XRange(ctx, topic, id, id).Result()
+	if err != nil {
+		return Position{}, err
+	}
+	if len(entries) == 0 {
+		return Position{}, fmt.Errorf("%s: entry %s is gone", topic, id)
+	}
+	msg, err := redisstream.DefaultMarshallerUnmarshaller{}.Unmarshal(entries[0].Values)
+	if err != nil {
+		return Position{}, err
+	}
+	e, err := FromMessage(msg)
+	return e.Position, err
+}

@@ -1,0 +1,164 @@
+package eventstore_test
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/testenv"
+)
+
+// TestRelayRepublishesWhatARestartedRedisLost restarts a Redis without
+// persistence while a consumer has taken one message and others wait in
+// the stream. The relay must notice, recreate the consumer group and
+// republish from what the group had acknowledged: the consumer, which keeps
+// running through the restart, ends with every event, and nothing it had
+// acknowledged before the restart comes again.
+func TestRelayRepublishesWhatARestartedRedisLost(t *testing.T) {
+	store := eventstore.New(testenv.Pool(t))
+	server := testenv.StartRedis(t)
+	client := redis.NewClient(&redis.Options{Addr: server.Addr})
+	defer client.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const prefix, group = "rec:", "rec:projector.things"
+
+	pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: client}, watermill.NopLogger{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay := eventstore.NewRelay(store, pub, eventstore.RelayConfig{
+		TopicPrefix: prefix,
+		Follow:      eventstore.FollowOptions{BatchSize: 10, PollInterval: 20 * time.Millisecond},
+		Logger:      slog.New(slog.DiscardHandler),
+		Recovery: &eventstore.RedisRecovery{Redis: client, Check: 20 * time.Millisecond,
+			Groups: []eventstore.ConsumerGroup{{Name: group, Categories: []string{"thing"}}}},
+	})
+	relayDone := make(chan struct{})
+	go func() { relay.Run(ctx); close(relayDone) }()
+	defer func() { cancel(); <-relayDone }()
+
+	sub, err := redisstream.NewSubscriber(redisstream.SubscriberConfig{
+		Client: client, ConsumerGroup: group, Consumer: "c1", OldestId: "0",
+		BlockTime: 50 * time.Millisecond, DisableIndefiniteInitialBlock: true,
+	}, watermill.NopLogger{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := sub.Subscribe(ctx, eventstore.Topic(prefix, "thing"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu       sync.Mutex
+		seen     = map[uuid.UUID]int{}
+		hold     chan struct{} // while set, the consumer waits before handling
+		firstRun = map[uuid.UUID]bool{}
+	)
+	go func() {
+		for msg := range msgs {
+			mu.Lock()
+			h := hold
+			mu.Unlock()
+			if h != nil {
+				<-h
+			}
+			e, err := eventstore.FromMessage(msg)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			seen[e.ID]++
+			mu.Unlock()
+			msg.Ack()
+		}
+	}()
+	count := func(ids map[uuid.UUID]bool) (have, twice int) {
+		mu.Lock()
+		defer mu.Unlock()
+		for id := range ids {
+			if seen[id] > 0 {
+				have++
+			}
+			if seen[id] > 1 {
+				twice++
+			}
+		}
+		return have, twice
+	}
+	var last eventstore.Position // of the newest event appended
+	appendThings := func(n int, into map[uuid.UUID]bool) {
+		for i := range n {
+			res, err := store.Append(ctx, "thing-"+uuid.NewString(), eventstore.NoStream, ev("t.thing", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			into[res.Events[0].ID] = true
+			last = res.Position
+		}
+	}
+
+	// Phase 1: everything is consumed and the watermark passes it.
+	appendThings(30, firstRun)
+	waitFor(t, "the first events to be consumed", time.Minute, func() bool { have, _ := count(firstRun); return have == 30 })
+	waitFor(t, "the watermark to pass them", time.Minute, func() bool {
+		w, err := store.LoadCheckpoint(ctx, "relay.acknowledged")
+		return err == nil && !last.After(w)
+	})
+
+	// Phase 2: the consumer holds one message; the rest wait in Redis.
+	mu.Lock()
+	hold = make(chan struct{})
+	mu.Unlock()
+	secondRun := map[uuid.UUID]bool{}
+	appendThings(30, secondRun)
+	waitFor(t, "the relay to publish them", time.Minute, func() bool {
+		p, err := store.LoadCheckpoint(ctx, "relay")
+		return err == nil && !last.After(p)
+	})
+	server.Restart()
+	mu.Lock()
+	close(hold)
+	hold = nil
+	mu.Unlock()
+
+	// Phase 3: after the restart more events come; all arrive.
+	appendThings(10, secondRun)
+	waitFor(t, "every event after the restart", time.Minute, func() bool { have, _ := count(secondRun); return have == 40 })
+	if relay.Recoveries() < 1 {
+		t.Fatal("the relay did not record a recovery")
+	}
+	if _, twice := count(firstRun); twice != 0 {
+		t.Fatalf("%d events acknowledged before the restart were delivered again", twice)
+	}
+	// The stream holds events in commit order again: nothing published in
+	// the moment before the relay noticed sits ahead of its predecessors.
+	entries, err := client.XRange(ctx, eventstore.Topic(prefix, "thing"), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prev eventstore.Position
+	for _, x := range entries {
+		msg, err := redisstream.DefaultMarshallerUnmarshaller{}.Unmarshal(x.Values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := eventstore.FromMessage(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prev.After(e.Position) {
+			t.Fatalf("entry %s (%s) follows a later event (%s)", x.ID, e.Position, prev)
+		}
+		prev = e.Position
+	}
+}

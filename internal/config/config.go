@@ -1,0 +1,188 @@
+// Package config reads Ordermill's settings from the environment. Every
+// setting has a default that works on a developer machine.
+package config
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Config is every setting the server reads.
+type Config struct {
+	DatabaseURL     string
+	DatabaseReadURL string
+	RedisURL        string
+	StreamPrefix    string
+	HTTPAddr        string
+	MetricsAddr     string
+	AutoMigrate     bool
+	ShutdownTimeout time.Duration
+	LogLevel        string
+	DataDir         string
+	MasterKey       string
+	ShopifyAPIURL   string
+	SESEndpoint     string
+	EmailFrom       string
+	JWTKeyFile      string
+	BcryptCost      int
+	RateLimitUser   Rate
+	RateLimitIP     Rate
+	RateLimitLogin  Rate
+	TrustedProxies  []string
+
+	WebhookMaxBytes     int64
+	WorkerClaimIdle     time.Duration
+	WorkerMaxRetries    int
+	WorkerConcurrency   int
+	WorkerRetryInterval time.Duration
+}
+
+// Rate is a request budget: N requests per Per. Zero N means unlimited.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// ParseRate reads "50/s", "10/m", "1000/h" or "off".
+func ParseRate(s string) (Rate, error) {
+	if s == "off" {
+		return Rate{}, nil
+	}
+	n, unit, ok := strings.Cut(s, "/")
+	per := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour}[unit]
+	count, err := strconv.Atoi(n)
+	if !ok || per == 0 || err != nil || count <= 0 {
+		return Rate{}, fmt.Errorf("rate %q: want <count>/s, /m or /h, or off", s)
+	}
+	return Rate{N: count, Per: per}, nil
+}
+
+// Var describes one environment variable for --help.
+type Var struct {
+	Name, Default, Help string
+}
+
+// Vars lists every variable, its default and meaning, in the order --help shows them.
+var Vars = []Var{
+	{"ORDERMILL_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ordermill?sslmode=disable", "PostgreSQL primary (the event store); the database is created if missing"},
+	{"ORDERMILL_DATABASE_READ_URL", "", "optional read replica for read-model queries (defaults to the primary)"},
+	{"ORDERMILL_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis for streams, caches, refresh tokens and rate limits"},
+	{"ORDERMILL_STREAM_PREFIX", "ordermill:", "prefix of every Redis key and stream this deployment uses"},
+	{"ORDERMILL_HTTP_ADDR", ":8080", "address the API server listens on"},
+	{"ORDERMILL_METRICS_ADDR", "", "optional address serving /metrics and /healthz for every role (the api role also serves /metrics on its own address)"},
+	{"ORDERMILL_AUTO_MIGRATE", "true", "apply pending migrations when serve starts"},
+	{"ORDERMILL_SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for in-flight work"},
+	{"ORDERMILL_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"ORDERMILL_DATA_DIR", ".run", "where local keys are generated when none are configured"},
+	{"ORDERMILL_MASTER_KEY", "", "base64 32-byte key that encrypts secrets and data keys (generated into the data dir when empty)"},
+	{"ORDERMILL_SHOPIFY_API_URL", "", "base URL of the Shopify Admin API (empty: https://<shop>); the demo points it at the simulator"},
+	{"ORDERMILL_SES_ENDPOINT", "", "base endpoint of SES v2 (empty: AWS); the demo points it at the simulator"},
+	{"ORDERMILL_EMAIL_FROM", "orders@ordermill.test", "sender address of outgoing email"},
+	{"ORDERMILL_WEBHOOK_MAX_BYTES", "1048576", "largest Shopify webhook body accepted (larger: 413)"},
+	{"ORDERMILL_WORKER_CLAIM_IDLE", "30s", "how long a dead worker's pending messages wait before another worker claims them"},
+	{"ORDERMILL_WORKER_MAX_RETRIES", "2", "retries of a failing worker handler before the event is dead-lettered"},
+	{"ORDERMILL_WORKER_RETRY_INTERVAL", "200ms", "first retry backoff of a worker handler; it doubles per retry"},
+	{"ORDERMILL_WORKER_CONCURRENCY", "4", "consumers each worker handler runs per process"},
+	{"ORDERMILL_JWT_KEY_FILE", "", "PEM RSA private key that signs access tokens (empty: generated into the data dir as jwt.pem)"},
+	{"ORDERMILL_BCRYPT_COST", "10", "bcrypt cost of new password hashes"},
+	{"ORDERMILL_RATE_LIMIT_USER", "50/s", "requests per user or API token (n/s, n/m, n/h or off)"},
+	{"ORDERMILL_RATE_LIMIT_IP", "20/s", "requests per client IP to unauthenticated endpoints"},
+	{"ORDERMILL_RATE_LIMIT_LOGIN", "10/m", "login attempts per client IP and, separately, per account"},
+	{"ORDERMILL_TRUSTED_PROXIES", "", "comma-separated proxy IPs or CIDRs whose X-Forwarded-For is trusted"},
+}
+
+// Load reads the environment, applying defaults.
+func Load() (Config, error) {
+	get := func(name string) string {
+		if v, ok := os.LookupEnv(name); ok {
+			return v
+		}
+		for _, v := range Vars {
+			if v.Name == name {
+				return v.Default
+			}
+		}
+		panic("config: undeclared variable " + name)
+	}
+	c := Config{
+		DatabaseURL:     get("ORDERMILL_DATABASE_URL"),
+		DatabaseReadURL: get("ORDERMILL_DATABASE_READ_URL"),
+		RedisURL:        get("ORDERMILL_REDIS_URL"),
+		StreamPrefix:    get("ORDERMILL_STREAM_PREFIX"),
+		HTTPAddr:        get("ORDERMILL_HTTP_ADDR"),
+		MetricsAddr:     get("ORDERMILL_METRICS_ADDR"),
+		LogLevel:        get("ORDERMILL_LOG_LEVEL"),
+		DataDir:         get("ORDERMILL_DATA_DIR"),
+		MasterKey:       get("ORDERMILL_MASTER_KEY"),
+		ShopifyAPIURL:   get("ORDERMILL_SHOPIFY_API_URL"),
+		SESEndpoint:     get("ORDERMILL_SES_ENDPOINT"),
+		EmailFrom:       get("ORDERMILL_EMAIL_FROM"),
+		JWTKeyFile:      get("ORDERMILL_JWT_KEY_FILE"),
+	}
+	var err error
+	if c.AutoMigrate, err = strconv.ParseBool(get("ORDERMILL_AUTO_MIGRATE")); err != nil {
+		return c, fmt.Errorf("ORDERMILL_AUTO_MIGRATE: %w", err)
+	}
+	if c.ShutdownTimeout, err = time.ParseDuration(get("ORDERMILL_SHUTDOWN_TIMEOUT")); err != nil {
+		return c, fmt.Errorf("ORDERMILL_SHUTDOWN_TIMEOUT: %w", err)
+	}
+	if c.BcryptCost, err = strconv.Atoi(get("ORDERMILL_BCRYPT_COST")); err != nil || c.BcryptCost < 4 || c.BcryptCost > 31 {
+		return c, fmt.Errorf("ORDERMILL_BCRYPT_COST: want 4 to 31, got %q", get("ORDERMILL_BCRYPT_COST"))
+	}
+	for name, dst := range map[string]*Rate{
+		"ORDERMILL_RATE_LIMIT_USER": &c.RateLimitUser, "ORDERMILL_RATE_LIMIT_IP": &c.RateLimitIP,
+		"ORDERMILL_RATE_LIMIT_LOGIN": &c.RateLimitLogin,
+	} {
+		if *dst, err = ParseRate(get(name)); err != nil {
+			return c, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	for _, p := range strings.Split(get("ORDERMILL_TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
+	if c.WebhookMaxBytes, err = strconv.ParseInt(get("ORDERMILL_WEBHOOK_MAX_BYTES"), 10, 64); err != nil || c.WebhookMaxBytes <= 0 {
+		return c, fmt.Errorf("ORDERMILL_WEBHOOK_MAX_BYTES: want a positive number of bytes, got %q", get("ORDERMILL_WEBHOOK_MAX_BYTES"))
+	}
+	if c.WorkerClaimIdle, err = time.ParseDuration(get("ORDERMILL_WORKER_CLAIM_IDLE")); err != nil {
+		return c, fmt.Errorf("ORDERMILL_WORKER_CLAIM_IDLE: %w", err)
+	}
+	if c.WorkerMaxRetries, err = strconv.Atoi(get("ORDERMILL_WORKER_MAX_RETRIES")); err != nil || c.WorkerMaxRetries < 0 {
+		return c, fmt.Errorf("ORDERMILL_WORKER_MAX_RETRIES: want a number >= 0, got %q", get("ORDERMILL_WORKER_MAX_RETRIES"))
+	}
+	if c.WorkerConcurrency, err = strconv.Atoi(get("ORDERMILL_WORKER_CONCURRENCY")); err != nil || c.WorkerConcurrency < 1 {
+		return c, fmt.Errorf("ORDERMILL_WORKER_CONCURRENCY: want a number >= 1, got %q", get("ORDERMILL_WORKER_CONCURRENCY"))
+	}
+	if c.WorkerRetryInterval, err = time.ParseDuration(get("ORDERMILL_WORKER_RETRY_INTERVAL")); err != nil {
+		return c, fmt.Errorf("ORDERMILL_WORKER_RETRY_INTERVAL: %w", err)
+	}
+	if c.DatabaseReadURL == "" {
+		c.DatabaseReadURL = c.DatabaseURL
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		return c, fmt.Errorf("ORDERMILL_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	return c, nil
+}
+
+// PrintVars writes the variable table for --help.
+func PrintVars(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VARIABLE\tDEFAULT\tMEANING")
+	for _, v := range Vars {
+		d := v.Default
+		if d == "" {
+			d = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, d, v.Help)
+	}
+	tw.Flush()
+}

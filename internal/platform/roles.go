@@ -1,0 +1,174 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ordermill/ordermill/api"
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/config"
+	"github.com/ordermill/ordermill/migrations"
+	"github.com/ordermill/ordermill/projections"
+	"github.com/ordermill/ordermill/workers"
+)
+
+// Roles are the parts of the platform a process can run.
+var Roles = []string{"api", "relay", "projectors", "workers"}
+
+// ParseRoles validates a comma-separated role list.
+func ParseRoles(list string) ([]string, error) {
+	var roles []string
+	for _, r := range strings.Split(list, ",") {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		if !slices.Contains(Roles, r) {
+			return nil, fmt.Errorf("unknown role %q (roles: %s)", r, strings.Join(Roles, ", "))
+		}
+		if !slices.Contains(roles, r) {
+			roles = append(roles, r)
+		}
+	}
+	if len(roles) == 0 {
+		return nil, errors.New("no roles given")
+	}
+	return roles, nil
+}
+
+// Run runs the given roles until ctx ends or one of them fails.
+func (p *Platform) Run(ctx context.Context, roles []string) error {
+	g, ctx := errgroup.WithContext(ctx)
+	if err := p.observeRoles(ctx, g, roles); err != nil {
+		return err
+	}
+	for _, role := range roles {
+		run := map[string]func(context.Context) error{
+			"api":        p.runAPI,
+			"relay":      p.RunRelay,
+			"projectors": p.RunProjectors,
+			"workers":    p.RunWorkers,
+		}[role]
+		if run == nil {
+			return fmt.Errorf("unknown role %q", role)
+		}
+		g.Go(func() error {
+			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("%s: %w", role, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// ConsumerName identifies this process within Redis consumer groups.
+func ConsumerName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
+func (p *Platform) readinessChecks() []api.Check {
+	return []api.Check{
+		{Name: "postgres", Run: func(ctx context.Context) error { return p.Pool.Ping(ctx) }},
+		{Name: "redis", Run: func(ctx context.Context) error { return p.Redis.Ping(ctx).Err() }},
+		{Name: "migrations", Run: func(ctx context.Context) error {
+			v, dirty, err := migrations.Version(p.Config.DatabaseURL)
+			if err != nil {
+				return err
+			}
+			if dirty || v != migrations.Latest() {
+				return fmt.Errorf("schema at version %d (dirty %v), binary needs %d", v, dirty, migrations.Latest())
+			}
+			return nil
+		}},
+		{Name: "relay_leader", Run: func(ctx context.Context) error {
+			ok, err := p.Store.LeaderElected(ctx)
+			if err == nil && !ok {
+				err = errors.New("no relay holds the leader lock")
+			}
+			return err
+		}},
+	}
+}
+
+// Handler is the api role's HTTP handler (tests serve it with httptest). If
+// the signing key cannot be loaded it logs why and answers every request 503;
+// the api role itself refuses to start in that case.
+func (p *Platform) Handler() http.Handler {
+	h, err := p.handler()
+	if err != nil {
+		p.Log.Error("api handler", "err", err)
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "access token signing key unavailable", http.StatusServiceUnavailable)
+		})
+	}
+	return h
+}
+
+func (p *Platform) handler() (http.Handler, error) {
+	keys, err := api.LoadKeys(p.Config.JWTKeyFile, p.Config.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	limit := func(r config.Rate) redis_rate.Limit { return redis_rate.Limit{Rate: r.N, Burst: r.N, Period: r.Per} }
+	deadLetters, err := p.DeadLetters()
+	if err != nil {
+		return nil, err
+	}
+	return api.NewRouter(api.Deps{
+		Store: p.Store, ReadPool: p.ReadPool, Redis: p.Redis, Prefix: p.Config.StreamPrefix,
+		Logger: p.Log, Checks: p.readinessChecks(), Metrics: p.MetricsHandler(),
+		Keys: keys, BcryptCost: p.Config.BcryptCost, TrustedProxies: p.Config.TrustedProxies,
+		Shops: p.Shops, WebhookMaxBytes: p.Config.WebhookMaxBytes, Webhooks: p.WebhookProcessor(), DeadLetters: deadLetters,
+		Limits: api.RateLimits{
+			Principal: limit(p.Config.RateLimitUser), IP: limit(p.Config.RateLimitIP), Login: limit(p.Config.RateLimitLogin),
+		},
+	}), nil
+}
+
+func (p *Platform) runAPI(ctx context.Context) error {
+	h, err := p.handler()
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Addr: p.Config.HTTPAddr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Drain: stop accepting, let in-flight requests finish.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), p.Config.ShutdownTimeout)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// RunRelay runs the relay role: leader election, then events to Redis
+// Streams, each batch in one pipelined round trip (make bench, scenario 3).
+func (p *Platform) RunRelay(ctx context.Context) error {
+	pub := eventstore.NewPipelinePublisher(p.Redis)
+	prefix := p.Config.StreamPrefix
+	groups := append(projections.ConsumerGroups(prefix, projections.All(p.Redis, prefix)...),
+		workers.ConsumerGroups(prefix, p.WorkerHandlers()...)...)
+	return eventstore.NewRelay(p.Store, pub, eventstore.RelayConfig{TopicPrefix: prefix, Logger: p.Log,
+		Recovery: &eventstore.RedisRecovery{Redis: p.Redis, Groups: groups}}).Run(ctx)
+}
+
+// RunProjectors runs every read model's projector.
+func (p *Platform) RunProjectors(ctx context.Context) error {
+	return projections.NewRunner(p.Pool, projections.RunnerConfig{
+		Redis: p.Redis, TopicPrefix: p.Config.StreamPrefix, ConsumerName: ConsumerName(), Logger: p.Log,
+	}, projections.WithCipher(p.Cipher, projections.All(p.Redis, p.Config.StreamPrefix))...).Run(ctx)
+}

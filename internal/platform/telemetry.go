@@ -1,0 +1,85 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/telemetry"
+	"github.com/ordermill/ordermill/projections"
+	"github.com/ordermill/ordermill/workers"
+)
+
+// MetricsHandler serves the process-wide metrics together with this
+// platform's collectors in the Prometheus text format.
+func (p *Platform) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(prometheus.Gatherers{prometheus.DefaultGatherer, p.Metrics},
+		promhttp.HandlerOpts{ErrorLog: slogPrinter{p}})
+}
+
+type slogPrinter struct{ p *Platform }
+
+func (s slogPrinter) Println(v ...any) { s.p.Log.Error("metrics", "err", v) }
+
+// observeRoles registers the collectors that describe the roles this process
+// runs, and serves /metrics and /healthz on ORDERMILL_METRICS_ADDR when set,
+// so that relay, projector and worker processes can be scraped too.
+func (p *Platform) observeRoles(ctx context.Context, g *errgroup.Group, roles []string) error {
+	if slices.Contains(roles, "relay") || slices.Contains(roles, "projectors") || slices.Contains(roles, "workers") {
+		err := p.Metrics.Register(telemetry.NewLagCollector(p.Pool, p.Log))
+		if err == nil {
+			err = p.Metrics.Register(telemetry.NewStreamCollector(p.Redis, p.Config.StreamPrefix, p.consumedStreams(), p.Log))
+		}
+		// Run may be called again on the same platform: its collectors are already there.
+		if err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			return err
+		}
+	}
+	if p.Config.MetricsAddr == "" {
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", p.MetricsHandler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(`{"status":"ok"}`)) })
+	srv := &http.Server{Addr: p.Config.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	g.Go(func() error {
+		errc := make(chan error, 1)
+		go func() { errc <- srv.ListenAndServe() }()
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+		}
+		// The last scrape may still be reading; it is short.
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdownCtx)
+	})
+	return nil
+}
+
+// consumedStreams lists every Redis stream a projector or worker consumes,
+// plus the dead-letter stream: the queues whose depth matters.
+func (p *Platform) consumedStreams() []string {
+	var categories []string
+	for _, pr := range projections.All(nil, p.Config.StreamPrefix) {
+		categories = append(categories, pr.Categories()...)
+	}
+	streams := []string{workers.DeadLetterTopic(p.Config.StreamPrefix)}
+	for _, h := range p.WorkerHandlers() {
+		categories = append(categories, h.Categories...)
+		streams = append(streams, workers.RequeueTopic(p.Config.StreamPrefix, h.Name))
+	}
+	slices.Sort(categories)
+	for _, c := range slices.Compact(categories) {
+		streams = append(streams, eventstore.Topic(p.Config.StreamPrefix, c))
+	}
+	return streams
+}

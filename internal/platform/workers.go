@@ -1,0 +1,53 @@
+package platform
+
+import (
+	"context"
+
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+
+	"github.com/ordermill/ordermill/internal/privacy"
+	"github.com/ordermill/ordermill/workers"
+)
+
+// WorkersConfig is the workers role's router configuration.
+func (p *Platform) WorkersConfig() workers.Config {
+	return workers.Config{
+		Redis: p.Redis, Pool: p.Pool, TopicPrefix: p.Config.StreamPrefix, ConsumerName: ConsumerName(),
+		ClaimIdle: p.Config.WorkerClaimIdle, MaxRetries: p.Config.WorkerMaxRetries,
+		RetryInterval: p.Config.WorkerRetryInterval, Concurrency: p.Config.WorkerConcurrency, Logger: p.Log,
+	}
+}
+
+// WebhookProcessor turns captured Shopify webhooks into domain commands; the
+// API runs it too, to redeliver a webhook on request.
+func (p *Platform) WebhookProcessor() *workers.Webhooks {
+	return workers.NewWebhooks(p.Store, p.Shops, p.Log)
+}
+
+// DeadLetters lists and re-queues what the workers gave up on.
+func (p *Platform) DeadLetters() (*workers.DeadLetters, error) {
+	pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: p.Redis}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return workers.NewDeadLetters(p.Store, pub, p.Config.StreamPrefix), nil
+}
+
+// WorkerHandlers lists every background handler the workers role runs.
+func (p *Platform) WorkerHandlers() []workers.Handler {
+	shopify := workers.NewShopifyClient(workers.ShopifyConfig{BaseURL: p.Config.ShopifyAPIURL})
+	mailer := workers.NewMailer(workers.MailerConfig{Endpoint: p.Config.SESEndpoint, From: p.Config.EmailFrom})
+	return []workers.Handler{
+		p.WebhookProcessor().Handler(),
+		workers.NewFulfillmentSync(p.Store, shopify, p.Shops, p.Log).Handler(),
+		workers.NewInventoryManager(p.Store, p.Log).Handler(),
+		workers.NewEmailWorker(p.Store, mailer, p.Log).Handler(),
+		workers.NewReportBuilder(p.Store, p.ReadPool, p.Log).Handler(),
+		privacy.NewEraser(p.Store, p.Keys, p.Redis, p.Config.StreamPrefix, p.Log).Handler(),
+	}
+}
+
+// RunWorkers runs the workers role: every handler on its consumer group.
+func (p *Platform) RunWorkers(ctx context.Context) error {
+	return workers.NewRouter(p.WorkersConfig(), p.WorkerHandlers()...).Run(ctx)
+}

@@ -1,0 +1,258 @@
+package privacy
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/secrets"
+)
+
+// sealedPrefix starts a sealed field: "sealed:v1:<key id>:<base64 nonce‖ciphertext>".
+// Sealed fields stay JSON strings, so the stored event keeps its shape. A
+// sealed bytes field is base64 of "sealed:v1:<key id>:<nonce‖ciphertext>",
+// so a reader that does not open it still decodes the event.
+const sealedPrefix = "sealed:v1:"
+
+// field is a personal field of an event type's payload. A bytes field holds
+// base64 in the payload (a []byte in Go); its raw bytes are sealed.
+type field struct {
+	name  string
+	bytes bool
+}
+
+// personal lists the personal fields of each event type. Everything else in
+// an event (ids, amounts, timestamps, product lines) stays readable.
+var personal = map[string][]field{
+	"webhook.received": {{name: "body_base64", bytes: true}},
+	"order.placed":     {{name: "email"}, {name: "customer_name"}},
+	"email.sent":       {{name: "to"}},
+	"email.failed":     {{name: "to"}},
+}
+
+// Cipher is the event store's Cipher: it seals personal fields with the key
+// of the customer they belong to when Shopify names one, else with the shop's.
+type Cipher struct {
+	keys *Keyring
+}
+
+// NewCipher returns the cipher over keys.
+func NewCipher(keys *Keyring) *Cipher { return &Cipher{keys: keys} }
+
+var _ eventstore.Cipher = (*Cipher)(nil)
+
+func sealContext(eventType, name string) string { return "event:" + eventType + ":" + name }
+
+// Seal implements eventstore.Cipher.
+func (c *Cipher) Seal(ctx context.Context, events []eventstore.NewEvent) error {
+	for i := range events {
+		e := &events[i]
+		fields := personal[e.Type]
+		if fields == nil {
+			continue
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(e.Data, &obj); err != nil {
+			return fmt.Errorf("seal %s: %w", e.Type, err)
+		}
+		plain := map[string][]byte{}
+		for _, f := range fields {
+			if b, ok := plaintext(obj[f.name], f.bytes); ok {
+				plain[f.name] = b
+			}
+		}
+		if len(plain) == 0 {
+			continue
+		}
+		subject, err := c.subject(ctx, e.Type, obj)
+		if err != nil {
+			return fmt.Errorf("seal %s: %w", e.Type, err)
+		}
+		id, key, err := c.keys.Live(ctx, e.Tenant, subject)
+		if err != nil {
+			return fmt.Errorf("seal %s: %w", e.Type, err)
+		}
+		for _, f := range fields {
+			b, ok := plain[f.name]
+			if !ok {
+				continue
+			}
+			ct := key.Seal(b, sealContext(e.Type, f.name))
+			token := sealedPrefix + id.String() + ":" + base64.RawStdEncoding.EncodeToString(ct)
+			if f.bytes {
+				token = base64.StdEncoding.EncodeToString(append([]byte(sealedPrefix+id.String()+":"), ct...))
+			}
+			obj[f.name], _ = json.Marshal(token)
+		}
+		if e.Data, err = json.Marshal(obj); err != nil {
+			return fmt.Errorf("seal %s: %w", e.Type, err)
+		}
+	}
+	return nil
+}
+
+// plaintext returns what to seal of a field's JSON value: nothing when it is
+// absent, empty or already sealed.
+func plaintext(raw json.RawMessage, isBytes bool) ([]byte, bool) {
+	b, ok := fieldValue(raw, isBytes)
+	if !ok || len(b) == 0 || bytes.HasPrefix(b, []byte(sealedPrefix)) {
+		return nil, false
+	}
+	return b, true
+}
+
+// fieldValue is a field's string value, base64-decoded for a bytes field.
+func fieldValue(raw json.RawMessage, isBytes bool) ([]byte, bool) {
+	var s string
+	if raw == nil || json.Unmarshal(raw, &s) != nil {
+		return nil, false
+	}
+	if !isBytes {
+		return []byte(s), true
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	return b, err == nil
+}
+
+// subject is whose key seals an event's personal fields: the Shopify
+// customer it is about when known, otherwise the shop.
+func (c *Cipher) subject(ctx context.Context, eventType string, obj map[string]json.RawMessage) (string, error) {
+	var customer json.Number
+	switch eventType {
+	case "webhook.received":
+		// Order and customer webhooks name the customer at the top level.
+		var raw string
+		_ = json.Unmarshal(obj["body_base64"], &raw)
+		body, _ := base64.StdEncoding.DecodeString(raw)
+		var b struct {
+			Customer *struct {
+				ID json.Number `json:"id"`
+			} `json:"customer"`
+		}
+		if json.Unmarshal(body, &b) == nil && b.Customer != nil {
+			customer = b.Customer.ID
+		}
+	case "order.placed":
+		_ = json.Unmarshal(obj["customer_id"], &customer)
+	case "email.sent", "email.failed":
+		// An email belongs to whoever the event that caused it was about.
+		var source string
+		_ = json.Unmarshal(obj["source_event_id"], &source)
+		var id *string
+		err := c.keys.pool.QueryRow(ctx, `SELECT data ->> 'customer_id' FROM events
+			WHERE event_id = $1 AND event_type = 'order.placed'`, source).Scan(&id)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return "", err
+		}
+		if id != nil {
+			customer = json.Number(*id)
+		}
+	}
+	if n, err := customer.Int64(); err == nil && n > 0 {
+		return CustomerSubject(n), nil
+	}
+	return SubjectShop, nil
+}
+
+// sealedField is one sealed field found in an event being opened.
+type sealedField struct {
+	event  int
+	name   string
+	bytes  bool
+	key    uuid.UUID
+	sealed []byte
+}
+
+// Open implements eventstore.Cipher. Fields whose key was destroyed read as
+// eventstore.Erased; data sealed under another master key is an error.
+func (c *Cipher) Open(ctx context.Context, events []eventstore.Event) error {
+	var (
+		found []sealedField
+		objs  = map[int]map[string]json.RawMessage{}
+		ids   []uuid.UUID
+		seen  = map[uuid.UUID]bool{}
+	)
+	for i, e := range events {
+		fields := personal[e.Type]
+		if fields == nil {
+			continue
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(e.Data, &obj); err != nil {
+			return fmt.Errorf("open %s %s v%d: %w", e.Type, e.StreamID, e.StreamVersion, err)
+		}
+		for _, f := range fields {
+			v, ok := fieldValue(obj[f.name], f.bytes)
+			if !ok || !bytes.HasPrefix(v, []byte(sealedPrefix)) {
+				continue
+			}
+			sf, err := parseSealed(v, f.bytes)
+			if err != nil {
+				return fmt.Errorf("open %s %s v%d: %s: %w", e.Type, e.StreamID, e.StreamVersion, f.name, err)
+			}
+			sf.event, sf.name, sf.bytes = i, f.name, f.bytes
+			found = append(found, sf)
+			objs[i] = obj
+			if !seen[sf.key] {
+				seen[sf.key] = true
+				ids = append(ids, sf.key)
+			}
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	keys, err := c.keys.Keys(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, f := range found {
+		e := &events[f.event]
+		plain, err := openField(keys[f.key], f.sealed, sealContext(e.Type, f.name))
+		if err != nil {
+			return fmt.Errorf("open %s %s v%d: %s: %w", e.Type, e.StreamID, e.StreamVersion, f.name, err)
+		}
+		value := string(plain)
+		if f.bytes {
+			value = base64.StdEncoding.EncodeToString(plain)
+		}
+		objs[f.event][f.name], _ = json.Marshal(value)
+	}
+	for i, obj := range objs {
+		if events[i].Data, err = json.Marshal(obj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var errMalformed = errors.New("malformed sealed value")
+
+func parseSealed(v []byte, isBytes bool) (sealedField, error) {
+	id, ct, ok := bytes.Cut(bytes.TrimPrefix(v, []byte(sealedPrefix)), []byte(":"))
+	key, err := uuid.ParseBytes(id)
+	if !ok || err != nil {
+		return sealedField{}, errMalformed
+	}
+	if !isBytes {
+		if ct, err = base64.RawStdEncoding.DecodeString(string(ct)); err != nil {
+			return sealedField{}, errMalformed
+		}
+	}
+	return sealedField{key: key, sealed: ct}, nil
+}
+
+// openField opens one field; a destroyed key (nil) reads as erased.
+func openField(key *secrets.Key, sealed []byte, context string) ([]byte, error) {
+	if key == nil {
+		return []byte(eventstore.Erased), nil
+	}
+	return key.Open(sealed, context)
+}

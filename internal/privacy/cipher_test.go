@@ -1,0 +1,210 @@
+package privacy_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/privacy"
+	"github.com/ordermill/ordermill/internal/secrets"
+	"github.com/ordermill/ordermill/internal/testenv"
+)
+
+func newKey(t *testing.T) *secrets.Key {
+	t.Helper()
+	raw := make([]byte, secrets.KeySize)
+	_, _ = rand.Read(raw)
+	k, err := secrets.NewKey(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+const shop = "privacy.myshopify.com"
+
+func placed(customerID int64, email, name string) domain.OrderPlaced {
+	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	return domain.OrderPlaced{OrderID: uuid.New(), Shop: shop, Name: "#1", ShopifyID: 10, CustomerID: customerID,
+		Source: domain.SourceShopify, Email: email, CustomerName: name, Currency: "USD",
+		Lines:    []domain.PlacedLine{{ID: "1", SKU: "MUG", Title: "Mug", Quantity: 1, UnitPrice: 500}},
+		Subtotal: 500, Total: 500, PlacedAt: at, ShopifyUpdatedAt: at}
+}
+
+// appendPlaced stores an order.placed through a store that seals.
+func appendPlaced(ctx context.Context, t *testing.T, store *eventstore.Store, e domain.OrderPlaced) eventstore.Event {
+	t.Helper()
+	encoded, err := eventstore.Encode(shop, eventstore.Metadata{}, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := store.Append(ctx, domain.OrderStream(e.OrderID), eventstore.NoStream, encoded...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Events[0]
+}
+
+func decodePlaced(t *testing.T, e eventstore.Event) domain.OrderPlaced {
+	t.Helper()
+	d, err := domain.DecodeEvent(e.Type, e.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.(domain.OrderPlaced)
+}
+
+// Personal fields are stored sealed, under the customer's key, and read back
+// in clear; the rest of the event stays readable as stored.
+func TestSealOpenRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	keys := privacy.NewKeyring(pool, newKey(t))
+	store := eventstore.New(pool)
+	store.SetCipher(privacy.NewCipher(keys))
+
+	want := placed(7001, "ada@example.test", "Ada Lovelace")
+	stored := appendPlaced(ctx, t, store, want)
+	raw := decodePlaced(t, stored)
+	if strings.Contains(string(stored.Data), "ada@example.test") || strings.Contains(string(stored.Data), "Lovelace") {
+		t.Fatalf("stored event holds personal data in clear: %s", stored.Data)
+	}
+	if raw.Total != 500 || raw.CustomerID != 7001 || raw.Lines[0].Title != "Mug" {
+		t.Fatalf("non-personal fields are not stored as given: %+v", raw)
+	}
+	read, err := store.ReadStream(ctx, domain.OrderStream(want.OrderID), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := decodePlaced(t, read[0]); got.Email != want.Email || got.CustomerName != want.CustomerName {
+		t.Fatalf("opened %q %q, want %q %q", got.Email, got.CustomerName, want.Email, want.CustomerName)
+	}
+
+	// A raw webhook body is sealed under the customer the body names, and
+	// still decodes (as opaque bytes) for a reader that does not open it.
+	body := []byte(`{"id":1,"customer":{"id":7001,"email":"ada@example.test"}}`)
+	wh, err := eventstore.Encode(shop, eventstore.Metadata{}, domain.WebhookReceived{Shop: shop, Topic: "orders/create",
+		WebhookID: "w1", Body: body, ReceivedAt: time.Now().UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := store.Append(ctx, domain.WebhookStream(shop, "w1"), eventstore.NoStream, wh...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sealed domain.WebhookReceived
+	if err := json.Unmarshal(res.Events[0].Data, &sealed); err != nil {
+		t.Fatalf("sealed webhook does not decode: %v", err)
+	}
+	if strings.Contains(string(sealed.Body), "ada@example.test") {
+		t.Fatal("stored webhook body holds personal data in clear")
+	}
+	read, err = store.ReadStream(ctx, domain.WebhookStream(shop, "w1"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opened domain.WebhookReceived
+	if err := json.Unmarshal(read[0].Data, &opened); err != nil || string(opened.Body) != string(body) {
+		t.Fatalf("opened body %q (%v), want %q", opened.Body, err, body)
+	}
+	var subjects []string
+	rows, _ := pool.Query(ctx, `SELECT subject FROM data_keys ORDER BY subject`)
+	for rows.Next() {
+		var s string
+		_ = rows.Scan(&s)
+		subjects = append(subjects, s)
+	}
+	if strings.Join(subjects, ",") != "customer:7001" {
+		t.Fatalf("data keys for %v, want one for customer:7001", subjects)
+	}
+}
+
+// Data sealed under one master key does not open under another, and a
+// sealed field moved to another field does not open either.
+func TestOpenWithWrongKeyFails(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	store := eventstore.New(pool)
+	store.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, newKey(t))))
+	e := placed(7002, "grace@example.test", "Grace Hopper")
+	stored := appendPlaced(ctx, t, store, e)
+
+	other := eventstore.New(pool)
+	other.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, newKey(t))))
+	if _, err := other.ReadStream(ctx, domain.OrderStream(e.OrderID), 1); !errors.Is(err, secrets.ErrOpen) {
+		t.Fatalf("read under another master key: %v, want ErrOpen", err)
+	}
+
+	var obj map[string]json.RawMessage
+	_ = json.Unmarshal(stored.Data, &obj)
+	obj["customer_name"] = obj["email"]
+	swapped, _ := json.Marshal(obj)
+	moved := []eventstore.Event{{Type: stored.Type, StreamID: stored.StreamID, Data: swapped}}
+	if err := store.Open(ctx, moved); !errors.Is(err, secrets.ErrOpen) {
+		t.Fatalf("open a field moved to another field: %v, want ErrOpen", err)
+	}
+}
+
+// Destroying a customer's key erases that customer only; rotating the
+// master key re-wraps live keys and leaves events as they were.
+func TestDestroyAndRotate(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	master := newKey(t)
+	keys := privacy.NewKeyring(pool, master)
+	store := eventstore.New(pool)
+	store.SetCipher(privacy.NewCipher(keys))
+	gone := appendPlaced(ctx, t, store, placed(1, "gone@example.test", "Gone Person"))
+	kept := appendPlaced(ctx, t, store, placed(2, "kept@example.test", "Kept Person"))
+
+	for range 2 { // the second run finds nothing to destroy
+		if _, err := keys.Destroy(ctx, shop, privacy.CustomerSubject(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(s *eventstore.Store, e eventstore.Event) domain.OrderPlaced {
+		events, err := s.ReadStream(ctx, e.StreamID, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return decodePlaced(t, events[0])
+	}
+	if got := read(store, gone); got.Email != eventstore.Erased || got.CustomerName != eventstore.Erased {
+		t.Fatalf("erased customer reads %q %q", got.Email, got.CustomerName)
+	}
+	if got := read(store, kept); got.Email != "kept@example.test" {
+		t.Fatalf("other customer reads %q", got.Email)
+	}
+
+	next := newKey(t)
+	var before []byte
+	_ = pool.QueryRow(ctx, `SELECT string_agg(data::text, '' ORDER BY global_position) FROM events`).Scan(&before)
+	n, err := keys.Rotate(ctx, next)
+	if err != nil || n != 1 {
+		t.Fatalf("rotate: %d keys, %v; want 1 live key", n, err)
+	}
+	if n, err := keys.Rotate(ctx, next); err != nil || n != 0 {
+		t.Fatalf("rotate again: %d keys, %v; want 0", n, err)
+	}
+	var after []byte
+	_ = pool.QueryRow(ctx, `SELECT string_agg(data::text, '' ORDER BY global_position) FROM events`).Scan(&after)
+	if string(before) != string(after) {
+		t.Fatal("rotation changed stored events")
+	}
+	rotated := eventstore.New(pool)
+	rotated.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, next)))
+	if got := read(rotated, kept); got.Email != "kept@example.test" {
+		t.Fatalf("after rotation the kept customer reads %q", got.Email)
+	}
+	if got := read(rotated, gone); got.Email != eventstore.Erased {
+		t.Fatalf("after rotation the erased customer reads %q", got.Email)
+	}
+}

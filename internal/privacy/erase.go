@@ -1,0 +1,190 @@
+package privacy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/projections"
+	"github.com/ordermill/ordermill/workers"
+)
+
+// HandlerName names the erasure worker's consumer group.
+const HandlerName = "privacy"
+
+// Eraser carries out customers/redact and shop/redact: it destroys data
+// keys, scrubs the read models and the order cache, and records the
+// erasure as an event with no personal data.
+type Eraser struct {
+	store  *eventstore.Store
+	keys   *Keyring
+	cache  redis.Cmdable // nil when nothing caches orders
+	prefix string
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// NewEraser returns the eraser; cache and prefix locate the API's order cache.
+func NewEraser(store *eventstore.Store, keys *Keyring, cache redis.Cmdable, prefix string, log *slog.Logger) *Eraser {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Eraser{store: store, keys: keys, cache: cache, prefix: prefix, log: log, now: time.Now}
+}
+
+// Handler is the eraser as a worker: it acts on the compliance records the
+// webhook processor appends, so the webhook itself is answered at once.
+func (x *Eraser) Handler() workers.Handler {
+	return workers.Handler{Name: HandlerName, Categories: []string{"webhook"}, Handle: func(ctx context.Context, e eventstore.Event) error {
+		if e.Type != (domain.WebhookComplianceRecorded{}).EventType() {
+			return nil
+		}
+		var rec domain.WebhookComplianceRecorded
+		if err := json.Unmarshal(e.Data, &rec); err != nil {
+			x.log.ErrorContext(ctx, "undecodable compliance record", "stream", e.StreamID, "err", err)
+			return nil
+		}
+		switch rec.Topic {
+		case "customers/redact":
+			return x.EraseCustomer(ctx, e, rec.Shop, rec.CustomerID)
+		case "shop/redact":
+			return x.EraseShop(ctx, e, rec.Shop)
+		}
+		return nil // a data request is answered on demand (Export)
+	}}
+}
+
+// erasedText is what a scrubbed read-model field holds: what a rebuild from
+// the events writes there once the key is gone. Empty fields stay empty.
+const erasedText = `CASE WHEN %[1]s = '' THEN '' ELSE '` + eventstore.Erased + `' END`
+
+func scrub(column string) string { return column + " = " + fmt.Sprintf(erasedText, column) }
+
+// customerOrders returns the ids and order.placed event ids of the orders
+// of a Shopify customer of shop.
+func customerOrders(ctx context.Context, pool *pgxpool.Pool, shop string, customerID int64) (orders, placed []uuid.UUID, err error) {
+	rows, err := pool.Query(ctx, `SELECT event_id, (data ->> 'order_id')::uuid FROM events
+		WHERE event_type = 'order.placed' AND tenant_id = $1 AND data ->> 'customer_id' = $2
+		ORDER BY global_position`, shop, strconv.FormatInt(customerID, 10))
+	if err != nil {
+		return nil, nil, err
+	}
+	var ev, order uuid.UUID
+	_, err = pgx.ForEachRow(rows, []any{&ev, &order}, func() error {
+		placed, orders = append(placed, ev), append(orders, order)
+		return nil
+	})
+	return orders, placed, err
+}
+
+// EraseCustomer erases a Shopify customer of shop because of source (the
+// compliance record). Running it again finds the key already destroyed,
+// scrubs again (a projector may have caught up meanwhile) and records
+// nothing new.
+func (x *Eraser) EraseCustomer(ctx context.Context, source eventstore.Event, shop string, customerID int64) error {
+	pool := x.store.Pool()
+	orders, placed, err := customerOrders(ctx, pool, shop, customerID)
+	if err != nil {
+		return fmt.Errorf("erase customer %d: %w", customerID, err)
+	}
+	n, err := x.keys.Destroy(ctx, shop, CustomerSubject(customerID))
+	if err != nil {
+		return err
+	}
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE orders_view SET `+scrub("email")+`, `+scrub("customer_name")+`
+			WHERE shop = $1 AND id = ANY($2)`, shop, orders); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE emails_view SET `+scrub("to_address")+`
+			WHERE shop = $1 AND source_event_id = ANY($2)`, shop, placed)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("erase customer %d: scrub read models: %w", customerID, err)
+	}
+	if err := x.forgetCached(ctx, orders); err != nil {
+		return err
+	}
+	x.log.InfoContext(ctx, "customer erased", "shop", shop, "customer_id", customerID, "orders", len(orders), "keys_destroyed", n)
+	return x.record(ctx, source, shop, domain.CustomerRedacted{Shop: shop, CustomerID: customerID, Orders: orders,
+		KeysDestroyed: n, RedactedAt: x.now().UTC()})
+}
+
+// EraseShop erases every personal field of shop: all of its data keys, the
+// personal columns of its read models, its cached orders and its stored
+// API responses (idempotency replays, which repeat what was written).
+func (x *Eraser) EraseShop(ctx context.Context, source eventstore.Event, shop string) error {
+	pool := x.store.Pool()
+	n, err := x.keys.Destroy(ctx, shop)
+	if err != nil {
+		return err
+	}
+	var orders []uuid.UUID
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE orders_view SET `+scrub("email")+`, `+scrub("customer_name")+`
+			WHERE shop = $1 RETURNING id`, shop)
+		if err != nil {
+			return err
+		}
+		if orders, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE emails_view SET `+scrub("to_address")+` WHERE shop = $1`, shop); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE shop = $1`, shop)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("erase shop %s: scrub read models: %w", shop, err)
+	}
+	if err := x.forgetCached(ctx, orders); err != nil {
+		return err
+	}
+	x.log.InfoContext(ctx, "shop erased", "shop", shop, "orders", len(orders), "keys_destroyed", n)
+	return x.record(ctx, source, shop, domain.ShopRedacted{Shop: shop, KeysDestroyed: n, RedactedAt: x.now().UTC()})
+}
+
+func (x *Eraser) forgetCached(ctx context.Context, orders []uuid.UUID) error {
+	if x.cache == nil || len(orders) == 0 {
+		return nil
+	}
+	keys := make([]string, len(orders))
+	for i, id := range orders {
+		keys[i] = projections.OrderCacheKey(x.prefix, id)
+	}
+	// One key per call: keys of a Redis Cluster live in different slots.
+	for _, k := range keys {
+		if err := x.cache.Del(ctx, k).Err(); err != nil {
+			return fmt.Errorf("forget cached order: %w", err)
+		}
+	}
+	return nil
+}
+
+// record appends the erasure with an id derived from its source, so a
+// repeated run records it once.
+func (x *Eraser) record(ctx context.Context, source eventstore.Event, shop string, e domain.Event) error {
+	stream := domain.RedactionStream(shop)
+	encoded, err := eventstore.Encode(shop, eventstore.Metadata{}, e)
+	if err != nil {
+		return err
+	}
+	_, err = x.store.Append(ctx, stream, eventstore.AnyVersion, workers.Outcome(HandlerName, source, stream, encoded)...)
+	if errors.Is(err, eventstore.ErrDuplicateEvent) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,280 @@
+// Package privacy keeps personal data erasable in an append-only event
+// store (crypto-shredding): the data keys of shops and customers, sealing
+// and opening the personal fields of events with them, and the erasure
+// that destroys keys and scrubs read models. See docs/privacy.md.
+package privacy
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ordermill/ordermill/internal/secrets"
+)
+
+// SubjectShop is the subject of a shop's own data key.
+const SubjectShop = "shop"
+
+// CustomerSubject is the subject of a Shopify customer's data key.
+func CustomerSubject(customerID int64) string {
+	return "customer:" + strconv.FormatInt(customerID, 10)
+}
+
+// ErrUnknownKey means sealed data names a key the key table does not hold.
+var ErrUnknownKey = errors.New("privacy: unknown data key")
+
+// KeyCacheTTL is how long a process trusts a cached data key. A key
+// destroyed by another process stops opening here within this time; the
+// process that destroys it forgets it at once.
+const KeyCacheTTL = 10 * time.Second
+
+// Keyring hands out data keys, one live key per (shop, subject), made on
+// first use and stored wrapped with the master key.
+type Keyring struct {
+	pool   *pgxpool.Pool
+	master *secrets.Key
+	ttl    time.Duration
+	now    func() time.Time
+
+	mu   sync.Mutex
+	byID map[uuid.UUID]cachedKey
+	live map[liveName]uuid.UUID
+}
+
+type cachedKey struct {
+	key   *secrets.Key // nil: destroyed
+	shop  string
+	until time.Time
+}
+
+type liveName struct{ shop, subject string }
+
+// NewKeyring returns a keyring over the data_keys table.
+func NewKeyring(pool *pgxpool.Pool, master *secrets.Key) *Keyring {
+	return &Keyring{pool: pool, master: master, ttl: KeyCacheTTL, now: time.Now,
+		byID: map[uuid.UUID]cachedKey{}, live: map[liveName]uuid.UUID{}}
+}
+
+// wrapContext binds a wrapped key to its row, so a wrapped key copied to
+// another row does not open.
+func wrapContext(id uuid.UUID) string { return "data_key:" + id.String() }
+
+// Live returns the subject's live key, making one on first use.
+func (k *Keyring) Live(ctx context.Context, shop, subject string) (uuid.UUID, *secrets.Key, error) {
+	name := liveName{shop, subject}
+	now := k.now()
+	k.mu.Lock()
+	id, ok := k.live[name]
+	c := k.byID[id]
+	k.mu.Unlock()
+	if ok && c.key != nil && now.Before(c.until) {
+		return id, c.key, nil
+	}
+	id, wrapped, err := k.findLive(ctx, shop, subject)
+	if errors.Is(err, pgx.ErrNoRows) {
+		id, wrapped, err = k.create(ctx, shop, subject)
+	}
+	if err != nil {
+		return uuid.Nil, nil, err
+	}
+	key, err := k.unwrap(id, wrapped)
+	if err != nil {
+		return uuid.Nil, nil, err
+	}
+	k.mu.Lock()
+	k.remember(id, shop, key, now)
+	k.live[name] = id
+	k.mu.Unlock()
+	return id, key, nil
+}
+
+func (k *Keyring) findLive(ctx context.Context, shop, subject string) (uuid.UUID, []byte, error) {
+	var (
+		id      uuid.UUID
+		wrapped []byte
+	)
+	err := k.pool.QueryRow(ctx, `SELECT id, wrapped_key FROM data_keys
+		WHERE shop = $1 AND subject = $2 AND destroyed_at IS NULL`, shop, subject).Scan(&id, &wrapped)
+	return id, wrapped, err
+}
+
+func (k *Keyring) create(ctx context.Context, shop, subject string) (uuid.UUID, []byte, error) {
+	raw := make([]byte, secrets.KeySize)
+	if _, err := rand.Read(raw); err != nil {
+		return uuid.Nil, nil, err
+	}
+	id := uuid.New()
+	wrapped := k.master.Seal(raw, wrapContext(id))
+	tag, err := k.pool.Exec(ctx, `INSERT INTO data_keys (id, shop, subject, wrapped_key) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (shop, subject) WHERE destroyed_at IS NULL DO NOTHING`, id, shop, subject, wrapped)
+	if err != nil {
+		return uuid.Nil, nil, fmt.Errorf("create data key: %w", err)
+	}
+	if tag.RowsAffected() == 0 { // a concurrent first use made it
+		return k.findLive(ctx, shop, subject)
+	}
+	return id, wrapped, nil
+}
+
+func (k *Keyring) unwrap(id uuid.UUID, wrapped []byte) (*secrets.Key, error) {
+	raw, err := k.master.Open(wrapped, wrapContext(id))
+	if err != nil {
+		return nil, fmt.Errorf("data key %s: %w", id, err)
+	}
+	return secrets.NewKey(raw)
+}
+
+// remember caches a key; k.mu is held.
+func (k *Keyring) remember(id uuid.UUID, shop string, key *secrets.Key, now time.Time) {
+	if len(k.byID) > 100_000 { // bounded: a rebuild touches every customer once
+		clear(k.byID)
+		clear(k.live)
+	}
+	k.byID[id] = cachedKey{key: key, shop: shop, until: now.Add(k.ttl)}
+}
+
+// Keys returns the keys with the given ids, from the cache when fresh and
+// otherwise in one query. A destroyed key maps to nil; an id the table does
+// not hold is ErrUnknownKey.
+func (k *Keyring) Keys(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*secrets.Key, error) {
+	now := k.now()
+	out := make(map[uuid.UUID]*secrets.Key, len(ids))
+	var missing []uuid.UUID
+	k.mu.Lock()
+	for _, id := range ids {
+		if c, ok := k.byID[id]; ok && now.Before(c.until) {
+			out[id] = c.key
+		} else if !slices.Contains(missing, id) {
+			missing = append(missing, id)
+		}
+	}
+	k.mu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	rows, err := k.pool.Query(ctx, `SELECT id, shop, wrapped_key FROM data_keys WHERE id = ANY($1)`, missing)
+	if err != nil {
+		return nil, fmt.Errorf("load data keys: %w", err)
+	}
+	type row struct {
+		id      uuid.UUID
+		shop    string
+		wrapped []byte
+	}
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		return x, r.Scan(&x.id, &x.shop, &x.wrapped)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load data keys: %w", err)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, r := range found {
+		var key *secrets.Key
+		if r.wrapped != nil {
+			if key, err = k.unwrap(r.id, r.wrapped); err != nil {
+				return nil, err
+			}
+		}
+		k.remember(r.id, r.shop, key, now)
+		out[r.id] = key
+	}
+	for _, id := range missing {
+		if _, ok := out[id]; !ok {
+			return nil, fmt.Errorf("%w: %s", ErrUnknownKey, id)
+		}
+	}
+	return out, nil
+}
+
+// Destroy destroys the live keys of subjects of shop (every key of the shop
+// when subjects is empty) and reports how many it destroyed. Whatever they
+// sealed can never be opened again. Destroying again finds nothing to do.
+func (k *Keyring) Destroy(ctx context.Context, shop string, subjects ...string) (int, error) {
+	rows, err := k.pool.Query(ctx, `UPDATE data_keys SET wrapped_key = NULL, destroyed_at = now()
+		WHERE shop = $1 AND destroyed_at IS NULL AND (cardinality($2::text[]) = 0 OR subject = ANY($2))
+		RETURNING id, subject`, shop, subjects)
+	if err != nil {
+		return 0, fmt.Errorf("destroy data keys: %w", err)
+	}
+	type row struct {
+		ID      uuid.UUID
+		Subject string
+	}
+	destroyed, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+	if err != nil {
+		return 0, fmt.Errorf("destroy data keys: %w", err)
+	}
+	now := k.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, d := range destroyed {
+		k.remember(d.ID, shop, nil, now)
+		delete(k.live, liveName{shop, d.Subject})
+	}
+	return len(destroyed), nil
+}
+
+// Rotate re-wraps every live data key from the keyring's master key to next,
+// in batches, and reports how many it re-wrapped. Events are not touched:
+// they are sealed with the data keys, which stay the same. A key already
+// wrapped with next is skipped, so an interrupted rotation can be run again.
+// Processes must then be restarted with next as ORDERMILL_MASTER_KEY.
+func (k *Keyring) Rotate(ctx context.Context, next *secrets.Key) (int, error) {
+	const batch = 500
+	var (
+		after uuid.UUID
+		n     int
+	)
+	for {
+		var done bool
+		err := pgx.BeginFunc(ctx, k.pool, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT id, wrapped_key FROM data_keys
+				WHERE destroyed_at IS NULL AND id > $1 ORDER BY id LIMIT $2 FOR UPDATE`, after, batch)
+			if err != nil {
+				return err
+			}
+			type row struct {
+				ID      uuid.UUID
+				Wrapped []byte
+			}
+			keys, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+			if err != nil {
+				return err
+			}
+			done = len(keys) < batch
+			for _, r := range keys {
+				after = r.ID
+				raw, err := k.master.Open(r.Wrapped, wrapContext(r.ID))
+				if err != nil {
+					if _, errNext := next.Open(r.Wrapped, wrapContext(r.ID)); errNext == nil {
+						continue // re-wrapped by an earlier run
+					}
+					return fmt.Errorf("data key %s: %w", r.ID, err)
+				}
+				if _, err := tx.Exec(ctx, `UPDATE data_keys SET wrapped_key = $2, rewrapped_at = now() WHERE id = $1`,
+					r.ID, next.Seal(raw, wrapContext(r.ID))); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("rotate master key: %w", err)
+		}
+		if done {
+			return n, nil
+		}
+	}
+}

@@ -1,0 +1,281 @@
+// Package shops keeps the registered Shopify shops and their credentials:
+// webhook secrets (up to two, for rotation) and the Admin API access token,
+// sealed at rest with the master key.
+package shops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/secrets"
+)
+
+var (
+	// ErrUnknownShop means no shop is registered under the domain.
+	ErrUnknownShop = errors.New("unknown shop")
+	// ErrShopExists means the domain is already registered.
+	ErrShopExists = errors.New("shop already registered")
+)
+
+// MaxWebhookSecrets is how many webhook secrets a shop may have active.
+const MaxWebhookSecrets = 2
+
+// Shop is a registered shop as the API shows it: never its secrets.
+type Shop struct {
+	Domain         string     `json:"domain"`
+	Name           string     `json:"name"`
+	Currency       string     `json:"currency"`
+	Installed      bool       `json:"installed"`
+	WebhookSecrets int        `json:"webhook_secrets"` // how many are active
+	RegisteredAt   time.Time  `json:"registered_at"`
+	UninstalledAt  *time.Time `json:"uninstalled_at"`
+}
+
+// Registration is the input of Add.
+type Registration struct {
+	Domain         string
+	Name           string
+	Currency       string
+	WebhookSecrets []string
+	AccessToken    string
+}
+
+// Rotation replaces a shop's credentials; nil fields stay as they are.
+type Rotation struct {
+	WebhookSecrets []string
+	AccessToken    *string
+}
+
+// Registry reads and writes shops. Webhook secrets are cached in the process
+// for CacheTTL so webhook capture does not read the table on every request;
+// a rotation made by another process is seen within that time.
+type Registry struct {
+	pool *pgxpool.Pool
+	key  *secrets.Key
+	ttl  time.Duration
+	now  func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cachedSecrets
+}
+
+type cachedSecrets struct {
+	secrets [][]byte // nil: no such shop
+	until   time.Time
+}
+
+// CacheTTL is how long webhook secrets (and unknown domains) are cached.
+const CacheTTL = 10 * time.Second
+
+// NewRegistry returns a registry over pool, sealing secrets with key.
+func NewRegistry(pool *pgxpool.Pool, key *secrets.Key) *Registry {
+	return &Registry{pool: pool, key: key, ttl: CacheTTL, now: time.Now, cache: map[string]cachedSecrets{}}
+}
+
+func secretContext(shop, field string) string { return "shop:" + shop + ":" + field }
+
+func validSecrets(list []string) error {
+	if len(list) == 0 || len(list) > MaxWebhookSecrets {
+		return &domain.ValidationError{Fields: []domain.FieldError{{Field: "webhook_secrets", Message: fmt.Sprintf("must hold 1 to %d secrets", MaxWebhookSecrets)}}}
+	}
+	for _, s := range list {
+		if strings.TrimSpace(s) == "" {
+			return &domain.ValidationError{Fields: []domain.FieldError{{Field: "webhook_secrets", Message: "must not be empty"}}}
+		}
+	}
+	return nil
+}
+
+func (r *Registry) sealSecrets(shop string, list []string) [][]byte {
+	out := make([][]byte, len(list))
+	for i, s := range list {
+		out[i] = r.key.Seal([]byte(s), secretContext(shop, "webhook_secret"))
+	}
+	return out
+}
+
+// Add registers a shop and appends its shop.registered event in the same
+// transaction, so the table and the history never disagree.
+func (r *Registry) Add(ctx context.Context, reg Registration, meta eventstore.Metadata) (Shop, error) {
+	reg.Domain = strings.ToLower(strings.TrimSpace(reg.Domain))
+	now := r.now().UTC()
+	events, err := domain.RegisterShop(reg.Domain, reg.Name, reg.Currency, now)
+	if err != nil {
+		return Shop{}, err
+	}
+	if err := validSecrets(reg.WebhookSecrets); err != nil {
+		return Shop{}, err
+	}
+	if strings.TrimSpace(reg.AccessToken) == "" {
+		return Shop{}, &domain.ValidationError{Fields: []domain.FieldError{{Field: "access_token", Message: "is required"}}}
+	}
+	registered := events[0].(domain.ShopRegistered)
+	newEvents, err := eventstore.Encode(registered.Shop, meta, events...)
+	if err != nil {
+		return Shop{}, err
+	}
+	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO shops (domain, name, currency, webhook_secrets, access_token, registered_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, registered.Shop, registered.Name, registered.Currency,
+			r.sealSecrets(registered.Shop, reg.WebhookSecrets),
+			r.key.Seal([]byte(reg.AccessToken), secretContext(registered.Shop, "access_token")), now)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+			return fmt.Errorf("%s: %w", registered.Shop, ErrShopExists)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = eventstore.AppendTx(ctx, tx, eventstore.StreamAppend{
+			Stream: domain.ShopStream(registered.Shop), Expected: eventstore.NoStream, Events: newEvents})
+		if errors.Is(err, eventstore.ErrConcurrency) {
+			return fmt.Errorf("%s: %w", registered.Shop, ErrShopExists)
+		}
+		return err
+	})
+	if err != nil {
+		return Shop{}, err
+	}
+	r.forget(registered.Shop)
+	return r.Get(ctx, registered.Shop)
+}
+
+const shopColumns = `domain, name, currency, installed, cardinality(webhook_secrets), registered_at, uninstalled_at`
+
+func scanShop(row pgx.CollectableRow) (Shop, error) {
+	var s Shop
+	err := row.Scan(&s.Domain, &s.Name, &s.Currency, &s.Installed, &s.WebhookSecrets, &s.RegisteredAt, &s.UninstalledAt)
+	return s, err
+}
+
+// Get returns one shop.
+func (r *Registry) Get(ctx context.Context, shop string) (Shop, error) {
+	rows, err := r.pool.Query(ctx, `SELECT `+shopColumns+` FROM shops WHERE domain = $1`, strings.ToLower(shop))
+	if err != nil {
+		return Shop{}, err
+	}
+	s, err := pgx.CollectExactlyOneRow(rows, scanShop)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Shop{}, fmt.Errorf("%s: %w", shop, ErrUnknownShop)
+	}
+	return s, err
+}
+
+// List returns every registered shop, by domain.
+func (r *Registry) List(ctx context.Context) ([]Shop, error) {
+	rows, err := r.pool.Query(ctx, `SELECT `+shopColumns+` FROM shops ORDER BY domain`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scanShop)
+}
+
+// Rotate replaces a shop's webhook secrets and/or access token.
+func (r *Registry) Rotate(ctx context.Context, shop string, rot Rotation) (Shop, error) {
+	shop = strings.ToLower(shop)
+	if rot.WebhookSecrets == nil && rot.AccessToken == nil {
+		return Shop{}, &domain.ValidationError{Fields: []domain.FieldError{{Field: "body", Message: "give webhook_secrets or access_token"}}}
+	}
+	var sealedToken []byte
+	var secretList [][]byte
+	if rot.WebhookSecrets != nil {
+		if err := validSecrets(rot.WebhookSecrets); err != nil {
+			return Shop{}, err
+		}
+		secretList = r.sealSecrets(shop, rot.WebhookSecrets)
+	}
+	if rot.AccessToken != nil {
+		if strings.TrimSpace(*rot.AccessToken) == "" {
+			return Shop{}, &domain.ValidationError{Fields: []domain.FieldError{{Field: "access_token", Message: "must not be empty"}}}
+		}
+		sealedToken = r.key.Seal([]byte(*rot.AccessToken), secretContext(shop, "access_token"))
+	}
+	tag, err := r.pool.Exec(ctx, `UPDATE shops SET webhook_secrets = coalesce($2, webhook_secrets),
+		access_token = coalesce($3, access_token), updated_at = now() WHERE domain = $1`, shop, secretList, sealedToken)
+	if err != nil {
+		return Shop{}, err
+	}
+	if tag.RowsAffected() == 0 {
+		return Shop{}, fmt.Errorf("%s: %w", shop, ErrUnknownShop)
+	}
+	r.forget(shop)
+	return r.Get(ctx, shop)
+}
+
+// MarkUninstalled records in the table that the shop removed the app; the
+// fact itself is the shop.uninstalled event. Repeating it changes nothing.
+func (r *Registry) MarkUninstalled(ctx context.Context, shop string, at time.Time) error {
+	_, err := r.pool.Exec(ctx, `UPDATE shops SET installed = false, uninstalled_at = coalesce(uninstalled_at, $2), updated_at = now()
+		WHERE domain = $1`, strings.ToLower(shop), at)
+	return err
+}
+
+// WebhookSecrets returns the shop's active webhook secrets, from the cache
+// when fresh. An unregistered domain is ErrUnknownShop (also cached, so a
+// flood of forged requests does not reach the database each time).
+func (r *Registry) WebhookSecrets(ctx context.Context, shop string) ([][]byte, error) {
+	shop = strings.ToLower(shop)
+	now := r.now()
+	r.mu.Lock()
+	c, ok := r.cache[shop]
+	r.mu.Unlock()
+	if !ok || now.After(c.until) {
+		var sealed [][]byte
+		err := r.pool.QueryRow(ctx, `SELECT webhook_secrets FROM shops WHERE domain = $1`, shop).Scan(&sealed)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return nil, err
+		}
+		c = cachedSecrets{until: now.Add(r.ttl)}
+		for _, s := range sealed {
+			plain, err := r.key.Open(s, secretContext(shop, "webhook_secret"))
+			if err != nil {
+				return nil, fmt.Errorf("shop %s webhook secret: %w", shop, err)
+			}
+			c.secrets = append(c.secrets, plain)
+		}
+		r.mu.Lock()
+		if len(r.cache) > 10_000 { // bounded: forged domains must not grow it forever
+			clear(r.cache)
+		}
+		r.cache[shop] = c
+		r.mu.Unlock()
+	}
+	if c.secrets == nil {
+		return nil, fmt.Errorf("%s: %w", shop, ErrUnknownShop)
+	}
+	return c.secrets, nil
+}
+
+// AccessToken returns the shop's Admin API access token.
+func (r *Registry) AccessToken(ctx context.Context, shop string) (string, error) {
+	shop = strings.ToLower(shop)
+	var sealed []byte
+	err := r.pool.QueryRow(ctx, `SELECT access_token FROM shops WHERE domain = $1`, shop).Scan(&sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("%s: %w", shop, ErrUnknownShop)
+	}
+	if err != nil {
+		return "", err
+	}
+	plain, err := r.key.Open(sealed, secretContext(shop, "access_token"))
+	if err != nil {
+		return "", fmt.Errorf("shop %s access token: %w", shop, err)
+	}
+	return string(plain), nil
+}
+
+func (r *Registry) forget(shop string) {
+	r.mu.Lock()
+	delete(r.cache, shop)
+	r.mu.Unlock()
+}

@@ -1,0 +1,151 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// SimRun is the simulator's GET /_sim/runs/{id}: the run's progress, every
+// delivery with its outcome, and the orders' expected final state.
+type SimRun struct {
+	ID           string        `json:"id"`
+	Status       string        `json:"status"`
+	Total        int           `json:"total"`
+	Sent         int           `json:"sent"`
+	Acknowledged int           `json:"acknowledged"`
+	Unexpected   int           `json:"unexpected"`
+	Deliveries   []SimDelivery `json:"deliveries"`
+	Expected     struct {
+		Orders []ExpectedOrder `json:"orders"`
+	} `json:"expected"`
+}
+
+// SimDelivery is one webhook POST the simulator made (or will make).
+type SimDelivery struct {
+	WebhookID      string `json:"webhook_id"`
+	EventID        string `json:"event_id"`
+	Topic          string `json:"topic"`
+	Shop           string `json:"shop"`
+	TriggeredAt    string `json:"triggered_at"`
+	HMAC           string `json:"hmac"`
+	Body           []byte `json:"body"`
+	Bad            bool   `json:"bad"`
+	Fault          string `json:"fault"`
+	Duplicate      bool   `json:"duplicate"`
+	Late           bool   `json:"late"`
+	ExpectedStatus int    `json:"expected_status"`
+	Status         int    `json:"status"`
+	Error          string `json:"error"`
+}
+
+// ExpectedOrder is an order's final state as the simulator's scenario left it.
+type ExpectedOrder struct {
+	ShopifyID         int64   `json:"shopify_id"`
+	Name              string  `json:"name"`
+	Currency          string  `json:"currency"`
+	Total             int64   `json:"total"`
+	FinancialStatus   string  `json:"financial_status"`
+	FulfillmentStatus *string `json:"fulfillment_status"`
+	Cancelled         bool    `json:"cancelled"`
+	Refunded          int64   `json:"refunded"`
+	Lines             []struct {
+		ID                int64   `json:"id"`
+		SKU               *string `json:"sku"`
+		VariantID         int64   `json:"variant_id"`
+		Quantity          int     `json:"quantity"`
+		FulfilledQuantity int     `json:"fulfilled_quantity"`
+	} `json:"lines"`
+}
+
+// CompareOrders describes the first differences between orders_view (with
+// its lines) and the expected orders; "" means they match exactly.
+func CompareOrders(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop string, want []ExpectedOrder) string {
+	type line struct {
+		sku                 string
+		variant             int64
+		quantity, fulfilled int
+	}
+	type order struct {
+		name, currency, financial, fulfillment string
+		total, refunded                        int64
+		cancelled                              bool
+		lines                                  map[string]line
+	}
+	got := map[int64]*order{}
+	rows, err := pool.Query(ctx, `SELECT shopify_id, name, currency, total, refunded, financial_status, fulfillment_status,
+		cancelled_at IS NOT NULL FROM orders_view WHERE shop = $1`, shop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		o := &order{lines: map[string]line{}}
+		if err := rows.Scan(&id, &o.name, &o.currency, &o.total, &o.refunded, &o.financial, &o.fulfillment, &o.cancelled); err != nil {
+			t.Fatal(err)
+		}
+		got[id] = o
+	}
+	rows, err = pool.Query(ctx, `SELECT o.shopify_id, l.line_id, l.sku, coalesce(l.variant_id, 0), l.quantity, l.fulfilled_quantity
+		FROM order_lines_view l JOIN orders_view o ON o.id = l.order_id WHERE o.shop = $1`, shop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var (
+			id  int64
+			lid string
+			l   line
+		)
+		if err := rows.Scan(&id, &lid, &l.sku, &l.variant, &l.quantity, &l.fulfilled); err != nil {
+			t.Fatal(err)
+		}
+		if o := got[id]; o != nil {
+			o.lines[lid] = l
+		}
+	}
+	var diffs []string
+	if len(got) != len(want) {
+		diffs = append(diffs, fmt.Sprintf("%d orders in orders_view, want %d", len(got), len(want)))
+	}
+	for _, w := range want {
+		g := got[w.ShopifyID]
+		if g == nil {
+			diffs = append(diffs, fmt.Sprintf("order %d missing", w.ShopifyID))
+			continue
+		}
+		fulfillment := "unfulfilled"
+		if w.FulfillmentStatus != nil {
+			fulfillment = *w.FulfillmentStatus
+		}
+		exp := order{name: w.Name, currency: w.Currency, financial: w.FinancialStatus, fulfillment: fulfillment,
+			total: w.Total, refunded: w.Refunded, cancelled: w.Cancelled}
+		if g.name != exp.name || g.currency != exp.currency || g.financial != exp.financial || g.fulfillment != exp.fulfillment ||
+			g.total != exp.total || g.refunded != exp.refunded || g.cancelled != exp.cancelled {
+			diffs = append(diffs, fmt.Sprintf("order %d: got %+v, want %+v", w.ShopifyID, *g, exp))
+		}
+		if len(g.lines) != len(w.Lines) {
+			diffs = append(diffs, fmt.Sprintf("order %d: %d lines, want %d", w.ShopifyID, len(g.lines), len(w.Lines)))
+		}
+		for _, wl := range w.Lines {
+			sku := ""
+			if wl.SKU != nil {
+				sku = *wl.SKU
+			}
+			want := line{sku: sku, variant: wl.VariantID, quantity: wl.Quantity, fulfilled: wl.FulfilledQuantity}
+			if gl := g.lines[strconv.FormatInt(wl.ID, 10)]; gl != want {
+				diffs = append(diffs, fmt.Sprintf("order %d line %d: got %+v, want %+v", w.ShopifyID, wl.ID, gl, want))
+			}
+		}
+		if len(diffs) > 5 {
+			break
+		}
+	}
+	if len(diffs) == 0 {
+		return ""
+	}
+	return fmt.Sprint(diffs)
+}

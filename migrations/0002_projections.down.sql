@@ -1,0 +1,2 @@
+DROP TABLE projection_progress;
+DROP TABLE projection_streams;

@@ -1,0 +1,1 @@
+DROP TABLE webhooks_view;

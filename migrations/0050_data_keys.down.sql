@@ -1,0 +1,2 @@
+DROP INDEX events_order_customer;
+DROP TABLE data_keys;

@@ -1,0 +1,291 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+)
+
+// OrderCacheKey is the Redis key under which the API caches an order; the
+// orders projector deletes it whenever the order's row changes.
+func OrderCacheKey(prefix string, id uuid.UUID) string { return prefix + "cache:order:" + id.String() }
+
+// Orders maintains orders_view and order_lines_view.
+//
+// Statuses are never computed here: each changed order is rebuilt as a
+// domain.Order from its stream and its Snapshot is written as the row, so the
+// domain stays the one source of truth for status rules. Order streams are
+// short (placement, payment, a few shipments and refunds), so reading an
+// order's earlier events by (stream_id, stream_version) costs about as much as
+// reading its row would. A rebuild hands over whole streams and reads nothing.
+type Orders struct {
+	cache  redis.Cmdable // nil when nothing caches orders
+	prefix string
+	sealedReader
+}
+
+// NewOrders returns the orders projector; cache and prefix locate the API's
+// order cache (cache may be nil).
+func NewOrders(cache redis.Cmdable, prefix string) *Orders {
+	return &Orders{cache: cache, prefix: prefix}
+}
+
+// Name implements Projector.
+func (*Orders) Name() string { return "orders" }
+
+// Categories implements Projector.
+func (*Orders) Categories() []string { return []string{"order"} }
+
+// Reset implements Projector.
+func (*Orders) Reset(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `TRUNCATE order_lines_view, orders_view`)
+	return err
+}
+
+// Apply implements Projector.
+func (p *Orders) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Event) error {
+	return p.ApplyBatch(ctx, tx, []eventstore.Event{e})
+}
+
+// ApplyBatch implements BatchProjector.
+func (p *Orders) ApplyBatch(ctx context.Context, tx pgx.Tx, events []eventstore.Event) error {
+	if err := p.open(ctx, events); err != nil {
+		return err
+	}
+	runs, err := groupByStream(events)
+	if err != nil {
+		return err
+	}
+	if err := p.loadHistory(ctx, tx, runs); err != nil {
+		return err
+	}
+	rows := make([]orderRow, len(runs))
+	for i, r := range runs {
+		o, err := domain.NewOrderFromHistory(r.events)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.stream, err)
+		}
+		rows[i] = orderRow{state: o.Snapshot(), updatedAt: r.last.RecordedAt}
+		if int64(rows[i].state.Version) != r.last.StreamVersion {
+			return fmt.Errorf("%s: replayed to version %d, stream is at %d", r.stream, rows[i].state.Version, r.last.StreamVersion)
+		}
+	}
+	return writeOrders(ctx, tx, rows)
+}
+
+// loadHistory prepends to each run the stream's events before the batch.
+func (p *Orders) loadHistory(ctx context.Context, tx pgx.Tx, runs []*streamRun) error {
+	var (
+		streams []string
+		before  []int64
+		byID    = map[string]*streamRun{}
+	)
+	for _, r := range runs {
+		if r.first > 1 {
+			streams = append(streams, r.stream)
+			before = append(before, r.first)
+			byID[r.stream] = r
+		}
+	}
+	if len(streams) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `SELECT e.stream_id, e.event_type, e.data FROM events e
+		JOIN unnest($1::text[], $2::int[]) AS b(stream_id, before) ON e.stream_id = b.stream_id AND e.stream_version < b.before
+		ORDER BY e.stream_id, e.stream_version`, streams, before)
+	if err != nil {
+		return fmt.Errorf("load order history: %w", err)
+	}
+	var (
+		stored []eventstore.Event
+		e      eventstore.Event
+	)
+	_, err = pgx.ForEachRow(rows, []any{&e.StreamID, &e.Type, &e.Data}, func() error {
+		stored = append(stored, e)
+		e.Data = nil // the next row scans into fresh memory
+		return nil
+	})
+	if err == nil {
+		err = p.open(ctx, stored)
+	}
+	if err != nil {
+		return fmt.Errorf("load order history: %w", err)
+	}
+	history := map[string][]domain.Event{}
+	for _, e := range stored {
+		d, err := domain.DecodeEvent(e.Type, e.Data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", e.StreamID, err)
+		}
+		history[e.StreamID] = append(history[e.StreamID], d)
+	}
+	for id, r := range byID {
+		if int64(len(history[id])) != r.first-1 {
+			return fmt.Errorf("%s: found %d earlier events, want %d", id, len(history[id]), r.first-1)
+		}
+		r.events = append(history[id], r.events...)
+	}
+	return nil
+}
+
+type orderRow struct {
+	state     domain.OrderState
+	updatedAt time.Time // when the order's newest event was recorded
+}
+
+// orderViewRow and lineViewRow are rows of orders_view and order_lines_view,
+// named by column for jsonb_populate_recordset.
+type orderViewRow struct {
+	ID                uuid.UUID  `json:"id"`
+	Shop              string     `json:"shop"`
+	Name              string     `json:"name"`
+	ShopifyID         *int64     `json:"shopify_id"`
+	Source            string     `json:"source"`
+	Email             string     `json:"email"`
+	CustomerName      string     `json:"customer_name"`
+	Currency          string     `json:"currency"`
+	Subtotal          int64      `json:"subtotal"`
+	Total             int64      `json:"total"`
+	Paid              int64      `json:"paid"`
+	Refunded          int64      `json:"refunded"`
+	Status            string     `json:"status"`
+	FinancialStatus   string     `json:"financial_status"`
+	FulfillmentStatus string     `json:"fulfillment_status"`
+	ItemCount         int        `json:"item_count"`
+	PlacedAt          time.Time  `json:"placed_at"`
+	CancelledAt       *time.Time `json:"cancelled_at"`
+	ShopifyUpdatedAt  *time.Time `json:"shopify_updated_at"`
+	Version           int        `json:"version"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+}
+
+type lineViewRow struct {
+	OrderID           uuid.UUID `json:"order_id"`
+	LineID            string    `json:"line_id"`
+	Position          int       `json:"position"`
+	Shop              string    `json:"shop"`
+	SKU               string    `json:"sku"`
+	VariantID         *int64    `json:"variant_id"`
+	InventoryKey      string    `json:"inventory_key"`
+	Title             string    `json:"title"`
+	Quantity          int       `json:"quantity"`
+	FulfilledQuantity int       `json:"fulfilled_quantity"`
+	RefundedQuantity  int       `json:"refunded_quantity"`
+	UnitPrice         int64     `json:"unit_price"`
+}
+
+// writeOrders upserts whole rows, one statement per table for any number of
+// orders. Lines never change identity after placement, so upserting them by
+// (order_id, line_id) leaves no stale line behind.
+func writeOrders(ctx context.Context, tx pgx.Tx, rows []orderRow) error {
+	orders := make([]orderViewRow, len(rows))
+	var lines []lineViewRow
+	for i, r := range rows {
+		s := r.state
+		items := 0
+		for j, l := range s.Lines {
+			items += l.Quantity
+			key, _ := l.InventoryKey() // "" for custom lines, which are not stocked
+			lines = append(lines, lineViewRow{
+				OrderID: s.ID, LineID: l.ID, Position: j, Shop: s.Shop, SKU: l.SKU, VariantID: nonZero(l.VariantID),
+				InventoryKey: key, Title: l.Title, Quantity: l.Quantity, FulfilledQuantity: l.FulfilledQuantity,
+				RefundedQuantity: l.RefundedQuantity, UnitPrice: l.UnitPrice,
+			})
+		}
+		orders[i] = orderViewRow{
+			ID: s.ID, Shop: s.Shop, Name: s.Name, ShopifyID: nonZero(s.ShopifyID), Source: s.Source, Email: s.Email,
+			CustomerName: s.CustomerName, Currency: s.Currency, Subtotal: s.Subtotal, Total: s.Total, Paid: s.Paid,
+			Refunded: s.Refunded, Status: string(s.Status), FinancialStatus: string(s.FinancialStatus),
+			FulfillmentStatus: string(s.FulfillmentStatus), ItemCount: items, PlacedAt: s.PlacedAt,
+			CancelledAt: nonZeroTime(s.CancelledAt), ShopifyUpdatedAt: nonZeroTime(s.ShopifyUpdatedAt),
+			Version: s.Version, UpdatedAt: r.updatedAt,
+		}
+	}
+	if err := upsertRows(ctx, tx, "orders_view", "id", orders); err != nil {
+		return err
+	}
+	return upsertRows(ctx, tx, "order_lines_view", "order_id, line_id", lines)
+}
+
+// AfterCommit implements Invalidator: it drops the cached copies of the
+// orders the events changed.
+func (p *Orders) AfterCommit(ctx context.Context, events []eventstore.Event) error {
+	if p.cache == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var keys []string
+	for _, e := range events {
+		id, err := uuid.Parse(strings.TrimPrefix(e.StreamID, "order-"))
+		if err != nil {
+			return fmt.Errorf("order stream %q: %w", e.StreamID, err)
+		}
+		if key := OrderCacheKey(p.prefix, id); !seen[key] {
+			seen[key] = true
+			keys = append(keys, key)
+		}
+	}
+	// One DEL per key: keys of a batch may live in different cluster slots.
+	_, err := p.cache.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for _, k := range keys {
+			pipe.Del(ctx, k)
+		}
+		return nil
+	})
+	return err
+}
+
+// upsertRows writes rows, structs whose json tags name table's columns, in one
+// statement. Passing them as one jsonb array keeps the statement independent
+// of the number of rows, and names every column so that none is filled by
+// position.
+func upsertRows[T any](ctx context.Context, tx pgx.Tx, table, key string, rows []T) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	data, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", table, err)
+	}
+	var cols, set []string
+	typ := reflect.TypeFor[T]()
+	for i := range typ.NumField() {
+		col, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		cols = append(cols, col)
+		if !slices.Contains(strings.Split(key, ", "), col) {
+			set = append(set, col+" = EXCLUDED."+col)
+		}
+	}
+	list := strings.Join(cols, ", ")
+	_, err = tx.Exec(ctx, `INSERT INTO `+table+` (`+list+`) SELECT `+list+`
+		FROM jsonb_populate_recordset(NULL::`+table+`, $1) ON CONFLICT (`+key+`) DO UPDATE SET `+strings.Join(set, ", "), data)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", table, err)
+	}
+	return nil
+}
+
+func nonZero(v int64) *int64 {
+	if v == 0 {
+		return nil
+	}
+	return &v
+}
+
+func nonZeroTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

@@ -1,0 +1,423 @@
+// Package projections builds Ordermill's read models from events: a runner
+// that consumes the relay's Redis streams idempotently, and one projector per
+// read model. Any read model can be dropped and rebuilt from the event store.
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+)
+
+// Projector owns one read model.
+type Projector interface {
+	// Name identifies the projector's progress, consumer group and rebuilds.
+	Name() string
+	// Categories are the stream categories (Redis streams) it reads.
+	Categories() []string
+	// Apply changes the read model for one event inside tx. The runner has
+	// already made sure the event is the next one of its stream.
+	Apply(ctx context.Context, tx pgx.Tx, e eventstore.Event) error
+	// Reset empties the read model before a rebuild.
+	Reset(ctx context.Context, tx pgx.Tx) error
+}
+
+// BatchProjector is a Projector whose rows each depend on the events of one
+// stream only, as an aggregate's view does. It can apply many events in one
+// transaction, and Rebuild replays it stream by stream, so that each row is
+// written once instead of once per event.
+type BatchProjector interface {
+	Projector
+	// ApplyBatch applies events, each the next of its stream after what the
+	// read model already holds; events of one stream are in stream order.
+	ApplyBatch(ctx context.Context, tx pgx.Tx, events []eventstore.Event) error
+}
+
+// Invalidator is a Projector whose read model backs caches outside Postgres.
+type Invalidator interface {
+	// AfterCommit runs once events are committed, and again when a redelivery
+	// finds them already applied, so that a failed invalidation is retried
+	// with the message instead of being lost.
+	AfterCommit(ctx context.Context, events []eventstore.Event) error
+}
+
+// ErrGap means an event arrived before its stream predecessor was applied; the
+// message is retried later, when the predecessor has had a chance to arrive.
+var ErrGap = errors.New("projection: event arrived before its predecessor")
+
+// Outcome of applying one event.
+type Outcome int
+
+const (
+	Applied Outcome = iota
+	Skipped         // already applied (a redelivery)
+)
+
+// ApplyOnce applies e to p in one transaction, unless already applied; an
+// event whose predecessor is missing returns ErrGap and changes nothing.
+// An Invalidator's AfterCommit runs after the transaction; its error is
+// returned (with the outcome) so that the message is redelivered.
+func ApplyOnce(ctx context.Context, pool *pgxpool.Pool, p Projector, e eventstore.Event) (Outcome, error) {
+	outcome := Skipped
+	batch := []eventstore.Event{e}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		var version int64
+		// Upsert-and-lock: concurrent consumers of one stream serialise here.
+		err := tx.QueryRow(ctx, `INSERT INTO projection_streams (projection, stream_id, version) VALUES ($1, $2, 0)
+			ON CONFLICT (projection, stream_id) DO UPDATE SET version = projection_streams.version
+			RETURNING version`, p.Name(), e.StreamID).Scan(&version)
+		if err != nil {
+			return err
+		}
+		if e.StreamVersion <= version {
+			return nil
+		}
+		if e.StreamVersion > version+1 {
+			// The predecessors are committed (a version exists only after the
+			// one before it), but their messages are late: pending on a dead
+			// consumer or lost with Redis, and a redelivery could queue behind
+			// this very message forever. The event store has them: apply them first.
+			missing, err := eventstore.ReadStreamRangeTx(ctx, tx, e.StreamID, version+1, e.StreamVersion-1)
+			if err != nil {
+				return err
+			}
+			if int64(len(missing)) != e.StreamVersion-1-version {
+				return fmt.Errorf("%w: %s v%d, applied up to v%d", ErrGap, e.StreamID, e.StreamVersion, version)
+			}
+			batch = append(missing, e)
+		}
+		for _, e := range batch {
+			if err := p.Apply(ctx, tx, e); err != nil {
+				return fmt.Errorf("%s: apply %s v%d (%s): %w", p.Name(), e.StreamID, e.StreamVersion, e.Type, err)
+			}
+		}
+		if err := recordApplied(ctx, tx, p.Name(), batch); err != nil {
+			return err
+		}
+		outcome = Applied
+		return nil
+	})
+	if err != nil {
+		return outcome, err
+	}
+	return outcome, afterCommit(ctx, p, batch)
+}
+
+func afterCommit(ctx context.Context, p Projector, events []eventstore.Event) error {
+	inv, ok := p.(Invalidator)
+	if !ok {
+		return nil
+	}
+	if err := inv.AfterCommit(ctx, events); err != nil {
+		return fmt.Errorf("%s: after commit: %w", p.Name(), err)
+	}
+	return nil
+}
+
+// recordApplied moves each stream's version to its last event in events (in
+// stream order) and the projection's progress to the newest event in commit order.
+func recordApplied(ctx context.Context, tx pgx.Tx, name string, events []eventstore.Event) error {
+	last := map[string]eventstore.Event{}
+	newest := events[0]
+	for _, e := range events {
+		last[e.StreamID] = e
+		if e.Position.After(newest.Position) {
+			newest = e
+		}
+	}
+	var (
+		streams, txids []string
+		versions, gpos []int64
+	)
+	for _, e := range last {
+		streams = append(streams, e.StreamID)
+		versions = append(versions, e.StreamVersion)
+		txids = append(txids, strconv.FormatUint(e.Position.TransactionID, 10))
+		gpos = append(gpos, e.Position.GlobalPos)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO projection_streams (projection, stream_id, version, transaction_id, global_position)
+		SELECT $1, s, v, t::xid8, g FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[]) AS u(s, v, t, g)
+		ON CONFLICT (projection, stream_id) DO UPDATE SET version = EXCLUDED.version,
+			transaction_id = EXCLUDED.transaction_id, global_position = EXCLUDED.global_position`,
+		name, streams, versions, txids, gpos); err != nil {
+		return err
+	}
+	e := newest
+	txid := strconv.FormatUint(e.Position.TransactionID, 10)
+	// Progress only moves forward in commit order, whatever order messages arrive in.
+	_, err := tx.Exec(ctx, `INSERT INTO projection_progress (projection, transaction_id, global_position, event_recorded_at)
+		VALUES ($1, $2::text::xid8, $3, $4)
+		ON CONFLICT (projection) DO UPDATE SET transaction_id = EXCLUDED.transaction_id,
+			global_position = EXCLUDED.global_position, event_recorded_at = EXCLUDED.event_recorded_at, updated_at = now()
+		WHERE (projection_progress.transaction_id, projection_progress.global_position) < (EXCLUDED.transaction_id, EXCLUDED.global_position)`,
+		name, txid, e.Position.GlobalPos, e.RecordedAt)
+	return err
+}
+
+// StreamApplied reports whether projection has applied stream up to at least
+// the event at position p (read-your-writes for one aggregate).
+func StreamApplied(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, projection, stream string, p eventstore.Position) (bool, error) {
+	var ok bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM projection_streams WHERE projection = $1 AND stream_id = $2
+		AND (transaction_id, global_position) >= ($3::text::xid8, $4))`,
+		projection, stream, strconv.FormatUint(p.TransactionID, 10), p.GlobalPos).Scan(&ok)
+	return ok, err
+}
+
+// RunnerConfig configures a Runner.
+type RunnerConfig struct {
+	Redis        redis.UniversalClient
+	TopicPrefix  string
+	ConsumerName string // unique per process, e.g. hostname-pid
+	Logger       *slog.Logger
+	// ClaimIdle is how long a dead consumer's messages wait before another claims them.
+	ClaimIdle time.Duration
+}
+
+// Runner feeds projectors from Redis Streams consumer groups.
+type Runner struct {
+	pool       *pgxpool.Pool
+	cfg        RunnerConfig
+	projectors []Projector
+}
+
+// NewRunner returns a runner for projectors.
+func NewRunner(pool *pgxpool.Pool, cfg RunnerConfig, projectors ...Projector) *Runner {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ClaimIdle <= 0 {
+		cfg.ClaimIdle = 30 * time.Second
+	}
+	return &Runner{pool: pool, cfg: cfg, projectors: projectors}
+}
+
+// Run consumes until ctx ends.
+func (r *Runner) Run(ctx context.Context) error {
+	logger := watermill.NewSlogLogger(r.cfg.Logger)
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, logger)
+	if err != nil {
+		return err
+	}
+	router.AddMiddleware(middleware.Recoverer)
+	for _, p := range r.projectors {
+		sub, err := redisstream.NewSubscriber(redisstream.SubscriberConfig{
+			Client:          r.cfg.Redis,
+			ConsumerGroup:   consumerGroup(r.cfg.TopicPrefix, p.Name()),
+			Consumer:        r.cfg.ConsumerName,
+			OldestId:        "0",
+			NackResendSleep: 50 * time.Millisecond,
+			MaxIdleTime:     r.cfg.ClaimIdle,
+			BlockTime:       time.Second,
+		}, logger)
+		if err != nil {
+			return err
+		}
+		for _, c := range p.Categories() {
+			p := p
+			router.AddConsumerHandler("projector."+p.Name()+"."+c, eventstore.Topic(r.cfg.TopicPrefix, c), sub,
+				func(msg *message.Message) error {
+					e, err := eventstore.FromMessage(msg)
+					if err != nil {
+						// Not an event: nothing a retry could fix.
+						r.cfg.Logger.Error("projector dropped a malformed message", "projector", p.Name(), "err", err)
+						return nil
+					}
+					outcome, err := ApplyOnce(msg.Context(), r.pool, p, e)
+					observeApply(p.Name(), outcome, err)
+					return err
+				})
+		}
+	}
+	return router.Run(ctx)
+}
+
+// Rebuild empties p's read model and replays every event of its categories
+// from the event store, in batches. A BatchProjector gets whole streams, many
+// per transaction; any other projector gets events in commit order, one
+// transaction each.
+func Rebuild(ctx context.Context, store *eventstore.Store, p Projector, progress func(int64)) (int64, error) {
+	return rebuild(ctx, store, p, 5000, progress)
+}
+
+func rebuild(ctx context.Context, store *eventstore.Store, p Projector, batch int, progress func(int64)) (int64, error) {
+	pool := store.Pool()
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if err := p.Reset(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM projection_streams WHERE projection = $1`, p.Name()); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM projection_progress WHERE projection = $1`, p.Name())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reset %s: %w", p.Name(), err)
+	}
+	if bp, ok := p.(BatchProjector); ok {
+		return rebuildByStream(ctx, pool, bp, batch, progress)
+	}
+	wanted := map[string]bool{}
+	for _, c := range p.Categories() {
+		wanted[c] = true
+	}
+	var n int64
+	pos := eventstore.Start
+	for {
+		events, err := store.ReadAll(ctx, pos, batch)
+		if err != nil {
+			return n, err
+		}
+		if len(events) == 0 {
+			return n, nil
+		}
+		pos = events[len(events)-1].Position
+		for _, e := range events {
+			if !wanted[eventstore.Category(e.StreamID)] {
+				continue
+			}
+			if _, err := ApplyOnce(ctx, pool, p, e); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if progress != nil {
+			progress(n)
+		}
+	}
+}
+
+// rebuildByStream reads the categories' streams one after another from one
+// snapshot and applies them in batches of about batch events, cut between
+// streams. Commit order does not matter here: a snapshot holds a prefix of
+// every stream (an event is appended only after its predecessor committed),
+// and each row depends on its own stream only. The events carry what
+// projectors read, not metadata or hashes.
+func rebuildByStream(ctx context.Context, pool *pgxpool.Pool, p BatchProjector, batch int, progress func(int64)) (int64, error) {
+	var (
+		n       int64
+		pending []eventstore.Event
+	)
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		if err := applyBatch(ctx, pool, p, pending); err != nil {
+			return err
+		}
+		n += int64(len(pending))
+		pending = nil
+		if progress != nil {
+			progress(n)
+		}
+		return nil
+	}
+	read := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+	err := pgx.BeginTxFunc(ctx, pool, read, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT global_position, transaction_id::text::bigint, event_id, stream_id, stream_version,
+				event_type, schema_version, tenant_id, data, recorded_at
+			FROM events WHERE split_part(stream_id, '-', 1) = ANY($1)
+			ORDER BY stream_id, stream_version`, p.Categories())
+		if err != nil {
+			return err
+		}
+		var (
+			e    eventstore.Event
+			txid int64
+		)
+		_, err = pgx.ForEachRow(rows, []any{&e.Position.GlobalPos, &txid, &e.ID, &e.StreamID, &e.StreamVersion,
+			&e.Type, &e.SchemaVersion, &e.Tenant, &e.Data, &e.RecordedAt}, func() error {
+			if len(pending) >= batch && e.StreamID != pending[len(pending)-1].StreamID {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			e.Position.TransactionID = uint64(txid)
+			e.RecordedAt = e.RecordedAt.UTC()
+			pending = append(pending, e)
+			e.Data = nil // the next row scans into fresh memory
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return flush()
+	})
+	if err != nil {
+		return n, fmt.Errorf("rebuild %s: %w", p.Name(), err)
+	}
+	return n, nil
+}
+
+// applyBatch applies events in one transaction, with the same bookkeeping as
+// ApplyOnce. They come from the store, which holds no gaps or duplicates.
+func applyBatch(ctx context.Context, pool *pgxpool.Pool, p BatchProjector, events []eventstore.Event) error {
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if err := p.ApplyBatch(ctx, tx, events); err != nil {
+			return fmt.Errorf("%s: apply batch: %w", p.Name(), err)
+		}
+		return recordApplied(ctx, tx, p.Name(), events)
+	})
+	if err != nil {
+		return err
+	}
+	return afterCommit(ctx, p, events)
+}
+
+// streamRun is one stream's events within a batch, decoded, in order.
+type streamRun struct {
+	stream string
+	first  int64            // stream version of events[0]
+	last   eventstore.Event // the newest stored event, for version and timestamps
+	events []domain.Event
+}
+
+// groupByStream splits a batch into per-stream runs, in order of first appearance.
+func groupByStream(events []eventstore.Event) ([]*streamRun, error) {
+	decoded, err := eventstore.Decode(events)
+	if err != nil {
+		return nil, err
+	}
+	var runs []*streamRun
+	index := map[string]*streamRun{}
+	for i, e := range events {
+		r := index[e.StreamID]
+		if r == nil {
+			r = &streamRun{stream: e.StreamID, first: e.StreamVersion}
+			index[e.StreamID] = r
+			runs = append(runs, r)
+		}
+		r.last = e
+		r.events = append(r.events, decoded[i])
+	}
+	return runs, nil
+}
+
+// CaughtUp reports whether p has applied every stored event of its
+// categories: each stream's newest version is the version p recorded.
+func CaughtUp(ctx context.Context, pool *pgxpool.Pool, p Projector) (bool, error) {
+	var behind bool
+	err := pool.QueryRow(ctx, `SELECT EXISTS (
+		SELECT 1 FROM (SELECT stream_id, max(stream_version) AS v FROM events
+		                WHERE split_part(stream_id, '-', 1) = ANY($2) GROUP BY stream_id) e
+		LEFT JOIN projection_streams ps ON ps.projection = $1 AND ps.stream_id = e.stream_id
+		WHERE coalesce(ps.version, 0) < e.v)`, p.Name(), p.Categories()).Scan(&behind)
+	return !behind, err
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Every test: lint, Go tests against real PostgreSQL and Redis, and the web
+# app's unit and browser tests. Expects the variables from .run/stack.env.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/lint.sh
+echo "== go test"
+go test -count=1 -timeout 20m ./...
+# Each fuzz target for a bounded time; its corpus is kept in testdata/fuzz.
+echo "== fuzz (${ORDERMILL_FUZZTIME:-10s} per target)"
+for target in api:FuzzWebhookSignature api:FuzzBindJSON domain:FuzzDecodeShopifyOrder domain:FuzzDecodeShopifyWebhookBodies; do
+  go test "./${target%%:*}" -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${ORDERMILL_FUZZTIME:-10s}"
+done
+# The short chaos run: processes killed, Redis and Postgres restarted, then
+# nothing acknowledged may be lost or doubled (make chaos runs it for minutes).
+echo "== chaos (${ORDERMILL_CHAOS_SHORT:-20s})"
+ORDERMILL_CHAOS_DURATION="${ORDERMILL_CHAOS_SHORT:-20s}" go test -count=1 -timeout 15m -run TestChaos ./internal/chaos
+./scripts/security.sh
+if [ -f web/package.json ]; then
+  echo "== web unit tests"
+  (cd web && npx vitest run)
+  echo "== browser tests"
+  if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] && [ "$(id -u)" -eq 0 ]; then
+    echo "installing Debian's chromium for the browser tests"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  make --no-print-directory build >/dev/null
+  (cd web && node e2e/run.mjs)
+fi

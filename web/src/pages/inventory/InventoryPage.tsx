@@ -1,0 +1,108 @@
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { createColumnHelper } from '@tanstack/react-table';
+import { useMemo, useState } from 'react';
+import { request } from '../../api/client';
+import type { InventoryItem, Page } from '../../api/types';
+import { useCan } from '../../auth/session';
+import { CursorPager } from '../../components/CursorPager';
+import { DataTable } from '../../components/DataTable';
+import { ErrorNotice } from '../../components/ErrorNotice';
+import { Loading } from '../../components/Loading';
+import { PageHeader } from '../../components/PageHeader';
+import { useCursorPages } from '../../components/useCursorPages';
+import { LIVE_INTERVAL_MS } from '../orders/ordersApi';
+import { AdjustForm } from './AdjustForm';
+
+const col = createColumnHelper<InventoryItem>();
+
+export function InventoryPage() {
+  const pages = useCursorPages();
+  const [backordered, setBackordered] = useState(false);
+  const [editing, setEditing] = useState<string | null>(null);
+  const canWrite = useCan('inventory:write');
+  const inventory = useQuery({
+    queryKey: ['inventory', 'list', backordered, pages.cursor ?? null],
+    queryFn: ({ signal }) =>
+      request<Page<InventoryItem>>('/api/v1/inventory', {
+        signal,
+        query: { limit: 100, cursor: pages.cursor, backordered: backordered ? 'true' : undefined },
+      }),
+    placeholderData: keepPreviousData,
+    refetchInterval: LIVE_INTERVAL_MS,
+  });
+
+  const columns = useMemo(
+    () => [
+      col.accessor('key', { header: 'SKU / key', cell: (c) => <code>{c.getValue()}</code> }),
+      col.accessor('available', { header: 'Available' }),
+      col.accessor('reserved', { header: 'Reserved' }),
+      col.accessor('on_hand', { header: 'On hand' }),
+      col.accessor('backordered', {
+        header: 'Backordered',
+        cell: (c) => (c.getValue() > 0 ? <span className="badge badge-warning">{c.getValue()}</span> : 0),
+      }),
+      ...(canWrite
+        ? [
+            col.display({
+              id: 'actions',
+              header: () => <span className="visually-hidden">Actions</span>,
+              cell: (c) => (
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  aria-label={`Adjust ${c.row.original.key}`}
+                  onClick={() => setEditing(c.row.original.key)}
+                >
+                  Adjust
+                </button>
+              ),
+            }),
+          ]
+        : []),
+    ],
+    [canWrite],
+  );
+  const item = inventory.data?.items.find((i) => i.key === editing);
+
+  return (
+    <section className="page">
+      <PageHeader title="Inventory" subtitle="Available = on hand − reserved. Updates every few seconds." />
+      <div className="filters">
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            checked={backordered}
+            onChange={(e) => {
+              setBackordered(e.target.checked);
+              pages.reset();
+            }}
+          />
+          Only backordered
+        </label>
+      </div>
+      {item && canWrite && <AdjustForm item={item} onDone={() => setEditing(null)} />}
+      {inventory.isPending ? (
+        <Loading label="Loading inventory…" />
+      ) : inventory.isError && !inventory.data ? (
+        <ErrorNotice error={inventory.error} what="inventory" onRetry={() => void inventory.refetch()} />
+      ) : (
+        <>
+          <DataTable
+            caption="Stock by SKU"
+            data={inventory.data?.items ?? []}
+            columns={columns}
+            rowKey={(i) => i.key}
+            numeric={['available', 'reserved', 'on_hand', 'backordered']}
+            empty="No stock yet. Items appear when orders or counts mention them."
+          />
+          <CursorPager
+            page={pages.page}
+            hasNext={Boolean(inventory.data?.next_cursor)}
+            onPrevious={pages.previous}
+            onNext={() => pages.next(inventory.data?.next_cursor)}
+          />
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,75 @@
+import type { StoredEvent } from '../../api/types';
+
+// Payments, refunds and fulfillments are facts in the order's history; the
+// detail view lists them straight from the events rather than from a read model.
+
+export interface MoneyFact {
+  id: string;
+  kind: 'payment' | 'refund';
+  amount: number;
+  at: string;
+}
+
+export interface FulfillmentFact {
+  id: string;
+  units: number;
+  at: string;
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' ? v : 0;
+}
+function str(v: unknown, fallback: string): string {
+  return typeof v === 'string' && v !== '' ? v : fallback;
+}
+
+export function moneyFacts(events: StoredEvent[]): MoneyFact[] {
+  const out: MoneyFact[] = [];
+  for (const e of events) {
+    if (e.type === 'order.paid') {
+      out.push({ id: e.event_id, kind: 'payment', amount: num(e.data.amount), at: str(e.data.paid_at, e.recorded_at) });
+    } else if (e.type === 'order.refunded') {
+      out.push({ id: str(e.data.refund_id, e.event_id), kind: 'refund', amount: num(e.data.amount), at: str(e.data.refunded_at, e.recorded_at) });
+    }
+  }
+  return out;
+}
+
+export function fulfillmentFacts(events: StoredEvent[]): FulfillmentFact[] {
+  return events
+    .filter((e) => e.type === 'order.fulfilled')
+    .map((e) => {
+      const lines = Array.isArray(e.data.lines) ? (e.data.lines as { quantity?: unknown }[]) : [];
+      return {
+        id: str(e.data.fulfillment_id, e.event_id),
+        units: lines.reduce((n, l) => n + num(l.quantity), 0),
+        at: str(e.data.fulfilled_at, e.recorded_at),
+      };
+    });
+}
+
+/** describeEvent is a one-line, human reading of an order event. */
+export function describeEvent(e: StoredEvent): string {
+  switch (e.type) {
+    case 'order.placed':
+      return 'Order placed';
+    case 'order.paid':
+      return 'Payment received';
+    case 'order.fulfilled':
+      return 'Items fulfilled';
+    case 'order.cancelled':
+      return `Cancelled${typeof e.data.reason === 'string' && e.data.reason ? `: ${e.data.reason}` : ''}`;
+    case 'order.refunded':
+      return 'Refund issued';
+    case 'order.snapshot_applied':
+      return 'Shopify update applied (nothing else changed)';
+    default:
+      return e.type;
+  }
+}
+
+/** causedByWebhook tells whether the event was appended while processing a Shopify webhook. */
+export function causedByWebhook(e: StoredEvent): boolean {
+  const m = e.metadata;
+  return Boolean(m.causation_id) && (m.source === 'shopify' || m.source === 'webhook' || (m.actor ?? '').startsWith('worker:webhook'));
+}

@@ -1,0 +1,87 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { request } from '../../api/client';
+import type { Items, OrderDetail, OrderLine, StoredEvent, Written } from '../../api/types';
+import { LIVE_INTERVAL_MS } from '../orders/ordersApi';
+
+export function useOrder(id: string) {
+  return useQuery({
+    queryKey: ['orders', 'detail', id],
+    queryFn: ({ signal }) => request<OrderDetail>(`/api/v1/orders/${encodeURIComponent(id)}`, { signal }),
+    refetchInterval: LIVE_INTERVAL_MS,
+  });
+}
+
+export function useOrderEvents(id: string) {
+  return useQuery({
+    queryKey: ['orders', 'events', id],
+    queryFn: ({ signal }) => request<Items<StoredEvent>>(`/api/v1/orders/${encodeURIComponent(id)}/events`, { signal }),
+    refetchInterval: LIVE_INTERVAL_MS,
+  });
+}
+
+/** The audit API's answer: the domain's own rendering of the order at one moment. */
+interface OrderStateAt {
+  state: Omit<OrderDetail, 'shopify_id' | 'cancelled_at' | 'item_count' | 'lines'> & {
+    cancelled_at: string;
+    lines: (Omit<OrderLine, 'variant_id' | 'inventory_key'> & { variant_id: number })[];
+  };
+}
+
+// Go renders an unset time as its zero value.
+const zeroTime = '0001-01-01T00:00:00Z';
+
+/**
+ * The order as it was right after the event at `position` (time travel,
+ * rebuilt by the server from the event store). The Shopify id never changes,
+ * so it is taken from the current order: the domain renders it as a JSON
+ * number, which would lose digits beyond 2^53 in the browser.
+ */
+export function useOrderAt(current: OrderDetail, position: string | null) {
+  return useQuery({
+    queryKey: ['orders', 'state', current.id, position],
+    queryFn: async ({ signal }): Promise<OrderDetail> => {
+      const { state } = await request<OrderStateAt>(`/api/v1/audit/orders/${encodeURIComponent(current.id)}/state`, {
+        signal,
+        query: { at: position },
+      });
+      const lines = state.lines.map(({ variant_id, ...l }) => ({
+        ...l,
+        variant_id: variant_id ? String(variant_id) : null,
+        inventory_key: l.sku || (variant_id ? `variant-${variant_id}` : ''),
+      }));
+      return {
+        ...state,
+        shopify_id: current.shopify_id,
+        cancelled_at: state.cancelled_at === zeroTime ? null : state.cancelled_at,
+        item_count: lines.reduce((n, l) => n + l.quantity, 0),
+        lines,
+      };
+    },
+    enabled: position !== null,
+    staleTime: Infinity, // the past does not change
+  });
+}
+
+export type OrderAction =
+  | { kind: 'cancel'; reason: string }
+  | { kind: 'pay' }
+  | { kind: 'refund'; amount: number };
+
+export function useOrderAction(id: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (a: OrderAction) => {
+      const path = `/api/v1/orders/${encodeURIComponent(id)}/${a.kind}`;
+      const body = a.kind === 'cancel' ? { reason: a.reason } : a.kind === 'refund' ? { amount: a.amount } : {};
+      return request<OrderDetail & Written>(path, { method: 'POST', body });
+    },
+    onSuccess: (order) => {
+      // The write answers with the new state; show it at once, then let lists
+      // and stock catch up (reads carry X-Min-Position).
+      const { position: _position, ...detail } = order;
+      queryClient.setQueryData(['orders', 'detail', id], detail);
+      void queryClient.invalidateQueries({ queryKey: ['orders'] });
+      void queryClient.invalidateQueries({ queryKey: ['inventory'] });
+    },
+  });
+}

@@ -1,0 +1,22 @@
+import { Can } from '../../components/Can';
+import { PageHeader } from '../../components/PageHeader';
+import { PrivacySection } from './PrivacySection';
+import { ShopsSection } from './ShopsSection';
+import { TokensSection } from './TokensSection';
+import { UsersSection } from './UsersSection';
+
+export function SettingsPage() {
+  return (
+    <section className="page">
+      <PageHeader title="Settings" />
+      <UsersSection />
+      <Can permission="tokens:manage">
+        <TokensSection />
+      </Can>
+      <Can permission="shops:manage">
+        <ShopsSection />
+        <PrivacySection />
+      </Can>
+    </section>
+  );
+}

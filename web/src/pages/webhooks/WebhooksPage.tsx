@@ -1,0 +1,140 @@
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { createColumnHelper } from '@tanstack/react-table';
+import { useMemo, useState } from 'react';
+import { Link } from 'react-router';
+import { request } from '../../api/client';
+import type { Page, Webhook } from '../../api/types';
+import { useCan } from '../../auth/session';
+import { CursorPager } from '../../components/CursorPager';
+import { DataTable } from '../../components/DataTable';
+import { ErrorNotice, MutationError } from '../../components/ErrorNotice';
+import { Loading } from '../../components/Loading';
+import { PageHeader } from '../../components/PageHeader';
+import { StatusBadge } from '../../components/StatusBadge';
+import { useCursorPages } from '../../components/useCursorPages';
+import { formatPrecise } from '../../format/time';
+import { LIVE_INTERVAL_MS } from '../orders/ordersApi';
+import { useRedeliver } from './webhooksApi';
+
+const col = createColumnHelper<Webhook>();
+const statuses = ['received', 'processed', 'failed', 'duplicate', 'ignored'];
+
+export function WebhooksPage() {
+  const [status, setStatus] = useState('');
+  const [topic, setTopic] = useState('');
+  const pages = useCursorPages();
+  const canRedeliver = useCan('orders:write');
+  const redeliver = useRedeliver();
+  const webhooks = useQuery({
+    queryKey: ['webhooks', 'list', status, topic, pages.cursor ?? null],
+    queryFn: ({ signal }) =>
+      request<Page<Webhook>>('/api/v1/webhooks', { signal, query: { status, topic, cursor: pages.cursor } }),
+    placeholderData: keepPreviousData,
+    refetchInterval: LIVE_INTERVAL_MS,
+  });
+
+  const columns = useMemo(
+    () => [
+      col.accessor('received_at', {
+        header: 'Received',
+        cell: (c) => <Link to={`/webhooks/${encodeURIComponent(c.row.original.id)}`}>{formatPrecise(c.getValue())}</Link>,
+      }),
+      col.accessor('topic', { header: 'Topic', cell: (c) => <code>{c.getValue()}</code> }),
+      col.accessor('status', { header: 'Status', cell: (c) => <StatusBadge status={c.getValue()} /> }),
+      col.accessor('result', { header: 'Result', cell: (c) => c.getValue() ?? '' }),
+      col.accessor('order_id', {
+        header: 'Order',
+        cell: (c) => {
+          const id = c.getValue();
+          return id ? <Link to={`/orders/${id}`}>Open</Link> : '—';
+        },
+      }),
+      col.accessor('error', { header: 'Error', cell: (c) => <span className="error-text">{c.getValue() ?? ''}</span> }),
+      ...(canRedeliver
+        ? [
+            col.display({
+              id: 'actions',
+              header: () => <span className="visually-hidden">Actions</span>,
+              cell: (c) => (
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  disabled={redeliver.isPending && redeliver.variables === c.row.original.id}
+                  onClick={() => redeliver.mutate(c.row.original.id)}
+                  aria-label={`Redeliver webhook ${c.row.original.id}`}
+                >
+                  Redeliver
+                </button>
+              ),
+            }),
+          ]
+        : []),
+    ],
+    [canRedeliver, redeliver],
+  );
+
+  return (
+    <section className="page">
+      <PageHeader title="Webhooks" subtitle="Every delivery from Shopify, as received. Updates every few seconds." />
+      <div className="filters">
+        <div className="field">
+          <label htmlFor="wh-status">Status</label>
+          <select
+            id="wh-status"
+            value={status}
+            onChange={(e) => {
+              setStatus(e.target.value);
+              pages.reset();
+            }}
+          >
+            <option value="">Any</option>
+            {statuses.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="wh-topic">Topic</label>
+          <input
+            id="wh-topic"
+            placeholder="orders/create"
+            value={topic}
+            onChange={(e) => {
+              setTopic(e.target.value.trim());
+              pages.reset();
+            }}
+          />
+        </div>
+      </div>
+      <MutationError error={redeliver.error} />
+      {redeliver.isSuccess && (
+        <p className="notice notice-success" role="status">
+          Redelivery queued.
+        </p>
+      )}
+      {webhooks.isPending ? (
+        <Loading label="Loading webhooks…" />
+      ) : webhooks.isError && !webhooks.data ? (
+        <ErrorNotice error={webhooks.error} what="webhooks" onRetry={() => void webhooks.refetch()} />
+      ) : (
+        <>
+          <DataTable
+            caption="Webhook deliveries, newest first"
+            data={webhooks.data?.items ?? []}
+            columns={columns}
+            rowKey={(w) => w.id}
+                        empty="No webhooks received yet."
+          />
+          <CursorPager
+            page={pages.page}
+            hasNext={Boolean(webhooks.data?.next_cursor)}
+            onPrevious={pages.previous}
+            onNext={() => pages.next(webhooks.data?.next_cursor)}
+          />
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,225 @@
+package workers_test
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/platform"
+	"github.com/ordermill/ordermill/internal/shops"
+	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/workers"
+)
+
+// The whole webhook path over real HTTP, Postgres and Redis: the simulator
+// sends a scenario with duplicates, late snapshots, bad signatures and
+// malformed bodies; one of two worker processes dies mid-run. The read
+// models must end exactly as the scenario says.
+func TestWebhooksEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const shop, secret = "e2e.myshopify.com", "e2e-webhook-secret"
+
+	cfg := testenv.Config(t)
+	prefix := cfg.StreamPrefix
+	p, err := platform.Open(ctx, cfg, platform.NewLogger("warn"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Shops.Add(ctx, shops.Registration{Domain: shop, Name: "E2E", Currency: "USD",
+		WebhookSecrets: []string{secret}, AccessToken: "shpat_e2e"}, eventstore.Metadata{Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(p.Handler())
+	defer srv.Close()
+
+	roles := make(chan error, 1)
+	go func() { roles <- p.Run(ctx, []string{"relay", "projectors"}) }()
+	// Two worker processes in one consumer group; a is killed mid-run.
+	startWorker := func(name string) (context.CancelFunc, chan error) {
+		wctx, stop := context.WithCancel(ctx)
+		wcfg := p.WorkersConfig()
+		wcfg.ConsumerName = name
+		done := make(chan error, 1)
+		go func() { done <- workers.NewRouter(wcfg, p.WebhookProcessor().Handler()).Run(wctx) }()
+		return stop, done
+	}
+	stopA, doneA := startWorker("worker-a")
+	stopB, doneB := startWorker("worker-b")
+	defer stopB()
+
+	sim := testenv.StartSimulator(t)
+	var created struct{ ID string }
+	if code := sim.Do(t, "POST", "/_sim/runs", map[string]any{
+		"scenario": "orders", "shop": shop, "secret": secret, "target": srv.URL, "seed": 20251124,
+		"orders": 130, "concurrency": 1,
+		"duplicate_pct": 5, "reorder_pct": 15, "bad_signature_pct": 3, "malformed_pct": 3,
+	}, &created); code != 201 {
+		t.Fatalf("start run: %d", code)
+	}
+
+	// Kill worker a once it has done a share of the work and holds messages.
+	stream := eventstore.Topic(prefix, "webhook")
+	group := prefix + "worker." + workers.WebhooksHandler
+	// Worker a runs several consumers: worker-a, worker-a-1, …
+	pendingOfA := func() []redis.XPendingExt {
+		pend, err := p.Redis.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: stream, Group: group, Start: "-", End: "+", Count: 1000}).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.DeleteFunc(pend, func(m redis.XPendingExt) bool {
+			return m.Consumer != "worker-a" && !strings.HasPrefix(m.Consumer, "worker-a-")
+		})
+	}
+	waitFor(t, "worker a to hold pending messages", func() bool {
+		return processedCount(ctx, t, p.Pool, shop) >= 100 && len(pendingOfA()) > 0
+	})
+	stopA()
+	if err := <-doneA; err != nil {
+		t.Fatalf("worker a: %v", err)
+	}
+	orphaned := pendingOfA()
+	if len(orphaned) == 0 {
+		t.Fatal("worker a stopped holding no messages: nothing for worker b to claim")
+	}
+	t.Logf("worker a stopped holding %d unacknowledged messages", len(orphaned))
+
+	var run testenv.SimRun
+	waitFor(t, "the simulator run", func() bool {
+		sim.Do(t, "GET", "/_sim/runs/"+created.ID+"?deliveries=false", nil, &run)
+		return run.Status == "done"
+	})
+	sim.Do(t, "GET", "/_sim/runs/"+created.ID, nil, &run)
+	if run.Total < 500 {
+		t.Fatalf("scenario has %d deliveries, want at least 500", run.Total)
+	}
+	if run.Unexpected != 0 {
+		t.Errorf("%d deliveries got an unexpected status", run.Unexpected)
+	}
+
+	acked := map[string][]byte{}
+	var malformed, unauthorized []string
+	stats := map[string]int{}
+	for _, d := range run.Deliveries {
+		switch {
+		case d.Status == 200:
+			acked[d.WebhookID] = d.Body
+			if d.Bad {
+				malformed = append(malformed, d.WebhookID)
+			}
+		case d.Status == 401:
+			unauthorized = append(unauthorized, d.WebhookID)
+		}
+		for name, on := range map[string]bool{"duplicate": d.Duplicate, "late": d.Late, "bad_signature": d.Status == 401, "malformed": d.Bad && d.Status == 200} {
+			if on {
+				stats[name]++
+			}
+		}
+	}
+	t.Logf("%d deliveries, %d webhooks acknowledged, faults %v", run.Total, len(acked), stats)
+	for _, f := range []string{"duplicate", "late", "bad_signature", "malformed"} {
+		if stats[f] == 0 {
+			t.Errorf("the scenario has no %s deliveries", f)
+		}
+	}
+
+	waitFor(t, "every acknowledged webhook processed or failed", func() bool {
+		return processedCount(ctx, t, p.Pool, shop) == len(acked)
+	})
+
+	// Every acknowledged body is stored byte-exact, once.
+	for id, body := range acked {
+		events, err := p.Store.ReadStream(ctx, domain.WebhookStream(shop, id), 1)
+		if err != nil {
+			t.Fatalf("webhook %s: %v", id, err)
+		}
+		d, err := domain.DecodeEvent(events[0].Type, events[0].Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.(domain.WebhookReceived).Body; !bytes.Equal(got, body) {
+			t.Errorf("webhook %s: stored body differs from the delivered one", id)
+		}
+		if len(events) != 2 {
+			t.Errorf("webhook %s: stream has %d events, want received + one outcome", id, len(events))
+		}
+	}
+	for _, id := range unauthorized {
+		if _, err := p.Store.ReadStream(ctx, domain.WebhookStream(shop, id), 1); err == nil {
+			t.Errorf("401'd webhook %s was stored", id)
+		}
+	}
+	// Malformed bodies are listed as failed, with a reason; everything else processed.
+	rows, err := p.Pool.Query(ctx, `SELECT webhook_id, status, error FROM webhooks_view WHERE shop = $1`, shop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]string{}
+	for rows.Next() {
+		var id, st, reason string
+		if err := rows.Scan(&id, &st, &reason); err != nil {
+			t.Fatal(err)
+		}
+		status[id] = st
+		if st == workers.WebhookStatusFailed && reason == "" {
+			t.Errorf("webhook %s failed without a reason", id)
+		}
+	}
+	for id := range acked {
+		want := workers.WebhookStatusProcessed
+		if slices.Contains(malformed, id) {
+			want = workers.WebhookStatusFailed
+		}
+		if status[id] != want {
+			t.Errorf("webhook %s is %q, want %q", id, status[id], want)
+		}
+	}
+
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		diff := testenv.CompareOrders(ctx, t, p.Pool, shop, run.Expected.Orders)
+		if diff == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("orders_view differs from the scenario: %s", diff)
+		}
+	}
+	t.Logf("%d orders match the scenario's expected state", len(run.Expected.Orders))
+
+	// Nothing is left pending: worker b claimed what worker a held.
+	pending, err := p.Redis.XPending(ctx, stream, group).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pending.Count != 0 {
+		t.Errorf("%d messages still pending in %s: %v", pending.Count, group, pending.Consumers)
+	}
+	var dead int
+	if err := p.Pool.QueryRow(ctx, `SELECT count(*) FROM dead_letters`).Scan(&dead); err != nil || dead != 0 {
+		t.Errorf("dead letters = %d, %v; want none", dead, err)
+	}
+	cancel()
+	<-doneB
+	<-roles
+}
+
+func processedCount(ctx context.Context, t *testing.T, pool *pgxpool.Pool, shop string) int {
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM webhooks_view WHERE shop = $1 AND status <> 'received'`, shop).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -1,0 +1,57 @@
+package workers
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Retries are attempts that failed and were not dead-lettered:
+// attempts{result="error"} - dead_letters.
+var (
+	attempts = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "ordermill_worker_attempts_total",
+		Help: "Handler runs, first tries and retries, by handler and result (ok, error).",
+	}, []string{"handler", "result"})
+	deadLettered = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "ordermill_worker_dead_letters_total",
+		Help: "Events a handler gave up on after its retries.",
+	}, []string{"handler"})
+	externalDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "ordermill_external_request_duration_seconds",
+		Help:    "Calls to Shopify and SES, per attempt, by service, operation and HTTP status (\"error\": no answer).",
+		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"service", "operation", "status"})
+)
+
+func observeShopify(c ShopifyCall) {
+	status := "error"
+	if c.Status != 0 {
+		status = strconv.Itoa(c.Status)
+	}
+	externalDuration.WithLabelValues("shopify", c.Operation, status).Observe(c.Duration.Seconds())
+}
+
+func observeSES(start time.Time, err error) {
+	status := "200"
+	var re *awshttp.ResponseError
+	switch {
+	case errors.As(err, &re):
+		status = strconv.Itoa(re.HTTPStatusCode())
+	case err != nil:
+		status = "error"
+	}
+	externalDuration.WithLabelValues("ses", "SendEmail", status).Observe(time.Since(start).Seconds())
+}
+
+func observeAttempt(handler string, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	attempts.WithLabelValues(handler, result).Inc()
+}

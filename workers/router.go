@@ -1,0 +1,234 @@
+// Package workers runs Ordermill's background handlers: the Shopify webhook
+// processor, Shopify and SES calls and reports. Each handler consumes event
+// categories from Redis Streams in its own consumer group, with retries, a
+// dead-letter stream and idempotent, event-recorded outcomes.
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+	"github.com/ThreeDotsLabs/watermill/components/metrics"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/telemetry"
+)
+
+// Handler is one worker: a function of an event, fed the events of its
+// categories. It must be idempotent, because delivery is at-least-once: its
+// outcome events get deterministic ids (see Outcome) or are appended at an
+// expected version, so a redelivered event changes nothing. An error is
+// retried with backoff and then dead-lettered.
+type Handler struct {
+	Name       string
+	Categories []string
+	Handle     func(ctx context.Context, e eventstore.Event) error
+}
+
+// Config configures a Router.
+type Config struct {
+	Redis        redis.UniversalClient
+	Pool         *pgxpool.Pool // where dead letters are recorded
+	TopicPrefix  string
+	ConsumerName string // unique per process, e.g. platform.ConsumerName()
+	// ClaimIdle is how long a dead consumer's pending messages wait before
+	// another consumer of the group claims them (default 30s).
+	ClaimIdle time.Duration
+	// MaxRetries is how often a failed event is retried before it is
+	// dead-lettered (default 2, i.e. 3 attempts).
+	MaxRetries int
+	// RetryInterval is the first backoff; it doubles per retry (default 200ms).
+	RetryInterval time.Duration
+	// Concurrency is how many consumers each handler runs in this process
+	// (default 4). A Redis Streams consumer waits for each ack before reading
+	// on, so one consumer handles one message at a time; handlers are
+	// idempotent and their writes retry on version conflicts, so running
+	// several is safe.
+	Concurrency int
+	Logger      *slog.Logger
+}
+
+// MetaWorker is the message metadata key naming the handler that failed, on
+// dead-lettered messages.
+const MetaWorker = "worker"
+
+// DeadLetterTopic is the Redis stream that receives events a handler gave up on.
+func DeadLetterTopic(prefix string) string { return prefix + "deadletters" }
+
+// RequeueTopic is the Redis stream a handler also consumes; a re-queued dead
+// letter goes there, so only the handler that failed sees it again.
+func RequeueTopic(prefix, handler string) string { return prefix + "worker." + handler + ".requeue" }
+
+func consumerGroup(prefix, handler string) string { return prefix + "worker." + handler }
+
+// Router runs handlers on Redis Streams consumer groups.
+type Router struct {
+	cfg      Config
+	handlers []Handler
+}
+
+// NewRouter returns a router for handlers.
+func NewRouter(cfg Config, handlers ...Handler) *Router {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ClaimIdle <= 0 {
+		cfg.ClaimIdle = 30 * time.Second
+	}
+	if cfg.MaxRetries < 0 {
+		cfg.MaxRetries = 0
+	}
+	if cfg.RetryInterval <= 0 {
+		cfg.RetryInterval = 200 * time.Millisecond
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	return &Router{cfg: cfg, handlers: handlers}
+}
+
+// sharedClient keeps Watermill from closing a Redis client the process
+// shares: its subscribers and publishers close their client on shutdown.
+type sharedClient struct{ redis.UniversalClient }
+
+func (sharedClient) Close() error { return nil }
+
+// Run consumes until ctx ends. Messages in flight when it stops stay pending
+// in Redis and are claimed by another consumer after ClaimIdle.
+func (r *Router) Run(ctx context.Context) error {
+	logger := watermill.NewSlogLogger(r.cfg.Logger)
+	client := sharedClient{r.cfg.Redis}
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, logger)
+	if err != nil {
+		return err
+	}
+	pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: client}, logger)
+	if err != nil {
+		return err
+	}
+	// A shutdown cancels in-flight handlers; that is not the event's fault,
+	// so it is neither retried nor dead-lettered but left pending.
+	poison, err := middleware.PoisonQueueWithFilter(
+		&deadLetterPublisher{pub: pub, pool: r.cfg.Pool, attempts: r.cfg.MaxRetries + 1},
+		DeadLetterTopic(r.cfg.TopicPrefix),
+		func(err error) bool { return !errors.Is(err, errStopping) })
+	if err != nil {
+		return err
+	}
+	router.AddMiddleware(
+		middleware.CorrelationID,
+		poison,
+		middleware.Retry{
+			MaxRetries:      r.cfg.MaxRetries,
+			InitialInterval: r.cfg.RetryInterval,
+			MaxInterval:     r.cfg.RetryInterval * 16,
+			Multiplier:      2,
+			ShouldRetry:     func(p middleware.RetryParams) bool { return !errors.Is(p.Err, errStopping) },
+			Logger:          logger,
+		}.Middleware,
+		middleware.Recoverer,
+	)
+	// Watermill's own handler timing, innermost so that it times each attempt.
+	metrics.NewPrometheusMetricsBuilder(prometheus.DefaultRegisterer, "ordermill", "worker").AddPrometheusRouterMetrics(router)
+	for _, h := range r.handlers {
+		topics := []string{RequeueTopic(r.cfg.TopicPrefix, h.Name)}
+		for _, c := range h.Categories {
+			topics = append(topics, eventstore.Topic(r.cfg.TopicPrefix, c))
+		}
+		for i := range r.cfg.Concurrency {
+			consumer := r.cfg.ConsumerName
+			if i > 0 {
+				consumer = fmt.Sprintf("%s-%d", consumer, i)
+			}
+			sub, err := redisstream.NewSubscriber(redisstream.SubscriberConfig{
+				Client:          client,
+				ConsumerGroup:   consumerGroup(r.cfg.TopicPrefix, h.Name),
+				Consumer:        consumer,
+				OldestId:        "0",
+				NackResendSleep: 50 * time.Millisecond,
+				MaxIdleTime:     r.cfg.ClaimIdle,
+				ClaimInterval:   min(r.cfg.ClaimIdle, redisstream.DefaultClaimInterval),
+				BlockTime:       time.Second,
+			}, logger)
+			if err != nil {
+				return err
+			}
+			for _, topic := range topics {
+				router.AddConsumerHandler(fmt.Sprintf("worker.%s@%s#%d", h.Name, topic, i), topic, sub, r.consume(h))
+			}
+		}
+	}
+	return router.Run(ctx)
+}
+
+// errStopping marks a handler error caused by the router shutting down.
+var errStopping = errors.New("worker stopping")
+
+func (r *Router) consume(h Handler) message.NoPublishHandlerFunc {
+	return func(msg *message.Message) error {
+		msg.Metadata.Set(MetaWorker, h.Name)
+		e, err := eventstore.FromMessage(msg)
+		if err != nil {
+			// Not an event: nothing a retry could fix.
+			r.cfg.Logger.Error("worker dropped a malformed message", "worker", h.Name, "err", err)
+			return nil
+		}
+		// Everything the handler logs names the webhook or request that caused it.
+		ctx := telemetry.WithAttrs(msg.Context(),
+			slog.String(telemetry.KeyCorrelationID, middleware.MessageCorrelationID(msg)),
+			slog.String(telemetry.KeyShop, e.Tenant), slog.String("worker", h.Name))
+		err = h.Handle(ctx, e)
+		observeAttempt(h.Name, err)
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w: %w", errStopping, err)
+			}
+			return fmt.Errorf("%s: %s %s v%d: %w", h.Name, e.Type, e.StreamID, e.StreamVersion, err)
+		}
+		return nil
+	}
+}
+
+// outcomeNamespace is the UUID v5 namespace of handler outcome event ids.
+// Changing it would let redelivered events record their outcomes twice.
+var outcomeNamespace = uuid.MustParse("3c0f7a52-8e41-4d7b-a9f6-2b1e5d0c8a93")
+
+// Outcome prepares the events handler appends to stream in reaction to
+// source: each gets an id derived from (handler, source, stream, index), so a
+// redelivered source that appends again is refused as ErrDuplicateEvent, and
+// metadata naming source as the cause, with its correlation id.
+func Outcome(handler string, source eventstore.Event, stream string, events []eventstore.NewEvent) []eventstore.NewEvent {
+	meta := OutcomeMetadata(handler, source)
+	for i := range events {
+		name := handler + "/" + source.ID.String() + "/" + stream + "/" + strconv.Itoa(i)
+		events[i].ID = uuid.NewSHA1(outcomeNamespace, []byte(name))
+		events[i].Metadata = meta
+	}
+	return events
+}
+
+// OutcomeMetadata is the metadata of events handler appends because of source.
+func OutcomeMetadata(handler string, source eventstore.Event) eventstore.Metadata {
+	correlation := source.Metadata.CorrelationID
+	if correlation == "" {
+		correlation = source.ID.String()
+	}
+	return eventstore.Metadata{
+		CorrelationID: correlation,
+		CausationID:   source.ID.String(),
+		Actor:         "worker:" + handler,
+		Source:        "worker",
+	}
+}

@@ -1,0 +1,261 @@
+package workers_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/workers"
+)
+
+const (
+	testShop  = "acme.myshopify.com"
+	testToken = "shpat_acme"
+)
+
+type adminCall struct {
+	Time      time.Time
+	Status    int
+	Throttled bool
+}
+
+func adminCalls(t *testing.T, sim string) []adminCall {
+	t.Helper()
+	var got struct{ Calls []adminCall }
+	call(t, "GET", sim+"/_sim/admin/calls", nil, &got)
+	return got.Calls
+}
+
+// observed collects what the client's metrics hook is told.
+type observed struct {
+	mu    sync.Mutex
+	calls []workers.ShopifyCall
+}
+
+func (o *observed) add(c workers.ShopifyCall) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls = append(o.calls, c)
+}
+
+func (o *observed) statuses() []int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var s []int
+	for _, c := range o.calls {
+		s = append(s, c.Status)
+	}
+	return s
+}
+
+// fulfilledOrder returns an order whose latest snapshot has a successful
+// fulfillment, and that snapshot.
+func fulfilledOrder(t *testing.T, orders map[int64][]domain.ShopifyOrder) domain.ShopifyOrder {
+	t.Helper()
+	ids := slices.Sorted(func(yield func(int64) bool) {
+		for id := range orders {
+			if !yield(id) {
+				return
+			}
+		}
+	})
+	for _, id := range ids {
+		snaps := orders[id]
+		last := snaps[len(snaps)-1]
+		for _, s := range snaps {
+			if s.UpdatedAt.After(last.UpdatedAt) {
+				last = s
+			}
+		}
+		for _, f := range last.Fulfillments {
+			if f.Status == "success" {
+				return last
+			}
+		}
+	}
+	t.Fatal("the scenario produced no fulfilled order")
+	return domain.ShopifyOrder{}
+}
+
+func sameFulfillments(t *testing.T, got []workers.ShopifyFulfillment, want domain.ShopifyOrder) {
+	t.Helper()
+	if len(got) != len(want.Fulfillments) {
+		t.Fatalf("got %d fulfillments, want %d: %+v", len(got), len(want.Fulfillments), got)
+	}
+	for i, w := range want.Fulfillments {
+		g := got[i]
+		if g.ID != w.ID || !g.CreatedAt.Equal(w.CreatedAt) || len(g.Lines) != len(w.LineItems) {
+			t.Fatalf("fulfillment %d: got %+v, want %+v", i, g, w)
+		}
+		for j, l := range w.LineItems {
+			if g.Lines[j].LineItemID != l.ID || g.Lines[j].Quantity != l.Quantity {
+				t.Fatalf("fulfillment %d line %d: got %+v, want %+v", i, j, g.Lines[j], l)
+			}
+		}
+	}
+}
+
+func TestShopifyClientRetriesUntilItSucceeds(t *testing.T) {
+	sim := startSimulator(t)
+	call(t, "POST", sim+"/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
+	order := fulfilledOrder(t, shopifyOrders(t, sim, testShop, 6))
+
+	tests := []struct {
+		name       string
+		status     int
+		count      int
+		retryAfter int
+	}{
+		{"429 with Retry-After", http.StatusTooManyRequests, 2, 1},
+		{"500", http.StatusInternalServerError, 2, 0},
+		{"503", http.StatusServiceUnavailable, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var obs observed
+			client := workers.NewShopifyClient(workers.ShopifyConfig{BaseURL: sim, Backoff: 20 * time.Millisecond, Observe: obs.add})
+			call(t, "DELETE", sim+"/_sim/admin/calls", nil, nil)
+			call(t, "POST", sim+"/_sim/faults", map[string]any{"admin": map[string]int{
+				"status": tt.status, "count": tt.count, "retry_after_seconds": tt.retryAfter}}, nil)
+
+			got, found, err := client.OrderFulfillments(t.Context(), testShop, testToken, order.ID)
+			if err != nil || !found {
+				t.Fatalf("OrderFulfillments: found %v, %v", found, err)
+			}
+			sameFulfillments(t, got, order)
+			want := append(slices.Repeat([]int{tt.status}, tt.count), http.StatusOK)
+			calls := adminCalls(t, sim)
+			var statuses []int
+			for _, c := range calls {
+				statuses = append(statuses, c.Status)
+			}
+			if !slices.Equal(statuses, want) || !slices.Equal(obs.statuses(), want) {
+				t.Fatalf("simulator saw %v, hook saw %v, want %v", statuses, obs.statuses(), want)
+			}
+			if tt.retryAfter > 0 {
+				for i := 1; i < len(calls); i++ {
+					if gap := calls[i].Time.Sub(calls[i-1].Time); gap < time.Duration(tt.retryAfter)*time.Second {
+						t.Errorf("call %d came %v after a Retry-After of %ds", i, gap, tt.retryAfter)
+					}
+				}
+			}
+		})
+	}
+
+	t.Run("gives up with a typed error", func(t *testing.T) {
+		client := workers.NewShopifyClient(workers.ShopifyConfig{BaseURL: sim, Attempts: 3, Backoff: 5 * time.Millisecond})
+		call(t, "POST", sim+"/_sim/faults", map[string]any{"admin": map[string]int{"status": 500, "count": 10}}, nil)
+		t.Cleanup(func() { call(t, "POST", sim+"/_sim/faults", map[string]any{"admin": map[string]int{"count": 0}}, nil) })
+		_, _, err := client.OrderFulfillments(t.Context(), testShop, testToken, order.ID)
+		var se *workers.ShopifyError
+		if !errors.Is(err, workers.ErrShopifyUnavailable) || !errors.As(err, &se) || se.Status != 500 || se.Attempts != 3 {
+			t.Fatalf("want ErrShopifyUnavailable after 3 attempts, got %v", err)
+		}
+	})
+
+	t.Run("refused token and unknown order", func(t *testing.T) {
+		client := workers.NewShopifyClient(workers.ShopifyConfig{BaseURL: sim})
+		_, _, err := client.OrderFulfillments(t.Context(), testShop, "shpat_wrong", order.ID)
+		var se *workers.ShopifyError
+		if !errors.Is(err, workers.ErrShopifyUnauthorized) || !errors.As(err, &se) || se.Attempts != 1 {
+			t.Fatalf("want ErrShopifyUnauthorized at once, got %v", err)
+		}
+		fs, found, err := client.OrderFulfillments(t.Context(), testShop, testToken, 1)
+		if err != nil || found || fs != nil {
+			t.Fatalf("unknown order: %v %v %v", fs, found, err)
+		}
+	})
+}
+
+func TestShopifyClientWaitsOutThrottling(t *testing.T) {
+	// Two queries empty the bucket; the third must wait two seconds for it.
+	sim := startSimulator(t, "--admin-bucket-size", "20", "--admin-query-cost", "10", "--admin-restore-rate", "5")
+	call(t, "POST", sim+"/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
+	order := fulfilledOrder(t, shopifyOrders(t, sim, testShop, 6))
+	var obs observed
+	client := workers.NewShopifyClient(workers.ShopifyConfig{BaseURL: sim, Observe: obs.add})
+	call(t, "DELETE", sim+"/_sim/admin/calls", nil, nil)
+
+	for i := range 3 {
+		got, found, err := client.OrderFulfillments(t.Context(), testShop, testToken, order.ID)
+		if err != nil || !found {
+			t.Fatalf("query %d: %v", i, err)
+		}
+		sameFulfillments(t, got, order)
+	}
+	calls := adminCalls(t, sim)
+	var throttled []int
+	for i, c := range calls {
+		if c.Throttled {
+			throttled = append(throttled, i)
+		}
+	}
+	if len(calls) < 4 || len(throttled) == 0 || throttled[0] != 2 || calls[len(calls)-1].Throttled {
+		t.Fatalf("want the third query throttled, then served; calls: %+v", calls)
+	}
+	// The wait comes from throttleStatus: (cost 10 − available) / 5 per second.
+	if gap := calls[throttled[0]+1].Time.Sub(calls[throttled[0]].Time); gap < time.Second {
+		t.Errorf("retried %v after THROTTLED, before the bucket could refill", gap)
+	}
+	if n := len(obs.calls); n != len(calls) || !obs.calls[2].Throttled {
+		t.Errorf("hook saw %d calls (%+v), simulator %d", n, obs.calls, len(calls))
+	}
+}
+
+func TestShopifyClientTimesOut(t *testing.T) {
+	// A server that accepts connections and never answers: what a hung
+	// upstream looks like from here.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted atomic.Int32
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	client := workers.NewShopifyClient(workers.ShopifyConfig{
+		BaseURL: "http://" + ln.Addr().String(), Timeout: 100 * time.Millisecond, Attempts: 2, Backoff: 5 * time.Millisecond,
+	})
+	_, _, err = client.OrderFulfillments(t.Context(), testShop, testToken, 42)
+	var se *workers.ShopifyError
+	if !errors.Is(err, workers.ErrShopifyTimeout) || !errors.As(err, &se) || se.Attempts != 2 || se.Status != 0 {
+		t.Fatalf("want ErrShopifyTimeout after 2 attempts, got %v", err)
+	}
+	if n := accepted.Load(); n != 2 {
+		t.Errorf("server saw %d connections, want 2", n)
+	}
+
+	// The caller's own deadline ends the call too, with its error.
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	slow := workers.NewShopifyClient(workers.ShopifyConfig{BaseURL: "http://" + ln.Addr().String(), Timeout: time.Hour})
+	if _, _, err := slow.OrderFulfillments(ctx, testShop, testToken, 42); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want the caller's deadline, got %v", err)
+	}
+}

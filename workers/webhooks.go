@@ -1,0 +1,352 @@
+package workers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/shops"
+)
+
+// WebhooksHandler names the webhook processor's consumer group and outcomes.
+const WebhooksHandler = "webhooks"
+
+// Webhook statuses, as the outcome of processing shows them.
+const (
+	WebhookStatusReceived  = "received"
+	WebhookStatusProcessed = "processed"
+	WebhookStatusFailed    = "failed"
+)
+
+// Webhooks turns captured Shopify webhooks into domain commands. Its outcome
+// for each webhook is one event on the webhook's own stream, appended at
+// version 2 (right after webhook.received): a redelivered webhook finds the
+// outcome there and changes nothing.
+type Webhooks struct {
+	store *eventstore.Store
+	shops *shops.Registry
+	log   *slog.Logger
+	// planned, when set, collects what processing would append instead of
+	// appending it, and nothing else is written (a dry run; see DryRun).
+	planned *[]eventstore.StreamAppend
+}
+
+// NewWebhooks returns the webhook processor.
+func NewWebhooks(store *eventstore.Store, registry *shops.Registry, log *slog.Logger) *Webhooks {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Webhooks{store: store, shops: registry, log: log}
+}
+
+// Handler is the processor as a worker on the webhook category.
+func (w *Webhooks) Handler() Handler {
+	return Handler{Name: WebhooksHandler, Categories: []string{"webhook"}, Handle: func(ctx context.Context, e eventstore.Event) error {
+		if e.Type != (domain.WebhookReceived{}).EventType() {
+			return nil // its own outcomes come back on the same category
+		}
+		_, err := w.process(ctx, e, eventstore.Exact(e.StreamVersion))
+		return err
+	}}
+}
+
+// WebhookOutcome is what processing a webhook concluded.
+type WebhookOutcome struct {
+	Status string `json:"status"` // processed or failed
+	Result string `json:"result,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	// AlreadyDone means an earlier run had recorded this outcome.
+	AlreadyDone bool `json:"already_done"`
+}
+
+// Redeliver runs processing again from the stored webhook.received event of
+// stream. A processed webhook is left alone; a failed one is processed again
+// (say, after a fix) and its new outcome appended.
+func (w *Webhooks) Redeliver(ctx context.Context, stream string) (WebhookOutcome, error) {
+	events, err := w.store.ReadStream(ctx, stream, 1)
+	if err != nil {
+		return WebhookOutcome{}, err
+	}
+	last := events[len(events)-1]
+	if last.Type == (domain.WebhookProcessed{}).EventType() {
+		return outcomeOf(last), nil
+	}
+	return w.process(ctx, events[0], eventstore.Exact(int64(len(events))))
+}
+
+// outcomeOf describes an outcome recorded by an earlier run.
+func outcomeOf(e eventstore.Event) WebhookOutcome {
+	d, _ := domain.DecodeEvent(e.Type, e.Data)
+	o := describe(d)
+	o.AlreadyDone = true
+	return o
+}
+
+func describe(e domain.Event) WebhookOutcome {
+	var o WebhookOutcome
+	switch d := e.(type) {
+	case domain.WebhookProcessed:
+		o.Status, o.Result, o.Detail = WebhookStatusProcessed, d.Result, d.Detail
+	case domain.WebhookFailed:
+		o.Status, o.Detail = WebhookStatusFailed, d.Reason
+	}
+	return o
+}
+
+// process applies the webhook and appends its outcome to the webhook's
+// stream at version at. Errors a retry could fix (the database) are returned;
+// a webhook that can never apply (a malformed body, a command the domain
+// refuses) is recorded as failed instead, so it never blocks the stream.
+func (w *Webhooks) process(ctx context.Context, src eventstore.Event, at eventstore.ExpectedVersion) (WebhookOutcome, error) {
+	opened := []eventstore.Event{src} // the relay publishes the body sealed
+	if err := w.store.Open(ctx, opened); err != nil {
+		return WebhookOutcome{}, err
+	}
+	src = opened[0]
+	var wh domain.WebhookReceived
+	if err := json.Unmarshal(src.Data, &wh); err != nil {
+		w.log.ErrorContext(ctx, "undecodable webhook.received event", "stream", src.StreamID, "err", err)
+		return WebhookOutcome{}, nil
+	}
+	outcome, extra, err := w.apply(ctx, src, wh)
+	var result domain.Event = outcome
+	if err != nil {
+		if !permanent(err) {
+			return WebhookOutcome{}, err
+		}
+		result, extra = domain.WebhookFailed{Reason: err.Error()}, nil
+	}
+	events, err := eventstore.Encode(wh.Shop, OutcomeMetadata(WebhooksHandler, src), append(extra, result)...)
+	if err != nil {
+		return WebhookOutcome{}, err
+	}
+	if w.planned != nil {
+		*w.planned = append(*w.planned, eventstore.StreamAppend{Stream: src.StreamID, Expected: at, Events: events})
+		return describe(result), nil
+	}
+	_, err = w.store.Append(ctx, src.StreamID, at, events...)
+	if errors.Is(err, eventstore.ErrConcurrency) {
+		// Another delivery of this event got there first.
+		done, rerr := w.store.ReadStream(ctx, src.StreamID, int64(at)+1)
+		if rerr != nil || len(done) == 0 {
+			return WebhookOutcome{AlreadyDone: true}, rerr
+		}
+		return outcomeOf(done[len(done)-1]), nil
+	}
+	if err != nil {
+		return WebhookOutcome{}, err
+	}
+	return describe(result), nil
+}
+
+// permanent reports errors that no retry can change: the payload or the
+// command is wrong, not the infrastructure.
+func permanent(err error) bool {
+	var ve *domain.ValidationError
+	return errors.As(err, &ve) || errors.Is(err, domain.ErrInvalidTransition) ||
+		errors.Is(err, domain.ErrOverFulfilment) || errors.Is(err, domain.ErrOverRefund) ||
+		errors.Is(err, domain.ErrInsufficientStock) || errors.Is(err, domain.ErrNotFound)
+}
+
+// apply runs the webhook's domain commands. It returns the processed outcome
+// and any events recorded next to it on the webhook's stream.
+func (w *Webhooks) apply(ctx context.Context, src eventstore.Event, wh domain.WebhookReceived) (domain.WebhookProcessed, []domain.Event, error) {
+	if string(wh.Body) == eventstore.Erased {
+		return domain.WebhookProcessed{Result: "ignored", Detail: "body erased"}, nil, nil
+	}
+	topic := strings.ToLower(wh.Topic)
+	switch topic {
+	case "orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled":
+		return w.orderSnapshot(ctx, src, wh)
+	case "refunds/create":
+		return w.refund(ctx, src, wh)
+	case "inventory_levels/update":
+		return w.inventoryLevel(ctx, src, wh)
+	case "app/uninstalled":
+		return w.uninstall(ctx, src, wh)
+	case "customers/data_request", "customers/redact", "shop/redact":
+		rec, err := decodeCompliance(topic, wh.Shop, wh.Body)
+		if err != nil {
+			return domain.WebhookProcessed{}, nil, err
+		}
+		return domain.WebhookProcessed{Result: "recorded", Detail: topic + " recorded for the personal-data process"},
+			[]domain.Event{rec}, nil
+	}
+	return domain.WebhookProcessed{Result: "ignored", Detail: "topic " + wh.Topic + " is not processed"}, nil, nil
+}
+
+// update is load–decide–append on one aggregate stream with outcome ids
+// derived from the webhook event, returning how many events were appended.
+func (w *Webhooks) update(ctx context.Context, src eventstore.Event, tenant, stream string,
+	decide func(history []domain.Event) ([]domain.Event, error)) (int, error) {
+	update := w.store.Update
+	if w.planned != nil {
+		update = w.plan
+	}
+	res, err := update(ctx, stream, eventstore.AnyVersion, func(stored []eventstore.Event) ([]eventstore.NewEvent, error) {
+		history, err := eventstore.Decode(stored)
+		if err != nil {
+			return nil, err
+		}
+		events, err := decide(history)
+		if err != nil || len(events) == 0 {
+			return nil, err
+		}
+		encoded, err := eventstore.Encode(tenant, eventstore.Metadata{}, events...)
+		if err != nil {
+			return nil, err
+		}
+		return Outcome(WebhooksHandler, src, stream, encoded), nil
+	})
+	if errors.Is(err, eventstore.ErrDuplicateEvent) {
+		return 0, nil // an earlier run of this webhook appended them
+	}
+	return len(res.Events), err
+}
+
+func appliedOrUnchanged(n int, orderID, detail string) domain.WebhookProcessed {
+	p := domain.WebhookProcessed{Result: "applied", Detail: detail, OrderID: orderID, Events: n}
+	if n == 0 {
+		p.Result, p.Detail = "unchanged", "repeats or predates known state"
+	}
+	return p
+}
+
+// orderSnapshot applies a full order body: the newest updated_at wins, an
+// order not seen before is created.
+func (w *Webhooks) orderSnapshot(ctx context.Context, src eventstore.Event, wh domain.WebhookReceived) (domain.WebhookProcessed, []domain.Event, error) {
+	snap, err := domain.DecodeShopifyOrder(wh.Body)
+	if err != nil {
+		return domain.WebhookProcessed{}, nil, err
+	}
+	id := domain.ShopifyOrderID(wh.Shop, snap.ID)
+	n, err := w.update(ctx, src, wh.Shop, domain.OrderStream(id), func(history []domain.Event) ([]domain.Event, error) {
+		order := &domain.Order{}
+		if len(history) > 0 {
+			var err error
+			if order, err = domain.NewOrderFromHistory(history); err != nil {
+				return nil, err
+			}
+		}
+		return order.ApplyShopifySnapshot(snap, wh.Shop)
+	})
+	return appliedOrUnchanged(n, id.String(), "order snapshot applied"), nil, err
+}
+
+// refund checks a refunds/create body and records it; it does not apply it.
+// Shopify sends an orders/updated snapshot with every refund, carrying it,
+// and snapshots are the order's truth (the newest updated_at wins), so the
+// refund reaches the order from there, exactly once and in the right order.
+// Applying it here too would let a refund whose snapshot never validly
+// arrived disagree with the newest snapshot Shopify sent.
+func (w *Webhooks) refund(_ context.Context, _ eventstore.Event, wh domain.WebhookReceived) (domain.WebhookProcessed, []domain.Event, error) {
+	// The currency only scales amounts; any two-decimal code validates the shape.
+	r, err := domain.DecodeShopifyRefund(wh.Body, "XXX")
+	if err != nil {
+		return domain.WebhookProcessed{}, nil, err
+	}
+	id := domain.ShopifyOrderID(wh.Shop, r.OrderID)
+	return domain.WebhookProcessed{Result: "recorded", OrderID: id.String(),
+		Detail: fmt.Sprintf("refund %d is applied from the order snapshot that carries it", r.Refund.ID)}, nil, nil
+}
+
+// inventoryLevel records Shopify's available figure. The webhook names an
+// inventory item and a location, not a SKU, and our stock is keyed by SKU or
+// variant; until the item→variant lookup through the Admin API exists, the
+// level is kept under its own key "item-<inventory item id>@<location id>",
+// one per location because Shopify's figure is per location.
+func (w *Webhooks) inventoryLevel(ctx context.Context, src eventstore.Event, wh domain.WebhookReceived) (domain.WebhookProcessed, []domain.Event, error) {
+	level, err := domain.DecodeShopifyInventoryLevel(wh.Body)
+	if err != nil {
+		return domain.WebhookProcessed{}, nil, err
+	}
+	if !level.Tracked {
+		return domain.WebhookProcessed{Result: "ignored", Detail: "stock of the item is not tracked"}, nil, nil
+	}
+	key := fmt.Sprintf("item-%d@%d", level.InventoryItemID, level.LocationID)
+	n, err := w.update(ctx, src, wh.Shop, domain.InventoryStream(wh.Shop, key), func(history []domain.Event) ([]domain.Event, error) {
+		inv, err := domain.NewInventory(wh.Shop, key)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range history {
+			inv.Apply(e)
+		}
+		return inv.SetAvailableFromShopify(level.Available, level.UpdatedAt)
+	})
+	return appliedOrUnchanged(n, "", "inventory level "+key+" synced"), nil, err
+}
+
+// uninstall records app/uninstalled on the shop. The shop's webhook secrets
+// stay valid: Shopify still sends shop/redact afterwards.
+func (w *Webhooks) uninstall(ctx context.Context, src eventstore.Event, wh domain.WebhookReceived) (domain.WebhookProcessed, []domain.Event, error) {
+	at := src.RecordedAt
+	if t, err := time.Parse(time.RFC3339Nano, wh.TriggeredAt); err == nil {
+		at = t
+	}
+	n, err := w.update(ctx, src, wh.Shop, domain.ShopStream(wh.Shop), func(history []domain.Event) ([]domain.Event, error) {
+		shop, err := domain.NewShopFromHistory(history)
+		if err != nil {
+			return nil, err
+		}
+		if !shop.Installed() {
+			return nil, nil // a repeated uninstall
+		}
+		return shop.Uninstall(at)
+	})
+	if err != nil {
+		return domain.WebhookProcessed{}, nil, err
+	}
+	if w.planned != nil {
+		return appliedOrUnchanged(n, "", "shop uninstalled"), nil, nil
+	}
+	if err := w.shops.MarkUninstalled(ctx, wh.Shop, at); err != nil {
+		return domain.WebhookProcessed{}, nil, err
+	}
+	return appliedOrUnchanged(n, "", "shop uninstalled"), nil, nil
+}
+
+// decodeCompliance reads the ids a compliance webhook names.
+func decodeCompliance(topic, shop string, body []byte) (domain.WebhookComplianceRecorded, error) {
+	rec := domain.WebhookComplianceRecorded{Topic: topic, Shop: shop}
+	switch topic {
+	case "customers/redact":
+		r, err := domain.DecodeShopifyCustomerRedact(body)
+		if err != nil {
+			return rec, err
+		}
+		rec.CustomerID, rec.OrdersAffected = r.CustomerID, r.OrdersToRedact
+	case "customers/data_request":
+		var raw struct {
+			Customer struct {
+				ID json.Number `json:"id"`
+			} `json:"customer"`
+			OrdersRequested []json.Number `json:"orders_requested"`
+		}
+		if err := json.Unmarshal(body, &raw); err != nil {
+			return rec, &domain.ValidationError{Fields: []domain.FieldError{{Field: "body", Message: err.Error()}}}
+		}
+		var err error
+		if rec.CustomerID, err = raw.Customer.ID.Int64(); err != nil {
+			return rec, &domain.ValidationError{Fields: []domain.FieldError{{Field: "customer.id", Message: "must be an integer"}}}
+		}
+		for _, n := range raw.OrdersRequested {
+			id, err := n.Int64()
+			if err != nil {
+				return rec, &domain.ValidationError{Fields: []domain.FieldError{{Field: "orders_requested", Message: "must hold integers"}}}
+			}
+			rec.OrdersAffected = append(rec.OrdersAffected, id)
+		}
+	case "shop/redact":
+		if !json.Valid(body) {
+			return rec, &domain.ValidationError{Fields: []domain.FieldError{{Field: "body", Message: "is not valid JSON"}}}
+		}
+	}
+	return rec, nil
+}
