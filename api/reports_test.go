@@ -76,7 +76,7 @@ func TestSalesSummaryReport(t *testing.T) {
 	order(stranger, "USD", "2025-03-02T10:00:00Z", 8800) // another shop
 	last := order(owner, "USD", "2025-02-28T23:59:59Z", 4200)
 	// The worker reads orders_view: let it catch up before the report is built.
-	expectStatus(t, e.Do(t, http.MethodGet, "/api/v1/orders?limit=1", owner, nil, "X-Min-Position", last.Position), http.StatusOK).Body.Close()
+	expectStatus(t, e.Fresh(t, "/api/v1/orders?limit=1", owner, last.Position), http.StatusOK).Body.Close()
 
 	// Auditors may ask for reports: they change no business state.
 	resp := expectStatus(t, e.Do(t, http.MethodPost, "/api/v1/reports", auditor,
@@ -90,7 +90,7 @@ func TestSalesSummaryReport(t *testing.T) {
 
 	// No worker runs yet: the report waits, and its file is not there.
 	var got reportOut
-	apitest.Decode(t, expectStatus(t, e.Do(t, http.MethodGet, path, owner, nil, "X-Min-Position", requested.Position), http.StatusOK), &got)
+	apitest.Decode(t, expectStatus(t, e.Fresh(t, path, owner, requested.Position), http.StatusOK), &got)
 	if got.Status != "requested" || got.DownloadURL != nil || got.From != "2025-03-01" || got.To != "2025-03-03" {
 		t.Fatalf("before the worker: %+v", got)
 	}
