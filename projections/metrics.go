@@ -24,3 +24,9 @@ func observeApply(projector string, o Outcome, err error) {
 	}
 	projected.WithLabelValues(projector, outcome).Inc()
 }
+
+// observeBatch counts a batch applied in one transaction.
+func observeBatch(projector string, applied, skipped int) {
+	projected.WithLabelValues(projector, "applied").Add(float64(applied))
+	projected.WithLabelValues(projector, "skipped").Add(float64(skipped))
+}

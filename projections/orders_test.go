@@ -15,6 +15,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
@@ -311,27 +312,8 @@ func TestOrdersGap(t *testing.T) {
 func TestProjectorsThroughRelay(t *testing.T) {
 	f := newFixture(t)
 	client, prefix := testenv.Redis(t)
-	logger := slog.New(slog.DiscardHandler)
-	pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: client}, watermill.NopLogger{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	relay := eventstore.NewRelay(f.store, pub, eventstore.RelayConfig{
-		TopicPrefix: prefix, Logger: logger,
-		Follow: eventstore.FollowOptions{BatchSize: 50, PollInterval: 50 * time.Millisecond},
-	})
-	runner := NewRunner(f.pool, RunnerConfig{Redis: client, TopicPrefix: prefix, ConsumerName: "test", Logger: logger},
-		All(client, prefix)...)
-	ctx, cancel := context.WithCancel(f.ctx)
-	var wg sync.WaitGroup
-	for _, run := range []func(context.Context) error{relay.Run, runner.Run} {
-		wg.Go(func() {
-			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("run: %v", err)
-			}
-		})
-	}
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	f.run(t, f.relay(client, prefix), NewRunner(f.pool, RunnerConfig{Redis: client, TopicPrefix: prefix,
+		ConsumerName: "test", Logger: slog.New(slog.DiscardHandler)}, All(client, prefix)...).Run)
 
 	id := uuid.New()
 	f.appendEvents(t, domain.OrderStream(id), placed(id))
@@ -357,6 +339,32 @@ func TestProjectorsThroughRelay(t *testing.T) {
 	if n, err := client.Exists(f.ctx, key).Result(); err != nil || n != 0 {
 		t.Fatalf("cache key after the order changed: exists %d, err %v; want it deleted", n, err)
 	}
+}
+
+// relay returns a relay run that publishes the store's events under prefix.
+func (f *fixture) relay(client *redis.Client, prefix string) func(context.Context) error {
+	pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: client}, watermill.NopLogger{})
+	if err != nil {
+		panic(err)
+	}
+	return eventstore.NewRelay(f.store, pub, eventstore.RelayConfig{
+		TopicPrefix: prefix, Logger: slog.New(slog.DiscardHandler),
+		Follow: eventstore.FollowOptions{BatchSize: 50, PollInterval: 50 * time.Millisecond},
+	}).Run
+}
+
+// run runs each until the test ends.
+func (f *fixture) run(t *testing.T, runs ...func(context.Context) error) {
+	ctx, cancel := context.WithCancel(f.ctx)
+	var wg sync.WaitGroup
+	for _, run := range runs {
+		wg.Go(func() {
+			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
 }
 
 // waitFor polls cond; the deadline only bounds a hung test, it measures nothing.

@@ -4,17 +4,17 @@
 package projections
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
-	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -67,54 +67,118 @@ const (
 	Skipped         // already applied (a redelivery)
 )
 
-// ApplyOnce applies e to p in one transaction, unless already applied; an
-// event whose predecessor is missing returns ErrGap and changes nothing.
+// ApplyOnce applies e to p in one transaction, unless already applied. An
+// event whose predecessors are missing from the read model gets them from the
+// event store first; ErrGap means the store does not hold them either.
 // An Invalidator's AfterCommit runs after the transaction; its error is
 // returned (with the outcome) so that the message is redelivered.
 func ApplyOnce(ctx context.Context, pool *pgxpool.Pool, p Projector, e eventstore.Event) (Outcome, error) {
-	outcome := Skipped
-	batch := []eventstore.Event{e}
+	applied, err := applyMany(ctx, pool, p, []eventstore.Event{e})
+	if applied > 0 {
+		return Applied, err
+	}
+	return Skipped, err
+}
+
+// applyMany applies events of any streams, in any order and possibly
+// repeated, in one transaction, each at most once. It returns how many of
+// the given events were applied (the rest were already).
+func applyMany(ctx context.Context, pool *pgxpool.Pool, p Projector, events []eventstore.Event) (int, error) {
+	given := slices.Clone(events)
+	slices.SortFunc(given, func(a, b eventstore.Event) int {
+		return cmp.Or(strings.Compare(a.StreamID, b.StreamID), cmp.Compare(a.StreamVersion, b.StreamVersion))
+	})
+	given = slices.CompactFunc(given, func(a, b eventstore.Event) bool {
+		return a.StreamID == b.StreamID && a.StreamVersion == b.StreamVersion
+	})
+	var streams []string
+	for _, e := range given {
+		if len(streams) == 0 || streams[len(streams)-1] != e.StreamID {
+			streams = append(streams, e.StreamID)
+		}
+	}
+	var batch []eventstore.Event
+	applied := 0
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		var version int64
-		// Upsert-and-lock: concurrent consumers of one stream serialise here.
-		err := tx.QueryRow(ctx, `INSERT INTO projection_streams (projection, stream_id, version) VALUES ($1, $2, 0)
+		batch, applied = batch[:0], 0
+		// Upsert-and-lock, in stream order so that concurrent consumers
+		// serialise per stream without deadlocking.
+		rows, err := tx.Query(ctx, `INSERT INTO projection_streams (projection, stream_id, version)
+			SELECT $1, s, 0 FROM unnest($2::text[]) AS s
 			ON CONFLICT (projection, stream_id) DO UPDATE SET version = projection_streams.version
-			RETURNING version`, p.Name(), e.StreamID).Scan(&version)
+			RETURNING stream_id, version`, p.Name(), streams)
 		if err != nil {
 			return err
 		}
-		if e.StreamVersion <= version {
+		versions := make(map[string]int64, len(streams))
+		var (
+			stream  string
+			version int64
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&stream, &version}, func() error {
+			versions[stream] = version
 			return nil
-		}
-		if e.StreamVersion > version+1 {
-			// The predecessors are committed (a version exists only after the
-			// one before it), but their messages are late: pending on a dead
-			// consumer or lost with Redis, and a redelivery could queue behind
-			// this very message forever. The event store has them: apply them first.
-			missing, err := eventstore.ReadStreamRangeTx(ctx, tx, e.StreamID, version+1, e.StreamVersion-1)
-			if err != nil {
-				return err
-			}
-			if int64(len(missing)) != e.StreamVersion-1-version {
-				return fmt.Errorf("%w: %s v%d, applied up to v%d", ErrGap, e.StreamID, e.StreamVersion, version)
-			}
-			batch = append(missing, e)
-		}
-		for _, e := range batch {
-			if err := p.Apply(ctx, tx, e); err != nil {
-				return fmt.Errorf("%s: apply %s v%d (%s): %w", p.Name(), e.StreamID, e.StreamVersion, e.Type, err)
-			}
-		}
-		if err := recordApplied(ctx, tx, p.Name(), batch); err != nil {
+		}); err != nil {
 			return err
 		}
-		outcome = Applied
-		return nil
+		for i := 0; i < len(given); {
+			id, have := given[i].StreamID, versions[given[i].StreamID]
+			var run []eventstore.Event
+			for ; i < len(given) && given[i].StreamID == id; i++ {
+				if given[i].StreamVersion > have {
+					run = append(run, given[i])
+				}
+			}
+			if len(run) == 0 {
+				continue
+			}
+			applied += len(run)
+			last := run[len(run)-1].StreamVersion
+			if run[0].StreamVersion != have+1 || last-have != int64(len(run)) {
+				// The predecessors are committed (a version exists only after
+				// the one before it), but their messages are late: pending on a
+				// dead consumer or lost with Redis, and a redelivery could queue
+				// behind this very message forever. The event store has them.
+				run, err = eventstore.ReadStreamRangeTx(ctx, tx, id, have+1, last)
+				if err != nil {
+					return err
+				}
+				if int64(len(run)) != last-have {
+					return fmt.Errorf("%w: %s v%d, applied up to v%d", ErrGap, id, last, have)
+				}
+			}
+			batch = append(batch, run...)
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		if bp, ok := p.(BatchProjector); ok {
+			if err := bp.ApplyBatch(ctx, tx, batch); err != nil {
+				return fmt.Errorf("%s: apply %d events: %w", p.Name(), len(batch), err)
+			}
+		} else {
+			for _, e := range sortedByPosition(batch) {
+				if err := p.Apply(ctx, tx, e); err != nil {
+					return fmt.Errorf("%s: apply %s v%d (%s): %w", p.Name(), e.StreamID, e.StreamVersion, e.Type, err)
+				}
+			}
+		}
+		return recordApplied(ctx, tx, p.Name(), batch)
 	})
 	if err != nil {
-		return outcome, err
+		return 0, err
 	}
-	return outcome, afterCommit(ctx, p, batch)
+	// Redeliveries invalidate again: a failed invalidation is retried with its message.
+	return applied, afterCommit(ctx, p, slices.Concat(batch, given))
+}
+
+// sortedByPosition returns events in commit order, for projectors whose rows
+// may depend on several streams.
+func sortedByPosition(events []eventstore.Event) []eventstore.Event {
+	return slices.SortedFunc(slices.Values(events), func(a, b eventstore.Event) int {
+		return cmp.Or(cmp.Compare(a.Position.TransactionID, b.Position.TransactionID),
+			cmp.Compare(a.Position.GlobalPos, b.Position.GlobalPos))
+	})
 }
 
 func afterCommit(ctx context.Context, p Projector, events []eventstore.Event) error {
@@ -208,44 +272,14 @@ func NewRunner(pool *pgxpool.Pool, cfg RunnerConfig, projectors ...Projector) *R
 	return &Runner{pool: pool, cfg: cfg, projectors: projectors}
 }
 
-// Run consumes until ctx ends.
+// Run consumes until ctx ends, each projector on its own consumer.
 func (r *Runner) Run(ctx context.Context) error {
-	logger := watermill.NewSlogLogger(r.cfg.Logger)
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, logger)
-	if err != nil {
-		return err
-	}
-	router.AddMiddleware(middleware.Recoverer)
+	var wg sync.WaitGroup
 	for _, p := range r.projectors {
-		sub, err := redisstream.NewSubscriber(redisstream.SubscriberConfig{
-			Client:          r.cfg.Redis,
-			ConsumerGroup:   consumerGroup(r.cfg.TopicPrefix, p.Name()),
-			Consumer:        r.cfg.ConsumerName,
-			OldestId:        "0",
-			NackResendSleep: 50 * time.Millisecond,
-			MaxIdleTime:     r.cfg.ClaimIdle,
-			BlockTime:       time.Second,
-		}, logger)
-		if err != nil {
-			return err
-		}
-		for _, c := range p.Categories() {
-			p := p
-			router.AddConsumerHandler("projector."+p.Name()+"."+c, eventstore.Topic(r.cfg.TopicPrefix, c), sub,
-				func(msg *message.Message) error {
-					e, err := eventstore.FromMessage(msg)
-					if err != nil {
-						// Not an event: nothing a retry could fix.
-						r.cfg.Logger.Error("projector dropped a malformed message", "projector", p.Name(), "err", err)
-						return nil
-					}
-					outcome, err := ApplyOnce(msg.Context(), r.pool, p, e)
-					observeApply(p.Name(), outcome, err)
-					return err
-				})
-		}
+		wg.Go(func() { r.newConsumer(p).run(ctx) })
 	}
-	return router.Run(ctx)
+	wg.Wait()
+	return nil
 }
 
 // streamRun is one stream's events within a batch, decoded, in order.

@@ -1,0 +1,112 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/testenv"
+)
+
+// A backlog is applied many messages per transaction, and the result is the
+// read model a rebuild from the event store makes.
+func TestRunnerAppliesABacklogInBatches(t *testing.T) {
+	f := newFixture(t)
+	client, prefix := testenv.Redis(t)
+	const orders = 200
+	for range orders {
+		id := uuid.New()
+		f.appendEvents(t, domain.OrderStream(id), placed(id), paid)
+	}
+	f.run(t, f.relay(client, prefix))
+	stream := eventstore.Topic(prefix, "order")
+	waitFor(t, "the relay to publish the backlog", func() bool {
+		n, err := client.XLen(f.ctx, stream).Result()
+		return err == nil && n == 2*orders
+	})
+
+	p := NewOrders(client, prefix)
+	f.run(t, NewRunner(f.pool, RunnerConfig{Redis: client, TopicPrefix: prefix, ConsumerName: "test",
+		Logger: slog.New(slog.DiscardHandler)}, p).Run)
+	waitFor(t, "every order paid in orders_view", func() bool {
+		var n int
+		if err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM orders_view WHERE status = 'paid'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == orders
+	})
+	// Rows written in one transaction share its xmin: one event per
+	// transaction would leave one per order.
+	var txs int
+	if err := f.pool.QueryRow(f.ctx, `SELECT count(DISTINCT xmin::text) FROM projection_streams WHERE projection = 'orders'`).Scan(&txs); err != nil {
+		t.Fatal(err)
+	}
+	if limit := orders / 10; txs > limit {
+		t.Errorf("the backlog took %d transactions, want at most %d", txs, limit)
+	}
+	live := f.dump(t, p)
+	if _, err := Rebuild(f.ctx, f.store, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.requireDump(t, p, live, "a rebuild")
+}
+
+// poisoned fails on one stream while sick is set, as a bug or a bad event would.
+type poisoned struct {
+	*Orders
+	stream string
+	sick   atomic.Bool
+}
+
+func (p *poisoned) ApplyBatch(ctx context.Context, tx pgx.Tx, events []eventstore.Event) error {
+	if p.sick.Load() && slices.ContainsFunc(events, func(e eventstore.Event) bool { return e.StreamID == p.stream }) {
+		return errors.New("poisoned")
+	}
+	return p.Orders.ApplyBatch(ctx, tx, events)
+}
+
+// An event that fails holds back only itself: the rest of its batch is
+// applied, it stays pending in Redis, and it is applied once it can be.
+func TestRunnerHoldsBackOnlyAFailingEvent(t *testing.T) {
+	f := newFixture(t)
+	client, prefix := testenv.Redis(t)
+	ids := make([]uuid.UUID, 30)
+	for i := range ids {
+		ids[i] = uuid.New()
+		f.appendEvents(t, domain.OrderStream(ids[i]), placed(ids[i]))
+	}
+	p := &poisoned{Orders: NewOrders(client, prefix), stream: domain.OrderStream(ids[7])}
+	p.sick.Store(true)
+	f.run(t, f.relay(client, prefix), NewRunner(f.pool, RunnerConfig{Redis: client, TopicPrefix: prefix,
+		ConsumerName: "test", Logger: slog.New(slog.DiscardHandler)}, p).Run)
+
+	count := func() (n int) {
+		if err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM orders_view`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	waitFor(t, "every healthy order", func() bool { return count() == len(ids)-1 })
+	var applied bool
+	if err := f.pool.QueryRow(f.ctx, `SELECT EXISTS (SELECT 1 FROM orders_view WHERE id = $1)`, ids[7]).Scan(&applied); err != nil || applied {
+		t.Fatalf("the failing order applied: %v, %v", applied, err)
+	}
+	pending, err := client.XPending(f.ctx, eventstore.Topic(prefix, "order"), consumerGroup(prefix, p.Name())).Result()
+	if err != nil || pending.Count != 1 {
+		t.Fatalf("pending = %+v, %v; want the failing message only", pending, err)
+	}
+	p.sick.Store(false)
+	waitFor(t, "the failing order once it applies", func() bool { return count() == len(ids) })
+	waitFor(t, "nothing pending", func() bool {
+		pending, err := client.XPending(f.ctx, eventstore.Topic(prefix, "order"), consumerGroup(prefix, p.Name())).Result()
+		return err == nil && pending.Count == 0
+	})
+}
