@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,7 +48,33 @@ func TestWebhooksEndToEnd(t *testing.T) {
 
 	roles := make(chan error, 1)
 	go func() { roles <- p.Run(ctx, []string{"relay", "projectors"}) }()
-	// Two worker processes in one consumer group; a is killed mid-run.
+	sim := testenv.StartSimulator(t)
+	var created struct{ ID string }
+	if code := sim.Do(t, "POST", "/_sim/runs", map[string]any{
+		"scenario": "orders", "shop": shop, "secret": secret, "target": srv.URL, "seed": 20251124,
+		"orders": 130, "concurrency": 1,
+		"duplicate_pct": 5, "reorder_pct": 15, "bad_signature_pct": 3, "malformed_pct": 3,
+	}, &created); code != 201 {
+		t.Fatalf("start run: %d", code)
+	}
+
+	// A consumer that crashed right after reading: it takes the first
+	// messages and never acknowledges them, so a live worker must claim them
+	// once they have idled.
+	stream := eventstore.Topic(prefix, "webhook")
+	group := prefix + "worker." + workers.WebhooksHandler
+	if err := p.Redis.XGroupCreateMkStream(ctx, stream, group, "0").Err(); err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		t.Fatal(err)
+	}
+	res, err := p.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: "worker-crashed",
+		Streams: []string{stream, ">"}, Count: 3, Block: time.Minute}).Result()
+	if err != nil || len(res) != 1 || len(res[0].Messages) == 0 {
+		t.Fatalf("the crashed consumer read %v, %v", res, err)
+	}
+	t.Logf("the crashed consumer holds %d unacknowledged messages", len(res[0].Messages))
+
+	// Two worker processes in one consumer group; a stops mid-run, and what
+	// it held in flight stays pending for b to claim.
 	startWorker := func(name string) (context.CancelFunc, chan error) {
 		wctx, stop := context.WithCancel(ctx)
 		wcfg := p.WorkersConfig()
@@ -59,21 +86,6 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	stopA, doneA := startWorker("worker-a")
 	stopB, doneB := startWorker("worker-b")
 	defer stopB()
-
-	sim := testenv.StartSimulator(t)
-	var created struct{ ID string }
-	if code := sim.Do(t, "POST", "/_sim/runs", map[string]any{
-		"scenario": "orders", "shop": shop, "secret": secret, "target": srv.URL, "seed": 20251124,
-		"orders": 130, "concurrency": 1,
-		"duplicate_pct": 5, "reorder_pct": 15, "bad_signature_pct": 3, "malformed_pct": 3,
-	}, &created); code != 201 {
-		t.Fatalf("start run: %d", code)
-	}
-
-	// Stop worker a once it has done a share of the work. Whatever it held
-	// in flight stays pending for worker b to claim.
-	stream := eventstore.Topic(prefix, "webhook")
-	group := prefix + "worker." + workers.WebhooksHandler
 	waitFor(t, "worker a and b to process a share of the run", func() bool {
 		return processedCount(ctx, t, p.Pool, shop) >= 100
 	})
@@ -81,23 +93,6 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	if err := <-doneA; err != nil {
 		t.Fatalf("worker a: %v", err)
 	}
-	// A consumer that crashed right after reading: it took messages and
-	// never acknowledges them, so b must claim them once they idle.
-	var crashed []string
-	waitFor(t, "the crashed consumer to take messages", func() bool {
-		res, err := p.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: "worker-crashed",
-			Streams: []string{stream, ">"}, Count: 3, Block: 100 * time.Millisecond}).Result()
-		if err != nil && err != redis.Nil {
-			t.Fatal(err)
-		}
-		for _, s := range res {
-			for _, m := range s.Messages {
-				crashed = append(crashed, m.ID)
-			}
-		}
-		return len(crashed) > 0
-	})
-	t.Logf("the crashed consumer holds %d unacknowledged messages", len(crashed))
 
 	var run testenv.SimRun
 	waitFor(t, "the simulator run", func() bool {
