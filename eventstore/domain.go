@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/ordermill/ordermill/domain"
 )
@@ -40,9 +42,11 @@ func Decode(events []Event) ([]domain.Event, error) {
 // read. With AnyVersion a concurrent writer's conflict is retried on fresh
 // history; with an exact version (a client's If-Match) a mismatch is a
 // ConflictError at once. decide returning no events appends nothing.
+// Retries wait a short random while, so that writers racing on a hot stream
+// (one SKU's stock, reserved by many orders at once) spread out.
 func (s *Store) Update(ctx context.Context, stream string, expected ExpectedVersion,
 	decide func(history []Event) ([]NewEvent, error)) (AppendResult, error) {
-	const attempts = 5
+	const attempts = 10
 	for attempt := 1; ; attempt++ {
 		history, err := s.ReadStream(ctx, stream, 1)
 		if err != nil && !errors.Is(err, ErrStreamNotFound) {
@@ -65,6 +69,11 @@ func (s *Store) Update(ctx context.Context, stream string, expected ExpectedVers
 		}
 		res, err := s.Append(ctx, stream, Exact(version), events...)
 		if errors.Is(err, ErrConcurrency) && expected == AnyVersion && attempt < attempts {
+			select {
+			case <-ctx.Done():
+				return res, err
+			case <-time.After(rand.N(time.Duration(attempt) * 2 * time.Millisecond)):
+			}
 			continue
 		}
 		return res, err
