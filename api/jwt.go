@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -31,8 +32,9 @@ const (
 
 // Keys signs and verifies access tokens with one RSA key pair.
 type Keys struct {
-	kid  string
-	priv *rsa.PrivateKey
+	kid      string
+	priv     *rsa.PrivateKey
+	verified verifiedTokens
 }
 
 // NewKeys wraps a private key; its key id is derived from the public key, so
@@ -40,7 +42,8 @@ type Keys struct {
 func NewKeys(priv *rsa.PrivateKey) *Keys {
 	der := x509.MarshalPKCS1PublicKey(&priv.PublicKey)
 	sum := sha256.Sum256(der)
-	return &Keys{kid: base64.RawURLEncoding.EncodeToString(sum[:12]), priv: priv}
+	return &Keys{kid: base64.RawURLEncoding.EncodeToString(sum[:12]), priv: priv,
+		verified: verifiedTokens{m: map[[sha256.Size]byte]*AccessClaims{}}}
 }
 
 // KeyID returns the kid written into every token's header.
@@ -155,6 +158,18 @@ func (k *Keys) Issue(userID uuid.UUID, shop string, role domain.Role, email, ses
 // Verify checks an access token's signature (RS256 only, known kid), issuer,
 // audience and validity window at now, and returns its claims.
 func (k *Keys) Verify(token string, now time.Time) (*AccessClaims, error) {
+	sum := sha256.Sum256([]byte(token))
+	if claims, ok := k.verified.get(sum, now); ok {
+		return claims, nil
+	}
+	claims, err := k.verify(token, now)
+	if err == nil {
+		k.verified.put(sum, claims, now)
+	}
+	return claims, err
+}
+
+func (k *Keys) verify(token string, now time.Time) (*AccessClaims, error) {
 	claims := &AccessClaims{}
 	_, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		if kid, _ := t.Header["kid"].(string); kid != k.kid {
@@ -179,6 +194,57 @@ func (k *Keys) Verify(token string, now time.Time) (*AccessClaims, error) {
 		return nil, errors.New("token names no shop")
 	}
 	return claims, nil
+}
+
+// maxVerifiedTokens bounds the memory verifiedTokens can take: about 1 KiB
+// per token, and only tokens signed by this key get in.
+const maxVerifiedTokens = 10_000
+
+// verifiedTokens remembers tokens that passed verification, keyed by the
+// SHA-256 of the whole token, so a token costs one RSA check rather than one
+// per request. Only the validity window depends on the time, so a hit
+// rechecks just that; a different byte anywhere is a different key.
+type verifiedTokens struct {
+	mu sync.RWMutex
+	m  map[[sha256.Size]byte]*AccessClaims
+}
+
+func (v *verifiedTokens) get(sum [sha256.Size]byte, now time.Time) (*AccessClaims, bool) {
+	v.mu.RLock()
+	claims, ok := v.m[sum]
+	v.mu.RUnlock()
+	if !ok || !validAt(claims, now) {
+		return nil, false
+	}
+	c := *claims // callers may change their copy
+	return &c, true
+}
+
+// put adds a verified token; when full it first drops expired tokens, and if
+// none have expired the token is simply not remembered.
+func (v *verifiedTokens) put(sum [sha256.Size]byte, claims *AccessClaims, now time.Time) {
+	c := *claims
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.m) >= maxVerifiedTokens {
+		for k, old := range v.m {
+			if !old.ExpiresAt.After(now) {
+				delete(v.m, k)
+			}
+		}
+		if len(v.m) >= maxVerifiedTokens {
+			return
+		}
+	}
+	v.m[sum] = &c
+}
+
+// validAt is the time part of verify: now in [iat, exp) and not before nbf.
+func validAt(c *AccessClaims, now time.Time) bool {
+	if c.NotBefore != nil && now.Before(c.NotBefore.Time) || c.IssuedAt != nil && now.Before(c.IssuedAt.Time) {
+		return false
+	}
+	return now.Before(c.ExpiresAt.Time)
 }
 
 // JWK is one public key in the JWKS document.
