@@ -297,3 +297,24 @@ func FuzzDecodeShopifyOrder(f *testing.F) {
 		}
 	})
 }
+
+// PostgreSQL cannot store U+0000, so a body holding one is refused as
+// invalid (recorded as failed, never retried); the text "\u0000" after a
+// literal backslash is ordinary data.
+func TestDecodeShopifyOrderRefusesNUL(t *testing.T) {
+	order := func(title string) []byte {
+		return []byte(`{"id":1,"name":"#1","currency":"USD","created_at":"2024-03-01T10:00:00Z","updated_at":"2024-03-01T10:00:00Z",
+			"total_price":"1.00","subtotal_price":"1.00","line_items":[{"id":2,"variant_id":3,"sku":"TEA","title":"` + title + `","quantity":1,"price":"1.00"}]}`)
+	}
+	for _, title := range []string{`Tea\u0000`, `\\\u0000`, `a\\\\\u0000b`} {
+		var ve *ValidationError
+		if _, err := DecodeShopifyOrder(order(title)); !errors.As(err, &ve) || !strings.Contains(err.Error(), "U+0000") {
+			t.Errorf("title %s: %v, want a validation error naming U+0000", title, err)
+		}
+	}
+	for _, title := range []string{`\\u0000`, `u0000`, `\\\\u0000`} {
+		if _, err := DecodeShopifyOrder(order(title)); err != nil {
+			t.Errorf("title %s: %v", title, err)
+		}
+	}
+}
