@@ -468,6 +468,14 @@ func TestReadYourWrites(t *testing.T) {
 	if n, err := e.Platform.Redis.Exists(context.Background(), key).Result(); err != nil || n != 1 {
 		t.Fatalf("order not cached: %d %v", n, err)
 	}
+	// Plain reads are answered from the cache: a change the projector did not
+	// make (so did not invalidate) stays unseen.
+	if _, err := e.Platform.Pool.Exec(context.Background(), `UPDATE orders_view SET name = 'changed' WHERE id = $1`, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, h := expectOrder(t, e, http.MethodGet, path, owner, nil, http.StatusOK); got.Name != o.Name || h.Get("ETag") != `"1"` {
+		t.Fatalf("plain read not served from the cache: name %q, ETag %q", got.Name, h.Get("ETag"))
+	}
 
 	paid, _ := expectOrder(t, e, http.MethodPost, path+"/pay", owner, map[string]any{}, http.StatusOK)
 	got, _ = freshOrder(t, e, path, owner, paid.Position)
