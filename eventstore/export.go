@@ -187,11 +187,6 @@ func (j *jsonlWriter) Write(e ExportedEvent) error {
 	return err
 }
 
-func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always marshals
-	return append(b, q...)
-}
-
 func (j *jsonlWriter) Flush() error { return j.w.Flush() }
 
 type csvWriter struct{ w *csv.Writer }

@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -30,23 +31,32 @@ func NewPipelinePublisher(client redis.UniversalClient) *PipelinePublisher {
 // may have been added; the relay then publishes the batch again
 // (at-least-once), as it does after any failed publish.
 func (p *PipelinePublisher) Publish(topic string, msgs ...*message.Message) error {
-	if p.closed {
-		return errors.New("publisher closed")
-	}
 	if len(msgs) == 0 {
 		return nil
 	}
-	pipe := p.client.Pipeline()
-	for _, msg := range msgs {
+	entries := make([]any, len(msgs))
+	for i, msg := range msgs {
 		values, err := p.marshaller.Marshal(topic, msg)
 		if err != nil {
 			return fmt.Errorf("marshal message %s: %w", msg.UUID, err)
 		}
-		pipe.XAdd(msg.Context(), &redis.XAddArgs{Stream: topic, Values: values})
+		entries[i] = values
 	}
 	// The pipeline goes out as one write, so one context bounds it.
-	if _, err := pipe.Exec(msgs[0].Context()); err != nil {
-		return fmt.Errorf("xadd %d messages to %s: %w", len(msgs), topic, err)
+	return p.xadd(msgs[0].Context(), topic, entries)
+}
+
+// xadd appends one stream entry per field-value list, in one round trip.
+func (p *PipelinePublisher) xadd(ctx context.Context, topic string, entries []any) error {
+	if p.closed {
+		return errors.New("publisher closed")
+	}
+	pipe := p.client.Pipeline()
+	for _, values := range entries {
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: topic, Values: values})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("xadd %d messages to %s: %w", len(entries), topic, err)
 	}
 	return nil
 }

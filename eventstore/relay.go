@@ -5,10 +5,10 @@ package eventstore
 // (transaction_id, offset below pg_snapshot_xmin), but it only polls (no
 // LISTEN/NOTIFY wake-up), keeps a transaction and a row lock open on its offsets
 // table while it waits for each message's ack, and acks one message at a time.
-// The relay instead reads a batch, publishes it through Watermill's Redis
-// Streams publisher and checkpoints once per batch, with leadership held by an
-// advisory lock on a dedicated connection. The message format stays Watermill's,
-// so every consumer is a plain Watermill subscriber.
+// The relay instead reads batches, publishes each to Redis Streams in one go
+// and checkpoints at most once per batch, these stages overlapping, with
+// leadership held by an advisory lock on a dedicated connection. The message
+// format stays Watermill's, so every consumer is a plain Watermill subscriber.
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +46,7 @@ func Topic(prefix, category string) string { return prefix + "events." + categor
 type Relay struct {
 	store      *Store
 	publisher  message.Publisher
+	pipe       *PipelinePublisher // publisher, when it is one: the relay then encodes for it
 	prefix     string
 	checkpoint string
 	follow     FollowOptions
@@ -81,7 +83,8 @@ func NewRelay(store *Store, publisher message.Publisher, cfg RelayConfig) *Relay
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Relay{store: store, publisher: publisher, prefix: cfg.TopicPrefix, checkpoint: cfg.Checkpoint,
+	pipe, _ := publisher.(*PipelinePublisher)
+	return &Relay{store: store, publisher: publisher, pipe: pipe, prefix: cfg.TopicPrefix, checkpoint: cfg.Checkpoint,
 		follow: cfg.Follow, retryEvery: cfg.StandbyRetry, log: cfg.Logger, recovery: cfg.Recovery}
 }
 
@@ -142,7 +145,7 @@ func (r *Relay) runOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	err = r.store.Follow(ctx, from, r.follow, r.publishBatch)
+	err = r.relay(ctx, from)
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
@@ -194,32 +197,171 @@ func (r *Relay) watchLock(ctx context.Context, lock *pgxpool.Conn, cancel contex
 	}
 }
 
-func (r *Relay) publishBatch(ctx context.Context, events []Event) error {
-	// Group by topic, keeping commit order inside each: a stream's events all
-	// share a topic, so per-stream order survives.
-	var order []string
-	byTopic := map[string][]*message.Message{}
-	for _, e := range events {
-		msg, err := ToMessage(e)
+// relay runs its stages at once: reading the next batch, encoding the one
+// before it, publishing the one before that, and saving the checkpoint of the
+// newest batch fully published. Batches are published one at a time in
+// commit order, and a checkpoint is saved only once everything up to it is
+// in Redis.
+func (r *Relay) relay(ctx context.Context, from Position) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	read := make(chan []Event, 1)
+	ready := make(chan *outgoing, 1)
+	published := make(chan Position, maxUnsaved)
+	var wg sync.WaitGroup
+	for _, stage := range []func() error{
+		func() error {
+			return r.store.Follow(ctx, from, r.follow, func(ctx context.Context, events []Event) error {
+				return send(ctx, read, events)
+			})
+		},
+		func() error { return r.encodeAll(ctx, read, ready) },
+		func() error { return r.publish(ctx, ready, published) },
+		func() error { return r.saveCheckpoints(ctx, published) },
+	} {
+		// The first stage to stop, with an error or because ctx ended, stops the others.
+		wg.Go(func() { cancel(stage()) })
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+func send[T any](ctx context.Context, ch chan<- T, v T) error {
+	select {
+	case ch <- v:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+func receive[T any](ctx context.Context, ch <-chan T) (T, error) {
+	select {
+	case v := <-ch:
+		return v, nil
+	case <-ctx.Done():
+		var zero T
+		return zero, context.Cause(ctx)
+	}
+}
+
+func (r *Relay) encodeAll(ctx context.Context, read <-chan []Event, ready chan<- *outgoing) error {
+	for {
+		events, err := receive(ctx, read)
 		if err != nil {
 			return err
 		}
-		topic := Topic(r.prefix, Category(e.StreamID))
-		if _, ok := byTopic[topic]; !ok {
-			order = append(order, topic)
+		out, err := r.encode(events)
+		if err != nil {
+			return err
 		}
-		byTopic[topic] = append(byTopic[topic], msg)
-	}
-	for _, topic := range order {
-		if err := r.publisher.Publish(topic, byTopic[topic]...); err != nil {
-			return fmt.Errorf("publish to %s: %w", topic, err)
+		if err := send(ctx, ready, out); err != nil {
+			return err
 		}
 	}
-	r.published.Add(int64(len(events)))
-	for _, e := range events {
-		relayPublished.WithLabelValues(Category(e.StreamID)).Inc()
+}
+
+// outgoing is one read batch, encoded and grouped by topic.
+type outgoing struct {
+	topics []topicBatch
+	last   Position
+}
+
+type topicBatch struct {
+	topic, category string
+	msgs            []*message.Message // for a generic publisher
+	entries         []any              // XADD field-value lists, for a PipelinePublisher
+}
+
+func (t *topicBatch) len() int { return len(t.msgs) + len(t.entries) }
+
+// encode groups events by topic, keeping commit order inside each: a
+// stream's events all share a topic, so per-stream order survives.
+func (r *Relay) encode(events []Event) (*outgoing, error) {
+	out := &outgoing{last: events[len(events)-1].Position}
+	index := map[string]int{}
+	var (
+		buf    []byte
+		values []any
+	)
+	if r.pipe != nil {
+		size := 0
+		for i := range events {
+			size += len(events[i].Data)
+		}
+		buf = make([]byte, 0, size+wireOverhead*len(events))
+		values = make([]any, 0, 6*len(events))
 	}
-	return r.store.SaveCheckpoint(ctx, r.checkpoint, events[len(events)-1].Position)
+	for i := range events {
+		e := &events[i]
+		category := Category(e.StreamID)
+		topic := Topic(r.prefix, category)
+		k, ok := index[topic]
+		if !ok {
+			k = len(out.topics)
+			index[topic] = k
+			out.topics = append(out.topics, topicBatch{topic: topic, category: category})
+		}
+		t := &out.topics[k]
+		if r.pipe != nil {
+			n := len(values)
+			buf, values = appendWire(buf, values, e)
+			t.entries = append(t.entries, values[n:len(values):len(values)])
+			continue
+		}
+		msg, err := ToMessage(*e)
+		if err != nil {
+			return nil, err
+		}
+		t.msgs = append(t.msgs, msg)
+	}
+	return out, nil
+}
+
+// publish sends each ready batch, in order, and hands its position on.
+func (r *Relay) publish(ctx context.Context, ready <-chan *outgoing, published chan<- Position) error {
+	for {
+		out, err := receive(ctx, ready)
+		if err != nil {
+			return err
+		}
+		for _, t := range out.topics {
+			if r.pipe != nil {
+				err = r.pipe.xadd(ctx, t.topic, t.entries)
+			} else {
+				err = r.publisher.Publish(t.topic, t.msgs...)
+			}
+			if err != nil {
+				return fmt.Errorf("publish to %s: %w", t.topic, err)
+			}
+			r.published.Add(int64(t.len()))
+			relayPublished.WithLabelValues(t.category).Add(float64(t.len()))
+		}
+		if err := send(ctx, published, out.last); err != nil {
+			return err
+		}
+	}
+}
+
+// maxUnsaved bounds how many published batches may wait for a checkpoint,
+// and so what a new leader publishes again after a crash.
+const maxUnsaved = 8
+
+// saveCheckpoints saves the newest published position, skipping those
+// published while the previous save ran: one commit can cover many batches.
+func (r *Relay) saveCheckpoints(ctx context.Context, published <-chan Position) error {
+	for {
+		p, err := receive(ctx, published)
+		if err != nil {
+			return err
+		}
+		for len(published) > 0 {
+			p = <-published
+		}
+		if err := r.store.SaveCheckpoint(ctx, r.checkpoint, p); err != nil {
+			return err
+		}
+	}
 }
 
 // ToMessage wraps a stored event as a Watermill message: UUID = event id, the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
@@ -23,6 +24,10 @@ import (
 // running through the restart, ends with every event, and nothing it had
 // acknowledged before the restart comes again.
 func TestRelayRepublishesWhatARestartedRedisLost(t *testing.T) {
+	forEachPublisher(t, testRelayRepublishesWhatARestartedRedisLost)
+}
+
+func testRelayRepublishesWhatARestartedRedisLost(t *testing.T, newPublisher func(redis.UniversalClient) message.Publisher) {
 	store := eventstore.New(testenv.Pool(t))
 	server := testenv.StartRedis(t)
 	client := redis.NewClient(&redis.Options{Addr: server.Addr})
@@ -31,11 +36,7 @@ func TestRelayRepublishesWhatARestartedRedisLost(t *testing.T) {
 	defer cancel()
 	const prefix, group = "rec:", "rec:projector.things"
 
-	pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: client}, watermill.NopLogger{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	relay := eventstore.NewRelay(store, pub, eventstore.RelayConfig{
+	relay := eventstore.NewRelay(store, newPublisher(client), eventstore.RelayConfig{
 		TopicPrefix: prefix,
 		Follow:      eventstore.FollowOptions{BatchSize: 10, PollInterval: 20 * time.Millisecond},
 		Logger:      slog.New(slog.DiscardHandler),

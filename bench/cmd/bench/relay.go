@@ -87,8 +87,12 @@ func (b *bench) relay(ctx context.Context) error {
 }
 
 // relayRate runs a relay from the start of the table through pub until it
-// has published n events.
+// has published n events and saved its checkpoint at the last one.
 func relayRate(ctx context.Context, e *env, pub message.Publisher, name string, n int64) (float64, error) {
+	head, _, err := e.p.Store.Head(ctx)
+	if err != nil {
+		return 0, err
+	}
 	id := randomHex(3)
 	relay := eventstore.NewRelay(e.p.Store, pub, eventstore.RelayConfig{
 		TopicPrefix: e.cfg.StreamPrefix + id + ":", Checkpoint: "bench-" + id,
@@ -103,6 +107,19 @@ func relayRate(ctx context.Context, e *env, pub message.Publisher, name string, 
 	for relay.Published() < n {
 		if time.Now().After(deadline) {
 			return 0, fmt.Errorf("relay (%s) published %d of %d events in 10 minutes", name, relay.Published(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for {
+		cp, err := e.p.Store.LoadCheckpoint(ctx, "bench-"+id)
+		if err != nil {
+			return 0, err
+		}
+		if cp == head {
+			break
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("relay (%s) checkpoint at %s, not %s, after 10 minutes", name, cp, head)
 		}
 		time.Sleep(time.Millisecond)
 	}
