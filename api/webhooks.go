@@ -125,7 +125,7 @@ func (s *server) captureWebhook(c *gin.Context) {
 		s.problemFromError(c, err)
 		return
 	}
-	_, err = s.Store.Append(ctx, domain.WebhookStream(shop, webhookID), eventstore.NoStream, events...)
+	_, err = s.Store.AppendGrouped(ctx, domain.WebhookStream(shop, webhookID), eventstore.NoStream, events[0])
 	if errors.Is(err, eventstore.ErrConcurrency) {
 		c.JSON(http.StatusOK, gin.H{"status": "duplicate"})
 		return

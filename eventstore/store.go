@@ -61,11 +61,13 @@ type Store struct {
 	appended   chan struct{}
 	notifyOnce sync.Once
 	cipher     Cipher // nil: data is stored as given
+	group      chan groupItem
+	groupOnce  sync.Once
 }
 
 // New returns a Store over pool.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, appended: make(chan struct{}, 1)}
+	return &Store{pool: pool, appended: make(chan struct{}, 1), group: make(chan groupItem)}
 }
 
 // Pool exposes the pool for readers that join events with other tables.
@@ -142,7 +144,7 @@ SELECT e.id, $1, base.v + e.ord, e.typ, e.sv, e.tenant, e.data::jsonb, e.meta::j
                     ELSE (SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1)
                END AS v) AS base
  ORDER BY e.ord
-RETURNING global_position, transaction_id::text::bigint, event_id, stream_version, recorded_at, prev_hash, hash`
+RETURNING ` + assignedColumns
 
 // AppendTx appends to one stream inside the caller's transaction, so a write
 // model kept beside the events (users, idempotency keys) commits with them.
@@ -165,25 +167,11 @@ func appendWith(ctx context.Context, q querier, a StreamAppend) (AppendResult, e
 	data := make([]string, n)
 	metas := make([]string, n)
 	for i, e := range a.Events {
-		if e.Type == "" {
-			return AppendResult{}, fmt.Errorf("append to %s: event %d has no type", a.Stream, i)
-		}
-		if !json.Valid(e.Data) {
-			return AppendResult{}, fmt.Errorf("append to %s: event %d (%s): data is not valid JSON", a.Stream, i, e.Type)
-		}
-		ids[i] = e.ID
-		if ids[i] == uuid.Nil {
-			ids[i] = uuid.New()
-		}
-		types[i] = e.Type
-		schemas[i] = int32(max(e.SchemaVersion, 1))
-		tenants[i] = e.Tenant
-		data[i] = string(e.Data)
-		m, err := json.Marshal(e.Metadata)
+		r, err := encodeRow(a.Stream, i, e)
 		if err != nil {
 			return AppendResult{}, err
 		}
-		metas[i] = string(m)
+		ids[i], types[i], schemas[i], tenants[i], data[i], metas[i] = r.id, r.typ, r.schema, r.tenant, r.data, r.meta
 	}
 	start := time.Now()
 	rows, err := q.Query(ctx, insertSQL, a.Stream, ids, types, schemas, tenants, data, metas, int64(a.Expected))
@@ -199,16 +187,9 @@ func appendWith(ctx context.Context, q querier, a StreamAppend) (AppendResult, e
 		byID[id] = i
 	}
 	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Event, error) {
-		var (
-			e    Event
-			txid int64
-		)
-		err := row.Scan(&e.Position.GlobalPos, &txid, &e.ID, &e.StreamVersion, &e.RecordedAt, &e.PrevHash, &e.Hash)
-		in := a.Events[byID[e.ID]]
-		e.Position.TransactionID = uint64(txid)
-		e.RecordedAt = e.RecordedAt.UTC()
-		e.StreamID, e.Type, e.SchemaVersion, e.Tenant = a.Stream, in.Type, max(in.SchemaVersion, 1), in.Tenant
-		e.Data, e.Metadata = json.RawMessage(data[byID[e.ID]]), in.Metadata
+		e, err := scanAssigned(row)
+		i := byID[e.ID]
+		e.complete(a.Stream, a.Events[i], data[i])
 		return e, err
 	})
 	if err != nil {
@@ -221,6 +202,54 @@ func appendWith(ctx context.Context, q querier, a StreamAppend) (AppendResult, e
 	sort.Slice(events, func(i, j int) bool { return events[i].StreamVersion < events[j].StreamVersion })
 	last := events[len(events)-1]
 	return AppendResult{Stream: a.Stream, Version: last.StreamVersion, Position: last.Position, Events: events}, nil
+}
+
+// eventRow is one event as the INSERT's parameters.
+type eventRow struct {
+	id                 uuid.UUID
+	typ                string
+	schema             int32
+	tenant, data, meta string
+}
+
+// encodeRow checks event i of an append to stream and encodes it, giving
+// it a random id when it has none.
+func encodeRow(stream string, i int, e NewEvent) (eventRow, error) {
+	if e.Type == "" {
+		return eventRow{}, fmt.Errorf("append to %s: event %d has no type", stream, i)
+	}
+	if !json.Valid(e.Data) {
+		return eventRow{}, fmt.Errorf("append to %s: event %d (%s): data is not valid JSON", stream, i, e.Type)
+	}
+	m, err := json.Marshal(e.Metadata)
+	if err != nil {
+		return eventRow{}, err
+	}
+	r := eventRow{id: e.ID, typ: e.Type, schema: int32(max(e.SchemaVersion, 1)), tenant: e.Tenant, data: string(e.Data), meta: string(m)}
+	if r.id == uuid.Nil {
+		r.id = uuid.New()
+	}
+	return r, nil
+}
+
+// assignedColumns are what the database assigns to an inserted event.
+const assignedColumns = `global_position, transaction_id::text::bigint, event_id, stream_version, recorded_at, prev_hash, hash`
+
+func scanAssigned(row pgx.CollectableRow) (Event, error) {
+	var (
+		e    Event
+		txid int64
+	)
+	err := row.Scan(&e.Position.GlobalPos, &txid, &e.ID, &e.StreamVersion, &e.RecordedAt, &e.PrevHash, &e.Hash)
+	e.Position.TransactionID = uint64(txid)
+	e.RecordedAt = e.RecordedAt.UTC()
+	return e, err
+}
+
+// complete fills in what the caller gave for an event the database stored.
+func (e *Event) complete(stream string, in NewEvent, data string) {
+	e.StreamID, e.Type, e.SchemaVersion, e.Tenant = stream, in.Type, max(in.SchemaVersion, 1), in.Tenant
+	e.Data, e.Metadata = json.RawMessage(data), in.Metadata
 }
 
 func mapAppendError(err error, a StreamAppend) error {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -206,5 +207,59 @@ func TestDestroyAndRotate(t *testing.T) {
 	}
 	if got := read(rotated, gone); got.Email != eventstore.Erased {
 		t.Fatalf("after rotation the erased customer reads %q", got.Email)
+	}
+}
+
+// Processes sealing at once for the same new customers agree on one key per
+// customer: a batch makes the keys it lacks in one statement, and a key
+// another process made meanwhile is found instead.
+func TestConcurrentSealsShareOneKeyPerCustomer(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	master := newKey(t)
+	const customers, processes = 20, 4
+	sealed := make([][]eventstore.NewEvent, processes)
+	errs := make(chan error, processes)
+	for p := range processes {
+		cipher := privacy.NewCipher(privacy.NewKeyring(pool, master))
+		for c := range 2 * customers { // each customer twice in one batch
+			e, err := eventstore.Encode(shop, eventstore.Metadata{}, placed(int64(9000+c%customers), fmt.Sprintf("c%d@example.test", c%customers), "C"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sealed[p] = append(sealed[p], e...)
+		}
+		go func() { errs <- cipher.Seal(ctx, sealed[p]) }()
+	}
+	for range processes {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var keys, subjects int
+	if err := pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT subject) FROM data_keys
+		WHERE shop = $1 AND subject LIKE 'customer:9%'`, shop).Scan(&keys, &subjects); err != nil {
+		t.Fatal(err)
+	}
+	if keys != customers || subjects != customers {
+		t.Fatalf("%d keys for %d customers, want one each of %d", keys, subjects, customers)
+	}
+	reader := privacy.NewCipher(privacy.NewKeyring(pool, master))
+	for p := range processes {
+		events := make([]eventstore.Event, len(sealed[p]))
+		for i, e := range sealed[p] {
+			if strings.Contains(string(e.Data), "@example.test") {
+				t.Fatalf("sealed event holds the email in clear: %s", e.Data)
+			}
+			events[i] = eventstore.Event{Type: e.Type, Data: e.Data}
+		}
+		if err := reader.Open(ctx, events); err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range events {
+			if got, want := decodePlaced(t, e).Email, fmt.Sprintf("c%d@example.test", i%customers); got != want {
+				t.Fatalf("process %d event %d opened to %q, want %q", p, i, got, want)
+			}
+		}
 	}
 }

@@ -68,33 +68,113 @@ func NewKeyring(pool *pgxpool.Pool, master *secrets.Key) *Keyring {
 // another row does not open.
 func wrapContext(id uuid.UUID) string { return "data_key:" + id.String() }
 
-// Live returns the subject's live key, making one on first use.
-func (k *Keyring) Live(ctx context.Context, shop, subject string) (uuid.UUID, *secrets.Key, error) {
-	name := liveName{shop, subject}
+// liveKey is a subject's live key.
+type liveKey struct {
+	id  uuid.UUID
+	key *secrets.Key
+}
+
+// liveKeys returns the live key of each name, making those that have none.
+// Keys not cached are found and made in one statement.
+func (k *Keyring) liveKeys(ctx context.Context, names []liveName) (map[liveName]liveKey, error) {
 	now := k.now()
+	out := make(map[liveName]liveKey, len(names))
+	var missing []liveName
 	k.mu.Lock()
-	id, ok := k.live[name]
-	c := k.byID[id]
+	for _, name := range names {
+		if _, done := out[name]; done || slices.Contains(missing, name) {
+			continue
+		}
+		id, ok := k.live[name]
+		if c := k.byID[id]; ok && c.key != nil && now.Before(c.until) {
+			out[name] = liveKey{id, c.key}
+		} else {
+			missing = append(missing, name)
+		}
+	}
 	k.mu.Unlock()
-	if ok && c.key != nil && now.Before(c.until) {
-		return id, c.key, nil
+	if len(missing) == 0 {
+		return out, nil
 	}
-	id, wrapped, err := k.findLive(ctx, shop, subject)
-	if errors.Is(err, pgx.ErrNoRows) {
-		id, wrapped, err = k.create(ctx, shop, subject)
-	}
+	found, err := k.findOrCreate(ctx, missing)
 	if err != nil {
-		return uuid.Nil, nil, err
+		return nil, err
 	}
-	key, err := k.unwrap(id, wrapped)
-	if err != nil {
-		return uuid.Nil, nil, err
+	for _, name := range missing {
+		if _, ok := found[name]; !ok {
+			// A concurrent first use had not committed when the statement
+			// began; it has now (the insert waited for it).
+			var f wrappedKey
+			if f.id, f.wrapped, err = k.findLive(ctx, name.shop, name.subject); err != nil {
+				return nil, fmt.Errorf("data key %s %s: %w", name.shop, name.subject, err)
+			}
+			found[name] = f
+		}
 	}
 	k.mu.Lock()
-	k.remember(id, shop, key, now)
-	k.live[name] = id
-	k.mu.Unlock()
-	return id, key, nil
+	defer k.mu.Unlock()
+	for _, name := range missing {
+		f := found[name]
+		key, err := k.unwrap(f.id, f.wrapped)
+		if err != nil {
+			return nil, err
+		}
+		k.remember(f.id, name.shop, key, now)
+		k.live[name] = f.id
+		out[name] = liveKey{f.id, key}
+	}
+	return out, nil
+}
+
+type wrappedKey struct {
+	id      uuid.UUID
+	wrapped []byte
+}
+
+// findOrCreateSQL inserts a key for every name that has no live key and
+// returns those with the live keys that were there (seen as of the
+// statement's start, so a name is in at most one half).
+const findOrCreateSQL = `
+WITH want AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[]) AS w(id, shop, subject, wrapped)
+), made AS (
+    INSERT INTO data_keys (id, shop, subject, wrapped_key) SELECT id, shop, subject, wrapped FROM want
+    ON CONFLICT (shop, subject) WHERE destroyed_at IS NULL DO NOTHING
+    RETURNING id, shop, subject, wrapped_key
+)
+SELECT id, shop, subject, wrapped_key FROM made
+UNION ALL
+SELECT k.id, k.shop, k.subject, k.wrapped_key FROM data_keys k JOIN want w USING (shop, subject)
+ WHERE k.destroyed_at IS NULL`
+
+func (k *Keyring) findOrCreate(ctx context.Context, names []liveName) (map[liveName]wrappedKey, error) {
+	n := len(names)
+	ids, shops, subjects, wrapped := make([]uuid.UUID, n), make([]string, n), make([]string, n), make([][]byte, n)
+	raw := make([]byte, secrets.KeySize)
+	for i, name := range names {
+		if _, err := rand.Read(raw); err != nil {
+			return nil, err
+		}
+		ids[i], shops[i], subjects[i] = uuid.New(), name.shop, name.subject
+		wrapped[i] = k.master.Seal(raw, wrapContext(ids[i]))
+	}
+	rows, err := k.pool.Query(ctx, findOrCreateSQL, ids, shops, subjects, wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("find or create data keys: %w", err)
+	}
+	out := make(map[liveName]wrappedKey, n)
+	var (
+		w    wrappedKey
+		name liveName
+	)
+	_, err = pgx.ForEachRow(rows, []any{&w.id, &name.shop, &name.subject, &w.wrapped}, func() error {
+		out[name] = w
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find or create data keys: %w", err)
+	}
+	return out, nil
 }
 
 func (k *Keyring) findLive(ctx context.Context, shop, subject string) (uuid.UUID, []byte, error) {
@@ -105,24 +185,6 @@ func (k *Keyring) findLive(ctx context.Context, shop, subject string) (uuid.UUID
 	err := k.pool.QueryRow(ctx, `SELECT id, wrapped_key FROM data_keys
 		WHERE shop = $1 AND subject = $2 AND destroyed_at IS NULL`, shop, subject).Scan(&id, &wrapped)
 	return id, wrapped, err
-}
-
-func (k *Keyring) create(ctx context.Context, shop, subject string) (uuid.UUID, []byte, error) {
-	raw := make([]byte, secrets.KeySize)
-	if _, err := rand.Read(raw); err != nil {
-		return uuid.Nil, nil, err
-	}
-	id := uuid.New()
-	wrapped := k.master.Seal(raw, wrapContext(id))
-	tag, err := k.pool.Exec(ctx, `INSERT INTO data_keys (id, shop, subject, wrapped_key) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (shop, subject) WHERE destroyed_at IS NULL DO NOTHING`, id, shop, subject, wrapped)
-	if err != nil {
-		return uuid.Nil, nil, fmt.Errorf("create data key: %w", err)
-	}
-	if tag.RowsAffected() == 0 { // a concurrent first use made it
-		return k.findLive(ctx, shop, subject)
-	}
-	return id, wrapped, nil
 }
 
 func (k *Keyring) unwrap(id uuid.UUID, wrapped []byte) (*secrets.Key, error) {

@@ -1,0 +1,195 @@
+package eventstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Group commit: concurrent single-event appends share one INSERT and one
+// commit, so Postgres flushes its WAL once per batch rather than once per
+// event, and the process pays one round trip for many appends.
+const (
+	groupFlushers = 4 // batches in flight at once; more appends queue and join the next ones
+	groupMaxBatch = 256
+	// groupTimeout bounds a batch, whose appends may have callers that gave up.
+	groupTimeout = 30 * time.Second
+)
+
+type groupItem struct {
+	a    StreamAppend // one event; sealed once the batch is
+	row  eventRow
+	done chan groupResult
+}
+
+type groupResult struct {
+	res AppendResult
+	err error
+}
+
+// AppendGrouped appends one event to a stream at an exact expected version,
+// like Append, but shares sealing, the statement and its commit with
+// concurrent AppendGrouped calls. Each call stands alone: a conflict or a
+// failure of one event fails only its own call, and a call returns only
+// once its own event is committed.
+func (s *Store) AppendGrouped(ctx context.Context, stream string, expected ExpectedVersion, e NewEvent) (AppendResult, error) {
+	if expected < NoStream {
+		// AnyVersion reads the stream's version in the statement: not batched.
+		return s.Append(ctx, stream, expected, e)
+	}
+	it := groupItem{a: StreamAppend{Stream: stream, Expected: expected, Events: []NewEvent{e}}, done: make(chan groupResult, 1)}
+	s.groupOnce.Do(func() {
+		for range groupFlushers {
+			go s.flushGroups()
+		}
+	})
+	select {
+	case s.group <- it:
+	case <-ctx.Done():
+		return AppendResult{}, fmt.Errorf("append to %s: %w", stream, ctx.Err())
+	}
+	select {
+	case r := <-it.done:
+		return r.res, r.err
+	case <-ctx.Done():
+		return AppendResult{}, fmt.Errorf("append to %s: %w", stream, ctx.Err())
+	}
+}
+
+// flushGroups lives as long as the process, like notifyLoop: it takes one
+// waiting append and whatever else is waiting, and writes them together.
+func (s *Store) flushGroups() {
+	for first := range s.group {
+		batch := []groupItem{first}
+	more:
+		for len(batch) < groupMaxBatch {
+			select {
+			case it := <-s.group:
+				batch = append(batch, it)
+			default:
+				break more
+			}
+		}
+		s.flushGroup(batch)
+	}
+}
+
+func (s *Store) flushGroup(batch []groupItem) {
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	defer cancel()
+	// One Seal for the batch, so the keys it has to make are made together.
+	sealed := make([]NewEvent, len(batch))
+	for i, it := range batch {
+		sealed[i] = it.a.Events[0]
+	}
+	if err := s.Seal(ctx, sealed); err != nil {
+		// Each alone, so one event the cipher refuses fails only itself.
+		for _, it := range batch {
+			res, err := s.Append(ctx, it.a.Stream, it.a.Expected, it.a.Events...)
+			it.done <- groupResult{res, err}
+		}
+		return
+	}
+	ready := batch[:0]
+	for i, it := range batch {
+		r, err := encodeRow(it.a.Stream, 0, sealed[i])
+		if err != nil {
+			it.done <- groupResult{err: err}
+			continue
+		}
+		sealed[i].ID = r.id
+		it.a.Events, it.row = sealed[i:i+1], r
+		ready = append(ready, it)
+	}
+	rest, stored := ready, false
+	if len(ready) > 1 {
+		var err error
+		if rest, err = insertGroup(ctx, s.pool, ready); err != nil {
+			rest = ready
+		}
+		stored = len(rest) < len(ready)
+	}
+	// Whatever the batch did not store is appended alone, for its own answer:
+	// a conflict, a duplicate event id, or the error that failed the batch.
+	for _, it := range rest {
+		r, err := appendWith(ctx, s.pool, it.a)
+		stored = stored || err == nil
+		it.done <- groupResult{r, err}
+	}
+	if stored {
+		s.signalAppended()
+	}
+}
+
+// insertGroupSQL skips an event that conflicts (a taken stream version or
+// event id) instead of failing the statement; the caller appends it alone.
+const insertGroupSQL = `
+INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, tenant_id, data, metadata)
+SELECT e.id, e.stream, e.version, e.typ, e.sv, e.tenant, e.data::jsonb, e.meta::jsonb
+  FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[])
+       WITH ORDINALITY AS e(id, stream, version, typ, sv, tenant, data, meta, ord)
+ ORDER BY e.ord
+ON CONFLICT DO NOTHING
+RETURNING ` + assignedColumns
+
+// insertGroup writes the batch in one statement, answers the appends it
+// stored and returns the others.
+func insertGroup(ctx context.Context, q querier, batch []groupItem) ([]groupItem, error) {
+	// In stream order, so two batches holding the same streams wait for each
+	// other in one direction and never deadlock.
+	slices.SortFunc(batch, func(a, b groupItem) int { return strings.Compare(a.a.Stream, b.a.Stream) })
+	n := len(batch)
+	var (
+		ids      = make([]uuid.UUID, n)
+		streams  = make([]string, n)
+		versions = make([]int32, n)
+		types    = make([]string, n)
+		schemas  = make([]int32, n)
+		tenants  = make([]string, n)
+		data     = make([]string, n)
+		metas    = make([]string, n)
+	)
+	byID := make(map[uuid.UUID]int, n)
+	for i, it := range batch {
+		r := it.row
+		ids[i], streams[i], versions[i] = r.id, it.a.Stream, int32(it.a.Expected)+1
+		types[i], schemas[i], tenants[i], data[i], metas[i] = r.typ, r.schema, r.tenant, r.data, r.meta
+		byID[r.id] = i
+	}
+	start := time.Now()
+	rows, err := q.Query(ctx, insertGroupSQL, ids, streams, versions, types, schemas, tenants, data, metas)
+	if err != nil {
+		observeAppend(start, err)
+		return nil, err
+	}
+	done := make([]bool, n)
+	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Event, error) {
+		e, err := scanAssigned(row)
+		if err == nil {
+			i := byID[e.ID]
+			e.complete(batch[i].a.Stream, batch[i].a.Events[0], data[i])
+		}
+		return e, err
+	})
+	observeAppend(start, err)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range events {
+		i := byID[e.ID]
+		done[i] = true
+		batch[i].done <- groupResult{res: AppendResult{Stream: e.StreamID, Version: e.StreamVersion, Position: e.Position, Events: []Event{e}}}
+	}
+	var rest []groupItem
+	for i, it := range batch {
+		if !done[i] {
+			rest = append(rest, it)
+		}
+	}
+	return rest, nil
+}

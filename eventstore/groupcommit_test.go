@@ -1,0 +1,141 @@
+package eventstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/testenv"
+)
+
+// groupedAppend is one AppendGrouped call of a test.
+type groupedAppend struct {
+	stream string
+	event  eventstore.NewEvent
+	err    error
+}
+
+// appendAllAtOnce releases every append at the same moment, so they queue
+// together and share batches.
+func appendAllAtOnce(store *eventstore.Store, appends []*groupedAppend) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for _, a := range appends {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, a.err = store.AppendGrouped(context.Background(), a.stream, eventstore.NoStream, a.event)
+		}()
+	}
+	close(start)
+	wg.Wait()
+}
+
+func TestAppendGroupedAnswersEachAppendAlone(t *testing.T) {
+	pool := testenv.Pool(t)
+	store := eventstore.New(pool)
+	ctx := context.Background()
+	taken := ev("t.first", 0)
+	taken.ID = uuid.New()
+	if _, err := store.Append(ctx, "webhook-taken", eventstore.NoStream, taken); err != nil {
+		t.Fatal(err)
+	}
+	var appends, fresh, dupStream, sameStream, dupID []*groupedAppend
+	for i := range 60 {
+		a := &groupedAppend{stream: fmt.Sprintf("webhook-fresh-%d", i), event: ev("t.fresh", i)}
+		switch {
+		case i < 4:
+			a.stream = "webhook-taken" // a redelivery: nothing stored, a conflict
+			dupStream = append(dupStream, a)
+		case i < 10:
+			a.stream = "webhook-same" // concurrent deliveries: exactly one stored
+			sameStream = append(sameStream, a)
+		case i < 12:
+			a.event.ID = taken.ID // an event id already stored
+			dupID = append(dupID, a)
+		default:
+			fresh = append(fresh, a)
+		}
+		appends = append(appends, a)
+	}
+	appendAllAtOnce(store, appends)
+
+	for _, a := range fresh {
+		if a.err != nil {
+			t.Errorf("%s: %v", a.stream, a.err)
+		}
+	}
+	for _, a := range dupStream {
+		if !errors.Is(a.err, eventstore.ErrConcurrency) {
+			t.Errorf("append to a taken stream: %v, want a conflict", a.err)
+		}
+	}
+	won := 0
+	for _, a := range sameStream {
+		if a.err == nil {
+			won++
+		} else if !errors.Is(a.err, eventstore.ErrConcurrency) {
+			t.Errorf("concurrent append to one stream: %v", a.err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d of %d concurrent appends to one stream succeeded, want 1", won, len(sameStream))
+	}
+	for _, a := range dupID {
+		if !errors.Is(a.err, eventstore.ErrDuplicateEvent) {
+			t.Errorf("append of a stored event id: %v, want ErrDuplicateEvent", a.err)
+		}
+	}
+	var stored, transactions int
+	if err := pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT transaction_id) FROM events
+		WHERE stream_id LIKE 'webhook-fresh-%' OR stream_id IN ('webhook-taken', 'webhook-same')`).Scan(&stored, &transactions); err != nil {
+		t.Fatal(err)
+	}
+	if want := len(fresh) + 2; stored != want {
+		t.Errorf("%d events stored, want %d", stored, want)
+	}
+	if transactions >= stored-1 {
+		t.Errorf("%d events in %d transactions: the appends were not grouped", stored, transactions)
+	}
+	for _, a := range fresh {
+		events, err := store.ReadStream(ctx, a.stream, 1)
+		if err != nil || len(events) != 1 || string(events[0].Data) != string(a.event.Data) ||
+			events[0].Metadata != a.event.Metadata {
+			t.Fatalf("%s: %v %+v", a.stream, err, events)
+		}
+	}
+}
+
+func TestAppendGroupedFailureFailsOnlyItsAppend(t *testing.T) {
+	pool := testenv.Pool(t)
+	store := eventstore.New(pool)
+	var appends []*groupedAppend
+	for i := range 40 {
+		appends = append(appends, &groupedAppend{stream: fmt.Sprintf("webhook-ok-%d", i), event: ev("t.ok", i)})
+	}
+	// Refused by the table's CHECK on stream ids: it fails its batch's statement.
+	bad := &groupedAppend{stream: "Not A Stream", event: ev("t.bad", 0)}
+	appends = append(appends[:20], append([]*groupedAppend{bad}, appends[20:]...)...)
+	appendAllAtOnce(store, appends)
+	if bad.err == nil {
+		t.Fatal("an append to an invalid stream id succeeded")
+	}
+	for _, a := range appends {
+		if a != bad && a.err != nil {
+			t.Errorf("%s failed with another append's error: %v", a.stream, a.err)
+		}
+	}
+	var stored int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE stream_id LIKE 'webhook-ok-%'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored != len(appends)-1 {
+		t.Errorf("%d events stored, want %d", stored, len(appends)-1)
+	}
+}
