@@ -132,7 +132,8 @@ func (b *bench) reads(ctx context.Context) error {
 		}
 	}
 	b.note("Scenario 4: %d orders (4 events each) in orders_view; every request carries a bearer access token "+
-		"(RS256 verified per request); rate limits are off.", n)
+		"(RS256 verified on first use, then remembered until it expires; its session is checked per request); "+
+		"rate limits are off; the read models are analyzed after loading.", n)
 	return nil
 }
 
