@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -79,7 +81,7 @@ func (c *Cipher) Seal(ctx context.Context, events []eventstore.NewEvent) error {
 		if len(plain) == 0 {
 			continue
 		}
-		subject, err := c.subject(ctx, e.Type, obj)
+		subject, err := c.subject(ctx, e.Type, obj, plain)
 		if err != nil {
 			return fmt.Errorf("seal %s: %w", e.Type, err)
 		}
@@ -101,18 +103,43 @@ func (c *Cipher) Seal(ctx context.Context, events []eventstore.NewEvent) error {
 			if !ok {
 				continue
 			}
-			ct := k.key.Seal(b, sealContext(e.Type, f.name))
-			token := sealedPrefix + k.id.String() + ":" + base64.RawStdEncoding.EncodeToString(ct)
-			if f.bytes {
-				token = base64.StdEncoding.EncodeToString(append([]byte(sealedPrefix+k.id.String()+":"), ct...))
-			}
-			t.obj[f.name], _ = json.Marshal(token)
+			t.obj[f.name] = sealedToken(k.id, k.key.Seal(b, sealContext(e.Type, f.name)), f.bytes)
 		}
-		if e.Data, err = json.Marshal(t.obj); err != nil {
-			return fmt.Errorf("seal %s: %w", e.Type, err)
-		}
+		e.Data = marshalObject(t.obj)
 	}
 	return nil
+}
+
+// sealedToken is a sealed field's JSON string. Nothing in it (the prefix, a
+// key id, base64) needs escaping, so it is written as is.
+func sealedToken(id uuid.UUID, ct []byte, isBytes bool) json.RawMessage {
+	head := sealedPrefix + id.String() + ":"
+	b := []byte{'"'}
+	if isBytes {
+		b = base64.StdEncoding.AppendEncode(b, append([]byte(head), ct...))
+	} else {
+		b = base64.RawStdEncoding.AppendEncode(append(b, head...), ct)
+	}
+	return append(b, '"')
+}
+
+// marshalObject is json.Marshal of obj without its check of every value:
+// they come from json.Unmarshal or json.Marshal, so they are valid JSON.
+func marshalObject(obj map[string]json.RawMessage) json.RawMessage {
+	size := 2
+	for name, v := range obj {
+		size += len(name) + len(v) + 4
+	}
+	b := make([]byte, 1, size)
+	b[0] = '{'
+	for i, name := range slices.Sorted(maps.Keys(obj)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		q, _ := json.Marshal(name)
+		b = append(append(append(b, q...), ':'), obj[name]...)
+	}
+	return append(b, '}')
 }
 
 // plaintext returns what to seal of a field's JSON value: nothing when it is
@@ -127,27 +154,36 @@ func plaintext(raw json.RawMessage, isBytes bool) ([]byte, bool) {
 
 // fieldValue is a field's string value, base64-decoded for a bytes field.
 func fieldValue(raw json.RawMessage, isBytes bool) ([]byte, bool) {
+	s, ok := jsonString(raw)
+	if !ok || !isBytes {
+		return s, ok
+	}
+	b, err := base64.StdEncoding.AppendDecode(nil, s)
+	return b, err == nil
+}
+
+// jsonString is the value of a JSON string. One without escapes (base64, a
+// sealed token) is its bytes between the quotes, not a decoded copy.
+func jsonString(raw json.RawMessage) ([]byte, bool) {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		return raw[1 : len(raw)-1], true
+	}
 	var s string
 	if raw == nil || json.Unmarshal(raw, &s) != nil {
 		return nil, false
 	}
-	if !isBytes {
-		return []byte(s), true
-	}
-	b, err := base64.StdEncoding.DecodeString(s)
-	return b, err == nil
+	return []byte(s), true
 }
 
-// subject is whose key seals an event's personal fields: the Shopify
-// customer it is about when known, otherwise the shop.
-func (c *Cipher) subject(ctx context.Context, eventType string, obj map[string]json.RawMessage) (string, error) {
+// subject is whose key seals an event's personal fields (plain: those
+// fields, decoded): the Shopify customer it is about when known, otherwise
+// the shop.
+func (c *Cipher) subject(ctx context.Context, eventType string, obj map[string]json.RawMessage, plain map[string][]byte) (string, error) {
 	var customer json.Number
 	switch eventType {
 	case "webhook.received":
 		// Order and customer webhooks name the customer at the top level.
-		var raw string
-		_ = json.Unmarshal(obj["body_base64"], &raw)
-		body, _ := base64.StdEncoding.DecodeString(raw)
+		body := plain["body_base64"]
 		var b struct {
 			Customer *struct {
 				ID json.Number `json:"id"`
@@ -243,9 +279,7 @@ func (c *Cipher) Open(ctx context.Context, events []eventstore.Event) error {
 		objs[f.event][f.name], _ = json.Marshal(value)
 	}
 	for i, obj := range objs {
-		if events[i].Data, err = json.Marshal(obj); err != nil {
-			return err
-		}
+		events[i].Data = marshalObject(obj)
 	}
 	return nil
 }
