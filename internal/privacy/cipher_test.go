@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -260,6 +261,70 @@ func TestConcurrentSealsShareOneKeyPerCustomer(t *testing.T) {
 			if got, want := decodePlaced(t, e).Email, fmt.Sprintf("c%d@example.test", i%customers); got != want {
 				t.Fatalf("process %d event %d opened to %q, want %q", p, i, got, want)
 			}
+		}
+	}
+}
+
+// When a group-commit batch fails (here one append names an invalid stream)
+// and its appends are retried alone, each is stored sealed with a key that
+// is stored too: another process reads them all back.
+func TestFailedBatchCachesNoKey(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	master := newKey(t)
+	store, reader := eventstore.New(pool), eventstore.New(pool)
+	store.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, master)))
+	// Another process's, whose cache holds nothing: it reads what is stored.
+	reader.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, master)))
+	type capture struct {
+		stream string
+		body   []byte
+		err    error
+	}
+	var captures []*capture
+	for i := range 30 {
+		c := &capture{stream: domain.WebhookStream(shop, fmt.Sprintf("fail-%d", i)),
+			body: fmt.Appendf(nil, `{"id":%d,"customer":{"id":%d,"email":"f%d@example.test"}}`, i, 8000+i, i)}
+		if i == 15 {
+			c.stream = "Not A Stream"
+		}
+		captures = append(captures, c)
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for _, c := range captures {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e, err := eventstore.Encode(shop, eventstore.Metadata{}, domain.WebhookReceived{Shop: shop, Topic: "orders/create",
+				WebhookID: c.stream, Body: c.body, ReceivedAt: time.Now().UTC()})
+			if err != nil {
+				c.err = err
+				return
+			}
+			<-start
+			_, c.err = store.AppendGrouped(ctx, c.stream, eventstore.NoStream, e[0])
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, c := range captures {
+		if c.stream == "Not A Stream" {
+			if c.err == nil {
+				t.Error("an append to an invalid stream succeeded")
+			}
+			continue
+		}
+		if c.err != nil {
+			t.Fatalf("%s: %v", c.stream, c.err)
+		}
+		read, err := reader.ReadStream(ctx, c.stream, 1)
+		if err != nil {
+			t.Fatalf("%s does not open: %v", c.stream, err)
+		}
+		var got domain.WebhookReceived
+		if err := json.Unmarshal(read[0].Data, &got); err != nil || string(got.Body) != string(c.body) {
+			t.Fatalf("%s opened to %q (%v), want %q", c.stream, got.Body, err, c.body)
 		}
 	}
 }
