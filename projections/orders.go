@@ -58,30 +58,51 @@ func (p *Orders) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Event) error
 	return p.ApplyBatch(ctx, tx, []eventstore.Event{e})
 }
 
-// ApplyBatch implements BatchProjector.
+// ApplyBatch implements BatchProjector. Lines never change identity after
+// placement, so upserting them by (order_id, line_id) leaves no stale line
+// behind.
 func (p *Orders) ApplyBatch(ctx context.Context, tx pgx.Tx, events []eventstore.Event) error {
-	if err := p.open(ctx, events); err != nil {
-		return err
-	}
-	runs, err := groupByStream(events)
+	runs, err := p.runs(ctx, events)
 	if err != nil {
 		return err
 	}
 	if err := p.loadHistory(ctx, tx, runs); err != nil {
 		return err
 	}
-	rows := make([]orderRow, len(runs))
-	for i, r := range runs {
-		o, err := domain.NewOrderFromHistory(r.events)
-		if err != nil {
-			return fmt.Errorf("%s: %w", r.stream, err)
-		}
-		rows[i] = orderRow{state: o.Snapshot(), updatedAt: r.last.RecordedAt}
-		if int64(rows[i].state.Version) != r.last.StreamVersion {
-			return fmt.Errorf("%s: replayed to version %d, stream is at %d", r.stream, rows[i].state.Version, r.last.StreamVersion)
+	orders, lines, err := viewRows(runs)
+	if err != nil {
+		return err
+	}
+	if err := upsertRows(ctx, tx, "orders_view", "id", orders); err != nil {
+		return err
+	}
+	return upsertRows(ctx, tx, "order_lines_view", "order_id, line_id", lines)
+}
+
+// FoldBatch implements BulkLoader.
+func (p *Orders) FoldBatch(ctx context.Context, events []eventstore.Event) (Load, error) {
+	runs, err := p.runs(ctx, events)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range runs {
+		if r.first != 1 {
+			return nil, fmt.Errorf("%s: fold starts at version %d, want 1", r.stream, r.first)
 		}
 	}
-	return writeOrders(ctx, tx, rows)
+	orders, lines, err := viewRows(runs)
+	if err != nil {
+		return nil, err
+	}
+	return copyAll(copyRowsOf("orders_view", orders), copyRowsOf("order_lines_view", lines)), nil
+}
+
+// runs opens and decodes events, split by stream.
+func (p *Orders) runs(ctx context.Context, events []eventstore.Event) ([]*streamRun, error) {
+	if err := p.open(ctx, events); err != nil {
+		return nil, err
+	}
+	return groupByStream(events)
 }
 
 // loadHistory prepends to each run the stream's events before the batch.
@@ -139,11 +160,6 @@ func (p *Orders) loadHistory(ctx context.Context, tx pgx.Tx, runs []*streamRun) 
 	return nil
 }
 
-type orderRow struct {
-	state     domain.OrderState
-	updatedAt time.Time // when the order's newest event was recorded
-}
-
 // orderViewRow and lineViewRow are rows of orders_view and order_lines_view,
 // named by column for jsonb_populate_recordset.
 type orderViewRow struct {
@@ -185,14 +201,19 @@ type lineViewRow struct {
 	UnitPrice         int64     `json:"unit_price"`
 }
 
-// writeOrders upserts whole rows, one statement per table for any number of
-// orders. Lines never change identity after placement, so upserting them by
-// (order_id, line_id) leaves no stale line behind.
-func writeOrders(ctx context.Context, tx pgx.Tx, rows []orderRow) error {
-	orders := make([]orderViewRow, len(rows))
+// viewRows replays each run, a whole stream, into its order's rows.
+func viewRows(runs []*streamRun) ([]orderViewRow, []lineViewRow, error) {
+	orders := make([]orderViewRow, len(runs))
 	var lines []lineViewRow
-	for i, r := range rows {
-		s := r.state
+	for i, r := range runs {
+		o, err := domain.NewOrderFromHistory(r.events)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", r.stream, err)
+		}
+		s := o.Snapshot()
+		if int64(s.Version) != r.last.StreamVersion {
+			return nil, nil, fmt.Errorf("%s: replayed to version %d, stream is at %d", r.stream, s.Version, r.last.StreamVersion)
+		}
 		items := 0
 		for j, l := range s.Lines {
 			items += l.Quantity
@@ -209,13 +230,10 @@ func writeOrders(ctx context.Context, tx pgx.Tx, rows []orderRow) error {
 			Refunded: s.Refunded, Status: string(s.Status), FinancialStatus: string(s.FinancialStatus),
 			FulfillmentStatus: string(s.FulfillmentStatus), ItemCount: items, PlacedAt: s.PlacedAt,
 			CancelledAt: nonZeroTime(s.CancelledAt), ShopifyUpdatedAt: nonZeroTime(s.ShopifyUpdatedAt),
-			Version: s.Version, UpdatedAt: r.updatedAt,
+			Version: s.Version, UpdatedAt: r.last.RecordedAt, // when the order's newest event was recorded
 		}
 	}
-	if err := upsertRows(ctx, tx, "orders_view", "id", orders); err != nil {
-		return err
-	}
-	return upsertRows(ctx, tx, "order_lines_view", "order_id, line_id", lines)
+	return orders, lines, nil
 }
 
 // AfterCommit implements Invalidator: it drops the cached copies of the
@@ -258,11 +276,9 @@ func upsertRows[T any](ctx context.Context, tx pgx.Tx, table, key string, rows [
 	if err != nil {
 		return fmt.Errorf("write %s: %w", table, err)
 	}
-	var cols, set []string
-	typ := reflect.TypeFor[T]()
-	for i := range typ.NumField() {
-		col, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
-		cols = append(cols, col)
+	cols := columns[T]()
+	var set []string
+	for _, col := range cols {
 		if !slices.Contains(strings.Split(key, ", "), col) {
 			set = append(set, col+" = EXCLUDED."+col)
 		}
@@ -274,6 +290,16 @@ func upsertRows[T any](ctx context.Context, tx pgx.Tx, table, key string, rows [
 		return fmt.Errorf("write %s: %w", table, err)
 	}
 	return nil
+}
+
+// columns names the columns of a row struct, by its fields' json tags.
+func columns[T any]() []string {
+	typ := reflect.TypeFor[T]()
+	cols := make([]string, typ.NumField())
+	for i := range cols {
+		cols[i], _, _ = strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+	}
+	return cols
 }
 
 func nonZero(v int64) *int64 {

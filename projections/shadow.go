@@ -118,9 +118,9 @@ type RebuildResult struct {
 }
 
 // Rebuild builds p's tables afresh in ShadowSchema from the event store. The
-// live tables are only read, for their definitions. Indexes other than the
-// unique ones the projector's upserts need are built after the load, which is
-// faster than maintaining them row by row.
+// live tables are only read, for their definitions. Indexes are built after
+// the load, which is faster than maintaining them row by row; only a projector
+// that upserts (not a BulkLoader) gets its unique indexes before.
 func (s *Shadow) Rebuild(ctx context.Context, p Projector, progress func(int64)) (RebuildResult, error) {
 	res := RebuildResult{Projection: p.Name()}
 	tables, err := tablesOf(p)
@@ -132,7 +132,8 @@ func (s *Shadow) Rebuild(ctx context.Context, p Projector, progress func(int64))
 		var later []string
 		err := pgx.BeginFunc(ctx, s.live, func(tx pgx.Tx) error {
 			var err error
-			later, err = createShadowTables(ctx, tx, tables)
+			_, bulk := p.(BulkLoader)
+			later, err = createShadowTables(ctx, tx, tables, bulk)
 			return err
 		})
 		if err != nil {
@@ -161,9 +162,9 @@ func (s *Shadow) Rebuild(ctx context.Context, p Projector, progress func(int64))
 // createShadowTables (re)creates empty shadow copies of tables and of the
 // bookkeeping tables, with every constraint and index under the live names,
 // so that a swapped-in table is indistinguishable from one the migrations
-// made. It returns DDL to run after the load: non-unique indexes and foreign
-// keys.
-func createShadowTables(ctx context.Context, tx pgx.Tx, tables []string) ([]string, error) {
+// made. It returns DDL to run after the load: non-unique indexes (all indexes
+// and the constraints they back if bulk), then foreign keys.
+func createShadowTables(ctx context.Context, tx pgx.Tx, tables []string, bulk bool) ([]string, error) {
 	for _, stmt := range []string{
 		`CREATE SCHEMA IF NOT EXISTS ` + ShadowSchema,
 		`CREATE SCHEMA IF NOT EXISTS ` + retiredSchema,
@@ -183,7 +184,7 @@ func createShadowTables(ctx context.Context, tx pgx.Tx, tables []string) ([]stri
 			return nil, err
 		}
 	}
-	var later []string
+	var later, fks []string
 	for _, t := range tables {
 		if _, err := tx.Exec(ctx, `CREATE TABLE `+ShadowSchema+`.`+t+` (LIKE public.`+t+` INCLUDING ALL EXCLUDING INDEXES)`); err != nil {
 			return nil, err
@@ -209,41 +210,41 @@ func createShadowTables(ctx context.Context, tx pgx.Tx, tables []string) ([]stri
 		}
 		for _, ix := range indexes {
 			// pg_get_indexdef qualifies the table: point it at the shadow copy.
-			def := strings.Replace(ix.def, " ON public."+t+" ", " ON "+ShadowSchema+"."+t+" ", 1)
-			if !ix.unique {
-				later = append(later, def)
+			ddl := []string{strings.Replace(ix.def, " ON public."+t+" ", " ON "+ShadowSchema+"."+t+" ", 1)}
+			if ix.con != nil {
+				name := strings.Fields(strings.TrimPrefix(strings.TrimPrefix(ddl[0], "CREATE UNIQUE INDEX "), "CONCURRENTLY "))[0]
+				kind := map[string]string{"p": "PRIMARY KEY", "u": "UNIQUE"}[*ix.typ]
+				ddl = append(ddl, `ALTER TABLE `+ShadowSchema+`.`+t+` ADD CONSTRAINT `+*ix.con+` `+kind+` USING INDEX `+name)
+			}
+			if !ix.unique || bulk {
+				later = append(later, ddl...)
 				continue
 			}
-			if _, err := tx.Exec(ctx, def); err != nil {
-				return nil, err
-			}
-			if ix.con != nil {
-				name := strings.Fields(strings.TrimPrefix(strings.TrimPrefix(def, "CREATE UNIQUE INDEX "), "CONCURRENTLY "))[0]
-				kind := map[string]string{"p": "PRIMARY KEY", "u": "UNIQUE"}[*ix.typ]
-				if _, err := tx.Exec(ctx, `ALTER TABLE `+ShadowSchema+`.`+t+` ADD CONSTRAINT `+*ix.con+` `+kind+` USING INDEX `+name); err != nil {
+			for _, stmt := range ddl {
+				if _, err := tx.Exec(ctx, stmt); err != nil {
 					return nil, err
 				}
 			}
 		}
-		fks, err := tx.Query(ctx, `SELECT conname, pg_get_constraintdef(oid), confrelid::regclass::text FROM pg_constraint
+		rows, err = tx.Query(ctx, `SELECT conname, pg_get_constraintdef(oid), confrelid::regclass::text FROM pg_constraint
 			WHERE conrelid = ('public.' || $1)::regclass AND contype = 'f'`, t)
 		if err != nil {
 			return nil, err
 		}
 		var name, def, ref string
-		_, err = pgx.ForEachRow(fks, []any{&name, &def, &ref}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&name, &def, &ref}, func() error {
 			// A reference to another table of the set points at its shadow copy.
 			if slices.Contains(tables, ref) {
 				def = strings.Replace(def, "REFERENCES "+ref+"(", "REFERENCES "+ShadowSchema+"."+ref+"(", 1)
 			}
-			later = append(later, `ALTER TABLE `+ShadowSchema+`.`+t+` ADD CONSTRAINT `+name+` `+def)
+			fks = append(fks, `ALTER TABLE `+ShadowSchema+`.`+t+` ADD CONSTRAINT `+name+` `+def)
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
-	return later, nil
+	return append(later, fks...), nil
 }
 
 // progress is where p's shadow tables have got to in commit order.

@@ -22,10 +22,22 @@ import (
 type shoutingOrders struct{ *Orders }
 
 func (p shoutingOrders) ApplyBatch(ctx context.Context, tx pgx.Tx, events []eventstore.Event) error {
-	if err := p.Orders.ApplyBatch(ctx, tx, events); err != nil {
+	return shout(ctx, tx, p.Orders.ApplyBatch(ctx, tx, events))
+}
+
+func (p shoutingOrders) FoldBatch(ctx context.Context, events []eventstore.Event) (Load, error) {
+	load, err := p.Orders.FoldBatch(ctx, events)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, tx pgx.Tx) error { return shout(ctx, tx, load(ctx, tx)) }, nil
+}
+
+func shout(ctx context.Context, tx pgx.Tx, err error) error {
+	if err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `UPDATE orders_view SET customer_name = upper(customer_name) WHERE customer_name <> upper(customer_name)`)
+	_, err = tx.Exec(ctx, `UPDATE orders_view SET customer_name = upper(customer_name) WHERE customer_name <> upper(customer_name)`)
 	return err
 }
 
