@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -238,35 +237,6 @@ var (
 	orderCacheMisses = cacheRequests.WithLabelValues("order", "miss")
 )
 
-// cachedOrder is the cache entry of GET /orders/{id}. It keeps the shop so a
-// cached order is never shown to another shop, and the version for the ETag.
-type cachedOrder struct {
-	Shop    string
-	Version int64
-	Body    []byte
-}
-
-// encode lays the entry out as "<shop>\n<version>\n<body>", so a hit sends
-// the body as stored instead of parsing it out of a JSON envelope.
-func (o cachedOrder) encode() []byte {
-	b := make([]byte, 0, len(o.Shop)+len(o.Body)+22)
-	b = append(append(b, o.Shop...), '\n')
-	b = append(strconv.AppendInt(b, o.Version, 10), '\n')
-	return append(b, o.Body...)
-}
-
-var errBadCacheEntry = errors.New("malformed order cache entry")
-
-func decodeCachedOrder(b []byte) (cachedOrder, error) {
-	shop, rest, ok := bytes.Cut(b, []byte{'\n'})
-	version, body, ok2 := bytes.Cut(rest, []byte{'\n'})
-	v, err := strconv.ParseInt(string(version), 10, 64)
-	if !ok || !ok2 || err != nil {
-		return cachedOrder{}, errBadCacheEntry
-	}
-	return cachedOrder{Shop: string(shop), Version: v, Body: body}, nil
-}
-
 func (s *server) getOrder(c *gin.Context) {
 	id, ok := pathID(c)
 	if !ok {
@@ -304,21 +274,21 @@ func (s *server) getOrder(c *gin.Context) {
 		s.problemFromError(c, err)
 		return
 	}
-	entry := cachedOrder{Shop: shop, Version: order.Version, Body: body}
-	if err := s.Redis.Set(ctx, key, entry.encode(), orderCacheTTL).Err(); err != nil {
+	entry := projections.CachedOrder{Shop: shop, Version: order.Version, Body: body}
+	if err := projections.FillOrderCache(ctx, s.Redis, key, entry, orderCacheTTL); err != nil {
 		s.Logger.WarnContext(ctx, "fill order cache", "err", err, "order", id)
 	}
 	c.Header("ETag", etag(order.Version))
 	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 }
 
-// cachedOrder reads a cache entry; Redis being down, or an entry it cannot
-// read (such as one written by an older version), only costs a miss.
-func (s *server) cachedOrder(ctx context.Context, key string) (cachedOrder, bool) {
-	var entry cachedOrder
+// cachedOrder reads a cache entry; Redis being down, a tombstone, or an
+// entry it cannot read (such as one written by an older version) only costs a miss.
+func (s *server) cachedOrder(ctx context.Context, key string) (projections.CachedOrder, bool) {
+	var entry projections.CachedOrder
 	b, err := s.Redis.Get(ctx, key).Bytes()
 	if err == nil {
-		entry, err = decodeCachedOrder(b)
+		entry, err = projections.DecodeCachedOrder(b)
 	}
 	if err != nil {
 		if !errors.Is(err, redis.Nil) {
@@ -326,7 +296,7 @@ func (s *server) cachedOrder(ctx context.Context, key string) (cachedOrder, bool
 		}
 		return entry, false
 	}
-	return entry, true
+	return entry, !entry.Tombstone()
 }
 
 // cacheStats shows this process's order cache hit rate since it started.

@@ -17,10 +17,6 @@ import (
 	"github.com/ordermill/ordermill/eventstore"
 )
 
-// OrderCacheKey is the Redis key under which the API caches an order; the
-// orders projector deletes it whenever the order's row changes.
-func OrderCacheKey(prefix string, id uuid.UUID) string { return prefix + "cache:order:" + id.String() }
-
 // Orders maintains orders_view and order_lines_view.
 //
 // Statuses are never computed here: each changed order is rebuilt as a
@@ -236,28 +232,27 @@ func viewRows(runs []*streamRun) ([]orderViewRow, []lineViewRow, error) {
 	return orders, lines, nil
 }
 
-// AfterCommit implements Invalidator: it drops the cached copies of the
-// orders the events changed.
+// AfterCommit implements Invalidator: it marks the cached copies of the
+// orders the events changed stale, up to each order's newest version.
 func (p *Orders) AfterCommit(ctx context.Context, events []eventstore.Event) error {
 	if p.cache == nil {
 		return nil
 	}
-	seen := map[string]bool{}
-	var keys []string
+	newest := map[string]int64{}
 	for _, e := range events {
 		id, err := uuid.Parse(strings.TrimPrefix(e.StreamID, "order-"))
 		if err != nil {
 			return fmt.Errorf("order stream %q: %w", e.StreamID, err)
 		}
-		if key := OrderCacheKey(p.prefix, id); !seen[key] {
-			seen[key] = true
-			keys = append(keys, key)
-		}
+		key := OrderCacheKey(p.prefix, id)
+		newest[key] = max(newest[key], e.StreamVersion)
 	}
-	// One DEL per key: keys of a batch may live in different cluster slots.
+	// One script per key: keys of a batch may live in different cluster slots.
 	_, err := p.cache.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for _, k := range keys {
-			pipe.Del(ctx, k)
+		for key, version := range newest {
+			if err := staleOrderCache(ctx, pipe, key, version); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

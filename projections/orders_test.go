@@ -326,9 +326,10 @@ func TestProjectorsThroughRelay(t *testing.T) {
 		return order && inv.Backordered == 1
 	})
 
-	// The API caches the order; paying it must drop the cached copy.
+	// The API caches the order; paying it must mark the cached copy stale.
 	key := OrderCacheKey(prefix, id)
-	if err := client.Set(f.ctx, key, `{"status":"placed"}`, 0).Err(); err != nil {
+	cached := CachedOrder{Shop: shop, Version: 1, Body: []byte(`{"status":"placed"}`)}
+	if err := FillOrderCache(f.ctx, client, key, cached, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	f.appendEvents(t, domain.OrderStream(id), paid)
@@ -336,8 +337,12 @@ func TestProjectorsThroughRelay(t *testing.T) {
 		o, _ := orderRowOf(t, f, id)
 		return o.Status == "paid"
 	})
-	if n, err := client.Exists(f.ctx, key).Result(); err != nil || n != 0 {
-		t.Fatalf("cache key after the order changed: exists %d, err %v; want it deleted", n, err)
+	b, err := client.Get(f.ctx, key).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entry, err := DecodeCachedOrder(b); err != nil || !entry.Tombstone() || entry.Version != 2 {
+		t.Fatalf("cache entry after the order changed: %+v, %v; want a tombstone at version 2", entry, err)
 	}
 }
 
