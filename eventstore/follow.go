@@ -38,7 +38,7 @@ func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, h
 	defer ticker.Stop()
 	pos := from
 	for {
-		events, err := readCommitted(ctx, s.pool, pos, opts.BatchSize)
+		events, err := readAll(ctx, s.pool, pos, opts.BatchSize)
 		if err != nil {
 			return err
 		}

@@ -266,25 +266,33 @@ func mapAppendError(err error, a StreamAppend) error {
 	return fmt.Errorf("append to %s: %w", a.Stream, err)
 }
 
+// eventColumns are what readers select: data is scanned as bytes (into a
+// json.RawMessage pgx would run json.Unmarshal on every row), and Postgres
+// picks out the metadata fields. Metadata's fields must all be listed here.
 const eventColumns = `global_position, transaction_id::text::bigint, event_id, stream_id, stream_version,
-	event_type, schema_version, tenant_id, data, metadata, recorded_at, prev_hash, hash`
+	event_type, schema_version, tenant_id, data,
+	coalesce(metadata->>'correlation_id', ''), coalesce(metadata->>'causation_id', ''),
+	coalesce(metadata->>'actor', ''), coalesce(metadata->>'request_id', ''), coalesce(metadata->>'source', ''),
+	recorded_at, prev_hash, hash`
 
 func collectEvents(rows pgx.Rows) ([]Event, error) {
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Event, error) {
-		var (
-			e    Event
-			txid int64
-			meta []byte
-		)
-		err := row.Scan(&e.Position.GlobalPos, &txid, &e.ID, &e.StreamID, &e.StreamVersion,
-			&e.Type, &e.SchemaVersion, &e.Tenant, &e.Data, &meta, &e.RecordedAt, &e.PrevHash, &e.Hash)
-		if err != nil {
-			return e, err
+	defer rows.Close()
+	events := []Event{}
+	for rows.Next() {
+		var txid int64
+		events = append(events, Event{})
+		e := &events[len(events)-1]
+		m := &e.Metadata
+		if err := rows.Scan(&e.Position.GlobalPos, &txid, &e.ID, &e.StreamID, &e.StreamVersion,
+			&e.Type, &e.SchemaVersion, &e.Tenant, (*[]byte)(&e.Data),
+			&m.CorrelationID, &m.CausationID, &m.Actor, &m.RequestID, &m.Source,
+			&e.RecordedAt, &e.PrevHash, &e.Hash); err != nil {
+			return nil, err
 		}
 		e.Position.TransactionID = uint64(txid)
 		e.RecordedAt = e.RecordedAt.UTC()
-		return e, json.Unmarshal(meta, &e.Metadata)
-	})
+	}
+	return events, rows.Err()
 }
 
 // ReadStream returns a stream's events from version from (inclusive) on, in order.
