@@ -42,6 +42,16 @@ type RedisRecovery struct {
 	Check time.Duration
 }
 
+// CreateGroup makes consumer group on stream, reading from the stream's
+// start, unless the group exists; it makes the stream too if need be.
+func CreateGroup(ctx context.Context, rdb redis.UniversalClient, stream, group string) error {
+	err := rdb.XGroupCreateMkStream(ctx, stream, group, "0").Err()
+	if err != nil && strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return nil
+	}
+	return err
+}
+
 // errRedisLost stops the relay's publishing so it can rewind.
 var errRedisLost = errors.New("redis lost its data")
 
@@ -81,8 +91,7 @@ func (r *Relay) recover(ctx context.Context) error {
 			topics = append(topics, Topic(r.prefix, c))
 		}
 		for _, topic := range topics {
-			err := rdb.XGroupCreateMkStream(ctx, topic, g.Name, "0").Err()
-			if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+			if err := CreateGroup(ctx, rdb, topic, g.Name); err != nil {
 				return fmt.Errorf("recreate consumer group %s: %w", g.Name, err)
 			}
 		}

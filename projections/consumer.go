@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +40,8 @@ type consumer struct {
 	p       Projector
 	group   string
 	streams []string
+	// reads is XREADGROUP's stream list: every stream, then ">" for each.
+	reads []string
 	// held are messages that failed; they stay pending in Redis and are
 	// retried before anything new is read, as a nacked message would be.
 	held    []inbound
@@ -50,6 +53,7 @@ func (r *Runner) newConsumer(p Projector) *consumer {
 	for _, cat := range p.Categories() {
 		c.streams = append(c.streams, eventstore.Topic(r.cfg.TopicPrefix, cat))
 	}
+	c.reads = append(slices.Clone(c.streams), slices.Repeat([]string{">"}, len(c.streams))...)
 	return c
 }
 
@@ -60,7 +64,7 @@ func (c *consumer) run(ctx context.Context) {
 	c.createGroups(ctx)
 	// First claim at once: a restarted process picks up its predecessor's
 	// pending messages as soon as they have idled long enough.
-	nextClaim := time.Now()
+	nextClaim, nextPrune := time.Now(), time.Now()
 	for ctx.Err() == nil {
 		var batch []inbound
 		switch {
@@ -71,6 +75,10 @@ func (c *consumer) run(ctx context.Context) {
 			batch, c.held = c.held, nil
 		case !time.Now().Before(nextClaim):
 			nextClaim = time.Now().Add(min(c.r.cfg.ClaimIdle, redisstream.DefaultClaimInterval))
+			if !time.Now().Before(nextPrune) {
+				nextPrune = time.Now().Add(redisstream.DefaultCheckConsumersInterval)
+				c.prune(ctx, log, redisstream.DefaultConsumerTimeout)
+			}
 			claimed, err := c.claim(ctx)
 			if err != nil {
 				c.readFailed(ctx, log, "claim", err)
@@ -94,12 +102,8 @@ func (c *consumer) run(ctx context.Context) {
 
 // read takes new messages from every stream, waiting up to a second for some.
 func (c *consumer) read(ctx context.Context) ([]inbound, error) {
-	streams := append(append([]string(nil), c.streams...), make([]string, len(c.streams))...)
-	for i := range c.streams {
-		streams[len(c.streams)+i] = ">"
-	}
 	res, err := c.r.cfg.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: c.group, Consumer: c.r.cfg.ConsumerName, Streams: streams, Count: maxBatch, Block: time.Second,
+		Group: c.group, Consumer: c.r.cfg.ConsumerName, Streams: c.reads, Count: maxBatch, Block: time.Second,
 	}).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
@@ -133,6 +137,26 @@ func (c *consumer) claim(ctx context.Context) ([]inbound, error) {
 		}
 	}
 	return batch, nil
+}
+
+// prune removes consumers of dead processes (each process has its own name)
+// once they hold nothing and have been idle for idle, as Watermill's
+// subscriber does, so the group's consumer list does not grow forever.
+func (c *consumer) prune(ctx context.Context, log *slog.Logger, idle time.Duration) {
+	for _, stream := range c.streams {
+		consumers, err := c.r.cfg.Redis.XInfoConsumers(ctx, stream, c.group).Result()
+		if err != nil {
+			continue // a missing group is the read's business
+		}
+		for _, x := range consumers {
+			if x.Name == c.r.cfg.ConsumerName || x.Pending > 0 || x.Idle < idle {
+				continue
+			}
+			if err := c.r.cfg.Redis.XGroupDelConsumer(ctx, stream, c.group, x.Name).Err(); err != nil && ctx.Err() == nil {
+				log.Warn("projector could not remove an idle consumer", "stream", stream, "consumer", x.Name, "err", err)
+			}
+		}
+	}
 }
 
 // decode turns messages into events; one that carries no event can never be
@@ -214,8 +238,7 @@ func (c *consumer) ack(ctx context.Context, msgs []inbound) {
 // the stream; the relay recreates them the same way when Redis lost them.
 func (c *consumer) createGroups(ctx context.Context) {
 	for _, stream := range c.streams {
-		err := c.r.cfg.Redis.XGroupCreateMkStream(ctx, stream, c.group, "0").Err()
-		if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") && ctx.Err() == nil {
+		if err := eventstore.CreateGroup(ctx, c.r.cfg.Redis, stream, c.group); err != nil && ctx.Err() == nil {
 			c.r.cfg.Logger.Warn("projector could not create its consumer group", "projector", c.p.Name(), "stream", stream, "err", err)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -63,7 +62,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	// once they have idled.
 	stream := eventstore.Topic(prefix, "webhook")
 	group := prefix + "worker." + workers.WebhooksHandler
-	if err := p.Redis.XGroupCreateMkStream(ctx, stream, group, "0").Err(); err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+	if err := eventstore.CreateGroup(ctx, p.Redis, stream, group); err != nil {
 		t.Fatal(err)
 	}
 	res, err := p.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: "worker-crashed",
