@@ -339,6 +339,12 @@ func (p shopifyParser) time(field, s string) time.Time {
 		p.f.add(field, "must be an RFC 3339 timestamp, got %q", s)
 		return time.Time{}
 	}
+	// Events store times as JSON, which holds years 0–9999 in UTC only;
+	// no Shopify order predates 1970.
+	if y := t.UTC().Year(); y < 1970 || y > 9999 {
+		p.f.add(field, "must be a time between 1970 and 9999, got %q", s)
+		return time.Time{}
+	}
 	return t
 }
 

@@ -287,7 +287,8 @@ func (w *Webhooks) inventoryLevel(ctx context.Context, src eventstore.Event, wh 
 // stay valid: Shopify still sends shop/redact afterwards.
 func (w *Webhooks) uninstall(ctx context.Context, src eventstore.Event, wh domain.WebhookReceived) (domain.WebhookProcessed, []domain.Event, error) {
 	at := src.RecordedAt
-	if t, err := time.Parse(time.RFC3339Nano, wh.TriggeredAt); err == nil {
+	// A header time JSON cannot hold (outside years 0–9999) would fail every retry.
+	if t, err := time.Parse(time.RFC3339Nano, wh.TriggeredAt); err == nil && t.UTC().Year() >= 1970 && t.UTC().Year() <= 9999 {
 		at = t
 	}
 	n, err := w.update(ctx, src, wh.Shop, domain.ShopStream(wh.Shop), func(history []domain.Event) ([]domain.Event, error) {
