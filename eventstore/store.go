@@ -100,15 +100,8 @@ func (s *Store) AppendStreams(ctx context.Context, appends ...StreamAppend) ([]A
 			results = append(results, r)
 		} else {
 			err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-				results = results[:0]
-				for _, a := range appends {
-					r, err := AppendTx(ctx, tx, a)
-					if err != nil {
-						return err
-					}
-					results = append(results, r)
-				}
-				return nil
+				results, err = appendAll(ctx, tx, appends)
+				return err
 			})
 		}
 		if err == nil {
@@ -153,11 +146,57 @@ func AppendTx(ctx context.Context, tx pgx.Tx, a StreamAppend) (AppendResult, err
 }
 
 func appendWith(ctx context.Context, q querier, a StreamAppend) (AppendResult, error) {
+	in, err := prepareAppend(a)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	start := time.Now()
+	rows, err := q.Query(ctx, insertSQL, in.args...)
+	return in.collect(rows, err, start)
+}
+
+// appendAll appends to every stream inside tx in one round trip: the
+// INSERTs go to Postgres as one pipelined batch, so a transaction over many
+// streams (a batch of webhooks and their outcomes) costs no more waiting than
+// one over a single stream.
+func appendAll(ctx context.Context, tx pgx.Tx, appends []StreamAppend) ([]AppendResult, error) {
+	inserts := make([]insert, len(appends))
+	batch := &pgx.Batch{}
+	for i, a := range appends {
+		in, err := prepareAppend(a)
+		if err != nil {
+			return nil, err
+		}
+		inserts[i] = in
+		batch.Queue(insertSQL, in.args...)
+	}
+	start := time.Now()
+	br := tx.SendBatch(ctx, batch)
+	results := make([]AppendResult, len(appends))
+	for i, in := range inserts {
+		rows, err := br.Query()
+		if results[i], err = in.collect(rows, err, start); err != nil {
+			_ = br.Close()
+			return nil, err
+		}
+	}
+	return results, br.Close()
+}
+
+// insert is one stream's append as insertSQL's arguments.
+type insert struct {
+	a    StreamAppend
+	ids  []uuid.UUID
+	data []string
+	args []any
+}
+
+func prepareAppend(a StreamAppend) (insert, error) {
 	if len(a.Events) == 0 {
-		return AppendResult{}, fmt.Errorf("append to %s: no events", a.Stream)
+		return insert{}, fmt.Errorf("append to %s: no events", a.Stream)
 	}
 	if a.Expected < AnyVersion {
-		return AppendResult{}, fmt.Errorf("append to %s: invalid expected version %d", a.Stream, a.Expected)
+		return insert{}, fmt.Errorf("append to %s: invalid expected version %d", a.Stream, a.Expected)
 	}
 	n := len(a.Events)
 	ids := make([]uuid.UUID, n)
@@ -169,31 +208,35 @@ func appendWith(ctx context.Context, q querier, a StreamAppend) (AppendResult, e
 	for i, e := range a.Events {
 		r, err := encodeRow(a.Stream, i, e)
 		if err != nil {
-			return AppendResult{}, err
+			return insert{}, err
 		}
 		ids[i], types[i], schemas[i], tenants[i], data[i], metas[i] = r.id, r.typ, r.schema, r.tenant, r.data, r.meta
 	}
-	start := time.Now()
-	rows, err := q.Query(ctx, insertSQL, a.Stream, ids, types, schemas, tenants, data, metas, int64(a.Expected))
+	return insert{a: a, ids: ids, data: data,
+		args: []any{a.Stream, ids, types, schemas, tenants, data, metas, int64(a.Expected)}}, nil
+}
+
+// collect reads what the database assigned to the inserted events.
+func (in insert) collect(rows pgx.Rows, err error, start time.Time) (AppendResult, error) {
 	if err != nil {
-		err = mapAppendError(err, a)
+		err = mapAppendError(err, in.a)
 		observeAppend(start, err)
 		return AppendResult{}, err
 	}
 	// The caller has the payloads; only what the database assigned comes
 	// back, so a webhook's body is not sent back and parsed again.
-	byID := make(map[uuid.UUID]int, n)
-	for i, id := range ids {
+	byID := make(map[uuid.UUID]int, len(in.ids))
+	for i, id := range in.ids {
 		byID[id] = i
 	}
 	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Event, error) {
 		e, err := scanAssigned(row)
 		i := byID[e.ID]
-		e.complete(a.Stream, a.Events[i], data[i])
+		e.complete(in.a.Stream, in.a.Events[i], in.data[i])
 		return e, err
 	})
 	if err != nil {
-		err = mapAppendError(err, a)
+		err = mapAppendError(err, in.a)
 	}
 	observeAppend(start, err)
 	if err != nil {
@@ -201,7 +244,7 @@ func appendWith(ctx context.Context, q querier, a StreamAppend) (AppendResult, e
 	}
 	sort.Slice(events, func(i, j int) bool { return events[i].StreamVersion < events[j].StreamVersion })
 	last := events[len(events)-1]
-	return AppendResult{Stream: a.Stream, Version: last.StreamVersion, Position: last.Position, Events: events}, nil
+	return AppendResult{Stream: in.a.Stream, Version: last.StreamVersion, Position: last.Position, Events: events}, nil
 }
 
 // eventRow is one event as the INSERT's parameters.

@@ -72,6 +72,47 @@ func TestAppendExpectedVersions(t *testing.T) {
 	}
 }
 
+// Several streams in one append commit together or not at all, and a stream
+// named twice continues where its first part ended.
+func TestAppendStreamsIsAllOrNothing(t *testing.T) {
+	store := eventstore.New(testenv.Pool(t))
+	ctx := context.Background()
+	if _, err := store.Append(ctx, "order-held", eventstore.NoStream, ev("t.one", 1)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := store.AppendStreams(ctx,
+		eventstore.StreamAppend{Stream: "order-new", Expected: eventstore.NoStream, Events: []eventstore.NewEvent{ev("t.one", 1)}},
+		eventstore.StreamAppend{Stream: "order-other", Expected: eventstore.AnyVersion, Events: []eventstore.NewEvent{ev("t.one", 1)}},
+		eventstore.StreamAppend{Stream: "order-held", Expected: eventstore.NoStream, Events: []eventstore.NewEvent{ev("t.two", 2)}})
+	var conflict *eventstore.ConflictError
+	if !errors.As(err, &conflict) || conflict.Stream != "order-held" {
+		t.Fatalf("err = %v, want a conflict on order-held", err)
+	}
+	for _, s := range []string{"order-new", "order-other"} {
+		if _, err := store.ReadStream(ctx, s, 1); !errors.Is(err, eventstore.ErrStreamNotFound) {
+			t.Errorf("%s after a failed append: %v, want no stream", s, err)
+		}
+	}
+
+	res, err := store.AppendStreams(ctx,
+		eventstore.StreamAppend{Stream: "order-new", Expected: eventstore.NoStream, Events: []eventstore.NewEvent{ev("t.one", 1), ev("t.two", 2)}},
+		eventstore.StreamAppend{Stream: "order-held", Expected: eventstore.Exact(1), Events: []eventstore.NewEvent{ev("t.two", 2)}},
+		eventstore.StreamAppend{Stream: "order-new", Expected: eventstore.Exact(2), Events: []eventstore.NewEvent{ev("t.three", 3)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Version != 2 || res[1].Version != 2 || res[2].Version != 3 || res[2].Events[0].Type != "t.three" {
+		t.Fatalf("results %+v", res)
+	}
+	if res[0].Position.TransactionID != res[2].Position.TransactionID || !res[2].Position.After(res[0].Position) {
+		t.Errorf("positions %v and %v: want one transaction, in append order", res[0].Position, res[2].Position)
+	}
+	events, err := store.ReadStream(ctx, "order-new", 1)
+	if err != nil || len(events) != 3 || string(events[2].Data) != `{"n": 3}` {
+		t.Fatalf("order-new holds %v, %v", events, err)
+	}
+}
+
 func TestDuplicateEventIDIsTyped(t *testing.T) {
 	store := eventstore.New(testenv.Pool(t))
 	ctx := context.Background()
