@@ -7,11 +7,9 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
@@ -111,42 +109,4 @@ func TestRunnerHoldsBackOnlyAFailingEvent(t *testing.T) {
 		pending, err := client.XPending(f.ctx, eventstore.Topic(prefix, "order"), consumerGroup(prefix, p.Name())).Result()
 		return err == nil && pending.Count == 0
 	})
-}
-
-// Consumers of processes gone for good leave the group once they hold
-// nothing; one that still holds a message stays for its claim.
-func TestRunnerPrunesIdleConsumers(t *testing.T) {
-	f := newFixture(t)
-	client, prefix := testenv.Redis(t)
-	p := NewOrders(nil, prefix)
-	c := NewRunner(f.pool, RunnerConfig{Redis: client, TopicPrefix: prefix, ConsumerName: "alive",
-		Logger: slog.New(slog.DiscardHandler)}, p).newConsumer(p)
-	c.createGroups(f.ctx)
-	stream := c.streams[0]
-	if err := client.XAdd(f.ctx, &redis.XAddArgs{Stream: stream, Values: map[string]any{"k": "v"}}).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := client.XReadGroup(f.ctx, &redis.XReadGroupArgs{Group: c.group, Consumer: "holding",
-		Streams: []string{stream, ">"}, Count: 1, Block: -1}).Err(); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"gone", "alive"} {
-		if err := client.XGroupCreateConsumer(f.ctx, stream, c.group, name).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	time.Sleep(20 * time.Millisecond)
-	c.prune(f.ctx, slog.New(slog.DiscardHandler), 10*time.Millisecond)
-	consumers, err := client.XInfoConsumers(f.ctx, stream, c.group).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, x := range consumers {
-		names = append(names, x.Name)
-	}
-	slices.Sort(names)
-	if !slices.Equal(names, []string{"alive", "holding"}) {
-		t.Fatalf("consumers after pruning: %v, want alive and holding", names)
-	}
 }

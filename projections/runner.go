@@ -276,7 +276,7 @@ func NewRunner(pool *pgxpool.Pool, cfg RunnerConfig, projectors ...Projector) *R
 func (r *Runner) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, p := range r.projectors {
-		wg.Go(func() { r.newConsumer(p).run(ctx) })
+		wg.Go(func() { r.newConsumer(p).Run(ctx) })
 	}
 	wg.Wait()
 	return nil
