@@ -2,7 +2,6 @@ package workers
 
 import (
 	"context"
-	"errors"
 
 	"github.com/ordermill/ordermill/eventstore"
 )
@@ -16,26 +15,10 @@ func (w *Webhooks) DryRun(ctx context.Context, stream string) (WebhookOutcome, [
 	if err != nil {
 		return WebhookOutcome{}, nil, err
 	}
-	planned := []eventstore.StreamAppend{}
-	dry := *w
-	dry.planned = &planned
-	outcome, err := dry.process(ctx, events[0], eventstore.Exact(int64(len(events))))
-	return outcome, planned, err
-}
-
-// plan is Store.Update without the append: it records what decide returns.
-func (w *Webhooks) plan(ctx context.Context, stream string, _ eventstore.ExpectedVersion,
-	decide func(history []eventstore.Event) ([]eventstore.NewEvent, error)) (eventstore.AppendResult, error) {
-	history, err := w.store.ReadStream(ctx, stream, 1)
-	if err != nil && !errors.Is(err, eventstore.ErrStreamNotFound) {
-		return eventstore.AppendResult{}, err
+	p := newPlan(w.store)
+	result, err := w.decide(ctx, p, events[0], eventstore.Exact(int64(len(events))))
+	if err != nil {
+		return WebhookOutcome{}, nil, err
 	}
-	events, err := decide(history)
-	if err != nil || len(events) == 0 {
-		return eventstore.AppendResult{Stream: stream, Version: int64(len(history))}, err
-	}
-	*w.planned = append(*w.planned, eventstore.StreamAppend{Stream: stream, Expected: eventstore.Exact(int64(len(history))), Events: events})
-	// Counting is all callers do with the result's events.
-	return eventstore.AppendResult{Stream: stream, Version: int64(len(history) + len(events)),
-		Events: make([]eventstore.Event, len(events))}, nil
+	return describe(result), p.appends, nil
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -35,6 +36,10 @@ type Handler struct {
 	Name       string
 	Categories []string
 	Handle     func(ctx context.Context, e eventstore.Event) error
+	// HandleBatch, when set instead of Handle, takes events in batches (see
+	// eventstore.BatchConsumer) and returns an error for each, nil for done.
+	// Retries and dead letters work per event as with Handle.
+	HandleBatch func(ctx context.Context, events []eventstore.Event) []error
 }
 
 // Config configures a Router.
@@ -110,19 +115,62 @@ func (sharedClient) Close() error { return nil }
 func (r *Router) Run(ctx context.Context) error {
 	logger := watermill.NewSlogLogger(r.cfg.Logger)
 	client := sharedClient{r.cfg.Redis}
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, logger)
+	pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: client}, logger)
 	if err != nil {
 		return err
 	}
-	pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: client}, logger)
+	dead := &deadLetterPublisher{pub: pub, pool: r.cfg.Pool, attempts: r.cfg.MaxRetries + 1}
+	// A Watermill router that stops with an error stops the batch consumers too.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	var watermillHandlers []Handler
+	for _, h := range r.handlers {
+		if h.HandleBatch == nil {
+			watermillHandlers = append(watermillHandlers, h)
+			continue
+		}
+		for i := range r.cfg.Concurrency {
+			c := r.batchConsumer(h, i, dead)
+			wg.Go(func() { c.Run(ctx) })
+		}
+	}
+	if len(watermillHandlers) > 0 {
+		err = r.runWatermill(ctx, logger, dead, watermillHandlers)
+		stop()
+	}
+	wg.Wait()
+	return err
+}
+
+// consumerName names consumer i of this process.
+func (r *Router) consumerName(i int) string {
+	if i == 0 {
+		return r.cfg.ConsumerName
+	}
+	return fmt.Sprintf("%s-%d", r.cfg.ConsumerName, i)
+}
+
+// topics are the streams h consumes: its requeue stream and its categories.
+func (r *Router) topics(h Handler) []string {
+	topics := []string{RequeueTopic(r.cfg.TopicPrefix, h.Name)}
+	for _, c := range h.Categories {
+		topics = append(topics, eventstore.Topic(r.cfg.TopicPrefix, c))
+	}
+	return topics
+}
+
+// runWatermill runs handlers through a Watermill router, one message at a
+// time per consumer.
+func (r *Router) runWatermill(ctx context.Context, logger watermill.LoggerAdapter, dead *deadLetterPublisher, handlers []Handler) error {
+	client := sharedClient{r.cfg.Redis}
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, logger)
 	if err != nil {
 		return err
 	}
 	// A shutdown cancels in-flight handlers; that is not the event's fault,
 	// so it is neither retried nor dead-lettered but left pending.
-	poison, err := middleware.PoisonQueueWithFilter(
-		&deadLetterPublisher{pub: pub, pool: r.cfg.Pool, attempts: r.cfg.MaxRetries + 1},
-		DeadLetterTopic(r.cfg.TopicPrefix),
+	poison, err := middleware.PoisonQueueWithFilter(dead, DeadLetterTopic(r.cfg.TopicPrefix),
 		func(err error) bool { return !errors.Is(err, errStopping) })
 	if err != nil {
 		return err
@@ -142,20 +190,12 @@ func (r *Router) Run(ctx context.Context) error {
 	)
 	// Watermill's own handler timing, innermost so that it times each attempt.
 	metrics.NewPrometheusMetricsBuilder(prometheus.DefaultRegisterer, "ordermill", "worker").AddPrometheusRouterMetrics(router)
-	for _, h := range r.handlers {
-		topics := []string{RequeueTopic(r.cfg.TopicPrefix, h.Name)}
-		for _, c := range h.Categories {
-			topics = append(topics, eventstore.Topic(r.cfg.TopicPrefix, c))
-		}
+	for _, h := range handlers {
 		for i := range r.cfg.Concurrency {
-			consumer := r.cfg.ConsumerName
-			if i > 0 {
-				consumer = fmt.Sprintf("%s-%d", consumer, i)
-			}
 			sub, err := redisstream.NewSubscriber(redisstream.SubscriberConfig{
 				Client:          client,
 				ConsumerGroup:   consumerGroup(r.cfg.TopicPrefix, h.Name),
-				Consumer:        consumer,
+				Consumer:        r.consumerName(i),
 				OldestId:        "0",
 				NackResendSleep: 50 * time.Millisecond,
 				MaxIdleTime:     r.cfg.ClaimIdle,
@@ -165,7 +205,7 @@ func (r *Router) Run(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			for _, topic := range topics {
+			for _, topic := range r.topics(h) {
 				router.AddConsumerHandler(fmt.Sprintf("worker.%s@%s#%d", h.Name, topic, i), topic, sub, r.consume(h))
 			}
 		}
@@ -195,10 +235,15 @@ func (r *Router) consume(h Handler) message.NoPublishHandlerFunc {
 			if ctx.Err() != nil {
 				return fmt.Errorf("%w: %w", errStopping, err)
 			}
-			return fmt.Errorf("%s: %s %s v%d: %w", h.Name, e.Type, e.StreamID, e.StreamVersion, err)
+			return failure(h, e, err)
 		}
 		return nil
 	}
+}
+
+// failure names the handler and event an error is about.
+func failure(h Handler, e eventstore.Event, err error) error {
+	return fmt.Errorf("%s: %s %s v%d: %w", h.Name, e.Type, e.StreamID, e.StreamVersion, err)
 }
 
 // outcomeNamespace is the UUID v5 namespace of handler outcome event ids.
