@@ -28,8 +28,14 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // A handler that keeps failing is retried, then dead-lettered (row and
-// Redis stream), and a requeue hands the event back to that handler only.
+// Redis stream), and a requeue hands the event back to that handler only;
+// alike for handlers of one event and of batches.
 func TestRouterRetriesDeadLettersAndRequeues(t *testing.T) {
+	t.Run("one at a time", func(t *testing.T) { testRetriesDeadLettersAndRequeues(t, false) })
+	t.Run("batches", func(t *testing.T) { testRetriesDeadLettersAndRequeues(t, true) })
+}
+
+func testRetriesDeadLettersAndRequeues(t *testing.T, batches bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pool := testenv.Pool(t)
@@ -50,6 +56,16 @@ func TestRouterRetriesDeadLettersAndRequeues(t *testing.T) {
 		}
 		return nil
 	}}
+	if batches {
+		handle := h.Handle
+		h.Handle, h.HandleBatch = nil, func(ctx context.Context, events []eventstore.Event) []error {
+			errs := make([]error, len(events))
+			for i, e := range events {
+				errs[i] = handle(ctx, e)
+			}
+			return errs
+		}
+	}
 	for _, s := range []string{"job-1", "job-2", "job-3"} {
 		if _, err := store.Append(ctx, s, eventstore.NoStream, eventstore.NewEvent{Type: "job.queued", Tenant: "a.myshopify.com", Data: json.RawMessage(`{}`)}); err != nil {
 			t.Fatal(err)

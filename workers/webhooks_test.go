@@ -1,0 +1,123 @@
+package workers_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/workers"
+)
+
+// A batch of webhooks commits in one transaction; two snapshots of one order
+// in it decide in turn, a malformed body fails alone, a redelivered batch
+// changes nothing, and a batch holding an already processed webhook falls
+// back to one webhook at a time without losing the others.
+func TestWebhookBatches(t *testing.T) {
+	ctx := context.Background()
+	const shop = "batch.myshopify.com"
+	store := eventstore.New(testenv.Pool(t))
+	handle := workers.NewWebhooks(store, nil, nil).Handler().HandleBatch
+	body, err := os.ReadFile("../domain/testdata/shopify_order.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	order := func(id, updatedAt string) string {
+		return strings.NewReplacer("5000000000000000123", id, "2024-03-02T09:30:00-05:00", updatedAt).Replace(string(body))
+	}
+	receive := func(id, topic, body string) eventstore.Event {
+		t.Helper()
+		events, err := eventstore.Encode(shop, eventstore.Metadata{Source: "webhook"}, domain.WebhookReceived{
+			Shop: shop, Topic: topic, WebhookID: id, Body: []byte(body), ReceivedAt: time.Now().UTC()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := store.Append(ctx, domain.WebhookStream(shop, id), eventstore.NoStream, events...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Events[0]
+	}
+	run := func(batch ...eventstore.Event) {
+		t.Helper()
+		for i, err := range handle(ctx, batch) {
+			if err != nil {
+				t.Fatalf("webhook %d: %v", i, err)
+			}
+		}
+	}
+	count := func(where string) (n int) {
+		t.Helper()
+		if err := store.Pool().QueryRow(ctx, `SELECT count(*) FROM events WHERE `+where).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	outcome := func(id string) string {
+		t.Helper()
+		events, err := store.ReadStream(ctx, domain.WebhookStream(shop, id), 1)
+		if err != nil || len(events) != 2 {
+			t.Fatalf("webhook %s: %d events, %v; want received and one outcome", id, len(events), err)
+		}
+		return events[1].Type
+	}
+
+	batch := []eventstore.Event{
+		receive("a-create", "orders/create", order("7001", "2024-03-01T10:00:00-05:00")),
+		receive("b-create", "orders/create", order("7002", "2024-03-01T10:00:00-05:00")),
+		receive("a-update", "orders/updated", order("7001", "2024-03-02T09:30:00-05:00")),
+		receive("broken", "orders/create", `{"id": `),
+	}
+	run(batch...)
+	for id, want := range map[string]string{"a-create": "webhook.processed", "b-create": "webhook.processed",
+		"a-update": "webhook.processed", "broken": "webhook.failed"} {
+		if got := outcome(id); got != want {
+			t.Errorf("webhook %s: outcome %s, want %s", id, got, want)
+		}
+	}
+	if n := count(`event_type <> 'webhook.received'`); n < 6 {
+		t.Fatalf("%d events appended, want at least the 4 outcomes and the orders'", n)
+	}
+	if n := count(`event_type <> 'webhook.received' AND transaction_id <> (SELECT transaction_id FROM events
+		WHERE stream_id = '` + domain.WebhookStream(shop, "a-create") + `' AND stream_version = 2)`); n != 0 {
+		t.Errorf("%d events committed apart from the batch's transaction", n)
+	}
+	a, err := store.ReadStream(ctx, domain.OrderStream(domain.ShopifyOrderID(shop, 7001)), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	history, err := eventstore.Decode(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := domain.NewOrderFromHistory(history)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2024, 3, 2, 14, 30, 0, 0, time.UTC); !o.Snapshot().ShopifyUpdatedAt.Equal(want) {
+		t.Errorf("order 7001 is at the snapshot of %v, want the later one (%v)", o.Snapshot().ShopifyUpdatedAt, want)
+	}
+
+	before := count(`true`)
+	run(batch...)
+	if n := count(`true`); n != before {
+		t.Errorf("a redelivered batch appended %d events", n-before)
+	}
+
+	// The processed a-create conflicts on its own stream, so the batch's
+	// commit fails; c-create must be processed all the same.
+	run(batch[0], receive("c-create", "orders/create", order("7003", "2024-03-01T10:00:00-05:00")))
+	if got := outcome("c-create"); got != "webhook.processed" {
+		t.Errorf("c-create: outcome %s", got)
+	}
+	if n := count(`stream_id = '` + domain.OrderStream(domain.ShopifyOrderID(shop, 7003)) + `'`); n == 0 {
+		t.Error("order 7003 was not created")
+	}
+	if n := count(`true`) - before; n != 2+count(`stream_id = '`+domain.OrderStream(domain.ShopifyOrderID(shop, 7003))+`'`) {
+		t.Errorf("the fallback appended %d events, want c-create's webhook and order events only", n)
+	}
+}
