@@ -53,18 +53,18 @@ type Delivery struct {
 func (c *BatchConsumer) Run(ctx context.Context) {
 	reads := append(slices.Clone(c.Streams), slices.Repeat([]string{">"}, len(c.Streams))...)
 	c.createGroups(ctx)
-	var held []Delivery
-	var backoff time.Duration
+	var (
+		held    []Delivery // failed, to be handed over again at retryAt
+		retryAt time.Time
+		backoff time.Duration
+	)
 	// First claim at once: a restarted process picks up its predecessor's
 	// pending messages as soon as they have idled long enough.
 	nextClaim, nextPrune := time.Now(), time.Now()
 	for ctx.Err() == nil {
 		var batch []Delivery
 		switch {
-		case len(held) > 0:
-			if !sleep(ctx, backoff) {
-				return
-			}
+		case len(held) > 0 && !time.Now().Before(retryAt):
 			batch, held = held, nil
 		case !time.Now().Before(nextClaim):
 			nextClaim = time.Now().Add(min(c.ClaimIdle, redisstream.DefaultClaimInterval))
@@ -80,7 +80,13 @@ func (c *BatchConsumer) Run(ctx context.Context) {
 			batch = claimed
 		}
 		if len(batch) == 0 {
-			read, err := c.read(ctx, reads)
+			// Failed messages hold back only themselves: new ones are read
+			// while they wait for their retry.
+			wait := time.Second
+			if len(held) > 0 {
+				wait = max(time.Until(retryAt), time.Millisecond)
+			}
+			read, err := c.read(ctx, reads, wait)
 			if err != nil {
 				c.readFailed(ctx, "read", err)
 				continue
@@ -90,23 +96,27 @@ func (c *BatchConsumer) Run(ctx context.Context) {
 		if len(batch) == 0 {
 			continue
 		}
-		held = c.Handle(ctx, batch)
-		c.ack(ctx, batch, held)
-		if len(held) == 0 {
-			backoff = 0
+		failed := c.Handle(ctx, batch)
+		c.ack(ctx, batch, failed)
+		if len(failed) == 0 {
+			if len(held) == 0 {
+				backoff = 0
+			}
 			continue
 		}
 		backoff = min(max(2*backoff, c.RetryMin), c.RetryMax)
-		for i := range held {
-			held[i].Failures++
+		retryAt = time.Now().Add(backoff)
+		for i := range failed {
+			failed[i].Failures++
 		}
+		held = append(held, failed...)
 	}
 }
 
-// read takes new messages from every stream, waiting up to a second for some.
-func (c *BatchConsumer) read(ctx context.Context, reads []string) ([]Delivery, error) {
+// read takes new messages from every stream, waiting up to wait for some.
+func (c *BatchConsumer) read(ctx context.Context, reads []string, wait time.Duration) ([]Delivery, error) {
 	res, err := c.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: c.Group, Consumer: c.Consumer, Streams: reads, Count: int64(c.MaxBatch), Block: time.Second,
+		Group: c.Group, Consumer: c.Consumer, Streams: reads, Count: int64(c.MaxBatch), Block: wait,
 	}).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
@@ -225,17 +235,10 @@ func (c *BatchConsumer) readFailed(ctx context.Context, what string, err error) 
 	if strings.HasPrefix(err.Error(), "NOGROUP") {
 		c.createGroups(ctx)
 	}
-	sleep(ctx, time.Second)
-}
-
-// sleep waits d or until ctx ends; it reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
+	t := time.NewTimer(time.Second)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return false
 	case <-t.C:
-		return true
 	}
 }

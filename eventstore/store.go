@@ -361,8 +361,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64) ([]Ev
 
 // ReadAll returns up to limit events after the given position in commit
 // order. It reads only transactions older than every one still in flight
-// (pg_snapshot_xmin), so an event that commits late is never skipped: it is
-// simply not visible to this call yet.
+// that may add events (events_horizon(): pg_snapshot_xmin, not counting
+// transactions that hold NoEventsLockKey), so an event that commits late is
+// never skipped: it is simply not visible to this call yet.
 func (s *Store) ReadAll(ctx context.Context, after Position, limit int) ([]Event, error) {
 	events, err := readAll(ctx, s.pool, after, limit)
 	if err == nil {
@@ -378,7 +379,7 @@ type querier interface {
 func readAll(ctx context.Context, q querier, after Position, limit int) ([]Event, error) {
 	rows, err := q.Query(ctx, `SELECT `+eventColumns+` FROM events
 		WHERE (transaction_id, global_position) > ($1::text::xid8, $2) -- a row comparison: an index range, not a filter
-		  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+		  AND transaction_id < events_horizon()
 		-- Qualified: bare, the name would mean the bigint output column, which no index orders.
 		ORDER BY events.transaction_id, events.global_position
 		LIMIT $3`, strconv.FormatUint(after.TransactionID, 10), after.GlobalPos, limit)
@@ -392,6 +393,13 @@ func readAll(ctx context.Context, q querier, after Position, limit int) ([]Event
 	return events, nil
 }
 
+// NoEventsLockKey is the shared transaction-level advisory lock by which a
+// transaction says it adds no events, so that readers of "all" need not wait
+// for it (see migrations/0060_events_horizon.up.sql). A projector's batch
+// holds it. Holding it in a transaction that appends would let readers skip
+// that transaction's events.
+const NoEventsLockKey int64 = 122515828666218
+
 // Head is the commit-order position of the newest event readers may see now.
 func (s *Store) Head(ctx context.Context) (Position, time.Time, error) {
 	var (
@@ -400,7 +408,7 @@ func (s *Store) Head(ctx context.Context) (Position, time.Time, error) {
 		at   time.Time
 	)
 	err := s.pool.QueryRow(ctx, `SELECT transaction_id::text::bigint, global_position, recorded_at FROM events
-		WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+		WHERE transaction_id < events_horizon()
 		ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1`).Scan(&txid, &p.GlobalPos, &at)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Start, time.Time{}, nil

@@ -102,11 +102,13 @@ func applyMany(ctx context.Context, pool *pgxpool.Pool, p Projector, events []ev
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		batch, applied = batch[:0], 0
 		// Upsert-and-lock, in stream order so that concurrent consumers
-		// serialise per stream without deadlocking.
-		rows, err := tx.Query(ctx, `INSERT INTO projection_streams (projection, stream_id, version)
-			SELECT $1, s, 0 FROM unnest($2::text[]) AS s
+		// serialise per stream without deadlocking. The advisory lock says
+		// this transaction adds no events: the relay need not wait for it.
+		rows, err := tx.Query(ctx, `WITH no_events AS (SELECT pg_advisory_xact_lock_shared($3))
+			INSERT INTO projection_streams (projection, stream_id, version)
+			SELECT $1, s, 0 FROM unnest($2::text[]) AS s, no_events
 			ON CONFLICT (projection, stream_id) DO UPDATE SET version = projection_streams.version
-			RETURNING stream_id, version`, p.Name(), streams)
+			RETURNING stream_id, version`, p.Name(), streams, eventstore.NoEventsLockKey)
 		if err != nil {
 			return err
 		}

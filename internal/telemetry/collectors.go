@@ -179,11 +179,11 @@ var (
 )
 
 // lagSQL compares each checkpoint and projection progress with the head: the
-// newest event below pg_snapshot_xmin, the same horizon readers use.
+// newest event below events_horizon(), the same horizon readers use.
 const lagSQL = `
 WITH head AS (
 	SELECT global_position, recorded_at FROM events
-	 WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+	 WHERE transaction_id < events_horizon()
 	 ORDER BY transaction_id DESC, global_position DESC LIMIT 1)
 SELECT 'relay', c.name, greatest(h.global_position - c.global_position, 0),
        coalesce(extract(epoch FROM h.recorded_at - (SELECT recorded_at FROM events WHERE global_position = c.global_position)),

@@ -1,0 +1,1 @@
+DROP FUNCTION events_horizon();
