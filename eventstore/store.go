@@ -359,6 +359,33 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64) ([]Ev
 	return events, nil
 }
 
+// ReadStreams returns the events of several streams in one query, each
+// stream's in order; a stream with no events has no entry.
+func (s *Store) ReadStreams(ctx context.Context, streams []string) (map[string][]Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM events
+		WHERE stream_id = ANY($1) ORDER BY stream_id, stream_version`, streams)
+	if err != nil {
+		return nil, fmt.Errorf("read streams: %w", err)
+	}
+	events, err := collectEvents(rows)
+	if err == nil {
+		err = s.Open(ctx, events)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read streams: %w", err)
+	}
+	out := make(map[string][]Event, len(streams))
+	for i := 0; i < len(events); {
+		j := i + 1
+		for j < len(events) && events[j].StreamID == events[i].StreamID {
+			j++
+		}
+		out[events[i].StreamID] = events[i:j:j]
+		i = j
+	}
+	return out, nil
+}
+
 // ReadAll returns up to limit events after the given position in commit
 // order. It reads only transactions older than every one still in flight
 // that may add events (events_horizon(): pg_snapshot_xmin, not counting

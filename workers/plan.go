@@ -21,7 +21,13 @@ type plan struct {
 	// uninstalled). They run before the commit and must be idempotent: a
 	// commit that fails runs them again when it is retried.
 	effects []func(context.Context) error
+	// missing, when not nil, collects the streams decisions would read
+	// instead of reading them one by one (see prefetch).
+	missing []string
 }
+
+// errMissing stops a decision that needs a stream not read yet.
+var errMissing = errors.New("stream not read yet")
 
 func newPlan(store *eventstore.Store) *plan {
 	return &plan{store: store, appends: []eventstore.StreamAppend{}, stored: map[string][]eventstore.Event{}}
@@ -31,6 +37,10 @@ func newPlan(store *eventstore.Store) *plan {
 // it, so that two webhooks of one order in a batch decide in turn.
 func (p *plan) history(ctx context.Context, stream string) ([]eventstore.Event, error) {
 	stored, ok := p.stored[stream]
+	if !ok && p.missing != nil {
+		p.missing = append(p.missing, stream)
+		return nil, errMissing
+	}
 	if !ok {
 		var err error
 		stored, err = p.store.ReadStream(ctx, stream, 1)
@@ -76,6 +86,28 @@ func (p *plan) update(ctx context.Context, src eventstore.Event, tenant, stream 
 	p.appends = append(p.appends, eventstore.StreamAppend{Stream: stream, Expected: eventstore.Exact(int64(len(stored))),
 		Events: Outcome(WebhooksHandler, src, stream, encoded)})
 	return len(events), nil
+}
+
+// prefetch reads in one query every stream that deciding would read: it runs
+// decide once collecting the streams, reads them, and forgets what that
+// run planned.
+func (p *plan) prefetch(ctx context.Context, decide func() error) error {
+	p.missing = []string{}
+	_ = decide() // each webhook's decision stops at its first stream not read yet
+	missing := p.missing
+	p.missing = nil
+	p.rewind(planMark{})
+	if len(missing) == 0 {
+		return nil
+	}
+	read, err := p.store.ReadStreams(ctx, missing)
+	if err != nil {
+		return err
+	}
+	for _, stream := range missing {
+		p.stored[stream] = read[stream]
+	}
+	return nil
 }
 
 // planMark is how far a plan had got, to rewind to.

@@ -120,17 +120,20 @@ func (w *Webhooks) processBatch(ctx context.Context, events []eventstore.Event) 
 	}
 	if len(received) > 1 {
 		received = slices.Clone(received) // opened in place
-		if w.store.Open(ctx, received) == nil {
-			p := newPlan(w.store)
-			err := error(nil)
+		p := newPlan(w.store)
+		// Every webhook is decided even after one fails: the prefetch needs
+		// the streams of all.
+		decideAll := func() (first error) {
 			for _, e := range received {
-				if _, err = w.decide(ctx, p, e, eventstore.Exact(e.StreamVersion)); err != nil {
-					break
+				if _, err := w.decide(ctx, p, e, eventstore.Exact(e.StreamVersion)); err != nil && first == nil {
+					first = err
 				}
 			}
-			if err == nil && p.commit(ctx) == nil {
-				return errs
-			}
+			return first
+		}
+		if w.store.Open(ctx, received) == nil && p.prefetch(ctx, decideAll) == nil &&
+			decideAll() == nil && p.commit(ctx) == nil {
+			return errs
 		}
 	}
 	for j, e := range received {
