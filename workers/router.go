@@ -57,10 +57,10 @@ type Config struct {
 	// RetryInterval is the first backoff; it doubles per retry (default 200ms).
 	RetryInterval time.Duration
 	// Concurrency is how many consumers each handler runs in this process
-	// (default 4). A Redis Streams consumer waits for each ack before reading
-	// on, so one consumer handles one message at a time; handlers are
-	// idempotent and their writes retry on version conflicts, so running
-	// several is safe.
+	// (default 4). A Watermill consumer waits for each ack before reading
+	// on, so it handles one message at a time, and a batch handler's
+	// consumer one batch at a time; handlers are idempotent and their writes
+	// retry on version conflicts, so running several is safe.
 	Concurrency int
 	Logger      *slog.Logger
 }
