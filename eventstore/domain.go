@@ -69,13 +69,25 @@ func (s *Store) Update(ctx context.Context, stream string, expected ExpectedVers
 		}
 		res, err := s.Append(ctx, stream, Exact(version), events...)
 		if errors.Is(err, ErrConcurrency) && expected == AnyVersion && attempt < attempts {
-			select {
-			case <-ctx.Done():
+			if WaitToRetry(ctx, attempt) != nil {
 				return res, err
-			case <-time.After(rand.N(time.Duration(attempt) * 2 * time.Millisecond)):
 			}
 			continue
 		}
 		return res, err
+	}
+}
+
+// WaitToRetry waits a short random time, longer with each attempt, before a
+// write that lost a version conflict decides again, so that racing writers
+// spread out. It returns ctx's error if ctx ends first.
+func WaitToRetry(ctx context.Context, attempt int) error {
+	t := time.NewTimer(rand.N(time.Duration(attempt) * 2 * time.Millisecond))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }

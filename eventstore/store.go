@@ -338,18 +338,25 @@ func collectEvents(rows pgx.Rows) ([]Event, error) {
 	return events, rows.Err()
 }
 
-// ReadStream returns a stream's events from version from (inclusive) on, in order.
-// A stream with no events is ErrStreamNotFound.
-func (s *Store) ReadStream(ctx context.Context, stream string, from int64) ([]Event, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM events
-		WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version`, stream, from)
+// queryOpened runs a query that selects eventColumns and returns its events
+// with their sealed data opened.
+func (s *Store) queryOpened(ctx context.Context, sql string, args ...any) ([]Event, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read stream %s: %w", stream, err)
+		return nil, err
 	}
 	events, err := collectEvents(rows)
 	if err == nil {
 		err = s.Open(ctx, events)
 	}
+	return events, err
+}
+
+// ReadStream returns a stream's events from version from (inclusive) on, in order.
+// A stream with no events is ErrStreamNotFound.
+func (s *Store) ReadStream(ctx context.Context, stream string, from int64) ([]Event, error) {
+	events, err := s.queryOpened(ctx, `SELECT `+eventColumns+` FROM events
+		WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version`, stream, from)
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", stream, err)
 	}
@@ -362,15 +369,8 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64) ([]Ev
 // ReadStreams returns the events of several streams in one query, each
 // stream's in order; a stream with no events has no entry.
 func (s *Store) ReadStreams(ctx context.Context, streams []string) (map[string][]Event, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM events
+	events, err := s.queryOpened(ctx, `SELECT `+eventColumns+` FROM events
 		WHERE stream_id = ANY($1) ORDER BY stream_id, stream_version`, streams)
-	if err != nil {
-		return nil, fmt.Errorf("read streams: %w", err)
-	}
-	events, err := collectEvents(rows)
-	if err == nil {
-		err = s.Open(ctx, events)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("read streams: %w", err)
 	}

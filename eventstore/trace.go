@@ -23,7 +23,7 @@ func (s *Store) Caused(ctx context.Context, roots []uuid.UUID) ([]Event, error) 
 	}
 	// UNION (not UNION ALL) stops at events already found, so even a
 	// malformed causation cycle ends.
-	rows, err := s.pool.Query(ctx, `WITH RECURSIVE caused AS (
+	events, err := s.queryOpened(ctx, `WITH RECURSIVE caused AS (
 			SELECT global_position, event_id FROM events
 			 WHERE metadata ? 'causation_id' AND metadata ->> 'causation_id' = ANY($1)
 			UNION
@@ -32,13 +32,6 @@ func (s *Store) Caused(ctx context.Context, roots []uuid.UUID) ([]Event, error) 
 		)
 		SELECT `+eventColumns+` FROM events WHERE global_position IN (SELECT global_position FROM caused)
 		ORDER BY events.transaction_id, events.global_position`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("caused events: %w", err)
-	}
-	events, err := collectEvents(rows)
-	if err == nil {
-		err = s.Open(ctx, events)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("caused events: %w", err)
 	}

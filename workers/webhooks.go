@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -170,10 +169,8 @@ func (w *Webhooks) process(ctx context.Context, src eventstore.Event, at eventst
 			return outcomeOf(done[len(done)-1]), nil
 		case (errors.Is(err, eventstore.ErrConcurrency) || errors.Is(err, eventstore.ErrDuplicateEvent)) && attempt < commitAttempts:
 			// Another writer changed a stream the plan read: decide again on its news.
-			select {
-			case <-ctx.Done():
-				return WebhookOutcome{}, ctx.Err()
-			case <-time.After(rand.N(time.Duration(attempt) * 2 * time.Millisecond)):
+			if err := eventstore.WaitToRetry(ctx, attempt); err != nil {
+				return WebhookOutcome{}, err
 			}
 		case err != nil:
 			return WebhookOutcome{}, err
