@@ -163,7 +163,8 @@ func (s *Shadow) Rebuild(ctx context.Context, p Projector, progress func(int64))
 // bookkeeping tables, with every constraint and index under the live names,
 // so that a swapped-in table is indistinguishable from one the migrations
 // made. It returns DDL to run after the load: non-unique indexes (all indexes
-// and the constraints they back if bulk), then foreign keys.
+// and the constraints they back if bulk). Read models carry no foreign keys
+// (migration 0070), so none are copied.
 func createShadowTables(ctx context.Context, tx pgx.Tx, tables []string, bulk bool) ([]string, error) {
 	for _, stmt := range []string{
 		`CREATE SCHEMA IF NOT EXISTS ` + ShadowSchema,
@@ -178,13 +179,12 @@ func createShadowTables(ctx context.Context, tx pgx.Tx, tables []string, bulk bo
 			return nil, err
 		}
 	}
-	// Drop in reverse: later tables may reference earlier ones.
-	for _, t := range slices.Backward(tables) {
+	for _, t := range tables {
 		if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+ShadowSchema+`.`+t+`, `+retiredSchema+`.`+t+` CASCADE`); err != nil {
 			return nil, err
 		}
 	}
-	var later, fks []string
+	var later []string
 	for _, t := range tables {
 		if _, err := tx.Exec(ctx, `CREATE TABLE `+ShadowSchema+`.`+t+` (LIKE public.`+t+` INCLUDING ALL EXCLUDING INDEXES)`); err != nil {
 			return nil, err
@@ -226,25 +226,8 @@ func createShadowTables(ctx context.Context, tx pgx.Tx, tables []string, bulk bo
 				}
 			}
 		}
-		rows, err = tx.Query(ctx, `SELECT conname, pg_get_constraintdef(oid), confrelid::regclass::text FROM pg_constraint
-			WHERE conrelid = ('public.' || $1)::regclass AND contype = 'f'`, t)
-		if err != nil {
-			return nil, err
-		}
-		var name, def, ref string
-		_, err = pgx.ForEachRow(rows, []any{&name, &def, &ref}, func() error {
-			// A reference to another table of the set points at its shadow copy.
-			if slices.Contains(tables, ref) {
-				def = strings.Replace(def, "REFERENCES "+ref+"(", "REFERENCES "+ShadowSchema+"."+ref+"(", 1)
-			}
-			fks = append(fks, `ALTER TABLE `+ShadowSchema+`.`+t+` ADD CONSTRAINT `+name+` `+def)
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
 	}
-	return append(later, fks...), nil
+	return later, nil
 }
 
 // progress is where p's shadow tables have got to in commit order.

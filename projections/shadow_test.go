@@ -62,7 +62,8 @@ func TestShadowRebuildDiffAndSwapWhileReadersRead(t *testing.T) {
 	}
 	// Drift in the live table: a row lost and a row that no event explains.
 	stray := uuid.New()
-	if _, err := f.pool.Exec(f.ctx, `DELETE FROM orders_view WHERE id = $1`, ids[1]); err != nil {
+	if _, err := f.pool.Exec(f.ctx, `WITH lines AS (DELETE FROM order_lines_view WHERE order_id = $1)
+		DELETE FROM orders_view WHERE id = $1`, ids[1]); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.pool.Exec(f.ctx, `INSERT INTO orders_view SELECT $1, shop, name, NULL, source, email, customer_name, currency,
@@ -116,7 +117,7 @@ func TestShadowRebuildDiffAndSwapWhileReadersRead(t *testing.T) {
 			t.Fatalf("diff examples %v, want %v", got, want)
 		}
 	}
-	// The lost order's lines went with it (ON DELETE CASCADE): the shadow adds them back.
+	// The lost order's lines went with it: the shadow adds them back.
 	if l := diffs[1]; l.Table != "order_lines_view" || l.Added != 3 || l.Removed != 0 || l.Changed != 0 {
 		t.Fatalf("order_lines_view diff: %+v", l)
 	}
@@ -196,10 +197,6 @@ func TestShadowRebuildDiffAndSwapWhileReadersRead(t *testing.T) {
 	if err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname IN
 		('orders_view_pkey', 'orders_view_shop_placed', 'orders_view_shopify', 'order_lines_view_pkey')`).Scan(&n); err != nil || n != 4 {
 		t.Fatalf("indexes after swap: %d, %v", n, err)
-	}
-	if err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM pg_constraint WHERE conrelid = 'public.order_lines_view'::regclass
-		AND contype = 'f' AND confrelid = 'public.orders_view'::regclass`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("foreign key after swap: %d, %v", n, err)
 	}
 	if err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM pg_tables WHERE schemaname IN ($1, $2)`,
 		ShadowSchema, retiredSchema).Scan(&n); err != nil || n != 2 { // only the shadow bookkeeping tables remain

@@ -74,7 +74,7 @@ var Vars = []Var{
 	{"ORDERMILL_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis for streams, caches, refresh tokens and rate limits"},
 	{"ORDERMILL_STREAM_PREFIX", "ordermill:", "prefix of every Redis key and stream this deployment uses"},
 	{"ORDERMILL_HTTP_ADDR", ":8080", "address the API server listens on"},
-	{"ORDERMILL_METRICS_ADDR", "", "optional address serving /metrics and /healthz for every role (the api role also serves /metrics on its own address)"},
+	{"ORDERMILL_METRICS_ADDR", "", "optional operators' address serving /metrics, /healthz and /debug/pprof for every role (the api role also serves /metrics on its own address)"},
 	{"ORDERMILL_AUTO_MIGRATE", "true", "apply pending migrations when serve starts"},
 	{"ORDERMILL_SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for in-flight work"},
 	{"ORDERMILL_LOG_LEVEL", "info", "debug, info, warn or error"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/pprof"
 	"slices"
 	"time"
 
@@ -29,8 +30,10 @@ type slogPrinter struct{ p *Platform }
 func (s slogPrinter) Println(v ...any) { s.p.Log.Error("metrics", "err", v) }
 
 // observeRoles registers the collectors that describe the roles this process
-// runs, and serves /metrics and /healthz on ORDERMILL_METRICS_ADDR when set,
-// so that relay, projector and worker processes can be scraped too.
+// runs, and serves /metrics, /healthz and Go's /debug/pprof profiles on
+// ORDERMILL_METRICS_ADDR when set, so that relay, projector and worker
+// processes can be scraped and profiled too. That address is meant for
+// operators only: it is never the public API's.
 func (p *Platform) observeRoles(ctx context.Context, g *errgroup.Group, roles []string) error {
 	if slices.Contains(roles, "relay") || slices.Contains(roles, "projectors") || slices.Contains(roles, "workers") {
 		err := p.Metrics.Register(telemetry.NewLagCollector(p.Pool, p.Log))
@@ -48,6 +51,8 @@ func (p *Platform) observeRoles(ctx context.Context, g *errgroup.Group, roles []
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", p.MetricsHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(`{"status":"ok"}`)) })
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	srv := &http.Server{Addr: p.Config.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	g.Go(func() error {
 		errc := make(chan error, 1)

@@ -178,6 +178,20 @@ func TestTopology(t *testing.T) {
 	if v, _ := relay2.metrics(t).Sum("ordermill_relay_leader", nil); v != 0 {
 		t.Fatalf("relay-2 leads while relay-1 holds the lock")
 	}
+	// Profiles are served to operators on the metrics address, never on the public one.
+	for url, want := range map[string]int{
+		"http://" + workers1.metricsAddr + "/debug/pprof/goroutine?debug=1": http.StatusOK,
+		"http://" + api1.httpAddr + "/debug/pprof/goroutine?debug=1":        http.StatusNotFound,
+	} {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", url, resp.StatusCode, want)
+		}
+	}
 
 	run := func(target *process, seed, orders int) string {
 		var created struct{ ID string }

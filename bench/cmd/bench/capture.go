@@ -64,7 +64,16 @@ func (b *bench) capture(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	profiled := make(chan error, 1)
+	if b.serverProfile != "" {
+		go func() { profiled <- srv.cpuProfile(ctx, b.size.capacityPhase, b.serverProfile) }()
+	} else {
+		profiled <- nil
+	}
 	subject := capacity.Run(ctx, deliver)
+	if err := <-profiled; err != nil {
+		return err
+	}
 	cpuAfter, err := srv.cpuSeconds()
 	if err != nil {
 		return err

@@ -91,11 +91,11 @@ func (e *env) serve() (string, error) {
 }
 
 // environ is the server configuration for a subprocess sharing this env.
-func (e *env) environ(addr string) []string {
+func (e *env) environ(addr, metricsAddr string) []string {
 	return append(os.Environ(),
 		"ORDERMILL_DATABASE_URL="+e.cfg.DatabaseURL, "ORDERMILL_DATABASE_READ_URL="+e.cfg.DatabaseURL,
 		"ORDERMILL_REDIS_URL="+e.cfg.RedisURL, "ORDERMILL_STREAM_PREFIX="+e.cfg.StreamPrefix,
-		"ORDERMILL_HTTP_ADDR="+addr, "ORDERMILL_METRICS_ADDR=", "ORDERMILL_AUTO_MIGRATE=false",
+		"ORDERMILL_HTTP_ADDR="+addr, "ORDERMILL_METRICS_ADDR="+metricsAddr, "ORDERMILL_AUTO_MIGRATE=false",
 		"ORDERMILL_LOG_LEVEL=error", "ORDERMILL_DATA_DIR="+e.cfg.DataDir, "ORDERMILL_MASTER_KEY="+e.cfg.MasterKey,
 		"ORDERMILL_RATE_LIMIT_USER=off", "ORDERMILL_RATE_LIMIT_IP=off")
 }

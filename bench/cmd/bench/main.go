@@ -7,6 +7,7 @@
 //	BENCH_SHORT=1 go run ./bench/cmd/bench    # seconds, figures meaningless
 //	go run ./bench/cmd/bench -only 1,6 -out scratch
 //	go run ./bench/cmd/bench -only 3 -cpuprofile relay.prof  # then go tool pprof
+//	go run ./bench/cmd/bench -only 1 -server-cpuprofile capture.prof  # the server, saturated
 //
 // Each scenario runs on its own fresh database and Redis key prefix on the
 // servers of ORDERMILL_DATABASE_URL and ORDERMILL_REDIS_URL. Scenarios 1 and
@@ -58,6 +59,9 @@ var (
 
 type bench struct {
 	base   config.Config
+	// serverProfile, when set, is where scenario 1 writes a CPU profile of
+	// the server during its saturated phase.
+	serverProfile string
 	size   sizes
 	report *Report
 	bin    string // the server binary for subprocess scenarios
@@ -68,6 +72,7 @@ func main() {
 	out := flag.String("out", "bench/results", "directory for <date>.md and <date>.json")
 	only := flag.String("only", "", "comma-separated scenario numbers to run (default: all)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the in-process platform included) to this file")
+	serverProfile := flag.String("server-cpuprofile", "", "write a CPU profile of the capture server during scenario 1's saturated phase to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -82,7 +87,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	path, err := run(ctx, os.Getenv("BENCH_SHORT") != "", *out, *only)
+	path, err := run(ctx, os.Getenv("BENCH_SHORT") != "", *out, *only, *serverProfile)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
@@ -91,12 +96,12 @@ func main() {
 	fmt.Println("wrote", path)
 }
 
-func run(ctx context.Context, isShort bool, out, only string) (string, error) {
+func run(ctx context.Context, isShort bool, out, only, serverProfile string) (string, error) {
 	base, err := config.Load()
 	if err != nil {
 		return "", err
 	}
-	b := &bench{base: base, size: full, report: &Report{Short: isShort, Started: time.Now()}}
+	b := &bench{base: base, size: full, serverProfile: serverProfile, report: &Report{Short: isShort, Started: time.Now()}}
 	if isShort {
 		b.size = short
 	}

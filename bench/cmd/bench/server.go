@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -16,8 +17,9 @@ import (
 
 // server is `ordermill serve` as a subprocess, so its memory is its own.
 type server struct {
-	cmd *exec.Cmd
-	url string
+	cmd     *exec.Cmd
+	url     string
+	metrics string // base URL of its operators' address (/debug/pprof)
 }
 
 // serverBinary builds cmd/ordermill into dir: always from the working tree,
@@ -32,19 +34,21 @@ func serverBinary(ctx context.Context, dir string) (string, error) {
 }
 
 func startServer(ctx context.Context, bin string, e *env, roles string) (*server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(bin, "serve", "--roles", roles)
-	cmd.Env = e.environ(addr)
+	cmd.Env = e.environ(addr, metricsAddr)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, url: "http://" + addr}
+	s := &server{cmd: cmd, url: "http://" + addr, metrics: "http://" + metricsAddr}
 	deadline := time.Now().Add(time.Minute)
 	for {
 		resp, err := http.Get(s.url + "/healthz")
@@ -60,6 +64,42 @@ func startServer(ctx context.Context, bin string, e *env, roles string) (*server
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// freeAddr is a loopback address with a port nothing listens on now.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// cpuProfile writes a CPU profile of the server's next d to path.
+func (s *server) cpuProfile(ctx context.Context, d time.Duration, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
+		fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.metrics, int(d.Seconds())), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := statusError(resp, http.StatusOK); err != nil {
+		return fmt.Errorf("server CPU profile: %w", err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // stop asks for a graceful shutdown, then kills.
