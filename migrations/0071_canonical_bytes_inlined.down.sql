@@ -1,0 +1,1 @@
+ALTER FUNCTION event_canonical_bytes(events) IMMUTABLE;
