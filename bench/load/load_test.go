@@ -173,3 +173,22 @@ func TestQuantile(t *testing.T) {
 		t.Errorf("p99 of 1..1000 = %v, want 990", got)
 	}
 }
+
+func TestMerge(t *testing.T) {
+	got := Merge(
+		Summary{Count: 100, ElapsedS: 1, MedianMS: 1, P95MS: 5, P99MS: 9, MaxMS: 20},
+		Summary{Count: 300, Errors: 2, FirstError: "boom", ElapsedS: 2, MedianMS: 3, P95MS: 4, P99MS: 30, MaxMS: 50},
+		Summary{Count: 200, ElapsedS: 1, MedianMS: 2, P95MS: 6, P99MS: 10, MaxMS: 12},
+	)
+	want := Summary{Count: 600, Errors: 2, FirstError: "boom", ElapsedS: 4, Throughput: 150,
+		MedianMS: 2, P95MS: 5, P99MS: 10, MaxMS: 50}
+	if got != want {
+		t.Errorf("Merge = %+v, want %+v", got, want)
+	}
+	if even := Merge(Summary{MedianMS: 1}, Summary{MedianMS: 4}); even.MedianMS != 2.5 {
+		t.Errorf("median of two runs = %v, want 2.5", even.MedianMS)
+	}
+	if (Merge() != Summary{}) {
+		t.Errorf("Merge of nothing = %+v", Merge())
+	}
+}

@@ -39,3 +39,41 @@ func Quantile(sorted []time.Duration, q float64) time.Duration {
 	rank := int(math.Ceil(q * float64(len(sorted))))
 	return sorted[min(max(rank, 1), len(sorted))-1]
 }
+
+// Merge combines runs of one load into one summary: counts and elapsed time
+// add up, so the throughput is the overall one; each percentile is the
+// median of the runs' own (their latencies are not kept), and the maximum is
+// the largest. The first error reported is the first run's that had one.
+func Merge(runs ...Summary) Summary {
+	var out Summary
+	if len(runs) == 0 {
+		return out
+	}
+	out.Offered = runs[0].Offered
+	var medians, p95s, p99s []float64
+	for _, r := range runs {
+		out.Count += r.Count
+		out.Errors += r.Errors
+		if out.FirstError == "" {
+			out.FirstError = r.FirstError
+		}
+		out.ElapsedS += r.ElapsedS
+		out.MaxMS = max(out.MaxMS, r.MaxMS)
+		medians, p95s, p99s = append(medians, r.MedianMS), append(p95s, r.P95MS), append(p99s, r.P99MS)
+	}
+	if out.ElapsedS > 0 {
+		out.Throughput = float64(out.Count) / out.ElapsedS
+	}
+	out.MedianMS, out.P95MS, out.P99MS = median(medians), median(p95s), median(p99s)
+	return out
+}
+
+// median is the middle value of xs (the mean of the middle two when even).
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}

@@ -58,14 +58,14 @@ var (
 )
 
 type bench struct {
-	base   config.Config
+	base config.Config
 	// serverProfile, when set, is where scenario 1 writes a CPU profile of
 	// the server during its saturated phase.
 	serverProfile string
-	size   sizes
-	report *Report
-	bin    string // the server binary for subprocess scenarios
-	tmp    string
+	size          sizes
+	report        *Report
+	bin           string // the server binary for subprocess scenarios
+	tmp           string
 }
 
 func main() {
