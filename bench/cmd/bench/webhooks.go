@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -13,10 +14,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/privacy"
 )
 
 // webhooks makes signed Shopify orders/create deliveries, each a new order
@@ -30,9 +33,10 @@ func newWebhooks() *webhooks { return &webhooks{run: randomHex(4)} }
 
 // delivery is one webhook: its headers (signature included) and raw body.
 type delivery struct {
-	orderID int64
-	header  http.Header
-	body    []byte
+	orderID    int64
+	customerID int64 // every delivery names a new customer
+	header     http.Header
+	body       []byte
 }
 
 func (w *webhooks) make() delivery {
@@ -40,7 +44,8 @@ func (w *webhooks) make() delivery {
 	// Shopify ids exceed 2^53; the run id keeps them unique across runs.
 	runID, _ := strconv.ParseInt(w.run[:6], 16, 64)
 	id := 6_000_000_000_000_000_000 + runID*10_000_000 + n
-	body := orderJSON(id, int(n))
+	customer := 7_000_000_000_000_000_000 + n
+	body := orderJSON(id, int(n), customer)
 	m := hmac.New(sha256.New, []byte(benchSecret))
 	m.Write(body)
 	h := http.Header{}
@@ -53,7 +58,7 @@ func (w *webhooks) make() delivery {
 	h.Set("X-Shopify-Triggered-At", time.Now().UTC().Format(time.RFC3339Nano))
 	h.Set("X-Shopify-Api-Version", "2025-01")
 	h.Set("X-Shopify-Hmac-Sha256", base64.StdEncoding.EncodeToString(m.Sum(nil)))
-	return delivery{orderID: id, header: h, body: body}
+	return delivery{orderID: id, customerID: customer, header: h, body: body}
 }
 
 // post delivers d to the server's webhook endpoint and expects 200.
@@ -72,11 +77,15 @@ func post(ctx context.Context, client *http.Client, base string, d delivery) err
 	return statusError(resp, http.StatusOK)
 }
 
-// insertRow is the capture baseline: the row capture appends for d (same
-// event type, stream, data and metadata, into the same events table with its
-// hash-chain trigger) written by one plain pgx INSERT, with no HTTP, HMAC
-// check or application code around it.
-func insertRow(ctx context.Context, pool *pgxpool.Pool, d delivery) error {
+// insertRows is the capture baseline: the rows capture stores for d, written
+// by plain pgx with no HTTP, HMAC check or application code around them: the
+// new customer's data key (same table and indexes, a wrapped key of the same
+// size) and the webhook.received event (same event type, stream, data and
+// metadata, into the same events table with its hash-chain trigger). Both
+// INSERTs go in one round trip and one transaction (a batch is an implicit
+// transaction), the least Postgres can do to store them durably. The body is
+// stored unsealed, a few dozen bytes shorter than sealed.
+func insertRows(ctx context.Context, pool *pgxpool.Pool, d delivery) error {
 	headers := map[string]string{}
 	for k := range d.header {
 		headers[k] = d.header.Get(k)
@@ -91,15 +100,24 @@ func insertRow(ctx context.Context, pool *pgxpool.Pool, d delivery) error {
 		return err
 	}
 	e := events[0]
-	_, err = pool.Exec(ctx, `INSERT INTO events (event_id, stream_id, stream_version, event_type, tenant_id, data, metadata)
+	wrapped := make([]byte, wrappedKeySize)
+	_, _ = rand.Read(wrapped)
+	batch := &pgx.Batch{}
+	batch.Queue(`INSERT INTO data_keys (id, shop, subject, wrapped_key) VALUES (gen_random_uuid(), $1, $2, $3)`,
+		shop, privacy.CustomerSubject(d.customerID), wrapped)
+	batch.Queue(`INSERT INTO events (event_id, stream_id, stream_version, event_type, tenant_id, data, metadata)
 		VALUES (gen_random_uuid(), $1, 1, $2, $3, $4, $5)`,
 		domain.WebhookStream(shop, webhookID), e.Type, e.Tenant, string(e.Data), e.Metadata)
-	return err
+	return pool.SendBatch(ctx, batch).Close()
 }
+
+// wrappedKeySize is a data key as the keyring stores it: 32 bytes sealed
+// with AES-GCM under the master key (12-byte nonce, 16-byte tag).
+const wrappedKeySize = 12 + 32 + 16
 
 // orderJSON is a realistic orders/create body of about 1.5 KB: three lines,
 // one without a SKU, a customer, Shopify's nulls and ids beyond 2^53.
-func orderJSON(id int64, n int) []byte {
+func orderJSON(id int64, n int, customer int64) []byte {
 	ts := time.Date(2026, 11, 24, 10, 0, 0, 0, time.FixedZone("EST", -5*3600)).Add(time.Duration(n) * time.Second).Format(time.RFC3339)
 	line := 3_000_000_000_000_000_000 + (id-6_000_000_000_000_000_000)*4
 	return fmt.Appendf(nil, `{"id":%d,"admin_graphql_api_id":"gid://shopify/Order/%d","name":"#%d","order_number":%d,`+
@@ -110,5 +128,5 @@ func orderJSON(id int64, n int) []byte {
 		`{"id":%d,"admin_graphql_api_id":"gid://shopify/LineItem/%d","variant_id":44020394000103,"sku":"MUG-350","title":"Enamel Mug 350ml","quantity":1,"price":"14.50","fulfillable_quantity":1,"fulfillment_status":null},`+
 		`{"id":%d,"admin_graphql_api_id":"gid://shopify/LineItem/%d","variant_id":44020394000104,"sku":null,"title":"Gift Card","quantity":1,"price":"15.00","fulfillable_quantity":1,"fulfillment_status":null}],`+
 		`"fulfillments":[],"refunds":[]}`,
-		id, id, 1000+n, 1000+n, n, ts, ts, 7_000_000_000_000_000_000+int64(n), n, line+1, line+1, line+2, line+2, line+3, line+3)
+		id, id, 1000+n, 1000+n, n, ts, ts, customer, n, line+1, line+1, line+2, line+2, line+3, line+3)
 }
