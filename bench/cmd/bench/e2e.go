@@ -3,19 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ordermill/ordermill/bench/load"
 	"github.com/ordermill/ordermill/workers"
 )
-
-// pollEvery is how often the watcher looks for newly visible rows: the
-// resolution of every end-to-end figure.
-const pollEvery = 2 * time.Millisecond
 
 // endToEnd is scenario 2: from a webhook's ack to its order's row in
 // orders_view, through the relay, Redis Streams, the webhook processor, the
@@ -40,7 +36,7 @@ func (b *bench) endToEnd(ctx context.Context) error {
 	// Of the workers only the webhook processor: the Shopify and SES workers
 	// would call out to the real services for every order.
 	roles.Go(func() { _ = workers.NewRouter(e.p.WorkersConfig(), e.p.WebhookProcessor().Handler()).Run(runCtx) })
-	if _, err := e.p.Pool.Exec(ctx, `CREATE TABLE bench_visible (shopify_id bigint PRIMARY KEY)`); err != nil {
+	if _, err := e.p.Pool.Exec(ctx, visibleSQL); err != nil {
 		return err
 	}
 
@@ -50,7 +46,7 @@ func (b *bench) endToEnd(ctx context.Context) error {
 		d := hooks.make()
 		return d.orderID, post(ctx, client, url, d)
 	}
-	w := newWatcher(e.p.Pool, `SELECT shopify_id FROM orders_view WHERE shop = '`+benchShop+`' AND shopify_id = ANY($1)`)
+	w := newWatcher(e.cfg.DatabaseURL, "bench_orders_view")
 	// Warm-up: one order through the whole path before measuring.
 	if _, missing, err := w.measure(ctx, load.Closed{Workers: 1, N: 1}, send); err != nil || missing > 0 {
 		return fmt.Errorf("warm-up order not visible: %v", err)
@@ -74,7 +70,7 @@ func (b *bench) endToEnd(ctx context.Context) error {
 				rate, drainTimeout, stages)
 		}
 		// The floor: rows a pgx INSERT commits straight into a table, found by the same watcher.
-		floor := newWatcher(e.p.Pool, `SELECT shopify_id FROM bench_visible WHERE shopify_id = ANY($1)`)
+		floor := newWatcher(e.cfg.DatabaseURL, "bench_floor")
 		if _, _, err := floor.measure(ctx, open, func(ctx context.Context) (int64, error) {
 			id := hooks.make().orderID
 			_, err := e.p.Pool.Exec(ctx, `INSERT INTO bench_visible VALUES ($1)`, id)
@@ -94,8 +90,10 @@ func (b *bench) endToEnd(ctx context.Context) error {
 				subject.P99MS < 100 && missing == 0 && acks.Errors == 0)
 		}
 	}
-	b.note("Scenario 2: api, relay, projectors and the webhook processor in one process with the load generator; "+
-		"visibility is polled every %s, so each visibility figure includes up to that much extra.", pollEvery)
+	b.note("Scenario 2: api, relay, projectors and the webhook processor in one process with the load generator. " +
+		"A row is visible when Postgres delivers the NOTIFY that a trigger on the table sends as the row's transaction " +
+		"commits, so the watcher adds no queries to the load; the floor is that mechanism alone, on a table a pgx INSERT " +
+		"writes to.")
 	return nil
 }
 
@@ -116,92 +114,115 @@ func pipelineStages(ctx context.Context, e *env) (string, error) {
 		received, processed, placed, visible), err
 }
 
-// watcher times how long each acknowledged id takes to appear in a query's
-// result, polling only for the ids still missing.
+// visibleSQL makes Postgres announce, as each transaction commits, the
+// Shopify ids of the orders it made visible in orders_view, and those of the
+// floor's table.
+const visibleSQL = `
+CREATE TABLE bench_visible (shopify_id bigint PRIMARY KEY);
+CREATE FUNCTION bench_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify(TG_ARGV[0], NEW.shopify_id::text);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER bench_notify AFTER INSERT ON orders_view
+    FOR EACH ROW WHEN (NEW.shopify_id IS NOT NULL) EXECUTE FUNCTION bench_notify('bench_orders_view');
+CREATE TRIGGER bench_notify AFTER INSERT ON bench_visible
+    FOR EACH ROW EXECUTE FUNCTION bench_notify('bench_floor');`
+
+// watcher times how long each acknowledged id takes to become visible: from
+// its acknowledgement to the notification of its channel naming it.
 type watcher struct {
-	pool  *pgxpool.Pool
-	query string
+	dbURL, channel string
 
 	mu        sync.Mutex
 	pending   map[int64]time.Time // id → when it was acknowledged
+	early     map[int64]bool      // visible before its acknowledgement arrived
 	latencies []time.Duration
 }
 
-func newWatcher(pool *pgxpool.Pool, query string) *watcher {
-	return &watcher{pool: pool, query: query, pending: map[int64]time.Time{}}
+func newWatcher(dbURL, channel string) *watcher {
+	return &watcher{dbURL: dbURL, channel: channel, pending: map[int64]time.Time{}, early: map[int64]bool{}}
 }
 
-// measure runs send under runner while polling, then waits until every
+// measure runs send under runner while listening, then waits until every
 // acknowledged id is visible or drainTimeout has passed. It returns the
 // send summary and how many acknowledged ids never became visible.
 func (w *watcher) measure(ctx context.Context, runner interface {
 	Run(context.Context, load.Op) load.Summary
 }, send func(context.Context) (int64, error)) (acks load.Summary, missing int, err error) {
-	done := make(chan struct{})
-	polled := make(chan error, 1)
-	go func() { polled <- w.poll(ctx, done) }()
-	s := runner.Run(ctx, func(ctx context.Context, _ int) error {
+	conn, err := pgx.Connect(ctx, w.dbURL)
+	if err != nil {
+		return acks, 0, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+w.channel); err != nil {
+		return acks, 0, err
+	}
+	listenCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	listened := make(chan error, 1)
+	go func() { listened <- w.listen(listenCtx, conn) }()
+	acks = runner.Run(ctx, func(ctx context.Context, _ int) error {
 		id, err := send(ctx)
 		if err == nil {
-			w.mu.Lock()
-			w.pending[id] = time.Now()
-			w.mu.Unlock()
+			w.acknowledged(id, time.Now())
 		}
 		return err
 	})
-	close(done)
-	err = <-polled
+	deadline := time.Now().Add(drainTimeout)
+	for w.waiting() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	if err := <-listened; err != nil && listenCtx.Err() == nil {
+		return acks, 0, err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	missing = len(w.pending)
 	clear(w.pending)
-	return s, missing, err
+	clear(w.early)
+	return acks, missing, nil
 }
 
-// poll looks for pending ids until sending is done and none is pending, or
-// drainTimeout after sending is done.
-func (w *watcher) poll(ctx context.Context, done <-chan struct{}) error {
-	deadline := time.Time{}
+func (w *watcher) acknowledged(id int64, at time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.early[id] {
+		delete(w.early, id)
+		w.latencies = append(w.latencies, 0)
+		return
+	}
+	w.pending[id] = at
+}
+
+// listen records each notified id until ctx ends.
+func (w *watcher) listen(ctx context.Context, conn *pgx.Conn) error {
 	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		id, err := strconv.ParseInt(n.Payload, 10, 64)
+		if err != nil {
+			return fmt.Errorf("notification %q: %w", n.Payload, err)
+		}
 		w.mu.Lock()
-		ids := make([]int64, 0, len(w.pending))
-		for id := range w.pending {
-			ids = append(ids, id)
+		if at, ok := w.pending[id]; ok {
+			w.latencies = append(w.latencies, now.Sub(at))
+			delete(w.pending, id)
+		} else {
+			w.early[id] = true
 		}
 		w.mu.Unlock()
-		select {
-		case <-done:
-			if len(ids) == 0 {
-				return nil
-			}
-			if deadline.IsZero() {
-				deadline = time.Now().Add(drainTimeout)
-			} else if time.Now().After(deadline) {
-				return nil
-			}
-		default:
-		}
-		if len(ids) > 0 {
-			rows, err := w.pool.Query(ctx, w.query, ids)
-			if err != nil {
-				return err
-			}
-			seen, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-			if err != nil {
-				return err
-			}
-			now := time.Now()
-			w.mu.Lock()
-			for _, id := range seen {
-				if at, ok := w.pending[id]; ok {
-					w.latencies = append(w.latencies, now.Sub(at))
-					delete(w.pending, id)
-				}
-			}
-			w.mu.Unlock()
-		}
-		time.Sleep(pollEvery)
 	}
+}
+
+func (w *watcher) waiting() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending)
 }
 
 // summary is the visibility latencies so far, and forgets them.
