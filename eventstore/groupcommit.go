@@ -128,12 +128,7 @@ func (s *Store) flushGroup(batch []groupItem) {
 
 // insertGroupSQL skips an event that conflicts (a taken stream version or
 // event id) instead of failing the statement; the caller appends it alone.
-const insertGroupSQL = `
-INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, tenant_id, data, metadata)
-SELECT e.id, e.stream, e.version, e.typ, e.sv, e.tenant, e.data::jsonb, e.meta::jsonb
-  FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[])
-       WITH ORDINALITY AS e(id, stream, version, typ, sv, tenant, data, meta, ord)
- ORDER BY e.ord
+const insertGroupSQL = insertRowsSQL + `
 ON CONFLICT DO NOTHING
 RETURNING ` + assignedColumns
 
@@ -144,35 +139,24 @@ func insertGroup(ctx context.Context, q querier, batch []groupItem) ([]groupItem
 	// other in one direction and never deadlock.
 	slices.SortFunc(batch, func(a, b groupItem) int { return strings.Compare(a.a.Stream, b.a.Stream) })
 	n := len(batch)
-	var (
-		ids      = make([]uuid.UUID, n)
-		streams  = make([]string, n)
-		versions = make([]int32, n)
-		types    = make([]string, n)
-		schemas  = make([]int32, n)
-		tenants  = make([]string, n)
-		data     = make([]string, n)
-		metas    = make([]string, n)
-	)
+	var rows rowSet
 	byID := make(map[uuid.UUID]int, n)
 	for i, it := range batch {
-		r := it.row
-		ids[i], streams[i], versions[i] = r.id, it.a.Stream, int32(it.a.Expected)+1
-		types[i], schemas[i], tenants[i], data[i], metas[i] = r.typ, r.schema, r.tenant, r.data, r.meta
-		byID[r.id] = i
+		rows.add(it.a.Stream, int64(it.a.Expected)+1, it.row)
+		byID[it.row.id] = i
 	}
 	start := time.Now()
-	rows, err := q.Query(ctx, insertGroupSQL, ids, streams, versions, types, schemas, tenants, data, metas)
+	result, err := q.Query(ctx, insertGroupSQL, rows.args()...)
 	if err != nil {
 		observeAppend(start, err)
 		return nil, err
 	}
 	done := make([]bool, n)
-	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Event, error) {
+	events, err := pgx.CollectRows(result, func(row pgx.CollectableRow) (Event, error) {
 		e, err := scanAssigned(row)
 		if err == nil {
 			i := byID[e.ID]
-			e.complete(batch[i].a.Stream, batch[i].a.Events[0], data[i])
+			e.complete(batch[i].a.Stream, batch[i].a.Events[0], batch[i].row.data)
 		}
 		return e, err
 	})

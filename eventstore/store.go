@@ -99,10 +99,10 @@ func (s *Store) AppendStreams(ctx context.Context, appends ...StreamAppend) ([]A
 			r, err = appendWith(ctx, s.pool, appends[0])
 			results = append(results, r)
 		} else {
-			err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-				results, err = appendAll(ctx, tx, appends)
-				return err
-			})
+			results, err = s.appendInTx(ctx, appends, allExact(appends))
+			if errors.Is(err, errCombined) {
+				results, err = s.appendInTx(ctx, appends, false)
+			}
 		}
 		if err == nil {
 			s.signalAppended()
@@ -113,6 +113,29 @@ func (s *Store) AppendStreams(ctx context.Context, appends ...StreamAppend) ([]A
 		}
 	}
 	return nil, err
+}
+
+// appendInTx appends in one transaction, in one statement when combined.
+func (s *Store) appendInTx(ctx context.Context, appends []StreamAppend, combined bool) (results []AppendResult, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if combined {
+			results, err = appendCombined(ctx, tx, appends)
+		} else {
+			results, err = appendAll(ctx, tx, appends)
+		}
+		return err
+	})
+	return results, err
+}
+
+// allExact reports whether every append names its expected version.
+func allExact(appends []StreamAppend) bool {
+	for _, a := range appends {
+		if a.Expected == AnyVersion {
+			return false
+		}
+	}
+	return true
 }
 
 func retryable(err error, appends []StreamAppend) bool {
@@ -151,14 +174,14 @@ func appendWith(ctx context.Context, q querier, a StreamAppend) (AppendResult, e
 		return AppendResult{}, err
 	}
 	start := time.Now()
-	rows, err := q.Query(ctx, insertSQL, in.args...)
+	rows, err := q.Query(ctx, insertSQL, in.args()...)
 	return in.collect(rows, err, start)
 }
 
 // appendAll appends to every stream inside tx in one round trip: the
-// INSERTs go to Postgres as one pipelined batch, so a transaction over many
-// streams (a batch of webhooks and their outcomes) costs no more waiting than
-// one over a single stream.
+// INSERTs, one per stream, go to Postgres as one pipelined batch. It is the
+// path for AnyVersion appends and the one that tells which stream a
+// conflict is on.
 func appendAll(ctx context.Context, tx pgx.Tx, appends []StreamAppend) ([]AppendResult, error) {
 	inserts := make([]insert, len(appends))
 	batch := &pgx.Batch{}
@@ -168,7 +191,7 @@ func appendAll(ctx context.Context, tx pgx.Tx, appends []StreamAppend) ([]Append
 			return nil, err
 		}
 		inserts[i] = in
-		batch.Queue(insertSQL, in.args...)
+		batch.Queue(insertSQL, in.args()...)
 	}
 	start := time.Now()
 	br := tx.SendBatch(ctx, batch)
@@ -185,10 +208,13 @@ func appendAll(ctx context.Context, tx pgx.Tx, appends []StreamAppend) ([]Append
 
 // insert is one stream's append as insertSQL's arguments.
 type insert struct {
-	a    StreamAppend
-	ids  []uuid.UUID
-	data []string
-	args []any
+	a       StreamAppend
+	ids     []uuid.UUID
+	types   []string
+	schemas []int32
+	tenants []string
+	data    []string
+	metas   []string
 }
 
 func prepareAppend(a StreamAppend) (insert, error) {
@@ -199,21 +225,25 @@ func prepareAppend(a StreamAppend) (insert, error) {
 		return insert{}, fmt.Errorf("append to %s: invalid expected version %d", a.Stream, a.Expected)
 	}
 	n := len(a.Events)
-	ids := make([]uuid.UUID, n)
-	types := make([]string, n)
-	schemas := make([]int32, n)
-	tenants := make([]string, n)
-	data := make([]string, n)
-	metas := make([]string, n)
+	in := insert{a: a, ids: make([]uuid.UUID, n), types: make([]string, n), schemas: make([]int32, n),
+		tenants: make([]string, n), data: make([]string, n), metas: make([]string, n)}
 	for i, e := range a.Events {
 		r, err := encodeRow(a.Stream, i, e)
 		if err != nil {
 			return insert{}, err
 		}
-		ids[i], types[i], schemas[i], tenants[i], data[i], metas[i] = r.id, r.typ, r.schema, r.tenant, r.data, r.meta
+		in.ids[i], in.types[i], in.schemas[i], in.tenants[i], in.data[i], in.metas[i] = r.id, r.typ, r.schema, r.tenant, r.data, r.meta
 	}
-	return insert{a: a, ids: ids, data: data,
-		args: []any{a.Stream, ids, types, schemas, tenants, data, metas, int64(a.Expected)}}, nil
+	return in, nil
+}
+
+func (in insert) args() []any {
+	return []any{in.a.Stream, in.ids, in.types, in.schemas, in.tenants, in.data, in.metas, int64(in.a.Expected)}
+}
+
+// row is event i as encodeRow made it.
+func (in insert) row(i int) eventRow {
+	return eventRow{id: in.ids[i], typ: in.types[i], schema: in.schemas[i], tenant: in.tenants[i], data: in.data[i], meta: in.metas[i]}
 }
 
 // collect reads what the database assigned to the inserted events.

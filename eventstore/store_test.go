@@ -113,6 +113,65 @@ func TestAppendStreamsIsAllOrNothing(t *testing.T) {
 	}
 }
 
+// Appends that all name their versions go to Postgres as one statement; a
+// refusal still names its stream and its kind, and stores nothing.
+func TestAppendStreamsWithExactVersionsFailsPrecisely(t *testing.T) {
+	store := eventstore.New(testenv.Pool(t))
+	ctx := context.Background()
+	if _, err := store.Append(ctx, "order-b", eventstore.NoStream, ev("t.one", 1)); err != nil {
+		t.Fatal(err)
+	}
+	exact := func(stream string, v int64, events ...eventstore.NewEvent) eventstore.StreamAppend {
+		return eventstore.StreamAppend{Stream: stream, Expected: eventstore.Exact(v), Events: events}
+	}
+	_, err := store.AppendStreams(ctx, exact("order-c", 0, ev("t.one", 1)), exact("order-b", 0, ev("t.one", 1)),
+		exact("order-a", 0, ev("t.one", 1)))
+	var conflict *eventstore.ConflictError
+	if !errors.As(err, &conflict) || conflict.Stream != "order-b" {
+		t.Fatalf("err = %v, want a conflict on order-b", err)
+	}
+	// A version past the stream's end is a gap, refused as a conflict too.
+	_, err = store.AppendStreams(ctx, exact("order-a", 0, ev("t.one", 1)), exact("order-b", 3, ev("t.two", 2)))
+	if !errors.As(err, &conflict) || conflict.Stream != "order-b" {
+		t.Fatalf("err = %v, want a conflict on order-b", err)
+	}
+	dup := ev("t.one", 1)
+	dup.ID = uuid.New()
+	if _, err := store.Append(ctx, "job-1", eventstore.NoStream, dup); err != nil {
+		t.Fatal(err)
+	}
+	_, err = store.AppendStreams(ctx, exact("order-a", 0, ev("t.one", 1)), exact("job-2", 0, dup))
+	if !errors.Is(err, eventstore.ErrDuplicateEvent) {
+		t.Fatalf("err = %v, want a duplicate event", err)
+	}
+	for _, s := range []string{"order-a", "order-c", "job-2"} {
+		if _, err := store.ReadStream(ctx, s, 1); !errors.Is(err, eventstore.ErrStreamNotFound) {
+			t.Errorf("%s after failed appends: %v, want no stream", s, err)
+		}
+	}
+	if events, err := store.ReadStream(ctx, "order-b", 1); err != nil || len(events) != 1 {
+		t.Fatalf("order-b holds %v, %v; want its one event", events, err)
+	}
+
+	res, err := store.AppendStreams(ctx, exact("order-c", 0, ev("t.one", 1), ev("t.two", 2)), exact("order-b", 1, ev("t.two", 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Stream != "order-c" || res[0].Version != 2 || len(res[0].Events) != 2 || res[0].Events[1].Type != "t.two" ||
+		string(res[0].Events[1].Data) != `{"n": 2}` || res[1].Stream != "order-b" || res[1].Version != 2 ||
+		res[1].Position != res[1].Events[0].Position || res[0].Position.TransactionID != res[1].Position.TransactionID {
+		t.Fatalf("results %+v", res)
+	}
+	// One statement, its rows in stream order: order-b's event comes first
+	// (appended stream by stream, order-c's would).
+	if !res[0].Events[0].Position.After(res[1].Position) {
+		t.Errorf("order-c at %v, order-b at %v: want one statement in stream order", res[0].Events[0].Position, res[1].Position)
+	}
+	if v, err := store.Verify(ctx, nil); err != nil || len(v.Findings) != 0 || v.Events != 5 {
+		t.Fatalf("hash chains after a combined append: %+v, %v", v, err)
+	}
+}
+
 func TestDuplicateEventIDIsTyped(t *testing.T) {
 	store := eventstore.New(testenv.Pool(t))
 	ctx := context.Background()
