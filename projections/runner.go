@@ -84,94 +84,119 @@ func ApplyOnce(ctx context.Context, pool *pgxpool.Pool, p Projector, e eventstor
 // repeated, in one transaction, each at most once. It returns how many of
 // the given events were applied (the rest were already).
 func applyMany(ctx context.Context, pool *pgxpool.Pool, p Projector, events []eventstore.Event) (int, error) {
-	given := slices.Clone(events)
-	slices.SortFunc(given, func(a, b eventstore.Event) int {
-		return cmp.Or(strings.Compare(a.StreamID, b.StreamID), cmp.Compare(a.StreamVersion, b.StreamVersion))
-	})
-	given = slices.CompactFunc(given, func(a, b eventstore.Event) bool {
-		return a.StreamID == b.StreamID && a.StreamVersion == b.StreamVersion
-	})
-	var streams []string
-	for _, e := range given {
-		if len(streams) == 0 || streams[len(streams)-1] != e.StreamID {
-			streams = append(streams, e.StreamID)
-		}
-	}
-	var batch []eventstore.Event
-	applied := 0
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		batch, applied = batch[:0], 0
-		// Upsert-and-lock, in stream order so that concurrent consumers
-		// serialise per stream without deadlocking. The advisory lock says
-		// this transaction adds no events: the relay need not wait for it.
-		rows, err := tx.Query(ctx, `WITH no_events AS (SELECT pg_advisory_xact_lock_shared($3))
-			INSERT INTO projection_streams (projection, stream_id, version)
-			SELECT $1, s, 0 FROM unnest($2::text[]) AS s, no_events
-			ON CONFLICT (projection, stream_id) DO UPDATE SET version = projection_streams.version
-			RETURNING stream_id, version`, p.Name(), streams, eventstore.NoEventsLockKey)
-		if err != nil {
+	given := inStreamOrder(events)
+	streams := streamsOf(given)
+	var (
+		batch   []eventstore.Event
+		applied int
+	)
+	err := pgx.BeginFunc(ctx, pool, func(plain pgx.Tx) error {
+		tx := &deferredTx{Tx: plain}
+		var err error
+		if batch, applied, err = applyIn(ctx, tx, p, given, streams); err != nil {
 			return err
 		}
-		versions := make(map[string]int64, len(streams))
-		var (
-			stream  string
-			version int64
-		)
-		if _, err := pgx.ForEachRow(rows, []any{&stream, &version}, func() error {
-			versions[stream] = version
-			return nil
-		}); err != nil {
-			return err
-		}
-		for i := 0; i < len(given); {
-			id, have := given[i].StreamID, versions[given[i].StreamID]
-			var run []eventstore.Event
-			for ; i < len(given) && given[i].StreamID == id; i++ {
-				if given[i].StreamVersion > have {
-					run = append(run, given[i])
-				}
-			}
-			if len(run) == 0 {
-				continue
-			}
-			applied += len(run)
-			last := run[len(run)-1].StreamVersion
-			if run[0].StreamVersion != have+1 || last-have != int64(len(run)) {
-				// The predecessors are committed (a version exists only after
-				// the one before it), but their messages are late: pending on a
-				// dead consumer or lost with Redis, and a redelivery could queue
-				// behind this very message forever. The event store has them.
-				run, err = eventstore.ReadStreamRangeTx(ctx, tx, id, have+1, last)
-				if err != nil {
-					return err
-				}
-				if int64(len(run)) != last-have {
-					return fmt.Errorf("%w: %s v%d, applied up to v%d", ErrGap, id, last, have)
-				}
-			}
-			batch = append(batch, run...)
-		}
-		if len(batch) == 0 {
-			return nil
-		}
-		if bp, ok := p.(BatchProjector); ok {
-			if err := bp.ApplyBatch(ctx, tx, batch); err != nil {
-				return fmt.Errorf("%s: apply %d events: %w", p.Name(), len(batch), err)
-			}
-		} else {
-			for _, e := range sortedByPosition(batch) {
-				if err := p.Apply(ctx, tx, e); err != nil {
-					return fmt.Errorf("%s: apply %s v%d (%s): %w", p.Name(), e.StreamID, e.StreamVersion, e.Type, err)
-				}
-			}
-		}
-		return recordApplied(ctx, tx, p.Name(), batch)
+		return tx.flush(ctx)
 	})
 	if err != nil {
 		return 0, err
 	}
 	// Redeliveries invalidate again: a failed invalidation is retried with its message.
 	return applied, afterCommit(ctx, p, slices.Concat(batch, given))
+}
+
+// inStreamOrder returns events sorted by stream and version, each once.
+func inStreamOrder(events []eventstore.Event) []eventstore.Event {
+	given := slices.Clone(events)
+	slices.SortFunc(given, func(a, b eventstore.Event) int {
+		return cmp.Or(strings.Compare(a.StreamID, b.StreamID), cmp.Compare(a.StreamVersion, b.StreamVersion))
+	})
+	return slices.CompactFunc(given, func(a, b eventstore.Event) bool {
+		return a.StreamID == b.StreamID && a.StreamVersion == b.StreamVersion
+	})
+}
+
+// streamsOf lists the streams of events in stream order, each once.
+func streamsOf(events []eventstore.Event) []string {
+	var streams []string
+	for _, e := range events {
+		if len(streams) == 0 || streams[len(streams)-1] != e.StreamID {
+			streams = append(streams, e.StreamID)
+		}
+	}
+	return streams
+}
+
+// applyIn applies given (in stream order, each once) to p inside tx,
+// skipping what p already has, and records it. It returns the events it
+// applied and how many of given they include (the rest are predecessors read
+// from the store).
+func applyIn(ctx context.Context, tx pgx.Tx, p Projector, given []eventstore.Event, streams []string) (batch []eventstore.Event, applied int, err error) {
+	// Upsert-and-lock, in stream order so that concurrent consumers
+	// serialise per stream without deadlocking. The advisory lock says
+	// this transaction adds no events: the relay need not wait for it.
+	rows, err := tx.Query(ctx, `WITH no_events AS (SELECT pg_advisory_xact_lock_shared($3))
+		INSERT INTO projection_streams (projection, stream_id, version)
+		SELECT $1, s, 0 FROM unnest($2::text[]) AS s, no_events
+		ON CONFLICT (projection, stream_id) DO UPDATE SET version = projection_streams.version
+		RETURNING stream_id, version`, p.Name(), streams, eventstore.NoEventsLockKey)
+	if err != nil {
+		return nil, 0, err
+	}
+	versions := make(map[string]int64, len(streams))
+	var (
+		stream  string
+		version int64
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&stream, &version}, func() error {
+		versions[stream] = version
+		return nil
+	}); err != nil {
+		return nil, 0, err
+	}
+	for i := 0; i < len(given); {
+		id, have := given[i].StreamID, versions[given[i].StreamID]
+		var run []eventstore.Event
+		for ; i < len(given) && given[i].StreamID == id; i++ {
+			if given[i].StreamVersion > have {
+				run = append(run, given[i])
+			}
+		}
+		if len(run) == 0 {
+			continue
+		}
+		applied += len(run)
+		last := run[len(run)-1].StreamVersion
+		if run[0].StreamVersion != have+1 || last-have != int64(len(run)) {
+			// The predecessors are committed (a version exists only after
+			// the one before it), but their messages are late: pending on a
+			// dead consumer or lost with Redis, and a redelivery could queue
+			// behind this very message forever. The event store has them.
+			run, err = eventstore.ReadStreamRangeTx(ctx, tx, id, have+1, last)
+			if err != nil {
+				return nil, 0, err
+			}
+			if int64(len(run)) != last-have {
+				return nil, 0, fmt.Errorf("%w: %s v%d, applied up to v%d", ErrGap, id, last, have)
+			}
+		}
+		batch = append(batch, run...)
+	}
+	if len(batch) == 0 {
+		return nil, 0, nil
+	}
+	if bp, ok := p.(BatchProjector); ok {
+		if err := bp.ApplyBatch(ctx, tx, batch); err != nil {
+			return nil, 0, fmt.Errorf("%s: apply %d events: %w", p.Name(), len(batch), err)
+		}
+	} else {
+		for _, e := range sortedByPosition(batch) {
+			if err := p.Apply(ctx, tx, e); err != nil {
+				return nil, 0, fmt.Errorf("%s: apply %s v%d (%s): %w", p.Name(), e.StreamID, e.StreamVersion, e.Type, err)
+			}
+		}
+	}
+	return batch, applied, recordApplied(ctx, tx, p.Name(), batch)
 }
 
 // sortedByPosition returns events in commit order, for projectors whose rows
