@@ -99,9 +99,12 @@ func (s *Store) AppendStreams(ctx context.Context, appends ...StreamAppend) ([]A
 			r, err = appendWith(ctx, s.pool, appends[0])
 			results = append(results, r)
 		} else {
-			results, err = s.appendInTx(ctx, appends, allExact(appends))
-			if errors.Is(err, errCombined) {
-				results, err = s.appendInTx(ctx, appends, false)
+			if allExact(appends) {
+				// One statement is atomic on its own: no BEGIN/COMMIT round trips.
+				results, err = appendCombined(ctx, s.pool, appends)
+			}
+			if !allExact(appends) || errors.Is(err, errCombined) {
+				results, err = s.appendInTx(ctx, appends)
 			}
 		}
 		if err == nil {
@@ -115,14 +118,10 @@ func (s *Store) AppendStreams(ctx context.Context, appends ...StreamAppend) ([]A
 	return nil, err
 }
 
-// appendInTx appends in one transaction, in one statement when combined.
-func (s *Store) appendInTx(ctx context.Context, appends []StreamAppend, combined bool) (results []AppendResult, err error) {
+// appendInTx appends in one transaction, one statement per stream.
+func (s *Store) appendInTx(ctx context.Context, appends []StreamAppend) (results []AppendResult, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if combined {
-			results, err = appendCombined(ctx, tx, appends)
-		} else {
-			results, err = appendAll(ctx, tx, appends)
-		}
+		results, err = appendAll(ctx, tx, appends)
 		return err
 	})
 	return results, err
