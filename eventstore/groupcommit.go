@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 )
 
 // Group commit: concurrent single-event appends share one INSERT and one
@@ -152,13 +151,9 @@ func insertGroup(ctx context.Context, q querier, batch []groupItem) ([]groupItem
 		return nil, err
 	}
 	done := make([]bool, n)
-	events, err := pgx.CollectRows(result, func(row pgx.CollectableRow) (Event, error) {
-		e, err := scanAssigned(row)
-		if err == nil {
-			i := byID[e.ID]
-			e.complete(batch[i].a.Stream, batch[i].a.Events[0], batch[i].row.data)
-		}
-		return e, err
+	events, err := collectAssigned(result, func(id uuid.UUID) (string, NewEvent, string) {
+		it := batch[byID[id]]
+		return it.a.Stream, it.a.Events[0], it.row.data
 	})
 	observeAppend(start, err)
 	if err != nil {
@@ -167,7 +162,7 @@ func insertGroup(ctx context.Context, q querier, batch []groupItem) ([]groupItem
 	for _, e := range events {
 		i := byID[e.ID]
 		done[i] = true
-		batch[i].done <- groupResult{res: AppendResult{Stream: e.StreamID, Version: e.StreamVersion, Position: e.Position, Events: []Event{e}}}
+		batch[i].done <- groupResult{res: resultOf(e.StreamID, []Event{e})}
 	}
 	var rest []groupItem
 	for i, it := range batch {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -81,13 +80,9 @@ func appendCombined(ctx context.Context, q querier, appends []StreamAppend) ([]A
 	result, err := q.Query(ctx, insertRowsSQL+` RETURNING `+assignedColumns, rows.args()...)
 	var events []Event
 	if err == nil {
-		events, err = pgx.CollectRows(result, func(row pgx.CollectableRow) (Event, error) {
-			e, err := scanAssigned(row)
-			if err == nil {
-				w := where[e.ID]
-				e.complete(appends[w.append].Stream, appends[w.append].Events[w.event], ins[w.append].data[w.event])
-			}
-			return e, err
+		events, err = collectAssigned(result, func(id uuid.UUID) (string, NewEvent, string) {
+			w := where[id]
+			return appends[w.append].Stream, appends[w.append].Events[w.event], ins[w.append].data[w.event]
 		})
 	}
 	observeAppend(start, err)
@@ -98,15 +93,14 @@ func appendCombined(ctx context.Context, q querier, appends []StreamAppend) ([]A
 	if err != nil {
 		return nil, fmt.Errorf("append to %d streams: %w", len(appends), err)
 	}
-	results := make([]AppendResult, len(appends))
+	byAppend := make([][]Event, len(appends))
 	for _, e := range events {
-		results[where[e.ID].append].Events = append(results[where[e.ID].append].Events, e)
+		i := where[e.ID].append
+		byAppend[i] = append(byAppend[i], e)
 	}
+	results := make([]AppendResult, len(appends))
 	for i, a := range appends {
-		r := &results[i]
-		slices.SortFunc(r.Events, func(x, y Event) int { return int(x.StreamVersion - y.StreamVersion) })
-		last := r.Events[len(r.Events)-1]
-		r.Stream, r.Version, r.Position = a.Stream, last.StreamVersion, last.Position
+		results[i] = resultOf(a.Stream, byAppend[i])
 	}
 	return results, nil
 }

@@ -1,11 +1,12 @@
 package eventstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -99,11 +100,12 @@ func (s *Store) AppendStreams(ctx context.Context, appends ...StreamAppend) ([]A
 			r, err = appendWith(ctx, s.pool, appends[0])
 			results = append(results, r)
 		} else {
-			if allExact(appends) {
+			exact := allExact(appends)
+			if exact {
 				// One statement is atomic on its own: no BEGIN/COMMIT round trips.
 				results, err = appendCombined(ctx, s.pool, appends)
 			}
-			if !allExact(appends) || errors.Is(err, errCombined) {
+			if !exact || errors.Is(err, errCombined) {
 				results, err = s.appendInTx(ctx, appends)
 			}
 		}
@@ -252,17 +254,13 @@ func (in insert) collect(rows pgx.Rows, err error, start time.Time) (AppendResul
 		observeAppend(start, err)
 		return AppendResult{}, err
 	}
-	// The caller has the payloads; only what the database assigned comes
-	// back, so a webhook's body is not sent back and parsed again.
 	byID := make(map[uuid.UUID]int, len(in.ids))
 	for i, id := range in.ids {
 		byID[id] = i
 	}
-	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Event, error) {
-		e, err := scanAssigned(row)
-		i := byID[e.ID]
-		e.complete(in.a.Stream, in.a.Events[i], in.data[i])
-		return e, err
+	events, err := collectAssigned(rows, func(id uuid.UUID) (string, NewEvent, string) {
+		i := byID[id]
+		return in.a.Stream, in.a.Events[i], in.data[i]
 	})
 	if err != nil {
 		err = mapAppendError(err, in.a)
@@ -271,9 +269,28 @@ func (in insert) collect(rows pgx.Rows, err error, start time.Time) (AppendResul
 	if err != nil {
 		return AppendResult{}, err
 	}
-	sort.Slice(events, func(i, j int) bool { return events[i].StreamVersion < events[j].StreamVersion })
+	return resultOf(in.a.Stream, events), nil
+}
+
+// collectAssigned reads what the database assigned to inserted events and
+// completes each with what the caller gave for it (given, by event id). The
+// caller has the payloads; only what the database assigned comes back, so a
+// webhook's body is not sent back and parsed again.
+func collectAssigned(rows pgx.Rows, given func(uuid.UUID) (stream string, e NewEvent, data string)) ([]Event, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Event, error) {
+		e, err := scanAssigned(row)
+		if err == nil {
+			e.complete(given(e.ID))
+		}
+		return e, err
+	})
+}
+
+// resultOf is a stream's state after an append of events (any order).
+func resultOf(stream string, events []Event) AppendResult {
+	slices.SortFunc(events, func(a, b Event) int { return cmp.Compare(a.StreamVersion, b.StreamVersion) })
 	last := events[len(events)-1]
-	return AppendResult{Stream: in.a.Stream, Version: last.StreamVersion, Position: last.Position, Events: events}, nil
+	return AppendResult{Stream: stream, Version: last.StreamVersion, Position: last.Position, Events: events}
 }
 
 // eventRow is one event as the INSERT's parameters.

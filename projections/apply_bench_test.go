@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"context"
 	"testing"
 
 	"github.com/google/uuid"
@@ -18,9 +19,9 @@ func BenchmarkApplyOrders(b *testing.B) {
 	f := newFixture(b)
 	p := NewOrders(nil, "")
 	for _, c := range []struct {
-		name     string
-		deferred bool
-	}{{"writes-together", true}, {"write-per-round-trip", false}} {
+		name  string
+		apply func(context.Context, pgx.Tx, Projector, []eventstore.Event, []string) ([]eventstore.Event, int, error)
+	}{{"writes-together", applyDeferred}, {"write-per-round-trip", applyIn}} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
@@ -32,16 +33,9 @@ func BenchmarkApplyOrders(b *testing.B) {
 				given = inStreamOrder(given)
 				streams := streamsOf(given)
 				b.StartTimer()
-				err := pgx.BeginFunc(f.ctx, f.pool, func(plain pgx.Tx) error {
-					var tx pgx.Tx = plain
-					d := &deferredTx{Tx: plain}
-					if c.deferred {
-						tx = d
-					}
-					if _, _, err := applyIn(f.ctx, tx, p, given, streams); err != nil {
-						return err
-					}
-					return d.flush(f.ctx)
+				err := pgx.BeginFunc(f.ctx, f.pool, func(tx pgx.Tx) error {
+					_, _, err := c.apply(f.ctx, tx, p, given, streams)
+					return err
 				})
 				if err != nil {
 					b.Fatal(err)

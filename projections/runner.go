@@ -90,13 +90,10 @@ func applyMany(ctx context.Context, pool *pgxpool.Pool, p Projector, events []ev
 		batch   []eventstore.Event
 		applied int
 	)
-	err := pgx.BeginFunc(ctx, pool, func(plain pgx.Tx) error {
-		tx := &deferredTx{Tx: plain}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		var err error
-		if batch, applied, err = applyIn(ctx, tx, p, given, streams); err != nil {
-			return err
-		}
-		return tx.flush(ctx)
+		batch, applied, err = applyDeferred(ctx, tx, p, given, streams)
+		return err
 	})
 	if err != nil {
 		return 0, err
@@ -125,6 +122,17 @@ func streamsOf(events []eventstore.Event) []string {
 		}
 	}
 	return streams
+}
+
+// applyDeferred is applyIn with the writes held back and sent in one round
+// trip before each read and at the end.
+func applyDeferred(ctx context.Context, tx pgx.Tx, p Projector, given []eventstore.Event, streams []string) ([]eventstore.Event, int, error) {
+	d := &deferredTx{Tx: tx}
+	batch, applied, err := applyIn(ctx, d, p, given, streams)
+	if err != nil {
+		return nil, 0, err
+	}
+	return batch, applied, d.flush(ctx)
 }
 
 // applyIn applies given (in stream order, each once) to p inside tx,
