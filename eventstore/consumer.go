@@ -43,8 +43,8 @@ type BatchConsumer struct {
 type Delivery struct {
 	Stream, ID string // the Redis stream and message id
 	Event      Event
-	// Failures counts the times this consumer has handed it over without
-	// success.
+	// Failures is for Handle to count failed attempts in: the consumer keeps
+	// it with a delivery it holds for another try.
 	Failures int
 }
 
@@ -106,9 +106,6 @@ func (c *BatchConsumer) Run(ctx context.Context) {
 		}
 		backoff = min(max(2*backoff, c.RetryMin), c.RetryMax)
 		retryAt = time.Now().Add(backoff)
-		for i := range failed {
-			failed[i].Failures++
-		}
 		held = append(held, failed...)
 	}
 }

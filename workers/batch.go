@@ -6,6 +6,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/database"
 )
 
 // maxBatch bounds the events a batch handler takes at once.
@@ -14,7 +15,7 @@ const maxBatch = 100
 // batchConsumer is consumer i of a batch handler. An event that fails is
 // handed over again after a backoff (RetryInterval, doubling) and
 // dead-lettered on its MaxRetries+1st failure, as the Watermill middleware
-// does for Handle.
+// does for Handle. Failures while the database is unreachable do not count.
 func (r *Router) batchConsumer(h Handler, i int, dead *deadLetterPublisher) *eventstore.BatchConsumer {
 	log := r.cfg.Logger.With("worker", h.Name)
 	return &eventstore.BatchConsumer{
@@ -35,8 +36,12 @@ func (r *Router) batchConsumer(h Handler, i int, dead *deadLetterPublisher) *eve
 				case err == nil:
 				case ctx.Err() != nil:
 					failed = append(failed, d) // stopping: it stays pending for the next run
+				case database.Unreachable(err):
+					log.Warn("worker failed with the database unreachable; retrying", "stream", d.Event.StreamID, "version", d.Event.StreamVersion, "err", err)
+					failed = append(failed, d) // not the event's fault: the try does not count
 				case d.Failures < r.cfg.MaxRetries:
 					log.Warn("worker failed; retrying", "stream", d.Event.StreamID, "version", d.Event.StreamVersion, "err", err)
+					d.Failures++
 					failed = append(failed, d)
 				default:
 					if err := r.deadLetter(ctx, dead, h, d, err); err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/database"
 	"github.com/ordermill/ordermill/internal/telemetry"
 )
 
@@ -168,10 +169,11 @@ func (r *Router) runWatermill(ctx context.Context, logger watermill.LoggerAdapte
 	if err != nil {
 		return err
 	}
-	// A shutdown cancels in-flight handlers; that is not the event's fault,
-	// so it is neither retried nor dead-lettered but left pending.
+	// A shutdown cancels in-flight handlers, and an unreachable database
+	// fails them; neither is the event's fault, so it is neither retried nor
+	// dead-lettered but handed over again (nacked) or left pending.
 	poison, err := middleware.PoisonQueueWithFilter(dead, DeadLetterTopic(r.cfg.TopicPrefix),
-		func(err error) bool { return !errors.Is(err, errStopping) })
+		func(err error) bool { return !blameless(err) })
 	if err != nil {
 		return err
 	}
@@ -183,7 +185,7 @@ func (r *Router) runWatermill(ctx context.Context, logger watermill.LoggerAdapte
 			InitialInterval: r.cfg.RetryInterval,
 			MaxInterval:     r.cfg.RetryInterval * 16,
 			Multiplier:      2,
-			ShouldRetry:     func(p middleware.RetryParams) bool { return !errors.Is(p.Err, errStopping) },
+			ShouldRetry:     func(p middleware.RetryParams) bool { return !blameless(p.Err) },
 			Logger:          logger,
 		}.Middleware,
 		middleware.Recoverer,
@@ -213,8 +215,20 @@ func (r *Router) runWatermill(ctx context.Context, logger watermill.LoggerAdapte
 	return router.Run(ctx)
 }
 
-// errStopping marks a handler error caused by the router shutting down.
-var errStopping = errors.New("worker stopping")
+var (
+	// errStopping marks a handler error caused by the router shutting down.
+	errStopping = errors.New("worker stopping")
+	// errUnreachable marks a handler error caused by an unreachable database.
+	errUnreachable = errors.New("database unreachable")
+)
+
+// blameless reports whether a handler error is not its event's fault, so
+// that the event must be neither retried as such nor dead-lettered.
+func blameless(err error) bool { return errors.Is(err, errStopping) || errors.Is(err, errUnreachable) }
+
+// unreachablePause is how long a consumer waits before an event that failed
+// on an unreachable database is handed over again.
+const unreachablePause = time.Second
 
 func (r *Router) consume(h Handler) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
@@ -234,6 +248,13 @@ func (r *Router) consume(h Handler) message.NoPublishHandlerFunc {
 		if err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("%w: %w", errStopping, err)
+			}
+			if database.Unreachable(err) {
+				select {
+				case <-ctx.Done():
+				case <-time.After(unreachablePause):
+				}
+				return fmt.Errorf("%w: %w", errUnreachable, failure(h, e, err))
 			}
 			return failure(h, e, err)
 		}

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"strings"
 
@@ -73,4 +75,25 @@ func EnsureExists(ctx context.Context, databaseURL string) error {
 		return nil
 	}
 	return err
+}
+
+// Unreachable reports whether err means PostgreSQL could not be reached or
+// dropped the connection (a restart, a failover, a network fault) rather than
+// refusing what was asked: the same work succeeds once it answers again, so
+// such a failure says nothing about the work itself.
+func Unreachable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller gave up; whether Postgres answers is unknown
+	}
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// connection_exception, admin_shutdown, crash_shutdown, cannot_connect_now
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	var netErr *net.OpError
+	return pgconn.SafeToRetry(err) || errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF)
 }
