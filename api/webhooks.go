@@ -306,7 +306,7 @@ func (s *server) getWebhook(c *gin.Context) {
 		s.problemFromError(c, err)
 		return
 	}
-	received, err := domain.DecodeEvent(stored[0].Type, stored[0].Data)
+	received, err := eventstore.DecodeEvent(stored[0].Type, stored[0].Data)
 	if err != nil {
 		s.problemFromError(c, err)
 		return
@@ -314,7 +314,7 @@ func (s *server) getWebhook(c *gin.Context) {
 	wh, _ := received.(domain.WebhookReceived)
 	history := make([]webhookEvent, 0, len(stored)-1)
 	for _, e := range stored[1:] {
-		d, err := domain.DecodeEvent(e.Type, e.Data)
+		d, err := eventstore.DecodeEvent(e.Type, e.Data)
 		if err != nil {
 			s.problemFromError(c, err)
 			return

@@ -59,12 +59,19 @@ func EventTypes() []string {
 // DecodeEvent turns a stored event type and JSON payload back into its payload
 // struct. Unknown fields are ignored so that older code can read newer events.
 func DecodeEvent(eventType string, data []byte) (Event, error) {
+	return DecodeEventWith(eventType, data, json.Unmarshal)
+}
+
+// DecodeEventWith is DecodeEvent with another JSON decoder that fills a
+// pointer to the payload as json.Unmarshal would: the event store decodes
+// with a faster one (eventstore.DecodeEvent).
+func DecodeEventWith(eventType string, data []byte, unmarshal func([]byte, any) error) (Event, error) {
 	t, ok := registry[eventType]
 	if !ok {
 		return nil, fmt.Errorf("decode %q: %w", eventType, ErrUnknownEventType)
 	}
 	ptr := reflect.New(t)
-	if err := json.Unmarshal(data, ptr.Interface()); err != nil {
+	if err := unmarshal(data, ptr.Interface()); err != nil {
 		return nil, fmt.Errorf("decode %q: %w", eventType, err)
 	}
 	return ptr.Elem().Interface().(Event), nil

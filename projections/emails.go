@@ -38,7 +38,7 @@ func (p *Emails) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Event) error
 	if err := p.open(ctx, []eventstore.Event{e}); err != nil {
 		return err
 	}
-	d, err := domain.DecodeEvent(e.Type, e.Data)
+	d, err := eventstore.DecodeEvent(e.Type, e.Data)
 	if err != nil {
 		return err
 	}

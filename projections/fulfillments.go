@@ -42,7 +42,7 @@ func (*Fulfillments) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Event) e
 	if e.Type != "order.fulfilled" {
 		return nil
 	}
-	d, err := domain.DecodeEvent(e.Type, e.Data)
+	d, err := eventstore.DecodeEvent(e.Type, e.Data)
 	if err != nil {
 		return err
 	}

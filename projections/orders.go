@@ -141,7 +141,7 @@ func (p *Orders) loadHistory(ctx context.Context, tx pgx.Tx, runs []*streamRun) 
 	}
 	history := map[string][]domain.Event{}
 	for _, e := range stored {
-		d, err := domain.DecodeEvent(e.Type, e.Data)
+		d, err := eventstore.DecodeEvent(e.Type, e.Data)
 		if err != nil {
 			return fmt.Errorf("%s: %w", e.StreamID, err)
 		}

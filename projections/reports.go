@@ -33,7 +33,7 @@ func (*Reports) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Event) error 
 	if err != nil {
 		return err
 	}
-	d, err := domain.DecodeEvent(e.Type, e.Data)
+	d, err := eventstore.DecodeEvent(e.Type, e.Data)
 	if err != nil {
 		return err
 	}

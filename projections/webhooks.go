@@ -31,7 +31,7 @@ func (*Webhooks) Reset(ctx context.Context, tx pgx.Tx) error {
 
 // Apply implements Projector.
 func (*Webhooks) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Event) error {
-	d, err := domain.DecodeEvent(e.Type, e.Data)
+	d, err := eventstore.DecodeEvent(e.Type, e.Data)
 	if err != nil {
 		return err
 	}

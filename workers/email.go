@@ -256,7 +256,7 @@ func composeEmail(e eventstore.Event) (mail Mail, kind domain.EmailKind, ok bool
 	default:
 		return Mail{}, "", false, nil
 	}
-	d, err := domain.DecodeEvent(e.Type, e.Data)
+	d, err := eventstore.DecodeEvent(e.Type, e.Data)
 	if err != nil {
 		return Mail{}, "", false, err
 	}

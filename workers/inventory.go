@@ -78,7 +78,7 @@ func (m *InventoryManager) handle(ctx context.Context, e eventstore.Event) error
 		}
 		act = func(inv *domain.Inventory, _ int) ([]domain.Event, error) { return inv.Release(state.ID) }
 	case "order.fulfilled":
-		d, err := domain.DecodeEvent(e.Type, e.Data)
+		d, err := eventstore.DecodeEvent(e.Type, e.Data)
 		if err != nil {
 			return err
 		}

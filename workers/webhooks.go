@@ -78,7 +78,7 @@ func (w *Webhooks) Redeliver(ctx context.Context, stream string) (WebhookOutcome
 
 // outcomeOf describes an outcome recorded by an earlier run.
 func outcomeOf(e eventstore.Event) WebhookOutcome {
-	d, _ := domain.DecodeEvent(e.Type, e.Data)
+	d, _ := eventstore.DecodeEvent(e.Type, e.Data)
 	o := describe(d)
 	o.AlreadyDone = true
 	return o

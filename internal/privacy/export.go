@@ -160,7 +160,7 @@ func customerEmails(ctx context.Context, store *eventstore.Store, shop string, s
 	}
 	out := []ExportedEmail{}
 	for _, e := range events {
-		d, err := domain.DecodeEvent(e.Type, e.Data)
+		d, err := eventstore.DecodeEvent(e.Type, e.Data)
 		if err != nil {
 			return nil, err
 		}
