@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/ordermill/ordermill/internal/testenv"
 )
@@ -30,9 +31,14 @@ func TestReadsReturnEveryMetadataField(t *testing.T) {
 		}
 		want = append(want, res.Events...)
 	}
-	all, err := store.ReadAll(ctx, Start, 10)
-	if err != nil {
-		t.Fatal(err)
+	// ReadAll stops before transactions in flight anywhere on the server,
+	// such as other packages' tests: wait until it reaches the appends.
+	var all []Event
+	for deadline := time.Now().Add(30 * time.Second); len(all) < len(want) && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var err error
+		if all, err = store.ReadAll(ctx, Start, 10); err != nil {
+			t.Fatal(err)
+		}
 	}
 	stream, err := store.ReadStream(ctx, "order-1", 1)
 	if err != nil {
