@@ -67,6 +67,36 @@ func TestDecodeEventAgreesWithEncodingJSON(t *testing.T) {
 	}
 }
 
+// FromMessage (go-json) must read every relayed envelope as encoding/json
+// does: random events, published as the relay publishes them.
+func TestFromMessageAgreesWithEncodingJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 500 {
+		var e eventstore.Event
+		fill(rng, reflect.ValueOf(&e).Elem())
+		msg, err := eventstore.ToMessage(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want eventstore.Event
+		if err := json.Unmarshal(msg.Payload, &want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := eventstore.FromMessage(msg)
+		if err != nil {
+			t.Fatalf("%s: %v", msg.Payload, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s:\n got %#v\nwant %#v", msg.Payload, got, want)
+		}
+	}
+	msg, _ := eventstore.ToMessage(eventstore.Event{})
+	msg.Payload = []byte(`{"stream_version": "one"}`)
+	if _, err := eventstore.FromMessage(msg); err == nil {
+		t.Error("an envelope with a wrong kind of value was read")
+	}
+}
+
 // payloadType is the Go type domain decodes an event type's payload into.
 func payloadType(t *testing.T, name string) reflect.Type {
 	var typ reflect.Type
@@ -81,6 +111,7 @@ func payloadType(t *testing.T, name string) reflect.Type {
 var (
 	uuidType = reflect.TypeFor[uuid.UUID]()
 	timeType = reflect.TypeFor[time.Time]()
+	rawType  = reflect.TypeFor[json.RawMessage]()
 	samples  = []string{"", "a", "Ann Lee", `quote " and \ backslash`, "<b>&amp;</b>", "Zoë 東京 🙂", "\u2028", "line\nbreak\t", "12345678901234567890"}
 )
 
@@ -89,6 +120,9 @@ func fill(rng *rand.Rand, v reflect.Value) {
 	switch {
 	case v.Type() == uuidType:
 		v.Set(reflect.ValueOf(uuid.UUID(randomBytes(rng, 16))))
+		return
+	case v.Type() == rawType:
+		v.SetBytes(fmt.Appendf(nil, `{"n": %d, "s": %q}`, rng.Int64(), samples[rng.IntN(len(samples))]))
 		return
 	case v.Type() == timeType:
 		sec := rng.Int64N(253402300799) // through 9999
@@ -100,6 +134,8 @@ func fill(rng *rand.Rand, v reflect.Value) {
 		v.SetString(samples[rng.IntN(len(samples))])
 	case reflect.Bool:
 		v.SetBool(rng.IntN(2) == 1)
+	case reflect.Uint64:
+		v.SetUint(rng.Uint64() >> rng.IntN(64))
 	case reflect.Int, reflect.Int32, reflect.Int64:
 		v.SetInt([]int64{0, 1, -1, rng.Int64N(1e6), -rng.Int64N(1e6), rng.Int64() >> rng.IntN(63), 1<<53 + 1}[rng.IntN(7)])
 	case reflect.Float64:

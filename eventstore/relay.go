@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	gojson "github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -382,10 +383,11 @@ func ToMessage(e Event) (*message.Message, error) {
 	return msg, nil
 }
 
-// FromMessage decodes an event published by the relay.
+// FromMessage decodes an event published by the relay, with go-json (see
+// DecodeEvent): every consumer decodes every message it reads.
 func FromMessage(msg *message.Message) (Event, error) {
 	var e Event
-	if err := json.Unmarshal(msg.Payload, &e); err != nil {
+	if err := gojson.Unmarshal(msg.Payload, &e); err != nil {
 		return e, fmt.Errorf("message %s is not an event: %w", msg.UUID, err)
 	}
 	return e, nil
