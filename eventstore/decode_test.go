@@ -219,3 +219,58 @@ func wrongKinds(typ reflect.Type) []string {
 	}
 	return out
 }
+
+// BenchmarkDecode compares go-json with encoding/json (the baseline) on what
+// a projector decodes per order: its four events' payloads, and the relayed
+// envelope of each.
+func BenchmarkDecode(b *testing.B) {
+	payloads := []struct{ typ, data string }{
+		{"order.placed", `{"name": "#1001", "shop": "bench.myshopify.com", "email": "ann@example.com", "lines": [{"id": "l1", "sku": "TEE", "title": "Tee", "quantity": 2, "unit_price": 1500, "variant_id": 0}, {"id": "l2", "sku": "", "title": "Mug", "quantity": 1, "unit_price": 1000, "variant_id": 9007199254740993}], "total": 4000, "source": "api", "currency": "EUR", "order_id": "d6d90d10-1382-66ff-bc78-b0c9523cfabe", "subtotal": 4000, "placed_at": "2026-03-01T10:00:00Z", "shopify_id": 0, "customer_name": "Ann Lee", "shopify_updated_at": "0001-01-01T00:00:00Z"}`},
+		{"order.paid", `{"amount": 4000, "paid_at": "2026-03-01T10:01:00Z"}`},
+		{"order.fulfilled", `{"lines": [{"line_id": "l1", "quantity": 2}], "fulfilled_at": "2026-03-01T11:00:00Z", "fulfillment_id": "f1"}`},
+		{"order.refunded", `{"lines": [{"line_id": "l2", "quantity": 1}], "amount": 1000, "refund_id": "r1", "refunded_at": "2026-03-01T12:00:00Z"}`},
+	}
+	var envelopes [][]byte
+	for i, p := range payloads {
+		msg, err := eventstore.ToMessage(eventstore.Event{Position: eventstore.Position{TransactionID: 900, GlobalPos: int64(i)},
+			ID: uuid.New(), StreamID: "order-d6d90d10-1382-66ff-bc78-b0c9523cfabe", StreamVersion: int64(i + 1), Type: p.typ,
+			Tenant: "bench.myshopify.com", Data: json.RawMessage(p.data), Metadata: eventstore.Metadata{CorrelationID: "c", Source: "api"},
+			RecordedAt: time.Now().UTC(), PrevHash: randomBytes(rand.New(rand.NewPCG(5, 6)), 32), Hash: randomBytes(rand.New(rand.NewPCG(7, 8)), 32)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		envelopes = append(envelopes, msg.Payload)
+	}
+	for _, c := range []struct {
+		name   string
+		decode func(typ string, data []byte) (domain.Event, error)
+	}{{"payloads/encoding-json", domain.DecodeEvent}, {"payloads/go-json", eventstore.DecodeEvent}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				for _, p := range payloads {
+					if _, err := c.decode(p.typ, []byte(p.data)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+	msg, _ := eventstore.ToMessage(eventstore.Event{})
+	for _, c := range []struct {
+		name   string
+		decode func(payload []byte) error
+	}{
+		{"envelopes/encoding-json", func(p []byte) error { var e eventstore.Event; return json.Unmarshal(p, &e) }},
+		{"envelopes/go-json", func(p []byte) error { msg.Payload = p; _, err := eventstore.FromMessage(msg); return err }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				for _, p := range envelopes {
+					if err := c.decode(p); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
