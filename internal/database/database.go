@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/url"
 	"strings"
 
@@ -94,6 +92,8 @@ func Unreachable(err error) bool {
 		// connection_exception, admin_shutdown, crash_shutdown, cannot_connect_now
 		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
 	}
-	var netErr *net.OpError
-	return pgconn.SafeToRetry(err) || errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF)
+	// A connection that broke mid-statement surfaces as a bare network error,
+	// which a Shopify or SES call can return too: it is not counted here, and
+	// the next try, with Postgres still down, fails to connect.
+	return pgconn.SafeToRetry(err)
 }
