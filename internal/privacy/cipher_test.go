@@ -1,11 +1,13 @@
 package privacy_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -325,6 +327,47 @@ func TestFailedBatchCachesNoKey(t *testing.T) {
 		var got domain.WebhookReceived
 		if err := json.Unmarshal(read[0].Data, &got); err != nil || string(got.Body) != string(c.body) {
 			t.Fatalf("%s opened to %q (%v), want %q", c.stream, got.Body, err, c.body)
+		}
+	}
+}
+
+// Sealing rewrites the personal fields only: every other field of the
+// payload keeps its exact JSON, escapes and all.
+func TestSealLeavesOtherFieldsAsEncoded(t *testing.T) {
+	ctx := context.Background()
+	cipher := privacy.NewCipher(privacy.NewKeyring(testenv.Pool(t), newKey(t)))
+	odd := "Tee \"quoted\" \\ <b>&amp;</b> é 東京 🙂 \u2028 \t"
+	order := placed(7002, "zoë@example.test", odd)
+	order.Lines[0].Title = odd
+	events, err := eventstore.Encode(shop, eventstore.Metadata{}, order,
+		domain.WebhookReceived{Shop: shop, Topic: "orders/create", WebhookID: "w-odd", Headers: map[string]string{"X-Odd": odd},
+			Body: []byte(`{"id":1,"note":"` + strings.ReplaceAll(odd, `"`, `\"`) + `","customer":{"id":7002}}`), ReceivedAt: time.Now().UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := slices.Clone(events)
+	if err := cipher.Seal(ctx, sealed); err != nil {
+		t.Fatal(err)
+	}
+	for i := range events {
+		var before, after map[string]json.RawMessage
+		if err := json.Unmarshal(events[i].Data, &before); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(sealed[i].Data, &after); err != nil {
+			t.Fatalf("%s: sealed payload is not JSON: %v", events[i].Type, err)
+		}
+		if len(after) != len(before) {
+			t.Errorf("%s: %d fields after sealing, %d before", events[i].Type, len(after), len(before))
+		}
+		personal := map[string]bool{"email": true, "customer_name": true, "body_base64": true}
+		for name, v := range before {
+			switch {
+			case personal[name] && bytes.Equal(after[name], v):
+				t.Errorf("%s.%s was not sealed", events[i].Type, name)
+			case !personal[name] && !bytes.Equal(after[name], v):
+				t.Errorf("%s.%s changed: %s, was %s", events[i].Type, name, after[name], v)
+			}
 		}
 	}
 }
