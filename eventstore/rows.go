@@ -43,6 +43,11 @@ func (s *rowSet) args() []any {
 	return []any{s.ids, s.streams, s.versions, s.types, s.schemas, s.tenants, s.data, s.metas}
 }
 
+// insertCombinedSQL is appendCombined's statement: it fails whole on any
+// conflict, unlike the group commit's.
+const insertCombinedSQL = insertRowsSQL + `
+RETURNING ` + assignedColumns
+
 // errCombined means a combined append failed on a constraint without saying
 // which stream's: the caller appends stream by stream for the precise error.
 var errCombined = errors.New("combined append refused")
@@ -77,7 +82,7 @@ func appendCombined(ctx context.Context, q querier, appends []StreamAppend) ([]A
 		}
 	}
 	start := time.Now()
-	result, err := q.Query(ctx, insertRowsSQL+` RETURNING `+assignedColumns, rows.args()...)
+	result, err := q.Query(ctx, insertCombinedSQL, rows.args()...)
 	var events []Event
 	if err == nil {
 		events, err = collectAssigned(result, func(id uuid.UUID) (string, NewEvent, string) {

@@ -20,8 +20,7 @@ import (
 // over until it answers again, however long that takes, and never
 // dead-lettered: a database restart is not the events' fault.
 func TestRouterOutlastsADatabaseOutage(t *testing.T) {
-	t.Run("one at a time", func(t *testing.T) { testOutlastsADatabaseOutage(t, false) })
-	t.Run("batches", func(t *testing.T) { testOutlastsADatabaseOutage(t, true) })
+	withBothConsumers(t, testOutlastsADatabaseOutage)
 }
 
 func testOutlastsADatabaseOutage(t *testing.T, batches bool) {
@@ -61,13 +60,7 @@ func testOutlastsADatabaseOutage(t *testing.T, batches bool) {
 	}
 	h := workers.Handler{Name: "jobs", Categories: []string{"job"}, Handle: handle}
 	if batches {
-		h.Handle, h.HandleBatch = nil, func(ctx context.Context, events []eventstore.Event) []error {
-			errs := make([]error, len(events))
-			for i, e := range events {
-				errs[i] = handle(ctx, e)
-			}
-			return errs
-		}
+		h = inBatches(h)
 	}
 
 	pg.Crash()

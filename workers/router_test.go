@@ -31,8 +31,27 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // Redis stream), and a requeue hands the event back to that handler only;
 // alike for handlers of one event and of batches.
 func TestRouterRetriesDeadLettersAndRequeues(t *testing.T) {
-	t.Run("one at a time", func(t *testing.T) { testRetriesDeadLettersAndRequeues(t, false) })
-	t.Run("batches", func(t *testing.T) { testRetriesDeadLettersAndRequeues(t, true) })
+	withBothConsumers(t, testRetriesDeadLettersAndRequeues)
+}
+
+// withBothConsumers runs test with handlers of one event at a time
+// (Watermill's consumer) and of batches (the batch consumer).
+func withBothConsumers(t *testing.T, test func(t *testing.T, batches bool)) {
+	t.Run("one at a time", func(t *testing.T) { test(t, false) })
+	t.Run("batches", func(t *testing.T) { test(t, true) })
+}
+
+// inBatches is h taking its events in batches, handled one by one.
+func inBatches(h workers.Handler) workers.Handler {
+	handle := h.Handle
+	h.Handle, h.HandleBatch = nil, func(ctx context.Context, events []eventstore.Event) []error {
+		errs := make([]error, len(events))
+		for i, e := range events {
+			errs[i] = handle(ctx, e)
+		}
+		return errs
+	}
+	return h
 }
 
 func testRetriesDeadLettersAndRequeues(t *testing.T, batches bool) {
@@ -57,14 +76,7 @@ func testRetriesDeadLettersAndRequeues(t *testing.T, batches bool) {
 		return nil
 	}}
 	if batches {
-		handle := h.Handle
-		h.Handle, h.HandleBatch = nil, func(ctx context.Context, events []eventstore.Event) []error {
-			errs := make([]error, len(events))
-			for i, e := range events {
-				errs[i] = handle(ctx, e)
-			}
-			return errs
-		}
+		h = inBatches(h)
 	}
 	for _, s := range []string{"job-1", "job-2", "job-3"} {
 		if _, err := store.Append(ctx, s, eventstore.NoStream, eventstore.NewEvent{Type: "job.queued", Tenant: "a.myshopify.com", Data: json.RawMessage(`{}`)}); err != nil {
