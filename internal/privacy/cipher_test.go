@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
@@ -368,6 +369,108 @@ func TestSealLeavesOtherFieldsAsEncoded(t *testing.T) {
 			case !personal[name] && !bytes.Equal(after[name], v):
 				t.Errorf("%s.%s changed: %s, was %s", events[i].Type, name, after[name], v)
 			}
+		}
+	}
+}
+
+// A seal reads only the keys it needs, however much the key table has grown
+// since its statements were planned. Plans made while data_keys was nearly
+// empty, and never remade because no ANALYZE ran (autovacuum off, or not
+// yet), once read every key in the table on every seal.
+func TestSealAndOpenReadOnlyTheKeysTheyNeed(t *testing.T) {
+	ctx := context.Background()
+	dbURL := testenv.DatabaseURL(t)
+	admin := testenv.PoolFor(t, dbURL)
+	// One connection: its cached plans are the ones measured, and its table
+	// statistics can be flushed on demand.
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, err := admin.Exec(ctx, `ALTER TABLE data_keys SET (autovacuum_enabled = false)`); err != nil {
+		t.Fatal(err)
+	}
+	master := newKey(t)
+	seal := func(customers ...int64) []eventstore.NewEvent {
+		t.Helper()
+		var events []eventstore.NewEvent
+		for _, c := range customers {
+			e, err := eventstore.Encode(shop, eventstore.Metadata{}, placed(c, fmt.Sprintf("c%d@example.test", c), "C"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			events = append(events, e...)
+		}
+		// A fresh keyring each time, like a process just started: nothing cached.
+		if err := privacy.NewCipher(privacy.NewKeyring(pool, master)).Seal(ctx, events); err != nil {
+			t.Fatal(err)
+		}
+		return events
+	}
+	open := func(events []eventstore.NewEvent) []eventstore.Event {
+		t.Helper()
+		read := make([]eventstore.Event, len(events))
+		for i, e := range events {
+			read[i] = eventstore.Event{Type: e.Type, Data: e.Data}
+		}
+		if err := privacy.NewCipher(privacy.NewKeyring(pool, master)).Open(ctx, read); err != nil {
+			t.Fatal(err)
+		}
+		return read
+	}
+	// Plans are made now, on a nearly empty table: first uses, lookups of
+	// keys that exist, and opening.
+	for c := range int64(10) {
+		seal(100 + c)
+	}
+	for c := range int64(10) {
+		open(seal(100 + c))
+	}
+	if _, err := admin.Exec(ctx, `INSERT INTO data_keys (id, shop, subject, wrapped_key)
+		SELECT gen_random_uuid(), $1, 'customer:' || (1000000 + g), '\x00' FROM generate_series(1, 20000) g`, shop); err != nil {
+		t.Fatal(err)
+	}
+	fetched := func() int64 {
+		t.Helper()
+		// The connection's statistics are flushed before it answers.
+		if _, err := pool.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		if err := admin.QueryRow(ctx, `SELECT seq_tup_read + coalesce(idx_tup_fetch, 0)
+			FROM pg_stat_user_tables WHERE relname = 'data_keys'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := fetched()
+	events := seal(100, 101, 102, 103, 104, 200, 201, 202, 203, 204) // 5 known customers, 5 new
+	sealed := fetched()
+	if n := sealed - before; n > 100 {
+		t.Errorf("sealing for 10 customers read %d rows of data_keys", n)
+	}
+	read := open(events)
+	if n := fetched() - sealed; n > 100 {
+		t.Errorf("opening for 10 customers read %d rows of data_keys", n)
+	}
+	// Known customers kept their key, new ones got one each.
+	var keys, subjects int
+	if err := admin.QueryRow(ctx, `SELECT count(*), count(DISTINCT subject) FROM data_keys
+		WHERE shop = $1 AND subject IN ('customer:100', 'customer:104', 'customer:200', 'customer:204')`, shop).Scan(&keys, &subjects); err != nil {
+		t.Fatal(err)
+	}
+	if keys != 4 || subjects != 4 {
+		t.Errorf("%d keys for %d subjects, want one each of 4", keys, subjects)
+	}
+	for i, c := range []int64{100, 101, 102, 103, 104, 200, 201, 202, 203, 204} {
+		if got, want := decodePlaced(t, read[i]).Email, fmt.Sprintf("c%d@example.test", c); got != want {
+			t.Errorf("customer %d's event opened to %q, want %q", c, got, want)
 		}
 	}
 }

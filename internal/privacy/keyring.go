@@ -75,7 +75,8 @@ type liveKey struct {
 }
 
 // liveKeys returns the live key of each name, making those that have none.
-// Keys not cached are found and made in one statement.
+// Keys not cached are made in one statement, and those that existed are
+// found in one more round trip.
 func (k *Keyring) liveKeys(ctx context.Context, names []liveName) (map[liveName]liveKey, error) {
 	now := k.now()
 	out := make(map[liveName]liveKey, len(names))
@@ -100,17 +101,6 @@ func (k *Keyring) liveKeys(ctx context.Context, names []liveName) (map[liveName]
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range missing {
-		if _, ok := found[name]; !ok {
-			// A concurrent first use had not committed when the statement
-			// began; it has now (the insert waited for it).
-			var f wrappedKey
-			if f.id, f.wrapped, err = k.findLive(ctx, name.shop, name.subject); err != nil {
-				return nil, fmt.Errorf("data key %s %s: %w", name.shop, name.subject, err)
-			}
-			found[name] = f
-		}
-	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for _, name := range missing {
@@ -131,22 +121,22 @@ type wrappedKey struct {
 	wrapped []byte
 }
 
-// findOrCreateSQL inserts a key for every name that has no live key and
-// returns those with the live keys that were there (seen as of the
-// statement's start, so a name is in at most one half).
-const findOrCreateSQL = `
-WITH want AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[]) AS w(id, shop, subject, wrapped)
-), made AS (
-    INSERT INTO data_keys (id, shop, subject, wrapped_key) SELECT id, shop, subject, wrapped FROM want
+// createSQL inserts a key for every name that has no live key and returns
+// those it made. It reads no other key: a join here with the table was
+// planned once, while the table was small, and then read every key on each
+// call for as long as Postgres kept no fresh statistics of it.
+const createSQL = `
+INSERT INTO data_keys (id, shop, subject, wrapped_key)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[])
     ON CONFLICT (shop, subject) WHERE destroyed_at IS NULL DO NOTHING
-    RETURNING id, shop, subject, wrapped_key
-)
-SELECT id, shop, subject, wrapped_key FROM made
-UNION ALL
-SELECT k.id, k.shop, k.subject, k.wrapped_key FROM data_keys k JOIN want w USING (shop, subject)
- WHERE k.destroyed_at IS NULL`
+RETURNING id, shop, subject, wrapped_key`
 
+// findLiveSQL is a name's live key, found through the unique index.
+const findLiveSQL = `SELECT id, wrapped_key FROM data_keys WHERE shop = $1 AND subject = $2 AND destroyed_at IS NULL`
+
+// findOrCreate returns the live key of every name: those it makes, then, in
+// one more round trip, those that were there (a conflicting first use in
+// another process has committed by then: the insert waited for it).
 func (k *Keyring) findOrCreate(ctx context.Context, names []liveName) (map[liveName]wrappedKey, error) {
 	n := len(names)
 	ids, shops, subjects, wrapped := make([]uuid.UUID, n), make([]string, n), make([]string, n), make([][]byte, n)
@@ -158,9 +148,9 @@ func (k *Keyring) findOrCreate(ctx context.Context, names []liveName) (map[liveN
 		ids[i], shops[i], subjects[i] = uuid.New(), name.shop, name.subject
 		wrapped[i] = k.master.Seal(raw, wrapContext(ids[i]))
 	}
-	rows, err := k.pool.Query(ctx, findOrCreateSQL, ids, shops, subjects, wrapped)
+	rows, err := k.pool.Query(ctx, createSQL, ids, shops, subjects, wrapped)
 	if err != nil {
-		return nil, fmt.Errorf("find or create data keys: %w", err)
+		return nil, fmt.Errorf("create data keys: %w", err)
 	}
 	out := make(map[liveName]wrappedKey, n)
 	var (
@@ -172,19 +162,29 @@ func (k *Keyring) findOrCreate(ctx context.Context, names []liveName) (map[liveN
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("find or create data keys: %w", err)
+		return nil, fmt.Errorf("create data keys: %w", err)
+	}
+	if len(out) == n {
+		return out, nil
+	}
+	batch := &pgx.Batch{}
+	for _, name := range names {
+		if _, made := out[name]; made {
+			continue
+		}
+		batch.Queue(findLiveSQL, name.shop, name.subject).QueryRow(func(row pgx.Row) error {
+			var f wrappedKey
+			if err := row.Scan(&f.id, &f.wrapped); err != nil {
+				return fmt.Errorf("data key %s %s: %w", name.shop, name.subject, err)
+			}
+			out[name] = f
+			return nil
+		})
+	}
+	if err := k.pool.SendBatch(ctx, batch).Close(); err != nil {
+		return nil, err
 	}
 	return out, nil
-}
-
-func (k *Keyring) findLive(ctx context.Context, shop, subject string) (uuid.UUID, []byte, error) {
-	var (
-		id      uuid.UUID
-		wrapped []byte
-	)
-	err := k.pool.QueryRow(ctx, `SELECT id, wrapped_key FROM data_keys
-		WHERE shop = $1 AND subject = $2 AND destroyed_at IS NULL`, shop, subject).Scan(&id, &wrapped)
-	return id, wrapped, err
 }
 
 func (k *Keyring) unwrap(id uuid.UUID, wrapped []byte) (*secrets.Key, error) {
