@@ -57,13 +57,16 @@ type Goal struct {
 // Machine describes where the run happened; LoadAvg is sampled before and
 // after, because other work on the machine skews every figure.
 type Machine struct {
-	CPU           string   `json:"cpu"`
-	Cores         int      `json:"cores"`
-	MemoryMB      int      `json:"memory_mb"`
-	Go            string   `json:"go"`
-	Postgres      string   `json:"postgres"`
-	Redis         string   `json:"redis"`
-	SyncCommit    string   `json:"synchronous_commit"`
+	CPU        string `json:"cpu"`
+	Cores      int    `json:"cores"`
+	MemoryMB   int    `json:"memory_mb"`
+	Go         string `json:"go"`
+	Postgres   string `json:"postgres"`
+	Redis      string `json:"redis"`
+	SyncCommit string `json:"synchronous_commit"`
+	// Autovacuum off means no table gets statistics as it grows from empty,
+	// so plans made early in a run stay as they were.
+	Autovacuum    string   `json:"autovacuum"`
 	LoadAvgBefore string   `json:"load_avg_before"`
 	LoadAvgAfter  string   `json:"load_avg_after"`
 	Settings      []string `json:"settings,omitempty"`
@@ -79,6 +82,7 @@ func describeMachine(ctx context.Context, pool *pgxpool.Pool, rdb redis.Universa
 	}
 	_ = pool.QueryRow(ctx, `SHOW server_version`).Scan(&m.Postgres)
 	_ = pool.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&m.SyncCommit)
+	_ = pool.QueryRow(ctx, `SHOW autovacuum`).Scan(&m.Autovacuum)
 	if info, err := rdb.Info(ctx, "server").Result(); err == nil {
 		for _, line := range strings.Split(info, "\n") {
 			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
@@ -145,7 +149,7 @@ func (r *Report) markdown() string {
 	fmt.Fprintf(&b, "Produced by `make bench` (`go run ./bench/cmd/bench`) in %s.\n\n", r.Finished.Sub(r.Started).Round(time.Second))
 	b.WriteString("## Machine\n\n")
 	fmt.Fprintf(&b, "- CPU: %s, %d cores, %d MB RAM\n", m.CPU, m.Cores, m.MemoryMB)
-	fmt.Fprintf(&b, "- PostgreSQL %s (synchronous_commit=%s), Redis %s, %s\n", m.Postgres, m.SyncCommit, m.Redis, m.Go)
+	fmt.Fprintf(&b, "- PostgreSQL %s (synchronous_commit=%s, autovacuum=%s), Redis %s, %s\n", m.Postgres, m.SyncCommit, m.Autovacuum, m.Redis, m.Go)
 	fmt.Fprintf(&b, "- Load average (1, 5, 15 min) before: %s; after: %s\n", m.LoadAvgBefore, m.LoadAvgAfter)
 	for _, s := range m.Settings {
 		fmt.Fprintf(&b, "- %s\n", s)
