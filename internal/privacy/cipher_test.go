@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
@@ -379,23 +378,7 @@ func TestSealLeavesOtherFieldsAsEncoded(t *testing.T) {
 // yet), once read every key in the table on every seal.
 func TestSealAndOpenReadOnlyTheKeysTheyNeed(t *testing.T) {
 	ctx := context.Background()
-	dbURL := testenv.DatabaseURL(t)
-	admin := testenv.PoolFor(t, dbURL)
-	// One connection: its cached plans are the ones measured, and its table
-	// statistics can be flushed on demand.
-	cfg, err := pgxpool.ParseConfig(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 1
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if _, err := admin.Exec(ctx, `ALTER TABLE data_keys SET (autovacuum_enabled = false)`); err != nil {
-		t.Fatal(err)
-	}
+	admin, pool := testenv.WithoutStatistics(t, "data_keys")
 	master := newKey(t)
 	seal := func(customers ...int64) []eventstore.NewEvent {
 		t.Helper()
@@ -436,19 +419,7 @@ func TestSealAndOpenReadOnlyTheKeysTheyNeed(t *testing.T) {
 		SELECT gen_random_uuid(), $1, 'customer:' || (1000000 + g), '\x00' FROM generate_series(1, 20000) g`, shop); err != nil {
 		t.Fatal(err)
 	}
-	fetched := func() int64 {
-		t.Helper()
-		// The connection's statistics are flushed before it answers.
-		if _, err := pool.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
-			t.Fatal(err)
-		}
-		var n int64
-		if err := admin.QueryRow(ctx, `SELECT seq_tup_read + coalesce(idx_tup_fetch, 0)
-			FROM pg_stat_user_tables WHERE relname = 'data_keys'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	fetched := func() int64 { return testenv.RowsRead(t, pool, admin, "data_keys") }
 	before := fetched()
 	events := seal(100, 101, 102, 103, 104, 200, 201, 202, 203, 204) // 5 known customers, 5 new
 	sealed := fetched()

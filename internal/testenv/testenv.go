@@ -85,11 +85,49 @@ func Pool(t testing.TB) *pgxpool.Pool {
 // PoolFor opens a pool on dbURL, closed when the test ends.
 func PoolFor(t testing.TB, dbURL string) *pgxpool.Pool {
 	t.Helper()
+	return poolFor(t, dbURL, 40)
+}
+
+// WithoutStatistics opens a fresh database in which table never gets
+// statistics (no autovacuum for it), like a server that runs without
+// autovacuum. admin is for setup and checks; conn, of one connection, is
+// for the code whose reads RowsRead counts, so the plans it keeps are the
+// ones measured.
+func WithoutStatistics(t testing.TB, table string) (admin, conn *pgxpool.Pool) {
+	t.Helper()
+	dbURL := DatabaseURL(t)
+	admin, conn = poolFor(t, dbURL, 40), poolFor(t, dbURL, 1)
+	if _, err := admin.Exec(context.Background(), `ALTER TABLE `+table+` SET (autovacuum_enabled = false)`); err != nil {
+		t.Fatal(err)
+	}
+	return admin, conn
+}
+
+// RowsRead is how many rows of table Postgres has read so far (scanned or
+// fetched through an index), counting every read of conn (from
+// WithoutStatistics) up to now.
+func RowsRead(t testing.TB, conn, admin *pgxpool.Pool, table string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	// A backend sends its pending statistics before it answers.
+	if _, err := conn.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := admin.QueryRow(ctx, `SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
+		FROM pg_stat_user_tables WHERE relname = $1`, table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func poolFor(t testing.TB, dbURL string, conns int32) *pgxpool.Pool {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.MaxConns = 40
+	cfg.MaxConns = conns
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
