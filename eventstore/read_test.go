@@ -55,39 +55,3 @@ func TestReadsReturnEveryMetadataField(t *testing.T) {
 		}
 	}
 }
-
-// Reading several streams reads only their rows, however much the table has
-// grown since the statement was first run. A plan kept from when events was
-// nearly empty (no ANALYZE since: autovacuum off, or not yet) scanned the
-// whole table on every call.
-func TestReadStreamsReadsOnlyTheirRows(t *testing.T) {
-	ctx := context.Background()
-	admin, conn := testenv.WithoutStatistics(t, "events")
-	store := New(conn)
-	streams := []string{"order-1", "order-2", "order-3"}
-	for _, s := range streams {
-		if _, err := store.Append(ctx, s, NoStream, NewEvent{Type: "t.step", Tenant: "shop.test", Data: json.RawMessage(`{}`)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for range 10 {
-		if _, err := store.ReadStreams(ctx, streams); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := admin.Exec(ctx, `INSERT INTO events (event_id, stream_id, stream_version, event_type, tenant_id, data, metadata)
-		SELECT gen_random_uuid(), 'other-' || g, 1, 't.step', 'shop.test', '{}', '{}' FROM generate_series(1, 20000) g`); err != nil {
-		t.Fatal(err)
-	}
-	before := testenv.RowsRead(t, conn, admin, "events")
-	got, err := store.ReadStreams(ctx, streams)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := testenv.RowsRead(t, conn, admin, "events") - before; n > 100 {
-		t.Errorf("reading 3 streams read %d rows of events", n)
-	}
-	if len(got) != len(streams) {
-		t.Errorf("read %d streams, want %d", len(got), len(streams))
-	}
-}

@@ -15,8 +15,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/ordermill/ordermill/internal/database"
 )
 
 // ExpectedVersion is what an append expects the stream's current version to be.
@@ -418,7 +416,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64) ([]Ev
 // stream's in order; a stream with no events has no entry.
 func (s *Store) ReadStreams(ctx context.Context, streams []string) (map[string][]Event, error) {
 	events, err := s.queryOpened(ctx, `SELECT `+eventColumns+` FROM events
-		WHERE stream_id = ANY($1) ORDER BY stream_id, stream_version`, database.PlanEachCall, streams)
+		WHERE stream_id = ANY($1) ORDER BY stream_id, stream_version`, streams)
 	if err != nil {
 		return nil, fmt.Errorf("read streams: %w", err)
 	}

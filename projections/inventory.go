@@ -10,7 +10,6 @@ import (
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
-	"github.com/ordermill/ordermill/internal/database"
 )
 
 // Inventory maintains inventory_view, one row per (shop, key).
@@ -101,7 +100,7 @@ func restoreInventory(ctx context.Context, tx pgx.Tx, runs []*streamRun, items [
 		return nil
 	}
 	rows, err := tx.Query(ctx, `SELECT v.shop, v.key, v.on_hand, v.reserved, v.version FROM inventory_view v
-		JOIN unnest($1::text[], $2::text[]) AS u(shop, key) ON v.shop = u.shop AND v.key = u.key`, database.PlanEachCall, shops, keys)
+		JOIN unnest($1::text[], $2::text[]) AS u(shop, key) ON v.shop = u.shop AND v.key = u.key`, shops, keys)
 	if err != nil {
 		return fmt.Errorf("load inventory_view: %w", err)
 	}

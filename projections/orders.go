@@ -15,7 +15,6 @@ import (
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
-	"github.com/ordermill/ordermill/internal/database"
 )
 
 // Orders maintains orders_view and order_lines_view.
@@ -121,7 +120,7 @@ func (p *Orders) loadHistory(ctx context.Context, tx pgx.Tx, runs []*streamRun) 
 	}
 	rows, err := tx.Query(ctx, `SELECT e.stream_id, e.event_type, e.data FROM events e
 		JOIN unnest($1::text[], $2::int[]) AS b(stream_id, before) ON e.stream_id = b.stream_id AND e.stream_version < b.before
-		ORDER BY e.stream_id, e.stream_version`, database.PlanEachCall, streams, before)
+		ORDER BY e.stream_id, e.stream_version`, streams, before)
 	if err != nil {
 		return fmt.Errorf("load order history: %w", err)
 	}

@@ -17,16 +17,6 @@ import (
 // defaultMaxConns applies unless the URL sets pool_max_conns.
 const defaultMaxConns = 16
 
-// PlanEachCall, given as a query's first argument, has Postgres plan the
-// statement on every call, for the array it is given and the table as it is
-// then. By default a connection keeps one plan per statement after five
-// calls, made with the table statistics of that moment. For a join with a
-// table of unknown size made while the table was empty, that plan is a
-// whole-table scan, and it stays until an ANALYZE, which never comes when
-// autovacuum is off. Planning costs a fraction of a millisecond. Use it for
-// statements that read many rows by an array of keys, once per batch.
-const PlanEachCall = pgx.QueryExecModeCacheDescribe
-
 // Open connects a pool to databaseURL, creating the database if it does not exist.
 func Open(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
 	if err := EnsureExists(ctx, databaseURL); err != nil {

@@ -378,7 +378,8 @@ func TestSealLeavesOtherFieldsAsEncoded(t *testing.T) {
 // yet), once read every key in the table on every seal.
 func TestSealAndOpenReadOnlyTheKeysTheyNeed(t *testing.T) {
 	ctx := context.Background()
-	admin, pool := testenv.WithoutStatistics(t, "data_keys")
+	db := testenv.WithoutStatistics(t, "data_keys")
+	admin, pool := db.Admin, db.Conn
 	master := newKey(t)
 	seal := func(customers ...int64) []eventstore.NewEvent {
 		t.Helper()
@@ -419,15 +420,14 @@ func TestSealAndOpenReadOnlyTheKeysTheyNeed(t *testing.T) {
 		SELECT gen_random_uuid(), $1, 'customer:' || (1000000 + g), '\x00' FROM generate_series(1, 20000) g`, shop); err != nil {
 		t.Fatal(err)
 	}
-	fetched := func() int64 { return testenv.RowsRead(t, pool, admin, "data_keys") }
-	before := fetched()
+	before := db.RowsRead(t)
 	events := seal(100, 101, 102, 103, 104, 200, 201, 202, 203, 204) // 5 known customers, 5 new
-	sealed := fetched()
+	sealed := db.RowsRead(t)
 	if n := sealed - before; n > 100 {
 		t.Errorf("sealing for 10 customers read %d rows of data_keys", n)
 	}
 	read := open(events)
-	if n := fetched() - sealed; n > 100 {
+	if n := db.RowsRead(t) - sealed; n > 100 {
 		t.Errorf("opening for 10 customers read %d rows of data_keys", n)
 	}
 	// Known customers kept their key, new ones got one each.

@@ -88,34 +88,39 @@ func PoolFor(t testing.TB, dbURL string) *pgxpool.Pool {
 	return poolFor(t, dbURL, 40)
 }
 
-// WithoutStatistics opens a fresh database in which table never gets
-// statistics (no autovacuum for it), like a server that runs without
-// autovacuum. admin is for setup and checks; conn, of one connection, is
-// for the code whose reads RowsRead counts, so the plans it keeps are the
-// ones measured.
-func WithoutStatistics(t testing.TB, table string) (admin, conn *pgxpool.Pool) {
-	t.Helper()
-	dbURL := DatabaseURL(t)
-	admin, conn = poolFor(t, dbURL, 40), poolFor(t, dbURL, 1)
-	if _, err := admin.Exec(context.Background(), `ALTER TABLE `+table+` SET (autovacuum_enabled = false)`); err != nil {
-		t.Fatal(err)
-	}
-	return admin, conn
+// Unanalyzed is a fresh database in which one table never gets statistics
+// (no autovacuum for it), like a server that runs without autovacuum.
+type Unanalyzed struct {
+	Admin *pgxpool.Pool // for setup and checks
+	// Conn, of one connection, is for the code under test: the plans it
+	// keeps are the ones measured, and RowsRead counts its reads.
+	Conn  *pgxpool.Pool
+	table string
 }
 
-// RowsRead is how many rows of table Postgres has read so far (scanned or
-// fetched through an index), counting every read of conn (from
-// WithoutStatistics) up to now.
-func RowsRead(t testing.TB, conn, admin *pgxpool.Pool, table string) int64 {
+// WithoutStatistics opens an Unanalyzed database for table.
+func WithoutStatistics(t testing.TB, table string) Unanalyzed {
+	t.Helper()
+	dbURL := DatabaseURL(t)
+	u := Unanalyzed{Admin: poolFor(t, dbURL, 40), Conn: poolFor(t, dbURL, 1), table: table}
+	if _, err := u.Admin.Exec(context.Background(), `ALTER TABLE `+table+` SET (autovacuum_enabled = false)`); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// RowsRead is how many rows of the table Postgres has read so far (scanned
+// or fetched through an index), counting every read of Conn up to now.
+func (u Unanalyzed) RowsRead(t testing.TB) int64 {
 	t.Helper()
 	ctx := context.Background()
 	// A backend sends its pending statistics before it answers.
-	if _, err := conn.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+	if _, err := u.Conn.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
 		t.Fatal(err)
 	}
 	var n int64
-	if err := admin.QueryRow(ctx, `SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
-		FROM pg_stat_user_tables WHERE relname = $1`, table).Scan(&n); err != nil {
+	if err := u.Admin.QueryRow(ctx, `SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
+		FROM pg_stat_user_tables WHERE relname = $1`, u.table).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -80,9 +80,8 @@ func describeMachine(ctx context.Context, pool *pgxpool.Pool, rdb redis.Universa
 		fmt.Sscanf(kb, "%d", &n)
 		m.MemoryMB = n / 1024
 	}
-	_ = pool.QueryRow(ctx, `SHOW server_version`).Scan(&m.Postgres)
-	_ = pool.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&m.SyncCommit)
-	_ = pool.QueryRow(ctx, `SHOW autovacuum`).Scan(&m.Autovacuum)
+	_ = pool.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('synchronous_commit'),
+		current_setting('autovacuum')`).Scan(&m.Postgres, &m.SyncCommit, &m.Autovacuum)
 	if info, err := rdb.Info(ctx, "server").Result(); err == nil {
 		for _, line := range strings.Split(info, "\n") {
 			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
