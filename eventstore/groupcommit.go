@@ -13,9 +13,16 @@ import (
 // Group commit: concurrent single-event appends share one INSERT and one
 // commit, so Postgres flushes its WAL once per batch rather than once per
 // event, and the process pays one round trip for many appends.
+//
+// One batch is written at a time while the others gather: a batch goes as
+// soon as nothing else is in flight, so a lone append waits for no one, and
+// under load each batch holds whatever arrived during the previous write.
+// Only a full batch is written alongside others. Four writers each starting
+// a batch whenever idle wrote 40% of the appends alone at saturation, and
+// each append alone costs Postgres a statement and a commit.
 const (
-	groupFlushers = 4 // batches in flight at once; more appends queue and join the next ones
-	groupMaxBatch = 256
+	groupMaxBatch    = 256
+	groupMaxInFlight = 4 // full batches written at once; more wait for one to finish
 	// groupTimeout bounds a batch, whose appends may have callers that gave up.
 	groupTimeout = 30 * time.Second
 )
@@ -42,11 +49,7 @@ func (s *Store) AppendGrouped(ctx context.Context, stream string, expected Expec
 		return s.Append(ctx, stream, expected, e)
 	}
 	it := groupItem{a: StreamAppend{Stream: stream, Expected: expected, Events: []NewEvent{e}}, done: make(chan groupResult, 1)}
-	s.groupOnce.Do(func() {
-		for range groupFlushers {
-			go s.flushGroups()
-		}
-	})
+	s.groupOnce.Do(func() { go s.dispatchGroups() })
 	select {
 	case s.group <- it:
 	case <-ctx.Done():
@@ -60,21 +63,35 @@ func (s *Store) AppendGrouped(ctx context.Context, stream string, expected Expec
 	}
 }
 
-// flushGroups lives as long as the process, like notifyLoop: it takes one
-// waiting append and whatever else is waiting, and writes them together.
-func (s *Store) flushGroups() {
-	for first := range s.group {
-		batch := []groupItem{first}
-	more:
-		for len(batch) < groupMaxBatch {
-			select {
-			case it := <-s.group:
-				batch = append(batch, it)
-			default:
-				break more
-			}
+// dispatchGroups lives as long as the process, like notifyLoop: it gathers
+// waiting appends into a batch and starts writing it when no batch is being
+// written, or when it is full and fewer than groupMaxInFlight are.
+func (s *Store) dispatchGroups() {
+	var (
+		batch    []groupItem
+		inFlight int
+	)
+	written := make(chan struct{})
+	for {
+		if len(batch) > 0 && (inFlight == 0 || len(batch) == groupMaxBatch && inFlight < groupMaxInFlight) {
+			inFlight++
+			go func(batch []groupItem) {
+				s.flushGroup(batch)
+				written <- struct{}{}
+			}(batch)
+			batch = nil
+			continue
 		}
-		s.flushGroup(batch)
+		arrivals := s.group
+		if len(batch) == groupMaxBatch {
+			arrivals = nil // full: wait for a write to finish
+		}
+		select {
+		case it := <-arrivals:
+			batch = append(batch, it)
+		case <-written:
+			inFlight--
+		}
 	}
 }
 

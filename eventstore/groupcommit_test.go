@@ -139,3 +139,46 @@ func TestAppendGroupedFailureFailsOnlyItsAppend(t *testing.T) {
 		t.Errorf("%d events stored, want %d", stored, len(appends)-1)
 	}
 }
+
+// Senders that each append again as soon as their last append is answered
+// (webhook deliveries at capacity) arrive one by one. While a batch is
+// written the next gathers, so they share transactions rather than each
+// taking a writer that happens to be idle.
+func TestAppendGroupedGathersWhileABatchIsWritten(t *testing.T) {
+	pool := testenv.Pool(t)
+	store := eventstore.New(pool)
+	const senders, each = 16, 25
+	errs := make(chan error, senders)
+	for s := range senders {
+		go func() {
+			for i := range each {
+				_, err := store.AppendGrouped(context.Background(), fmt.Sprintf("webhook-gather-%d-%d", s, i),
+					eventstore.NoStream, ev("t.gather", i))
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range senders {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stored, transactions int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*), count(DISTINCT transaction_id)
+		FROM events WHERE stream_id LIKE 'webhook-gather-%'`).Scan(&stored, &transactions); err != nil {
+		t.Fatal(err)
+	}
+	if stored != senders*each {
+		t.Fatalf("%d events stored, want %d", stored, senders*each)
+	}
+	// A batch holds about the senders that arrived while the one before it
+	// was written (eight here); writers starting a batch whenever one of
+	// them was idle made about three.
+	if transactions > stored/4 {
+		t.Errorf("%d appends from %d senders were written in %d transactions", stored, senders, transactions)
+	}
+}
