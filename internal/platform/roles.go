@@ -156,7 +156,7 @@ func (p *Platform) runAPI(ctx context.Context) error {
 }
 
 // RunRelay runs the relay role: leader election, then events to Redis
-// Streams, each batch in one pipelined round trip (make bench, scenario 3).
+// Streams, eventstore.PipelineDepth events per round trip (make bench, scenario 3).
 func (p *Platform) RunRelay(ctx context.Context) error {
 	pub := eventstore.NewPipelinePublisher(p.Redis)
 	prefix := p.Config.StreamPrefix
