@@ -27,22 +27,10 @@ func (b *bench) rebuild(ctx context.Context) error {
 	if _, err := e.p.Pool.Exec(ctx, `VACUUM ANALYZE events`); err != nil {
 		return err
 	}
-	scan, err := scanRate(ctx, e)
-	if err != nil {
-		return err
-	}
-	timed := func(rebuild func() (int64, error)) (float64, error) {
-		start := time.Now()
-		got, err := rebuild()
-		if err == nil && got != n {
-			err = fmt.Errorf("rebuilt from %d events, want %d", got, n)
-		}
-		return float64(n) / time.Since(start).Seconds(), err
-	}
-	inPlace, err := timed(func() (int64, error) {
-		return projections.Rebuild(ctx, e.p.Store, projections.NewOrders(nil, ""), nil)
-	})
-	if err != nil {
+	// A scan before and after each rebuild, each rebuild measured against
+	// the two around it: a slow spell of the machine then weighs on both.
+	scans := make([]float64, 1, 3)
+	if scans[0], err = scanRate(ctx, e); err != nil {
 		return err
 	}
 	shadow, err := projections.OpenShadow(ctx, e.p.Pool)
@@ -50,22 +38,39 @@ func (b *bench) rebuild(ctx context.Context) error {
 		return err
 	}
 	defer shadow.Close()
-	viaShadow, err := timed(func() (int64, error) {
-		res, err := shadow.Rebuild(ctx, projections.NewOrders(nil, ""), nil)
-		return res.Events, err
-	})
-	if err != nil {
-		return err
-	}
-	scanFigure := value("SELECT * FROM events, all rows read", scan, "events/s")
-	for _, r := range []struct {
-		name string
-		rate float64
-	}{{"rebuild orders_view in place", inPlace}, {"rebuild orders_view into shadow tables", viaShadow}} {
-		q := ratio(r.rate, scan)
-		b.row("5", value(r.name, r.rate, "events/s"), scanFigure, q, "throughput")
+	for i, r := range []struct {
+		name    string
+		rebuild func() (int64, error)
+	}{
+		{"rebuild orders_view in place", func() (int64, error) {
+			return projections.Rebuild(ctx, e.p.Store, projections.NewOrders(nil, ""), nil)
+		}},
+		{"rebuild orders_view into shadow tables", func() (int64, error) {
+			res, err := shadow.Rebuild(ctx, projections.NewOrders(nil, ""), nil)
+			return res.Events, err
+		}},
+	} {
+		start := time.Now()
+		got, err := r.rebuild()
+		if err == nil && got != n {
+			err = fmt.Errorf("rebuilt from %d events, want %d", got, n)
+		}
+		if err != nil {
+			return err
+		}
+		rate := float64(n) / time.Since(start).Seconds()
+		after, err := scanRate(ctx, e)
+		if err != nil {
+			return err
+		}
+		scans = append(scans, after)
+		// The rate of the two scans together: n events in the sum of their times.
+		scan := 2 / (1/scans[i] + 1/after)
+		q := ratio(rate, scan)
+		b.row("5", value(r.name, rate, "events/s"), value("SELECT * FROM events, all rows read, before and after", scan, "events/s"),
+			q, "throughput")
 		b.goal("5", r.name+": ≥ 25% of scan speed and ≥ 50,000 events/s",
-			fmt.Sprintf("%.0f%% of scan, %.0f events/s", 100*q, r.rate), q >= 0.25 && r.rate >= 50_000)
+			fmt.Sprintf("%.0f%% of scan, %.0f events/s", 100*q, rate), q >= 0.25 && rate >= 50_000)
 	}
 	b.note("Scenario 5: %d events (%d orders placed, paid, shipped, refunded) seeded with INSERT … SELECT in %s "+
 		"(%.0f events/s, hash-chain trigger included).", n, b.size.rebuildOrders, seeded.Round(time.Second),
