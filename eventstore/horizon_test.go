@@ -98,3 +98,29 @@ func TestReadAllWaitsOnlyForTransactionsThatMayAddEvents(t *testing.T) {
 		t.Fatalf("readable after the writer committed: %v, want order-a, order-w, order-b", got)
 	}
 }
+
+// A transaction of another database on the same server never adds to this
+// one's events, so readers of "all" do not wait for it, however long it runs.
+func TestReadAllDoesNotWaitForOtherDatabases(t *testing.T) {
+	ctx := context.Background()
+	pool, other := testenv.Pool(t), testenv.Pool(t)
+	tx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(ctx) })
+	if _, err := tx.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil { // takes a transaction id
+		t.Fatal(err)
+	}
+	store := eventstore.New(pool)
+	if _, err := store.Append(ctx, "order-x", eventstore.NoStream, ev("t.one", 1)); err != nil {
+		t.Fatal(err)
+	}
+	events, err := store.ReadAll(ctx, eventstore.Start, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 || events[0].StreamID != "order-x" {
+		t.Fatalf("readable while another database's transaction is open: %d events, want order-x", len(events))
+	}
+}
