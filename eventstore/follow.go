@@ -6,9 +6,15 @@ import (
 	"time"
 )
 
+// FollowBatch is how many events Follow reads per query by default. Only a
+// follower catching up reads full batches. Each query also pays for the
+// commit horizon: relaying a backlog of 200,000 events ran about a quarter
+// faster with 2,000 than with 500 (medians of 8 runs each).
+const FollowBatch = 2000
+
 // FollowOptions tune how Follow waits for new events.
 type FollowOptions struct {
-	BatchSize int
+	BatchSize int // default FollowBatch
 	// PollInterval bounds how long a committed event can wait unseen when a
 	// notification is lost or its rows are still behind an older open transaction.
 	PollInterval time.Duration
@@ -16,7 +22,7 @@ type FollowOptions struct {
 
 func (o *FollowOptions) defaults() {
 	if o.BatchSize <= 0 {
-		o.BatchSize = 500
+		o.BatchSize = FollowBatch
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 200 * time.Millisecond

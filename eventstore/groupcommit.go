@@ -73,7 +73,7 @@ func (s *Store) dispatchGroups() {
 	)
 	written := make(chan struct{})
 	for {
-		if len(batch) > 0 && (inFlight == 0 || len(batch) == groupMaxBatch && inFlight < groupMaxInFlight) {
+		if len(batch) > 0 && (inFlight == 0 || (len(batch) == groupMaxBatch && inFlight < groupMaxInFlight)) {
 			inFlight++
 			go func(batch []groupItem) {
 				s.flushGroup(batch)

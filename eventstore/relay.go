@@ -27,12 +27,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// RelayReadBatch is how many events the relay reads per query by default.
-// Only a relay catching up reads full batches. Each query also pays for the
-// commit horizon: relaying a backlog of 200,000 events ran about a quarter
-// faster with 2,000 than with 500 (medians of 8 runs each).
-const RelayReadBatch = 2000
-
 // RelayLockKey is the advisory lock that makes one relay the leader.
 const RelayLockKey int64 = 0x6f72646d696c6c // "ordmill"
 
@@ -72,8 +66,7 @@ type RelayConfig struct {
 	TopicPrefix string
 	// Checkpoint names the row in checkpoints (default "relay").
 	Checkpoint string
-	// Follow's BatchSize defaults to RelayReadBatch.
-	Follow FollowOptions
+	Follow     FollowOptions
 	// StandbyRetry is how often a standby tries to become the leader.
 	StandbyRetry time.Duration
 	Logger       *slog.Logger
@@ -85,9 +78,6 @@ type RelayConfig struct {
 func NewRelay(store *Store, publisher message.Publisher, cfg RelayConfig) *Relay {
 	if cfg.Checkpoint == "" {
 		cfg.Checkpoint = "relay"
-	}
-	if cfg.Follow.BatchSize <= 0 {
-		cfg.Follow.BatchSize = RelayReadBatch
 	}
 	if cfg.StandbyRetry <= 0 {
 		cfg.StandbyRetry = 500 * time.Millisecond

@@ -13,18 +13,19 @@ BEGIN
   IF NOT EXISTS (SELECT FROM pg_snapshot_xip(s)) THEN
     RETURN pg_snapshot_xmax(s);
   END IF;
-  WITH l AS MATERIALIZED (
+  WITH here AS (SELECT oid FROM pg_database WHERE datname = current_database()),
+  l AS MATERIALIZED (
     SELECT locktype, virtualtransaction, transactionid FROM pg_locks
      WHERE granted
        AND ((locktype = 'advisory' AND objsubid = 1 AND classid = 28525 AND objid = 1886547818
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+             AND database = (SELECT oid FROM here))
          OR (locktype = 'transactionid' AND mode = 'ExclusiveLock')))
   SELECT min(x) INTO horizon FROM pg_snapshot_xip(s) AS x
    WHERE x::xid NOT IN (SELECT t.transactionid FROM l a JOIN l t USING (virtualtransaction)
                          WHERE a.locktype = 'advisory' AND t.locktype = 'transactionid')
      AND x::xid NOT IN (SELECT backend_xid FROM pg_stat_activity
                          WHERE backend_xid IS NOT NULL
-                           AND datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database()));
+                           AND datid IS DISTINCT FROM (SELECT oid FROM here));
   RETURN coalesce(horizon, pg_snapshot_xmax(s));
 END
 $$;

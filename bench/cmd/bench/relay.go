@@ -88,8 +88,8 @@ func (b *bench) relay(ctx context.Context) error {
 			}
 			rawTime += d
 		}
-		rate := float64(relayRounds*n) / relayTime.Seconds()
-		raw := float64(relayRounds*n) / rawTime.Seconds()
+		perSecond := func(d time.Duration) float64 { return float64(relayRounds*n) / d.Seconds() }
+		rate, raw := perSecond(relayTime), perSecond(rawTime)
 		r := ratio(rate, raw)
 		b.row("3", value("relay, "+c.name, rate, "events/s"),
 			value(fmt.Sprintf("XADD loop, pipeline depth %d", c.depth), raw, "events/s"), r, "throughput")
@@ -99,8 +99,7 @@ func (b *bench) relay(ctx context.Context) error {
 			// Reading and XADD each keep a server busy and the bench process
 			// besides; on a machine without a core to spare for each, a relay
 			// that only read and wrote would take the sum of their times.
-			read := float64(relayRounds*n) / readTime.Seconds()
-			bound := float64(relayRounds*n) / (readTime + rawTime).Seconds()
+			read, bound := perSecond(readTime), perSecond(readTime+rawTime)
 			b.note("Scenario 3, %s: reading the events alone, in the relay's batches, ran at %.0f events/s; "+
 				"reading and then writing each batch, without overlap, would relay %.0f events/s (%.0f%% of the XADD loop).",
 				c.name, read, bound, 100*bound/raw)
@@ -109,7 +108,7 @@ func (b *bench) relay(ctx context.Context) error {
 	b.note("Scenario 3: %d order.placed events of %d bytes as a Redis message, read in batches of %d and "+
 		"published %d per round trip; the relay's time includes reading the events table and saving its checkpoints. "+
 		"Each figure is over %d rounds, relay and XADD loop alternating.",
-		n, messageSize(values), eventstore.RelayReadBatch, eventstore.PipelineDepth, relayRounds)
+		n, messageSize(values), eventstore.FollowBatch, eventstore.PipelineDepth, relayRounds)
 	return nil
 }
 
@@ -162,7 +161,7 @@ func readDuration(ctx context.Context, e *env, n int64) (time.Duration, error) {
 	defer stop()
 	start := time.Now()
 	read := int64(0)
-	err := e.p.Store.Follow(ctx, eventstore.Start, eventstore.FollowOptions{BatchSize: eventstore.RelayReadBatch},
+	err := e.p.Store.Follow(ctx, eventstore.Start, eventstore.FollowOptions{},
 		func(_ context.Context, events []eventstore.Event) error {
 			if read += int64(len(events)); read >= n {
 				stop()
