@@ -43,6 +43,7 @@ func TestSPAFallback(t *testing.T) {
 		{"GET", "/../../etc/passwd", 404, "no such resource", "problem+json", ""}, // a dot-dot segment is never a route
 		{"GET", "/assets/../index.html", 404, "no such resource", "problem+json", ""},
 		{"GET", "/api/v1/nope", 404, "no such resource", "problem+json", ""},
+		{"GET", "/debug/pprof/goroutine", 404, "no such resource", "problem+json", ""},
 		{"GET", "/api/v1/orders", 200, "orders", "text/plain", ""},
 		{"GET", "/auth/login", 405, "method not allowed", "problem+json", ""},
 		{"GET", "/webhooks", 200, "app", "text/html", "no-cache"},
