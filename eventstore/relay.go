@@ -281,7 +281,7 @@ func (t *topicBatch) len() int { return len(t.msgs) + len(t.entries) }
 // stream's events all share a topic, so per-stream order survives.
 func (r *Relay) encode(events []Event) (*outgoing, error) {
 	out := &outgoing{last: events[len(events)-1].Position}
-	index := map[string]int{}
+	index := map[string]int{} // by category: a topic per event would be an allocation per event
 	var (
 		buf    []byte
 		values []any
@@ -297,12 +297,11 @@ func (r *Relay) encode(events []Event) (*outgoing, error) {
 	for i := range events {
 		e := &events[i]
 		category := Category(e.StreamID)
-		topic := Topic(r.prefix, category)
-		k, ok := index[topic]
+		k, ok := index[category]
 		if !ok {
 			k = len(out.topics)
-			index[topic] = k
-			out.topics = append(out.topics, topicBatch{topic: topic, category: category})
+			index[category] = k
+			out.topics = append(out.topics, topicBatch{topic: Topic(r.prefix, category), category: category})
 		}
 		t := &out.topics[k]
 		if r.pipe != nil {

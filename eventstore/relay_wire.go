@@ -196,29 +196,51 @@ func appendJSONString(b []byte, s string) []byte {
 
 // appendCompactJSON appends valid JSON without insignificant whitespace and
 // with <, >, &, U+2028 and U+2029 escaped, as json.Marshal writes a RawMessage.
+// It runs over a payload in tight loops between the bytes that matter: the
+// relay compacts every event's data, and jsonb prints a space after each
+// colon and comma.
 func appendCompactJSON(b, src []byte) []byte {
-	inString, escaped := false, false
-	start := 0
-	for i := 0; i < len(src); i++ {
-		c := src[i]
-		switch {
-		case escaped:
-			escaped = false
-		case inString && c == '\\':
-			escaped = true
+	start, i := 0, 0
+	for i < len(src) {
+		switch c := src[i]; {
 		case c == '"':
-			inString = !inString
-		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			// The quotes are copied, only the string's special bytes stop the scan.
+			for i++; i < len(src); i++ {
+				c := src[i]
+				if !inStringSpecial[c] {
+					continue
+				}
+				if c == '"' {
+					break
+				}
+				if c == '\\' {
+					i++
+					continue
+				}
+				if c == 0xe2 { // U+2028 and U+2029 are E2 80 A8 and E2 80 A9
+					if i+2 >= len(src) || src[i+1] != 0x80 || src[i+2]&^1 != 0xa8 {
+						continue
+					}
+					b = append(append(b, src[start:i]...), '\\', 'u', '2', '0', '2', hexDigits[src[i+2]&0xf])
+					i += 2
+				} else {
+					b = append(append(b, src[start:i]...), '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+				}
+				start = i + 1
+			}
+			i++
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			b = append(b, src[start:i]...)
-			start = i + 1
-		case c == '<' || c == '>' || c == '&':
-			b = append(append(b, src[start:i]...), '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			start = i + 1
-		case c == 0xe2 && i+2 < len(src) && src[i+1] == 0x80 && src[i+2]&^1 == 0xa8:
-			b = append(append(b, src[start:i]...), '\\', 'u', '2', '0', '2', hexDigits[src[i+2]&0xf])
-			i += 2
-			start = i + 1
+			for i++; i < len(src) && (src[i] == ' ' || src[i] == '\t' || src[i] == '\n' || src[i] == '\r'); i++ {
+			}
+			start = i
+		default:
+			i++
 		}
 	}
 	return append(b, src[start:]...)
 }
+
+// inStringSpecial marks the bytes inside a JSON string that appendCompactJSON
+// must look at.
+var inStringSpecial = [256]bool{'"': true, '\\': true, '<': true, '>': true, '&': true, 0xe2: true}

@@ -11,7 +11,7 @@ go test -count=1 -timeout 20m ./...
 # deadline passes while a worker is mid-input (golang/go#75804, fixed in Go
 # 1.27). Its corpus is kept in testdata/fuzz.
 echo "== fuzz (${ORDERMILL_FUZZTIME:-about 10s} per target)"
-for spec in api:FuzzWebhookSignature:20000x api:FuzzBindJSON:30000x \
+for spec in api:FuzzWebhookSignature:20000x api:FuzzBindJSON:30000x eventstore:FuzzAppendCompactJSON:100000x \
   domain:FuzzDecodeShopifyOrder:150000x domain:FuzzDecodeShopifyWebhookBodies:150000x; do
   IFS=: read -r pkg target budget <<<"$spec"
   go test "./$pkg" -run '^$' -fuzz "^$target\$" -fuzztime "${ORDERMILL_FUZZTIME:-$budget}"
