@@ -50,15 +50,20 @@ func (b *bench) rebuild(ctx context.Context) error {
 			return res.Events, err
 		}},
 	} {
+		var cpu cpuUse
 		start := time.Now()
-		got, err := r.rebuild()
-		if err == nil && got != n {
-			err = fmt.Errorf("rebuilt from %d events, want %d", got, n)
-		}
+		err := cpu.measure(n, func() error {
+			got, err := r.rebuild()
+			if err == nil && got != n {
+				err = fmt.Errorf("rebuilt from %d events, want %d", got, n)
+			}
+			return err
+		})
 		if err != nil {
 			return err
 		}
 		rate := float64(n) / time.Since(start).Seconds()
+		b.note("Scenario 5, %s: %s.", r.name, cpu)
 		after, err := scanRate(ctx, e)
 		if err != nil {
 			return err

@@ -70,6 +70,7 @@ func (b *bench) relay(ctx context.Context) error {
 		// one side only. Streams are kept, as nothing trims them in
 		// production either: both sides write into fresh Redis memory.
 		var relayTime, rawTime, readTime time.Duration
+		var relayCPU, rawCPU cpuUse
 		for range relayRounds {
 			if c.depth > 1 {
 				d, err := readDuration(ctx, e, n)
@@ -78,15 +79,22 @@ func (b *bench) relay(ctx context.Context) error {
 				}
 				readTime += d
 			}
-			d, err := relayDuration(ctx, e, c.pub, c.name, n)
+			err := relayCPU.measure(n, func() error {
+				d, err := relayDuration(ctx, e, c.pub, c.name, n)
+				relayTime += d
+				return err
+			})
 			if err != nil {
 				return err
 			}
-			relayTime += d
-			if d, err = xaddDuration(ctx, e.p.Redis, e.cfg.StreamPrefix+"raw", values, int(n), c.depth); err != nil {
+			err = rawCPU.measure(n, func() error {
+				d, err := xaddDuration(ctx, e.p.Redis, e.cfg.StreamPrefix+"raw", values, int(n), c.depth)
+				rawTime += d
+				return err
+			})
+			if err != nil {
 				return err
 			}
-			rawTime += d
 		}
 		perSecond := func(d time.Duration) float64 { return float64(relayRounds*n) / d.Seconds() }
 		rate, raw := perSecond(relayTime), perSecond(rawTime)
@@ -95,6 +103,7 @@ func (b *bench) relay(ctx context.Context) error {
 			value(fmt.Sprintf("XADD loop, pipeline depth %d", c.depth), raw, "events/s"), r, "throughput")
 		b.goal("3", "relay ≥ 50% of raw XADD ("+c.name+")", fmt.Sprintf("%.0f%% (%.0f vs %.0f events/s)",
 			100*r, rate, raw), r >= 0.5)
+		b.note("Scenario 3, %s: while relaying, %s. While running the XADD loop, %s.", c.name, relayCPU, rawCPU)
 		if readTime > 0 {
 			// Reading and XADD each keep a server busy and the bench process
 			// besides; on a machine without a core to spare for each, a relay

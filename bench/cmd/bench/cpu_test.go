@@ -1,0 +1,38 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The bench process's own CPU must show up in its group, and the machine's
+// busy time must cover it.
+func TestCPUUseCountsThisProcess(t *testing.T) {
+	if _, err := os.Stat("/proc/stat"); err != nil {
+		t.Skip("no /proc: CPU accounting is Linux-only and reports itself unmeasured")
+	}
+	var u cpuUse
+	err := u.measure(1000, func() error {
+		x := 0
+		for start := time.Now(); time.Since(start) < 300*time.Millisecond; {
+			x++
+		}
+		_ = x
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := u.byGroup[benchGroup]
+	if own < 0.2 || own > 1 {
+		t.Fatalf("this process spent %.2f s of CPU in a 0.3 s busy loop", own)
+	}
+	if u.busy < own*0.9 || u.busy > u.all {
+		t.Fatalf("machine busy %.2f s of %.2f s, this process %.2f s", u.busy, u.all, own)
+	}
+	if s := u.String(); !strings.Contains(s, benchGroup+" ") || !strings.Contains(s, "busy") {
+		t.Fatalf("report %q", s)
+	}
+}
