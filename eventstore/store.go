@@ -364,11 +364,9 @@ const eventColumns = `global_position, transaction_id::text::bigint, event_id, s
 	coalesce(metadata->>'actor', ''), coalesce(metadata->>'request_id', ''), coalesce(metadata->>'source', ''),
 	recorded_at, prev_hash, hash`
 
-// collectEvents scans rows into events; sizeHint is how many rows may come
-// (a query's LIMIT), so that a follower's full batch is one allocation.
-func collectEvents(rows pgx.Rows, sizeHint int) ([]Event, error) {
+func collectEvents(rows pgx.Rows) ([]Event, error) {
 	defer rows.Close()
-	events := make([]Event, 0, sizeHint)
+	events := []Event{}
 	for rows.Next() {
 		var txid int64
 		events = append(events, Event{})
@@ -393,7 +391,7 @@ func (s *Store) queryOpened(ctx context.Context, sql string, args ...any) ([]Eve
 	if err != nil {
 		return nil, err
 	}
-	events, err := collectEvents(rows, 0)
+	events, err := collectEvents(rows)
 	if err == nil {
 		err = s.Open(ctx, events)
 	}
@@ -461,7 +459,7 @@ func readAll(ctx context.Context, q querier, after Position, limit int) ([]Event
 	if err != nil {
 		return nil, fmt.Errorf("read all: %w", err)
 	}
-	events, err := collectEvents(rows, limit)
+	events, err := collectEvents(rows)
 	if err != nil {
 		return nil, fmt.Errorf("read all: %w", err)
 	}
@@ -500,7 +498,7 @@ func ReadStreamRangeTx(ctx context.Context, tx pgx.Tx, stream string, from, to i
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", stream, err)
 	}
-	events, err := collectEvents(rows, 0)
+	events, err := collectEvents(rows)
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", stream, err)
 	}
