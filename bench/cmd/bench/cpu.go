@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -89,8 +90,10 @@ func readCPUTimes() (cpuTimes, bool) {
 	return t, true
 }
 
-// cpuUse adds up the CPU spent over measured spans, for events events.
+// cpuUse adds up the CPU spent over measured spans, for events events
+// (or whatever per names: "webhook").
 type cpuUse struct {
+	per       string
 	ok        bool
 	busy, all float64
 	byGroup   map[string]float64
@@ -143,6 +146,7 @@ func (u cpuUse) String() string {
 		}
 	}
 	parts = append(parts, "other "+perEvent(max(0, u.busy-named)))
-	return fmt.Sprintf("the machine's %d cores were %.0f%% busy; CPU per event: %s (busy total %s)",
-		runtime.NumCPU(), 100*u.busy/u.all, strings.Join(parts, ", "), perEvent(u.busy))
+	per := cmp.Or(u.per, "event")
+	return fmt.Sprintf("the machine's %d cores were %.0f%% busy; CPU per %s: %s (busy total %s)",
+		runtime.NumCPU(), 100*u.busy/u.all, per, strings.Join(parts, ", "), perEvent(u.busy))
 }

@@ -54,10 +54,20 @@ func (b *bench) endToEnd(ctx context.Context) error {
 	w.summary()
 	for _, rate := range b.size.e2eRates {
 		open := load.Open{Rate: rate, Duration: b.size.phase}
-		acks, missing, err := w.measure(ctx, open, send)
+		var (
+			acks    load.Summary
+			missing int
+		)
+		cpu := cpuUse{per: "webhook"}
+		err := cpu.measure(int64(rate*b.size.phase.Seconds()), func() error {
+			var err error
+			acks, missing, err = w.measure(ctx, open, send)
+			return err
+		})
 		if err != nil {
 			return err
 		}
+		b.note("Scenario 2 at %.0f/s, from the first webhook until every order was visible: %s.", rate, cpu)
 		subject := w.summary()
 		subject.Offered, subject.Errors = rate, missing
 		if missing > 0 {
