@@ -9,12 +9,15 @@ package eventstore
 // every stream it reads. When the marker is gone it recreates the consumer
 // groups, moves its checkpoint back to the watermark and republishes from
 // there; consumers are idempotent, so what they already had changes nothing.
+// The same survey of the consumer groups trims the streams to what some
+// group still needs, so Redis does not keep every event ever published.
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,7 +41,7 @@ type RedisRecovery struct {
 	// process runs now: a group the relay does not know about is not waited for.
 	Groups []ConsumerGroup
 	// Check is how often the marker is checked (default 1s); the watermark
-	// is recorded every fifth check.
+	// is recorded, and the streams trimmed, every fifth check.
 	Check time.Duration
 }
 
@@ -152,6 +155,10 @@ func (r *Relay) guard(ctx context.Context, stop context.CancelCauseFunc) {
 // entry the group has not acknowledged (pending, or not yet delivered) is
 // done; the watermark is the earliest such entry over all of them, or the
 // relay's checkpoint, read first, when nothing is outstanding.
+//
+// It then trims each stream to what some group still needs: without that,
+// Redis would keep every event ever published. A group that does not exist
+// yet (it will read from the stream's start) stops its streams' trimming.
 func (r *Relay) saveWatermark(ctx context.Context) error {
 	mark, err := r.store.LoadCheckpoint(ctx, r.checkpoint)
 	if err != nil {
@@ -164,6 +171,7 @@ func (r *Relay) saveWatermark(ctx context.Context) error {
 			byTopic[Topic(r.prefix, c)] = append(byTopic[Topic(r.prefix, c)], g.Name)
 		}
 	}
+	keep := map[string]string{} // topic → the earliest entry some group needs
 	for topic, names := range byTopic {
 		infos, err := rdb.XInfoGroups(ctx, topic).Result()
 		if err != nil && strings.Contains(err.Error(), "no such key") {
@@ -172,10 +180,21 @@ func (r *Relay) saveWatermark(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		need, trim := "", true
 		for _, name := range names {
 			id, err := firstUnacknowledged(ctx, rdb, topic, name, infos)
 			if err != nil {
 				return err
+			}
+			bound := id
+			if id == "" {
+				bound = lastDelivered(infos, name) // the group has everything up to it
+			}
+			switch {
+			case bound == "":
+				trim = false // the group does not exist yet
+			case need == "" || streamIDBefore(bound, need):
+				need = bound
 			}
 			if id == "" {
 				continue // the group has everything
@@ -189,13 +208,52 @@ func (r *Relay) saveWatermark(ctx context.Context) error {
 				mark = before
 			}
 		}
+		if trim && need != "" {
+			keep[topic] = need
+		}
 	}
 	// Only a watermark computed while Redis kept its data is true: if the
 	// marker went meanwhile, some of what was read came from an empty Redis.
 	if n, err := rdb.Exists(ctx, r.markerKey()).Result(); err != nil || n == 0 {
 		return err
 	}
-	return r.store.SaveCheckpoint(ctx, r.watermarkName(), mark)
+	if err := r.store.SaveCheckpoint(ctx, r.watermarkName(), mark); err != nil {
+		return err
+	}
+	for topic, id := range keep {
+		// Exact, not "~": Redis then also drops entries in the middle of a
+		// node, and this runs only every few seconds.
+		if err := rdb.XTrimMinID(ctx, topic, id).Err(); err != nil {
+			return fmt.Errorf("trim %s: %w", topic, err)
+		}
+	}
+	return nil
+}
+
+// lastDelivered is the last entry delivered to group, or "" when the group
+// does not exist.
+func lastDelivered(infos []redis.XInfoGroup, group string) string {
+	for _, g := range infos {
+		if g.Name == group {
+			return g.LastDeliveredID
+		}
+	}
+	return ""
+}
+
+// streamIDBefore reports whether stream entry id a comes before b. Ids are
+// "<milliseconds>-<sequence>"; the relay's entries are added with "*", so
+// both parts are decimal.
+func streamIDBefore(a, b string) bool {
+	split := func(id string) (ms, seq uint64) {
+		m, q, _ := strings.Cut(id, "-")
+		ms, _ = strconv.ParseUint(m, 10, 64)
+		seq, _ = strconv.ParseUint(q, 10, 64)
+		return ms, seq
+	}
+	am, as := split(a)
+	bm, bs := split(b)
+	return am < bm || am == bm && as < bs
 }
 
 // firstUnacknowledged returns the id of the first entry of topic that group

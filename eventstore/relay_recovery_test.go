@@ -163,3 +163,80 @@ func testRelayRepublishesWhatARestartedRedisLost(t *testing.T, newPublisher func
 		prev = e.Position
 	}
 }
+
+// The relay trims each stream to what its consumer groups still need: the
+// entries before the first one some group has not acknowledged go, the rest
+// stay, and a group that does not exist yet keeps its streams whole.
+func TestRelayTrimsWhatEveryGroupAcknowledged(t *testing.T) {
+	store := eventstore.New(testenv.Pool(t))
+	client, prefix := testenv.Redis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	things, gadgets := eventstore.Topic(prefix, "thing"), eventstore.Topic(prefix, "gadget")
+	g1, g2, g3 := prefix+"g1", prefix+"g2", prefix+"g3"
+	for _, g := range []string{g1, g2} {
+		if err := eventstore.CreateGroup(ctx, client, things, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	relay := eventstore.NewRelay(store, eventstore.NewPipelinePublisher(client), eventstore.RelayConfig{
+		TopicPrefix: prefix,
+		Follow:      eventstore.FollowOptions{PollInterval: 20 * time.Millisecond},
+		Logger:      slog.New(slog.DiscardHandler),
+		Recovery: &eventstore.RedisRecovery{Redis: client, Check: 10 * time.Millisecond, Groups: []eventstore.ConsumerGroup{
+			{Name: g1, Categories: []string{"thing"}}, {Name: g2, Categories: []string{"thing"}},
+			{Name: g3, Categories: []string{"gadget"}}, // never created
+		}},
+	})
+	relayDone := make(chan struct{})
+	go func() { relay.Run(ctx); close(relayDone) }()
+	defer func() { cancel(); <-relayDone }()
+
+	for i := range 20 {
+		if _, err := store.Append(ctx, "thing-"+uuid.NewString(), eventstore.NoStream, ev("t.thing", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		if _, err := store.Append(ctx, "gadget-"+uuid.NewString(), eventstore.NoStream, ev("t.gadget", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	length := func(topic string) int64 { return client.XLen(ctx, topic).Val() }
+	waitFor(t, "the relay to publish everything", time.Minute, func() bool { return length(things) == 20 && length(gadgets) == 5 })
+	read := func(group string) []string {
+		res, err := client.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: "c", Streams: []string{things, ">"}, Count: 100}).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, m := range res[0].Messages {
+			ids = append(ids, m.ID)
+		}
+		return ids
+	}
+	ids := read(g1)
+	if len(ids) != 20 || len(read(g2)) != 20 {
+		t.Fatalf("groups read %d entries, want 20 each", len(ids))
+	}
+	if err := client.XAck(ctx, things, g1, ids...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// g2 acknowledges the first five only; the sixth is its first pending entry.
+	if err := client.XAck(ctx, things, g2, ids[:5]...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the stream trimmed to g2's first pending entry", time.Minute, func() bool { return length(things) == 15 })
+	first := client.XRangeN(ctx, things, "-", "+", 1).Val()
+	if len(first) != 1 || first[0].ID != ids[5] {
+		t.Fatalf("stream starts at %v, want %s", first, ids[5])
+	}
+	if err := client.XAck(ctx, things, g2, ids[5:]...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Everything acknowledged: only the last delivered entry stays.
+	waitFor(t, "the stream trimmed to its last entry", time.Minute, func() bool { return length(things) == 1 })
+	if n := length(gadgets); n != 5 {
+		t.Fatalf("the gadget stream, whose group does not exist yet, holds %d of 5 entries", n)
+	}
+}
