@@ -29,7 +29,9 @@ func TestCPUUseCountsThisProcess(t *testing.T) {
 	if own < 0.2 || own > 1 {
 		t.Fatalf("this process spent %.2f s of CPU in a 0.3 s busy loop", own)
 	}
-	if u.busy < own*0.9 || u.busy > u.all {
+	// A tick of slack: busy and all are sums of separately rounded parts,
+	// and a machine busy with other tests can be busy all the time.
+	if u.busy < own*0.9 || u.busy > u.all+0.01 {
 		t.Fatalf("machine busy %.2f s of %.2f s, this process %.2f s", u.busy, u.all, own)
 	}
 	if s := u.String(); !strings.Contains(s, benchGroup+" ") || !strings.Contains(s, "busy") {
