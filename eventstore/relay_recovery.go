@@ -221,8 +221,8 @@ func (r *Relay) saveWatermark(ctx context.Context) error {
 		return err
 	}
 	for topic, id := range keep {
-		// Exact, not "~": Redis then also drops entries in the middle of a
-		// node, and this runs only every few seconds.
+		// Exact, not "~", which drops only whole nodes of entries: this runs
+		// every few seconds, so the extra work is small.
 		if err := rdb.XTrimMinID(ctx, topic, id).Err(); err != nil {
 			return fmt.Errorf("trim %s: %w", topic, err)
 		}
