@@ -182,18 +182,19 @@ func (r *Relay) saveWatermark(ctx context.Context) error {
 		}
 		need, trim := "", true
 		for _, name := range names {
-			id, err := firstUnacknowledged(ctx, rdb, topic, name, infos)
+			info := groupInfo(infos, name)
+			id, err := firstUnacknowledged(ctx, rdb, topic, info)
 			if err != nil {
 				return err
 			}
 			bound := id
-			if id == "" {
-				bound = lastDelivered(infos, name) // the group has everything up to it
-			}
 			switch {
-			case bound == "":
+			case id == "" && info != nil:
+				bound = info.LastDeliveredID // the group has everything up to it
+			case id == "":
 				trim = false // the group does not exist yet
-			case need == "" || streamIDBefore(bound, need):
+			}
+			if bound != "" && (need == "" || streamIDBefore(bound, need)) {
 				need = bound
 			}
 			if id == "" {
@@ -230,15 +231,14 @@ func (r *Relay) saveWatermark(ctx context.Context) error {
 	return nil
 }
 
-// lastDelivered is the last entry delivered to group, or "" when the group
-// does not exist.
-func lastDelivered(infos []redis.XInfoGroup, group string) string {
-	for _, g := range infos {
-		if g.Name == group {
-			return g.LastDeliveredID
+// groupInfo is group's entry in infos, or nil when the group does not exist.
+func groupInfo(infos []redis.XInfoGroup, group string) *redis.XInfoGroup {
+	for i := range infos {
+		if infos[i].Name == group {
+			return &infos[i]
 		}
 	}
-	return ""
+	return nil
 }
 
 // streamIDBefore reports whether stream entry id a comes before b. Ids are
@@ -256,22 +256,20 @@ func streamIDBefore(a, b string) bool {
 	return am < bm || am == bm && as < bs
 }
 
-// firstUnacknowledged returns the id of the first entry of topic that group
+// firstUnacknowledged returns the id of the first entry of topic that the
+// group of info (nil: a group that does not exist yet, and has read nothing)
 // has not acknowledged, or "" when it has acknowledged them all.
-func firstUnacknowledged(ctx context.Context, rdb redis.UniversalClient, topic, group string, infos []redis.XInfoGroup) (string, error) {
-	start := "-" // a group that does not exist yet has read nothing
-	for _, g := range infos {
-		if g.Name != group {
-			continue
-		}
-		if g.Pending > 0 {
-			p, err := rdb.XPending(ctx, topic, group).Result()
+func firstUnacknowledged(ctx context.Context, rdb redis.UniversalClient, topic string, info *redis.XInfoGroup) (string, error) {
+	start := "-"
+	if info != nil {
+		if info.Pending > 0 {
+			p, err := rdb.XPending(ctx, topic, info.Name).Result()
 			if err != nil {
 				return "", err
 			}
 			return p.Lower, nil
 		}
-		start = "(" + g.LastDeliveredID
+		start = "(" + info.LastDeliveredID
 	}
 	entries, err := rdb.XRangeN(ctx, topic, start, "+", 1).Result()
 	if err != nil || len(entries) == 0 {

@@ -229,9 +229,9 @@ func appendCompactJSON(b, src []byte) []byte {
 				start = i + 1
 			}
 			i++
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		case isJSONSpace(c):
 			b = append(b, src[start:i]...)
-			for i++; i < len(src) && (src[i] == ' ' || src[i] == '\t' || src[i] == '\n' || src[i] == '\r'); i++ {
+			for i++; i < len(src) && isJSONSpace(src[i]); i++ {
 			}
 			start = i
 		default:
@@ -240,6 +240,8 @@ func appendCompactJSON(b, src []byte) []byte {
 	}
 	return append(b, src[start:]...)
 }
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // inStringSpecial marks the bytes inside a JSON string that appendCompactJSON
 // must look at.

@@ -100,10 +100,11 @@ type cpuUse struct {
 	events    int64
 }
 
-// measure runs f and adds its CPU, and the events it handled, to u.
-func (u *cpuUse) measure(events int64, f func() error) error {
+// measure runs f and adds its CPU, and the events f says it handled, to u.
+func (u *cpuUse) measure(f func() (events int64, err error)) error {
 	before, ok := readCPUTimes()
-	if err := f(); err != nil {
+	events, err := f()
+	if err != nil {
 		return err
 	}
 	after, ok2 := readCPUTimes()

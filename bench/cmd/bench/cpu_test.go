@@ -14,13 +14,13 @@ func TestCPUUseCountsThisProcess(t *testing.T) {
 		t.Skip("no /proc: CPU accounting is Linux-only and reports itself unmeasured")
 	}
 	var u cpuUse
-	err := u.measure(1000, func() error {
+	err := u.measure(func() (int64, error) {
 		x := 0
 		for start := time.Now(); time.Since(start) < 300*time.Millisecond; {
 			x++
 		}
 		_ = x
-		return nil
+		return 1000, nil
 	})
 	if err != nil {
 		t.Fatal(err)

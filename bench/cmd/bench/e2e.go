@@ -59,10 +59,10 @@ func (b *bench) endToEnd(ctx context.Context) error {
 			missing int
 		)
 		cpu := cpuUse{per: "webhook"}
-		err := cpu.measure(int64(rate*b.size.phase.Seconds()), func() error {
+		err := cpu.measure(func() (int64, error) {
 			var err error
 			acks, missing, err = w.measure(ctx, open, send)
-			return err
+			return int64(open.Count()), err
 		})
 		if err != nil {
 			return err

@@ -52,12 +52,12 @@ func (b *bench) rebuild(ctx context.Context) error {
 	} {
 		var cpu cpuUse
 		start := time.Now()
-		err := cpu.measure(n, func() error {
+		err := cpu.measure(func() (int64, error) {
 			got, err := r.rebuild()
 			if err == nil && got != n {
 				err = fmt.Errorf("rebuilt from %d events, want %d", got, n)
 			}
-			return err
+			return got, err
 		})
 		if err != nil {
 			return err

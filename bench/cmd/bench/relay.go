@@ -80,18 +80,18 @@ func (b *bench) relay(ctx context.Context) error {
 				}
 				readTime += d
 			}
-			err := relayCPU.measure(n, func() error {
+			err := relayCPU.measure(func() (int64, error) {
 				d, err := relayDuration(ctx, e, c.pub, c.name, n)
 				relayTime += d
-				return err
+				return n, err
 			})
 			if err != nil {
 				return err
 			}
-			err = rawCPU.measure(n, func() error {
+			err = rawCPU.measure(func() (int64, error) {
 				d, err := xaddDuration(ctx, e.p.Redis, e.cfg.StreamPrefix+"raw", values, int(n), c.depth)
 				rawTime += d
-				return err
+				return n, err
 			})
 			if err != nil {
 				return err
