@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ordermill/ordermill/eventstore"
 )
@@ -129,7 +130,7 @@ func (s *Shadow) Rebuild(ctx context.Context, p Projector, progress func(int64))
 	}
 	start := time.Now()
 	err = s.withLock(ctx, func() error {
-		var later []string
+		var later [][]string
 		err := pgx.BeginFunc(ctx, s.live, func(tx pgx.Tx) error {
 			var err error
 			_, bulk := p.(BulkLoader)
@@ -142,15 +143,16 @@ func (s *Shadow) Rebuild(ctx context.Context, p Projector, progress func(int64))
 		if res.Events, err = rebuild(ctx, eventstore.New(s.shadow), p, 5000, progress); err != nil {
 			return err
 		}
-		for _, ddl := range later {
-			if _, err := s.live.Exec(ctx, ddl); err != nil {
-				return fmt.Errorf("index shadow tables: %w", err)
-			}
+		if err := s.execConcurrently(ctx, later); err != nil {
+			return fmt.Errorf("index shadow tables: %w", err)
 		}
-		for _, t := range tables {
-			if _, err := s.live.Exec(ctx, `ANALYZE `+ShadowSchema+`.`+t); err != nil {
-				return err
-			}
+		// After the indexes: ANALYZE also samples expression indexes.
+		analyze := make([][]string, len(tables))
+		for i, t := range tables {
+			analyze[i] = []string{`ANALYZE ` + ShadowSchema + `.` + t}
+		}
+		if err := s.execConcurrently(ctx, analyze); err != nil {
+			return err
 		}
 		res.Position, err = s.progress(ctx, p)
 		return err
@@ -159,13 +161,38 @@ func (s *Shadow) Rebuild(ctx context.Context, p Projector, progress func(int64))
 	return res, err
 }
 
+// postLoadConns is how many of a shadow rebuild's index builds and ANALYZEs
+// run at once. One at a time they took a fifth of a 1,000,000-event rebuild
+// of orders_view; two at a time its six indexes take 1.2 s instead of 1.5 s
+// (medians of four, on two cores).
+const postLoadConns = 2
+
+// execConcurrently runs each group's statements in order, on its own
+// connection, postLoadConns groups at a time. Each statement is its own
+// transaction, so none waits on a lock while holding one.
+func (s *Shadow) execConcurrently(ctx context.Context, groups [][]string) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(postLoadConns)
+	for _, stmts := range groups {
+		g.Go(func() error {
+			for _, stmt := range stmts {
+				if _, err := s.live.Exec(ctx, stmt); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
 // createShadowTables (re)creates empty shadow copies of tables and of the
 // bookkeeping tables, with every constraint and index under the live names,
 // so that a swapped-in table is indistinguishable from one the migrations
-// made. It returns DDL to run after the load: non-unique indexes (all indexes
-// and the constraints they back if bulk). Read models carry no foreign keys
-// (migration 0070), so none are copied.
-func createShadowTables(ctx context.Context, tx pgx.Tx, tables []string, bulk bool) ([]string, error) {
+// made. It returns DDL to run after the load, one group per index: non-unique
+// indexes (all indexes and the constraints they back if bulk). Read models
+// carry no foreign keys (migration 0070), so none are copied.
+func createShadowTables(ctx context.Context, tx pgx.Tx, tables []string, bulk bool) ([][]string, error) {
 	for _, stmt := range []string{
 		`CREATE SCHEMA IF NOT EXISTS ` + ShadowSchema,
 		`CREATE SCHEMA IF NOT EXISTS ` + retiredSchema,
@@ -184,7 +211,7 @@ func createShadowTables(ctx context.Context, tx pgx.Tx, tables []string, bulk bo
 			return nil, err
 		}
 	}
-	var later []string
+	var later [][]string
 	for _, t := range tables {
 		if _, err := tx.Exec(ctx, `CREATE TABLE `+ShadowSchema+`.`+t+` (LIKE public.`+t+` INCLUDING ALL EXCLUDING INDEXES)`); err != nil {
 			return nil, err
@@ -217,7 +244,7 @@ func createShadowTables(ctx context.Context, tx pgx.Tx, tables []string, bulk bo
 				ddl = append(ddl, `ALTER TABLE `+ShadowSchema+`.`+t+` ADD CONSTRAINT `+*ix.con+` `+kind+` USING INDEX `+name)
 			}
 			if !ix.unique || bulk {
-				later = append(later, ddl...)
+				later = append(later, ddl)
 				continue
 			}
 			for _, stmt := range ddl {

@@ -85,6 +85,12 @@ func TestShadowRebuildDiffAndSwapWhileReadersRead(t *testing.T) {
 	if res.Events != 24 {
 		t.Fatalf("rebuilt from %d events, want 24", res.Events)
 	}
+	// Indexes and constraints, built concurrently after the load, are the live tables' own.
+	for _, table := range []string{"orders_view", "order_lines_view"} {
+		if live, built := tableDefinitions(t, f, "public", table), tableDefinitions(t, f, ShadowSchema, table); len(live) < 2 || !slices.Equal(live, built) {
+			t.Fatalf("%s: shadow table has %q, live %q", table, built, live)
+		}
+	}
 	var liveProgress int64
 	if err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM projection_streams WHERE projection = 'orders'`).Scan(&liveProgress); err != nil || liveProgress != 12 {
 		t.Fatalf("the shadow rebuild touched live bookkeeping: %d rows, %v", liveProgress, err)
@@ -205,6 +211,22 @@ func TestShadowRebuildDiffAndSwapWhileReadersRead(t *testing.T) {
 	// The projector keeps working on the swapped-in tables.
 	more := f.appendEvents(t, domain.OrderStream(late), paid)
 	f.applyOnce(t, live, more[0], Applied)
+}
+
+// tableDefinitions lists the definitions of a table's indexes and
+// constraints, without its schema's name, in order.
+func tableDefinitions(t *testing.T, f *fixture, schema, table string) []string {
+	t.Helper()
+	var defs []string
+	err := f.pool.QueryRow(f.ctx, `SELECT array_agg(replace(d, $2 || '.', '') ORDER BY d) FROM (
+		SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = ($2 || '.' || $1)::regclass
+		UNION ALL
+		SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = ($2 || '.' || $1)::regclass
+	) AS defs(d)`, table, schema).Scan(&defs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return defs
 }
 
 // waitReadable waits until readers of "all" see every appended event: a
