@@ -165,7 +165,9 @@ func relayDuration(ctx context.Context, e *env, pub message.Publisher, name stri
 	return took, <-done
 }
 
-// readDuration reads the first n events of the table as the relay does.
+// readDuration reads the first n events of the table through Follow, in the
+// relay's batches. Follow copies each event, which the pipelined relay, encoding
+// rows straight from the driver's buffer, does not.
 func readDuration(ctx context.Context, e *env, n int64) (time.Duration, error) {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
