@@ -34,19 +34,6 @@ func (o *FollowOptions) defaults() {
 // fallback, so losing the listener only costs latency. Events are handed over
 // as stored, sealed: the relay publishes them so, and consumers open them.
 func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, handle func(context.Context, []Event) error) error {
-	return s.follow(ctx, from, opts, func(ctx context.Context, after Position, limit int) (Position, int, error) {
-		events, err := readAll(ctx, s.pool, after, limit)
-		if err != nil || len(events) == 0 {
-			return after, 0, err
-		}
-		return events[len(events)-1].Position, len(events), handle(ctx, events)
-	})
-}
-
-// follow is Follow's loop over a reader that hands over up to limit events
-// after a position and says how many there were and where they ended.
-func (s *Store) follow(ctx context.Context, from Position, opts FollowOptions,
-	read func(ctx context.Context, after Position, limit int) (Position, int, error)) error {
 	opts.defaults()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -57,12 +44,18 @@ func (s *Store) follow(ctx context.Context, from Position, opts FollowOptions,
 	defer ticker.Stop()
 	pos := from
 	for {
-		last, n, err := read(ctx, pos, opts.BatchSize)
+		events, err := readAll(ctx, s.pool, pos, opts.BatchSize)
 		if err != nil {
 			return err
 		}
-		if pos = last; n == opts.BatchSize {
-			continue
+		if len(events) > 0 {
+			if err := handle(ctx, events); err != nil {
+				return err
+			}
+			pos = events[len(events)-1].Position
+			if len(events) == opts.BatchSize {
+				continue
+			}
 		}
 		select {
 		case <-ctx.Done():

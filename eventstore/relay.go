@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,7 +58,6 @@ type Relay struct {
 	log        *slog.Logger
 	recovery   *RedisRecovery
 	recoveries atomic.Int64
-	wireBufs   chan *wireBuf // published batches' buffers, for reuse
 }
 
 // RelayConfig configures a Relay.
@@ -89,8 +87,7 @@ func NewRelay(store *Store, publisher message.Publisher, cfg RelayConfig) *Relay
 	}
 	pipe, _ := publisher.(*PipelinePublisher)
 	return &Relay{store: store, publisher: publisher, pipe: pipe, prefix: cfg.TopicPrefix, checkpoint: cfg.Checkpoint,
-		follow: cfg.Follow, retryEvery: cfg.StandbyRetry, log: cfg.Logger, recovery: cfg.Recovery,
-		wireBufs: make(chan *wireBuf, 3)} // a batch read, one ready, one publishing
+		follow: cfg.Follow, retryEvery: cfg.StandbyRetry, log: cfg.Logger, recovery: cfg.Recovery}
 }
 
 // IsLeader reports whether this relay holds the leader lock now.
@@ -202,30 +199,25 @@ func (r *Relay) watchLock(ctx context.Context, lock *pgxpool.Conn, cancel contex
 	}
 }
 
-// relay runs its stages at once: reading and encoding the next batch,
-// publishing the one before it, and saving the checkpoint of the newest batch
-// fully published. Batches are published one at a time in commit order, and
-// a checkpoint is saved only once everything up to it is in Redis.
+// relay runs its stages at once: reading the next batch, encoding the one
+// before it, publishing the one before that, and saving the checkpoint of the
+// newest batch fully published. Batches are published one at a time in
+// commit order, and a checkpoint is saved only once everything up to it is
+// in Redis.
 func (r *Relay) relay(ctx context.Context, from Position) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	read := make(chan []Event, 1)
 	ready := make(chan *outgoing, 1)
 	published := make(chan Position, maxUnsaved)
 	var wg sync.WaitGroup
 	for _, stage := range []func() error{
 		func() error {
-			return r.store.follow(ctx, from, r.follow, func(ctx context.Context, after Position, limit int) (Position, int, error) {
-				out, err := r.read(ctx, after, limit)
-				if err != nil {
-					return after, 0, err
-				}
-				if out.n == 0 {
-					r.recycle(out)
-					return after, 0, nil
-				}
-				return out.last, out.n, send(ctx, ready, out)
+			return r.store.Follow(ctx, from, r.follow, func(ctx context.Context, events []Event) error {
+				return send(ctx, read, events)
 			})
 		},
+		func() error { return r.encodeAll(ctx, read, ready) },
 		func() error { return r.publish(ctx, ready, published) },
 		func() error { return r.saveCheckpoints(ctx, published) },
 	} {
@@ -255,55 +247,26 @@ func receive[T any](ctx context.Context, ch <-chan T) (T, error) {
 	}
 }
 
-// read reads up to limit events after a position and encodes them. For a
-// PipelinePublisher it writes each row's XADD fields straight from the
-// driver's buffer (scanAliased); other publishers get Watermill messages.
-func (r *Relay) read(ctx context.Context, after Position, limit int) (*outgoing, error) {
-	out := &outgoing{index: map[string]int{}}
-	if r.pipe == nil {
-		events, err := readAll(ctx, r.store.pool, after, limit)
+func (r *Relay) encodeAll(ctx context.Context, read <-chan []Event, ready chan<- *outgoing) error {
+	for {
+		events, err := receive(ctx, read)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for i := range events {
-			if err := out.add(r, &events[i]); err != nil {
-				return nil, err
-			}
+		out, err := r.encode(events)
+		if err != nil {
+			return err
 		}
-		return out, nil
-	}
-	select {
-	case out.wire = <-r.wireBufs:
-	default:
-		out.wire = &wireBuf{}
-	}
-	rows, err := queryAll(ctx, r.store.pool, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read all: %w", err)
-	}
-	defer rows.Close()
-	var e Event
-	for rows.Next() {
-		if err := scanAliased(rows, &e); err != nil {
-			return nil, fmt.Errorf("read all: %w", err)
-		}
-		if err := out.add(r, &e); err != nil {
-			return nil, err
+		if err := send(ctx, ready, out); err != nil {
+			return err
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read all: %w", err)
-	}
-	return out, nil
 }
 
 // outgoing is one read batch, encoded and grouped by topic.
 type outgoing struct {
 	topics []topicBatch
-	index  map[string]int // by category: a topic per event would be an allocation per event
-	wire   *wireBuf       // what the entries alias, for a PipelinePublisher
 	last   Position
-	n      int
 }
 
 type topicBatch struct {
@@ -314,53 +277,46 @@ type topicBatch struct {
 
 func (t *topicBatch) len() int { return len(t.msgs) + len(t.entries) }
 
-// wireBuf holds a batch's XADD fields. Its arrays are reused once the batch
-// is published: grown afresh for each batch, its megabytes cost more to copy,
-// clear and fault in than to encode.
-type wireBuf struct {
-	bytes  []byte
-	values []any
-}
-
-// recycle keeps a batch's wire buffer for a later batch, once nothing reads it.
-func (r *Relay) recycle(out *outgoing) {
-	if w := out.wire; w != nil {
-		w.bytes, w.values = w.bytes[:0], w.values[:0]
-		select {
-		case r.wireBufs <- w:
-		default:
+// encode groups events by topic, keeping commit order inside each: a
+// stream's events all share a topic, so per-stream order survives.
+func (r *Relay) encode(events []Event) (*outgoing, error) {
+	out := &outgoing{last: events[len(events)-1].Position}
+	index := map[string]int{} // by category: a topic per event would be an allocation per event
+	var (
+		buf    []byte
+		values []any
+	)
+	if r.pipe != nil {
+		size := 0
+		for i := range events {
+			size += len(events[i].Data)
 		}
+		buf = make([]byte, 0, size+wireOverhead*len(events))
+		values = make([]any, 0, 6*len(events))
 	}
-}
-
-// add appends e to its category's topic, keeping commit order inside each:
-// a stream's events all share a topic, so per-stream order survives. e may
-// alias the driver's buffer: nothing here keeps it.
-func (o *outgoing) add(r *Relay, e *Event) error {
-	category := Category(e.StreamID)
-	k, ok := o.index[category]
-	if !ok {
-		category = strings.Clone(category)
-		k = len(o.topics)
-		o.index[category] = k
-		o.topics = append(o.topics, topicBatch{topic: Topic(r.prefix, category), category: category})
+	for i := range events {
+		e := &events[i]
+		category := Category(e.StreamID)
+		k, ok := index[category]
+		if !ok {
+			k = len(out.topics)
+			index[category] = k
+			out.topics = append(out.topics, topicBatch{topic: Topic(r.prefix, category), category: category})
+		}
+		t := &out.topics[k]
+		if r.pipe != nil {
+			n := len(values)
+			buf, values = appendWire(buf, values, e)
+			t.entries = append(t.entries, values[n:len(values):len(values)])
+			continue
+		}
+		msg, err := ToMessage(*e)
+		if err != nil {
+			return nil, err
+		}
+		t.msgs = append(t.msgs, msg)
 	}
-	t := &o.topics[k]
-	o.last, o.n = e.Position, o.n+1
-	if w := o.wire; w != nil {
-		n := len(w.values)
-		w.bytes, w.values = appendWire(w.bytes, w.values, e)
-		// Should bytes or values grow, earlier entries keep the old arrays,
-		// which nothing writes to again.
-		t.entries = append(t.entries, w.values[n:len(w.values):len(w.values)])
-		return nil
-	}
-	msg, err := ToMessage(*e)
-	if err != nil {
-		return err
-	}
-	t.msgs = append(t.msgs, msg)
-	return nil
+	return out, nil
 }
 
 // publish sends each ready batch, in order, and hands its position on.
@@ -382,7 +338,6 @@ func (r *Relay) publish(ctx context.Context, ready <-chan *outgoing, published c
 			r.published.Add(int64(t.len()))
 			relayPublished.WithLabelValues(t.category).Add(float64(t.len()))
 		}
-		r.recycle(out)
 		if err := send(ctx, published, out.last); err != nil {
 			return err
 		}

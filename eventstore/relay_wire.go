@@ -18,6 +18,10 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
+// wireOverhead is about what an event's XADD fields take besides its data,
+// so a batch's buffer is allocated once.
+const wireOverhead = 768
+
 // appendWire appends e's XADD field-value list to values, the bytes of its
 // fields to buf. The fields alias buf, which must not be written to while
 // they are in use.

@@ -165,9 +165,7 @@ func relayDuration(ctx context.Context, e *env, pub message.Publisher, name stri
 	return took, <-done
 }
 
-// readDuration reads the first n events of the table through Follow, in the
-// relay's batches. Follow copies each event, which the pipelined relay, encoding
-// rows straight from the driver's buffer, does not.
+// readDuration reads the first n events of the table as the relay does.
 func readDuration(ctx context.Context, e *env, n int64) (time.Duration, error) {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
