@@ -307,52 +307,6 @@ func TestOrdersGap(t *testing.T) {
 	f.requireDump(t, p, after, "the late predecessor")
 }
 
-// An event whose stream's earlier events are not in its batch reads only
-// those, however much the events table has grown since the statement was
-// planned. As a join, the plan made while the table was nearly empty (and
-// never remade, as no ANALYZE ran) scanned every event of the table.
-func TestOrdersHistoryReadsOnlyItsStreams(t *testing.T) {
-	ctx := context.Background()
-	db := testenv.WithoutStatistics(t, "events")
-	store := eventstore.New(db.Admin)
-	p := NewOrders(nil, "")
-	// Each order's v2 applied on its own, after v1: the projector reads v1
-	// from the store. Plans are made now, with a few dozen events stored.
-	order := func() {
-		t.Helper()
-		id := uuid.New()
-		enc, err := eventstore.Encode(shop, eventstore.Metadata{Source: "test"}, placed(id), paid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := store.Append(ctx, domain.OrderStream(id), eventstore.NoStream, enc...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range res.Events {
-			if got, err := ApplyOnce(ctx, db.Conn, p, e); err != nil || got != Applied {
-				t.Fatalf("apply %s v%d: %v, %v", e.StreamID, e.StreamVersion, got, err)
-			}
-		}
-		if o, _ := orderRowOf(t, &fixture{ctx: ctx, pool: db.Admin}, id); o.Status != "paid" || o.Version != 2 {
-			t.Fatalf("order %s: status %s v%d, want paid v2", id, o.Status, o.Version)
-		}
-	}
-	for range 10 {
-		order()
-	}
-	if _, err := db.Admin.Exec(ctx, `INSERT INTO events (event_id, stream_id, stream_version, event_type, tenant_id, data)
-		SELECT gen_random_uuid(), 'order-' || gen_random_uuid(), 1, 'order.note_added', $1, '{}'
-		FROM generate_series(1, 20000)`, shop); err != nil {
-		t.Fatal(err)
-	}
-	before := db.RowsRead(t)
-	order()
-	if n := db.RowsRead(t) - before; n > 100 {
-		t.Errorf("applying one order's two events read %d rows of events", n)
-	}
-}
-
 // TestProjectorsThroughRelay runs the real path: events appended, published
 // by the relay to Redis Streams, consumed by the runner's consumer groups.
 func TestProjectorsThroughRelay(t *testing.T) {
