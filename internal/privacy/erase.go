@@ -56,6 +56,12 @@ func (x *Eraser) Handler() workers.Handler {
 			return nil
 		}
 		switch rec.Topic {
+		case "customers/redact", "shop/redact":
+			if err := x.awaitEarlierWebhooks(ctx, e, rec.Shop); err != nil {
+				return err
+			}
+		}
+		switch rec.Topic {
 		case "customers/redact":
 			return x.EraseCustomer(ctx, e, rec.Shop, rec.CustomerID)
 		case "shop/redact":
@@ -63,6 +69,44 @@ func (x *Eraser) Handler() workers.Handler {
 		}
 		return nil // a data request is answered on demand (Export)
 	}}
+}
+
+// earlierWebhooksWait bounds how long an erasure waits for the webhooks
+// captured before it; one unprocessed for longer is stuck (dead-lettered),
+// and its outcome would come too late anyway.
+const earlierWebhooksWait = 30 * time.Second
+
+// awaitEarlierWebhooks waits until every webhook of shop captured in the hour
+// before the compliance record source has an outcome, or until
+// earlierWebhooksWait has passed. Webhook consumers run concurrently: an
+// order webhook captured just before its customer's redaction and processed
+// just after it would otherwise seal the order's personal fields under a
+// new key once the old one is destroyed, out of the erasure's reach.
+func (x *Eraser) awaitEarlierWebhooks(ctx context.Context, source eventstore.Event, shop string) error {
+	deadline := time.Now().Add(earlierWebhooksWait)
+	for {
+		// A webhook's stream holds its capture at version 1 and its outcome at 2.
+		var pending int
+		if err := x.store.Pool().QueryRow(ctx, `SELECT count(*) FROM events r
+			WHERE r.tenant_id = $1 AND r.event_type = 'webhook.received'
+			  AND r.recorded_at > $2::timestamptz - interval '1 hour' AND r.recorded_at < $2
+			  AND NOT EXISTS (SELECT FROM events o WHERE o.stream_id = r.stream_id AND o.stream_version = 2)`,
+			shop, source.RecordedAt).Scan(&pending); err != nil {
+			return fmt.Errorf("erase %s: webhooks still in flight: %w", shop, err)
+		}
+		if pending == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			x.log.WarnContext(ctx, "erasing while earlier webhooks are unprocessed", "shop", shop, "webhooks", pending)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // erasedText is what a scrubbed read-model field holds: what a rebuild from
