@@ -56,12 +56,6 @@ func (x *Eraser) Handler() workers.Handler {
 			return nil
 		}
 		switch rec.Topic {
-		case "customers/redact", "shop/redact":
-			if err := x.awaitEarlierWebhooks(ctx, e, rec.Shop); err != nil {
-				return err
-			}
-		}
-		switch rec.Topic {
 		case "customers/redact":
 			return x.EraseCustomer(ctx, e, rec.Shop, rec.CustomerID)
 		case "shop/redact":
@@ -133,10 +127,14 @@ func customerOrders(ctx context.Context, pool *pgxpool.Pool, shop string, custom
 }
 
 // EraseCustomer erases a Shopify customer of shop because of source (the
-// compliance record). Running it again finds the key already destroyed,
+// compliance record), once the shop's earlier webhooks are processed (see
+// awaitEarlierWebhooks). Running it again finds the key already destroyed,
 // scrubs again (a projector may have caught up meanwhile) and records
 // nothing new.
 func (x *Eraser) EraseCustomer(ctx context.Context, source eventstore.Event, shop string, customerID int64) error {
+	if err := x.awaitEarlierWebhooks(ctx, source, shop); err != nil {
+		return err
+	}
 	pool := x.store.Pool()
 	orders, placed, err := customerOrders(ctx, pool, shop, customerID)
 	if err != nil {
@@ -168,8 +166,12 @@ func (x *Eraser) EraseCustomer(ctx context.Context, source eventstore.Event, sho
 
 // EraseShop erases every personal field of shop: all of its data keys, the
 // personal columns of its read models, its cached orders and its stored
-// API responses (idempotency replays, which repeat what was written).
+// API responses (idempotency replays, which repeat what was written),
+// once the shop's earlier webhooks are processed.
 func (x *Eraser) EraseShop(ctx context.Context, source eventstore.Event, shop string) error {
+	if err := x.awaitEarlierWebhooks(ctx, source, shop); err != nil {
+		return err
+	}
 	pool := x.store.Pool()
 	n, err := x.keys.Destroy(ctx, shop)
 	if err != nil {
