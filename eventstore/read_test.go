@@ -4,24 +4,29 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/ordermill/ordermill/internal/testenv"
 )
 
-// Readers pick each metadata field out by name (eventColumns): one left out
-// would vanish from every event read back and every relayed message.
-func TestReadsReturnEveryMetadataField(t *testing.T) {
+// Readers decode rows themselves (decodeEvent): every column must come back
+// as appended, and every metadata field, or it would vanish from every event
+// read back and every relayed message.
+func TestReadsReturnEveryColumn(t *testing.T) {
 	ctx := context.Background()
-	store := New(testenv.Pool(t))
+	pool := testenv.Pool(t)
+	store := New(pool)
 	meta := Metadata{CorrelationID: "corr", CausationID: "cause", Actor: "user:1", RequestID: "req", Source: "api"}
 	if reflect.TypeOf(meta).NumField() != 5 {
 		t.Fatal("Metadata changed: select the new field in eventColumns, then fill it here")
 	}
 	var want []Event
 	for i := range 3 {
-		e := NewEvent{Type: "t.step", Tenant: "shop.test", Data: json.RawMessage(`{}`), Metadata: meta}
+		// Data as jsonb prints it, so that it reads back byte for byte.
+		e := NewEvent{Type: "t.step", SchemaVersion: 1 + i, Tenant: "shöp.test",
+			Data: json.RawMessage(`{"n": ` + strconv.Itoa(i) + `, "s": "é\\n"}`), Metadata: meta}
 		if i == 2 {
 			e.Metadata = Metadata{}
 		}
@@ -44,13 +49,27 @@ func TestReadsReturnEveryMetadataField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, got := range map[string][]Event{"ReadAll": all, "ReadStream": stream} {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	inTx, err := ReadStreamRangeTx(ctx, tx, "order-1", 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string][]Event{"ReadAll": all, "ReadStream": stream, "ReadStreamRangeTx": inTx} {
 		if len(got) != len(want) {
 			t.Fatalf("%s: %d events, want %d", name, len(got), len(want))
 		}
-		for i := range want {
-			if got[i].ID != want[i].ID || got[i].Metadata != want[i].Metadata || string(got[i].Data) != "{}" {
-				t.Errorf("%s event %d: %+v\nappended: %+v", name, i, got[i], want[i])
+		for i, w := range want {
+			g := got[i]
+			if !g.RecordedAt.Equal(w.RecordedAt) || g.RecordedAt.Location() != time.UTC {
+				t.Errorf("%s event %d: recorded at %v, appended at %v", name, i, g.RecordedAt, w.RecordedAt)
+			}
+			g.RecordedAt = w.RecordedAt
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("%s event %d:\n read %+v\n appended %+v", name, i, g, w)
 			}
 		}
 	}

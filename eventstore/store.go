@@ -355,43 +355,10 @@ func mapAppendError(err error, a StreamAppend) error {
 	return fmt.Errorf("append to %s: %w", a.Stream, err)
 }
 
-// eventColumns are what readers select: data is scanned as bytes (into a
-// json.RawMessage pgx would run json.Unmarshal on every row), and Postgres
-// picks out the metadata fields. Metadata's fields must all be listed here.
-const eventColumns = `global_position, transaction_id::text::bigint, event_id, stream_id, stream_version,
-	event_type, schema_version, tenant_id, data,
-	coalesce(metadata->>'correlation_id', ''), coalesce(metadata->>'causation_id', ''),
-	coalesce(metadata->>'actor', ''), coalesce(metadata->>'request_id', ''), coalesce(metadata->>'source', ''),
-	recorded_at, prev_hash, hash`
-
-func collectEvents(rows pgx.Rows) ([]Event, error) {
-	defer rows.Close()
-	events := []Event{}
-	for rows.Next() {
-		var txid int64
-		events = append(events, Event{})
-		e := &events[len(events)-1]
-		m := &e.Metadata
-		if err := rows.Scan(&e.Position.GlobalPos, &txid, &e.ID, &e.StreamID, &e.StreamVersion,
-			&e.Type, &e.SchemaVersion, &e.Tenant, (*[]byte)(&e.Data),
-			&m.CorrelationID, &m.CausationID, &m.Actor, &m.RequestID, &m.Source,
-			&e.RecordedAt, &e.PrevHash, &e.Hash); err != nil {
-			return nil, err
-		}
-		e.Position.TransactionID = uint64(txid)
-		e.RecordedAt = e.RecordedAt.UTC()
-	}
-	return events, rows.Err()
-}
-
 // queryOpened runs a query that selects eventColumns and returns its events
 // with their sealed data opened.
 func (s *Store) queryOpened(ctx context.Context, sql string, args ...any) ([]Event, error) {
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	events, err := collectEvents(rows)
+	events, err := queryEvents(ctx, s.pool, 0, sql, args...)
 	if err == nil {
 		err = s.Open(ctx, events)
 	}
@@ -450,16 +417,11 @@ type querier interface {
 }
 
 func readAll(ctx context.Context, q querier, after Position, limit int) ([]Event, error) {
-	rows, err := q.Query(ctx, `SELECT `+eventColumns+` FROM events
+	events, err := queryEvents(ctx, q, min(limit, 10*FollowBatch), `SELECT `+eventColumns+` FROM events
 		WHERE (transaction_id, global_position) > ($1::text::xid8, $2) -- a row comparison: an index range, not a filter
 		  AND transaction_id < events_horizon()
-		-- Qualified: bare, the name would mean the bigint output column, which no index orders.
 		ORDER BY events.transaction_id, events.global_position
 		LIMIT $3`, strconv.FormatUint(after.TransactionID, 10), after.GlobalPos, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read all: %w", err)
-	}
-	events, err := collectEvents(rows)
 	if err != nil {
 		return nil, fmt.Errorf("read all: %w", err)
 	}
@@ -493,12 +455,8 @@ func (s *Store) Head(ctx context.Context) (Position, time.Time, error) {
 // ReadStreamRangeTx returns a stream's events from version from to version to
 // (inclusive), as stored, inside the caller's transaction.
 func ReadStreamRangeTx(ctx context.Context, tx pgx.Tx, stream string, from, to int64) ([]Event, error) {
-	rows, err := tx.Query(ctx, `SELECT `+eventColumns+` FROM events
+	events, err := queryEvents(ctx, tx, 0, `SELECT `+eventColumns+` FROM events
 		WHERE stream_id = $1 AND stream_version BETWEEN $2 AND $3 ORDER BY stream_version`, stream, from, to)
-	if err != nil {
-		return nil, fmt.Errorf("read stream %s: %w", stream, err)
-	}
-	events, err := collectEvents(rows)
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", stream, err)
 	}
