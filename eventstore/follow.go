@@ -43,17 +43,23 @@ func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, h
 	ticker := time.NewTicker(opts.PollInterval)
 	defer ticker.Stop()
 	pos := from
+	// A follower that is caught up reads a few events per query, and one
+	// catching up reads full batches: only then is a batch's room worth
+	// allocating up front.
+	expect := 0
 	for {
-		events, err := readAll(ctx, s.pool, pos, opts.BatchSize)
+		events, err := readAll(ctx, s.pool, pos, opts.BatchSize, expect)
 		if err != nil {
 			return err
 		}
+		expect = 0
 		if len(events) > 0 {
 			if err := handle(ctx, events); err != nil {
 				return err
 			}
 			pos = events[len(events)-1].Position
 			if len(events) == opts.BatchSize {
+				expect = opts.BatchSize
 				continue
 			}
 		}

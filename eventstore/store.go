@@ -405,7 +405,8 @@ func (s *Store) ReadStreams(ctx context.Context, streams []string) (map[string][
 // transactions that hold NoEventsLockKey), so an event that commits late is
 // never skipped: it is simply not visible to this call yet.
 func (s *Store) ReadAll(ctx context.Context, after Position, limit int) ([]Event, error) {
-	events, err := readAll(ctx, s.pool, after, limit)
+	// Its callers read "all" in bulk (rebuilds), so batches are full.
+	events, err := readAll(ctx, s.pool, after, limit, limit)
 	if err == nil {
 		err = s.Open(ctx, events)
 	}
@@ -416,8 +417,10 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-func readAll(ctx context.Context, q querier, after Position, limit int) ([]Event, error) {
-	events, err := queryEvents(ctx, q, min(limit, 10*FollowBatch), `SELECT `+eventColumns+` FROM events
+// readAll reads up to limit events of "all" after after, expecting about
+// expect of them.
+func readAll(ctx context.Context, q querier, after Position, limit, expect int) ([]Event, error) {
+	events, err := queryEvents(ctx, q, min(expect, limit, 10*FollowBatch), `SELECT `+eventColumns+` FROM events
 		WHERE (transaction_id, global_position) > ($1::text::xid8, $2) -- a row comparison: an index range, not a filter
 		  AND transaction_id < events_horizon()
 		ORDER BY events.transaction_id, events.global_position
