@@ -209,10 +209,6 @@ func (r *Relay) relay(ctx context.Context, from Position) error {
 	defer cancel(nil)
 	read := make(chan []Event, 1)
 	ready := make(chan *outgoing, 1)
-	// Published batches hand their buffers back to the encoder: a batch's
-	// buffer is megabytes, and allocating one per batch kept the garbage
-	// collector and the kernel's page faults busy.
-	spent := make(chan *outgoing, 2)
 	published := make(chan Position, maxUnsaved)
 	var wg sync.WaitGroup
 	for _, stage := range []func() error{
@@ -221,8 +217,8 @@ func (r *Relay) relay(ctx context.Context, from Position) error {
 				return send(ctx, read, events)
 			})
 		},
-		func() error { return r.encodeAll(ctx, read, spent, ready) },
-		func() error { return r.publish(ctx, ready, spent, published) },
+		func() error { return r.encodeAll(ctx, read, ready) },
+		func() error { return r.publish(ctx, ready, published) },
 		func() error { return r.saveCheckpoints(ctx, published) },
 	} {
 		// The first stage to stop, with an error or because ctx ended, stops the others.
@@ -251,18 +247,13 @@ func receive[T any](ctx context.Context, ch <-chan T) (T, error) {
 	}
 }
 
-func (r *Relay) encodeAll(ctx context.Context, read <-chan []Event, spent <-chan *outgoing, ready chan<- *outgoing) error {
+func (r *Relay) encodeAll(ctx context.Context, read <-chan []Event, ready chan<- *outgoing) error {
 	for {
 		events, err := receive(ctx, read)
 		if err != nil {
 			return err
 		}
-		var reuse *outgoing
-		select {
-		case reuse = <-spent:
-		default:
-		}
-		out, err := r.encode(events, reuse)
+		out, err := r.encode(events)
 		if err != nil {
 			return err
 		}
@@ -276,9 +267,6 @@ func (r *Relay) encodeAll(ctx context.Context, read <-chan []Event, spent <-chan
 type outgoing struct {
 	topics []topicBatch
 	last   Position
-	// For a PipelinePublisher: the bytes and XADD arguments the topics' entries alias.
-	buf    []byte
-	values []any
 }
 
 type topicBatch struct {
@@ -290,9 +278,8 @@ type topicBatch struct {
 func (t *topicBatch) len() int { return len(t.msgs) + len(t.entries) }
 
 // encode groups events by topic, keeping commit order inside each: a
-// stream's events all share a topic, so per-stream order survives. It
-// writes into reuse's buffers, a published batch's, when they are large enough.
-func (r *Relay) encode(events []Event, reuse *outgoing) (*outgoing, error) {
+// stream's events all share a topic, so per-stream order survives.
+func (r *Relay) encode(events []Event) (*outgoing, error) {
 	out := &outgoing{last: events[len(events)-1].Position}
 	index := map[string]int{} // by category: a topic per event would be an allocation per event
 	var (
@@ -304,16 +291,8 @@ func (r *Relay) encode(events []Event, reuse *outgoing) (*outgoing, error) {
 		for i := range events {
 			size += len(events[i].Data)
 		}
-		size += wireOverhead * len(events)
-		if reuse != nil {
-			buf, values = reuse.buf[:0], reuse.values[:0]
-		}
-		if cap(buf) < size {
-			buf = make([]byte, 0, size)
-		}
-		if cap(values) < 6*len(events) {
-			values = make([]any, 0, 6*len(events))
-		}
+		buf = make([]byte, 0, size+wireOverhead*len(events))
+		values = make([]any, 0, 6*len(events))
 	}
 	for i := range events {
 		e := &events[i]
@@ -337,13 +316,11 @@ func (r *Relay) encode(events []Event, reuse *outgoing) (*outgoing, error) {
 		}
 		t.msgs = append(t.msgs, msg)
 	}
-	out.buf, out.values = buf, values
 	return out, nil
 }
 
-// publish sends each ready batch, in order, hands its position on and its
-// buffers back.
-func (r *Relay) publish(ctx context.Context, ready <-chan *outgoing, spent chan<- *outgoing, published chan<- Position) error {
+// publish sends each ready batch, in order, and hands its position on.
+func (r *Relay) publish(ctx context.Context, ready <-chan *outgoing, published chan<- Position) error {
 	for {
 		out, err := receive(ctx, ready)
 		if err != nil {
@@ -360,10 +337,6 @@ func (r *Relay) publish(ctx context.Context, ready <-chan *outgoing, spent chan<
 			}
 			r.published.Add(int64(t.len()))
 			relayPublished.WithLabelValues(t.category).Add(float64(t.len()))
-		}
-		select {
-		case spent <- out:
-		default:
 		}
 		if err := send(ctx, published, out.last); err != nil {
 			return err
