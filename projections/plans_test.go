@@ -59,8 +59,8 @@ func TestInventoryReadsOnlyItsRows(t *testing.T) {
 // requireLocalReads lets item make the plans on a nearly empty table (ten
 // items), grows the table with 20,000 unrelated rows (the statement grow,
 // with the shop as $1), and fails if one more item reads more than a
-// hundred rows of it. The fixture item gets applies events on one
-// connection, so the plans it keeps are the ones measured.
+// hundred rows of it. The fixture handed to item applies events on one
+// connection, so the plans that connection keeps are the ones measured.
 func requireLocalReads(t *testing.T, table, grow string, item func(f *fixture, i int)) {
 	t.Helper()
 	db := testenv.WithoutStatistics(t, table)
