@@ -34,6 +34,7 @@ type Deps struct {
 	Limits         RateLimits // zero fields switch that limit off
 	BcryptCost     int        // 0: bcrypt.DefaultCost (tests use bcrypt.MinCost)
 	TrustedProxies []string   // proxies whose X-Forwarded-For is believed; none by default
+	CORSOrigins    []string   // browser origins allowed to call the API ("*": any); none by default
 
 	Shops           *shops.Registry      // shop credentials; verifies webhooks
 	WebhookMaxBytes int64                // 0: DefaultWebhookMaxBytes
@@ -49,7 +50,7 @@ type server struct {
 }
 
 // NewRouter builds the HTTP handler for the api role.
-func NewRouter(d Deps) *gin.Engine {
+func NewRouter(d Deps) Handler {
 	gin.SetMode(gin.ReleaseMode)
 	s := &server{Deps: d, limiter: redis_rate.NewLimiter(d.Redis)}
 	r := gin.New()
@@ -59,11 +60,9 @@ func NewRouter(d Deps) *gin.Engine {
 		d.Logger.Error("trusted proxies ignored", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(requestID(), observe(), securityHeaders(), recovery(d.Logger), accessLog(d.Logger))
+	r.Use(requestID(), observe(), securityHeaders(), cors(d.CORSOrigins), recovery(d.Logger), accessLog(d.Logger))
 	r.NoRoute(func(c *gin.Context) { abortProblem(c, http.StatusNotFound, "no such resource") })
-	r.NoMethod(func(c *gin.Context) {
-		abortProblem(c, http.StatusMethodNotAllowed, "method not allowed on this resource")
-	})
+	r.NoMethod(noMethod())
 
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", readyz(d.Checks))
@@ -81,7 +80,7 @@ func NewRouter(d Deps) *gin.Engine {
 	s.auditRoutes(v1)
 	s.statusRoutes(v1)
 	serveSPA(r) // after every route: only unmatched paths reach the app
-	return r
+	return Handler{r}
 }
 
 // contentSecurityPolicy lets the SPA load its own bundle and call this origin only.
@@ -89,9 +88,9 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; " +
 	"base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
-// securityHeaders sets browser protections on every response. CORS stays
-// closed: no Access-Control-* header is ever sent, so browsers refuse
-// cross-origin calls; the SPA is served from this same origin.
+// securityHeaders sets browser protections on every response. CORS is
+// closed unless origins are configured (see cors); the SPA is served from
+// this same origin.
 func securityHeaders() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		h := c.Writer.Header()

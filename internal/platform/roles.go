@@ -128,7 +128,7 @@ func (p *Platform) handler() (http.Handler, error) {
 	return api.NewRouter(api.Deps{
 		Store: p.Store, ReadPool: p.ReadPool, Redis: p.Redis, Prefix: p.Config.StreamPrefix,
 		Logger: p.Log, Checks: p.readinessChecks(), Metrics: p.MetricsHandler(),
-		Keys: keys, BcryptCost: p.Config.BcryptCost, TrustedProxies: p.Config.TrustedProxies,
+		Keys: keys, BcryptCost: p.Config.BcryptCost, TrustedProxies: p.Config.TrustedProxies, CORSOrigins: p.Config.CORSOrigins,
 		Shops: p.Shops, WebhookMaxBytes: p.Config.WebhookMaxBytes, Webhooks: p.WebhookProcessor(), DeadLetters: deadLetters,
 		Limits: api.RateLimits{
 			Principal: limit(p.Config.RateLimitUser), IP: limit(p.Config.RateLimitIP), Login: limit(p.Config.RateLimitLogin),
