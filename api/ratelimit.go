@@ -30,13 +30,27 @@ func (s *server) allow(c *gin.Context, key string, limit redis_rate.Limit) bool 
 		s.Logger.WarnContext(c.Request.Context(), "rate limit check failed", "err", err, "key", key)
 		return true
 	}
-	c.Header("RateLimit-Remaining", strconv.Itoa(res.Remaining))
+	setRateLimitHeaders(c, res)
 	if res.Allowed > 0 {
 		return true
 	}
 	c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(res.RetryAfter.Seconds())))))
 	abortProblem(c, http.StatusTooManyRequests, "rate limit exceeded, retry later")
 	return false
+}
+
+// setRateLimitHeaders tells the caller its budget with the IETF RateLimit
+// header fields: the quota, what is left of it, and the seconds until it is
+// whole again. A request checked against two budgets (login: per address and
+// per account) reports the one with less left.
+func setRateLimitHeaders(c *gin.Context, res *redis_rate.Result) {
+	h := c.Writer.Header()
+	if left, err := strconv.Atoi(h.Get("RateLimit-Remaining")); err == nil && left < res.Remaining {
+		return
+	}
+	h.Set("RateLimit-Limit", strconv.Itoa(res.Limit.Burst))
+	h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
+	h.Set("RateLimit-Reset", strconv.Itoa(int(math.Ceil(res.ResetAfter.Seconds()))))
 }
 
 // limitIP is the per-IP budget of unauthenticated routes.
