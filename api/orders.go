@@ -210,14 +210,14 @@ func (s *server) refundOrder(c *gin.Context) {
 }
 
 func (s *server) listOrders(c *gin.Context) {
-	f, limit, ok := orderListQuery(c, principalFrom(c).Shop)
+	l, ok := orderListQuery(c, principalFrom(c).Shop)
 	if !ok {
 		return
 	}
 	if _, ok := s.awaitMinPosition(c, s.progressReached(ordersProjection)); !ok {
 		return
 	}
-	p, err := s.queryOrders(c.Request.Context(), f, limit)
+	p, err := s.queryOrders(c.Request.Context(), l)
 	if err != nil {
 		s.problemFromError(c, err)
 		return
@@ -237,14 +237,17 @@ var (
 	orderCacheMisses = cacheRequests.WithLabelValues("order", "miss")
 )
 
+// getOrder answers one order, named by its id, Shopify id or name (see lookupOrder).
 func (s *server) getOrder(c *gin.Context) {
-	id, ok := pathID(c)
-	if !ok {
-		return
-	}
 	ctx := c.Request.Context()
 	shop := principalFrom(c).Shop
-	waited, ok := s.awaitMinPosition(c, s.streamApplied(ordersProjection, domain.OrderStream(id)))
+	id, err := uuid.Parse(c.Param("id"))
+	var waited, ok bool
+	if err == nil {
+		waited, ok = s.awaitMinPosition(c, s.streamApplied(ordersProjection, domain.OrderStream(id)))
+	} else if waited, ok = s.awaitMinPosition(c, s.progressReached(ordersProjection)); ok {
+		id, ok = s.lookupOrder(c, shop, c.Param("id"))
+	}
 	if !ok {
 		return
 	}
