@@ -51,7 +51,9 @@ var shopifyOrderTopics = []string{"orders/create", "orders/updated", "orders/pai
 
 // ShopifyTopicNamesShop reports whether bodies of topic name their shop by
 // Shopify id, so that a known id of the signing shop can be compared.
-func ShopifyTopicNamesShop(topic string) bool { return topic == "app/uninstalled" || ComplianceTopic(topic) }
+func ShopifyTopicNamesShop(topic string) bool {
+	return topic == "app/uninstalled" || ComplianceTopic(topic)
+}
 
 // DecodeShopifyWebhook decodes a verified webhook body as its (lower-case)
 // topic says, and so checks that it is one: a ShopifyOrder for orders/*, a
