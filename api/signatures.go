@@ -39,8 +39,9 @@ func (s *server) signatureStatus(ctx context.Context, wh domain.WebhookReceived)
 	return signatureInvalid, nil
 }
 
-// traceView is a webhook trace without the stored signature. An auditor who
-// sends the secret still learns whether it signs the stored body.
+// traceView is a webhook trace without the stored signature, nor the one
+// computed with a secret the auditor sent: the auditor learns whether they
+// match.
 func traceView(t eventstore.WebhookTrace) (eventstore.WebhookTrace, error) {
 	t.Webhook = t.Webhook.WithoutSignature()
 	data, err := json.Marshal(t.Webhook)
@@ -50,7 +51,7 @@ func traceView(t eventstore.WebhookTrace) (eventstore.WebhookTrace, error) {
 	t.Received.Data = data
 	if t.Signature != nil {
 		sig := *t.Signature
-		sig.Header = ""
+		sig.Header, sig.Computed = "", ""
 		t.Signature = &sig
 	}
 	return t, nil

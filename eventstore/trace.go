@@ -41,8 +41,9 @@ func (s *Store) Caused(ctx context.Context, roots []uuid.UUID) ([]Event, error) 
 // SignatureCheck is the webhook's HMAC recomputed with a secret the auditor
 // supplied, compared with the header Shopify sent.
 type SignatureCheck struct {
-	Header   string `json:"header,omitempty"` // left out where it must not be shown (the API)
-	Computed string `json:"computed"`
+	// Header and Computed are left out where signatures must not be shown (the API).
+	Header   string `json:"header,omitempty"`
+	Computed string `json:"computed,omitempty"`
 	Valid    bool   `json:"valid"`
 	// BodyErased means the body's key was destroyed (a redaction): there is
 	// nothing left to check, which is not a failed check.
