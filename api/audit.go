@@ -134,6 +134,9 @@ func (s *server) traceWebhook(c *gin.Context) {
 		secret = []byte(v)
 	}
 	t, err := s.Store.TraceWebhook(c.Request.Context(), shop, c.Param("webhook_id"), secret)
+	if err == nil {
+		t, err = traceView(t)
+	}
 	if err != nil {
 		s.problemFromError(c, err)
 		return
@@ -194,7 +197,13 @@ func (s *server) exportEvents(c *gin.Context) {
 	c.Header("Content-Disposition", `attachment; filename="ordermill-events-`+f.Shop+`.`+format+`"`)
 	w, err := eventstore.NewExportWriter(c.Writer, format)
 	if err == nil {
-		err = s.Store.Export(c.Request.Context(), f, w.Write)
+		err = s.Store.Export(c.Request.Context(), f, func(e eventstore.ExportedEvent) error {
+			e, err := exportView(e)
+			if err != nil {
+				return err
+			}
+			return w.Write(e)
+		})
 	}
 	if err == nil {
 		err = w.Flush()

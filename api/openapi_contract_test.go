@@ -260,7 +260,8 @@ func TestOpenAPIContract(t *testing.T) {
 	check(e.Do(t, http.MethodGet, "/api/v1/webhooks/"+webhooks.Items[0].ID, owner, nil), http.StatusOK)
 	check(e.Do(t, http.MethodPost, "/api/v1/webhooks/"+webhooks.Items[0].ID+"/redeliver", owner, nil), http.StatusOK)
 	// A data request, processed by redelivery (no worker runs here), then exported.
-	request := []byte(`{"shop_domain":"` + shop + `","customer":{"id":207119551,"email":"bob@example.test"},"orders_requested":[450789469]}`)
+	request := []byte(`{"shop_id":954889,"shop_domain":"` + shop + `","orders_requested":[450789469],` +
+		`"customer":{"id":207119551,"email":"bob@example.test","phone":"555-625-1199"},"data_request":{"id":9999}}`)
 	mac = hmac.New(sha256.New, []byte("contract-secret"))
 	mac.Write(request)
 	check(e.Do(t, http.MethodPost, "/webhooks/shopify", "", request, "X-Shopify-Hmac-Sha256", base64.StdEncoding.EncodeToString(mac.Sum(nil)),

@@ -25,6 +25,7 @@ type addShopRequest struct {
 	Domain         string   `json:"domain"`
 	Name           string   `json:"name"`
 	Currency       string   `json:"currency"`
+	ShopifyID      int64    `json:"shopify_id"`
 	WebhookSecrets []string `json:"webhook_secrets"`
 	AccessToken    string   `json:"access_token"`
 }
@@ -57,7 +58,7 @@ func (s *server) addShop(c *gin.Context) {
 		return
 	}
 	shop, err := s.Shops.Add(c.Request.Context(), shops.Registration{
-		Domain: req.Domain, Name: req.Name, Currency: req.Currency,
+		Domain: req.Domain, Name: req.Name, Currency: req.Currency, ShopifyID: req.ShopifyID,
 		WebhookSecrets: req.WebhookSecrets, AccessToken: req.AccessToken,
 	}, eventMeta(c))
 	if errors.Is(err, shops.ErrShopExists) {

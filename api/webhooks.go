@@ -29,7 +29,7 @@ const DefaultWebhookMaxBytes = 1 << 20
 
 // Shopify's webhook headers.
 const (
-	headerShopifyHMAC    = "X-Shopify-Hmac-Sha256"
+	headerShopifyHMAC    = domain.HeaderShopifyHMAC
 	headerShopifyShop    = "X-Shopify-Shop-Domain"
 	headerShopifyTopic   = "X-Shopify-Topic"
 	headerShopifyWebhook = "X-Shopify-Webhook-Id"
@@ -115,6 +115,7 @@ func (s *server) captureWebhook(c *gin.Context) {
 		TriggeredAt: c.GetHeader(headerShopifyAt),
 		APIVersion:  c.GetHeader(headerShopifyVersion),
 		Headers:     webhookHeaders(c.Request.Header),
+		HMAC:        c.GetHeader(headerShopifyHMAC),
 		Body:        body,
 		ReceivedAt:  time.Now().UTC(),
 	}
@@ -166,11 +167,15 @@ func validHeaderToken(s string) bool {
 	return s != "" && len(s) <= 200 && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) || r == ' ' })
 }
 
-// webhookHeaders keeps the headers an auditor needs to re-verify and
-// interpret a delivery: Shopify's own, the content type and the user agent.
+// webhookHeaders keeps the headers an auditor needs to interpret a
+// delivery: Shopify's own, the content type and the user agent. The
+// signature is kept apart (WebhookReceived.HMAC), sealed with the body.
 func webhookHeaders(h http.Header) map[string]string {
 	out := map[string]string{}
 	for name, values := range h {
+		if name == headerShopifyHMAC {
+			continue
+		}
 		if strings.HasPrefix(name, "X-Shopify-") || name == "Content-Type" || name == "User-Agent" {
 			out[name] = strings.Join(values, ", ")
 		}
@@ -295,7 +300,8 @@ type webhookEvent struct {
 }
 
 // getWebhook shows a webhook with its raw body and headers from the event
-// store, and every outcome recorded for it.
+// store, whether its signature holds (never the signature itself), and
+// every outcome recorded for it.
 func (s *server) getWebhook(c *gin.Context) {
 	w, ok := s.webhookRow(c)
 	if !ok {
@@ -312,6 +318,11 @@ func (s *server) getWebhook(c *gin.Context) {
 		return
 	}
 	wh, _ := received.(domain.WebhookReceived)
+	signature, err := s.signatureStatus(c.Request.Context(), wh)
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
 	history := make([]webhookEvent, 0, len(stored)-1)
 	for _, e := range stored[1:] {
 		d, err := eventstore.DecodeEvent(e.Type, e.Data)
@@ -323,7 +334,8 @@ func (s *server) getWebhook(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{
 		"webhook":        w,
-		"headers":        wh.Headers,
+		"headers":        wh.WithoutSignature().Headers,
+		"signature":      signature,
 		"body_base64":    base64.StdEncoding.EncodeToString(wh.Body),
 		"triggered_at":   wh.TriggeredAt,
 		"api_version":    wh.APIVersion,

@@ -35,7 +35,7 @@ func sampleEvents() []Event {
 		InventoryAdjusted{Shop: "demo.myshopify.com", Key: "MUG", Delta: -2, Reason: "damaged"},
 		InventoryCounted{Shop: "demo.myshopify.com", Key: "MUG", OnHand: 10, Reason: "stocktake"},
 		InventoryLevelSynced{Shop: "demo.myshopify.com", Key: "MUG", Available: -1, UpdatedAt: at},
-		ShopRegistered{Shop: "demo.myshopify.com", Name: "Demo", Currency: "USD", RegisteredAt: at},
+		ShopRegistered{Shop: "demo.myshopify.com", Name: "Demo", Currency: "USD", ShopifyID: 954889, RegisteredAt: at},
 		ShopUninstalled{UninstalledAt: at},
 		UserRegistered{UserID: id, Shop: "demo.myshopify.com", Email: "a@example.com", Name: "A", Role: RoleStaff, PasswordHash: "$2a$04$x", RegisteredAt: at},
 		UserRoleChanged{Role: RoleOwner, ChangedAt: at},

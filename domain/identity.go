@@ -49,11 +49,13 @@ func ValidEmail(s string) bool {
 	return true
 }
 
-// ShopRegistered records that a shop installed the app; the shop domain is the tenant id.
+// ShopRegistered records that a shop installed the app; the shop domain is
+// the tenant id. ShopifyID, Shopify's id of the shop, is 0 when not given.
 type ShopRegistered struct {
 	Shop         string    `json:"shop"`
 	Name         string    `json:"name"`
 	Currency     string    `json:"currency"`
+	ShopifyID    int64     `json:"shopify_id,omitempty"`
 	RegisteredAt time.Time `json:"registered_at"`
 }
 
@@ -133,7 +135,9 @@ type Shop struct {
 }
 
 // RegisterShop validates a new shop and returns its shop.registered event.
-func RegisterShop(domain, name, currency string, at time.Time) ([]Event, error) {
+// shopifyID is Shopify's id of the shop, 0 when unknown; webhooks that name
+// their shop are checked against it.
+func RegisterShop(domain, name, currency string, shopifyID int64, at time.Time) ([]Event, error) {
 	var f fieldErrors
 	if !ValidShopDomain(domain) {
 		f.add("shop", "must be a shop domain like demo.myshopify.com")
@@ -145,13 +149,16 @@ func RegisterShop(domain, name, currency string, at time.Time) ([]Event, error) 
 	if !IsCurrencyCode(currency) {
 		f.add("currency", "must be a three-letter ISO 4217 code")
 	}
+	if shopifyID < 0 {
+		f.add("shopify_id", "must be positive")
+	}
 	if at.IsZero() {
 		f.add("registered_at", "is required")
 	}
 	if err := f.err(); err != nil {
 		return nil, err
 	}
-	return []Event{ShopRegistered{Shop: domain, Name: name, Currency: currency, RegisteredAt: at.UTC()}}, nil
+	return []Event{ShopRegistered{Shop: domain, Name: name, Currency: currency, ShopifyID: shopifyID, RegisteredAt: at.UTC()}}, nil
 }
 
 // NewShopFromHistory rebuilds a shop from its stream.

@@ -58,23 +58,26 @@ func TestParseRole(t *testing.T) {
 func TestShopLifecycle(t *testing.T) {
 	tests := []struct {
 		name, domain, shopName, currency string
+		shopifyID                        int64
 		valid                            bool
 	}{
-		{"valid", "demo.myshopify.com", "Demo", "USD", true},
-		{"custom domain", "shop.example.com", "Demo", "USD", false},
-		{"upper case", "Demo.myshopify.com", "Demo", "USD", false},
-		{"no name", "demo.myshopify.com", " ", "USD", false},
-		{"bad currency", "demo.myshopify.com", "Demo", "US", false},
+		{"valid", "demo.myshopify.com", "Demo", "USD", 0, true},
+		{"with Shopify id", "demo.myshopify.com", "Demo", "USD", 954889, true},
+		{"custom domain", "shop.example.com", "Demo", "USD", 0, false},
+		{"upper case", "Demo.myshopify.com", "Demo", "USD", 0, false},
+		{"no name", "demo.myshopify.com", " ", "USD", 0, false},
+		{"bad currency", "demo.myshopify.com", "Demo", "US", 0, false},
+		{"negative Shopify id", "demo.myshopify.com", "Demo", "USD", -1, false},
 	}
 	for _, tt := range tests {
-		_, err := RegisterShop(tt.domain, tt.shopName, tt.currency, t0)
+		_, err := RegisterShop(tt.domain, tt.shopName, tt.currency, tt.shopifyID, t0)
 		var ve *ValidationError
 		if tt.valid != (err == nil) || (!tt.valid && !errors.As(err, &ve)) {
 			t.Errorf("%s: err = %v", tt.name, err)
 		}
 	}
 
-	evs, err := RegisterShop(demoShop, "Demo", "JPY", t0)
+	evs, err := RegisterShop(demoShop, "Demo", "JPY", 0, t0)
 	s := &Shop{}
 	if _, err := s.Uninstall(t0); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("uninstall unknown shop: %v", err)

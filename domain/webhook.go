@@ -13,7 +13,11 @@ func WebhookStream(shop, webhookID string) string { return "webhook-" + shop + "
 
 // WebhookReceived records a Shopify webhook exactly as it arrived, once its
 // signature was verified. Body is the raw request body, byte for byte, so the
-// HMAC can be checked again later; it is base64 in the stored JSON.
+// HMAC can be checked again later; it is base64 in the stored JSON. HMAC is
+// the X-Shopify-Hmac-Sha256 header, kept apart from Headers because it is a
+// credential: with the body it lets anyone post the body again, under any
+// topic, so it is sealed like the body and never shown through the API.
+// Webhooks captured before it was kept apart carry it in Headers.
 type WebhookReceived struct {
 	Shop        string            `json:"shop"`
 	Topic       string            `json:"topic"`
@@ -22,8 +26,39 @@ type WebhookReceived struct {
 	TriggeredAt string            `json:"triggered_at"`
 	APIVersion  string            `json:"api_version"`
 	Headers     map[string]string `json:"headers"`
+	HMAC        string            `json:"hmac,omitempty"`
 	Body        []byte            `json:"body_base64"`
 	ReceivedAt  time.Time         `json:"received_at"`
+}
+
+// HeaderShopifyHMAC carries a webhook's signature.
+const HeaderShopifyHMAC = "X-Shopify-Hmac-Sha256"
+
+// Signature returns the stored X-Shopify-Hmac-Sha256 of the webhook,
+// wherever it was kept.
+func (w WebhookReceived) Signature() string {
+	if w.HMAC != "" {
+		return w.HMAC
+	}
+	for name, v := range w.Headers {
+		if strings.EqualFold(name, HeaderShopifyHMAC) {
+			return v
+		}
+	}
+	return ""
+}
+
+// WithoutSignature returns the webhook with its stored signature removed,
+// as it may be shown to users.
+func (w WebhookReceived) WithoutSignature() WebhookReceived {
+	headers := make(map[string]string, len(w.Headers))
+	for name, v := range w.Headers {
+		if !strings.EqualFold(name, HeaderShopifyHMAC) {
+			headers[name] = v
+		}
+	}
+	w.Headers, w.HMAC = headers, ""
+	return w
 }
 
 // WebhookProcessed records what processing a webhook did. Result is

@@ -2,17 +2,21 @@ package domain
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
 // FuzzDecodeShopifyWebhookBodies feeds arbitrary bodies to the decoders of
-// the non-order webhooks (inventory levels, refunds, customer redaction):
-// none may panic, and every refusal is a *ValidationError, which the webhook
-// processor records as a permanent failure instead of retrying.
+// the non-order webhooks (inventory levels, refunds, the privacy topics and
+// app/uninstalled): none may panic, and every refusal is a *ValidationError,
+// which the webhook processor records as a permanent failure instead of
+// retrying.
 func FuzzDecodeShopifyWebhookBodies(f *testing.F) {
 	f.Add([]byte(`{"inventory_item_id":271878346596884015,"location_id":24826418,"available":6,"updated_at":"2024-03-01T10:00:00-05:00"}`), "USD")
 	f.Add([]byte(`{"id":509562969,"order_id":450789469,"created_at":"2024-03-01T10:00:00+09:00","transactions":[{"amount":"1000","kind":"refund","status":"success"}],"refund_line_items":[{"line_item_id":1,"quantity":2}]}`), "JPY")
 	f.Add([]byte(`{"shop_domain":"demo.myshopify.com","customer":{"id":"7000000000000000001"},"orders_to_redact":[1,"2",3.5]}`), "")
+	f.Add([]byte(`{"shop_id":954889,"shop_domain":"demo.myshopify.com"}`), "")
+	f.Add([]byte(`{"id":954889,"myshopify_domain":"demo.myshopify.com"}`), "")
 	f.Add([]byte(`{"order_id":1e400,"id":-1,"created_at":"not a time"}`), "XXX")
 	f.Fuzz(func(t *testing.T, body []byte, currency string) {
 		check := func(what string, err error) {
@@ -28,7 +32,24 @@ func FuzzDecodeShopifyWebhookBodies(f *testing.F) {
 		if err == nil && (r.OrderID == 0 || r.Refund.ID == 0 || !IsCurrencyCode(currency)) {
 			t.Fatalf("refund accepted without its ids or currency: %+v", r)
 		}
-		_, err = DecodeShopifyCustomerRedact(body)
-		check("customer redact", err)
+		signer := ShopifySigner{Domain: "demo.myshopify.com", ShopID: 954889}
+		for _, topic := range []string{"customers/redact", "customers/data_request", "shop/redact", "app/uninstalled"} {
+			v, err := DecodeShopifyWebhook(topic, body, signer)
+			check(topic, err)
+			if err == nil && !namesSigner(v, signer) {
+				t.Fatalf("%s accepted a body of another shop: %+v", topic, v)
+			}
+		}
 	})
+}
+
+// namesSigner reports whether a decoded shop-naming body names the signer.
+func namesSigner(v any, signer ShopifySigner) bool {
+	switch b := v.(type) {
+	case ShopifyComplianceRequest:
+		return b.ShopID == signer.ShopID && strings.EqualFold(strings.TrimSpace(b.ShopDomain), signer.Domain)
+	case ShopifyShop:
+		return b.ID == signer.ShopID && strings.EqualFold(strings.TrimSpace(b.MyshopifyDomain), signer.Domain)
+	}
+	return false
 }

@@ -38,14 +38,12 @@ func (s *Store) Caused(ctx context.Context, roots []uuid.UUID) ([]Event, error) 
 	return events, nil
 }
 
-// HeaderShopifyHMAC carries a webhook's signature.
-const HeaderShopifyHMAC = "X-Shopify-Hmac-Sha256"
-
 // SignatureCheck is the webhook's HMAC recomputed with a secret the auditor
 // supplied, compared with the header Shopify sent.
 type SignatureCheck struct {
-	Header   string `json:"header"`
-	Computed string `json:"computed"`
+	// Header and Computed are left out where signatures must not be shown (the API).
+	Header   string `json:"header,omitempty"`
+	Computed string `json:"computed,omitempty"`
 	Valid    bool   `json:"valid"`
 	// BodyErased means the body's key was destroyed (a redaction): there is
 	// nothing left to check, which is not a failed check.
@@ -95,12 +93,7 @@ func (s *Store) TraceWebhook(ctx context.Context, shop, webhookID string, secret
 }
 
 func checkSignature(wh domain.WebhookReceived, secret []byte) *SignatureCheck {
-	c := &SignatureCheck{}
-	for name, v := range wh.Headers {
-		if strings.EqualFold(name, HeaderShopifyHMAC) {
-			c.Header = v
-		}
-	}
+	c := &SignatureCheck{Header: wh.Signature()}
 	if string(wh.Body) == Erased {
 		c.BodyErased = true
 		return c

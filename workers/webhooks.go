@@ -218,26 +218,37 @@ func permanent(err error) bool {
 }
 
 // apply runs the webhook's domain commands. It returns the processed outcome
-// and any events recorded next to it on the webhook's stream.
+// and any events recorded next to it on the webhook's stream. The body is
+// first checked against its topic and the signing shop: Shopify signs the
+// body only, so a genuine body re-posted under another topic must change
+// nothing.
 func (w *Webhooks) apply(ctx context.Context, p *plan, src eventstore.Event, wh domain.WebhookReceived) (domain.WebhookProcessed, []domain.Event, error) {
 	if string(wh.Body) == eventstore.Erased {
 		return domain.WebhookProcessed{Result: "ignored", Detail: "body erased"}, nil, nil
 	}
 	topic := strings.ToLower(wh.Topic)
-	switch topic {
-	case "orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled":
-		return w.orderSnapshot(ctx, p, src, wh)
-	case "refunds/create":
-		return w.refund(ctx, src, wh)
-	case "inventory_levels/update":
-		return w.inventoryLevel(ctx, p, src, wh)
-	case "app/uninstalled":
-		return w.uninstall(ctx, p, src, wh)
-	case "customers/data_request", "customers/redact", "shop/redact":
-		rec, err := decodeCompliance(topic, wh.Shop, wh.Body)
-		if err != nil {
+	signer := domain.ShopifySigner{Domain: wh.Shop}
+	if domain.ShopifyTopicNamesShop(topic) {
+		var err error
+		if signer, err = w.shops.Signer(ctx, wh.Shop); err != nil {
 			return domain.WebhookProcessed{}, nil, err
 		}
+	}
+	body, err := domain.DecodeShopifyWebhook(topic, wh.Body, signer)
+	if err != nil {
+		return domain.WebhookProcessed{}, nil, err
+	}
+	switch b := body.(type) {
+	case domain.ShopifyOrder:
+		return w.orderSnapshot(ctx, p, src, wh.Shop, b)
+	case domain.ShopifyRefundBody:
+		return refund(wh.Shop, b)
+	case domain.ShopifyInventoryLevel:
+		return w.inventoryLevel(ctx, p, src, wh.Shop, b)
+	case domain.ShopifyShop:
+		return w.uninstall(ctx, p, src, wh)
+	case domain.ShopifyComplianceRequest:
+		rec := domain.WebhookComplianceRecorded{Topic: topic, Shop: wh.Shop, CustomerID: b.CustomerID, OrdersAffected: b.Orders}
 		return domain.WebhookProcessed{Result: "recorded", Detail: topic + " recorded for the personal-data process"},
 			[]domain.Event{rec}, nil
 	}
@@ -254,13 +265,9 @@ func appliedOrUnchanged(n int, orderID, detail string) domain.WebhookProcessed {
 
 // orderSnapshot applies a full order body: the newest updated_at wins, an
 // order not seen before is created.
-func (w *Webhooks) orderSnapshot(ctx context.Context, p *plan, src eventstore.Event, wh domain.WebhookReceived) (domain.WebhookProcessed, []domain.Event, error) {
-	snap, err := domain.DecodeShopifyOrder(wh.Body)
-	if err != nil {
-		return domain.WebhookProcessed{}, nil, err
-	}
-	id := domain.ShopifyOrderID(wh.Shop, snap.ID)
-	n, err := p.update(ctx, src, wh.Shop, domain.OrderStream(id), func(history []domain.Event) ([]domain.Event, error) {
+func (w *Webhooks) orderSnapshot(ctx context.Context, p *plan, src eventstore.Event, shop string, snap domain.ShopifyOrder) (domain.WebhookProcessed, []domain.Event, error) {
+	id := domain.ShopifyOrderID(shop, snap.ID)
+	n, err := p.update(ctx, src, shop, domain.OrderStream(id), func(history []domain.Event) ([]domain.Event, error) {
 		order := &domain.Order{}
 		if len(history) > 0 {
 			var err error
@@ -268,7 +275,7 @@ func (w *Webhooks) orderSnapshot(ctx context.Context, p *plan, src eventstore.Ev
 				return nil, err
 			}
 		}
-		return order.ApplyShopifySnapshot(snap, wh.Shop)
+		return order.ApplyShopifySnapshot(snap, shop)
 	})
 	return appliedOrUnchanged(n, id.String(), "order snapshot applied"), nil, err
 }
@@ -279,13 +286,8 @@ func (w *Webhooks) orderSnapshot(ctx context.Context, p *plan, src eventstore.Ev
 // refund reaches the order from there, exactly once and in the right order.
 // Applying it here too would let a refund whose snapshot never validly
 // arrived disagree with the newest snapshot Shopify sent.
-func (w *Webhooks) refund(_ context.Context, _ eventstore.Event, wh domain.WebhookReceived) (domain.WebhookProcessed, []domain.Event, error) {
-	// The currency only scales amounts; any two-decimal code validates the shape.
-	r, err := domain.DecodeShopifyRefund(wh.Body, "XXX")
-	if err != nil {
-		return domain.WebhookProcessed{}, nil, err
-	}
-	id := domain.ShopifyOrderID(wh.Shop, r.OrderID)
+func refund(shop string, r domain.ShopifyRefundBody) (domain.WebhookProcessed, []domain.Event, error) {
+	id := domain.ShopifyOrderID(shop, r.OrderID)
 	return domain.WebhookProcessed{Result: "recorded", OrderID: id.String(),
 		Detail: fmt.Sprintf("refund %d is applied from the order snapshot that carries it", r.Refund.ID)}, nil, nil
 }
@@ -295,17 +297,13 @@ func (w *Webhooks) refund(_ context.Context, _ eventstore.Event, wh domain.Webho
 // variant; until the item→variant lookup through the Admin API exists, the
 // level is kept under its own key "item-<inventory item id>@<location id>",
 // one per location because Shopify's figure is per location.
-func (w *Webhooks) inventoryLevel(ctx context.Context, p *plan, src eventstore.Event, wh domain.WebhookReceived) (domain.WebhookProcessed, []domain.Event, error) {
-	level, err := domain.DecodeShopifyInventoryLevel(wh.Body)
-	if err != nil {
-		return domain.WebhookProcessed{}, nil, err
-	}
+func (w *Webhooks) inventoryLevel(ctx context.Context, p *plan, src eventstore.Event, shop string, level domain.ShopifyInventoryLevel) (domain.WebhookProcessed, []domain.Event, error) {
 	if !level.Tracked {
 		return domain.WebhookProcessed{Result: "ignored", Detail: "stock of the item is not tracked"}, nil, nil
 	}
 	key := fmt.Sprintf("item-%d@%d", level.InventoryItemID, level.LocationID)
-	n, err := p.update(ctx, src, wh.Shop, domain.InventoryStream(wh.Shop, key), func(history []domain.Event) ([]domain.Event, error) {
-		inv, err := domain.NewInventory(wh.Shop, key)
+	n, err := p.update(ctx, src, shop, domain.InventoryStream(shop, key), func(history []domain.Event) ([]domain.Event, error) {
+		inv, err := domain.NewInventory(shop, key)
 		if err != nil {
 			return nil, err
 		}
@@ -340,43 +338,4 @@ func (w *Webhooks) uninstall(ctx context.Context, p *plan, src eventstore.Event,
 	}
 	p.effects = append(p.effects, func(ctx context.Context) error { return w.shops.MarkUninstalled(ctx, wh.Shop, at) })
 	return appliedOrUnchanged(n, "", "shop uninstalled"), nil, nil
-}
-
-// decodeCompliance reads the ids a compliance webhook names.
-func decodeCompliance(topic, shop string, body []byte) (domain.WebhookComplianceRecorded, error) {
-	rec := domain.WebhookComplianceRecorded{Topic: topic, Shop: shop}
-	switch topic {
-	case "customers/redact":
-		r, err := domain.DecodeShopifyCustomerRedact(body)
-		if err != nil {
-			return rec, err
-		}
-		rec.CustomerID, rec.OrdersAffected = r.CustomerID, r.OrdersToRedact
-	case "customers/data_request":
-		var raw struct {
-			Customer struct {
-				ID json.Number `json:"id"`
-			} `json:"customer"`
-			OrdersRequested []json.Number `json:"orders_requested"`
-		}
-		if err := json.Unmarshal(body, &raw); err != nil {
-			return rec, &domain.ValidationError{Fields: []domain.FieldError{{Field: "body", Message: err.Error()}}}
-		}
-		var err error
-		if rec.CustomerID, err = raw.Customer.ID.Int64(); err != nil {
-			return rec, &domain.ValidationError{Fields: []domain.FieldError{{Field: "customer.id", Message: "must be an integer"}}}
-		}
-		for _, n := range raw.OrdersRequested {
-			id, err := n.Int64()
-			if err != nil {
-				return rec, &domain.ValidationError{Fields: []domain.FieldError{{Field: "orders_requested", Message: "must hold integers"}}}
-			}
-			rec.OrdersAffected = append(rec.OrdersAffected, id)
-		}
-	case "shop/redact":
-		if !json.Valid(body) {
-			return rec, &domain.ValidationError{Fields: []domain.FieldError{{Field: "body", Message: "is not valid JSON"}}}
-		}
-	}
-	return rec, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -75,18 +76,19 @@ func printTrace(e *env, t eventstore.WebhookTrace) error {
 	case s.BodyErased:
 		fmt.Fprintln(e.stdout, "signature: not checked, body erased (its data key was destroyed by a redaction)")
 	case s.Valid:
-		fmt.Fprintf(e.stdout, "signature: VALID, %s matches the HMAC of the stored body\n", eventstore.HeaderShopifyHMAC)
+		fmt.Fprintf(e.stdout, "signature: VALID, %s matches the HMAC of the stored body\n", domain.HeaderShopifyHMAC)
 	default:
 		fmt.Fprintf(e.stdout, "signature: INVALID, header %q, HMAC of the stored body %q\n", s.Header, s.Computed)
 	}
 	fmt.Fprintln(e.stdout, "\nheaders:")
-	names := make([]string, 0, len(w.Headers))
-	for n := range w.Headers {
-		names = append(names, n)
+	// The signature is stored apart from the other headers (and sealed); the
+	// auditor's tool, which reads the database, shows it among them.
+	headers := maps.Clone(w.Headers)
+	if w.HMAC != "" {
+		headers[domain.HeaderShopifyHMAC] = w.HMAC
 	}
-	slices.Sort(names)
-	for _, n := range names {
-		fmt.Fprintf(e.stdout, "  %s: %s\n", n, w.Headers[n])
+	for _, n := range slices.Sorted(maps.Keys(headers)) {
+		fmt.Fprintf(e.stdout, "  %s: %s\n", n, headers[n])
 	}
 	fmt.Fprintf(e.stdout, "\nbody (%d bytes, exactly as received):\n%s\n\n", len(w.Body), w.Body)
 	fmt.Fprintln(e.stdout, "events it caused:")

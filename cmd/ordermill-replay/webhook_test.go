@@ -34,11 +34,11 @@ func TestWebhookTraceAndRedeliver(t *testing.T) {
 	}
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
+	signature := base64.StdEncoding.EncodeToString(mac.Sum(nil))
 	received, err := eventstore.Encode(shop, eventstore.Metadata{Source: "webhook"}, domain.WebhookReceived{
 		Shop: shop, Topic: "orders/create", WebhookID: "wh-1", EventID: "ev-1", APIVersion: "2025-01",
-		Headers: map[string]string{"X-Shopify-Hmac-Sha256": base64.StdEncoding.EncodeToString(mac.Sum(nil)),
-			"X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": "wh-1"},
-		Body: body, ReceivedAt: time.Now().UTC(),
+		Headers: map[string]string{"X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": "wh-1"},
+		HMAC:    signature, Body: body, ReceivedAt: time.Now().UTC(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -78,9 +78,11 @@ func TestWebhookTraceAndRedeliver(t *testing.T) {
 	}
 	replay(t, dbURL, "redeliver", shop, "wh-404").want(t, 2, "no stored webhook wh-404")
 
-	// The trace: payload, signature, what it caused, the order before and after.
+	// The trace: payload, signature (the auditor's tool reads the database
+	// and shows it, unlike the API), what it caused, the order before and after.
 	replay(t, dbURL, "webhook", shop, "wh-1", "--secret", secret).
-		want(t, 0, "signature: VALID", "orders/create", "order.placed", "webhook.processed", "(no order yet)", `"id": 5000000000000000123`)
+		want(t, 0, "signature: VALID", "X-Shopify-Hmac-Sha256: "+signature, "orders/create", "order.placed", "webhook.processed",
+			"(no order yet)", `"id": 5000000000000000123`)
 	replay(t, dbURL, "webhook", shop, "wh-1", "--secret", "guess").want(t, 1, "signature: INVALID")
 	r = replay(t, dbURL, "webhook", shop, "wh-1", "--json")
 	r.want(t, 0)

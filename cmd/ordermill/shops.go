@@ -16,15 +16,16 @@ import (
 // shopsCmd registers a shop's credentials: ordermill shops add --domain ...
 func shopsCmd(args []string) error {
 	if len(args) == 0 || args[0] != "add" {
-		return errors.New("usage: ordermill shops add --domain D --name N --currency C --webhook-secret S [--webhook-secret2 S2] --access-token T")
+		return errors.New("usage: ordermill shops add --domain D --name N --currency C --webhook-secret S [--webhook-secret2 S2] --access-token T [--shopify-id N]")
 	}
-	fs := newFlagSet("shops add", "shops add --domain D --name N --currency C --webhook-secret S [--webhook-secret2 S2] --access-token T")
+	fs := newFlagSet("shops add", "shops add --domain D --name N --currency C --webhook-secret S [--webhook-secret2 S2] --access-token T [--shopify-id N]")
 	domainName := fs.String("domain", "", "shop domain, e.g. demo.myshopify.com")
 	name := fs.String("name", "", "shop display name")
 	currency := fs.String("currency", "USD", "shop currency (ISO 4217)")
 	secret := fs.String("webhook-secret", "", "the app's webhook signing secret")
 	secret2 := fs.String("webhook-secret2", "", "a second active webhook secret, during rotation")
 	token := fs.String("access-token", "", "Admin API access token")
+	shopifyID := fs.Int64("shopify-id", 0, "Shopify's id of the shop; privacy and app/uninstalled webhooks must name it")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -43,7 +44,7 @@ func shopsCmd(args []string) error {
 	}
 	defer p.Close()
 	shop, err := p.Shops.Add(ctx, shops.Registration{
-		Domain: *domainName, Name: *name, Currency: *currency, WebhookSecrets: secrets, AccessToken: *token,
+		Domain: *domainName, Name: *name, Currency: *currency, ShopifyID: *shopifyID, WebhookSecrets: secrets, AccessToken: *token,
 	}, eventstore.Metadata{Actor: "cli", Source: "cli"})
 	if err != nil {
 		return err

@@ -33,19 +33,22 @@ func TestPayloadsDecodeWithDomain(t *testing.T) {
 			t.Errorf("%s: decoded %+v, expected %+v", d.Topic, s, e)
 		}
 	}
-	for _, sc := range []string{"inventory", "compliance"} {
-		p := runParams{Scenario: sc, Shop: "epsilon.myshopify.com", Secret: "s", Seed: 9, Orders: 4}
+	// Every body the simulator sends is one of its topic, of the shop it
+	// signs for: the receiver refuses anything else.
+	const shop = "epsilon.myshopify.com"
+	signer := domain.ShopifySigner{Domain: shop, ShopID: shopID(shop)}
+	for _, sc := range []string{"orders", "inventory", "compliance", "uninstall"} {
+		p := runParams{Scenario: sc, Shop: shop, Secret: "s", Seed: 9, Orders: 4}
+		topics := map[string]bool{}
 		for _, d := range buildPlan(p).deliveries {
-			var err error
-			switch d.Topic {
-			case "inventory_levels/update":
-				_, err = domain.DecodeShopifyInventoryLevel(d.Body)
-			case "customers/redact":
-				_, err = domain.DecodeShopifyCustomerRedact(d.Body)
+			topics[d.Topic] = true
+			v, err := domain.DecodeShopifyWebhook(d.Topic, d.Body, signer)
+			if err != nil || v == nil {
+				t.Errorf("%s %s: %v, %v\n%s", sc, d.Topic, v, err, d.Body)
 			}
-			if err != nil {
-				t.Errorf("%s: %v\n%s", d.Topic, err, d.Body)
-			}
+		}
+		if len(topics) == 0 {
+			t.Errorf("%s sent nothing", sc)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -23,6 +24,9 @@ import (
 // so a reader that does not open it still decodes the event.
 const sealedPrefix = "sealed:v1:"
 
+// Sealed reports whether a stored string field holds a sealed value.
+func Sealed(value string) bool { return strings.HasPrefix(value, sealedPrefix) }
+
 // field is a personal field of an event type's payload. A bytes field holds
 // base64 in the payload (a []byte in Go); its raw bytes are sealed.
 type field struct {
@@ -33,7 +37,9 @@ type field struct {
 // personal lists the personal fields of each event type. Everything else in
 // an event (ids, amounts, timestamps, product lines) stays readable.
 var personal = map[string][]field{
-	"webhook.received": {{name: "body_base64", bytes: true}},
+	// The signature is no personal data, but with the body it lets anyone
+	// post the body again: it is sealed with it, and erased with it.
+	"webhook.received": {{name: "body_base64", bytes: true}, {name: "hmac"}},
 	"order.placed":     {{name: "email"}, {name: "customer_name"}},
 	"email.sent":       {{name: "to"}},
 	"email.failed":     {{name: "to"}},

@@ -35,6 +35,7 @@ type Shop struct {
 	Domain         string     `json:"domain"`
 	Name           string     `json:"name"`
 	Currency       string     `json:"currency"`
+	ShopifyID      *int64     `json:"shopify_id"` // nil when not given
 	Installed      bool       `json:"installed"`
 	WebhookSecrets int        `json:"webhook_secrets"` // how many are active
 	RegisteredAt   time.Time  `json:"registered_at"`
@@ -46,6 +47,7 @@ type Registration struct {
 	Domain         string
 	Name           string
 	Currency       string
+	ShopifyID      int64 // Shopify's id of the shop; 0 when unknown
 	WebhookSecrets []string
 	AccessToken    string
 }
@@ -109,7 +111,7 @@ func (r *Registry) sealSecrets(shop string, list []string) [][]byte {
 func (r *Registry) Add(ctx context.Context, reg Registration, meta eventstore.Metadata) (Shop, error) {
 	reg.Domain = strings.ToLower(strings.TrimSpace(reg.Domain))
 	now := r.now().UTC()
-	events, err := domain.RegisterShop(reg.Domain, reg.Name, reg.Currency, now)
+	events, err := domain.RegisterShop(reg.Domain, reg.Name, reg.Currency, reg.ShopifyID, now)
 	if err != nil {
 		return Shop{}, err
 	}
@@ -125,8 +127,12 @@ func (r *Registry) Add(ctx context.Context, reg Registration, meta eventstore.Me
 		return Shop{}, err
 	}
 	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO shops (domain, name, currency, webhook_secrets, access_token, registered_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, registered.Shop, registered.Name, registered.Currency,
+		var shopifyID *int64
+		if registered.ShopifyID != 0 {
+			shopifyID = &registered.ShopifyID
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO shops (domain, name, currency, shopify_id, webhook_secrets, access_token, registered_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, registered.Shop, registered.Name, registered.Currency, shopifyID,
 			r.sealSecrets(registered.Shop, reg.WebhookSecrets),
 			r.key.Seal([]byte(reg.AccessToken), secretContext(registered.Shop, "access_token")), now)
 		var pgErr *pgconn.PgError
@@ -150,11 +156,11 @@ func (r *Registry) Add(ctx context.Context, reg Registration, meta eventstore.Me
 	return r.Get(ctx, registered.Shop)
 }
 
-const shopColumns = `domain, name, currency, installed, cardinality(webhook_secrets), registered_at, uninstalled_at`
+const shopColumns = `domain, name, currency, shopify_id, installed, cardinality(webhook_secrets), registered_at, uninstalled_at`
 
 func scanShop(row pgx.CollectableRow) (Shop, error) {
 	var s Shop
-	err := row.Scan(&s.Domain, &s.Name, &s.Currency, &s.Installed, &s.WebhookSecrets, &s.RegisteredAt, &s.UninstalledAt)
+	err := row.Scan(&s.Domain, &s.Name, &s.Currency, &s.ShopifyID, &s.Installed, &s.WebhookSecrets, &s.RegisteredAt, &s.UninstalledAt)
 	return s, err
 }
 
@@ -210,6 +216,21 @@ func (r *Registry) Rotate(ctx context.Context, shop string, rot Rotation) (Shop,
 	}
 	r.forget(shop)
 	return r.Get(ctx, shop)
+}
+
+// Signer is what is known of the shop that signed a webhook: its domain
+// and, when it was given at registration, its Shopify id.
+func (r *Registry) Signer(ctx context.Context, shop string) (domain.ShopifySigner, error) {
+	s := domain.ShopifySigner{Domain: strings.ToLower(shop)}
+	var id *int64
+	err := r.pool.QueryRow(ctx, `SELECT shopify_id FROM shops WHERE domain = $1`, s.Domain).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s, nil // only the domain is known
+	}
+	if id != nil {
+		s.ShopID = *id
+	}
+	return s, err
 }
 
 // MarkUninstalled records in the table that the shop removed the app; the

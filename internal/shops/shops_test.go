@@ -92,8 +92,34 @@ func TestRegistry(t *testing.T) {
 	if s, _ = reg.Get(ctx, "demo.myshopify.com"); s.Installed || s.UninstalledAt == nil || !s.UninstalledAt.Equal(at) {
 		t.Errorf("after uninstall: %+v", s)
 	}
+	// The Shopify id, when given, is what webhooks naming their shop are checked against.
+	if s.ShopifyID != nil {
+		t.Errorf("shop registered without a Shopify id has %d", *s.ShopifyID)
+	}
+	if signer, err := reg.Signer(ctx, "demo.myshopify.com"); err != nil || signer != (domain.ShopifySigner{Domain: "demo.myshopify.com"}) {
+		t.Errorf("signer without id = %+v, %v", signer, err)
+	}
+	c, err := reg.Add(ctx, shops.Registration{Domain: "c.myshopify.com", Name: "C", Currency: "USD", ShopifyID: 954889,
+		WebhookSecrets: []string{"whsec-c"}, AccessToken: "t"}, eventstore.Metadata{})
+	if err != nil || c.ShopifyID == nil || *c.ShopifyID != 954889 {
+		t.Fatalf("add with Shopify id: %+v, %v", c, err)
+	}
+	if signer, err := reg.Signer(ctx, "C.myshopify.com"); err != nil || signer != (domain.ShopifySigner{Domain: "c.myshopify.com", ShopID: 954889}) {
+		t.Errorf("signer = %+v, %v", signer, err)
+	}
+	if signer, err := reg.Signer(ctx, "nobody.myshopify.com"); err != nil || signer.ShopID != 0 {
+		t.Errorf("signer of an unknown shop = %+v, %v", signer, err)
+	}
+	registered, err := eventstore.New(pool).ReadStream(ctx, domain.ShopStream("c.myshopify.com"), 1)
+	if err != nil || !bytes.Contains(registered[0].Data, []byte(`"shopify_id": 954889`)) {
+		t.Errorf("shop.registered = %s, %v", registered[0].Data, err)
+	}
+	if _, err := reg.Add(ctx, shops.Registration{Domain: "d.myshopify.com", Name: "D", Currency: "USD", ShopifyID: -5,
+		WebhookSecrets: []string{"x"}, AccessToken: "t"}, eventstore.Metadata{}); !errors.As(err, &ve) {
+		t.Errorf("negative Shopify id: %v, want a ValidationError", err)
+	}
 	list, err := reg.List(ctx)
-	if err != nil || len(list) != 1 {
+	if err != nil || len(list) != 2 {
 		t.Errorf("list = %+v, %v", list, err)
 	}
 }

@@ -552,7 +552,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** A webhook with its raw body, headers and outcomes */
+        /**
+         * A webhook with its raw body, headers, signature check and outcomes
+         * @description The stored signature (X-Shopify-Hmac-Sha256) is never shown: Shopify signs the body only, so a body with its signature could be posted again under another topic. `signature` says instead whether one of the shop's active webhook secrets signs the stored body.
+         */
         get: operations["getWebhook"];
         put?: never;
         post?: never;
@@ -763,7 +766,7 @@ export interface paths {
         };
         /**
          * Trace a stored webhook delivery
-         * @description The raw payload and headers, when it arrived, every event it caused (following causation ids) and each order's state before and after. With the shop's secret in X-Audit-Webhook-Secret, the HMAC is recomputed over the stored body.
+         * @description The raw payload and headers, when it arrived, every event it caused (following causation ids) and each order's state before and after. With the shop's secret in X-Audit-Webhook-Secret, the HMAC is recomputed over the stored body and `signature.valid` says whether it matches the stored signature, which itself is never shown (the replay tool, run with database access, shows it).
          */
         get: operations["traceWebhook"];
         put?: never;
@@ -802,7 +805,7 @@ export interface paths {
         };
         /**
          * Download the shop's events with positions, hashes and metadata
-         * @description Commit order. Time bounds are [since, until) on recorded_at; position tokens select events after since up to and including until.
+         * @description Commit order. Time bounds are [since, until) on recorded_at; position tokens select events after since up to and including until. Data and metadata are the stored text the hashes cover, except that a webhook signature stored in plain text (webhooks captured before signatures were sealed) reads "[withheld]"; those events' hashes are recomputed from `ordermill-replay export` instead.
          */
         get: operations["exportEvents"];
         put?: never;
@@ -1073,6 +1076,11 @@ export interface components {
             domain: string;
             name: string;
             currency: string;
+            /**
+             * Format: int64
+             * @description Shopify's id of the shop, when given at registration (null otherwise).
+             */
+            shopify_id: number | null;
             installed: boolean;
             /** @description How many secrets are active. */
             webhook_secrets: number;
@@ -2349,9 +2357,15 @@ export interface operations {
                 content: {
                     "application/json": {
                         webhook: components["schemas"]["Webhook"];
+                        /** @description The Shopify headers, content type and user agent it came with, less the signature. */
                         headers: {
                             [key: string]: string;
                         };
+                        /**
+                         * @description valid: an active secret of the shop signs the stored body; invalid: none does (the secret was rotated since, or the stored webhook differs); erased: the body's data key was destroyed by a redaction, nothing is left to check.
+                         * @enum {string}
+                         */
+                        signature: "valid" | "invalid" | "erased";
                         /** Format: byte */
                         body_base64: string;
                         triggered_at?: string;
@@ -2499,6 +2513,11 @@ export interface operations {
                     domain: string;
                     name?: string;
                     currency: string;
+                    /**
+                     * Format: int64
+                     * @description Shopify's id of the shop (the shop_id of its privacy webhooks, the id of its app/uninstalled body). When given, those webhooks must name it; otherwise only their shop domain is checked.
+                     */
+                    shopify_id?: number;
                     webhook_secrets: string[];
                     access_token: string;
                 };

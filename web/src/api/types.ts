@@ -129,6 +129,8 @@ export interface WebhookOutcome {
 export interface WebhookDetail {
   webhook: Webhook;
   headers: Record<string, string | string[]>;
+  /** Whether an active secret of the shop signs the stored body; the signature itself is never served. */
+  signature: 'valid' | 'invalid' | 'erased';
   body_base64: string;
   triggered_at?: string;
   api_version?: string;

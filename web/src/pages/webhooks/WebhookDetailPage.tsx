@@ -51,6 +51,8 @@ export function WebhookDetailPage() {
             </dd>
             <dt>Received</dt>
             <dd>{formatPrecise(webhook.data.webhook.received_at)}</dd>
+            <dt>Signature</dt>
+            <dd>{signatureText[webhook.data.signature]}</dd>
             {webhook.data.webhook.order_id && (
               <>
                 <dt>Order</dt>
@@ -88,6 +90,13 @@ export function WebhookDetailPage() {
     </section>
   );
 }
+
+/** What the signature check means; the stored signature itself is never served. */
+const signatureText: Record<WebhookDetail['signature'], string> = {
+  valid: 'Valid: signed with one of the shop’s active webhook secrets',
+  invalid: 'Not signed with an active secret (rotated since, or the stored webhook differs)',
+  erased: 'Not checked: the body was erased by a redaction',
+};
 
 /** The stored body is base64 so that it stays byte-exact; shown as UTF-8 text. */
 export function decodeBody(b64: string): string {
