@@ -248,6 +248,54 @@ func TestAPITokenLifecycle(t *testing.T) {
 	}
 }
 
+// TestAPITokenBackedByOwner: a token has no more authority than the user it
+// derives from.
+func TestAPITokenBackedByOwner(t *testing.T) {
+	sum := sha256.Sum256([]byte("om_secret"))
+	record := APITokenRecord{ID: uuid.New(), Shop: demoShop, Name: "ci", Role: RoleOwner, TokenHash: hex.EncodeToString(sum[:]),
+		Prefix: "om_sec", Version: 1}
+	owner := func(role Role, active bool, shop string) *User {
+		return UserFromRecord(UserRecord{ID: userID, Shop: shop, Email: "o@example.com", Name: "O", Role: role, Active: active, Version: 1})
+	}
+	for _, c := range []struct {
+		name      string
+		tokenRole Role
+		owner     *User
+		usable    bool
+	}{
+		{"active owner", RoleOwner, owner(RoleOwner, true, demoShop), true},
+		{"deactivated owner", RoleOwner, owner(RoleOwner, false, demoShop), false},
+		{"demoted to staff", RoleOwner, owner(RoleStaff, true, demoShop), false},
+		{"staff token of a staff user", RoleStaff, owner(RoleStaff, true, demoShop), true},
+		{"auditor token of a staff user", RoleAuditor, owner(RoleStaff, true, demoShop), false},
+		{"owner of another shop", RoleStaff, owner(RoleOwner, true, "other.myshopify.com"), false},
+		{"unknown owner", RoleStaff, &User{}, false},
+	} {
+		r := record
+		r.Role = c.tokenRole
+		tok := APITokenFromRecord(r)
+		if got := tok.UsableBy(c.owner, t0); got != c.usable {
+			t.Errorf("%s: UsableBy = %v, want %v", c.name, got, c.usable)
+		}
+		evs, err := tok.RevokeForOwner(c.owner, t0)
+		if err != nil || (len(evs) == 1) == c.usable {
+			t.Errorf("%s: RevokeForOwner = %v, %v", c.name, evs, err)
+		}
+	}
+	revoked := record
+	revoked.Revoked = true
+	if evs, err := APITokenFromRecord(revoked).RevokeForOwner(&User{}, t0); evs != nil || err != nil {
+		t.Errorf("revoking a revoked token again: %v, %v", evs, err)
+	}
+	if APITokenFromRecord(revoked).UsableBy(owner(RoleOwner, true, demoShop), t0) {
+		t.Error("a revoked token is usable")
+	}
+	if !RoleOwner.Covers(RoleStaff) || !RoleOwner.Covers(RoleAuditor) || RoleStaff.Covers(RoleAuditor) || RoleAuditor.Covers(RoleStaff) ||
+		!RoleStaff.Covers(RoleStaff) || RoleStaff.Covers(RoleOwner) {
+		t.Error("Covers does not follow the permissions")
+	}
+}
+
 func TestValidEmail(t *testing.T) {
 	for in, want := range map[string]bool{
 		"jane@example.com": true, "j.d+tag@mail.example.co.uk": true,
