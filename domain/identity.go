@@ -65,7 +65,7 @@ type ShopUninstalled struct {
 // UserRegistered records a new user of a shop. It carries no credential:
 // the password hash lives only in the mutable users table, so the log, its
 // streams and its exports never hold it. Events stored before this carried
-// "password_hash"; readers withhold it (eventstore.WithheldFields).
+// "password_hash"; readers withhold it (eventstore/withheld.go).
 type UserRegistered struct {
 	UserID       uuid.UUID `json:"user_id"`
 	Shop         string    `json:"shop"`
