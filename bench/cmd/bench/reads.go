@@ -58,7 +58,7 @@ func (b *bench) reads(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	const email, password = "bench-owner@example.test", "bench-password-1"
+	const email, password = "bench-owner@example.test", "quiet-harbour-2024"
 	if _, err := api.RegisterUser(ctx, e.p.Store, api.NewUser{Shop: benchShop, Email: email, Name: "Bench",
 		Role: domain.RoleOwner, Password: password, Meta: eventstore.Metadata{Source: "bench"}}); err != nil {
 		return err
