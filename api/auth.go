@@ -33,6 +33,9 @@ type Principal struct {
 	Shop  string
 	Role  domain.Role
 	Email string // users only
+	// Owner is the user whose authority this is: the user, or the user a
+	// token derives from. Tokens it creates derive from the same user.
+	Owner uuid.UUID
 }
 
 // Actor names the principal in event metadata ("user:<id>", "token:<id>").
@@ -110,31 +113,42 @@ func (s *server) jwtPrincipal(c *gin.Context, token string) (Principal, error) {
 	if !alive {
 		return Principal{}, errors.New("session ended")
 	}
-	return Principal{
-		Kind: KindUser, ID: uuid.MustParse(claims.Subject), Shop: claims.Shop, Role: claims.Role, Email: claims.Email,
-	}, nil
+	id := uuid.MustParse(claims.Subject)
+	return Principal{Kind: KindUser, ID: id, Shop: claims.Shop, Role: claims.Role, Email: claims.Email, Owner: id}, nil
 }
 
+// tokenPrincipal authenticates an API token together with the user it
+// derives from, in one query: the domain decides whether that user still
+// backs it (APIToken.UsableBy). A token without an owner row is unknown.
 func (s *server) tokenPrincipal(c *gin.Context, secret string) (Principal, error) {
-	p := Principal{Kind: KindToken}
 	var (
+		tok     domain.APITokenRecord
 		expires *time.Time
-		revoked *time.Time
+		owner   userRow
 	)
 	err := s.Store.Pool().QueryRow(c.Request.Context(),
-		`SELECT id, shop, role, expires_at, revoked_at FROM api_tokens WHERE token_hash = $1`,
-		hashSecret(secret)).Scan(&p.ID, &p.Shop, &p.Role, &expires, &revoked)
+		`SELECT t.id, t.shop, t.name, t.role, t.token_hash, t.prefix, t.expires_at, t.revoked_at IS NOT NULL, t.version,
+			u.id, u.shop, u.email, u.name, u.role, u.active, u.version
+		FROM api_tokens t JOIN users u ON u.id = t.owner_id WHERE t.token_hash = $1`,
+		hashSecret(secret)).Scan(&tok.ID, &tok.Shop, &tok.Name, &tok.Role, &tok.TokenHash, &tok.Prefix, &expires,
+		&tok.Revoked, &tok.Version, &owner.ID, &owner.Shop, &owner.Email, &owner.Name, &owner.Role, &owner.Active, &owner.Version)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return p, errors.New("unknown api token")
+		return Principal{}, errors.New("unknown api token")
 	case err != nil:
-		return p, errors.Join(errUnavailable, err)
-	case revoked != nil:
-		return p, errors.New("api token revoked")
-	case expires != nil && !time.Now().Before(*expires):
-		return p, errors.New("api token expired")
+		return Principal{}, errors.Join(errUnavailable, err)
 	}
-	return p, nil
+	if expires != nil {
+		tok.ExpiresAt = *expires
+	}
+	t, now := domain.APITokenFromRecord(tok), time.Now()
+	if !t.Usable(now) {
+		return Principal{}, errors.New("api token revoked or expired")
+	}
+	if !t.UsableBy(owner.domainUser(), now) {
+		return Principal{}, errors.New("api token's owner deactivated or no longer holds its role")
+	}
+	return Principal{Kind: KindToken, ID: t.ID(), Shop: t.Shop(), Role: t.Role(), Owner: owner.ID}, nil
 }
 
 // hashSecret is how API token secrets are stored and looked up: they are random

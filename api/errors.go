@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -34,6 +35,11 @@ func (s *server) problemFromError(c *gin.Context, err error) {
 		abortProblem(c, http.StatusPreconditionFailed, "the resource changed since the version in If-Match")
 	case errors.Is(err, eventstore.ErrStreamNotFound), errors.Is(err, domain.ErrNotFound), errors.Is(err, errNotFound):
 		abortProblem(c, http.StatusNotFound, "no such resource")
+	case errors.Is(err, errUnavailable):
+		s.Logger.ErrorContext(c.Request.Context(), "credential store unavailable", "err", err,
+			"path", c.Request.URL.Path, "request_id", c.GetString("request_id"))
+		c.Header("Retry-After", strconv.Itoa(int(loginRetryAfter.Seconds())))
+		abortProblem(c, http.StatusServiceUnavailable, "a service this request needs is unavailable, retry shortly")
 	default:
 		s.Logger.ErrorContext(c.Request.Context(), "request failed", "err", err,
 			"path", c.Request.URL.Path, "request_id", c.GetString("request_id"))

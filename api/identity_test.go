@@ -52,8 +52,8 @@ func TestLogin(t *testing.T) {
 	env.CreateUser(t, shopA, "Owner@Alpha.test", domain.RoleOwner, password)
 
 	t.Run("ok", func(t *testing.T) {
-		// The email is matched case-insensitively.
-		resp := env.Do(t, http.MethodPost, "/auth/login", "", map[string]string{"email": "owner@ALPHA.test", "password": password})
+		// The shop and the email are matched case-insensitively.
+		resp := env.Do(t, http.MethodPost, "/auth/login", "", map[string]string{"shop": "Alpha.myshopify.com", "email": "owner@ALPHA.test", "password": password})
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("status %d: %s", resp.StatusCode, apitest.ReadBody(t, resp))
 		}
@@ -73,8 +73,9 @@ func TestLogin(t *testing.T) {
 		}
 	})
 	for name, body := range map[string]map[string]string{
-		"wrong password": {"email": "owner@alpha.test", "password": "wrong password!"},
-		"unknown user":   {"email": "nobody@alpha.test", "password": password},
+		"wrong password": {"shop": shopA, "email": "owner@alpha.test", "password": "wrong password!"},
+		"unknown user":   {"shop": shopA, "email": "nobody@alpha.test", "password": password},
+		"other shop":     {"shop": shopB, "email": "owner@alpha.test", "password": password},
 	} {
 		t.Run(name, func(t *testing.T) {
 			resp := env.Do(t, http.MethodPost, "/auth/login", "", body)
@@ -89,7 +90,12 @@ func TestLogin(t *testing.T) {
 	}
 	t.Run("missing fields", func(t *testing.T) {
 		p := apitest.Problem(t, env.Do(t, http.MethodPost, "/auth/login", "", map[string]string{}), http.StatusUnprocessableEntity)
-		if len(p.Errors) != 2 || p.Errors[0].Field != "email" || p.Errors[1].Field != "password" {
+		if len(p.Errors) != 3 || p.Errors[0].Field != "shop" || p.Errors[1].Field != "email" || p.Errors[2].Field != "password" {
+			t.Fatalf("errors %+v", p.Errors)
+		}
+		p = apitest.Problem(t, env.Do(t, http.MethodPost, "/auth/login", "", map[string]string{"shop": "alpha", "email": "owner@alpha.test",
+			"password": password}), http.StatusUnprocessableEntity)
+		if len(p.Errors) != 1 || p.Errors[0].Field != "shop" {
 			t.Fatalf("errors %+v", p.Errors)
 		}
 	})
@@ -340,7 +346,7 @@ func TestRoleChangeAndDeactivationEndSessions(t *testing.T) {
 
 	status(t, env.Do(t, http.MethodDelete, "/api/v1/users/"+staff.String(), owner, nil), http.StatusNoContent)
 	apitest.Problem(t, env.Do(t, http.MethodGet, "/api/v1/profile", auditorAccess, nil), http.StatusUnauthorized)
-	apitest.Problem(t, env.Do(t, http.MethodPost, "/auth/login", "", map[string]string{"email": "staff@alpha.test", "password": password}), http.StatusUnauthorized)
+	apitest.Problem(t, env.Do(t, http.MethodPost, "/auth/login", "", map[string]string{"shop": shopA, "email": "staff@alpha.test", "password": password}), http.StatusUnauthorized)
 	apitest.Problem(t, env.Do(t, http.MethodDelete, "/api/v1/users/"+staff.String(), owner, nil), http.StatusConflict)
 }
 
@@ -424,9 +430,9 @@ func TestRateLimits(t *testing.T) {
 
 	// Login: the second attempt is within budget (even with a wrong password),
 	// the third is throttled before the password is checked.
-	bad := map[string]string{"email": "owner@alpha.test", "password": "guess-guess"}
+	bad := map[string]string{"shop": shopA, "email": "owner@alpha.test", "password": "guess-guess"}
 	apitest.Problem(t, env.Do(t, http.MethodPost, "/auth/login", "", bad), http.StatusUnauthorized)
-	resp = env.Do(t, http.MethodPost, "/auth/login", "", map[string]string{"email": "owner@alpha.test", "password": password})
+	resp = env.Do(t, http.MethodPost, "/auth/login", "", map[string]string{"shop": shopA, "email": "owner@alpha.test", "password": password})
 	if resp.Header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
@@ -478,9 +484,24 @@ func TestStrictJSONAndValidation(t *testing.T) {
 		for _, f := range []string{"email", "name", "role"} {
 			field(t, fe, f)
 		}
-		p = apitest.Problem(t, post(map[string]string{"email": "a@alpha.test", "name": "A", "role": "staff", "password": "short"}),
-			http.StatusUnprocessableEntity)
-		field(t, p.Errors, "password")
+		// The password policy: every rule broken is named.
+		for pw, want := range map[string][]string{
+			"short":                 {"at least 12 characters"},
+			"LeaveMeAlone":          {"10,000 most common"},
+			"sunny-Alice.Smith-day": {"email address's name"},
+			"alice":                 {"at least 12 characters", "email address's name"},
+		} {
+			p = apitest.Problem(t, post(map[string]string{"email": "alice.smith@alpha.test", "name": "A", "role": "staff", "password": pw}),
+				http.StatusUnprocessableEntity)
+			if len(p.Errors) != len(want) {
+				t.Fatalf("password %q: errors %+v, want %q", pw, p.Errors, want)
+			}
+			for i, w := range want {
+				if p.Errors[i].Field != "password" || !strings.Contains(p.Errors[i].Message, w) {
+					t.Errorf("password %q: error %+v, want password: …%s…", pw, p.Errors[i], w)
+				}
+			}
+		}
 	})
 	t.Run("duplicate email", func(t *testing.T) {
 		body := map[string]string{"email": "dup@alpha.test", "name": "A", "role": "staff", "password": password}

@@ -171,7 +171,7 @@ func TestOpenAPIContract(t *testing.T) {
 	// Sign-in.
 	email := "contract-staff@contract.test"
 	e.CreateUser(t, shop, email, domain.RoleStaff, "correct horse battery")
-	check(e.Do(t, http.MethodPost, "/auth/login", "", map[string]string{"email": email, "password": "wrong"}), http.StatusUnauthorized)
+	check(e.Do(t, http.MethodPost, "/auth/login", "", map[string]string{"shop": shop, "email": email, "password": "wrong"}), http.StatusUnauthorized)
 	_, refresh := e.Login(t, email, "correct horse battery")
 	resp := e.Do(t, http.MethodPost, "/auth/refresh", "", map[string]string{"refresh_token": refresh})
 	var tokens struct {

@@ -46,13 +46,18 @@ type Deps struct {
 // registers its routes from NewRouter.
 type server struct {
 	Deps
-	limiter *redis_rate.Limiter
+	limiter         *redis_rate.Limiter
+	placeholderHash []byte // see newPlaceholderHash
+}
+
+func newServer(d Deps) *server {
+	return &server{Deps: d, limiter: redis_rate.NewLimiter(d.Redis), placeholderHash: newPlaceholderHash(d.BcryptCost)}
 }
 
 // NewRouter builds the HTTP handler for the api role.
 func NewRouter(d Deps) Handler {
 	gin.SetMode(gin.ReleaseMode)
-	s := &server{Deps: d, limiter: redis_rate.NewLimiter(d.Redis)}
+	s := newServer(d)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	// Client IPs key rate limits, so X-Forwarded-For counts only from known proxies.

@@ -14,6 +14,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ordermill/ordermill/domain"
 )
 
 // refreshTTL is how long a refresh token, and a session that keeps refreshing,
@@ -154,6 +156,7 @@ func (s *server) endUserSessions(ctx context.Context, userID uuid.UUID) error {
 }
 
 type loginRequest struct {
+	Shop     string `json:"shop"`
 	Email    string `json:"email"`
 	Password string `json:"password"`
 }
@@ -169,17 +172,41 @@ type refreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-// dummyHash is compared against when the email is unknown, so a login costs
-// the same whether or not the account exists.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("ordermill-no-such-user"), bcrypt.DefaultCost)
+// newPlaceholderHash is what an unknown account's password is compared
+// against, hashed at the configured cost so that a sign-in costs the same
+// whether or not the account exists. Its password is random: nothing matches.
+func newPlaceholderHash(cost int) []byte {
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	pw := make([]byte, 32)
+	_, _ = rand.Read(pw)
+	hash, err := bcrypt.GenerateFromPassword(pw, cost)
+	if err != nil {
+		panic("placeholder password hash: " + err.Error()) // only an out-of-range cost, which config refuses
+	}
+	return hash
+}
 
+// login signs a user of one shop in. Users are identified by shop and email,
+// since an email is unique only within its shop; an unknown shop or email
+// answers exactly as a wrong password does. The throttle runs before the
+// password is looked at (allowLogin).
 func (s *server) login(c *gin.Context) {
 	var req loginRequest
 	if !bindJSON(c, &req) {
 		return
 	}
+	shop := strings.ToLower(strings.TrimSpace(req.Shop))
+	email := strings.ToLower(strings.TrimSpace(req.Email))
 	var fields []FieldError
-	if strings.TrimSpace(req.Email) == "" {
+	switch {
+	case shop == "":
+		fields = append(fields, FieldError{Field: "shop", Message: "is required"})
+	case !domain.ValidShopDomain(shop):
+		fields = append(fields, FieldError{Field: "shop", Message: "must be a shop domain like demo.myshopify.com"})
+	}
+	if email == "" {
 		fields = append(fields, FieldError{Field: "email", Message: "is required"})
 	}
 	if req.Password == "" {
@@ -189,31 +216,30 @@ func (s *server) login(c *gin.Context) {
 		abortProblem(c, http.StatusUnprocessableEntity, "the request has invalid fields", fields...)
 		return
 	}
-	if !s.allowLogin(c, req.Email) {
+	if !s.allowLogin(c, shop, email) {
 		return
 	}
 	ctx := c.Request.Context()
-	u, err := s.userByEmail(ctx, req.Email)
+	u, err := s.userByEmail(ctx, shop, email)
 	if errors.Is(err, errNotFound) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(req.Password))
-		s.unauthorized(c, "unknown email")
+		_ = bcrypt.CompareHashAndPassword(s.placeholderHash, []byte(req.Password))
+		s.unauthorized(c, "unknown shop or email")
 		return
 	}
 	if err != nil {
 		s.problemFromError(c, err)
 		return
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.passwordHash), []byte(req.Password)) != nil {
-		s.unauthorized(c, "wrong password")
-		return
-	}
-	if !u.Active {
-		s.unauthorized(c, "user deactivated")
+	if !u.domainUser().CheckPassword(req.Password) {
+		s.unauthorized(c, "wrong password or user deactivated")
 		return
 	}
 	family, refresh, err := s.startSession(ctx, u.ID)
+	if err == nil {
+		err = s.loginSucceeded(ctx, c, shop, email)
+	}
 	if err != nil {
-		s.problemFromError(c, err)
+		s.loginUnavailable(c, err)
 		return
 	}
 	s.issueTokens(c, u, family, refresh)

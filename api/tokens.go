@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -75,9 +76,9 @@ func (s *server) createToken(c *gin.Context) {
 				expires = &e.ExpiresAt
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO api_tokens
-				(id, shop, name, role, token_hash, prefix, created_by, created_at, expires_at, version)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)`,
-				e.TokenID, e.Shop, e.Name, e.Role, e.TokenHash, e.Prefix, p.Actor(), e.CreatedAt, expires)
+				(id, shop, name, role, token_hash, prefix, created_by, owner_id, created_at, expires_at, version)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)`,
+				e.TokenID, e.Shop, e.Name, e.Role, e.TokenHash, e.Prefix, p.Actor(), p.Owner, e.CreatedAt, expires)
 			return err
 		})
 	if err != nil {
@@ -122,18 +123,48 @@ func (s *server) revokeToken(c *gin.Context) {
 	if !ok {
 		return
 	}
-	ctx := c.Request.Context()
 	now := time.Now()
-	_, err := updateInline(ctx, s.Store, domain.APITokenStream(id), principalFrom(c).Shop, eventMeta(c),
-		domain.NewAPITokenFromHistory,
-		func(t *domain.APIToken) ([]domain.Event, error) { return t.Revoke(now) },
-		func(tx pgx.Tx, t *domain.APIToken) error {
-			_, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = $2, version = $3 WHERE id = $1`, t.ID(), now, t.Version())
-			return err
-		})
+	err := s.updateToken(c, id, now, func(t *domain.APIToken) ([]domain.Event, error) { return t.Revoke(now) })
 	if err != nil {
 		s.problemFromError(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// updateToken appends what decide makes of a token of the caller's shop; the
+// only change a token knows is its revocation.
+func (s *server) updateToken(c *gin.Context, id uuid.UUID, now time.Time, decide func(*domain.APIToken) ([]domain.Event, error)) error {
+	ctx := c.Request.Context()
+	_, err := updateInline(ctx, s.Store, domain.APITokenStream(id), principalFrom(c).Shop, eventMeta(c),
+		domain.NewAPITokenFromHistory, decide,
+		func(tx pgx.Tx, t *domain.APIToken) error {
+			_, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = $2, version = $3 WHERE id = $1`, t.ID(), now, t.Version())
+			return err
+		})
+	return err
+}
+
+// revokeUnbackedTokens revokes the tokens that derive from owner and that
+// owner, deactivated or given a lesser role, no longer backs. Each use checks
+// the same (tokenPrincipal), so a revocation lost to a crash changes nothing.
+func (s *server) revokeUnbackedTokens(c *gin.Context, owner *domain.User) error {
+	rows, err := s.Store.Pool().Query(c.Request.Context(),
+		`SELECT id FROM api_tokens WHERE owner_id = $1 AND revoked_at IS NULL`, owner.ID())
+	if err != nil {
+		return err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, id := range ids {
+		if err := s.updateToken(c, id, now, func(t *domain.APIToken) ([]domain.Event, error) {
+			return t.RevokeForOwner(owner, now)
+		}); err != nil {
+			return fmt.Errorf("revoke token %s: %w", id, err)
+		}
+	}
+	return nil
 }

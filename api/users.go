@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,17 +18,12 @@ import (
 )
 
 // ErrEmailTaken is returned (alongside a ValidationError on "email") when
-// another user already has the email; sign-in is by email alone.
+// another user of the same shop already has the email. Emails are unique per
+// shop only, so the answer says nothing about other shops.
 var ErrEmailTaken = errors.New("email already registered")
 
-// Password length bounds: bcrypt reads at most 72 bytes.
-const (
-	minPasswordLen = 8
-	maxPasswordLen = 72
-)
-
 // NewUser is the input of RegisterUser. Password is plain text; only its bcrypt
-// hash is stored.
+// hash is stored, in the users table and nowhere else.
 type NewUser struct {
 	Shop       string
 	Email      string
@@ -40,14 +34,17 @@ type NewUser struct {
 	Meta       eventstore.Metadata
 }
 
-// RegisterUser hashes the password and appends user.registered, inserting the
-// users row in the same transaction so the user can sign in at once. The event
-// is what the email worker turns into a welcome email.
+// RegisterUser checks the user and the password policy, hashes the password
+// and appends user.registered, inserting the users row (which alone holds
+// the hash) in the same transaction so the user can sign in at once. The
+// event is what the email worker turns into a welcome email.
 func RegisterUser(ctx context.Context, store *eventstore.Store, in NewUser) (uuid.UUID, error) {
-	if n := len(in.Password); n < minPasswordLen || n > maxPasswordLen {
-		return uuid.Nil, &domain.ValidationError{Fields: []domain.FieldError{{
-			Field: "password", Message: fmt.Sprintf("must be %d to %d bytes long", minPasswordLen, maxPasswordLen),
-		}}}
+	id := uuid.New()
+	events, err := domain.RegisterUser(domain.RegisterUserCommand{
+		UserID: id, Shop: in.Shop, Email: in.Email, Name: in.Name, Role: in.Role, Password: in.Password, At: time.Now(),
+	})
+	if err != nil {
+		return uuid.Nil, err
 	}
 	cost := in.BcryptCost
 	if cost == 0 {
@@ -57,24 +54,16 @@ func RegisterUser(ctx context.Context, store *eventstore.Store, in NewUser) (uui
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("hash password: %w", err)
 	}
-	id := uuid.New()
-	events, err := domain.RegisterUser(domain.RegisterUserCommand{
-		UserID: id, Shop: in.Shop, Email: in.Email, Name: in.Name, Role: in.Role,
-		PasswordHash: string(hash), At: time.Now(),
-	})
-	if err != nil {
-		return uuid.Nil, err
-	}
 	e := events[0].(domain.UserRegistered)
 	_, err = appendInline(ctx, store, domain.UserStream(id), eventstore.NoStream, e.Shop, in.Meta, events,
 		func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, `INSERT INTO users (id, shop, email, name, role, password_hash, active, created_at, version)
 				VALUES ($1, $2, $3, $4, $5, $6, true, $7, 1)`,
-				id, e.Shop, e.Email, e.Name, e.Role, e.PasswordHash, e.RegisteredAt)
+				id, e.Shop, e.Email, e.Name, e.Role, string(hash), e.RegisteredAt)
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 				return fmt.Errorf("%w: %w", ErrEmailTaken, &domain.ValidationError{Fields: []domain.FieldError{{
-					Field: "email", Message: "is already registered",
+					Field: "email", Message: "is already registered in this shop",
 				}}})
 			}
 			return err
@@ -178,11 +167,19 @@ func scanUser(row pgx.Row) (userRow, error) {
 	return u, err
 }
 
+// domainUser is the row as the domain's User, which checks passwords.
+func (u userRow) domainUser() *domain.User {
+	return domain.UserFromRecord(domain.UserRecord{
+		ID: u.ID, Shop: u.Shop, Email: u.Email, Name: u.Name, Role: u.Role, Active: u.Active, Version: int(u.Version),
+		PasswordHash: u.passwordHash,
+	})
+}
+
 // Users are read from the primary, never a replica: sign-in must see a user
-// the moment it is registered.
-func (s *server) userByEmail(ctx context.Context, email string) (userRow, error) {
+// the moment it is registered. shop and email are lower-case.
+func (s *server) userByEmail(ctx context.Context, shop, email string) (userRow, error) {
 	return scanUser(s.Store.Pool().QueryRow(ctx,
-		`SELECT `+userColumns+` FROM users WHERE email = $1`, strings.ToLower(strings.TrimSpace(email))))
+		`SELECT `+userColumns+` FROM users WHERE shop = $1 AND email = $2`, shop, email))
 }
 
 func (s *server) userByID(ctx context.Context, id uuid.UUID) (userRow, error) {
@@ -270,7 +267,8 @@ func (s *server) deactivateUser(c *gin.Context) {
 }
 
 // changeUser applies a change to a user of the caller's shop, then ends the
-// user's sessions so the new role or deactivation holds for every token now.
+// user's sessions and revokes the API tokens the user no longer backs, so the
+// new role or deactivation holds for every credential now.
 func (s *server) changeUser(c *gin.Context, id uuid.UUID, decide func(*domain.User) ([]domain.Event, error),
 	answer func(*gin.Context, userRow)) {
 	p := principalFrom(c)
@@ -281,7 +279,7 @@ func (s *server) changeUser(c *gin.Context, id uuid.UUID, decide func(*domain.Us
 	}
 	ctx := c.Request.Context()
 	changed := false
-	_, err := updateInline(ctx, s.Store, domain.UserStream(id), p.Shop, eventMeta(c), domain.NewUserFromHistory,
+	user, err := updateInline(ctx, s.Store, domain.UserStream(id), p.Shop, eventMeta(c), domain.NewUserFromHistory,
 		func(u *domain.User) ([]domain.Event, error) {
 			events, err := decide(u)
 			changed = len(events) > 0
@@ -293,7 +291,7 @@ func (s *server) changeUser(c *gin.Context, id uuid.UUID, decide func(*domain.Us
 			return err
 		})
 	if err == nil && changed {
-		err = s.endUserSessions(ctx, id)
+		err = errors.Join(s.endUserSessions(ctx, id), s.revokeUnbackedTokens(c, user))
 	}
 	if err != nil {
 		s.problemFromError(c, err)

@@ -37,7 +37,7 @@ func sampleEvents() []Event {
 		InventoryLevelSynced{Shop: "demo.myshopify.com", Key: "MUG", Available: -1, UpdatedAt: at},
 		ShopRegistered{Shop: "demo.myshopify.com", Name: "Demo", Currency: "USD", ShopifyID: 954889, RegisteredAt: at},
 		ShopUninstalled{UninstalledAt: at},
-		UserRegistered{UserID: id, Shop: "demo.myshopify.com", Email: "a@example.com", Name: "A", Role: RoleStaff, PasswordHash: "$2a$04$x", RegisteredAt: at},
+		UserRegistered{UserID: id, Shop: "demo.myshopify.com", Email: "a@example.com", Name: "A", Role: RoleStaff, RegisteredAt: at},
 		UserRoleChanged{Role: RoleOwner, ChangedAt: at},
 		UserDeactivated{DeactivatedAt: at},
 		APITokenCreated{TokenID: id, Shop: "demo.myshopify.com", Name: "erp", Role: RoleAuditor, TokenHash: "ab", Prefix: "om_ab", ExpiresAt: at, CreatedAt: at},

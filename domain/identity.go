@@ -64,15 +64,16 @@ type ShopUninstalled struct {
 	UninstalledAt time.Time `json:"uninstalled_at"`
 }
 
-// UserRegistered records a new user of a shop. PasswordHash is a bcrypt hash
-// computed by the caller, so no clear-text password ever reaches an event.
+// UserRegistered records a new user of a shop. It carries no credential:
+// the password hash lives only in the mutable users table, so the log, its
+// streams and its exports never hold it. Events stored before this carried
+// "password_hash"; readers withhold it (eventstore/withheld.go).
 type UserRegistered struct {
 	UserID       uuid.UUID `json:"user_id"`
 	Shop         string    `json:"shop"`
 	Email        string    `json:"email"`
 	Name         string    `json:"name"`
 	Role         Role      `json:"role"`
-	PasswordHash string    `json:"password_hash"`
 	RegisteredAt time.Time `json:"registered_at"`
 }
 
@@ -225,15 +226,17 @@ func (s *Shop) Installed() bool { return s.version > 0 && s.uninstalledAt.IsZero
 // Version returns the number of events applied.
 func (s *Shop) Version() int { return s.version }
 
-// RegisterUserCommand is the input of RegisterUser.
+// RegisterUserCommand is the input of RegisterUser. Password is the chosen
+// password in clear, checked against the password policy; the caller hashes
+// it once the command is accepted and keeps the hash out of every event.
 type RegisterUserCommand struct {
-	UserID       uuid.UUID
-	Shop         string
-	Email        string
-	Name         string
-	Role         Role
-	PasswordHash string // bcrypt
-	At           time.Time
+	UserID   uuid.UUID
+	Shop     string
+	Email    string
+	Name     string
+	Role     Role
+	Password string
+	At       time.Time
 }
 
 // User is a person who signs in to one shop.
@@ -248,8 +251,9 @@ type User struct {
 	version      int
 }
 
-// RegisterUser validates a new user and returns its user.registered event.
-// The email is lower-cased so sign-in does not depend on how it was typed.
+// RegisterUser validates a new user, the password policy included, and
+// returns its user.registered event. The email is lower-cased so sign-in does
+// not depend on how it was typed.
 func RegisterUser(cmd RegisterUserCommand) ([]Event, error) {
 	var f fieldErrors
 	if cmd.UserID == uuid.Nil {
@@ -269,9 +273,7 @@ func RegisterUser(cmd RegisterUserCommand) ([]Event, error) {
 	if _, err := ParseRole(string(cmd.Role)); err != nil {
 		f.add("role", "must be %q, %q or %q", RoleOwner, RoleStaff, RoleAuditor)
 	}
-	if _, err := bcrypt.Cost([]byte(cmd.PasswordHash)); err != nil {
-		f.add("password_hash", "is not a bcrypt hash")
-	}
+	checkPassword(&f, cmd.Password, email)
 	if cmd.At.IsZero() {
 		f.add("registered_at", "is required")
 	}
@@ -279,12 +281,34 @@ func RegisterUser(cmd RegisterUserCommand) ([]Event, error) {
 		return nil, err
 	}
 	return []Event{UserRegistered{
-		UserID: cmd.UserID, Shop: cmd.Shop, Email: email, Name: name, Role: cmd.Role,
-		PasswordHash: cmd.PasswordHash, RegisteredAt: cmd.At.UTC(),
+		UserID: cmd.UserID, Shop: cmd.Shop, Email: email, Name: name, Role: cmd.Role, RegisteredAt: cmd.At.UTC(),
 	}}, nil
 }
 
-// NewUserFromHistory rebuilds a user from its stream.
+// UserRecord is a user as the users table keeps it: the state its events
+// lead to, and the password hash, which no event carries.
+type UserRecord struct {
+	ID           uuid.UUID
+	Shop         string
+	Email        string
+	Name         string
+	Role         Role
+	Active       bool
+	Version      int
+	PasswordHash string
+}
+
+// UserFromRecord restores a user from its users-table row, for sign-in.
+func UserFromRecord(r UserRecord) *User {
+	return &User{
+		id: r.ID, shop: r.Shop, email: r.Email, name: r.Name, role: r.Role, passwordHash: r.PasswordHash,
+		deactivated: !r.Active, version: r.Version,
+	}
+}
+
+// NewUserFromHistory rebuilds a user from its stream. Events carry no
+// password hash, so such a user never passes CheckPassword: sign-in restores
+// users with UserFromRecord.
 func NewUserFromHistory(events []Event) (*User, error) {
 	if len(events) == 0 {
 		return nil, fmt.Errorf("user history: %w", ErrNotFound)
@@ -309,7 +333,7 @@ func (u *User) Apply(e Event) {
 	switch e := e.(type) {
 	case UserRegistered:
 		u.id, u.shop, u.email, u.name = e.UserID, e.Shop, e.Email, e.Name
-		u.role, u.passwordHash = e.Role, e.PasswordHash
+		u.role = e.Role
 	case UserRoleChanged:
 		u.role = e.Role
 	case UserDeactivated:
@@ -357,12 +381,12 @@ func (u *User) Deactivate(at time.Time) ([]Event, error) {
 }
 
 // CheckPassword reports whether pw matches the user's password hash. It is
-// false for a deactivated user, so a sign-in check cannot forget that case.
+// false for a deactivated user, so a sign-in check cannot forget that case;
+// the hash is compared even then, so the answer takes as long either way and
+// does not tell which accounts are deactivated.
 func (u *User) CheckPassword(pw string) bool {
-	if u.version == 0 || u.deactivated {
-		return false
-	}
-	return bcrypt.CompareHashAndPassword([]byte(u.passwordHash), []byte(pw)) == nil
+	match := bcrypt.CompareHashAndPassword([]byte(u.passwordHash), []byte(pw)) == nil
+	return match && u.version > 0 && !u.deactivated
 }
 
 // ID returns the user's id.
@@ -451,6 +475,28 @@ func CreateAPIToken(cmd CreateAPITokenCommand) ([]Event, error) {
 	}}, nil
 }
 
+// APITokenRecord is a token as the api_tokens table keeps it.
+type APITokenRecord struct {
+	ID        uuid.UUID
+	Shop      string
+	Name      string
+	Role      Role
+	TokenHash string
+	Prefix    string
+	ExpiresAt time.Time // zero: never expires
+	Revoked   bool
+	Version   int
+}
+
+// APITokenFromRecord restores a token from its api_tokens row, to
+// authenticate a request without reading its stream.
+func APITokenFromRecord(r APITokenRecord) *APIToken {
+	return &APIToken{
+		id: r.ID, shop: r.Shop, name: r.Name, role: r.Role, tokenHash: r.TokenHash, prefix: r.Prefix,
+		expiresAt: r.ExpiresAt.UTC(), revoked: r.Revoked, version: r.Version,
+	}
+}
+
 // NewAPITokenFromHistory rebuilds a token from its stream.
 func NewAPITokenFromHistory(events []Event) (*APIToken, error) {
 	if len(events) == 0 {
@@ -500,6 +546,28 @@ func (t *APIToken) Revoke(at time.Time) ([]Event, error) {
 // Usable reports whether the token may authenticate a request at now.
 func (t *APIToken) Usable(now time.Time) bool {
 	return t.version > 0 && !t.revoked && (t.expiresAt.IsZero() || now.Before(t.expiresAt))
+}
+
+// UsableBy is Usable for a token that derives from owner, the user who made
+// it (or made the token that made it). A token has no more authority than
+// its owner: it stops working when the owner is deactivated or given a role
+// that does not cover the token's.
+func (t *APIToken) UsableBy(owner *User, now time.Time) bool {
+	return t.Usable(now) && t.backedBy(owner)
+}
+
+// RevokeForOwner revokes the token when owner, the user it derives from, no
+// longer backs it (see UsableBy); a backed or already revoked token yields
+// no events.
+func (t *APIToken) RevokeForOwner(owner *User, at time.Time) ([]Event, error) {
+	if t.revoked || t.backedBy(owner) {
+		return nil, nil
+	}
+	return t.Revoke(at)
+}
+
+func (t *APIToken) backedBy(owner *User) bool {
+	return owner.Active() && owner.Shop() == t.shop && owner.Role().Covers(t.role)
 }
 
 // ID returns the token's id.

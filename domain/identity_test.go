@@ -101,18 +101,17 @@ func TestShopLifecycle(t *testing.T) {
 }
 
 func TestUserLifecycle(t *testing.T) {
-	hash, err := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := RegisterUserCommand{UserID: userID, Shop: demoShop, Email: " Jane@Example.COM ", Name: "Jane", Role: RoleStaff, PasswordHash: string(hash), At: t0}
+	const pw = "tidal-orchard-lantern"
+	cmd := RegisterUserCommand{UserID: userID, Shop: demoShop, Email: " Jane@Example.COM ", Name: "Jane", Role: RoleStaff, Password: pw, At: t0}
 
 	invalidCmds := map[string]func(c *RegisterUserCommand){
-		"bad email":      func(c *RegisterUserCommand) { c.Email = "jane" },
-		"bad role":       func(c *RegisterUserCommand) { c.Role = "admin" },
-		"clear password": func(c *RegisterUserCommand) { c.PasswordHash = "correct horse" },
-		"no id":          func(c *RegisterUserCommand) { c.UserID = uuid.Nil },
-		"no time":        func(c *RegisterUserCommand) { c.At = time.Time{} },
+		"bad email":       func(c *RegisterUserCommand) { c.Email = "jane" },
+		"bad role":        func(c *RegisterUserCommand) { c.Role = "admin" },
+		"short password":  func(c *RegisterUserCommand) { c.Password = "tidal-orchar"[:11] },
+		"common password": func(c *RegisterUserCommand) { c.Password = "QWERTY123456" },
+		"email's name":    func(c *RegisterUserCommand) { c.Password = "tidal-JANE-lantern" },
+		"no id":           func(c *RegisterUserCommand) { c.UserID = uuid.Nil },
+		"no time":         func(c *RegisterUserCommand) { c.At = time.Time{} },
 	}
 	for name, edit := range invalidCmds {
 		c := cmd
@@ -129,8 +128,24 @@ func TestUserLifecycle(t *testing.T) {
 	if u.Email() != "jane@example.com" || u.Role() != RoleStaff || !u.Active() || u.ID() != userID || u.Shop() != demoShop || u.Name() != "Jane" {
 		t.Fatalf("user = %+v", u)
 	}
-	if !u.CheckPassword("correct horse") || u.CheckPassword("wrong") {
-		t.Fatal("CheckPassword gave the wrong answer")
+	// No event carries the hash: a user rebuilt from events never signs in;
+	// one restored from its users-table row does.
+	if u.CheckPassword(pw) {
+		t.Fatal("a user rebuilt from events passed CheckPassword")
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := UserRecord{ID: u.ID(), Shop: u.Shop(), Email: u.Email(), Name: u.Name(), Role: u.Role(), Active: true,
+		Version: u.Version(), PasswordHash: string(hash)}
+	signIn := UserFromRecord(record)
+	if !signIn.CheckPassword(pw) || signIn.CheckPassword("wrong") || signIn.ID() != userID || signIn.Role() != RoleStaff {
+		t.Fatalf("CheckPassword gave the wrong answer for %+v", signIn)
+	}
+	record.Active = false
+	if UserFromRecord(record).CheckPassword(pw) {
+		t.Fatal("a deactivated user passed CheckPassword")
 	}
 	if evs, err := u.ChangeRole(RoleStaff, t0); err != nil || evs != nil {
 		t.Fatalf("same role: %v, %v", evs, err)
@@ -145,7 +160,7 @@ func TestUserLifecycle(t *testing.T) {
 	more, err = u.Deactivate(t0)
 	applyAll(t, u.Apply, more, err)
 	evs = append(evs, more...)
-	if u.Active() || u.Role() != RoleOwner || u.CheckPassword("correct horse") {
+	if u.Active() || u.Role() != RoleOwner {
 		t.Fatalf("deactivated user = %+v", u)
 	}
 	for name, cmd := range map[string]func() ([]Event, error){
@@ -233,6 +248,54 @@ func TestAPITokenLifecycle(t *testing.T) {
 	}
 	if (&APIToken{}).Usable(t0) {
 		t.Fatal("unknown token usable")
+	}
+}
+
+// TestAPITokenBackedByOwner: a token has no more authority than the user it
+// derives from.
+func TestAPITokenBackedByOwner(t *testing.T) {
+	sum := sha256.Sum256([]byte("om_secret"))
+	record := APITokenRecord{ID: uuid.New(), Shop: demoShop, Name: "ci", Role: RoleOwner, TokenHash: hex.EncodeToString(sum[:]),
+		Prefix: "om_sec", Version: 1}
+	owner := func(role Role, active bool, shop string) *User {
+		return UserFromRecord(UserRecord{ID: userID, Shop: shop, Email: "o@example.com", Name: "O", Role: role, Active: active, Version: 1})
+	}
+	for _, c := range []struct {
+		name      string
+		tokenRole Role
+		owner     *User
+		usable    bool
+	}{
+		{"active owner", RoleOwner, owner(RoleOwner, true, demoShop), true},
+		{"deactivated owner", RoleOwner, owner(RoleOwner, false, demoShop), false},
+		{"demoted to staff", RoleOwner, owner(RoleStaff, true, demoShop), false},
+		{"staff token of a staff user", RoleStaff, owner(RoleStaff, true, demoShop), true},
+		{"auditor token of a staff user", RoleAuditor, owner(RoleStaff, true, demoShop), false},
+		{"owner of another shop", RoleStaff, owner(RoleOwner, true, "other.myshopify.com"), false},
+		{"unknown owner", RoleStaff, &User{}, false},
+	} {
+		r := record
+		r.Role = c.tokenRole
+		tok := APITokenFromRecord(r)
+		if got := tok.UsableBy(c.owner, t0); got != c.usable {
+			t.Errorf("%s: UsableBy = %v, want %v", c.name, got, c.usable)
+		}
+		evs, err := tok.RevokeForOwner(c.owner, t0)
+		if err != nil || (len(evs) == 1) == c.usable {
+			t.Errorf("%s: RevokeForOwner = %v, %v", c.name, evs, err)
+		}
+	}
+	revoked := record
+	revoked.Revoked = true
+	if evs, err := APITokenFromRecord(revoked).RevokeForOwner(&User{}, t0); evs != nil || err != nil {
+		t.Errorf("revoking a revoked token again: %v, %v", evs, err)
+	}
+	if APITokenFromRecord(revoked).UsableBy(owner(RoleOwner, true, demoShop), t0) {
+		t.Error("a revoked token is usable")
+	}
+	if !RoleOwner.Covers(RoleStaff) || !RoleOwner.Covers(RoleAuditor) || RoleStaff.Covers(RoleAuditor) || RoleAuditor.Covers(RoleStaff) ||
+		!RoleStaff.Covers(RoleStaff) || RoleStaff.Covers(RoleOwner) {
+		t.Error("Covers does not follow the permissions")
 	}
 }
 

@@ -63,3 +63,13 @@ func (r Role) Can(p Permission) bool {
 func (r Role) Permissions() []Permission {
 	return slices.Clone(rolePermissions[r])
 }
+
+// Covers reports whether r grants everything other grants.
+func (r Role) Covers(other Role) bool {
+	for _, p := range rolePermissions[other] {
+		if !r.Can(p) {
+			return false
+		}
+	}
+	return true
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,7 +27,11 @@ type ExportFilter struct {
 
 // ExportedEvent is an event as exported: every stored column, with data and
 // metadata as the exact text the hash covers, so anyone can recompute the
-// chain from an export without the database.
+// chain from an export without the database. The one exception is an event
+// whose stored data holds withheld fields (withheld.go): Data lacks them and
+// Withheld names them, so its own hash cannot be recomputed from the export,
+// while its successor's prev_hash still links to it; Verify, in the
+// database, checks it in full.
 type ExportedEvent struct {
 	Position      Position
 	ID            uuid.UUID
@@ -40,9 +45,11 @@ type ExportedEvent struct {
 	Metadata      json.RawMessage
 	PrevHash      []byte
 	Hash          []byte
+	Withheld      []string
 }
 
-// CanonicalBytes is what the event's hash covers after its predecessor's hash.
+// CanonicalBytes is what the event's hash covers after its predecessor's
+// hash, for an event with nothing withheld.
 func (e ExportedEvent) CanonicalBytes() []byte {
 	return CanonicalBytes(e.ID, e.StreamID, e.StreamVersion, e.Type, e.SchemaVersion, e.Tenant,
 		e.RecordedAt.UnixMicro(), string(e.Data), string(e.Metadata))
@@ -78,7 +85,8 @@ func (s *Store) Export(ctx context.Context, f ExportFilter, fn func(ExportedEven
 	}
 	for {
 		rows, err := s.pool.Query(ctx, `SELECT global_position, transaction_id::text::bigint, event_id, stream_id,
-			stream_version, event_type, schema_version, tenant_id, recorded_at, data::text, metadata::text, prev_hash, hash
+			stream_version, event_type, schema_version, tenant_id, recorded_at, (`+readableData+`)::text, metadata::text,
+			prev_hash, hash, coalesce(`+withheldNames+`, '')
 			FROM events
 			WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
 			  AND (transaction_id, global_position) <= ($3::text::xid8, $4)
@@ -97,9 +105,13 @@ func (s *Store) Export(ctx context.Context, f ExportFilter, fn func(ExportedEven
 				e          ExportedEvent
 				txid       int64
 				data, meta string
+				withheld   string
 			)
 			err := r.Scan(&e.Position.GlobalPos, &txid, &e.ID, &e.StreamID, &e.StreamVersion, &e.Type, &e.SchemaVersion,
-				&e.Tenant, &e.RecordedAt, &data, &meta, &e.PrevHash, &e.Hash)
+				&e.Tenant, &e.RecordedAt, &data, &meta, &e.PrevHash, &e.Hash, &withheld)
+			if withheld != "" {
+				e.Withheld = strings.Split(withheld, ",")
+			}
 			e.Position.TransactionID = uint64(txid)
 			e.RecordedAt = e.RecordedAt.UTC()
 			e.Data, e.Metadata = json.RawMessage(data), json.RawMessage(meta)
@@ -127,8 +139,10 @@ const (
 )
 
 // ExportColumns names the exported fields, in order: the JSONL keys and the CSV header.
+// "withheld" is the comma-separated names of fields left out of data, empty
+// for nearly every event.
 var ExportColumns = []string{"position", "transaction_id", "global_position", "event_id", "stream_id", "stream_version",
-	"event_type", "schema_version", "tenant_id", "recorded_at", "data", "metadata", "prev_hash", "hash"}
+	"event_type", "schema_version", "tenant_id", "recorded_at", "data", "metadata", "prev_hash", "hash", "withheld"}
 
 // ExportWriter writes exported events in one format.
 type ExportWriter interface {
@@ -153,7 +167,8 @@ func exportFields(e ExportedEvent) []string {
 	return []string{e.Position.String(), strconv.FormatUint(e.Position.TransactionID, 10),
 		strconv.FormatInt(e.Position.GlobalPos, 10), e.ID.String(), e.StreamID, strconv.FormatInt(e.StreamVersion, 10),
 		e.Type, strconv.Itoa(e.SchemaVersion), e.Tenant, e.RecordedAt.Format(time.RFC3339Nano),
-		string(e.Data), string(e.Metadata), hex.EncodeToString(e.PrevHash), hex.EncodeToString(e.Hash)}
+		string(e.Data), string(e.Metadata), hex.EncodeToString(e.PrevHash), hex.EncodeToString(e.Hash),
+		strings.Join(e.Withheld, ",")}
 }
 
 // jsonlWriter writes one JSON object per line. It is written by hand because

@@ -36,6 +36,7 @@ type exportLine struct {
 	Metadata       json.RawMessage `json:"metadata"`
 	PrevHash       string          `json:"prev_hash"`
 	Hash           string          `json:"hash"`
+	Withheld       string          `json:"withheld"`
 }
 
 func TestExportRoundTripsEveryField(t *testing.T) {
@@ -165,7 +166,7 @@ func TestExportRoundTripsEveryField(t *testing.T) {
 			wantRows = append(wantRows, []string{l.Position, strconv.FormatUint(l.TransactionID, 10),
 				strconv.FormatInt(l.GlobalPosition, 10), l.EventID.String(), l.StreamID, strconv.FormatInt(l.StreamVersion, 10),
 				l.EventType, strconv.Itoa(l.SchemaVersion), l.TenantID, l.RecordedAt.Format(time.RFC3339Nano),
-				string(l.Data), string(l.Metadata), l.PrevHash, l.Hash})
+				string(l.Data), string(l.Metadata), l.PrevHash, l.Hash, l.Withheld})
 		}
 	}
 	if !slices.EqualFunc(records[1:], wantRows, slices.Equal) {

@@ -12,9 +12,9 @@ import (
 
 // eventColumns are what readers select, decoded by decodeEvent in this order.
 // Postgres picks out the metadata fields; Metadata's fields must all be
-// listed here.
-const eventColumns = `global_position, transaction_id, event_id, stream_id, stream_version,
-	event_type, schema_version, tenant_id, data,
+// listed here. Data comes without its withheld fields (withheld.go).
+var eventColumns = `global_position, transaction_id, event_id, stream_id, stream_version,
+	event_type, schema_version, tenant_id, ` + readableData + `,
 	coalesce(metadata->>'correlation_id', ''), coalesce(metadata->>'causation_id', ''),
 	coalesce(metadata->>'actor', ''), coalesce(metadata->>'request_id', ''), coalesce(metadata->>'source', ''),
 	recorded_at, prev_hash, hash`

@@ -78,7 +78,7 @@ pids+=("$sim")
 cat <<MSG
 
   Ordermill is starting on http://localhost:$port
-  Sign in as owner@demo.test, staff@demo.test or auditor@demo.test — password: ordermill-demo
+  Sign in to demo.myshopify.com as owner@demo.test, staff@demo.test or auditor@demo.test — password: ordermill-demo
   The simulator (Shopify and SES stand-in) on http://$sim_addr sends the demo shop a new order every few seconds
   (DEMO_TRICKLE=0 turns that off). Server logs follow (also in $logs/ordermill.log); Ctrl-C stops everything.
 

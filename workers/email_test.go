@@ -43,7 +43,7 @@ func registerUser(t *testing.T, s *stack, email string) eventstore.Event {
 	id := uuid.New()
 	events, err := domain.RegisterUser(domain.RegisterUserCommand{
 		UserID: id, Shop: testShop, Email: email, Name: "Ada", Role: domain.RoleStaff,
-		PasswordHash: "$2a$04$abcdefghijklmnopqrstuu5yS0t0s3Ykq0lX6S6dZ0b9xJcJb1H4e", At: time.Now(),
+		Password: "tidal-orchard-lantern", At: time.Now(),
 	})
 	if err != nil {
 		t.Fatal(err)

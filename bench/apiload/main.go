@@ -6,7 +6,7 @@
 // back the next one and latency, counted from each request's scheduled send
 // time, is not hidden.
 //
-//	apiload -url http://localhost:8080 -email owner@demo.test -password ordermill-demo -rate 200 -duration 10s
+//	apiload -url http://localhost:8080 -shop demo.myshopify.com -email owner@demo.test -password ordermill-demo -rate 200 -duration 10s
 //
 // With -register-shop the user is first registered as that shop's owner,
 // straight through the event store at ORDERMILL_DATABASE_URL (an empty
@@ -39,6 +39,7 @@ func main() {
 	var (
 		base     = flag.String("url", "http://localhost:8080", "API base URL")
 		token    = flag.String("token", "", "bearer token (API token or access token); or sign in with -email and -password")
+		shop     = flag.String("shop", "demo.myshopify.com", "shop of -email (with -register-shop, that shop)")
 		email    = flag.String("email", "owner@demo.test", "user to sign in as")
 		password = flag.String("password", "ordermill-demo", "password of -email")
 		rate     = flag.Int("rate", 200, "requests per second")
@@ -52,20 +53,23 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	if err := run(*base, *token, *email, *password, *rate, *duration); err != nil {
+	if *register != "" {
+		*shop = *register
+	}
+	if err := run(*base, *token, *shop, *email, *password, *rate, *duration); err != nil {
 		slog.Error("apiload", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(base, token, email, password string, rate int, duration time.Duration) error {
+func run(base, token, shop, email, password string, rate int, duration time.Duration) error {
 	c := &client{base: base, http: &http.Client{
 		Timeout:   10 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 512},
 	}}
 	if token == "" {
 		var err error
-		if token, err = c.login(email, password); err != nil {
+		if token, err = c.login(shop, email, password); err != nil {
 			return err
 		}
 	}
@@ -154,11 +158,11 @@ type client struct {
 	http        *http.Client
 }
 
-func (c *client) login(email, password string) (string, error) {
+func (c *client) login(shop, email, password string) (string, error) {
 	var out struct {
 		AccessToken string `json:"access_token"`
 	}
-	_, err := c.do(http.MethodPost, "/auth/login", map[string]string{"email": email, "password": password}, http.StatusOK, &out)
+	_, err := c.do(http.MethodPost, "/auth/login", map[string]string{"shop": shop, "email": email, "password": password}, http.StatusOK, &out)
 	return out.AccessToken, err
 }
 

@@ -9,7 +9,9 @@ import (
 func exportCmd(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("export", "export [--since T] [--until T] [--shop domain] [--format jsonl|csv]",
 		"Streams events in commit order to stdout with positions, hashes (hex) and metadata. Data and\n"+
-			"metadata are the exact stored text, so the hash chain can be recomputed from the export.\n"+
+			"metadata are the exact stored text, so the hash chain can be recomputed from the export, except\n"+
+			"for fields no reader may pass on (password hashes in user.registered events stored by earlier\n"+
+			"versions): they are left out of data and named in the withheld column; verify checks those events.\n"+
 			"Times bound recorded_at as [since, until); position tokens select events after --since up to\n"+
 			"and including --until, so an export can resume from the last position it wrote.")
 	since := fs.String("since", "", "RFC 3339 time or position token")

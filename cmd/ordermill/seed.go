@@ -99,7 +99,7 @@ func seedCmd(args []string) error {
 	if err := seedOrders(ctx, p.Store, meta); err != nil {
 		return err
 	}
-	fmt.Printf("demo shop %s ready: sign in as owner@demo.test, staff@demo.test or auditor@demo.test with password %q\n",
+	fmt.Printf("demo shop %s ready: sign in to it as owner@demo.test, staff@demo.test or auditor@demo.test with password %q\n",
 		demoShop, demoPassword)
 	return nil
 }

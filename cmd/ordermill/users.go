@@ -23,10 +23,10 @@ func usersCmd(args []string) error {
 	}
 	fs := newFlagSet("users add", usersSynopsis)
 	shop := fs.String("shop", "", "shop domain, e.g. demo.myshopify.com")
-	email := fs.String("email", "", "sign-in email (unique)")
+	email := fs.String("email", "", "sign-in email (unique within the shop)")
 	name := fs.String("name", "", "display name")
 	role := fs.String("role", string(domain.RoleStaff), "owner, staff or auditor")
-	password := fs.String("password", os.Getenv("ORDERMILL_USER_PASSWORD"), "password (8 to 72 bytes)")
+	password := fs.String("password", os.Getenv("ORDERMILL_USER_PASSWORD"), "password: at least 12 characters and at most 72 bytes, not a common password, not containing the email's name")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}

@@ -383,7 +383,7 @@ func stock(t *testing.T, api string) {
 		}
 		return resp
 	}
-	resp := post("/auth/login", "", `{"email":"owner@chaos.test","password":"chaos-password"}`)
+	resp := post("/auth/login", "", `{"shop":"`+shop+`","email":"owner@chaos.test","password":"chaos-password"}`)
 	var login struct {
 		AccessToken string `json:"access_token"`
 	}

@@ -94,7 +94,7 @@ var Vars = []Var{
 	{"ORDERMILL_BCRYPT_COST", "10", "bcrypt cost of new password hashes"},
 	{"ORDERMILL_RATE_LIMIT_USER", "50/s", "requests per user or API token (n/s, n/m, n/h or off)"},
 	{"ORDERMILL_RATE_LIMIT_IP", "20/s", "requests per client IP to unauthenticated endpoints"},
-	{"ORDERMILL_RATE_LIMIT_LOGIN", "10/m", "login attempts per client IP and, separately, per account"},
+	{"ORDERMILL_RATE_LIMIT_LOGIN", "10/m", "sign-in attempts per client IP, across all accounts (failures per account and IP also wait, doubling)"},
 	{"ORDERMILL_TRUSTED_PROXIES", "", "comma-separated proxy IPs or CIDRs whose X-Forwarded-For is trusted"},
 	{"ORDERMILL_CORS_ORIGINS", "", "comma-separated origins (https://app.example.com) whose browser code may call the API, or * for any; empty: CORS off"},
 }

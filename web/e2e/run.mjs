@@ -152,6 +152,7 @@ async function newPage(ctx) {
 
 async function signIn(page, api, who) {
   await page.goto(`${api}/login`);
+  await page.getByLabel('Shop').fill(SHOP);
   await page.getByLabel('Email').fill(who.email);
   await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Sign in' }).click();

@@ -58,13 +58,13 @@ func (b *bench) reads(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	const email, password = "bench-owner@example.test", "bench-password-1"
+	const email, password = "bench-owner@example.test", "quiet-harbour-2024"
 	if _, err := api.RegisterUser(ctx, e.p.Store, api.NewUser{Shop: benchShop, Email: email, Name: "Bench",
 		Role: domain.RoleOwner, Password: password, Meta: eventstore.Metadata{Source: "bench"}}); err != nil {
 		return err
 	}
 	client := httpClient()
-	token, err := login(ctx, client, url, email, password)
+	token, err := login(ctx, client, url, benchShop, email, password)
 	if err != nil {
 		return err
 	}
@@ -137,8 +137,8 @@ func (b *bench) reads(ctx context.Context) error {
 	return nil
 }
 
-func login(ctx context.Context, client *http.Client, url, email, password string) (string, error) {
-	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
+func login(ctx context.Context, client *http.Client, url, shop, email, password string) (string, error) {
+	body, _ := json.Marshal(map[string]string{"shop": shop, "email": email, "password": password})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/auth/login", bytes.NewReader(body))
 	if err != nil {
 		return "", err

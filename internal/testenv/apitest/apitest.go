@@ -136,10 +136,27 @@ func (e *Env) CreateUser(t testing.TB, shop, email string, role domain.Role, pas
 	return id
 }
 
-// Login signs in and returns the access and refresh tokens.
+// Login signs in the one user with this email, whichever shop it is in, and
+// returns the access and refresh tokens. Where shops share an email, use
+// LoginShop.
 func (e *Env) Login(t testing.TB, email, password string) (access, refresh string) {
 	t.Helper()
-	resp := e.Do(t, http.MethodPost, "/auth/login", "", map[string]string{"email": email, "password": password})
+	var (
+		shop  string
+		users int
+	)
+	err := e.Platform.Pool.QueryRow(context.Background(), `SELECT coalesce(min(shop), ''), count(*) FROM users
+		WHERE email = lower(trim($1))`, email).Scan(&shop, &users)
+	if err != nil || users != 1 {
+		t.Fatalf("login %s: %d users have the email (%v): name the shop with LoginShop", email, users, err)
+	}
+	return e.LoginShop(t, shop, email, password)
+}
+
+// LoginShop signs in as a user of shop and returns the access and refresh tokens.
+func (e *Env) LoginShop(t testing.TB, shop, email, password string) (access, refresh string) {
+	t.Helper()
+	resp := e.Do(t, http.MethodPost, "/auth/login", "", map[string]string{"shop": shop, "email": email, "password": password})
 	var body struct {
 		AccessToken  string `json:"access_token"`
 		RefreshToken string `json:"refresh_token"`

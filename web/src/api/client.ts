@@ -125,10 +125,11 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
   return body;
 }
 
-export async function login(email: string, password: string): Promise<void> {
+/** Signs in to shop: an email is unique within a shop only. */
+export async function login(shop: string, email: string, password: string): Promise<void> {
   const t = await request<TokenResponse>('/auth/login', {
     method: 'POST',
-    body: { email, password },
+    body: { shop, email, password },
     anonymous: true,
   });
   saveTokens({ accessToken: t.access_token, refreshToken: t.refresh_token });

@@ -64,7 +64,22 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with email and password */
+        /**
+         * Sign in to a shop with email and password
+         * @description An email is unique within a shop, not across shops, so sign-in names the
+         *     shop. An unknown shop or email answers exactly as a wrong password does
+         *     (401, after the same bcrypt work).
+         *
+         *     Throttling runs before the password is checked, for known and unknown
+         *     accounts alike: every client address has one budget across all accounts
+         *     (429), and each (account, address) pair may fail 5 times in a row at no
+         *     cost, then waits 1 s, 2 s, 4 s … (at most 15 minutes) between attempts
+         *     (429 with `Retry-After`), whatever the password. A success clears the
+         *     pair's count. Guessers from other addresses never delay the account's
+         *     owner. IPv6 clients count by their /64. When the throttle's store
+         *     (Redis) is unreachable every attempt, right or wrong, answers 503 with
+         *     `Retry-After`.
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -191,7 +206,10 @@ export interface paths {
         /** API tokens of the shop (owners); secrets are never shown again */
         get: operations["listTokens"];
         put?: never;
-        /** Create an API token (owners); the secret is shown once */
+        /**
+         * Create an API token (owners); the secret is shown once
+         * @description A token derives its authority from the user who made it (or who made the token that made it). It authenticates only while that user is active and holds a role covering the token's; deactivating the user, or giving them such a lesser role, also revokes the token.
+         */
         post: operations["createToken"];
         delete?: never;
         options?: never;
@@ -811,7 +829,7 @@ export interface paths {
         };
         /**
          * Download the shop's events with positions, hashes and metadata
-         * @description Commit order. Time bounds are [since, until) on recorded_at; position tokens select events after since up to and including until. Data and metadata are the stored text the hashes cover, except that a webhook signature stored in plain text (webhooks captured before signatures were sealed) reads "[withheld]"; those events' hashes are recomputed from `ordermill-replay export` instead.
+         * @description Commit order. Time bounds are [since, until) on recorded_at; position tokens select events after since up to and including until. Data and metadata are the stored text the hash chain covers, with two exceptions. Fields no reader may pass on (the password hash that user.registered events stored by earlier versions carry) are left out of data and named in `withheld`. A webhook signature stored in plain text (webhooks captured before signatures were sealed) reads "[withheld]". Such an event's own hash cannot be recomputed from this export (use `ordermill-replay export`), while its successor's prev_hash still links to it.
          */
         get: operations["exportEvents"];
         put?: never;
@@ -1209,6 +1227,16 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description A store the request needs is unreachable; retry after Retry-After. */
+        Unavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Rate limited. */
         TooManyRequests: {
             headers: {
@@ -1387,6 +1415,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description The shop's permanent domain, e.g. demo.myshopify.com (any case). */
+                    shop: string;
                     /** Format: email */
                     email: string;
                     password: string;
@@ -1401,6 +1431,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Invalid"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1417,6 +1448,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1519,10 +1551,14 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** Format: email */
+                    /**
+                     * Format: email
+                     * @description Unique within the shop.
+                     */
                     email: string;
                     name?: string;
                     role: components["schemas"]["Role"];
+                    /** @description At least 12 characters and at most 72 bytes; not one of the 10,000 most common passwords (any case); not containing the email's name (its local part from 3 characters, or any run of 4 or more letters and digits in it). Each broken rule is a 422 error on `password`. Only its bcrypt hash is kept, in the users table: no event, stream or export carries it. */
                     password: string;
                 };
             };

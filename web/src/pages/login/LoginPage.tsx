@@ -5,7 +5,19 @@ import { login } from '../../api/client';
 import { useSignedIn } from '../../auth/session';
 import { loginError } from './loginError';
 
+const shopKey = 'ordermill.shop';
+
+/** shopDomain accepts a shop's handle ("demo") or its domain, in any case. */
+export function shopDomain(input: string): string {
+  const s = input.trim().toLowerCase();
+  return s === '' || s.includes('.') ? s : `${s}.myshopify.com`;
+}
+
 export function LoginPage() {
+  // Shopify links carry ?shop=; otherwise the shop of the last sign-in.
+  const [shop, setShop] = useState(
+    () => new URLSearchParams(window.location.search).get('shop') ?? window.localStorage.getItem(shopKey) ?? '',
+  );
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const navigate = useNavigate();
@@ -15,8 +27,9 @@ export function LoginPage() {
   const from = (location.state as { from?: string } | null)?.from ?? '/orders';
 
   const signIn = useMutation({
-    mutationFn: () => login(email.trim(), password),
+    mutationFn: () => login(shopDomain(shop), email.trim(), password),
     onSuccess: () => {
+      window.localStorage.setItem(shopKey, shopDomain(shop));
       queryClient.clear();
       navigate(from, { replace: true });
     },
@@ -39,13 +52,24 @@ export function LoginPage() {
             {loginError(signIn.error)}
           </div>
         )}
+        <label htmlFor="shop">Shop</label>
+        <input
+          id="shop"
+          type="text"
+          autoComplete="organization"
+          placeholder="your-shop.myshopify.com"
+          required
+          autoFocus={shop === ''}
+          value={shop}
+          onChange={(e) => setShop(e.target.value)}
+        />
         <label htmlFor="email">Email</label>
         <input
           id="email"
           type="email"
           autoComplete="username"
           required
-          autoFocus
+          autoFocus={shop !== ''}
           value={email}
           onChange={(e) => setEmail(e.target.value)}
         />
@@ -58,7 +82,7 @@ export function LoginPage() {
           value={password}
           onChange={(e) => setPassword(e.target.value)}
         />
-        <button type="submit" className="btn btn-primary" disabled={signIn.isPending || !email || !password}>
+        <button type="submit" className="btn btn-primary" disabled={signIn.isPending || !shop.trim() || !email || !password}>
           {signIn.isPending ? 'Signing in…' : 'Sign in'}
         </button>
       </form>

@@ -138,7 +138,16 @@ function AddUser({ onAdded }: { onAdded: () => void }) {
       </div>
       <div className="field">
         <label htmlFor="nu-password">Initial password</label>
-        <input id="nu-password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+        <input
+          id="nu-password"
+          type="password"
+          autoComplete="new-password"
+          minLength={12}
+          title="At least 12 characters, not a common password, not containing the email's name"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          required
+        />
       </div>
       <button type="submit" className="btn btn-primary" disabled={add.isPending || !email || !name || !password}>
         Add user
