@@ -96,6 +96,7 @@ var Vars = []Var{
 	{"ORDERMILL_RATE_LIMIT_IP", "20/s", "requests per client IP to unauthenticated endpoints"},
 	{"ORDERMILL_RATE_LIMIT_LOGIN", "10/m", "sign-in attempts per client IP, across all accounts (failures per account and IP also wait, doubling)"},
 	{"ORDERMILL_TRUSTED_PROXIES", "", "comma-separated proxy IPs or CIDRs whose X-Forwarded-For is trusted"},
+	{"OTEL_EXPORTER_OTLP_ENDPOINT", "", "OpenTelemetry collector (OTLP over HTTP, like http://collector:4318): when set, request and worker spans are exported there; the exporter's other OTEL_* variables apply"},
 	{"ORDERMILL_CORS_ORIGINS", "", "comma-separated origins (https://app.example.com) whose browser code may call the API, or * for any; empty: CORS off"},
 }
 
