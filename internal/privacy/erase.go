@@ -173,7 +173,7 @@ func (x *Eraser) EraseShop(ctx context.Context, source eventstore.Event, shop st
 		return err
 	}
 	pool := x.store.Pool()
-	n, err := x.keys.Destroy(ctx, shop)
+	n, err := x.keys.DestroyShop(ctx, shop)
 	if err != nil {
 		return err
 	}
