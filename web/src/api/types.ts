@@ -130,6 +130,8 @@ export interface WebhookDetail {
   webhook: Webhook;
   headers: Record<string, string | string[]>;
   body_base64: string;
+  /** The body's key was destroyed by customers/redact or shop/redact. */
+  body_erased: boolean;
   triggered_at?: string;
   api_version?: string;
   correlation_id?: string;
