@@ -214,6 +214,11 @@ func TestShopRedactErasesTheShopEverywhere(t *testing.T) {
 	if dump := dumpEverySchema(ctx, t, pool); !strings.Contains(dump[projections.ShadowSchema+".orders_view"], ada.email) {
 		t.Fatal("the shadow copy lacks shop A's emails: the search below would prove nothing")
 	}
+	// A dead letter whose error quotes what failed, as a mail provider's refusal can.
+	if _, err := pool.Exec(ctx, `INSERT INTO dead_letters (shop, handler, event_id, stream_id, stream_version, event_type, error, attempts)
+		VALUES ($1, 'email', $2, 'email-x', 1, 'order.placed', $3, 3)`, shopA, uuid.New(), "rejected recipient "+ada.email); err != nil {
+		t.Fatal(err)
+	}
 	var liveKeys int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM data_keys WHERE shop = $1 AND destroyed_at IS NULL`, shopA).Scan(&liveKeys); err != nil || liveKeys < 3 {
 		t.Fatalf("shop A has %d live data keys (%v), want one per customer and the shop's", liveKeys, err)
