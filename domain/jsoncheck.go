@@ -42,7 +42,7 @@ var jsonProblems = [...]string{
 	JSONTooDeep:       fmt.Sprintf("arrays and objects nested deeper than %d levels", MaxJSONDepth),
 	JSONInvalidUTF8:   "invalid UTF-8",
 	JSONLoneSurrogate: `a lone UTF-16 surrogate escape (\ud800 to \udfff without its pair)`,
-	JSONNUL:           "U+0000, which cannot be stored",
+	JSONNUL:           "an escaped U+0000 (PostgreSQL cannot store it)",
 	JSONDuplicateKey:  "an object key given twice",
 }
 
