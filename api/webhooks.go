@@ -337,6 +337,7 @@ func (s *server) getWebhook(c *gin.Context) {
 		"headers":        wh.WithoutSignature().Headers,
 		"signature":      signature,
 		"body_base64":    base64.StdEncoding.EncodeToString(wh.Body),
+		"body_erased":    string(wh.Body) == eventstore.Erased, // its key was destroyed by a redaction
 		"triggered_at":   wh.TriggeredAt,
 		"api_version":    wh.APIVersion,
 		"correlation_id": stored[0].Metadata.CorrelationID,

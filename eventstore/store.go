@@ -15,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ordermill/ordermill/domain"
 )
 
 // ExpectedVersion is what an append expects the stream's current version to be.
@@ -307,8 +309,10 @@ func encodeRow(stream string, i int, e NewEvent) (eventRow, error) {
 	if e.Type == "" {
 		return eventRow{}, fmt.Errorf("append to %s: event %d has no type", stream, i)
 	}
-	if !json.Valid(e.Data) {
-		return eventRow{}, fmt.Errorf("append to %s: event %d (%s): data is not valid JSON", stream, i, e.Type)
+	// jsonb would refuse a lone surrogate or U+0000 with a database error
+	// and keep only the last of two equal keys; the hash must cover what was meant.
+	if err := domain.CheckJSON(e.Data); err != nil {
+		return eventRow{}, fmt.Errorf("append to %s: event %d (%s): data is not JSON stored as sent: %w", stream, i, e.Type, err)
 	}
 	m, err := json.Marshal(e.Metadata)
 	if err != nil {

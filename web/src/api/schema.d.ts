@@ -2402,8 +2402,13 @@ export interface operations {
                          * @enum {string}
                          */
                         signature: "valid" | "invalid" | "erased";
-                        /** Format: byte */
+                        /**
+                         * Format: byte
+                         * @description The raw body, byte-exact; "[erased]" once a redaction destroyed its key.
+                         */
                         body_base64: string;
+                        /** @description The body was erased (customers/redact or shop/redact); only its headers and outcomes remain. */
+                        body_erased: boolean;
                         triggered_at?: string;
                         api_version?: string;
                         correlation_id?: string;
