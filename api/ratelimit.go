@@ -16,6 +16,10 @@ type RateLimits struct {
 	Principal redis_rate.Limit // per user or API token, on authenticated routes
 	IP        redis_rate.Limit // per client IP, on unauthenticated routes
 	Login     redis_rate.Limit // per client IP and, separately, per account on login
+	// Failures per client IP: only rejected webhooks and bearer tokens spend
+	// them, so a valid one is never refused by these.
+	WebhookFailures redis_rate.Limit
+	AuthFailures    redis_rate.Limit
 }
 
 // allow spends one request of key's budget. Over budget it answers 429 with

@@ -28,12 +28,13 @@ type Deps struct {
 	Prefix   string // Redis key prefix
 	Logger   *slog.Logger
 	Checks   []Check
-	Metrics  http.Handler // serves /metrics when set
 
 	Keys           *Keys      // signs and verifies access tokens
 	Limits         RateLimits // zero fields switch that limit off
 	BcryptCost     int        // 0: bcrypt.DefaultCost (tests use bcrypt.MinCost)
 	TrustedProxies []string   // proxies whose X-Forwarded-For is believed; none by default
+	// WriteTimeout is the server's; downloads that keep moving extend it.
+	WriteTimeout time.Duration
 
 	Shops           *shops.Registry      // shop credentials; verifies webhooks
 	WebhookMaxBytes int64                // 0: DefaultWebhookMaxBytes
@@ -67,7 +68,6 @@ func NewRouter(d Deps) *gin.Engine {
 
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", readyz(d.Checks))
-	metricsRoute(r, d.Metrics)
 	s.identityRoutes(r)
 	r.GET("/api/v1/openapi.json", s.serveOpenAPI)
 	v1 := r.Group("/api/v1", s.authenticate())
