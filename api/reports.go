@@ -211,5 +211,7 @@ func (s *server) downloadReport(c *gin.Context) {
 		return
 	}
 	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s-%s.csv"`, r.Kind, r.From, r.To))
-	c.Data(http.StatusOK, "text/csv; charset=utf-8", file)
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Status(http.StatusOK)
+	_, _ = s.download(c).Write(file) // a client gone mid-download has nothing left to be told
 }
