@@ -46,13 +46,15 @@ type Deps struct {
 // registers its routes from NewRouter.
 type server struct {
 	Deps
-	limiter *redis_rate.Limiter
+	limiter   *redis_rate.Limiter
+	positions *positionWatcher // X-Min-Position waits
 }
 
 // NewRouter builds the HTTP handler for the api role.
 func NewRouter(d Deps) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
-	s := &server{Deps: d, limiter: redis_rate.NewLimiter(d.Redis)}
+	s := &server{Deps: d, limiter: redis_rate.NewLimiter(d.Redis),
+		positions: newPositionWatcher(d.Store.Pool(), d.ReadPool, d.Logger)}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	// Client IPs key rate limits, so X-Forwarded-For counts only from known proxies.
