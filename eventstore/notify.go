@@ -2,12 +2,14 @@ package eventstore
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
 )
 
 // notifyChannel is the LISTEN/NOTIFY channel that wakes followers of "all".
@@ -68,7 +70,8 @@ func Listen(ctx context.Context, pool *pgxpool.Pool, channel string, wake chan<-
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := listenOnce(ctx, pool, channel, wake)
-		if ctx.Err() != nil {
+		// A closed pool never comes back: its process is shutting down.
+		if ctx.Err() != nil || errors.Is(err, puddle.ErrClosedPool) {
 			return
 		}
 		slog.WarnContext(ctx, "listener lost; polling until it reconnects", "channel", channel, "err", err)
