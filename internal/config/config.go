@@ -82,7 +82,7 @@ var Vars = []Var{
 	{"ORDERMILL_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis for streams, caches, refresh tokens and rate limits"},
 	{"ORDERMILL_STREAM_PREFIX", "ordermill:", "prefix of every Redis key and stream this deployment uses"},
 	{"ORDERMILL_HTTP_ADDR", ":8080", "address the API server listens on"},
-	{"ORDERMILL_METRICS_ADDR", "", "operators' address serving /metrics, /healthz and /debug/pprof for every role; never the API's address, which answers 404 for them"},
+	{"ORDERMILL_METRICS_ADDR", "", "operators' address serving /metrics, /healthz and /debug/pprof for every role (empty: not served); the API's address answers 404 for them"},
 	{"ORDERMILL_HTTP_READ_TIMEOUT", "15s", "longest time to read a whole request, body included: a client dripping its body is cut off"},
 	{"ORDERMILL_HTTP_WRITE_TIMEOUT", "30s", "longest time from a request's headers to the end of its answer (exports extend it while they keep moving)"},
 	{"ORDERMILL_HTTP_IDLE_TIMEOUT", "90s", "how long a keep-alive connection may wait for its next request (keep it above a proxy's upstream keepalive)"},
