@@ -214,7 +214,7 @@ func (s *server) listOrders(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if _, ok := s.awaitMinPosition(c, s.progressReached(ordersProjection)); !ok {
+	if _, ok := s.awaitMinPosition(c, ordersProjection); !ok {
 		return
 	}
 	p, err := s.queryOrders(c.Request.Context(), f, limit)
@@ -244,7 +244,7 @@ func (s *server) getOrder(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	shop := principalFrom(c).Shop
-	waited, ok := s.awaitMinPosition(c, s.streamApplied(ordersProjection, domain.OrderStream(id)))
+	waited, ok := s.awaitMinPosition(c, ordersProjection)
 	if !ok {
 		return
 	}
@@ -338,7 +338,7 @@ func (s *server) orderEvents(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if _, ok := s.awaitMinPosition(c, func(context.Context, eventstore.Position) (bool, error) { return true, nil }); !ok {
+	if _, _, ok := minPosition(c); !ok {
 		return
 	}
 	events, err := s.Store.ReadStream(c.Request.Context(), domain.OrderStream(id), 1)

@@ -60,17 +60,16 @@ type AppendResult struct {
 
 // Store appends to and reads from the events table.
 type Store struct {
-	pool       *pgxpool.Pool
-	appended   chan struct{}
-	notifyOnce sync.Once
-	cipher     Cipher // nil: data is stored as given
-	group      chan groupItem
-	groupOnce  sync.Once
+	pool      *pgxpool.Pool
+	appended  *Notifier // wakes followers of "all"
+	cipher    Cipher    // nil: data is stored as given
+	group     chan groupItem
+	groupOnce sync.Once
 }
 
 // New returns a Store over pool.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, appended: make(chan struct{}, 1), group: make(chan groupItem)}
+	return &Store{pool: pool, appended: NewNotifier(pool, notifyChannel), group: make(chan groupItem)}
 }
 
 // Pool exposes the pool for readers that join events with other tables.
@@ -112,7 +111,7 @@ func (s *Store) AppendStreams(ctx context.Context, appends ...StreamAppend) ([]A
 			}
 		}
 		if err == nil {
-			s.signalAppended()
+			s.appended.Signal()
 			return results, nil
 		}
 		if !retryable(err, appends) {
