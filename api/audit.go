@@ -57,6 +57,7 @@ func (s *server) lastVerify(c *gin.Context) {
 const verifyLockKey = 0x6f6d7666 // "omvf"
 
 func (s *server) runVerify(c *gin.Context) {
+	untilDone(c)
 	ctx := c.Request.Context()
 	conn, err := s.Store.Pool().Acquire(ctx)
 	if err != nil {
@@ -195,7 +196,7 @@ func (s *server) exportEvents(c *gin.Context) {
 	}
 	c.Header("Content-Type", contentType)
 	c.Header("Content-Disposition", `attachment; filename="ordermill-events-`+f.Shop+`.`+format+`"`)
-	w, err := eventstore.NewExportWriter(c.Writer, format)
+	w, err := eventstore.NewExportWriter(s.download(c), format)
 	if err == nil {
 		err = s.Store.Export(c.Request.Context(), f, func(e eventstore.ExportedEvent) error {
 			e, err := exportView(e)
@@ -229,6 +230,7 @@ type rebuildRequest struct {
 // rebuildReadModel rebuilds one read model in shadow tables, diffs it with the
 // live one and swaps it in without downtime for readers. It answers when done.
 func (s *server) rebuildReadModel(c *gin.Context) {
+	untilDone(c)
 	var req rebuildRequest
 	if !bindJSON(c, &req) {
 		return

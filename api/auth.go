@@ -78,7 +78,7 @@ func (s *server) authenticate() gin.HandlerFunc {
 			return
 		}
 		if err != nil {
-			s.unauthorized(c, err.Error())
+			s.rejectCredentials(c, err.Error())
 			return
 		}
 		c.Set(principalKey, p)
@@ -92,6 +92,21 @@ func (s *server) authenticate() gin.HandlerFunc {
 
 // errUnavailable marks failures of our own storage, as opposed to bad credentials.
 var errUnavailable = errors.New("credential store unavailable")
+
+// rejectCredentials answers a bearer credential that was presented and
+// refused: 401, or 429 once the client IP has presented too many (someone
+// guessing, or a client stuck retrying an expired token). Valid credentials
+// never spend this budget, so an attacker sharing a user's address cannot
+// lock the user out. When Redis fails the 401 goes through: JWTs need Redis
+// for their session check anyway, and API tokens keep working without it.
+func (s *server) rejectCredentials(c *gin.Context, reason string) {
+	if s.allow(c, "auth-failures:"+c.ClientIP(), s.Limits.AuthFailures) {
+		s.unauthorized(c, reason)
+		return
+	}
+	s.Logger.InfoContext(c.Request.Context(), "authentication failed", "reason", reason, "throttled", true,
+		"request_id", c.GetString("request_id"))
+}
 
 func (s *server) unauthorized(c *gin.Context, reason string) {
 	s.Logger.InfoContext(c.Request.Context(), "authentication failed", "reason", reason,

@@ -27,7 +27,6 @@ import (
 var routeRules = map[string]string{
 	"GET /healthz":                     "public",
 	"GET /readyz":                      "public",
-	"GET /metrics":                     "public",
 	"GET /.well-known/jwks.json":       "public",
 	"POST /auth/login":                 "public",
 	"POST /auth/refresh":               "public",

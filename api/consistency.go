@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
-	"github.com/ordermill/ordermill/projections"
 )
 
 // Headers of conditional writes and read-your-writes.
@@ -30,73 +28,42 @@ const (
 
 // A read waits at most minPositionWait for its projection, then answers stale
 // rather than failing: the caller still gets data, and is told so.
-const (
-	minPositionWait = 2 * time.Second
-	minPositionPoll = 10 * time.Millisecond
-)
+const minPositionWait = 2 * time.Second
 
-// appliedFunc reports whether a read model reflects everything up to pos.
-type appliedFunc func(ctx context.Context, pos eventstore.Position) (bool, error)
-
-// awaitMinPosition honours X-Min-Position. It reports whether the header was
-// given (callers bypass caches then) and false in ok when it has already
-// answered the request (malformed token, database failure).
-func (s *server) awaitMinPosition(c *gin.Context, applied appliedFunc) (requested, ok bool) {
+// minPosition parses X-Min-Position. ok is false when the header is
+// malformed and the request was answered.
+func minPosition(c *gin.Context) (pos eventstore.Position, given, ok bool) {
 	raw := c.GetHeader(headerMinPosition)
 	if raw == "" {
-		return false, true
+		return pos, false, true
 	}
 	pos, err := eventstore.ParsePosition(raw)
 	if err != nil {
 		abortProblem(c, http.StatusBadRequest, "X-Min-Position is not a position token returned by a write")
-		return true, false
+		return pos, true, false
+	}
+	return pos, true, true
+}
+
+// awaitMinPosition honours X-Min-Position on a read of projection's read
+// model. It reports whether the header was given (callers bypass caches
+// then) and false in ok when it has already answered the request (malformed
+// token). The wait is over once the projector's progress (its newest applied
+// event) is at or past the token. That covers reads of one aggregate too: an
+// aggregate's row and the progress move in one transaction, and a token from
+// a write to another aggregate is satisfied once the projector has passed it.
+func (s *server) awaitMinPosition(c *gin.Context, projection string) (requested, ok bool) {
+	pos, given, ok := minPosition(c)
+	if !given || !ok {
+		return given, ok
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), minPositionWait)
 	defer cancel()
-	tick := time.NewTicker(minPositionPoll)
-	defer tick.Stop()
-	for {
-		done, err := applied(ctx, pos)
-		switch {
-		case done:
-			return true, true
-		case ctx.Err() != nil:
-			// The deadline, or the caller went away: answer with what we have.
-			c.Header(headerConsistency, "stale")
-			return true, true
-		case err != nil:
-			s.problemFromError(c, fmt.Errorf("wait for position %s: %w", pos, err))
-			return true, false
-		}
-		select {
-		case <-ctx.Done():
-		case <-tick.C:
-		}
+	if !s.positions.wait(ctx, projection, pos) {
+		// The deadline, or the caller went away: answer with what we have.
+		c.Header(headerConsistency, "stale")
 	}
-}
-
-// streamApplied waits for one aggregate's stream. A token from a write to
-// another aggregate is satisfied once the projector as a whole has passed it.
-func (s *server) streamApplied(projection, stream string) appliedFunc {
-	progress := s.progressReached(projection)
-	return func(ctx context.Context, pos eventstore.Position) (bool, error) {
-		ok, err := projections.StreamApplied(ctx, s.ReadPool, projection, stream, pos)
-		if err != nil || ok {
-			return ok, err
-		}
-		return progress(ctx, pos)
-	}
-}
-
-// progressReached waits for a projector's newest applied event (lists).
-func (s *server) progressReached(projection string) appliedFunc {
-	return func(ctx context.Context, pos eventstore.Position) (bool, error) {
-		var ok bool
-		err := s.ReadPool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM projection_progress WHERE projection = $1
-			AND (transaction_id, global_position) >= ($2::text::xid8, $3))`,
-			projection, strconv.FormatUint(pos.TransactionID, 10), pos.GlobalPos).Scan(&ok)
-		return ok, err
-	}
+	return true, true
 }
 
 // precondition is a request's If-Match: the stream version it expects.

@@ -8,11 +8,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/ordermill/ordermill/domain"
 )
 
 // maxBodyBytes bounds every JSON request body.
@@ -44,10 +44,13 @@ func bindJSON(c *gin.Context, dst any) bool {
 
 // decodeStrict decodes exactly one JSON value with no unknown fields.
 func decodeStrict(body []byte, dst any) error {
-	if !utf8.Valid(body) {
-		// encoding/json would silently turn invalid bytes into U+FFFD and store
-		// something the client never sent.
-		return errInvalidUTF8
+	// encoding/json would store something the client never sent: U+FFFD for
+	// invalid UTF-8 and lone surrogates, the last of two equal keys; and
+	// PostgreSQL cannot hold U+0000. Malformed JSON is left to the decoder,
+	// whose errors name the field and the byte.
+	var bad *domain.JSONError
+	if err := domain.CheckJSON(body); errors.As(err, &bad) && bad.Problem != domain.JSONSyntax {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -61,43 +64,17 @@ func decodeStrict(body []byte, dst any) error {
 		}
 		return err
 	}
-	// PostgreSQL text and jsonb cannot hold U+0000: refuse it here rather
-	// than fail the append with a 500.
-	var generic any
-	if err := json.Unmarshal(body, &generic); err != nil || hasNUL(generic) {
-		return errNUL
-	}
 	return nil
 }
 
-// hasNUL reports whether any string or key in a decoded JSON value holds U+0000.
-func hasNUL(v any) bool {
-	switch v := v.(type) {
-	case string:
-		return strings.ContainsRune(v, 0)
-	case []any:
-		return slices.ContainsFunc(v, hasNUL)
-	case map[string]any:
-		for k, e := range v {
-			if strings.ContainsRune(k, 0) || hasNUL(e) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-var (
-	errTrailingData = errors.New("unexpected data after the JSON value")
-	errInvalidUTF8  = errors.New("the request body is not valid UTF-8")
-	errNUL          = errors.New("strings in the request body must not contain U+0000")
-)
+var errTrailingData = errors.New("unexpected data after the JSON value")
 
 func decodeProblem(err error) (int, string, []FieldError) {
 	var (
 		tooBig    *http.MaxBytesError
 		typeErr   *json.UnmarshalTypeError
 		syntaxErr *json.SyntaxError
+		badJSON   *domain.JSONError
 	)
 	switch {
 	case errors.As(err, &tooBig):
@@ -115,8 +92,13 @@ func decodeProblem(err error) (int, string, []FieldError) {
 		return http.StatusBadRequest, "the request body is empty", nil
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return http.StatusBadRequest, "the request body ends early", nil
-	case errors.Is(err, errTrailingData), errors.Is(err, errInvalidUTF8), errors.Is(err, errNUL):
+	case errors.Is(err, errTrailingData):
 		return http.StatusBadRequest, err.Error(), nil
+	case errors.As(err, &badJSON) && badJSON.Problem == domain.JSONDuplicateKey:
+		return http.StatusBadRequest, "the request body has " + badJSON.Error(),
+			[]FieldError{{Field: badJSON.Key, Message: "is given twice in one object"}}
+	case errors.As(err, &badJSON):
+		return http.StatusBadRequest, "the request body has " + badJSON.Error(), nil
 	}
 	// encoding/json reports unknown fields only as text: json: unknown field "x".
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {

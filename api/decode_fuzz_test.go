@@ -9,12 +9,15 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/ordermill/ordermill/domain"
 )
 
 // FuzzBindJSON feeds arbitrary bodies and content types to the strict decoder
 // behind every JSON endpoint, through each of a few real request types. It
 // either fills the value and writes nothing, or answers a 4xx problem; a
-// decoded value survives a round trip unchanged.
+// decoded value survives a round trip unchanged, and came from a body that
+// is stored as sent (no lone surrogate, no key twice: domain.CheckJSON).
 func FuzzBindJSON(f *testing.F) {
 	for _, seed := range []string{
 		`{"email":"owner@alpha.test","password":"x"}`,
@@ -22,6 +25,7 @@ func FuzzBindJSON(f *testing.F) {
 		`{"customer_email":"a@b.test","currency":"JPY","lines":[{"sku":"S","quantity":1,"unit_price":100}]}`,
 		`{"domain":"alpha.myshopify.com","webhook_secrets":["s"],"access_token":"shpat_x"}`,
 		`{"email":1e400}`, `[[[[[[[[]]]]]]]]`, `{"a":1} {"b":2}`, "\xff", `{"email":"\ud800"}`, ``,
+		`{"email":"a@b.test","email":"c@d.test","password":"x"}`, `{"email":"\ud83d\ude00","password":"x"}`,
 	} {
 		f.Add([]byte(seed), "application/json", uint8(0))
 	}
@@ -46,6 +50,9 @@ func FuzzBindJSON(f *testing.F) {
 		if bindJSON(c, dst) {
 			if w.Body.Len() > 0 || c.IsAborted() {
 				t.Fatalf("decoded, yet answered %d %s", w.Code, w.Body)
+			}
+			if err := domain.CheckJSON(body); err != nil {
+				t.Fatalf("decoded a body that is not stored as sent: %v", err)
 			}
 			again := reflect.New(reflect.TypeOf(dst).Elem()).Interface()
 			enc, err := json.Marshal(dst)

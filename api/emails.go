@@ -74,7 +74,7 @@ func (s *server) listEmails(c *gin.Context) {
 	if errs.answered(c) {
 		return
 	}
-	if _, ok := s.awaitMinPosition(c, s.progressReached(emailsProjection)); !ok {
+	if _, ok := s.awaitMinPosition(c, emailsProjection); !ok {
 		return
 	}
 	p, err := newestFirst(c.Request.Context(), s.ReadPool, `SELECT id, kind, to_address, subject, status, ses_message_id,

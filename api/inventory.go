@@ -69,7 +69,7 @@ func (s *server) listInventory(c *gin.Context) {
 	if errs.answered(c) {
 		return
 	}
-	if _, ok := s.awaitMinPosition(c, s.progressReached(inventoryProjection)); !ok {
+	if _, ok := s.awaitMinPosition(c, inventoryProjection); !ok {
 		return
 	}
 	rows, err := s.ReadPool.Query(c.Request.Context(), `SELECT `+inventoryColumns+` FROM inventory_view
@@ -92,7 +92,7 @@ func (s *server) listInventory(c *gin.Context) {
 
 func (s *server) getInventory(c *gin.Context) {
 	shop, key := principalFrom(c).Shop, c.Param("key")
-	if _, ok := s.awaitMinPosition(c, s.streamApplied(inventoryProjection, domain.InventoryStream(shop, key))); !ok {
+	if _, ok := s.awaitMinPosition(c, inventoryProjection); !ok {
 		return
 	}
 	item, err := scanInventory(s.ReadPool.QueryRow(c.Request.Context(),

@@ -2,7 +2,6 @@ package api
 
 import (
 	"log/slog"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -60,11 +59,4 @@ func correlationID(c *gin.Context) string {
 		return id
 	}
 	return c.GetString("request_id")
-}
-
-// metricsRoute serves the process's Prometheus metrics when it has any.
-func metricsRoute(r *gin.Engine, h http.Handler) {
-	if h != nil {
-		r.GET("/metrics", gin.WrapH(h))
-	}
 }

@@ -214,7 +214,7 @@ func (s *server) listOrders(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if _, ok := s.awaitMinPosition(c, s.progressReached(ordersProjection)); !ok {
+	if _, ok := s.awaitMinPosition(c, ordersProjection); !ok {
 		return
 	}
 	p, err := s.queryOrders(c.Request.Context(), l)
@@ -241,15 +241,15 @@ var (
 func (s *server) getOrder(c *gin.Context) {
 	ctx := c.Request.Context()
 	shop := principalFrom(c).Shop
-	id, err := uuid.Parse(c.Param("id"))
-	var waited, ok bool
-	if err == nil {
-		waited, ok = s.awaitMinPosition(c, s.streamApplied(ordersProjection, domain.OrderStream(id)))
-	} else if waited, ok = s.awaitMinPosition(c, s.progressReached(ordersProjection)); ok {
-		id, ok = s.lookupOrder(c, shop, c.Param("id"))
-	}
+	waited, ok := s.awaitMinPosition(c, ordersProjection)
 	if !ok {
 		return
+	}
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		if id, ok = s.lookupOrder(c, shop, c.Param("id")); !ok {
+			return
+		}
 	}
 	key := projections.OrderCacheKey(s.Prefix, id)
 	// After waiting for a position the cache may still hold what the projector
@@ -341,7 +341,7 @@ func (s *server) orderEvents(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if _, ok := s.awaitMinPosition(c, func(context.Context, eventstore.Position) (bool, error) { return true, nil }); !ok {
+	if _, _, ok := minPosition(c); !ok {
 		return
 	}
 	events, err := s.Store.ReadStream(c.Request.Context(), domain.OrderStream(id), 1)

@@ -18,6 +18,7 @@ import (
 	"github.com/ordermill/ordermill/projections"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
 // orderOut is the part of an order response the tests look at.
@@ -504,5 +505,75 @@ func TestReadYourWrites(t *testing.T) {
 	_, h = expectOrder(t, e, http.MethodGet, path, owner, nil, http.StatusOK, "X-Min-Position", "999999999.999999999")
 	if h.Get("X-Consistency") != "stale" {
 		t.Fatalf("X-Consistency %q, want stale", h.Get("X-Consistency"))
+	}
+}
+
+// TestMinPositionWaitersShareOneQuery: forty reads wait for a position no
+// projector reaches while projection_progress is locked. Every query that
+// reads progress queues on the lock, so the queue shows who asks: one shared
+// watcher, where each waiting read used to poll with a query of its own.
+func TestMinPositionWaitersShareOneQuery(t *testing.T) {
+	e := apitest.New(t)
+	owner := e.UserToken(t, "waiters.myshopify.com", domain.RoleOwner)
+	ctx := context.Background()
+	locker, err := pgx.Connect(ctx, e.Config.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close(ctx)
+	observer, err := pgx.Connect(ctx, e.Config.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer observer.Close(ctx)
+	tx, err := locker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `LOCK TABLE projection_progress IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+
+	const readers = 40
+	answers := make(chan *http.Response, readers)
+	for range readers {
+		go func() {
+			req, _ := http.NewRequest(http.MethodGet, e.URL+"/api/v1/orders", nil)
+			req.Header.Set("Authorization", "Bearer "+owner)
+			req.Header.Set("X-Min-Position", "999999999.999999999")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				resp = nil
+			} else {
+				resp.Body.Close()
+			}
+			answers <- resp
+		}()
+	}
+	// Sample the lock queue for 1.5 s, well within the reads' 2 s wait (and
+	// the watcher's, after which a cancelled query may linger in the queue).
+	queued, sampling := 0, time.After(1500*time.Millisecond)
+	for done := false; !done; {
+		select {
+		case <-sampling:
+			done = true
+		case <-time.After(20 * time.Millisecond):
+			var n int
+			if err := observer.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+				AND wait_event_type = 'Lock' AND query LIKE 'SELECT%projection_progress%'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			queued = max(queued, n)
+		}
+	}
+	for range readers {
+		if resp := <-answers; resp != nil && (resp.StatusCode != http.StatusOK || resp.Header.Get("X-Consistency") != "stale") {
+			t.Errorf("waiting read: %d, X-Consistency %q; want 200 stale", resp.StatusCode, resp.Header.Get("X-Consistency"))
+		}
+	}
+	if queued != 1 {
+		t.Fatalf("at most %d progress queries waited on the lock at once, want exactly 1 (the shared watcher's)", queued)
 	}
 }

@@ -19,6 +19,10 @@ type RateLimits struct {
 	Principal redis_rate.Limit // per user or API token, on authenticated routes
 	IP        redis_rate.Limit // per client IP, on unauthenticated routes
 	Login     redis_rate.Limit // sign-in attempts per client IP, whatever the account
+	// Failures per client IP: only rejected webhooks and bearer tokens spend
+	// them, so a valid one is never refused by these.
+	WebhookFailures redis_rate.Limit
+	AuthFailures    redis_rate.Limit
 }
 
 // spend takes one request from key's budget. Over budget it answers 429 with

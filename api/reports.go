@@ -126,7 +126,7 @@ func (s *server) listReports(c *gin.Context) {
 	if errs.answered(c) {
 		return
 	}
-	if _, ok := s.awaitMinPosition(c, s.progressReached(reportsProjection)); !ok {
+	if _, ok := s.awaitMinPosition(c, reportsProjection); !ok {
 		return
 	}
 	p, err := newestFirst(c.Request.Context(), s.ReadPool, `SELECT `+reportColumns+` FROM reports_view WHERE `+f.sql()+`
@@ -168,7 +168,7 @@ func (s *server) loadReport(c *gin.Context) (report, bool) {
 	if !ok {
 		return report{}, false
 	}
-	if _, ok := s.awaitMinPosition(c, s.streamApplied(reportsProjection, domain.ReportStream(id))); !ok {
+	if _, ok := s.awaitMinPosition(c, reportsProjection); !ok {
 		return report{}, false
 	}
 	r, err := scanReport(s.ReadPool.QueryRow(c.Request.Context(),
@@ -211,5 +211,7 @@ func (s *server) downloadReport(c *gin.Context) {
 		return
 	}
 	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s-%s.csv"`, r.Kind, r.From, r.To))
-	c.Data(http.StatusOK, "text/csv; charset=utf-8", file)
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Status(http.StatusOK)
+	_, _ = s.download(c).Write(file) // a client gone mid-download has nothing left to be told
 }

@@ -28,13 +28,14 @@ type Deps struct {
 	Prefix   string // Redis key prefix
 	Logger   *slog.Logger
 	Checks   []Check
-	Metrics  http.Handler // serves /metrics when set
 
 	Keys           *Keys      // signs and verifies access tokens
 	Limits         RateLimits // zero fields switch that limit off
 	BcryptCost     int        // 0: bcrypt.DefaultCost (tests use bcrypt.MinCost)
 	TrustedProxies []string   // proxies whose X-Forwarded-For is believed; none by default
 	CORSOrigins    []string   // browser origins allowed to call the API ("*": any); none by default
+	// WriteTimeout is the server's; downloads that keep moving extend it.
+	WriteTimeout time.Duration
 
 	Shops           *shops.Registry      // shop credentials; verifies webhooks
 	WebhookMaxBytes int64                // 0: DefaultWebhookMaxBytes
@@ -47,7 +48,8 @@ type Deps struct {
 type server struct {
 	Deps
 	limiter         *redis_rate.Limiter
-	placeholderHash []byte // see newPlaceholderHash
+	placeholderHash []byte           // see newPlaceholderHash
+	positions       *positionWatcher // X-Min-Position waits
 }
 
 func newServer(d Deps) *server {
@@ -58,6 +60,7 @@ func newServer(d Deps) *server {
 func NewRouter(d Deps) Handler {
 	gin.SetMode(gin.ReleaseMode)
 	s := newServer(d)
+	s.positions = newPositionWatcher(d.Store.Pool(), d.ReadPool, d.Logger)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	// Client IPs key rate limits, so X-Forwarded-For counts only from known proxies.
@@ -71,7 +74,6 @@ func NewRouter(d Deps) Handler {
 
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", readyz(d.Checks))
-	metricsRoute(r, d.Metrics)
 	s.identityRoutes(r)
 	r.GET("/api/v1/openapi.json", s.serveOpenAPI)
 	v1 := r.Group("/api/v1", s.authenticate())

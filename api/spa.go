@@ -16,7 +16,8 @@ import (
 // apiPrefixes are paths the SPA never answers: unknown routes under them keep
 // the problem+json 404 (or 405) so API clients never receive HTML. Shopify
 // only POSTs to /webhooks/..., so the app's own /webhooks pages share that prefix.
-// /debug/ is the metrics address's (profiles): here it is a plain 404, not the app.
+// /metrics and /debug/ belong to the operators' address (ORDERMILL_METRICS_ADDR):
+// here they are a plain 404, not the app.
 var apiPrefixes = []string{"/api/", "/auth/", "/healthz", "/readyz", "/metrics", "/.well-known/", "/debug/"}
 
 // spaFallback serves the embedded single-page app for GET and HEAD requests that

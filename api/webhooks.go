@@ -87,13 +87,12 @@ func (s *server) captureWebhook(c *gin.Context) {
 	}
 	shop := strings.ToLower(strings.TrimSpace(c.GetHeader(headerShopifyShop)))
 	if !domain.ValidShopDomain(shop) {
-		abortProblem(c, http.StatusUnauthorized, "unknown shop or invalid signature")
+		s.rejectWebhook(c)
 		return
 	}
 	keys, err := s.Shops.WebhookSecrets(ctx, shop)
 	if errors.Is(err, shops.ErrUnknownShop) || (err == nil && !validWebhookHMAC(body, c.GetHeader(headerShopifyHMAC), keys)) {
-		// One answer for both, so a caller cannot probe which shops exist.
-		abortProblem(c, http.StatusUnauthorized, "unknown shop or invalid signature")
+		s.rejectWebhook(c)
 		return
 	}
 	if err != nil {
@@ -138,6 +137,18 @@ func (s *server) captureWebhook(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "accepted"})
+}
+
+// rejectWebhook answers a delivery for an unknown shop or with a bad
+// signature, one answer for both so a caller cannot probe which shops exist:
+// 401, or 429 once the client IP has sent too many. Only rejected deliveries
+// spend that budget and the signature is checked first, so a valid webhook
+// never meets the limit (Shopify shares its sending addresses between shops);
+// allow lets the 401 through when Redis fails, and capture never needs Redis.
+func (s *server) rejectWebhook(c *gin.Context) {
+	if s.allow(c, "webhook-failures:"+c.ClientIP(), s.Limits.WebhookFailures) {
+		abortProblem(c, http.StatusUnauthorized, "unknown shop or invalid signature")
+	}
 }
 
 // storeUnavailable answers 503 so Shopify retries the delivery later.
@@ -339,6 +350,7 @@ func (s *server) getWebhook(c *gin.Context) {
 		"headers":        wh.WithoutSignature().Headers,
 		"signature":      signature,
 		"body_base64":    base64.StdEncoding.EncodeToString(wh.Body),
+		"body_erased":    string(wh.Body) == eventstore.Erased, // its key was destroyed by a redaction
 		"triggered_at":   wh.TriggeredAt,
 		"api_version":    wh.APIVersion,
 		"correlation_id": stored[0].Metadata.CorrelationID,

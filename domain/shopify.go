@@ -243,9 +243,8 @@ func DecodeShopifyOrder(body []byte) (ShopifyOrder, error) {
 // decodeJSON decodes one JSON object and reports syntax and type errors as
 // a ValidationError, naming the field when the decoder knows it.
 func decodeJSON(body []byte, v any) error {
-	if hasEscapedNUL(body) {
-		// PostgreSQL text and jsonb cannot hold it: retrying would never help.
-		return invalid("body", "contains U+0000, which cannot be stored")
+	if err := CheckWebhookBody(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
@@ -261,25 +260,16 @@ func decodeJSON(body []byte, v any) error {
 	return nil
 }
 
-// hasEscapedNUL reports whether a JSON text holds \u0000 (valid JSON cannot
-// hold a raw NUL). An odd run of backslashes before "u0000" is an escape; an
-// even one is literal backslashes followed by the text u0000.
-func hasEscapedNUL(body []byte) bool {
-	for i := 0; ; {
-		j := bytes.Index(body[i:], []byte("u0000"))
-		if j < 0 {
-			return false
-		}
-		j += i
-		n := 0
-		for k := j - 1; k >= 0 && body[k] == '\\'; k-- {
-			n++
-		}
-		if n%2 == 1 {
-			return true
-		}
-		i = j + 1
+// CheckWebhookBody refuses a webhook body that would not be processed as
+// sent (see CheckJSON) with a ValidationError, which records the webhook as
+// failed. Malformed JSON is left to the decoders, which name the field.
+// The reason names no key: it is stored in clear, the body sealed.
+func CheckWebhookBody(body []byte) error {
+	var bad *JSONError
+	if err := CheckJSON(body); errors.As(err, &bad) && bad.Problem != JSONSyntax {
+		return invalid("body", "has %v", bad)
 	}
+	return nil
 }
 
 // shopifyParser converts raw fields, collecting errors instead of stopping at the first.

@@ -269,6 +269,9 @@ func FuzzDecodeShopifyOrder(f *testing.F) {
 			}
 			return
 		}
+		if err := CheckJSON(body); err != nil {
+			t.Fatalf("decoded a body that is not processed as sent: %v", err)
+		}
 		if err := s.Validate(); err != nil {
 			t.Fatalf("decoded order does not re-validate: %v", err)
 		}

@@ -8,9 +8,9 @@ import (
 
 // FuzzDecodeShopifyWebhookBodies feeds arbitrary bodies to the decoders of
 // the non-order webhooks (inventory levels, refunds, the privacy topics and
-// app/uninstalled): none may panic, and every refusal is a *ValidationError,
+// app/uninstalled): none may panic, every refusal is a *ValidationError,
 // which the webhook processor records as a permanent failure instead of
-// retrying.
+// retrying, and nothing CheckJSON refuses is accepted.
 func FuzzDecodeShopifyWebhookBodies(f *testing.F) {
 	f.Add([]byte(`{"inventory_item_id":271878346596884015,"location_id":24826418,"available":6,"updated_at":"2024-03-01T10:00:00-05:00"}`), "USD")
 	f.Add([]byte(`{"id":509562969,"order_id":450789469,"created_at":"2024-03-01T10:00:00+09:00","transactions":[{"amount":"1000","kind":"refund","status":"success"}],"refund_line_items":[{"line_item_id":1,"quantity":2}]}`), "JPY")
@@ -18,11 +18,16 @@ func FuzzDecodeShopifyWebhookBodies(f *testing.F) {
 	f.Add([]byte(`{"shop_id":954889,"shop_domain":"demo.myshopify.com"}`), "")
 	f.Add([]byte(`{"id":954889,"myshopify_domain":"demo.myshopify.com"}`), "")
 	f.Add([]byte(`{"order_id":1e400,"id":-1,"created_at":"not a time"}`), "XXX")
+	f.Add([]byte(`{"inventory_item_id":1,"location_id":2,"available":6,"available":600,"updated_at":"2024-03-01T10:00:00Z"}`), "USD")
 	f.Fuzz(func(t *testing.T, body []byte, currency string) {
+		strict := CheckJSON(body)
 		check := func(what string, err error) {
 			var ve *ValidationError
 			if err != nil && !errors.As(err, &ve) {
 				t.Fatalf("%s: error is not a *ValidationError: %v", what, err)
+			}
+			if err == nil && strict != nil {
+				t.Fatalf("%s: accepted a body not processed as sent: %v", what, strict)
 			}
 		}
 		_, err := DecodeShopifyInventoryLevel(body)

@@ -2,7 +2,6 @@ package eventstore
 
 import (
 	"context"
-	"log/slog"
 	"time"
 )
 
@@ -38,7 +37,7 @@ func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, h
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wake := make(chan struct{}, 1)
-	go s.listen(ctx, wake)
+	go Listen(ctx, s.pool, notifyChannel, wake)
 
 	ticker := time.NewTicker(opts.PollInterval)
 	defer ticker.Stop()
@@ -68,46 +67,6 @@ func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, h
 			return ctx.Err()
 		case <-wake:
 		case <-ticker.C:
-		}
-	}
-}
-
-// listen signals wake on every events notification, reconnecting with backoff.
-func (s *Store) listen(ctx context.Context, wake chan<- struct{}) {
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := s.listenOnce(ctx, wake)
-		if ctx.Err() != nil {
-			return
-		}
-		slog.WarnContext(ctx, "event listener lost; polling until it reconnects", "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
-}
-
-func (s *Store) listenOnce(ctx context.Context, wake chan<- struct{}) error {
-	pooled, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	// A LISTENing connection must not go back to the pool.
-	conn := pooled.Hijack()
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		return err
-	}
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
-		}
-		select {
-		case wake <- struct{}{}:
-		default:
 		}
 	}
 }

@@ -138,7 +138,7 @@ func (s *Store) flushGroup(batch []groupItem) {
 		it.done <- groupResult{r, err}
 	}
 	if stored {
-		s.signalAppended()
+		s.appended.Signal()
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ordermill/ordermill/domain"
 )
 
 // ExpectedVersion is what an append expects the stream's current version to be.
@@ -58,17 +60,16 @@ type AppendResult struct {
 
 // Store appends to and reads from the events table.
 type Store struct {
-	pool       *pgxpool.Pool
-	appended   chan struct{}
-	notifyOnce sync.Once
-	cipher     Cipher // nil: data is stored as given
-	group      chan groupItem
-	groupOnce  sync.Once
+	pool      *pgxpool.Pool
+	appended  *Notifier // wakes followers of "all"
+	cipher    Cipher    // nil: data is stored as given
+	group     chan groupItem
+	groupOnce sync.Once
 }
 
 // New returns a Store over pool.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, appended: make(chan struct{}, 1), group: make(chan groupItem)}
+	return &Store{pool: pool, appended: NewNotifier(pool, notifyChannel), group: make(chan groupItem)}
 }
 
 // Pool exposes the pool for readers that join events with other tables.
@@ -110,7 +111,7 @@ func (s *Store) AppendStreams(ctx context.Context, appends ...StreamAppend) ([]A
 			}
 		}
 		if err == nil {
-			s.signalAppended()
+			s.appended.Signal()
 			return results, nil
 		}
 		if !retryable(err, appends) {
@@ -307,8 +308,10 @@ func encodeRow(stream string, i int, e NewEvent) (eventRow, error) {
 	if e.Type == "" {
 		return eventRow{}, fmt.Errorf("append to %s: event %d has no type", stream, i)
 	}
-	if !json.Valid(e.Data) {
-		return eventRow{}, fmt.Errorf("append to %s: event %d (%s): data is not valid JSON", stream, i, e.Type)
+	// jsonb would refuse a lone surrogate or U+0000 with a database error
+	// and keep only the last of two equal keys; the hash must cover what was meant.
+	if err := domain.CheckJSON(e.Data); err != nil {
+		return eventRow{}, fmt.Errorf("append to %s: event %d (%s): data is not JSON stored as sent: %w", stream, i, e.Type, err)
 	}
 	m, err := json.Marshal(e.Metadata)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
 )
@@ -456,5 +457,27 @@ func TestPositionTokens(t *testing.T) {
 	}
 	if !(eventstore.Position{TransactionID: 2, GlobalPos: 1}).After(eventstore.Position{TransactionID: 1, GlobalPos: 5}) {
 		t.Error("a later transaction must come after, whatever its position")
+	}
+}
+
+// Event data that jsonb would refuse (a lone surrogate, U+0000) or change
+// (two equal keys, of which it keeps the last) is refused before it reaches
+// the database, with the reason; nothing is stored.
+func TestAppendRefusesJSONNotStoredAsSent(t *testing.T) {
+	ctx := context.Background()
+	store := eventstore.New(testenv.Pool(t))
+	for _, data := range []string{`{"a":"\ud800"}`, `{"a":1,"a":2}`, `{"a":{"b":1,"b":1}}`, `{"a":"\u0000"}`, "{\"a\":\"\xff\"}"} {
+		_, err := store.Append(ctx, "strict-1", eventstore.AnyVersion, eventstore.NewEvent{Type: "test.strict", Data: []byte(data)})
+		var bad *domain.JSONError
+		if !errors.As(err, &bad) {
+			t.Errorf("append %s: %v, want a *domain.JSONError", data, err)
+		}
+	}
+	if _, err := store.ReadStream(ctx, "strict-1", 1); !errors.Is(err, eventstore.ErrStreamNotFound) {
+		t.Errorf("something was stored: %v", err)
+	}
+	if _, err := store.Append(ctx, "strict-1", eventstore.NoStream, eventstore.NewEvent{Type: "test.strict",
+		Data: []byte(`{"a":"\ud83d\ude00","b":{"a":1}}`)}); err != nil {
+		t.Errorf("a surrogate pair and a key repeated in another object: %v", err)
 	}
 }

@@ -38,6 +38,9 @@ func (r *Runner) apply(ctx context.Context, log *slog.Logger, p Projector, batch
 		events[i] = m.Event
 	}
 	applied, err := applyMany(ctx, r.pool, p, events)
+	if applied > 0 {
+		r.progress.Signal()
+	}
 	if err == nil {
 		observeBatch(p.Name(), applied, len(batch)-applied)
 		return nil
@@ -46,6 +49,9 @@ func (r *Runner) apply(ctx context.Context, log *slog.Logger, p Projector, batch
 	for _, m := range batch {
 		outcome, err := ApplyOnce(ctx, r.pool, p, m.Event)
 		observeApply(p.Name(), outcome, err)
+		if outcome == Applied {
+			r.progress.Signal()
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Error("projector failed to apply an event", "stream", m.Event.StreamID,

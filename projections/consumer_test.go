@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -57,6 +58,41 @@ func TestRunnerAppliesABacklogInBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.requireDump(t, p, live, "a rebuild")
+}
+
+// The runner announces each applied batch on ProgressChannel, after its
+// commit: whoever waits for a position (the API) re-reads progress then.
+func TestRunnerAnnouncesProgress(t *testing.T) {
+	f := newFixture(t)
+	client, prefix := testenv.Redis(t)
+	pooled, err := f.pool.Acquire(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listener := pooled.Hijack()
+	defer listener.Close(f.ctx)
+	if _, err := listener.Exec(f.ctx, "LISTEN "+ProgressChannel); err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.New()
+	appended := f.appendEvents(t, domain.OrderStream(id), placed(id))
+	f.run(t, f.relay(client, prefix), NewRunner(f.pool, RunnerConfig{Redis: client, TopicPrefix: prefix,
+		ConsumerName: "test", Logger: slog.New(slog.DiscardHandler)}, NewOrders(client, prefix)).Run)
+
+	ctx, cancel := context.WithTimeout(f.ctx, time.Minute)
+	defer cancel()
+	if _, err := listener.WaitForNotification(ctx); err != nil {
+		t.Fatalf("no progress notification: %v", err)
+	}
+	var reached bool
+	if err := f.pool.QueryRow(f.ctx, `SELECT (transaction_id::text::bigint, global_position) >= ($1::bigint, $2::bigint)
+		FROM projection_progress WHERE projection = 'orders'`,
+		int64(appended[0].Position.TransactionID), appended[0].Position.GlobalPos).Scan(&reached); err != nil {
+		t.Fatalf("progress after the notification: %v", err)
+	}
+	if !reached {
+		t.Fatal("notified before the progress it announces was committed")
+	}
 }
 
 // poisoned fails on one stream while sick is set, as a bug or a bad event would.

@@ -35,9 +35,11 @@ func (p *Emails) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Event) error
 	if err != nil {
 		return err
 	}
-	if err := p.open(ctx, []eventstore.Event{e}); err != nil {
+	opened := []eventstore.Event{e} // Open replaces the slice's element, not e
+	if err := p.open(ctx, opened); err != nil {
 		return err
 	}
+	e = opened[0]
 	d, err := eventstore.DecodeEvent(e.Type, e.Data)
 	if err != nil {
 		return err

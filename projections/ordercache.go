@@ -77,6 +77,14 @@ func FillOrderCache(ctx context.Context, rdb redis.Scripter, key string, entry C
 	return fillOrderCache.Run(ctx, rdb, []string{key}, entry.Encode(), entry.Version, ttl.Milliseconds()).Err()
 }
 
+// HoldOffOrderCache drops the cached order id (read-model row version
+// version) and keeps fills of that version out for a while. An erasure
+// scrubs rows without changing their version, so a reader that loaded a row
+// before the scrub would otherwise put it back after a plain delete.
+func HoldOffOrderCache(ctx context.Context, rdb redis.Scripter, prefix string, id uuid.UUID, version int64) error {
+	return staleOrderCache(ctx, rdb, OrderCacheKey(prefix, id), version+1)
+}
+
 // staleOrderCache marks key stale up to version, unless a newer version is
 // there. It sends the script itself (EVAL) so that it works in a pipeline.
 func staleOrderCache(ctx context.Context, rdb redis.Scripter, key string, version int64) error {

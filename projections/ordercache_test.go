@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/ordermill/ordermill/internal/testenv"
 )
 
@@ -64,5 +66,39 @@ func TestOrderCacheFillNeverGoesBack(t *testing.T) {
 		if got := cached(); got.Version != step.version || got.Tombstone() != step.stone {
 			t.Fatalf("after %s: %+v, want version %d tombstone %v", step.what, got, step.version, step.stone)
 		}
+	}
+}
+
+// An erasure scrubs a row without changing its version: a reader that
+// loaded the row before the scrub must not put it back after the erasure
+// dropped the cached order, while the order's next version fills as usual.
+func TestHoldOffOrderCacheKeepsTheUnscrubbedRowOut(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	ctx := context.Background()
+	id := uuid.New()
+	key := OrderCacheKey(prefix, id)
+	before := CachedOrder{Shop: "s", Version: 4, Body: []byte(`{"email":"someone@example.test"}`)}
+	if err := FillOrderCache(ctx, rdb, key, before, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := HoldOffOrderCache(ctx, rdb, prefix, id, 4); err != nil {
+		t.Fatal(err)
+	}
+	if err := FillOrderCache(ctx, rdb, key, before, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	b, err := rdb.Get(ctx, key).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := DecodeCachedOrder(b); err != nil || !e.Tombstone() {
+		t.Fatalf("after the hold-off a late fill of the unscrubbed row landed: %q (%v)", b, err)
+	}
+	next := CachedOrder{Shop: "s", Version: 5, Body: []byte(`{"email":"[erased]"}`)}
+	if err := FillOrderCache(ctx, rdb, key, next, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := rdb.Get(ctx, key).Bytes(); !bytes.Equal(b, next.Encode()) {
+		t.Fatalf("the next version did not fill: %q", b)
 	}
 }

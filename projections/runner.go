@@ -267,18 +267,6 @@ func recordApplied(ctx context.Context, tx pgx.Tx, name string, events []eventst
 	return err
 }
 
-// StreamApplied reports whether projection has applied stream up to at least
-// the event at position p (read-your-writes for one aggregate).
-func StreamApplied(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}, projection, stream string, p eventstore.Position) (bool, error) {
-	var ok bool
-	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM projection_streams WHERE projection = $1 AND stream_id = $2
-		AND (transaction_id, global_position) >= ($3::text::xid8, $4))`,
-		projection, stream, strconv.FormatUint(p.TransactionID, 10), p.GlobalPos).Scan(&ok)
-	return ok, err
-}
-
 // RunnerConfig configures a Runner.
 type RunnerConfig struct {
 	Redis        redis.UniversalClient
@@ -289,11 +277,17 @@ type RunnerConfig struct {
 	ClaimIdle time.Duration
 }
 
+// ProgressChannel is the LISTEN/NOTIFY channel on which runners announce
+// that a projector applied events, so that reads waiting for a position
+// (the API's X-Min-Position) wake up without polling.
+const ProgressChannel = "ordermill_progress"
+
 // Runner feeds projectors from Redis Streams consumer groups.
 type Runner struct {
 	pool       *pgxpool.Pool
 	cfg        RunnerConfig
 	projectors []Projector
+	progress   *eventstore.Notifier
 }
 
 // NewRunner returns a runner for projectors.
@@ -304,7 +298,7 @@ func NewRunner(pool *pgxpool.Pool, cfg RunnerConfig, projectors ...Projector) *R
 	if cfg.ClaimIdle <= 0 {
 		cfg.ClaimIdle = 30 * time.Second
 	}
-	return &Runner{pool: pool, cfg: cfg, projectors: projectors}
+	return &Runner{pool: pool, cfg: cfg, projectors: projectors, progress: eventstore.NewNotifier(pool, ProgressChannel)}
 }
 
 // Run consumes until ctx ends, each projector on its own consumer.

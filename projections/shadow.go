@@ -110,6 +110,28 @@ func (s *Shadow) withLock(ctx context.Context, fn func() error) error {
 	return fn()
 }
 
+// CopySchemas are the schemas besides public that can hold a copy of a read
+// model: a shadow rebuild that was not swapped in stays in ShadowSchema until
+// the next rebuild, and a swap that could not drop the tables it replaced
+// leaves them in the retired schema.
+var CopySchemas = []string{ShadowSchema, retiredSchema}
+
+// WithoutShadow runs fn holding the lock that shadow rebuilds and swaps take,
+// waiting for one that is running to end; one started meanwhile fails at once.
+// An erasure runs under it so that no rebuild copies what it erases.
+func WithoutShadow(ctx context.Context, pool *pgxpool.Pool, fn func() error) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, shadowLockKey); err != nil {
+		return fmt.Errorf("wait for shadow rebuilds: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, shadowLockKey)
+	return fn()
+}
+
 // RebuildResult summarises a shadow rebuild.
 type RebuildResult struct {
 	Projection string              `json:"projection"`

@@ -18,7 +18,7 @@ go test -count=1 -timeout 20m ./...
 # 1.27). Its corpus is kept in testdata/fuzz.
 echo "== fuzz (${ORDERMILL_FUZZTIME:-about 10s} per target)"
 for spec in api:FuzzWebhookSignature:20000x api:FuzzBindJSON:30000x eventstore:FuzzAppendCompactJSON:100000x \
-  domain:FuzzDecodeShopifyOrder:150000x domain:FuzzDecodeShopifyWebhookBodies:150000x; do
+  domain:FuzzDecodeShopifyOrder:150000x domain:FuzzDecodeShopifyWebhookBodies:150000x domain:FuzzCheckJSON:150000x; do
   IFS=: read -r pkg target budget <<<"$spec"
   go test "./$pkg" -run '^$' -fuzz "^$target\$" -fuzztime "${ORDERMILL_FUZZTIME:-$budget}"
 done

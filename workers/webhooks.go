@@ -226,6 +226,12 @@ func (w *Webhooks) apply(ctx context.Context, p *plan, src eventstore.Event, wh 
 	if string(wh.Body) == eventstore.Erased {
 		return domain.WebhookProcessed{Result: "ignored", Detail: "body erased"}, nil, nil
 	}
+	// Every topic, also those whose bodies are decoded here with
+	// encoding/json, which would read a lone surrogate as U+FFFD and the
+	// last of two equal keys.
+	if err := domain.CheckWebhookBody(wh.Body); err != nil {
+		return domain.WebhookProcessed{}, nil, err
+	}
 	topic := strings.ToLower(wh.Topic)
 	signer := domain.ShopifySigner{Domain: wh.Shop}
 	if domain.ShopifyTopicNamesShop(topic) {

@@ -21,6 +21,11 @@ type Config struct {
 	StreamPrefix    string
 	HTTPAddr        string
 	MetricsAddr     string
+
+	HTTPReadTimeout  time.Duration
+	HTTPWriteTimeout time.Duration
+	HTTPIdleTimeout  time.Duration
+
 	AutoMigrate     bool
 	ShutdownTimeout time.Duration
 	LogLevel        string
@@ -34,8 +39,11 @@ type Config struct {
 	RateLimitUser   Rate
 	RateLimitIP     Rate
 	RateLimitLogin  Rate
-	TrustedProxies  []string
-	CORSOrigins     []string
+	// Failed credentials per client IP: bad webhook signatures and bad bearer tokens.
+	RateLimitWebhookFailures Rate
+	RateLimitAuthFailures    Rate
+	TrustedProxies           []string
+	CORSOrigins              []string
 
 	WebhookMaxBytes     int64
 	WorkerClaimIdle     time.Duration
@@ -76,7 +84,10 @@ var Vars = []Var{
 	{"ORDERMILL_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis for streams, caches, refresh tokens and rate limits"},
 	{"ORDERMILL_STREAM_PREFIX", "ordermill:", "prefix of every Redis key and stream this deployment uses"},
 	{"ORDERMILL_HTTP_ADDR", ":8080", "address the API server listens on"},
-	{"ORDERMILL_METRICS_ADDR", "", "optional operators' address serving /metrics, /healthz and /debug/pprof for every role (the api role also serves /metrics on its own address)"},
+	{"ORDERMILL_METRICS_ADDR", "", "operators' address serving /metrics, /healthz and /debug/pprof for every role (empty: not served); the API's address answers 404 for them"},
+	{"ORDERMILL_HTTP_READ_TIMEOUT", "15s", "longest time to read a whole request, body included: a client dripping its body is cut off"},
+	{"ORDERMILL_HTTP_WRITE_TIMEOUT", "30s", "longest time from a request's headers to the end of its answer (exports extend it while they keep moving)"},
+	{"ORDERMILL_HTTP_IDLE_TIMEOUT", "90s", "how long a keep-alive connection may wait for its next request (keep it above a proxy's upstream keepalive)"},
 	{"ORDERMILL_AUTO_MIGRATE", "true", "apply pending migrations when serve starts"},
 	{"ORDERMILL_SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for in-flight work"},
 	{"ORDERMILL_LOG_LEVEL", "info", "debug, info, warn or error"},
@@ -95,6 +106,8 @@ var Vars = []Var{
 	{"ORDERMILL_RATE_LIMIT_USER", "50/s", "requests per user or API token (n/s, n/m, n/h or off)"},
 	{"ORDERMILL_RATE_LIMIT_IP", "20/s", "requests per client IP to unauthenticated endpoints"},
 	{"ORDERMILL_RATE_LIMIT_LOGIN", "10/m", "sign-in attempts per client IP, across all accounts (failures per account and IP also wait, doubling)"},
+	{"ORDERMILL_RATE_LIMIT_WEBHOOK_FAILURES", "60/m", "webhooks with an unknown shop or a bad signature per client IP; past it they answer 429 (valid ones never do)"},
+	{"ORDERMILL_RATE_LIMIT_AUTH_FAILURES", "60/m", "rejected bearer tokens per client IP; past it they answer 429 (valid ones never do)"},
 	{"ORDERMILL_TRUSTED_PROXIES", "", "comma-separated proxy IPs or CIDRs whose X-Forwarded-For is trusted"},
 	{"OTEL_EXPORTER_OTLP_ENDPOINT", "", "OpenTelemetry collector (OTLP over HTTP, like http://collector:4318): when set, request and worker spans are exported there; the exporter's other OTEL_* variables apply"},
 	{"ORDERMILL_CORS_ORIGINS", "", "comma-separated origins (https://app.example.com) whose browser code may call the API, or * for any; empty: CORS off"},
@@ -135,12 +148,21 @@ func Load() (Config, error) {
 	if c.ShutdownTimeout, err = time.ParseDuration(get("ORDERMILL_SHUTDOWN_TIMEOUT")); err != nil {
 		return c, fmt.Errorf("ORDERMILL_SHUTDOWN_TIMEOUT: %w", err)
 	}
+	for name, dst := range map[string]*time.Duration{
+		"ORDERMILL_HTTP_READ_TIMEOUT": &c.HTTPReadTimeout, "ORDERMILL_HTTP_WRITE_TIMEOUT": &c.HTTPWriteTimeout,
+		"ORDERMILL_HTTP_IDLE_TIMEOUT": &c.HTTPIdleTimeout,
+	} {
+		if *dst, err = time.ParseDuration(get(name)); err != nil || *dst <= 0 {
+			return c, fmt.Errorf("%s: want a positive duration like 30s, got %q", name, get(name))
+		}
+	}
 	if c.BcryptCost, err = strconv.Atoi(get("ORDERMILL_BCRYPT_COST")); err != nil || c.BcryptCost < 4 || c.BcryptCost > 31 {
 		return c, fmt.Errorf("ORDERMILL_BCRYPT_COST: want 4 to 31, got %q", get("ORDERMILL_BCRYPT_COST"))
 	}
 	for name, dst := range map[string]*Rate{
 		"ORDERMILL_RATE_LIMIT_USER": &c.RateLimitUser, "ORDERMILL_RATE_LIMIT_IP": &c.RateLimitIP,
-		"ORDERMILL_RATE_LIMIT_LOGIN": &c.RateLimitLogin,
+		"ORDERMILL_RATE_LIMIT_LOGIN": &c.RateLimitLogin, "ORDERMILL_RATE_LIMIT_WEBHOOK_FAILURES": &c.RateLimitWebhookFailures,
+		"ORDERMILL_RATE_LIMIT_AUTH_FAILURES": &c.RateLimitAuthFailures,
 	} {
 		if *dst, err = ParseRate(get(name)); err != nil {
 			return c, fmt.Errorf("%s: %w", name, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -134,7 +135,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		}
 	}
 
-	m := testenv.Scrape(t, e.URL+"/metrics")
+	m := testenv.Scrape(t, e.MetricsURL+"/metrics")
 	atLeast := func(name string, labels map[string]string, min float64) {
 		t.Helper()
 		v, ok := m.Sum(name, labels)
@@ -174,4 +175,38 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	atLeast("ordermill_db_pool_max_connections", map[string]string{"pool": "primary"}, 1)
 	atLeast("ordermill_db_pool_acquires_total", map[string]string{"pool": "primary"}, orders)
 	between("ordermill_db_pool_connections", map[string]string{"pool": "primary", "state": "acquired"}, 0, 1000)
+}
+
+// TestMetricsAndProfilesOnlyOnOperatorsAddress: the public listener answers
+// 404 (problem+json, never the app) for /metrics and the profiles, which only
+// ORDERMILL_METRICS_ADDR serves.
+func TestMetricsAndProfilesOnlyOnOperatorsAddress(t *testing.T) {
+	e := apitest.New(t)
+	get := func(url string) (int, string, string) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		return resp.StatusCode, resp.Header.Get("Content-Type"), string(body)
+	}
+	for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/profile"} {
+		status, ct, body := get(e.URL + path)
+		if status != http.StatusNotFound || !strings.HasPrefix(ct, "application/problem+json") {
+			t.Errorf("public GET %s: %d %s, want a 404 problem: %.200s", path, status, ct, body)
+		}
+	}
+	status, _, body := get(e.MetricsURL + "/metrics")
+	if status != http.StatusOK || !strings.Contains(body, "ordermill_http_request_duration_seconds") {
+		t.Errorf("operators' GET /metrics: %d, want 200 with the API's request metrics: %.200s", status, body)
+	}
+	status, _, body = get(e.MetricsURL + "/debug/pprof/")
+	if status != http.StatusOK || !strings.Contains(body, "goroutine") {
+		t.Errorf("operators' GET /debug/pprof/: %d, want 200 with the profile index: %.200s", status, body)
+	}
 }

@@ -127,13 +127,27 @@ func (p *Platform) handler() (http.Handler, error) {
 	}
 	return api.NewRouter(api.Deps{
 		Store: p.Store, ReadPool: p.ReadPool, Redis: p.Redis, Prefix: p.Config.StreamPrefix,
-		Logger: p.Log, Checks: p.readinessChecks(), Metrics: p.MetricsHandler(),
-		Keys: keys, BcryptCost: p.Config.BcryptCost, TrustedProxies: p.Config.TrustedProxies, CORSOrigins: p.Config.CORSOrigins,
+		Logger: p.Log, Checks: p.readinessChecks(),
+		Keys: keys, BcryptCost: p.Config.BcryptCost, TrustedProxies: p.Config.TrustedProxies, WriteTimeout: p.Config.HTTPWriteTimeout,
+		CORSOrigins: p.Config.CORSOrigins,
 		Shops: p.Shops, WebhookMaxBytes: p.Config.WebhookMaxBytes, Webhooks: p.WebhookProcessor(), DeadLetters: deadLetters,
 		Limits: api.RateLimits{
 			Principal: limit(p.Config.RateLimitUser), IP: limit(p.Config.RateLimitIP), Login: limit(p.Config.RateLimitLogin),
+			WebhookFailures: limit(p.Config.RateLimitWebhookFailures), AuthFailures: limit(p.Config.RateLimitAuthFailures),
 		},
 	}), nil
+}
+
+// APIServer serves h on the api role's address with its timeouts: a client
+// that drips its request, reads its answer too slowly or idles on a
+// keep-alive connection is cut off instead of holding the connection.
+func (p *Platform) APIServer(h http.Handler) *http.Server {
+	c := p.Config
+	return &http.Server{
+		Addr: c.HTTPAddr, Handler: h,
+		ReadHeaderTimeout: min(10*time.Second, c.HTTPReadTimeout), ReadTimeout: c.HTTPReadTimeout,
+		WriteTimeout: c.HTTPWriteTimeout, IdleTimeout: c.HTTPIdleTimeout,
+	}
 }
 
 func (p *Platform) runAPI(ctx context.Context) error {
@@ -141,7 +155,7 @@ func (p *Platform) runAPI(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Addr: p.Config.HTTPAddr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := p.APIServer(h)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {

@@ -31,9 +31,9 @@ func (s slogPrinter) Println(v ...any) { s.p.Log.Error("metrics", "err", v) }
 
 // observeRoles registers the collectors that describe the roles this process
 // runs, and serves /metrics, /healthz and Go's /debug/pprof profiles on
-// ORDERMILL_METRICS_ADDR when set, so that relay, projector and worker
-// processes can be scraped and profiled too. That address is meant for
-// operators only: it is never the public API's.
+// ORDERMILL_METRICS_ADDR when set, for every role. That address is meant for
+// operators only: the api role's own address never serves them, so scrapes
+// and profiles cannot be run by (or compete with) the API's clients.
 func (p *Platform) observeRoles(ctx context.Context, g *errgroup.Group, roles []string) error {
 	if slices.Contains(roles, "relay") || slices.Contains(roles, "projectors") || slices.Contains(roles, "workers") {
 		var handlers []string
@@ -57,7 +57,9 @@ func (p *Platform) observeRoles(ctx context.Context, g *errgroup.Group, roles []
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(`{"status":"ok"}`)) })
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	srv := &http.Server{Addr: p.Config.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// No write timeout: a CPU profile streams for as long as it was asked to.
+	srv := &http.Server{Addr: p.Config.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: p.Config.HTTPReadTimeout, IdleTimeout: p.Config.HTTPIdleTimeout}
 	g.Go(func() error {
 		errc := make(chan error, 1)
 		go func() { errc <- srv.ListenAndServe() }()

@@ -213,6 +213,72 @@ func TestDestroyAndRotate(t *testing.T) {
 	}
 }
 
+// DestroyShop destroys every key of one shop, its own and its customers',
+// and no other shop's; Destroy with no subjects destroys nothing.
+func TestDestroyShopDestroysEveryKeyOfThatShopOnly(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	master := newKey(t)
+	keys := privacy.NewKeyring(pool, master)
+	store := eventstore.New(pool)
+	store.SetCipher(privacy.NewCipher(keys))
+	const other = "other.myshopify.com"
+	appendFor := func(tenant string, customerID int64, email string) eventstore.Event {
+		e := placed(customerID, email, "Some One")
+		e.Shop = tenant
+		encoded, err := eventstore.Encode(tenant, eventstore.Metadata{}, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := store.Append(ctx, domain.OrderStream(e.OrderID), eventstore.NoStream, encoded...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Events[0]
+	}
+	// Two customers and a guest order (the shop's own key) here, the same
+	// customer id at the other shop.
+	erased := []eventstore.Event{appendFor(shop, 1, "one@example.test"), appendFor(shop, 2, "two@example.test"),
+		appendFor(shop, 0, "guest@example.test")}
+	kept := appendFor(other, 1, "one@other.example.test")
+
+	if n, err := keys.Destroy(ctx, shop); err != nil || n != 0 {
+		t.Fatalf("Destroy without subjects: %d keys, %v; want 0", n, err)
+	}
+	if n, err := keys.DestroyShop(ctx, shop); err != nil || n != 3 {
+		t.Fatalf("DestroyShop: %d keys, %v; want 3", n, err)
+	}
+	if n, err := keys.DestroyShop(ctx, shop); err != nil || n != 0 {
+		t.Fatalf("DestroyShop again: %d keys, %v; want 0", n, err)
+	}
+	var live, destroyed int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE destroyed_at IS NULL), count(*) FILTER (WHERE wrapped_key IS NULL)
+		FROM data_keys WHERE shop = $1`, shop).Scan(&live, &destroyed); err != nil || live != 0 || destroyed != 3 {
+		t.Fatalf("data_keys of %s: %d live, %d without a key (%v); want 0 and 3", shop, live, destroyed, err)
+	}
+	// A fresh keyring reads from the table, not from the cache Destroy updated.
+	fresh := eventstore.New(pool)
+	fresh.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, master)))
+	for _, s := range []*eventstore.Store{store, fresh} {
+		for _, e := range erased {
+			events, err := s.ReadStream(ctx, e.StreamID, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := decodePlaced(t, events[0]); got.Email != eventstore.Erased || got.CustomerName != eventstore.Erased {
+				t.Errorf("%s after DestroyShop reads %q %q", e.StreamID, got.Email, got.CustomerName)
+			}
+		}
+		events, err := s.ReadStream(ctx, kept.StreamID, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := decodePlaced(t, events[0]); got.Email != "one@other.example.test" {
+			t.Errorf("the other shop's order reads %q", got.Email)
+		}
+	}
+}
+
 // Processes sealing at once for the same new customers agree on one key per
 // customer: a batch makes the keys it lacks in one statement, and a key
 // another process made meanwhile is found instead.

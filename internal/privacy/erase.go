@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -107,7 +108,89 @@ func (x *Eraser) awaitEarlierWebhooks(ctx context.Context, source eventstore.Eve
 // the events writes there once the key is gone. Empty fields stay empty.
 const erasedText = `CASE WHEN %[1]s = '' THEN '' ELSE '` + eventstore.Erased + `' END`
 
-func scrub(column string) string { return column + " = " + fmt.Sprintf(erasedText, column) }
+// personalColumns are the read-model columns that hold personal data, with
+// the column that finds a customer's rows: the order's id, or the id of the
+// order.placed event that caused the row (byPlaced). Keep it in step with
+// the projectors.
+var personalColumns = []struct {
+	table    string
+	columns  []string
+	key      string
+	byPlaced bool
+}{
+	{table: "orders_view", columns: []string{"email", "customer_name"}, key: "id"},
+	{table: "emails_view", columns: []string{"to_address"}, key: "source_event_id", byPlaced: true},
+}
+
+// scrubbedOrder is a live orders_view row the scrub changed.
+type scrubbedOrder struct {
+	id      uuid.UUID
+	version int64
+}
+
+// scrubReadModels scrubs the personal columns of shop's rows (of one
+// customer's rows when customer is set) in every copy of the read models:
+// the live tables and those a shadow rebuild keeps (projections.CopySchemas).
+// It returns the live orders it scrubbed.
+func scrubReadModels(ctx context.Context, tx pgx.Tx, shop string, customer *customerRows) ([]scrubbedOrder, error) {
+	rows, err := tx.Query(ctx, `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = ANY($1) AND c.relname = ANY($2) AND c.relkind IN ('r', 'p')`,
+		append([]string{"public"}, projections.CopySchemas...), []string{personalColumns[0].table, personalColumns[1].table})
+	if err != nil {
+		return nil, err
+	}
+	present := map[string]bool{}
+	var schema, table string
+	if _, err := pgx.ForEachRow(rows, []any{&schema, &table}, func() error {
+		present[schema+"."+table] = true
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	var orders []scrubbedOrder
+	for _, pc := range personalColumns {
+		sets := make([]string, len(pc.columns))
+		for i, c := range pc.columns {
+			sets[i] = c + " = " + fmt.Sprintf(erasedText, c)
+		}
+		where, args := `shop = $1`, []any{shop}
+		if customer != nil {
+			where += ` AND ` + pc.key + ` = ANY($2)`
+			args = append(args, customer.orders)
+			if pc.byPlaced {
+				args[1] = customer.placed
+			}
+		}
+		for _, schema := range append([]string{"public"}, projections.CopySchemas...) {
+			name := pgx.Identifier{schema, pc.table}
+			if !present[schema+"."+pc.table] {
+				continue
+			}
+			stmt := `UPDATE ` + name.Sanitize() + ` SET ` + strings.Join(sets, ", ") + ` WHERE ` + where
+			if schema != "public" || pc.table != "orders_view" {
+				if _, err := tx.Exec(ctx, stmt, args...); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			rows, err := tx.Query(ctx, stmt+` RETURNING id, version`, args...)
+			if err != nil {
+				return nil, err
+			}
+			var o scrubbedOrder
+			if _, err := pgx.ForEachRow(rows, []any{&o.id, &o.version}, func() error {
+				orders = append(orders, o)
+				return nil
+			}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return orders, nil
+}
+
+// customerRows are a customer's orders and their order.placed events.
+type customerRows struct{ orders, placed []uuid.UUID }
 
 // customerOrders returns the ids and order.placed event ids of the orders
 // of a Shopify customer of shop.
@@ -140,23 +223,28 @@ func (x *Eraser) EraseCustomer(ctx context.Context, source eventstore.Event, sho
 	if err != nil {
 		return fmt.Errorf("erase customer %d: %w", customerID, err)
 	}
-	n, err := x.keys.Destroy(ctx, shop, CustomerSubject(customerID))
-	if err != nil {
-		return err
-	}
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE orders_view SET `+scrub("email")+`, `+scrub("customer_name")+`
-			WHERE shop = $1 AND id = ANY($2)`, shop, orders); err != nil {
+	var (
+		n        int
+		scrubbed []scrubbedOrder
+	)
+	err = projections.WithoutShadow(ctx, pool, func() error {
+		var err error
+		if n, err = x.keys.Destroy(ctx, shop, CustomerSubject(customerID)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE emails_view SET `+scrub("to_address")+`
-			WHERE shop = $1 AND source_event_id = ANY($2)`, shop, placed)
-		return err
+		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			scrubbed, err = scrubReadModels(ctx, tx, shop, &customerRows{orders: orders, placed: placed})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("erase customer %d: scrub read models: %w", customerID, err)
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("erase customer %d: scrub read models: %w", customerID, err)
+		return err
 	}
-	if err := x.forgetCached(ctx, orders); err != nil {
+	if err := x.forgetCached(ctx, scrubbed); err != nil {
 		return err
 	}
 	x.log.InfoContext(ctx, "customer erased", "shop", shop, "customer_id", customerID, "orders", len(orders), "keys_destroyed", n)
@@ -165,55 +253,58 @@ func (x *Eraser) EraseCustomer(ctx context.Context, source eventstore.Event, sho
 }
 
 // EraseShop erases every personal field of shop: all of its data keys, the
-// personal columns of its read models, its cached orders and its stored
-// API responses (idempotency replays, which repeat what was written),
-// once the shop's earlier webhooks are processed.
+// personal columns of its read models (shadow copies included), its cached
+// orders, its stored API responses (idempotency replays, which repeat what
+// was written) and the error texts of its dead letters (which may quote
+// what failed), once the shop's earlier webhooks are processed.
 func (x *Eraser) EraseShop(ctx context.Context, source eventstore.Event, shop string) error {
 	if err := x.awaitEarlierWebhooks(ctx, source, shop); err != nil {
 		return err
 	}
 	pool := x.store.Pool()
-	n, err := x.keys.Destroy(ctx, shop)
-	if err != nil {
-		return err
-	}
-	var orders []uuid.UUID
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `UPDATE orders_view SET `+scrub("email")+`, `+scrub("customer_name")+`
-			WHERE shop = $1 RETURNING id`, shop)
+	var (
+		n        int
+		scrubbed []scrubbedOrder
+	)
+	err := projections.WithoutShadow(ctx, pool, func() error {
+		var err error
+		if n, err = x.keys.DestroyShop(ctx, shop); err != nil {
+			return err
+		}
+		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if scrubbed, err = scrubReadModels(ctx, tx, shop, nil); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE shop = $1`, shop); err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `UPDATE dead_letters SET error = $2 WHERE shop = $1`, shop, eventstore.Erased)
+			return err
+		})
 		if err != nil {
-			return err
+			return fmt.Errorf("erase shop %s: scrub read models: %w", shop, err)
 		}
-		if orders, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE emails_view SET `+scrub("to_address")+` WHERE shop = $1`, shop); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE shop = $1`, shop)
-		return err
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("erase shop %s: scrub read models: %w", shop, err)
-	}
-	if err := x.forgetCached(ctx, orders); err != nil {
 		return err
 	}
-	x.log.InfoContext(ctx, "shop erased", "shop", shop, "orders", len(orders), "keys_destroyed", n)
+	if err := x.forgetCached(ctx, scrubbed); err != nil {
+		return err
+	}
+	x.log.InfoContext(ctx, "shop erased", "shop", shop, "orders", len(scrubbed), "keys_destroyed", n)
 	return x.record(ctx, source, shop, domain.ShopRedacted{Shop: shop, KeysDestroyed: n, RedactedAt: x.now().UTC()})
 }
 
-func (x *Eraser) forgetCached(ctx context.Context, orders []uuid.UUID) error {
-	if x.cache == nil || len(orders) == 0 {
+// forgetCached drops the scrubbed orders from the API's order cache and
+// holds off fills of the rows as they were read before the scrub.
+func (x *Eraser) forgetCached(ctx context.Context, orders []scrubbedOrder) error {
+	if x.cache == nil {
 		return nil
 	}
-	keys := make([]string, len(orders))
-	for i, id := range orders {
-		keys[i] = projections.OrderCacheKey(x.prefix, id)
-	}
 	// One key per call: keys of a Redis Cluster live in different slots.
-	for _, k := range keys {
-		if err := x.cache.Del(ctx, k).Err(); err != nil {
+	for _, o := range orders {
+		if err := projections.HoldOffOrderCache(ctx, x.cache, x.prefix, o.id, o.version); err != nil {
 			return fmt.Errorf("forget cached order: %w", err)
 		}
 	}

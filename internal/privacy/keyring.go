@@ -259,13 +259,29 @@ func (k *Keyring) Keys(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*sec
 	return out, nil
 }
 
-// Destroy destroys the live keys of subjects of shop (every key of the shop
-// when subjects is empty) and reports how many it destroyed. Whatever they
-// sealed can never be opened again. Destroying again finds nothing to do.
+// Destroy destroys the live keys of the given subjects of shop and reports
+// how many it destroyed; no subjects destroys nothing. Whatever they sealed
+// can never be opened again. Destroying again finds nothing to do.
 func (k *Keyring) Destroy(ctx context.Context, shop string, subjects ...string) (int, error) {
+	if len(subjects) == 0 {
+		return 0, nil
+	}
+	return k.destroy(ctx, shop, `AND subject = ANY($2)`, subjects)
+}
+
+// DestroyShop destroys every live key of shop (its own and its customers')
+// and reports how many it destroyed.
+func (k *Keyring) DestroyShop(ctx context.Context, shop string) (int, error) {
+	return k.destroy(ctx, shop, ``)
+}
+
+// destroy destroys the live keys of shop that match where. The two callers
+// use two statements because one statement with an optional array filter
+// matched nothing when the array was NULL (a nil slice).
+func (k *Keyring) destroy(ctx context.Context, shop, where string, args ...any) (int, error) {
 	rows, err := k.pool.Query(ctx, `UPDATE data_keys SET wrapped_key = NULL, destroyed_at = now()
-		WHERE shop = $1 AND destroyed_at IS NULL AND (cardinality($2::text[]) = 0 OR subject = ANY($2))
-		RETURNING id, subject`, shop, subjects)
+		WHERE shop = $1 AND destroyed_at IS NULL `+where+`
+		RETURNING id, subject`, append([]any{shop}, args...)...)
 	if err != nil {
 		return 0, fmt.Errorf("destroy data keys: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -30,11 +31,13 @@ import (
 
 // Env is one running API with its own data.
 type Env struct {
-	URL      string // base URL of the HTTP server
-	Platform *platform.Platform
-	Config   config.Config
-	Client   *http.Client
-	logs     *logBuffer
+	URL string // base URL of the HTTP server
+	// MetricsURL is the base URL of the operators' address (/metrics, /debug/pprof/).
+	MetricsURL string
+	Platform   *platform.Platform
+	Config     config.Config
+	Client     *http.Client
+	logs       *logBuffer
 }
 
 // Option changes the configuration before the platform opens (for example
@@ -60,6 +63,8 @@ func New(t testing.TB, opts ...Option) *Env {
 	cfg.BcryptCost = bcrypt.MinCost
 	high := config.Rate{N: 100000, Per: time.Second}
 	cfg.RateLimitUser, cfg.RateLimitIP, cfg.RateLimitLogin = high, high, high
+	cfg.RateLimitWebhookFailures, cfg.RateLimitAuthFailures = high, high
+	cfg.MetricsAddr = testenv.FreeAddr(t)
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -79,7 +84,10 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, []string{"relay", "projectors"}) }()
-	srv := httptest.NewServer(p.Handler())
+	// The api role's own server, timeouts included, on a test listener.
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config = p.APIServer(p.Handler())
+	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		cancel()
@@ -93,7 +101,30 @@ func New(t testing.TB, opts ...Option) *Env {
 		}
 		p.Close()
 	})
-	return &Env{URL: srv.URL, Platform: p, Config: cfg, Client: srv.Client(), logs: logs}
+	waitListening(t, cfg.MetricsAddr, done)
+	return &Env{URL: srv.URL, MetricsURL: "http://" + cfg.MetricsAddr, Platform: p, Config: cfg, Client: srv.Client(), logs: logs}
+}
+
+// waitListening returns once the platform's operators' address accepts
+// connections, which it opens in the background.
+func waitListening(t testing.TB, addr string, done <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		conn, err := net.Dial("tcp", addr)
+		if err == nil {
+			conn.Close()
+			return
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("platform stopped before serving %s: %v", addr, err)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on the metrics address %s: %v", addr, err)
+		}
+	}
 }
 
 // logBuffer collects log output written from many goroutines.

@@ -2231,6 +2231,16 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["TooLarge"];
+            /** @description Unknown shop or invalid signature, from a client IP that has sent too many of those. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not stored; Shopify retries. */
             503: {
                 headers: {
@@ -2278,6 +2288,16 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["TooLarge"];
+            /** @description Unknown shop or invalid signature, from a client IP that has sent too many of those. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not stored; Shopify retries. */
             503: {
                 headers: {
@@ -2429,8 +2449,13 @@ export interface operations {
                          * @enum {string}
                          */
                         signature: "valid" | "invalid" | "erased";
-                        /** Format: byte */
+                        /**
+                         * Format: byte
+                         * @description The raw body, byte-exact; "[erased]" once a redaction destroyed its key.
+                         */
                         body_base64: string;
+                        /** @description The body was erased (customers/redact or shop/redact); only its headers and outcomes remain. */
+                        body_erased: boolean;
                         triggered_at?: string;
                         api_version?: string;
                         correlation_id?: string;

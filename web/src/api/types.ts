@@ -132,6 +132,8 @@ export interface WebhookDetail {
   /** Whether an active secret of the shop signs the stored body; the signature itself is never served. */
   signature: 'valid' | 'invalid' | 'erased';
   body_base64: string;
+  /** The body's key was destroyed by customers/redact or shop/redact. */
+  body_erased: boolean;
   triggered_at?: string;
   api_version?: string;
   correlation_id?: string;

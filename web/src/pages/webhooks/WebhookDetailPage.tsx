@@ -83,8 +83,14 @@ export function WebhookDetailPage() {
           <h2>Headers</h2>
           <JsonView label="Webhook headers" value={webhook.data.headers ?? {}} />
           <h2>Raw payload</h2>
-          <p className="muted">Byte-exact as Shopify sent it, so its signature can be re-verified.</p>
-          <JsonView label="Webhook payload" value={decodeBody(webhook.data.body_base64)} />
+          {webhook.data.body_erased ? (
+            <p className="muted">Erased: a customers/redact or shop/redact request destroyed the key it was sealed with.</p>
+          ) : (
+            <>
+              <p className="muted">Byte-exact as Shopify sent it, so its signature can be re-verified.</p>
+              <JsonView label="Webhook payload" value={decodeBody(webhook.data.body_base64)} />
+            </>
+          )}
         </>
       )}
     </section>
