@@ -187,9 +187,13 @@ func (s *server) require(p domain.Permission) gin.HandlerFunc {
 
 // eventMeta is the metadata of events a request appends: who, which request.
 func eventMeta(c *gin.Context) eventstore.Metadata {
-	id := c.GetString("request_id")
+	return eventMetaFor(c, principalFrom(c).Actor(), "api")
+}
+
+// eventMetaFor is the metadata of events a request appends for actor.
+func eventMetaFor(c *gin.Context, actor, source string) eventstore.Metadata {
 	return eventstore.Metadata{
-		Actor: principalFrom(c).Actor(), RequestID: id, CorrelationID: correlationID(c), Source: "api",
+		Actor: actor, RequestID: c.GetString("request_id"), CorrelationID: correlationID(c), Source: source,
 		TraceParent: telemetry.TraceParent(c.Request.Context()),
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/shops"
-	"github.com/ordermill/ordermill/internal/telemetry"
 	"github.com/ordermill/ordermill/workers"
 )
 
@@ -119,16 +118,14 @@ func (s *server) captureWebhook(c *gin.Context) {
 		Body:        body,
 		ReceivedAt:  time.Now().UTC(),
 	}
-	id := c.GetString("request_id")
-	events, err := eventstore.Encode(shop, eventstore.Metadata{
-		CorrelationID: correlationID(c), RequestID: id, Actor: "shopify", Source: "webhook",
-		TraceParent: telemetry.TraceParent(c.Request.Context())}, wh)
+	events, err := eventstore.Encode(shop, eventMetaFor(c, "shopify", "webhook"), wh)
 	if err != nil {
 		s.problemFromError(c, err)
 		return
 	}
 	_, err = s.Store.AppendGrouped(ctx, domain.WebhookStream(shop, webhookID), eventstore.NoStream, events[0])
 	if errors.Is(err, eventstore.ErrConcurrency) {
+		s.recordDuplicate(c, shop, webhookID)
 		c.JSON(http.StatusOK, gin.H{"status": "duplicate"})
 		return
 	}
@@ -194,6 +191,20 @@ func webhookHeaders(h http.Header) map[string]string {
 		}
 	}
 	return out
+}
+
+// recordDuplicate appends another delivery of a stored webhook to its
+// stream. The answer stays 200 either way: the webhook itself is stored, and
+// Shopify must not send it again because a note about it failed.
+func (s *server) recordDuplicate(c *gin.Context, shop, webhookID string) {
+	events, err := eventstore.Encode(shop, eventMetaFor(c, "shopify", "webhook"), domain.WebhookDuplicateReceived{
+		ReceivedAt: time.Now().UTC(), TriggeredAt: c.GetHeader(headerShopifyAt)})
+	if err == nil {
+		_, err = s.Store.Append(c.Request.Context(), domain.WebhookStream(shop, webhookID), eventstore.AnyVersion, events...)
+	}
+	if err != nil {
+		s.Logger.WarnContext(c.Request.Context(), "duplicate webhook delivery not recorded", "err", err, "webhook_id", webhookID)
+	}
 }
 
 // webhookSummary is one row of the webhook log.

@@ -31,7 +31,7 @@ var registry = func() map[string]reflect.Type {
 		ShopRegistered{}, ShopUninstalled{},
 		UserRegistered{}, UserRoleChanged{}, UserDeactivated{},
 		APITokenCreated{}, APITokenRevoked{},
-		WebhookReceived{}, WebhookProcessed{}, WebhookFailed{}, WebhookComplianceRecorded{},
+		WebhookReceived{}, WebhookProcessed{}, WebhookFailed{}, WebhookDuplicateReceived{}, WebhookComplianceRecorded{},
 		CustomerRedacted{}, ShopRedacted{},
 		EmailSent{}, EmailFailed{},
 		ReportRequested{}, ReportCompleted{}, ReportFailed{},

@@ -51,6 +51,7 @@ func sampleEvents() []Event {
 			APIVersion: "2025-01", Headers: map[string]string{"X-Shopify-Topic": "orders/create"}, Body: []byte("{\"id\":1}\n"), ReceivedAt: at},
 		WebhookProcessed{Result: "applied", Detail: "order placed", OrderID: id.String(), Events: 2},
 		WebhookFailed{Reason: "body: is not a valid JSON object"},
+		WebhookDuplicateReceived{ReceivedAt: time.Date(2024, 3, 1, 10, 0, 5, 0, time.UTC), TriggeredAt: "2024-03-01T10:00:00Z"},
 		WebhookComplianceRecorded{Topic: "customers/redact", Shop: "demo.myshopify.com", CustomerID: 7, OrdersAffected: []int64{5000000000000000123}},
 		CustomerRedacted{Shop: "demo.myshopify.com", CustomerID: 7, Orders: []uuid.UUID{id}, KeysDestroyed: 1, RedactedAt: at},
 		ShopRedacted{Shop: "demo.myshopify.com", KeysDestroyed: 3, RedactedAt: at},

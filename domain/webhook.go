@@ -79,6 +79,14 @@ type WebhookFailed struct {
 	Reason string `json:"reason"`
 }
 
+// WebhookDuplicateReceived records another delivery of a webhook already
+// stored (Shopify retries, or sends one twice): answered 200, not processed
+// again, but kept, so the webhook's stream tells how often and when it came.
+type WebhookDuplicateReceived struct {
+	ReceivedAt  time.Time `json:"received_at"`
+	TriggeredAt string    `json:"triggered_at,omitempty"` // X-Shopify-Triggered-At of this delivery
+}
+
 // WebhookComplianceRecorded records a GDPR compliance webhook
 // (customers/data_request, customers/redact, shop/redact). Erasing the
 // personal data is a separate step that reads these records; they name the
@@ -98,6 +106,9 @@ func (WebhookProcessed) EventType() string { return "webhook.processed" }
 
 // EventType implements Event.
 func (WebhookFailed) EventType() string { return "webhook.failed" }
+
+// EventType implements Event.
+func (WebhookDuplicateReceived) EventType() string { return "webhook.duplicate_received" }
 
 // EventType implements Event.
 func (WebhookComplianceRecorded) EventType() string { return "webhook.compliance_recorded" }

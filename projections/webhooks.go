@@ -54,8 +54,9 @@ func (*Webhooks) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Event) error
 		_, err = tx.Exec(ctx, `UPDATE webhooks_view SET status = 'failed', result = '', error = $2,
 				processed_at = $3, transaction_id = $4::text::xid8, global_position = $5 WHERE stream_id = $1`,
 			e.StreamID, d.Reason, e.RecordedAt, txid, e.Position.GlobalPos)
-	case domain.WebhookComplianceRecorded:
-		// Shown through the processed outcome that follows it.
+	case domain.WebhookComplianceRecorded, domain.WebhookDuplicateReceived:
+		// Shown through the processed outcome that follows it; duplicates in
+		// the trace.
 	default:
 		return fmt.Errorf("webhooks projector: unexpected %s", e.Type)
 	}

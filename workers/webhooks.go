@@ -69,11 +69,22 @@ func (w *Webhooks) Redeliver(ctx context.Context, stream string) (WebhookOutcome
 	if err != nil {
 		return WebhookOutcome{}, err
 	}
-	last := events[len(events)-1]
-	if last.Type == (domain.WebhookProcessed{}).EventType() {
+	if last, ok := lastOutcome(events); ok && last.Type == (domain.WebhookProcessed{}).EventType() {
 		return outcomeOf(last), nil
 	}
 	return w.process(ctx, events[0], eventstore.Exact(int64(len(events))))
+}
+
+// lastOutcome is the newest processed or failed outcome among a webhook's
+// stream events; duplicate deliveries recorded between them are no outcome.
+func lastOutcome(events []eventstore.Event) (eventstore.Event, bool) {
+	for i := len(events) - 1; i >= 0; i-- {
+		switch events[i].Type {
+		case domain.WebhookProcessed{}.EventType(), domain.WebhookFailed{}.EventType():
+			return events[i], true
+		}
+	}
+	return eventstore.Event{}, false
 }
 
 // outcomeOf describes an outcome recorded by an earlier run.
@@ -161,12 +172,19 @@ func (w *Webhooks) process(ctx context.Context, src eventstore.Event, at eventst
 		var conflict *eventstore.ConflictError
 		switch {
 		case errors.As(err, &conflict) && conflict.Stream == src.StreamID:
-			// Another delivery of this webhook got there first.
+			// Another run of this webhook got there first, or a duplicate
+			// delivery was recorded meanwhile: then decide again after it.
 			done, rerr := w.store.ReadStream(ctx, src.StreamID, int64(at)+1)
 			if rerr != nil || len(done) == 0 {
 				return WebhookOutcome{AlreadyDone: true}, rerr
 			}
-			return outcomeOf(done[len(done)-1]), nil
+			if last, ok := lastOutcome(done); ok {
+				return outcomeOf(last), nil
+			}
+			if attempt >= commitAttempts {
+				return WebhookOutcome{}, err
+			}
+			at = eventstore.Exact(done[len(done)-1].StreamVersion)
 		case (errors.Is(err, eventstore.ErrConcurrency) || errors.Is(err, eventstore.ErrDuplicateEvent)) && attempt < commitAttempts:
 			// Another writer changed a stream the plan read: decide again on its news.
 			if err := eventstore.WaitToRetry(ctx, attempt); err != nil {

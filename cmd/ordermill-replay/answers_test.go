@@ -124,7 +124,19 @@ func TestWebhookTraceTellsTheWholeOutcome(t *testing.T) {
 		logIDs = append(logIDs, res.Events[0].ID.String())
 		replay(t, dbURL, "redeliver", shop, wh).want(t, 0, "processed")
 	}
-	replay(t, dbURL, "webhook", logIDs[0]).want(t, 0, "webhook wh-1 of "+shop, "outcome:", "webhook.processed at", "applied")
+	replay(t, dbURL, "webhook", logIDs[0]).want(t, 0, "webhook wh-1 of "+shop, "duplicate deliveries: none", "outcome:",
+		"webhook.processed at", "applied")
+	// Shopify sends wh-1 again: the stream records it, and the trace counts it.
+	dup, err := eventstore.Encode(shop, eventstore.Metadata{Source: "webhook"},
+		domain.WebhookDuplicateReceived{ReceivedAt: time.Now().UTC(), TriggeredAt: "2025-01-01T00:00:00Z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Append(context.Background(), domain.WebhookStream(shop, "wh-1"), eventstore.AnyVersion, dup...); err != nil {
+		t.Fatal(err)
+	}
+	replay(t, dbURL, "webhook", shop, "wh-1").want(t, 0, "duplicate deliveries: 1, at ",
+		"another delivery of the same webhook, answered 200 and not processed again (Shopify triggered it at 2025-01-01T00:00:00Z)")
 	replay(t, dbURL, "webhook", logIDs[1]).want(t, 0, "webhook wh-2 of "+shop,
 		"unchanged — repeats or predates known state; the order already held Shopify's snapshot of",
 		"from webhook wh-1 of "+shop)

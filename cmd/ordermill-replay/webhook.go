@@ -133,8 +133,19 @@ func printTrace(ctx context.Context, e *env, store *eventstore.Store, t eventsto
 		fmt.Fprintf(e.stdout, "  %s: %s\n", n, headers[n])
 	}
 	fmt.Fprintf(e.stdout, "\nbody (%d bytes, exactly as received):\n%s\n\n", len(w.Body), w.Body)
-	fmt.Fprintln(e.stdout, "outcome:")
-	if len(t.Outcomes) == 0 {
+	var duplicates []string
+	for _, o := range t.Outcomes {
+		if o.Type == (domain.WebhookDuplicateReceived{}).EventType() {
+			duplicates = append(duplicates, o.RecordedAt.Format(time.RFC3339))
+		}
+	}
+	if len(duplicates) == 0 {
+		fmt.Fprintln(e.stdout, "duplicate deliveries: none")
+	} else {
+		fmt.Fprintf(e.stdout, "duplicate deliveries: %d, at %s\n", len(duplicates), strings.Join(duplicates, ", "))
+	}
+	fmt.Fprintln(e.stdout, "\noutcome:")
+	if len(t.Outcomes) == len(duplicates) {
 		fmt.Fprintln(e.stdout, "  not processed yet")
 	}
 	for _, o := range t.Outcomes {
@@ -175,9 +186,21 @@ func printTrace(ctx context.Context, e *env, store *eventstore.Store, t eventsto
 // snapshot that changed nothing it names the newer snapshot the order
 // already held, and the delivery that brought it.
 func outcomeLine(ctx context.Context, store *eventstore.Store, o eventstore.Event) (string, error) {
-	var p domain.WebhookProcessed
-	var f domain.WebhookFailed
+	var (
+		p   domain.WebhookProcessed
+		f   domain.WebhookFailed
+		dup domain.WebhookDuplicateReceived
+	)
 	switch o.Type {
+	case dup.EventType():
+		if err := json.Unmarshal(o.Data, &dup); err != nil {
+			return "", err
+		}
+		line := "another delivery of the same webhook, answered 200 and not processed again"
+		if dup.TriggeredAt != "" {
+			line += " (Shopify triggered it at " + dup.TriggeredAt + ")"
+		}
+		return line, nil
 	case p.EventType():
 		if err := json.Unmarshal(o.Data, &p); err != nil {
 			return "", err
