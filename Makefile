@@ -5,10 +5,14 @@ SHELL := /bin/bash
 GO    ?= go
 ENV   := source .run/stack.env &&
 
-.PHONY: run test bench chaos build web stack lint clean
+.PHONY: run test bench chaos build web stack lint clean ports
 
-run: stack build
+# Ports first: a taken one is reported before minutes of building.
+run: ports stack build
 	@$(ENV) ./scripts/run.sh
+
+ports:
+	@./scripts/run.sh check-ports
 
 test: stack
 	@$(ENV) ./scripts/test.sh

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/ordermill/ordermill/api"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv/apitest"
@@ -144,7 +144,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
 	const shopA, shopB = "matrix-a.myshopify.com", "matrix-b.myshopify.com"
 	env := apitest.New(t)
-	engine, ok := env.Platform.Handler().(*gin.Engine)
+	engine, ok := env.Platform.Handler().(api.Handler)
 	if !ok {
 		t.Fatalf("the api handler is a %T, not the gin router", env.Platform.Handler())
 	}

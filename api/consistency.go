@@ -70,22 +70,26 @@ func (s *server) awaitMinPosition(c *gin.Context, projection string) (requested,
 type precondition struct {
 	version int64
 	present bool
+	// weak marks a W/ tag, which If-Match compares strongly and so never
+	// matches (RFC 9110 §13.1.1): the write answers 412.
+	weak bool
 }
 
-// ifMatch parses If-Match: `"<version>"` (a weak W/ tag is accepted). ok is
-// false when the header is malformed and the request was answered.
+// ifMatch parses If-Match: `"<version>"`, `W/"<version>"` (which never
+// matches) or `*` (any current version). ok is false when the header is
+// malformed and the request was answered.
 func ifMatch(c *gin.Context) (pre precondition, ok bool) {
 	raw := strings.TrimSpace(c.GetHeader("If-Match"))
-	if raw == "" {
+	if raw == "" || raw == "*" {
 		return pre, true
 	}
-	tag := strings.TrimPrefix(raw, "W/")
+	tag, weak := strings.CutPrefix(raw, "W/")
 	v, err := strconv.ParseInt(strings.Trim(tag, `"`), 10, 64)
 	if err != nil || v < 1 || len(tag) < 3 || tag[0] != '"' || tag[len(tag)-1] != '"' {
 		abortProblem(c, http.StatusBadRequest, `If-Match must be an ETag of this API, like "3"`)
 		return pre, false
 	}
-	return precondition{version: v, present: true}, true
+	return precondition{version: v, present: true, weak: weak}, true
 }
 
 // aggregate is what updateAggregate needs of domain.Order and domain.Inventory.
@@ -112,7 +116,7 @@ func updateAggregate[A aggregate](c *gin.Context, s *server, stream string, pre 
 			if err != nil {
 				return nil, err
 			}
-			if pre.present && pre.version != int64(a.Version()) {
+			if pre.present && (pre.weak || pre.version != int64(a.Version())) {
 				return nil, &eventstore.ConflictError{Stream: stream, Expected: eventstore.Exact(pre.version)}
 			}
 			events, err := command(a)

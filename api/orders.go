@@ -210,14 +210,14 @@ func (s *server) refundOrder(c *gin.Context) {
 }
 
 func (s *server) listOrders(c *gin.Context) {
-	f, limit, ok := orderListQuery(c, principalFrom(c).Shop)
+	l, ok := orderListQuery(c, principalFrom(c).Shop)
 	if !ok {
 		return
 	}
 	if _, ok := s.awaitMinPosition(c, ordersProjection); !ok {
 		return
 	}
-	p, err := s.queryOrders(c.Request.Context(), f, limit)
+	p, err := s.queryOrders(c.Request.Context(), l)
 	if err != nil {
 		s.problemFromError(c, err)
 		return
@@ -237,16 +237,19 @@ var (
 	orderCacheMisses = cacheRequests.WithLabelValues("order", "miss")
 )
 
+// getOrder answers one order, named by its id, Shopify id or name (see lookupOrder).
 func (s *server) getOrder(c *gin.Context) {
-	id, ok := pathID(c)
-	if !ok {
-		return
-	}
 	ctx := c.Request.Context()
 	shop := principalFrom(c).Shop
 	waited, ok := s.awaitMinPosition(c, ordersProjection)
 	if !ok {
 		return
+	}
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		if id, ok = s.lookupOrder(c, shop, c.Param("id")); !ok {
+			return
+		}
 	}
 	key := projections.OrderCacheKey(s.Prefix, id)
 	// After waiting for a position the cache may still hold what the projector

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -153,10 +154,12 @@ func (s *server) queryOrder(ctx context.Context, shop string, id uuid.UUID) (ord
 	return d, nil
 }
 
-// page is the envelope of every list.
+// page is the envelope of every list. Total, when asked for, counts every
+// item that matches the filters, on all pages.
 type page[T any] struct {
 	Items      []T     `json:"items"`
 	NextCursor *string `json:"next_cursor"`
+	Total      *int64  `json:"total,omitempty"`
 }
 
 const (
@@ -213,11 +216,92 @@ func encodeCursor(v any) *string {
 	return &s
 }
 
-// orderCursor is the last row of a page: lists are ordered by (placed_at,
-// id) descending, so a new order never shifts the pages after a cursor.
+// orderCursor is the last row of a page under the list's sort: pages go by
+// (sort column, id), so a new order never shifts the pages after a cursor.
+// Sort is empty for the default, newest first, as in cursors made before
+// lists could be sorted.
 type orderCursor struct {
-	PlacedAt time.Time `json:"t"`
+	Sort     string    `json:"s,omitempty"`
+	PlacedAt time.Time `json:"t,omitzero"`
+	Total    int64     `json:"n,omitempty"`
+	Name     string    `json:"nm,omitempty"`
 	ID       uuid.UUID `json:"id"`
+}
+
+// orderSort is the order of a list: a column of orders_view, ascending or
+// descending, ties broken by id in the same direction.
+type orderSort struct {
+	column string
+	desc   bool
+}
+
+var orderSortColumns = []string{"placed_at", "total", "name"}
+
+// defaultOrderSort is newest first.
+var defaultOrderSort = orderSort{column: "placed_at", desc: true}
+
+func (o orderSort) String() string {
+	if o.desc {
+		return "-" + o.column
+	}
+	return o.column
+}
+
+// parseOrderSort reads sort=<column> (ascending) or sort=-<column>.
+func parseOrderSort(raw string, errs *queryErrors) orderSort {
+	if raw == "" {
+		return defaultOrderSort
+	}
+	column, desc := strings.CutPrefix(raw, "-")
+	if !slices.Contains(orderSortColumns, column) {
+		errs.add("sort", "must be one of "+strings.Join(orderSortColumns, ", ")+", each optionally prefixed with - for descending")
+		return defaultOrderSort
+	}
+	return orderSort{column: column, desc: desc}
+}
+
+// after is the keyset condition for the rows after cursor under o.
+func (o orderSort) after(cur orderCursor) (cond string, value any) {
+	op := ">"
+	if o.desc {
+		op = "<"
+	}
+	value = map[string]any{"placed_at": cur.PlacedAt, "total": cur.Total, "name": cur.Name}[o.column]
+	return "(" + o.column + ", id) " + op + " (?, ?)", value
+}
+
+// cursor is the cursor after row o.
+func (o orderSort) cursor(row orderSummary) *string {
+	cur := orderCursor{ID: row.ID}
+	if o != defaultOrderSort {
+		cur.Sort = o.String()
+	}
+	switch o.column {
+	case "placed_at":
+		cur.PlacedAt = row.PlacedAt
+	case "total":
+		cur.Total = row.Total
+	case "name":
+		cur.Name = row.Name
+	}
+	return encodeCursor(cur)
+}
+
+func (o orderSort) orderBy() string {
+	dir := " ASC"
+	if o.desc {
+		dir = " DESC"
+	}
+	return o.column + dir + ", id" + dir
+}
+
+// orderList is a parsed list request.
+type orderList struct {
+	filter    sqlFilter // the filters and the cursor
+	count     sqlFilter // the filters alone, for the total
+	sort      orderSort
+	limit     int
+	withTotal bool
 }
 
 // sqlFilter builds a WHERE clause with numbered arguments.
@@ -254,11 +338,19 @@ var (
 // likeEscaper makes a search term match literally inside ILIKE '%…%'.
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
-// orderListQuery turns the query string into a filter; ok is false when it
-// answered 400.
-func orderListQuery(c *gin.Context, shop string) (f sqlFilter, limit int, ok bool) {
+// orderListQuery reads the list's query string; ok is false when it answered 400.
+func orderListQuery(c *gin.Context, shop string) (l orderList, ok bool) {
 	var errs queryErrors
-	limit = pageSize(c, &errs)
+	l.limit = pageSize(c, &errs)
+	l.sort = parseOrderSort(c.Query("sort"), &errs)
+	switch c.Query("include_total") {
+	case "", "false":
+	case "true":
+		l.withTotal = true
+	default:
+		errs.add("include_total", "must be true or false")
+	}
+	f := &l.filter
 	f.add("shop = ?", shop)
 	for _, e := range []struct {
 		param, column string
@@ -297,17 +389,25 @@ func orderListQuery(c *gin.Context, shop string) (f sqlFilter, limit int, ok boo
 		pattern := "%" + likeEscaper.Replace(q) + "%"
 		f.add("(name ILIKE ? OR email ILIKE ? OR customer_name ILIKE ?)", pattern, pattern, pattern)
 	}
+	l.count = sqlFilter{where: slices.Clone(f.where), args: slices.Clone(f.args)}
 	var cur orderCursor
 	if decodeCursor(c, &cur, &errs) {
-		f.add("(placed_at, id) < (?, ?)", cur.PlacedAt, cur.ID)
+		// A cursor holds the value of its own sort's column only.
+		if sort := cmp.Or(cur.Sort, defaultOrderSort.String()); sort != l.sort.String() {
+			errs.add("cursor", "was returned for sort="+sort+"; pass the same sort with it")
+		} else {
+			cond, value := l.sort.after(cur)
+			f.add(cond, value, cur.ID)
+		}
 	}
-	return f, limit, !errs.answered(c)
+	return l, !errs.answered(c)
 }
 
-// queryOrders reads one page of orders, newest first.
-func (s *server) queryOrders(ctx context.Context, f sqlFilter, limit int) (page[orderSummary], error) {
-	rows, err := s.ReadPool.Query(ctx, `SELECT `+orderColumns+` FROM orders_view WHERE `+f.sql()+`
-		ORDER BY placed_at DESC, id DESC LIMIT `+strconv.Itoa(limit+1), f.args...)
+// queryOrders reads one page of orders in the list's sort, and the total
+// when asked.
+func (s *server) queryOrders(ctx context.Context, l orderList) (page[orderSummary], error) {
+	rows, err := s.ReadPool.Query(ctx, `SELECT `+orderColumns+` FROM orders_view WHERE `+l.filter.sql()+`
+		ORDER BY `+l.sort.orderBy()+` LIMIT `+strconv.Itoa(l.limit+1), l.filter.args...)
 	if err != nil {
 		return page[orderSummary]{}, fmt.Errorf("list orders: %w", err)
 	}
@@ -316,10 +416,16 @@ func (s *server) queryOrders(ctx context.Context, f sqlFilter, limit int) (page[
 		return page[orderSummary]{}, fmt.Errorf("list orders: %w", err)
 	}
 	p := page[orderSummary]{Items: items}
-	if len(items) > limit {
-		p.Items = items[:limit]
-		last := p.Items[limit-1]
-		p.NextCursor = encodeCursor(orderCursor{PlacedAt: last.PlacedAt, ID: last.ID})
+	if len(items) > l.limit {
+		p.Items = items[:l.limit]
+		p.NextCursor = l.sort.cursor(p.Items[l.limit-1])
+	}
+	if l.withTotal {
+		var n int64
+		if err := s.ReadPool.QueryRow(ctx, `SELECT count(*) FROM orders_view WHERE `+l.count.sql(), l.count.args...).Scan(&n); err != nil {
+			return page[orderSummary]{}, fmt.Errorf("count orders: %w", err)
+		}
+		p.Total = &n
 	}
 	return p, nil
 }

@@ -36,7 +36,7 @@ func (s *server) spend(c *gin.Context, key string, limit redis_rate.Limit) (bool
 	if err != nil {
 		return false, err
 	}
-	c.Header("RateLimit-Remaining", strconv.Itoa(res.Remaining))
+	setRateLimitHeaders(c, res)
 	if res.Allowed > 0 {
 		return true, nil
 	}
@@ -59,6 +59,20 @@ func (s *server) allow(c *gin.Context, key string, limit redis_rate.Limit) bool 
 		return true
 	}
 	return ok
+}
+
+// setRateLimitHeaders tells the caller its budget with the IETF RateLimit
+// header fields: the quota, what is left of it, and the seconds until it is
+// whole again. A request checked against two budgets reports the one with
+// less left.
+func setRateLimitHeaders(c *gin.Context, res *redis_rate.Result) {
+	h := c.Writer.Header()
+	if left, err := strconv.Atoi(h.Get("RateLimit-Remaining")); err == nil && left < res.Remaining {
+		return
+	}
+	h.Set("RateLimit-Limit", strconv.Itoa(res.Limit.Burst))
+	h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
+	h.Set("RateLimit-Reset", strconv.Itoa(int(math.Ceil(res.ResetAfter.Seconds()))))
 }
 
 // limitIP is the per-IP budget of unauthenticated routes.

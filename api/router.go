@@ -35,6 +35,7 @@ type Deps struct {
 	TrustedProxies []string   // proxies whose X-Forwarded-For is believed; none by default
 	// WriteTimeout is the server's; downloads that keep moving extend it.
 	WriteTimeout time.Duration
+	CORSOrigins  []string // browser origins allowed to call the API ("*": any); none by default
 
 	Shops           *shops.Registry      // shop credentials; verifies webhooks
 	WebhookMaxBytes int64                // 0: DefaultWebhookMaxBytes
@@ -56,7 +57,7 @@ func newServer(d Deps) *server {
 }
 
 // NewRouter builds the HTTP handler for the api role.
-func NewRouter(d Deps) *gin.Engine {
+func NewRouter(d Deps) Handler {
 	gin.SetMode(gin.ReleaseMode)
 	s := newServer(d)
 	s.positions = newPositionWatcher(d.Store.Pool(), d.ReadPool, d.Logger)
@@ -67,11 +68,9 @@ func NewRouter(d Deps) *gin.Engine {
 		d.Logger.Error("trusted proxies ignored", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(requestID(), observe(), securityHeaders(), recovery(d.Logger), accessLog(d.Logger))
+	r.Use(requestID(), observe(), securityHeaders(), cors(d.CORSOrigins), recovery(d.Logger), accessLog(d.Logger))
 	r.NoRoute(func(c *gin.Context) { abortProblem(c, http.StatusNotFound, "no such resource") })
-	r.NoMethod(func(c *gin.Context) {
-		abortProblem(c, http.StatusMethodNotAllowed, "method not allowed on this resource")
-	})
+	r.NoMethod(noMethod())
 
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", readyz(d.Checks))
@@ -88,7 +87,7 @@ func NewRouter(d Deps) *gin.Engine {
 	s.auditRoutes(v1)
 	s.statusRoutes(v1)
 	serveSPA(r) // after every route: only unmatched paths reach the app
-	return r
+	return Handler{r}
 }
 
 // contentSecurityPolicy lets the SPA load its own bundle and call this origin only.
@@ -96,9 +95,9 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; " +
 	"base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
-// securityHeaders sets browser protections on every response. CORS stays
-// closed: no Access-Control-* header is ever sent, so browsers refuse
-// cross-origin calls; the SPA is served from this same origin.
+// securityHeaders sets browser protections on every response. CORS is
+// closed unless origins are configured (see cors); the SPA is served from
+// this same origin.
 func securityHeaders() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		h := c.Writer.Header()

@@ -67,26 +67,20 @@ func (r *Relay) watermarkName() string { return r.checkpoint + ".acknowledged" }
 func (r *Relay) Recoveries() int64 { return r.recoveries.Load() }
 
 // recover runs when the relay becomes the leader, before it publishes. If the
-// marker is missing, Redis lost its data: it empties the relayed streams,
-// recreates the consumer groups (so running consumers, stuck on NOGROUP, read
-// again from the start of each stream), rewinds the checkpoint to the
-// watermark, and only then sets the marker, so that a crash half way just
-// makes the next leader recover again.
+// marker is missing, Redis lost its data (or never had any): it recreates the
+// consumer groups (so running consumers, stuck on NOGROUP, read again from the
+// start of each stream), rewinds the checkpoint to the watermark after
+// emptying the relayed streams, and only then sets the marker, so that a
+// crash half way just makes the next leader recover again.
 func (r *Relay) recover(ctx context.Context) error {
 	rdb := r.recovery.Redis
 	n, err := rdb.Exists(ctx, r.markerKey()).Result()
 	if err != nil || n == 1 {
 		return err
 	}
-	// What was published since the restart goes too: it is republished in
-	// order with the rest. Left in place it would come first, and a consumer
-	// would wait forever on an event whose predecessor is queued behind it.
-	for _, g := range r.recovery.Groups {
-		for _, c := range g.Categories {
-			if err := rdb.Del(ctx, Topic(r.prefix, c)).Err(); err != nil {
-				return err
-			}
-		}
+	published, err := r.store.LoadCheckpoint(ctx, r.checkpoint)
+	if err != nil {
+		return err
 	}
 	for _, g := range r.recovery.Groups {
 		topics := slices.Clone(g.Others)
@@ -99,11 +93,20 @@ func (r *Relay) recover(ctx context.Context) error {
 			}
 		}
 	}
-	published, err := r.store.LoadCheckpoint(ctx, r.checkpoint)
-	if err != nil {
-		return err
-	}
+	// On a first start nothing was published, so nothing was lost.
 	if published != Start {
+		// What was published since the restart goes too: it is republished in
+		// order with the rest. Left in place it would come first, and a consumer
+		// would wait forever on an event whose predecessor is queued behind it.
+		// Trimmed, not deleted: deleting a stream fails the reads consumers
+		// are blocked in and drops the groups they have just recreated.
+		for _, g := range r.recovery.Groups {
+			for _, c := range g.Categories {
+				if err := rdb.XTrimMaxLen(ctx, Topic(r.prefix, c), 0).Err(); err != nil {
+					return err
+				}
+			}
+		}
 		from, err := r.store.LoadCheckpoint(ctx, r.watermarkName())
 		if err != nil {
 			return err

@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/lint.sh
+# The alert rules' unit tests (deploy: TestAlertRules) need promtool.
+if ! command -v promtool >/dev/null && [ "$(id -u)" -eq 0 ]; then
+  echo "installing Debian's prometheus for promtool"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+fi
 echo "== go test"
 go test -count=1 -timeout 20m ./...
 # Each fuzz target for a number of inputs (about 10 s each on a 2-core

@@ -48,6 +48,14 @@ func observeSES(start time.Time, err error) {
 	externalDuration.WithLabelValues("ses", "SendEmail", status).Observe(time.Since(start).Seconds())
 }
 
+// startMetrics makes handler's counters exist at 0 from the start, so that
+// dashboards show 0 rather than no data and increase() counts the first.
+func startMetrics(handler string) {
+	deadLettered.WithLabelValues(handler)
+	attempts.WithLabelValues(handler, "ok")
+	attempts.WithLabelValues(handler, "error")
+}
+
 func observeAttempt(handler string, err error) {
 	result := "ok"
 	if err != nil {

@@ -102,6 +102,9 @@ func NewRouter(cfg Config, handlers ...Handler) *Router {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
 	}
+	for _, h := range handlers {
+		startMetrics(h.Name)
+	}
 	return &Router{cfg: cfg, handlers: handlers}
 }
 

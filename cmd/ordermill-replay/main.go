@@ -255,11 +255,12 @@ type meter struct {
 	n     int64
 }
 
-func (e *env) meter(what string, total int64) *meter {
+// meter starts a progress report; total is only counted when it is shown.
+func (e *env) meter(what string, total func() int64) *meter {
 	if !e.progress && !isTerminal(e.stderr) {
 		return nil
 	}
-	return &meter{w: e.stderr, what: what, total: total, start: time.Now()}
+	return &meter{w: e.stderr, what: what, total: total(), start: time.Now()}
 }
 
 func isTerminal(w io.Writer) bool {
@@ -285,13 +286,39 @@ func (m *meter) update(n int64) {
 }
 
 func (m *meter) print(prefix string) {
-	rate := float64(m.n) / max(time.Since(m.start).Seconds(), 1e-9)
-	if m.total > 0 {
-		fmt.Fprintf(m.w, "%s%s: %d/%d events (%.0f%%), %.0f events/s   ", prefix, m.what, m.n, m.total,
-			100*float64(m.n)/float64(m.total), rate)
-		return
+	fmt.Fprintf(m.w, "%s%s: %s   ", prefix, m.what, progressLine(m.n, m.total, time.Since(m.start)))
+}
+
+// progressLine is done/total with the percentage and the time left at the
+// rate so far; without a total (it could not be counted) the count and rate.
+// Events written while the tool runs can take done past total.
+func progressLine(done, total int64, elapsed time.Duration) string {
+	rate := float64(done) / max(elapsed.Seconds(), 1e-9)
+	if total <= 0 {
+		return fmt.Sprintf("%d events, %.0f events/s", done, rate)
 	}
-	fmt.Fprintf(m.w, "%s%s: %d events, %.0f events/s   ", prefix, m.what, m.n, rate)
+	left := "unknown"
+	switch {
+	case done >= total:
+		left = "0s"
+	case rate > 0:
+		left = time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second).String()
+	}
+	return fmt.Sprintf("%d/%d events (%.0f%%), %.0f events/s, %s left", done, total,
+		100*float64(min(done, total))/float64(total), rate, left)
+}
+
+// countEvents counts the events a long command will go through, for its
+// progress; 0 (no total shown) when they cannot be counted.
+func countEvents(ctx context.Context, store *eventstore.Store, where string, args ...any) int64 {
+	var n int64
+	if where == "" {
+		where = "true"
+	}
+	if err := store.Pool().QueryRow(ctx, `SELECT count(*) FROM events WHERE `+where, args...).Scan(&n); err != nil {
+		return 0
+	}
+	return n
 }
 
 func (m *meter) done() {

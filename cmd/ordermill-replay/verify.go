@@ -46,7 +46,7 @@ func verifyCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m := e.meter("verify", 0)
+	m := e.meter("verify", func() int64 { return countEvents(ctx, store, "") })
 	opts.Progress = m.update
 	report, err := store.Audit(ctx, opts)
 	m.done()
@@ -83,6 +83,9 @@ func printAudit(e *env, r eventstore.AuditReport) error {
 			cp.SignedAt.Format(time.RFC3339), eventstore.KeyID(cp.PublicKey), trust)
 	case r.Checkpoints == 0:
 		fmt.Fprintln(e.stdout, "checkpoint:  none signed yet: a wholesale rewrite of a chain would go unnoticed")
+		fmt.Fprintln(e.stdout, "             to sign one: ordermill-replay checkpoint keygen --out signer.pem (once; keep it")
+		fmt.Fprintln(e.stdout, "             away from the database), then ordermill-replay checkpoint sign --key signer.pem,")
+		fmt.Fprintln(e.stdout, "             and from then on verify --pubkey signer.pem.pub")
 	default:
 		fmt.Fprintf(e.stdout, "checkpoint:  none of %d has a trusted, valid signature\n", r.Checkpoints)
 	}
@@ -143,7 +146,7 @@ func checkpointCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m := e.meter("verify before signing", 0)
+	m := e.meter("verify before signing", func() int64 { return countEvents(ctx, store, "") })
 	cp, err := store.SignCheckpoint(ctx, key, m.update)
 	m.done()
 	if err != nil {

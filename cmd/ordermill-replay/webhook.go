@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/config"
@@ -21,15 +25,21 @@ import (
 )
 
 func webhookCmd(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("webhook", "webhook <shop> <webhook id> [--secret S | --secret-file F] [--json]",
-		"Traces one stored webhook delivery: its raw payload and headers, when it arrived, every event\n"+
-			"it caused (following causation ids, transitively) and each order's state before and after.\n"+
+	fs := e.flags("webhook", "webhook <shop> <webhook id> | webhook <id> [--secret S | --secret-file F] [--json]",
+		"Traces one stored webhook delivery: its raw payload and headers, when it arrived, how it was\n"+
+			"processed, every event it caused (following causation ids, transitively) and each order's\n"+
+			"state before and after. A delivery is named by its shop and Shopify webhook id\n"+
+			"(X-Shopify-Webhook-Id), or by the id the app's webhook log shows.\n"+
 			"Given the shop's webhook secret, the HMAC is recomputed over the stored raw body; a mismatch\n"+
 			"exits 1. The secret is never read from the database: the auditor supplies it.")
 	secret := fs.String("secret", "", "the shop's webhook secret")
 	secretFile := fs.String("secret-file", "", "file holding the shop's webhook secret (keeps it out of the process list)")
-	if err := parse(fs, args, 2); err != nil {
+	if err := fs.Parse(interleave(fs, args)); err != nil {
 		return err
+	}
+	if fs.NArg() != 1 && fs.NArg() != 2 {
+		fs.Usage()
+		return fmt.Errorf("want <shop> <webhook id>, or the log's <id>; got %d arguments", fs.NArg())
 	}
 	var key []byte
 	switch {
@@ -46,14 +56,23 @@ func webhookCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	t, err := store.TraceWebhook(ctx, fs.Arg(0), fs.Arg(1), key)
+	shop, webhookID := fs.Arg(0), fs.Arg(1)
+	if fs.NArg() == 1 {
+		if shop, webhookID, err = webhookByLogID(ctx, store, fs.Arg(0)); err != nil {
+			return err
+		}
+	}
+	t, err := store.TraceWebhook(ctx, shop, webhookID, key)
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		return fmt.Errorf("no stored webhook %s for %s", webhookID, shop)
+	}
 	if err != nil {
 		return err
 	}
 	if e.json {
 		err = e.printJSON(t)
 	} else {
-		err = printTrace(e, t)
+		err = printTrace(ctx, e, store, t)
 	}
 	if err != nil {
 		return err
@@ -64,7 +83,30 @@ func webhookCmd(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func printTrace(e *env, t eventstore.WebhookTrace) error {
+// webhookByLogID finds the delivery whose webhook.received event has the id
+// the webhook log shows.
+func webhookByLogID(ctx context.Context, store *eventstore.Store, id string) (shop, webhookID string, err error) {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return "", "", fmt.Errorf("%q is neither the log's id of a webhook (a UUID) nor a shop and webhook id", id)
+	}
+	var stream string
+	err = store.Pool().QueryRow(ctx, `SELECT stream_id FROM events WHERE event_id = $1 AND event_type = $2`,
+		u, domain.WebhookReceived{}.EventType()).Scan(&stream)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", fmt.Errorf("no stored webhook has the id %s", id)
+	}
+	if err != nil {
+		return "", "", err
+	}
+	shop, webhookID, ok := strings.Cut(strings.TrimPrefix(stream, "webhook-"), ":")
+	if !ok {
+		return "", "", fmt.Errorf("webhook stream %q is not webhook-<shop>:<id>", stream)
+	}
+	return shop, webhookID, nil
+}
+
+func printTrace(ctx context.Context, e *env, store *eventstore.Store, t eventstore.WebhookTrace) error {
 	w := t.Webhook
 	fmt.Fprintf(e.stdout, "webhook %s of %s (%s)\n", w.WebhookID, w.Shop, t.Stream)
 	fmt.Fprintf(e.stdout, "topic %s, Shopify event %s, API %s, triggered %s\n", w.Topic, w.EventID, w.APIVersion, w.TriggeredAt)
@@ -91,7 +133,18 @@ func printTrace(e *env, t eventstore.WebhookTrace) error {
 		fmt.Fprintf(e.stdout, "  %s: %s\n", n, headers[n])
 	}
 	fmt.Fprintf(e.stdout, "\nbody (%d bytes, exactly as received):\n%s\n\n", len(w.Body), w.Body)
-	fmt.Fprintln(e.stdout, "events it caused:")
+	fmt.Fprintln(e.stdout, "outcome:")
+	if len(t.Outcomes) == 0 {
+		fmt.Fprintln(e.stdout, "  not processed yet")
+	}
+	for _, o := range t.Outcomes {
+		line, err := outcomeLine(ctx, store, o)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "  %s at %s (position %s): %s\n", o.Type, o.RecordedAt.Format(time.RFC3339Nano), o.Position, line)
+	}
+	fmt.Fprintln(e.stdout, "\nevents it caused:")
 	rows := make([][]string, 0, len(t.Caused))
 	for _, ev := range t.Caused {
 		rows = append(rows, []string{ev.Position.String(), ev.StreamID, strconv.FormatInt(ev.StreamVersion, 10), ev.Type,
@@ -118,10 +171,76 @@ func printTrace(e *env, t eventstore.WebhookTrace) error {
 	return nil
 }
 
+// outcomeLine says in full what processing made of the delivery. For a
+// snapshot that changed nothing it names the newer snapshot the order
+// already held, and the delivery that brought it.
+func outcomeLine(ctx context.Context, store *eventstore.Store, o eventstore.Event) (string, error) {
+	var p domain.WebhookProcessed
+	var f domain.WebhookFailed
+	switch o.Type {
+	case p.EventType():
+		if err := json.Unmarshal(o.Data, &p); err != nil {
+			return "", err
+		}
+	case f.EventType():
+		if err := json.Unmarshal(o.Data, &f); err != nil {
+			return "", err
+		}
+		return "failed: " + f.Reason, nil
+	default:
+		return string(o.Data), nil
+	}
+	line := p.Result
+	if p.Detail != "" {
+		line += " — " + p.Detail
+	}
+	if p.Events > 0 {
+		line += fmt.Sprintf(" (%d events)", p.Events)
+	}
+	id, err := uuid.Parse(p.OrderID)
+	if p.Result != "unchanged" || err != nil {
+		return line, nil
+	}
+	events, err := store.ReadStreamAt(ctx, domain.OrderStream(id), eventstore.Moment{Position: o.Position, ByPosition: true})
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		return line, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	// The event that set the snapshot time the order held then won.
+	var (
+		held   time.Time
+		source string
+	)
+	for n := range events {
+		s, err := eventstore.OrderState(events[:n+1])
+		if err != nil {
+			return "", err
+		}
+		if !s.ShopifyUpdatedAt.Equal(held) {
+			held, source = s.ShopifyUpdatedAt, events[n].Metadata.CausationID
+		}
+	}
+	if held.IsZero() {
+		return line, nil
+	}
+	line += fmt.Sprintf("; the order already held Shopify's snapshot of %s", held.Format(time.RFC3339))
+	if cause, err := uuid.Parse(source); err == nil {
+		var stream string
+		if err := store.Pool().QueryRow(ctx, `SELECT stream_id FROM events WHERE event_id = $1`, cause).Scan(&stream); err == nil {
+			if shop, webhookID, ok := strings.Cut(strings.TrimPrefix(stream, "webhook-"), ":"); ok && strings.HasPrefix(stream, "webhook-") {
+				line += fmt.Sprintf(", from webhook %s of %s", webhookID, shop)
+			}
+		}
+	}
+	return line, nil
+}
+
 func orderFields(s domain.OrderState) [][]string {
 	return [][]string{{"status", string(s.Status)}, {"financial", string(s.FinancialStatus)},
-		{"fulfillment", string(s.FulfillmentStatus)}, {"total", strconv.FormatInt(s.Total, 10) + " " + s.Currency},
-		{"paid", strconv.FormatInt(s.Paid, 10)}, {"refunded", strconv.FormatInt(s.Refunded, 10)},
+		{"fulfillment", string(s.FulfillmentStatus)}, {"total", money(s.Total, s.Currency)},
+		{"paid", money(s.Paid, s.Currency)}, {"refunded", money(s.Refunded, s.Currency)},
 		{"version", strconv.Itoa(s.Version)}}
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/internal/platform"
 )
@@ -32,12 +34,13 @@ func serve(args []string) error {
 	// Every line names the process's roles, so merged logs tell the relay from the workers.
 	log := platform.NewLogger(cfg.LogLevel).With("roles", strings.Join(roles, ","))
 	slog.SetDefault(log)
+	redis.SetLogger(platform.RedisLogger{Log: log})
 	p, err := platform.Open(ctx, cfg, log, cfg.AutoMigrate)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
-	log.Info("starting", "roles", roles, "http_addr", cfg.HTTPAddr)
+	log.Info("starting", "http_addr", cfg.HTTPAddr)
 	err = p.Run(ctx, roles)
 	log.Info("stopped", "err", err)
 	return err

@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -42,6 +43,7 @@ type Config struct {
 	RateLimitWebhookFailures Rate
 	RateLimitAuthFailures    Rate
 	TrustedProxies           []string
+	CORSOrigins              []string
 
 	WebhookMaxBytes     int64
 	WorkerClaimIdle     time.Duration
@@ -107,6 +109,7 @@ var Vars = []Var{
 	{"ORDERMILL_RATE_LIMIT_WEBHOOK_FAILURES", "60/m", "webhooks with an unknown shop or a bad signature per client IP; past it they answer 429 (valid ones never do)"},
 	{"ORDERMILL_RATE_LIMIT_AUTH_FAILURES", "60/m", "rejected bearer tokens per client IP; past it they answer 429 (valid ones never do)"},
 	{"ORDERMILL_TRUSTED_PROXIES", "", "comma-separated proxy IPs or CIDRs whose X-Forwarded-For is trusted"},
+	{"ORDERMILL_CORS_ORIGINS", "", "comma-separated origins (https://app.example.com) whose browser code may call the API, or * for any; empty: CORS off"},
 }
 
 // Load reads the environment, applying defaults.
@@ -169,6 +172,9 @@ func Load() (Config, error) {
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
 	}
+	if c.CORSOrigins, err = parseOrigins(get("ORDERMILL_CORS_ORIGINS")); err != nil {
+		return c, fmt.Errorf("ORDERMILL_CORS_ORIGINS: %w", err)
+	}
 	if c.WebhookMaxBytes, err = strconv.ParseInt(get("ORDERMILL_WEBHOOK_MAX_BYTES"), 10, 64); err != nil || c.WebhookMaxBytes <= 0 {
 		return c, fmt.Errorf("ORDERMILL_WEBHOOK_MAX_BYTES: want a positive number of bytes, got %q", get("ORDERMILL_WEBHOOK_MAX_BYTES"))
 	}
@@ -193,6 +199,28 @@ func Load() (Config, error) {
 		return c, fmt.Errorf("ORDERMILL_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel)
 	}
 	return c, nil
+}
+
+// parseOrigins reads a comma-separated list of browser origins: "*", or
+// scheme://host[:port] exactly as browsers send it in the Origin header.
+func parseOrigins(list string) ([]string, error) {
+	var origins []string
+	for _, o := range strings.Split(list, ",") {
+		o = strings.ToLower(strings.TrimSpace(o))
+		if o == "" {
+			continue
+		}
+		if o != "*" {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+				(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+				return nil, fmt.Errorf("%q is not an origin: want * or scheme://host[:port], like https://app.example.com", o)
+			}
+			o = u.Scheme + "://" + u.Host
+		}
+		origins = append(origins, o)
+	}
+	return origins, nil
 }
 
 // PrintVars writes the variable table for --help.

@@ -52,6 +52,15 @@ func NewLogger(level string) *slog.Logger {
 	return slog.New(telemetry.ContextHandler{Handler: slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})})
 }
 
+// RedisLogger writes what go-redis logs by itself (connection trouble) into
+// the process's JSON log rather than as bare lines on stderr.
+type RedisLogger struct{ Log *slog.Logger }
+
+// Printf logs one go-redis message as a warning.
+func (l RedisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.Log.WarnContext(ctx, "redis client: "+fmt.Sprintf(format, v...))
+}
+
 // Open connects to Postgres (migrating first when asked) and Redis.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool) (*Platform, error) {
 	p := &Platform{Config: cfg, Log: log}

@@ -129,6 +129,7 @@ func (p *Platform) handler() (http.Handler, error) {
 		Store: p.Store, ReadPool: p.ReadPool, Redis: p.Redis, Prefix: p.Config.StreamPrefix,
 		Logger: p.Log, Checks: p.readinessChecks(),
 		Keys: keys, BcryptCost: p.Config.BcryptCost, TrustedProxies: p.Config.TrustedProxies, WriteTimeout: p.Config.HTTPWriteTimeout,
+		CORSOrigins: p.Config.CORSOrigins,
 		Shops: p.Shops, WebhookMaxBytes: p.Config.WebhookMaxBytes, Webhooks: p.WebhookProcessor(), DeadLetters: deadLetters,
 		Limits: api.RateLimits{
 			Principal: limit(p.Config.RateLimitUser), IP: limit(p.Config.RateLimitIP), Login: limit(p.Config.RateLimitLogin),

@@ -36,7 +36,11 @@ func (s slogPrinter) Println(v ...any) { s.p.Log.Error("metrics", "err", v) }
 // and profiles cannot be run by (or compete with) the API's clients.
 func (p *Platform) observeRoles(ctx context.Context, g *errgroup.Group, roles []string) error {
 	if slices.Contains(roles, "relay") || slices.Contains(roles, "projectors") || slices.Contains(roles, "workers") {
-		err := p.Metrics.Register(telemetry.NewLagCollector(p.Pool, p.Log))
+		var handlers []string
+		for _, h := range p.WorkerHandlers() {
+			handlers = append(handlers, h.Name)
+		}
+		err := p.Metrics.Register(telemetry.NewLagCollector(p.Pool, p.Log, handlers...))
 		if err == nil {
 			err = p.Metrics.Register(telemetry.NewStreamCollector(p.Redis, p.Config.StreamPrefix, p.consumedStreams(), p.Log))
 		}

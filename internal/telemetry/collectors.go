@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -152,14 +153,16 @@ func isNoSuchKey(err error) bool {
 // Postgres. Every query is an index lookup, so a scrape stays cheap however
 // long the event log grows.
 type LagCollector struct {
-	pool *pgxpool.Pool
-	log  *slog.Logger
+	pool     *pgxpool.Pool
+	log      *slog.Logger
+	handlers []string
 }
 
 // NewLagCollector reads lag from pool (the primary: the lag of a replica is
-// not the platform's lag).
-func NewLagCollector(pool *pgxpool.Pool, log *slog.Logger) *LagCollector {
-	return &LagCollector{pool: pool, log: log}
+// not the platform's lag). Every handler named has an open dead-letter count,
+// 0 until one fails, so dashboards show 0 rather than no data.
+func NewLagCollector(pool *pgxpool.Pool, log *slog.Logger, handlers ...string) *LagCollector {
+	return &LagCollector{pool: pool, log: log, handlers: handlers}
 }
 
 var (
@@ -230,6 +233,7 @@ func (c *LagCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), collectTimeout)
 	defer cancel()
 	lags, err := ReadLag(ctx, c.pool)
+	quiet := slices.Clone(c.handlers) // handlers without open dead letters
 	for _, l := range lags {
 		switch l.Kind {
 		case "relay":
@@ -240,6 +244,12 @@ func (c *LagCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(projectorLagSeconds, prometheus.GaugeValue, l.Seconds, l.Name)
 		case "dead_letters":
 			ch <- prometheus.MustNewConstMetric(deadLettersOpen, prometheus.GaugeValue, float64(l.Events), l.Name)
+			quiet = slices.DeleteFunc(quiet, func(h string) bool { return h == l.Name })
+		}
+	}
+	if err == nil {
+		for _, h := range quiet {
+			ch <- prometheus.MustNewConstMetric(deadLettersOpen, prometheus.GaugeValue, 0, h)
 		}
 	}
 	up(ch, lagUp, err, c.log)

@@ -244,9 +244,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List orders, newest first
-         * @description Keyset pagination on (placed_at, id) descending: pass `next_cursor`
-         *     back as `cursor`. Orders inserted while paging never shift later pages.
+         * List orders, newest first unless sorted
+         * @description Keyset pagination on (sort column, id): pass `next_cursor` back as
+         *     `cursor` with the same `sort`. Orders inserted while paging never
+         *     shift later pages.
          */
         get: operations["listOrders"];
         put?: never;
@@ -268,11 +269,16 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                id: components["parameters"]["ID"];
+                /**
+                 * @description The order's id; or its Shopify id (digits); or its name, like `#1083`
+                 *     (percent-encoded: `%231083`). A Shopify id wins over a name; a name
+                 *     that several orders share answers 409.
+                 */
+                id: string;
             };
             cookie?: never;
         };
-        /** One order with its lines (cached) */
+        /** One order with its lines (cached), by id, Shopify id or name */
         get: operations["getOrder"];
         put?: never;
         post?: never;
@@ -1235,6 +1241,9 @@ export interface components {
         TooManyRequests: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];
+                "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                "RateLimit-Reset": components["headers"]["RateLimitReset"];
                 [name: string]: unknown;
             };
             content: {
@@ -1289,7 +1298,7 @@ export interface components {
         Cursor: string;
         /** @description A write's `position`; the read waits up to 2 s for it. */
         MinPosition: string;
-        /** @description The ETag of the version the change is based on, like "3". */
+        /** @description The ETag of the version the change is based on, like "3", or * for any. Compared strongly (RFC 9110): a weak W/"3" never matches and the write answers 412. */
         IfMatch: string;
     };
     requestBodies: {
@@ -1311,6 +1320,12 @@ export interface components {
         Consistency: "stale";
         /** @description Seconds to wait. */
         RetryAfter: number;
+        /** @description The request quota of the budget this request spent from. */
+        RateLimitLimit: number;
+        /** @description Requests left in that budget. */
+        RateLimitRemaining: number;
+        /** @description Seconds until the budget is whole again. */
+        RateLimitReset: number;
     };
     pathItems: never;
 }
@@ -1720,6 +1735,10 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
+                /** @description The order of the list, `-` for descending (ties by id, the same way). Default `-placed_at`. */
+                sort?: "placed_at" | "-placed_at" | "total" | "-total" | "name" | "-name";
+                /** @description With `true`, `total` counts every order that matches the filters, on all pages. */
+                include_total?: boolean;
                 status?: components["schemas"]["OrderStatus"];
                 financial_status?: components["schemas"]["FinancialStatus"];
                 fulfillment_status?: components["schemas"]["FulfillmentStatus"];
@@ -1749,6 +1768,8 @@ export interface operations {
                     "application/json": {
                         items: components["schemas"]["OrderSummary"][];
                         next_cursor: components["schemas"]["NextCursor"];
+                        /** @description Only with include_total=true. */
+                        total?: number;
                     };
                 };
             };
@@ -1802,7 +1823,12 @@ export interface operations {
                 "X-Min-Position"?: components["parameters"]["MinPosition"];
             };
             path: {
-                id: components["parameters"]["ID"];
+                /**
+                 * @description The order's id; or its Shopify id (digits); or its name, like `#1083`
+                 *     (percent-encoded: `%231083`). A Shopify id wins over a name; a name
+                 *     that several orders share answers 409.
+                 */
+                id: string;
             };
             cookie?: never;
         };
@@ -1823,6 +1849,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1863,7 +1890,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version the change is based on, like "3". */
+                /** @description The ETag of the version the change is based on, like "3", or * for any. Compared strongly (RFC 9110): a weak W/"3" never matches and the write answers 412. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -1896,7 +1923,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version the change is based on, like "3". */
+                /** @description The ETag of the version the change is based on, like "3", or * for any. Compared strongly (RFC 9110): a weak W/"3" never matches and the write answers 412. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -1933,7 +1960,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version the change is based on, like "3". */
+                /** @description The ETag of the version the change is based on, like "3", or * for any. Compared strongly (RFC 9110): a weak W/"3" never matches and the write answers 412. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -2043,7 +2070,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version the change is based on, like "3". */
+                /** @description The ETag of the version the change is based on, like "3", or * for any. Compared strongly (RFC 9110): a weak W/"3" never matches and the write answers 412. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -2077,7 +2104,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version the change is based on, like "3". */
+                /** @description The ETag of the version the change is based on, like "3", or * for any. Compared strongly (RFC 9110): a weak W/"3" never matches and the write answers 412. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {

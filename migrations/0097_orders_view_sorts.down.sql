@@ -1,0 +1,2 @@
+DROP INDEX IF EXISTS orders_view_shop_total;
+DROP INDEX IF EXISTS orders_view_shop_name;
