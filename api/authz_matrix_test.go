@@ -18,7 +18,8 @@ import (
 // routeRules is the authorisation policy as the tests expect it, one entry
 // per route the router serves. For an /api/v1 route it names who may call it:
 // O owner, S staff, A auditor, T an API token (with the staff role); "-"
-// marks a caller that must get 403. "public" routes take no user credentials
+// marks a caller that must get 403. "----" routes are the platform
+// operator's (TestOperatorRoutes calls them as the operator). "public" routes take no user credentials
 // (Shopify's signature, a refresh token or nothing). A route added without an
 // entry here fails TestAuthorizationMatrix: decide who may call it first.
 var routeRules = map[string]string{
@@ -76,11 +77,11 @@ var routeRules = map[string]string{
 	"GET /api/v1/privacy/requests/:id/export": "O---",
 
 	"GET /api/v1/audit/verify":                     "O-A-",
-	"POST /api/v1/audit/verify":                    "O-A-",
+	"POST /api/v1/audit/verify":                    "----",
 	"GET /api/v1/audit/webhooks/:shop/:webhook_id": "O-A-",
 	"GET /api/v1/audit/orders/:id/state":           "O-A-",
 	"GET /api/v1/audit/export":                     "O-A-",
-	"POST /api/v1/audit/rebuild":                   "O---",
+	"POST /api/v1/audit/rebuild":                   "----",
 }
 
 // shopResources are ids of things one shop owns, to put in route paths.

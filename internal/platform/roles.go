@@ -133,6 +133,7 @@ func (p *Platform) handler() (http.Handler, error) {
 		Limits: api.RateLimits{
 			Principal: limit(p.Config.RateLimitUser), IP: limit(p.Config.RateLimitIP), Login: limit(p.Config.RateLimitLogin),
 		},
+		OperatorTokenHash: api.OperatorTokenHash(p.Config.OperatorToken),
 	}), nil
 }
 
