@@ -17,7 +17,8 @@ const AuditorLockKey int64 = 0x6f6d6175646974 // "omaudit"
 
 // AuditorConfig configures scheduled audits.
 type AuditorConfig struct {
-	// Interval is the time from one recorded verify run to the next round.
+	// Interval is the time from one recorded verify run to the next round
+	// (Run only; Round runs one now).
 	Interval time.Duration
 	// Key signs a checkpoint after every clean round; nil only verifies.
 	Key ed25519.PrivateKey
@@ -50,9 +51,6 @@ type auditMetrics struct {
 
 // NewAuditor returns an auditor of store and registers its metrics.
 func NewAuditor(store *Store, cfg AuditorConfig) (*Auditor, error) {
-	if cfg.Interval <= 0 {
-		return nil, errors.New("auditor: the interval must be positive")
-	}
 	if cfg.RetryEvery <= 0 {
 		cfg.RetryEvery = 5 * time.Second
 	}
@@ -190,6 +188,9 @@ func (a *Auditor) round(ctx context.Context) (AuditRound, error) {
 // until ctx ends. A failed round is logged and retried; it never stops the
 // process.
 func (a *Auditor) Run(ctx context.Context) error {
+	if a.cfg.Interval <= 0 {
+		return errors.New("scheduled audit: the interval must be positive")
+	}
 	for {
 		err := a.lead(ctx)
 		if ctx.Err() != nil {
