@@ -372,4 +372,15 @@ func TestShopAuditSeesOnlyItsShop(t *testing.T) {
 	if _, err := store.RecordAudit(ctx, a); err == nil {
 		t.Error("an audit of one shop was recorded as a run over the whole log")
 	}
+
+	// The last event of one of a's streams is handed to b: a's chain only
+	// looks shorter, but the head a checkpoint signed is no longer a's.
+	tamper(t, pool, `UPDATE events SET tenant_id = 'shop-b' WHERE stream_id = 'order-a1' AND stream_version = 4`)
+	if a, err = store.Audit(ctx, AuditOptions{Shop: "shop-a"}); err != nil {
+		t.Fatal(err)
+	}
+	if a.Events != 7 {
+		t.Errorf("shop a's audit counts %d events, want 7", a.Events)
+	}
+	assertFindings(t, a, want{FindingCheckpointHead, "order-a1", 4})
 }

@@ -181,9 +181,10 @@ func (s *Store) SignAudited(ctx context.Context, key ed25519.PrivateKey, report 
 // checkpointHead is a signed head beside what the events table holds now.
 type checkpointHead struct {
 	ChainHead
-	found   bool
-	nowPos  int64
-	nowHash []byte
+	found     bool
+	nowPos    int64
+	nowHash   []byte
+	nowTenant string
 }
 
 // checkCheckpoints checks the newest signed checkpoint; a checkpoint whose
@@ -257,6 +258,9 @@ func (s *Store) checkCheckpoints(ctx context.Context, opts AuditOptions, walked 
 				r.Findings = append(r.Findings, Finding{Kind: FindingCheckpointHead, Stream: h.Stream, Version: h.Version,
 					Position: h.nowPos, Detail: fmt.Sprintf("checkpoint %d signed hash %x, the event now hashes to %x",
 						cp.ID, h.Hash, h.nowHash)})
+			case opts.Shop != "" && h.nowTenant != opts.Shop:
+				r.Findings = append(r.Findings, Finding{Kind: FindingCheckpointHead, Stream: h.Stream, Version: h.Version,
+					Detail: fmt.Sprintf("checkpoint %d signed this event as the stream's head; it no longer belongs to this shop", cp.ID)})
 			}
 		}
 		if opts.Shop != "" {
@@ -301,7 +305,7 @@ func settledEvents(ctx context.Context, q interface {
 
 func (s *Store) checkpointHeads(ctx context.Context, id int64) ([]checkpointHead, error) {
 	rows, err := s.pool.Query(ctx, `SELECT h.stream_id, h.stream_version, h.hash, e.global_position IS NOT NULL,
-		coalesce(e.global_position, 0), coalesce(e.hash, ''::bytea)
+		coalesce(e.global_position, 0), coalesce(e.hash, ''::bytea), coalesce(e.tenant_id, '')
 		FROM signed_checkpoint_heads h
 		LEFT JOIN events e ON e.stream_id = h.stream_id AND e.stream_version = h.stream_version
 		WHERE h.checkpoint_id = $1`, id)
@@ -310,7 +314,7 @@ func (s *Store) checkpointHeads(ctx context.Context, id int64) ([]checkpointHead
 	}
 	heads, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (checkpointHead, error) {
 		var h checkpointHead
-		return h, r.Scan(&h.Stream, &h.Version, &h.Hash, &h.found, &h.nowPos, &h.nowHash)
+		return h, r.Scan(&h.Stream, &h.Version, &h.Hash, &h.found, &h.nowPos, &h.nowHash, &h.nowTenant)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read heads of checkpoint %d: %w", id, err)

@@ -73,7 +73,8 @@ func (s *Store) Verify(ctx context.Context, progress func(int64)) (VerifyResult,
 
 // verify is Verify over one shop's events when shop is set: its chains are
 // walked as if no other shop existed, so nothing about another shop is read
-// into the result. An event moved to another tenant shows as missing.
+// into the result. An event moved to another tenant leaves a gap in the
+// chain, or, if it was the last, a signed head that is not the shop's.
 func (s *Store) verify(ctx context.Context, shop string, progress func(int64)) (VerifyResult, error) {
 	var res VerifyResult
 	query, args := `SELECT global_position, event_id, stream_id, stream_version, event_type,
