@@ -41,6 +41,10 @@ type Deps struct {
 	WebhookMaxBytes int64                // 0: DefaultWebhookMaxBytes
 	Webhooks        *workers.Webhooks    // re-runs webhook processing on redeliver
 	DeadLetters     *workers.DeadLetters // lists and re-queues what workers gave up on
+
+	// OperatorTokenHash is OperatorTokenHash(ORDERMILL_OPERATOR_TOKEN); nil
+	// leaves the operator routes to nobody (the CLI does their work).
+	OperatorTokenHash []byte
 }
 
 // server carries the dependencies every handler uses; each feature file
@@ -85,6 +89,7 @@ func NewRouter(d Deps) Handler {
 	s.reportRoutes(v1)
 	s.emailRoutes(v1)
 	s.auditRoutes(v1)
+	s.operatorRoutes(r)
 	s.statusRoutes(v1)
 	serveSPA(r) // after every route: only unmatched paths reach the app
 	return Handler{r}

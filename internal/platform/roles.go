@@ -47,9 +47,21 @@ func ParseRoles(list string) ([]string, error) {
 
 // Run runs the given roles until ctx ends or one of them fails.
 func (p *Platform) Run(ctx context.Context, roles []string) error {
+	// Relay processes take turns at the scheduled audit too: one at a time
+	// (its own advisory lock), wherever the relay is deployed.
+	var auditor *eventstore.Auditor
+	if slices.Contains(roles, "relay") && p.Config.AuditInterval > 0 {
+		var err error
+		if auditor, err = p.Auditor(); err != nil {
+			return err
+		}
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	if err := p.observeRoles(ctx, g, roles); err != nil {
 		return err
+	}
+	if auditor != nil {
+		g.Go(func() error { return auditor.Run(ctx) })
 	}
 	for _, role := range roles {
 		run := map[string]func(context.Context) error{
@@ -135,6 +147,7 @@ func (p *Platform) handler() (http.Handler, error) {
 			Principal: limit(p.Config.RateLimitUser), IP: limit(p.Config.RateLimitIP), Login: limit(p.Config.RateLimitLogin),
 			WebhookFailures: limit(p.Config.RateLimitWebhookFailures), AuthFailures: limit(p.Config.RateLimitAuthFailures),
 		},
+		OperatorTokenHash: api.OperatorTokenHash(p.Config.OperatorToken),
 	}), nil
 }
 
