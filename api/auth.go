@@ -14,6 +14,7 @@ import (
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/telemetry"
 )
 
 // Principal kinds.
@@ -189,6 +190,7 @@ func eventMeta(c *gin.Context) eventstore.Metadata {
 	id := c.GetString("request_id")
 	return eventstore.Metadata{
 		Actor: principalFrom(c).Actor(), RequestID: id, CorrelationID: correlationID(c), Source: "api",
+		TraceParent: telemetry.TraceParent(c.Request.Context()),
 	}
 }
 

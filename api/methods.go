@@ -85,7 +85,7 @@ func (w *headWriter) sendHeader() {
 // may send; browsers allow the CORS-safelisted ones anyway.
 var corsRequestHeaders = []string{
 	"Authorization", "Content-Type", headerIdempotencyKey, "If-Match", headerMinPosition,
-	requestIDHeader, correlationIDHeader,
+	requestIDHeader, correlationIDHeader, traceparentHeader, "Tracestate",
 }
 
 // corsExposedHeaders are the response headers an allowed origin's code may read.

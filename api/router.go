@@ -72,7 +72,7 @@ func NewRouter(d Deps) Handler {
 		d.Logger.Error("trusted proxies ignored", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(requestID(), observe(), securityHeaders(), cors(d.CORSOrigins), recovery(d.Logger), accessLog(d.Logger))
+	r.Use(requestID(), observe(), traceRequests(), securityHeaders(), cors(d.CORSOrigins), recovery(d.Logger), accessLog(d.Logger))
 	r.NoRoute(func(c *gin.Context) { abortProblem(c, http.StatusNotFound, "no such resource") })
 	r.NoMethod(noMethod())
 

@@ -21,6 +21,7 @@ import (
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/shops"
+	"github.com/ordermill/ordermill/internal/telemetry"
 	"github.com/ordermill/ordermill/workers"
 )
 
@@ -120,7 +121,8 @@ func (s *server) captureWebhook(c *gin.Context) {
 	}
 	id := c.GetString("request_id")
 	events, err := eventstore.Encode(shop, eventstore.Metadata{
-		CorrelationID: correlationID(c), RequestID: id, Actor: "shopify", Source: "webhook"}, wh)
+		CorrelationID: correlationID(c), RequestID: id, Actor: "shopify", Source: "webhook",
+		TraceParent: telemetry.TraceParent(c.Request.Context())}, wh)
 	if err != nil {
 		s.problemFromError(c, err)
 		return

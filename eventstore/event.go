@@ -32,6 +32,9 @@ type Metadata struct {
 	Actor         string `json:"actor,omitempty"`
 	RequestID     string `json:"request_id,omitempty"`
 	Source        string `json:"source,omitempty"`
+	// TraceParent is the W3C traceparent of the span that appended the
+	// event, so a caller's distributed trace reaches what it caused.
+	TraceParent string `json:"traceparent,omitempty"`
 }
 
 // Event is a stored event.

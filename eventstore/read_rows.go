@@ -17,9 +17,9 @@ var eventColumns = `global_position, transaction_id, event_id, stream_id, stream
 	event_type, schema_version, tenant_id, ` + readableData + `,
 	coalesce(metadata->>'correlation_id', ''), coalesce(metadata->>'causation_id', ''),
 	coalesce(metadata->>'actor', ''), coalesce(metadata->>'request_id', ''), coalesce(metadata->>'source', ''),
-	recorded_at, prev_hash, hash`
+	recorded_at, prev_hash, hash, coalesce(metadata->>'traceparent', '')`
 
-const eventColumnCount = 17
+const eventColumnCount = 18
 
 // binaryResults asks for every column in Postgres's binary format, which
 // decodeEvent reads.
@@ -86,8 +86,8 @@ func decodeEvent(e *Event, v [][]byte, scratch []byte) ([]byte, error) {
 	e.RecordedAt = time.UnixMicro(pgEpoch + at).UTC()
 
 	texts := [...]*string{&e.StreamID, &e.Type, &e.Tenant, &e.Metadata.CorrelationID, &e.Metadata.CausationID,
-		&e.Metadata.Actor, &e.Metadata.RequestID, &e.Metadata.Source}
-	textCols := [...][]byte{v[3], v[5], v[7], v[9], v[10], v[11], v[12], v[13]}
+		&e.Metadata.Actor, &e.Metadata.RequestID, &e.Metadata.Source, &e.Metadata.TraceParent}
+	textCols := [...][]byte{v[3], v[5], v[7], v[9], v[10], v[11], v[12], v[13], v[17]}
 	scratch = scratch[:0]
 	for _, c := range textCols {
 		scratch = append(scratch, c...)

@@ -125,6 +125,7 @@ func appendMetadataJSON(b []byte, m *Metadata) []byte {
 	for _, f := range [...]struct{ key, value string }{
 		{`"correlation_id":`, m.CorrelationID}, {`"causation_id":`, m.CausationID},
 		{`"actor":`, m.Actor}, {`"request_id":`, m.RequestID}, {`"source":`, m.Source},
+		{`"traceparent":`, m.TraceParent},
 	} {
 		if f.value == "" {
 			continue

@@ -22,6 +22,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/database"
@@ -233,6 +236,8 @@ func blameless(err error) bool { return errors.Is(err, errStopping) || errors.Is
 // on an unreachable database is handed over again.
 const unreachablePause = time.Second
 
+var tracer = telemetry.Tracer("workers")
+
 func (r *Router) consume(h Handler) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		msg.Metadata.Set(MetaWorker, h.Name)
@@ -242,11 +247,18 @@ func (r *Router) consume(h Handler) message.NoPublishHandlerFunc {
 			r.cfg.Logger.Error("worker dropped a malformed message", "worker", h.Name, "err", err)
 			return nil
 		}
-		// Everything the handler logs names the webhook or request that caused it.
-		ctx := telemetry.WithAttrs(msg.Context(),
+		// Everything the handler logs names the webhook or request that
+		// caused it, and its span continues that request's trace.
+		ctx, span := tracer.Start(telemetry.ExtractTrace(msg.Context(), e.Metadata.TraceParent, ""), "worker "+h.Name,
+			trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attribute.String("ordermill.event_type", e.Type)))
+		defer span.End()
+		ctx = telemetry.WithAttrs(telemetry.WithSpan(ctx, span),
 			slog.String(telemetry.KeyCorrelationID, middleware.MessageCorrelationID(msg)),
 			slog.String(telemetry.KeyShop, e.Tenant), slog.String("worker", h.Name))
 		err = h.Handle(ctx, e)
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
 		observeAttempt(h.Name, err)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -299,5 +311,6 @@ func OutcomeMetadata(handler string, source eventstore.Event) eventstore.Metadat
 		CausationID:   source.ID.String(),
 		Actor:         "worker:" + handler,
 		Source:        "worker",
+		TraceParent:   source.Metadata.TraceParent, // what it caused stays in the caller's trace
 	}
 }

@@ -2,16 +2,19 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/internal/platform"
+	"github.com/ordermill/ordermill/internal/telemetry"
 )
 
 func serve(args []string) error {
@@ -40,6 +43,18 @@ func serve(args []string) error {
 	log := platform.NewLogger(cfg.LogLevel).With("roles", strings.Join(roles, ","))
 	slog.SetDefault(log)
 	redis.SetLogger(platform.RedisLogger{Log: log})
+	stopTracing, err := telemetry.StartTracing(ctx, "ordermill")
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() {
+		// Spans still buffered go out before the process does.
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(flushCtx); err != nil {
+			log.Warn("trace export at shutdown", "err", err)
+		}
+	}()
 	p, err := platform.Open(ctx, cfg, log, cfg.AutoMigrate)
 	if err != nil {
 		return err

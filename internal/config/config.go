@@ -118,6 +118,7 @@ var Vars = []Var{
 	{"ORDERMILL_RATE_LIMIT_WEBHOOK_FAILURES", "60/m", "webhooks with an unknown shop or a bad signature per client IP; past it they answer 429 (valid ones never do)"},
 	{"ORDERMILL_RATE_LIMIT_AUTH_FAILURES", "60/m", "rejected bearer tokens per client IP; past it they answer 429 (valid ones never do)"},
 	{"ORDERMILL_TRUSTED_PROXIES", "", "comma-separated proxy IPs or CIDRs whose X-Forwarded-For is trusted"},
+	{"OTEL_EXPORTER_OTLP_ENDPOINT", "", "OpenTelemetry collector (OTLP over HTTP, like http://collector:4318): when set, request and worker spans are exported there; the exporter's other OTEL_* variables apply"},
 	{"ORDERMILL_CORS_ORIGINS", "", "comma-separated origins (https://app.example.com) whose browser code may call the API, or * for any; empty: CORS off"},
 	{"ORDERMILL_OPERATOR_TOKEN", "", "bearer token of the platform operator's API (verify the whole log, rebuild read models), at least 32 characters; empty: operator API off, use the CLI"},
 	{"ORDERMILL_AUDIT_INTERVAL", "1h", "how often one process verifies the whole log and, with a checkpoint key, signs and exports a checkpoint (off: never)"},

@@ -14,7 +14,7 @@ import (
 func TestDeadLetterMetricsStartAtZero(t *testing.T) {
 	e := apitest.New(t)
 	workers.NewRouter(e.Platform.WorkersConfig(), workers.Handler{Name: "zero-probe", Categories: []string{"order"}})
-	m := testenv.Scrape(t, e.URL+"/metrics")
+	m := testenv.Scrape(t, e.MetricsURL+"/metrics")
 	for _, c := range []struct {
 		name   string
 		labels map[string]string

@@ -25,6 +25,7 @@ import (
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/internal/platform"
+	"github.com/ordermill/ordermill/internal/telemetry"
 	"github.com/ordermill/ordermill/internal/testenv"
 )
 
@@ -69,11 +70,12 @@ func New(t testing.TB, opts ...Option) *Env {
 		o(&cfg)
 	}
 	// Warnings go to the test output; every line, down to debug, is kept for
-	// tests that inspect what the platform logs.
+	// tests that inspect what the platform logs, with the ids the request's
+	// or message's context carries, as production logs them.
 	logs := &logBuffer{}
-	log := slog.New(slog.NewMultiHandler(
+	log := slog.New(telemetry.ContextHandler{Handler: slog.NewMultiHandler(
 		slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}),
-		slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+		slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := platform.Open(ctx, cfg, log, false)
