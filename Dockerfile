@@ -11,7 +11,9 @@ COPY web/ ./
 COPY api/openapi.yaml /src/api/openapi.yaml
 RUN npm run build
 
-FROM golang:1.26-bookworm AS build
+# The Go release go.mod names as its toolchain: earlier 1.26 releases have
+# known vulnerabilities (scripts/security.sh).
+FROM golang:1.26.11-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

@@ -4,6 +4,10 @@
 SHELL := /bin/bash
 GO    ?= go
 ENV   := source .run/stack.env &&
+# Build and test with the toolchain go.mod names (earlier Go releases have
+# known vulnerabilities, scripts/security.sh), even where the installed go
+# defaults to GOTOOLCHAIN=local; a GOTOOLCHAIN in the environment still wins.
+export GOTOOLCHAIN ?= auto
 
 .PHONY: run test bench chaos build web stack lint clean ports
 

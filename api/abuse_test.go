@@ -194,13 +194,16 @@ func failureLimits(c *config.Config) {
 	c.TrustedProxies = []string{"127.0.0.1", "::1"}
 }
 
-// expectThrottled checks a 429 problem with Retry-After.
+// expectThrottled checks a 429 problem with Retry-After and an empty budget.
 func expectThrottled(t *testing.T, resp *http.Response) {
 	t.Helper()
-	retry := resp.Header.Get("Retry-After")
+	retry, remaining := resp.Header.Get("Retry-After"), resp.Header.Get("RateLimit-Remaining")
 	apitest.Problem(t, resp, http.StatusTooManyRequests)
 	if n, err := strconv.Atoi(retry); err != nil || n < 1 {
 		t.Fatalf("Retry-After %q, want a number of seconds", retry)
+	}
+	if remaining != "0" {
+		t.Fatalf("RateLimit-Remaining %q, want 0", remaining)
 	}
 }
 

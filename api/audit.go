@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -16,46 +15,65 @@ import (
 	"github.com/ordermill/ordermill/projections"
 )
 
-// auditRoutes are the auditor's pages: read-only, except rebuilding read
-// models, which is the owner's. They are what ordermill-replay does, over HTTP.
+// auditRoutes are the auditor's pages, read-only and about the caller's shop:
+// what ordermill-replay does, over HTTP. Verifying the whole log and
+// rebuilding read models span every shop, so they are the operator's
+// (operatorRoutes).
 func (s *server) auditRoutes(g *gin.RouterGroup) {
 	audit := s.require(domain.PermAudit)
-	g.GET("/audit/verify", audit, s.lastVerify)
-	g.POST("/audit/verify", audit, s.runVerify)
+	g.GET("/audit/verify", audit, s.verifyShop)
 	g.GET("/audit/webhooks/:shop/:webhook_id", audit, s.traceWebhook)
 	g.GET("/audit/orders/:id/state", audit, s.orderStateAt)
 	g.GET("/audit/export", audit, s.exportEvents)
-	g.POST("/audit/rebuild", s.require(domain.PermRebuild), s.rebuildReadModel)
 }
 
 // headerWebhookSecret carries a webhook secret the auditor supplies for
 // re-checking a signature; a header keeps it out of URLs and access logs.
 const headerWebhookSecret = "X-Audit-Webhook-Secret"
 
-// verifyView is a verify run as one shop's auditor sees it: integrity is
-// proven for the whole log, but findings about other shops' streams are only
-// counted, never named.
-type verifyView struct {
-	eventstore.AuditRun
-	OtherShopsFindings int `json:"other_shops_findings"`
+// shopVerify is a verify of one shop's streams. Its counts and findings are
+// that shop's alone; the checkpoint is named, not its platform-wide counts.
+type shopVerify struct {
+	Shop       string                `json:"shop"`
+	OK         bool                  `json:"ok"`
+	StartedAt  time.Time             `json:"started_at"`
+	FinishedAt time.Time             `json:"finished_at"`
+	Events     int64                 `json:"events"`
+	Streams    int64                 `json:"streams"`
+	Checkpoint *shopVerifyCheckpoint `json:"checkpoint"`
+	Findings   []eventstore.Finding  `json:"findings"`
 }
 
-func (s *server) lastVerify(c *gin.Context) {
-	run, err := s.Store.LastAudit(c.Request.Context())
-	if errors.Is(err, eventstore.ErrNoAuditRun) {
-		c.JSON(http.StatusOK, gin.H{"last_run": nil})
-		return
-	}
+type shopVerifyCheckpoint struct {
+	ID       int64     `json:"id"`
+	SignedAt time.Time `json:"signed_at"`
+	KeyID    string    `json:"key_id"`
+	// TrustedFirstKey: the signer is trusted for having signed first.
+	TrustedFirstKey bool `json:"trusted_first_key"`
+}
+
+// verifyShop walks the caller's shop's hash chains now and checks them
+// against the newest trusted signed checkpoint.
+func (s *server) verifyShop(c *gin.Context) {
+	shop := principalFrom(c).Shop
+	r, err := s.Store.Audit(c.Request.Context(), eventstore.AuditOptions{Shop: shop})
 	if err != nil {
 		s.problemFromError(c, err)
 		return
 	}
-	s.answerVerify(c, run)
+	v := shopVerify{Shop: shop, OK: r.OK(), StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+		Events: r.Events, Streams: r.Streams, Findings: r.Findings}
+	if cp := r.Checkpoint; cp != nil {
+		v.Checkpoint = &shopVerifyCheckpoint{ID: cp.ID, SignedAt: cp.SignedAt, KeyID: eventstore.KeyID(cp.PublicKey),
+			TrustedFirstKey: r.TrustedFirstKey}
+	}
+	c.JSON(http.StatusOK, v)
 }
 
 // verifyLockKey keeps on-demand runs from piling up: each walks every event.
 const verifyLockKey = 0x6f6d7666 // "omvf"
 
+// runVerify verifies the whole log for the operator and records the run.
 func (s *server) runVerify(c *gin.Context) {
 	untilDone(c)
 	ctx := c.Request.Context()
@@ -85,43 +103,7 @@ func (s *server) runVerify(c *gin.Context) {
 		s.problemFromError(c, err)
 		return
 	}
-	s.answerVerify(c, run)
-}
-
-func (s *server) answerVerify(c *gin.Context, run eventstore.AuditRun) {
-	shop := principalFrom(c).Shop
-	var streams []string
-	for _, f := range run.Findings {
-		if f.Stream != "" {
-			streams = append(streams, f.Stream)
-		}
-	}
-	rows, err := s.Store.Pool().Query(c.Request.Context(),
-		`SELECT DISTINCT stream_id FROM events WHERE stream_id = ANY($1) AND tenant_id = $2`, streams, shop)
-	if err != nil {
-		s.problemFromError(c, err)
-		return
-	}
-	var mine []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			s.problemFromError(c, err)
-			return
-		}
-		mine = append(mine, id)
-	}
-	if err := rows.Err(); err != nil {
-		s.problemFromError(c, err)
-		return
-	}
-	v := verifyView{AuditRun: run}
-	v.Findings = slices.DeleteFunc(slices.Clone(run.Findings), func(f eventstore.Finding) bool {
-		return f.Stream != "" && !slices.Contains(mine, f.Stream)
-	})
-	v.OtherShopsFindings = len(run.Findings) - len(v.Findings)
-	c.JSON(http.StatusOK, gin.H{"last_run": v})
+	c.JSON(http.StatusOK, gin.H{"last_run": run})
 }
 
 func (s *server) traceWebhook(c *gin.Context) {
@@ -229,6 +211,7 @@ type rebuildRequest struct {
 
 // rebuildReadModel rebuilds one read model in shadow tables, diffs it with the
 // live one and swaps it in without downtime for readers. It answers when done.
+// Every shop's rows are rebuilt, so it is the operator's.
 func (s *server) rebuildReadModel(c *gin.Context) {
 	untilDone(c)
 	var req rebuildRequest

@@ -21,7 +21,8 @@ import (
 // per route the router serves. For an /api/v1 route it names who may call it:
 // O owner, S staff, A auditor, T an API token (with the staff role); "-"
 // marks a caller that must get 403. An API token with the owner role (W in
-// the test) may call exactly what an owner may. "public" routes take no user credentials
+// the test) may call exactly what an owner may. "----" routes are the platform
+// operator's (TestOperatorRoutes calls them as the operator). "public" routes take no user credentials
 // (Shopify's signature, a refresh token or nothing). A route added without an
 // entry here fails TestAuthorizationMatrix: decide who may call it first.
 var routeRules = map[string]string{
@@ -78,11 +79,11 @@ var routeRules = map[string]string{
 	"GET /api/v1/privacy/requests/:id/export": "O---",
 
 	"GET /api/v1/audit/verify":                     "O-A-",
-	"POST /api/v1/audit/verify":                    "O-A-",
+	"POST /api/v1/audit/verify":                    "----",
 	"GET /api/v1/audit/webhooks/:shop/:webhook_id": "O-A-",
 	"GET /api/v1/audit/orders/:id/state":           "O-A-",
 	"GET /api/v1/audit/export":                     "O-A-",
-	"POST /api/v1/audit/rebuild":                   "O---",
+	"POST /api/v1/audit/rebuild":                   "----",
 }
 
 // shopResources are ids of things one shop owns, to put in route paths.

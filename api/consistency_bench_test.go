@@ -32,8 +32,10 @@ import (
 func BenchmarkMinPositionWaiters(b *testing.B) {
 	const (
 		readers = 40
-		settle  = 12 * time.Second // Postgres may hold an idle backend's counts for 10 s
-		window  = 10 * time.Second
+		// Postgres may hold an idle backend's counts for 10 s: each phase
+		// starts after a pause, so that none is charged with the last one's.
+		settle = 12 * time.Second
+		window = 10 * time.Second
 	)
 	e := apitest.New(b)
 	owner := e.UserToken(b, "waiters.myshopify.com", domain.RoleOwner)
@@ -125,6 +127,7 @@ func BenchmarkMinPositionWaiters(b *testing.B) {
 	// with measures the commit rate while 40 clients read (waiting or not),
 	// with or without orders being placed.
 	with := func(waits, writes bool) float64 {
+		time.Sleep(settle)
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		for range readers {
@@ -133,6 +136,7 @@ func BenchmarkMinPositionWaiters(b *testing.B) {
 		if writes {
 			wg.Go(func() { write(stop) })
 		}
+		time.Sleep(time.Second) // every reader is waiting
 		rate := commitsPerSecond()
 		close(stop)
 		wg.Wait()

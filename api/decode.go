@@ -48,9 +48,10 @@ func decodeStrict(body []byte, dst any) error {
 	// invalid UTF-8 and lone surrogates, the last of two equal keys; and
 	// PostgreSQL cannot hold U+0000. Malformed JSON is left to the decoder,
 	// whose errors name the field and the byte.
-	var bad *domain.JSONError
-	if err := domain.CheckJSON(body); errors.As(err, &bad) && bad.Problem != domain.JSONSyntax {
-		return err
+	if err := domain.CheckJSON(body); err != nil {
+		if bad := (*domain.JSONError)(nil); errors.As(err, &bad) && bad.Problem != domain.JSONSyntax {
+			return err
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

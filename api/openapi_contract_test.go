@@ -74,7 +74,7 @@ func (ct *contractTransport) RoundTrip(req *http.Request) (*http.Response, error
 
 // newContractEnv starts an API whose client checks every response against
 // the OpenAPI description.
-func newContractEnv(t *testing.T) (*apitest.Env, *contractTransport) {
+func newContractEnv(t *testing.T, opts ...apitest.Option) (*apitest.Env, *contractTransport) {
 	t.Helper()
 	doc, err := api.LoadOpenAPI()
 	if err != nil {
@@ -85,7 +85,7 @@ func newContractEnv(t *testing.T) (*apitest.Env, *contractTransport) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := apitest.New(t)
+	e := apitest.New(t, opts...)
 	ct := &contractTransport{t: t, base: e.Client.Transport, router: router, seen: map[string]bool{}}
 	e.Client = &http.Client{Transport: ct}
 	return e, ct

@@ -73,7 +73,7 @@ func TestPositionWatcherWakesOnProgressNotification(t *testing.T) {
 	}
 
 	setProgress(t, pool, "orders", eventstore.Position{TransactionID: 100, GlobalPos: 9})
-	eventstore.NewNotifier(pool, projections.ProgressChannel).Signal()
+	eventstore.NewNotifier(pool, projections.ProgressChannel, 0).Signal()
 	for range waiters {
 		if !<-reached {
 			t.Fatal("a waiter gave up although its position was reached")

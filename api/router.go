@@ -33,14 +33,18 @@ type Deps struct {
 	Limits         RateLimits // zero fields switch that limit off
 	BcryptCost     int        // 0: bcrypt.DefaultCost (tests use bcrypt.MinCost)
 	TrustedProxies []string   // proxies whose X-Forwarded-For is believed; none by default
-	CORSOrigins    []string   // browser origins allowed to call the API ("*": any); none by default
 	// WriteTimeout is the server's; downloads that keep moving extend it.
 	WriteTimeout time.Duration
+	CORSOrigins  []string // browser origins allowed to call the API ("*": any); none by default
 
 	Shops           *shops.Registry      // shop credentials; verifies webhooks
 	WebhookMaxBytes int64                // 0: DefaultWebhookMaxBytes
 	Webhooks        *workers.Webhooks    // re-runs webhook processing on redeliver
 	DeadLetters     *workers.DeadLetters // lists and re-queues what workers gave up on
+
+	// OperatorTokenHash is OperatorTokenHash(ORDERMILL_OPERATOR_TOKEN); nil
+	// leaves the operator routes to nobody (the CLI does their work).
+	OperatorTokenHash []byte
 }
 
 // server carries the dependencies every handler uses; each feature file
@@ -85,6 +89,7 @@ func NewRouter(d Deps) Handler {
 	s.reportRoutes(v1)
 	s.emailRoutes(v1)
 	s.auditRoutes(v1)
+	s.operatorRoutes(r)
 	s.statusRoutes(v1)
 	serveSPA(r) // after every route: only unmatched paths reach the app
 	return Handler{r}

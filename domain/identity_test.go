@@ -25,7 +25,7 @@ func applyAll(t *testing.T, apply func(Event), evs []Event, err error) {
 
 func TestRoleCan(t *testing.T) {
 	all := []Permission{PermReadOrders, PermWriteOrders, PermReadInventory, PermWriteInventory, PermReadWebhooks,
-		PermManageUsers, PermManageTokens, PermManageShops, PermAudit, PermRebuild}
+		PermManageUsers, PermManageTokens, PermManageShops, PermAudit}
 	allowed := map[Role][]Permission{
 		RoleOwner:   all,
 		RoleStaff:   {PermReadOrders, PermWriteOrders, PermReadInventory, PermWriteInventory, PermReadWebhooks},

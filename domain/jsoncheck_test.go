@@ -212,8 +212,8 @@ func duplicateKey(data []byte) (dup, ok bool) {
 }
 
 // BenchmarkCheckJSON measures the check on a Shopify order body, beside
-// encoding/json's own validity check and the decode that follows it on the
-// webhook path.
+// encoding/json's own validity check and the decoding that follows it when
+// an orders/* webhook is processed.
 func BenchmarkCheckJSON(b *testing.B) {
 	body, err := os.ReadFile("testdata/shopify_order.json")
 	if err != nil {
@@ -234,6 +234,18 @@ func BenchmarkCheckJSON(b *testing.B) {
 		for b.Loop() {
 			if !json.Valid(body) {
 				b.Fatal("invalid")
+			}
+		}
+	})
+	b.Run("CheckWebhookBody+DecodeShopifyOrder", func(b *testing.B) { // what processing an orders/* webhook does
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := CheckWebhookBody(body); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := DecodeShopifyOrder(body); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})

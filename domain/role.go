@@ -35,16 +35,16 @@ const (
 	PermManageTokens   Permission = "tokens:manage"
 	PermManageShops    Permission = "shops:manage"
 	PermAudit          Permission = "audit"
-	PermRebuild        Permission = "rebuild"
 )
 
 // rolePermissions is the whole authorisation policy, kept as data so it can be
 // read and reviewed in one place. Auditors read everything and may audit, but
-// change nothing; rebuilding read models is a write, so it is the owner's.
+// change nothing. What spans every shop (rebuilding read models, verifying the
+// whole log) is no role's: it is the platform operator's.
 var rolePermissions = map[Role][]Permission{
 	RoleOwner: {
 		PermReadOrders, PermWriteOrders, PermReadInventory, PermWriteInventory, PermReadWebhooks,
-		PermManageUsers, PermManageTokens, PermManageShops, PermAudit, PermRebuild,
+		PermManageUsers, PermManageTokens, PermManageShops, PermAudit,
 	},
 	RoleStaff: {
 		PermReadOrders, PermWriteOrders, PermReadInventory, PermWriteInventory, PermReadWebhooks,

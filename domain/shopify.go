@@ -265,9 +265,10 @@ func decodeJSON(body []byte, v any) error {
 // failed. Malformed JSON is left to the decoders, which name the field.
 // The reason names no key: it is stored in clear, the body sealed.
 func CheckWebhookBody(body []byte) error {
-	var bad *JSONError
-	if err := CheckJSON(body); errors.As(err, &bad) && bad.Problem != JSONSyntax {
-		return invalid("body", "has %v", bad)
+	if err := CheckJSON(body); err != nil {
+		if bad := (*JSONError)(nil); errors.As(err, &bad) && bad.Problem != JSONSyntax {
+			return invalid("body", "has %v", bad)
+		}
 	}
 	return nil
 }

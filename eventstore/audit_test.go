@@ -310,3 +310,77 @@ func settle(t *testing.T, pool *pgxpool.Pool) {
 		}
 	}
 }
+
+// TestShopAuditSeesOnlyItsShop: a shop's audit counts and reports its own
+// streams, catches a rewrite of its own chain through the signed heads, and
+// says nothing about another shop's tampering; it cannot be signed or recorded.
+func TestShopAuditSeesOnlyItsShop(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	store := New(pool)
+	for shop, streams := range map[string]int{"a": 2, "b": 3} {
+		for i := range streams {
+			for v := range 4 {
+				e := NewEvent{Type: "t.step", Tenant: "shop-" + shop, Data: json.RawMessage(fmt.Sprintf(`{"n": %d}`, v))}
+				if _, err := store.Append(ctx, fmt.Sprintf("order-%s%d", shop, i), Exact(int64(v)), e); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settle(t, pool)
+	if _, err := store.SignCheckpoint(ctx, key, nil); err != nil {
+		t.Fatal(err)
+	}
+	// b's chain is edited and rehashed, and b's other stream loses its head.
+	tamper(t, pool, append([]string{`UPDATE events SET data = '{"n": 9}' WHERE stream_id = 'order-b1' AND stream_version = 2`,
+		`DELETE FROM events WHERE stream_id = 'order-b2' AND stream_version = 4`}, rechain("order-b1", 2, 4)...)...)
+
+	a, err := store.Audit(ctx, AuditOptions{Shop: "shop-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.OK() || a.Events != 8 || a.Streams != 2 || a.Checkpoint == nil {
+		t.Fatalf("shop a's audit: %+v", a)
+	}
+	b, err := store.Audit(ctx, AuditOptions{Shop: "shop-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Events != 11 || b.Streams != 3 {
+		t.Errorf("shop b's audit counts %d events in %d streams, want 11 in 3", b.Events, b.Streams)
+	}
+	assertFindings(t, b, want{FindingCheckpointHead, "order-b1", 4}, want{FindingCheckpointHead, "order-b2", 4})
+	for _, f := range b.Findings {
+		if f.Kind == FindingCheckpointCount {
+			t.Errorf("a shop's audit reports the platform-wide count: %v", f)
+		}
+	}
+	all, err := store.Audit(ctx, AuditOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertFindings(t, all, want{FindingCheckpointHead, "order-b1", 4}, want{FindingCheckpointCount, "", 0})
+
+	if _, err := store.SignAudited(ctx, key, a); err == nil {
+		t.Error("a checkpoint was signed after an audit of one shop")
+	}
+	if _, err := store.RecordAudit(ctx, a); err == nil {
+		t.Error("an audit of one shop was recorded as a run over the whole log")
+	}
+
+	// The last event of one of a's streams is handed to b: a's chain only
+	// looks shorter, but the head a checkpoint signed is no longer a's.
+	tamper(t, pool, `UPDATE events SET tenant_id = 'shop-b' WHERE stream_id = 'order-a1' AND stream_version = 4`)
+	if a, err = store.Audit(ctx, AuditOptions{Shop: "shop-a"}); err != nil {
+		t.Fatal(err)
+	}
+	if a.Events != 7 {
+		t.Errorf("shop a's audit counts %d events, want 7", a.Events)
+	}
+	assertFindings(t, a, want{FindingCheckpointHead, "order-a1", 4})
+}

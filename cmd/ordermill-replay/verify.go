@@ -36,7 +36,7 @@ func verifyCmd(ctx context.Context, e *env, args []string) error {
 	}
 	opts := eventstore.AuditOptions{}
 	for _, f := range pubkeys {
-		k, err := readPublicKey(f)
+		k, err := eventstore.ReadPublicKeyFile(f)
 		if err != nil {
 			return err
 		}
@@ -138,7 +138,7 @@ func checkpointCmd(ctx context.Context, e *env, args []string) error {
 	if *keyFile == "" {
 		return errors.New("--key is required")
 	}
-	key, err := readPrivateKey(*keyFile)
+	key, err := eventstore.ReadPrivateKeyFile(*keyFile)
 	if err != nil {
 		return err
 	}
@@ -204,48 +204,4 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return f.Close()
-}
-
-func readPEM(path, wantType string) ([]byte, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	block, _ := pem.Decode(raw)
-	if block == nil || block.Type != wantType {
-		return nil, fmt.Errorf("%s: not a PEM %q block", path, wantType)
-	}
-	return block.Bytes, nil
-}
-
-func readPrivateKey(path string) (ed25519.PrivateKey, error) {
-	der, err := readPEM(path, "PRIVATE KEY")
-	if err != nil {
-		return nil, err
-	}
-	k, err := x509.ParsePKCS8PrivateKey(der)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	key, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an Ed25519 key", path)
-	}
-	return key, nil
-}
-
-func readPublicKey(path string) (ed25519.PublicKey, error) {
-	der, err := readPEM(path, "PUBLIC KEY")
-	if err != nil {
-		return nil, err
-	}
-	k, err := x509.ParsePKIXPublicKey(der)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	key, ok := k.(ed25519.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an Ed25519 key", path)
-	}
-	return key, nil
 }

@@ -25,6 +25,16 @@ const (
 	demoPassword      = "ordermill-demo"
 )
 
+// demoUsers all sign in with demoPassword.
+var demoUsers = []struct {
+	email, name string
+	role        domain.Role
+}{
+	{"owner@demo.test", "Olivia Owner", domain.RoleOwner},
+	{"staff@demo.test", "Sam Staff", domain.RoleStaff},
+	{"auditor@demo.test", "Avery Auditor", domain.RoleAuditor},
+}
+
 // A product without a SKU is stocked by variant, as Shopify sends sku null.
 var demoStock = []struct {
 	sku     string
@@ -68,14 +78,7 @@ func seedCmd(args []string) error {
 	if err != nil && !errors.Is(err, shops.ErrShopExists) {
 		return fmt.Errorf("demo shop: %w", err)
 	}
-	for _, u := range []struct {
-		email, name string
-		role        domain.Role
-	}{
-		{"owner@demo.test", "Olivia Owner", domain.RoleOwner},
-		{"staff@demo.test", "Sam Staff", domain.RoleStaff},
-		{"auditor@demo.test", "Avery Auditor", domain.RoleAuditor},
-	} {
+	for _, u := range demoUsers {
 		_, err := api.RegisterUser(ctx, p.Store, api.NewUser{Shop: demoShop, Email: u.email, Name: u.name,
 			Role: u.role, Password: demoPassword, BcryptCost: cfg.BcryptCost, Meta: meta})
 		if err != nil && !errors.Is(err, api.ErrEmailTaken) {

@@ -33,6 +33,11 @@ func serve(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.Env == config.EnvProduction {
+		if err := checkProduction(ctx, cfg); err != nil {
+			return err
+		}
+	}
 
 	// Every line names the process's roles, so merged logs tell the relay from the workers.
 	log := platform.NewLogger(cfg.LogLevel).With("roles", strings.Join(roles, ","))

@@ -15,6 +15,7 @@ import (
 
 // Config is every setting the server reads.
 type Config struct {
+	Env             string // EnvDevelopment or EnvProduction
 	DatabaseURL     string
 	DatabaseReadURL string
 	RedisURL        string
@@ -44,6 +45,13 @@ type Config struct {
 	RateLimitAuthFailures    Rate
 	TrustedProxies           []string
 	CORSOrigins              []string
+	OperatorToken            string
+
+	// AuditInterval is how often the log is verified and, with a key,
+	// checkpoints signed and exported; 0 never.
+	AuditInterval     time.Duration
+	CheckpointKeyFile string
+	CheckpointExport  string
 
 	WebhookMaxBytes     int64
 	WorkerClaimIdle     time.Duration
@@ -79,6 +87,7 @@ type Var struct {
 
 // Vars lists every variable, its default and meaning, in the order --help shows them.
 var Vars = []Var{
+	{"ORDERMILL_ENV", EnvDevelopment, "development or production; production refuses to start on development settings and says which (docs/security.md)"},
 	{"ORDERMILL_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ordermill?sslmode=disable", "PostgreSQL primary (the event store); the database is created if missing"},
 	{"ORDERMILL_DATABASE_READ_URL", "", "optional read replica for read-model queries (defaults to the primary)"},
 	{"ORDERMILL_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis for streams, caches, refresh tokens and rate limits"},
@@ -111,7 +120,20 @@ var Vars = []Var{
 	{"ORDERMILL_TRUSTED_PROXIES", "", "comma-separated proxy IPs or CIDRs whose X-Forwarded-For is trusted"},
 	{"OTEL_EXPORTER_OTLP_ENDPOINT", "", "OpenTelemetry collector (OTLP over HTTP, like http://collector:4318): when set, request and worker spans are exported there; the exporter's other OTEL_* variables apply"},
 	{"ORDERMILL_CORS_ORIGINS", "", "comma-separated origins (https://app.example.com) whose browser code may call the API, or * for any; empty: CORS off"},
+	{"ORDERMILL_OPERATOR_TOKEN", "", "bearer token of the platform operator's API (verify the whole log, rebuild read models), at least 32 characters; empty: operator API off, use the CLI"},
+	{"ORDERMILL_AUDIT_INTERVAL", "1h", "how often one process verifies the whole log and, with a checkpoint key, signs and exports a checkpoint (off: never)"},
+	{"ORDERMILL_CHECKPOINT_KEY_FILE", "", "Ed25519 private key (PEM, from ordermill-replay checkpoint keygen) that signs checkpoints on schedule; empty: verify only"},
+	{"ORDERMILL_CHECKPOINT_EXPORT", "", "file each signed checkpoint is appended to as a JSON line, kept outside the database"},
 }
+
+// Deployment profiles (ORDERMILL_ENV).
+const (
+	EnvDevelopment = "development"
+	EnvProduction  = "production"
+)
+
+// MinOperatorTokenLen keeps the operator's token out of guessing range.
+const MinOperatorTokenLen = 32
 
 // Load reads the environment, applying defaults.
 func Load() (Config, error) {
@@ -127,6 +149,7 @@ func Load() (Config, error) {
 		panic("config: undeclared variable " + name)
 	}
 	c := Config{
+		Env:             get("ORDERMILL_ENV"),
 		DatabaseURL:     get("ORDERMILL_DATABASE_URL"),
 		DatabaseReadURL: get("ORDERMILL_DATABASE_READ_URL"),
 		RedisURL:        get("ORDERMILL_REDIS_URL"),
@@ -140,6 +163,16 @@ func Load() (Config, error) {
 		SESEndpoint:     get("ORDERMILL_SES_ENDPOINT"),
 		EmailFrom:       get("ORDERMILL_EMAIL_FROM"),
 		JWTKeyFile:      get("ORDERMILL_JWT_KEY_FILE"),
+		OperatorToken:   get("ORDERMILL_OPERATOR_TOKEN"),
+
+		CheckpointKeyFile: get("ORDERMILL_CHECKPOINT_KEY_FILE"),
+		CheckpointExport:  get("ORDERMILL_CHECKPOINT_EXPORT"),
+	}
+	if c.Env != EnvDevelopment && c.Env != EnvProduction {
+		return c, fmt.Errorf("ORDERMILL_ENV: %q is not %s or %s", c.Env, EnvDevelopment, EnvProduction)
+	}
+	if n := len(c.OperatorToken); n > 0 && n < MinOperatorTokenLen {
+		return c, fmt.Errorf("ORDERMILL_OPERATOR_TOKEN: %d characters, want at least %d", n, MinOperatorTokenLen)
 	}
 	var err error
 	if c.AutoMigrate, err = strconv.ParseBool(get("ORDERMILL_AUTO_MIGRATE")); err != nil {
@@ -190,6 +223,11 @@ func Load() (Config, error) {
 	}
 	if c.WorkerRetryInterval, err = time.ParseDuration(get("ORDERMILL_WORKER_RETRY_INTERVAL")); err != nil {
 		return c, fmt.Errorf("ORDERMILL_WORKER_RETRY_INTERVAL: %w", err)
+	}
+	if v := get("ORDERMILL_AUDIT_INTERVAL"); v != "off" {
+		if c.AuditInterval, err = time.ParseDuration(v); err != nil || c.AuditInterval <= 0 {
+			return c, fmt.Errorf("ORDERMILL_AUDIT_INTERVAL: want a positive duration or off, got %q", v)
+		}
 	}
 	if c.DatabaseReadURL == "" {
 		c.DatabaseReadURL = c.DatabaseURL

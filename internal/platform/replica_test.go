@@ -30,7 +30,7 @@ func TestReadModelsComeFromTheReplica(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("place order: %d %s", resp.StatusCode, apitest.ReadBody(t, resp))
 	}
-	var placed struct{ ID string }
+	var placed struct{ ID, Position string }
 	apitest.Decode(t, resp, &placed)
 
 	ctx := context.Background()
@@ -52,15 +52,25 @@ func TestReadModelsComeFromTheReplica(t *testing.T) {
 	if items := list(); len(items) != 0 {
 		t.Fatalf("orders listed from the primary, not the replica: %v", items)
 	}
+	// Read-your-writes waits for the replica's progress, not the primary's.
+	resp = e.Do(t, http.MethodGet, "/api/v1/orders/"+placed.ID, owner, nil, "X-Min-Position", placed.Position)
+	if got := resp.Header.Get("X-Consistency"); got != "stale" {
+		t.Fatalf("read with the write's position before the replica has it: X-Consistency %q, want stale", got)
+	}
+	resp.Body.Close()
 
-	// Replicate the read-model rows by hand.
+	// Replicate the read-model rows, and the projector's progress, by hand.
 	replica := e.Platform.ReadPool
-	for _, table := range []string{"orders_view", "order_lines_view"} {
-		key := "id"
-		if table == "order_lines_view" {
-			key = "order_id"
-		}
-		rows, err := primary.Query(ctx, `SELECT to_jsonb(t) FROM `+table+` t WHERE `+key+` = $1`, placed.ID)
+	for _, rowsOf := range []struct {
+		table, where string
+		args         []any
+	}{
+		{"orders_view", "id = $1", []any{placed.ID}},
+		{"order_lines_view", "order_id = $1", []any{placed.ID}},
+		{"projection_progress", "projection = 'orders'", nil},
+	} {
+		table := rowsOf.table
+		rows, err := primary.Query(ctx, `SELECT to_jsonb(t) FROM `+table+` t WHERE `+rowsOf.where, rowsOf.args...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,5 +93,12 @@ func TestReadModelsComeFromTheReplica(t *testing.T) {
 	}
 	if items := list(); len(items) != 1 || items[0].ID != placed.ID {
 		t.Fatalf("orders listed from the replica: %v, want [%s]", items, placed.ID)
+	}
+	// No notification reaches the watcher for rows copied by hand: its poll
+	// of the replica finds the progress.
+	resp = e.Fresh(t, "/api/v1/orders/"+placed.ID, owner, placed.Position)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Consistency") == "stale" {
+		t.Fatalf("read with the write's position once the replica has it: %d, X-Consistency %q",
+			resp.StatusCode, resp.Header.Get("X-Consistency"))
 	}
 }

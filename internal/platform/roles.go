@@ -47,9 +47,21 @@ func ParseRoles(list string) ([]string, error) {
 
 // Run runs the given roles until ctx ends or one of them fails.
 func (p *Platform) Run(ctx context.Context, roles []string) error {
+	// Relay processes take turns at the scheduled audit too: one at a time
+	// (its own advisory lock), wherever the relay is deployed.
+	var auditor *eventstore.Auditor
+	if slices.Contains(roles, "relay") && p.Config.AuditInterval > 0 {
+		var err error
+		if auditor, err = p.Auditor(); err != nil {
+			return err
+		}
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	if err := p.observeRoles(ctx, g, roles); err != nil {
 		return err
+	}
+	if auditor != nil {
+		g.Go(func() error { return auditor.Run(ctx) })
 	}
 	for _, role := range roles {
 		run := map[string]func(context.Context) error{
@@ -127,13 +139,15 @@ func (p *Platform) handler() (http.Handler, error) {
 	}
 	return api.NewRouter(api.Deps{
 		Store: p.Store, ReadPool: p.ReadPool, Redis: p.Redis, Prefix: p.Config.StreamPrefix,
-		Logger: p.Log, Checks: p.readinessChecks(), CORSOrigins: p.Config.CORSOrigins,
+		Logger: p.Log, Checks: p.readinessChecks(),
 		Keys: keys, BcryptCost: p.Config.BcryptCost, TrustedProxies: p.Config.TrustedProxies, WriteTimeout: p.Config.HTTPWriteTimeout,
-		Shops: p.Shops, WebhookMaxBytes: p.Config.WebhookMaxBytes, Webhooks: p.WebhookProcessor(), DeadLetters: deadLetters,
+		CORSOrigins: p.Config.CORSOrigins,
+		Shops:       p.Shops, WebhookMaxBytes: p.Config.WebhookMaxBytes, Webhooks: p.WebhookProcessor(), DeadLetters: deadLetters,
 		Limits: api.RateLimits{
 			Principal: limit(p.Config.RateLimitUser), IP: limit(p.Config.RateLimitIP), Login: limit(p.Config.RateLimitLogin),
 			WebhookFailures: limit(p.Config.RateLimitWebhookFailures), AuthFailures: limit(p.Config.RateLimitAuthFailures),
 		},
+		OperatorTokenHash: api.OperatorTokenHash(p.Config.OperatorToken),
 	}), nil
 }
 

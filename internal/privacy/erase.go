@@ -133,9 +133,13 @@ type scrubbedOrder struct {
 // the live tables and those a shadow rebuild keeps (projections.CopySchemas).
 // It returns the live orders it scrubbed.
 func scrubReadModels(ctx context.Context, tx pgx.Tx, shop string, customer *customerRows) ([]scrubbedOrder, error) {
+	schemas := append([]string{"public"}, projections.CopySchemas...)
+	tables := make([]string, len(personalColumns))
+	for i, pc := range personalColumns {
+		tables[i] = pc.table
+	}
 	rows, err := tx.Query(ctx, `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = ANY($1) AND c.relname = ANY($2) AND c.relkind IN ('r', 'p')`,
-		append([]string{"public"}, projections.CopySchemas...), []string{personalColumns[0].table, personalColumns[1].table})
+		WHERE n.nspname = ANY($1) AND c.relname = ANY($2) AND c.relkind IN ('r', 'p')`, schemas, tables)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +165,7 @@ func scrubReadModels(ctx context.Context, tx pgx.Tx, shop string, customer *cust
 				args[1] = customer.placed
 			}
 		}
-		for _, schema := range append([]string{"public"}, projections.CopySchemas...) {
+		for _, schema := range schemas {
 			name := pgx.Identifier{schema, pc.table}
 			if !present[schema+"."+pc.table] {
 				continue

@@ -275,9 +275,9 @@ func (k *Keyring) DestroyShop(ctx context.Context, shop string) (int, error) {
 	return k.destroy(ctx, shop, ``)
 }
 
-// destroy destroys the live keys of shop that match where. The two callers
-// use two statements because one statement with an optional array filter
-// matched nothing when the array was NULL (a nil slice).
+// destroy destroys the live keys of shop that match where. Two statements
+// rather than one with an optional array filter: pgx sends a nil slice as
+// NULL, and cardinality(NULL) = 0 is NULL, which matches no key.
 func (k *Keyring) destroy(ctx context.Context, shop, where string, args ...any) (int, error) {
 	rows, err := k.pool.Query(ctx, `UPDATE data_keys SET wrapped_key = NULL, destroyed_at = now()
 		WHERE shop = $1 AND destroyed_at IS NULL `+where+`

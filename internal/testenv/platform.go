@@ -12,8 +12,8 @@ import (
 )
 
 // Config is a platform configuration of the test's own: a fresh database, a
-// Redis key prefix, a temporary data dir, a random master key, and worker
-// retries and claims short enough for a test.
+// Redis key prefix, a temporary data dir, a random master key, worker
+// retries and claims short enough for a test, and no scheduled audit.
 func Config(t testing.TB) config.Config {
 	t.Helper()
 	cfg, err := config.Load()
@@ -28,6 +28,7 @@ func Config(t testing.TB) config.Config {
 	cfg.RedisURL, cfg.StreamPrefix = RedisURL(), prefix
 	cfg.DataDir, cfg.MasterKey = t.TempDir(), base64.StdEncoding.EncodeToString(key)
 	cfg.WorkerClaimIdle, cfg.WorkerRetryInterval = time.Second, 20*time.Millisecond
+	cfg.AuditInterval = 0
 	return cfg
 }
 

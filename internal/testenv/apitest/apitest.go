@@ -45,8 +45,8 @@ type Env struct {
 type Option func(*config.Config)
 
 // New starts an API for this test; everything stops and is dropped at cleanup.
-// Passwords are hashed at bcrypt.MinCost and rate limits are high unless an
-// option says otherwise.
+// Passwords are hashed at bcrypt.MinCost, rate limits are high and the
+// scheduled audit is off unless an option says otherwise.
 func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	_, prefix := testenv.Redis(t)
@@ -65,6 +65,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	cfg.RateLimitUser, cfg.RateLimitIP, cfg.RateLimitLogin = high, high, high
 	cfg.RateLimitWebhookFailures, cfg.RateLimitAuthFailures = high, high
 	cfg.MetricsAddr = testenv.FreeAddr(t)
+	cfg.AuditInterval = 0 // tests of the scheduled audit turn it on
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -765,12 +765,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The last verify run (hash chains, stream order, newest signed checkpoint)
-         * @description Integrity is proven for the whole log; findings about other shops' streams are counted in other_shops_findings, never named. last_run is null before the first run.
+         * Verify the caller's shop's streams now (hash chains, stream order, signed heads)
+         * @description Walks every hash chain of the caller's shop and checks its streams' heads in the newest trusted signed checkpoint. Counts and findings are the shop's own and say nothing about other shops; the whole log is verified by the operator and on a schedule (docs/operations.md).
          */
-        get: operations["lastVerify"];
+        get: operations["verifyShop"];
         put?: never;
-        /** Verify the whole log now and record the run */
+        /**
+         * Verify the whole log now and record the run (operator)
+         * @description Every stream of every shop, and the newest trusted signed checkpoint with its count of settled events. Shop users get 403.
+         */
         post: operations["runVerify"];
         delete?: never;
         options?: never;
@@ -849,7 +852,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Rebuild a read model from events into shadow tables, diff it and swap it in (owner) */
+        /**
+         * Rebuild a read model from events into shadow tables, diff it and swap it in (operator)
+         * @description Rebuilds every shop's rows of the read model, and the diff's examples show them, so shop users get 403.
+         */
         post: operations["rebuildReadModel"];
         delete?: never;
         options?: never;
@@ -861,6 +867,38 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description One piece of evidence that the event log was altered. */
+        Finding: {
+            /** @enum {string} */
+            kind: "altered" | "broken" | "missing" | "out_of_sequence" | "checkpoint_signature" | "checkpoint_head" | "checkpoint_count" | "checkpoint_export";
+            stream_id: string;
+            stream_version: number;
+            global_position: number;
+            detail: string;
+        };
+        ShopVerify: {
+            shop: string;
+            /** @description Nothing was found. */
+            ok: boolean;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            finished_at: string;
+            /** @description The shop's events walked. */
+            events: number;
+            /** @description The shop's streams walked. */
+            streams: number;
+            /** @description The newest trusted signed checkpoint whose heads of this shop's streams were checked. */
+            checkpoint: {
+                id: number;
+                /** Format: date-time */
+                signed_at: string;
+                key_id: string;
+                /** @description The signer is trusted for having signed the first checkpoint. */
+                trusted_first_key: boolean;
+            } | null;
+            findings: components["schemas"]["Finding"][];
+        };
         /** @description RFC 9457 problem details. */
         Problem: {
             type: string;
@@ -2862,7 +2900,7 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
-    lastVerify: {
+    verifyShop: {
         parameters: {
             query?: never;
             header?: never;
@@ -2871,15 +2909,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The last run. */
+            /** @description The shop's verification. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        last_run?: Record<string, never> | null;
-                    };
+                    "application/json": components["schemas"]["ShopVerify"];
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -2903,7 +2939,19 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        last_run?: Record<string, never>;
+                        last_run: {
+                            id: number;
+                            /** Format: date-time */
+                            started_at?: string;
+                            /** Format: date-time */
+                            finished_at?: string;
+                            events: number;
+                            streams: number;
+                            checkpoint_id?: number | null;
+                            ok: boolean;
+                            finding_count: number;
+                            findings: components["schemas"]["Finding"][];
+                        };
                     };
                 };
             };

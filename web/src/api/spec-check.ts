@@ -5,6 +5,7 @@
 import type { components } from './schema';
 import type {
   ApiToken,
+  AuditVerify,
   InventoryItem,
   OrderDetail,
   OrderLine,
@@ -32,6 +33,7 @@ export type SpecChecks = [
   Assert<Same<Spec<'User'>, User>>,
   Assert<Same<Spec<'APIToken'>, ApiToken>>,
   Assert<Fits<Spec<'Problem'>, Problem>>,
+  Assert<Same<Spec<'ShopVerify'>, AuditVerify>>,
   // Event data is free-form JSON per event type; the rest must match.
   Assert<Same<Omit<Spec<'Event'>, 'data'>, Omit<StoredEvent, 'data'>>>,
 ];

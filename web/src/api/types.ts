@@ -178,15 +178,37 @@ export interface Report {
   error?: string | null;
 }
 
+export interface AuditFinding {
+  kind:
+    | 'altered'
+    | 'broken'
+    | 'missing'
+    | 'out_of_sequence'
+    | 'checkpoint_signature'
+    | 'checkpoint_head'
+    | 'checkpoint_count'
+    | 'checkpoint_export';
+  stream_id: string;
+  stream_version: number;
+  global_position: number;
+  detail: string;
+}
+
+/** GET /api/v1/audit/verify: the caller's shop's streams, verified now. */
 export interface AuditVerify {
-  ok?: boolean;
-  valid?: boolean;
-  status?: string;
-  streams?: number;
-  events?: number;
-  checked?: number;
-  failures?: unknown[];
-  verified_at?: string;
+  shop: string;
+  ok: boolean;
+  started_at: string;
+  finished_at: string;
+  events: number;
+  streams: number;
+  checkpoint: {
+    id: number;
+    signed_at: string;
+    key_id: string;
+    trusted_first_key: boolean;
+  } | null;
+  findings: AuditFinding[];
 }
 
 export interface User {

@@ -11,8 +11,7 @@ export type Permission =
   | 'users:manage'
   | 'tokens:manage'
   | 'shops:manage'
-  | 'audit'
-  | 'rebuild';
+  | 'audit';
 
 const rolePermissions: Record<Role, Permission[]> = {
   owner: [
@@ -25,7 +24,6 @@ const rolePermissions: Record<Role, Permission[]> = {
     'tokens:manage',
     'shops:manage',
     'audit',
-    'rebuild',
   ],
   staff: ['orders:read', 'orders:write', 'inventory:read', 'inventory:write', 'webhooks:read'],
   auditor: ['orders:read', 'inventory:read', 'webhooks:read', 'audit'],
