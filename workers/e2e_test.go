@@ -109,10 +109,12 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	acked := map[string][]byte{}
 	var malformed, unauthorized []string
 	stats := map[string]int{}
+	deliveries := map[string]int{} // acknowledged deliveries per webhook id
 	for _, d := range run.Deliveries {
 		switch {
 		case d.Status == 200:
 			acked[d.WebhookID] = d.Body
+			deliveries[d.WebhookID]++
 			if d.Bad {
 				malformed = append(malformed, d.WebhookID)
 			}
@@ -149,8 +151,17 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		if got := d.(domain.WebhookReceived).Body; !bytes.Equal(got, body) {
 			t.Errorf("webhook %s: stored body differs from the delivered one", id)
 		}
-		if len(events) != 2 {
-			t.Errorf("webhook %s: stream has %d events, want received + one outcome", id, len(events))
+		// Then one outcome, and each further delivery recorded as a duplicate.
+		var outcomes, duplicates int
+		for _, e := range events[1:] {
+			if e.Type == (domain.WebhookDuplicateReceived{}).EventType() {
+				duplicates++
+			} else {
+				outcomes++
+			}
+		}
+		if outcomes != 1 || duplicates != deliveries[id]-1 {
+			t.Errorf("webhook %s: %d outcomes and %d duplicates recorded, want 1 and %d", id, outcomes, duplicates, deliveries[id]-1)
 		}
 	}
 	for _, id := range unauthorized {
