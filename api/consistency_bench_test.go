@@ -35,7 +35,7 @@ func BenchmarkMinPositionWaiters(b *testing.B) {
 		// Postgres may hold an idle backend's counts for 10 s: each phase
 		// starts after a pause, so that none is charged with the last one's.
 		settle = 12 * time.Second
-		window = 10 * time.Second
+		window = 20 * time.Second
 	)
 	e := apitest.New(b)
 	owner := e.UserToken(b, "waiters.myshopify.com", domain.RoleOwner)

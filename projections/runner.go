@@ -282,10 +282,11 @@ type RunnerConfig struct {
 // (the API's X-Min-Position) wake up without polling.
 const ProgressChannel = "ordermill_progress"
 
-// progressEvery bounds a runner's announcements to one per 10 ms: one write
-// moves several projectors within a few milliseconds, and each announcement
-// is a transaction. Waiting reads polled every 10 ms before.
-const progressEvery = 10 * time.Millisecond
+// progressEvery bounds a runner's announcements to one per 50 ms, each a
+// transaction of its own: one order moves several projectors at moments of
+// their own. The first announcement after a quiet spell goes out at once;
+// under steady writes a waiting read learns of its position up to 50 ms late.
+const progressEvery = 50 * time.Millisecond
 
 // Runner feeds projectors from Redis Streams consumer groups.
 type Runner struct {
