@@ -14,7 +14,7 @@ func production() Config {
 		ShopifyAPIURL: "", SESEndpoint: "https://email.eu-west-1.amazonaws.com",
 		RateLimitUser: on, RateLimitIP: on, RateLimitLogin: on,
 		AuditInterval: time.Hour, CheckpointKeyFile: "/etc/ordermill/checkpoint.pem",
-		CheckpointExport: "/var/lib/ordermill-audit/checkpoints.jsonl",
+		CheckpointExport: "/var/lib/ordermill-audit/checkpoints.jsonl", ShopifyClientSecret: "shpss_the-apps-own",
 	}
 }
 
@@ -41,6 +41,7 @@ func TestProductionProblems(t *testing.T) {
 		{"no scheduled verify", func(c *Config) { c.AuditInterval = 0 }, "ORDERMILL_AUDIT_INTERVAL is off"},
 		{"no checkpoint key", func(c *Config) { c.CheckpointKeyFile = "" }, "ORDERMILL_CHECKPOINT_KEY_FILE is empty"},
 		{"no export", func(c *Config) { c.CheckpointExport = "" }, "ORDERMILL_CHECKPOINT_EXPORT is empty"},
+		{"demo app", func(c *Config) { c.ShopifyClientSecret = DemoShopifyClientSecret }, "ORDERMILL_SHOPIFY_CLIENT_SECRET is the demo app's"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,7 +62,7 @@ func TestProductionProblems(t *testing.T) {
 	dev.ShopifyAPIURL, dev.SESEndpoint = "http://127.0.0.1:8090", "http://127.0.0.1:8090"
 	dev.RateLimitLogin = Rate{}
 	p := dev.ProductionProblems()
-	for _, want := range []string{"JWT_KEY_FILE", "MASTER_KEY", "SHOPIFY_API_URL", "SES_ENDPOINT", "RATE_LIMIT_LOGIN",
+	for _, want := range []string{"JWT_KEY_FILE", "MASTER_KEY", "SHOPIFY_CLIENT_SECRET", "SHOPIFY_API_URL", "SES_ENDPOINT", "RATE_LIMIT_LOGIN",
 		"CHECKPOINT_KEY_FILE", "CHECKPOINT_EXPORT"} {
 		if !strings.Contains(strings.Join(p, "\n"), want) {
 			t.Errorf("developer defaults: no problem names %s in %q", want, p)
