@@ -25,7 +25,7 @@ import (
 type ShopifyApp struct {
 	App    shopify.App
 	Tokens *shopify.TokenClient
-	Admin  shopify.AdminAPI
+	Admin  *shopify.AdminClient
 	AppURL string // public base URL; the OAuth redirect and the webhook endpoint hang off it
 	// Installed, when set, runs after a shop has installed (created: for the
 	// first time), e.g. to backfill its recent orders. Its failure is logged

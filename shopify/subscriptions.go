@@ -2,7 +2,6 @@ package shopify
 
 import (
 	"context"
-	"embed"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,21 +9,10 @@ import (
 	"strings"
 )
 
-//go:embed graphql/webhook_subscription_create.graphql graphql/webhook_subscriptions.graphql graphql/installed_shop.graphql
-var installDocuments embed.FS
-
-func installDocument(name string) string {
-	b, err := installDocuments.ReadFile("graphql/" + name + ".graphql")
-	if err != nil {
-		panic(err) // embedded at build time
-	}
-	return string(b)
-}
-
 var (
-	webhookSubscriptionCreate = installDocument("webhook_subscription_create")
-	webhookSubscriptions      = installDocument("webhook_subscriptions")
-	installedShop             = installDocument("installed_shop")
+	webhookSubscriptionCreate = document("webhook_subscription_create")
+	webhookSubscriptions      = document("webhook_subscriptions")
+	installedShop             = document("installed_shop")
 )
 
 // SubscribedTopics are the webhook topics the platform processes, which
@@ -37,11 +25,6 @@ var SubscribedTopics = []string{
 
 // TopicEnum is a topic's WebhookSubscriptionTopic value: orders/create is ORDERS_CREATE.
 func TopicEnum(topic string) string { return strings.ToUpper(strings.ReplaceAll(topic, "/", "_")) }
-
-// AdminAPI runs one Admin GraphQL operation for a shop and decodes its data into out.
-type AdminAPI interface {
-	Query(ctx context.Context, shop, token, operation, document string, vars map[string]any, out any) error
-}
 
 // UserError is a mutation's refusal, in Shopify's words.
 type UserError struct {
@@ -74,7 +57,7 @@ type ShopInfo struct {
 }
 
 // InstalledShop asks Shopify who the shop and its owner are.
-func InstalledShop(ctx context.Context, api AdminAPI, shop, token string) (ShopInfo, error) {
+func InstalledShop(ctx context.Context, api *AdminClient, shop, token string) (ShopInfo, error) {
 	var out struct {
 		Shop struct {
 			ID              string `json:"id"`
@@ -85,7 +68,7 @@ func InstalledShop(ctx context.Context, api AdminAPI, shop, token string) (ShopI
 			MyshopifyDomain string `json:"myshopifyDomain"`
 		} `json:"shop"`
 	}
-	if err := api.Query(ctx, shop, token, "InstalledShop", installedShop, nil, &out); err != nil {
+	if err := api.query(ctx, shop, token, "InstalledShop", installedShop, nil, &out); err != nil {
 		return ShopInfo{}, err
 	}
 	s := out.Shop
@@ -105,7 +88,7 @@ type Subscription struct {
 }
 
 // Subscriptions lists the shop's webhook subscriptions, every page.
-func Subscriptions(ctx context.Context, api AdminAPI, shop, token string) ([]Subscription, error) {
+func Subscriptions(ctx context.Context, api *AdminClient, shop, token string) ([]Subscription, error) {
 	var all []Subscription
 	var after *string
 	for {
@@ -119,7 +102,7 @@ func Subscriptions(ctx context.Context, api AdminAPI, shop, token string) ([]Sub
 			} `json:"webhookSubscriptions"`
 		}
 		vars := map[string]any{"first": 100, "after": after}
-		if err := api.Query(ctx, shop, token, "WebhookSubscriptions", webhookSubscriptions, vars, &out); err != nil {
+		if err := api.query(ctx, shop, token, "WebhookSubscriptions", webhookSubscriptions, vars, &out); err != nil {
 			return nil, err
 		}
 		page := out.WebhookSubscriptions
@@ -135,7 +118,7 @@ func Subscriptions(ctx context.Context, api AdminAPI, shop, token string) ([]Sub
 // it is not subscribed to at uri (the app's webhook endpoint) and returns
 // the topics it created. Shopify removes subscriptions whose deliveries
 // keep failing, so this runs on install and then periodically.
-func EnsureSubscriptions(ctx context.Context, api AdminAPI, shop, token, uri string) ([]string, error) {
+func EnsureSubscriptions(ctx context.Context, api *AdminClient, shop, token, uri string) ([]string, error) {
 	have, err := Subscriptions(ctx, api, shop, token)
 	if err != nil {
 		return nil, err
@@ -154,7 +137,7 @@ func EnsureSubscriptions(ctx context.Context, api AdminAPI, shop, token, uri str
 			} `json:"webhookSubscriptionCreate"`
 		}
 		vars := map[string]any{"topic": enum, "webhookSubscription": map[string]any{"uri": uri, "format": "JSON"}}
-		if err := api.Query(ctx, shop, token, "WebhookSubscriptionCreate", webhookSubscriptionCreate, vars, &out); err != nil {
+		if err := api.query(ctx, shop, token, "WebhookSubscriptionCreate", webhookSubscriptionCreate, vars, &out); err != nil {
 			errs = append(errs, fmt.Errorf("subscribe %s to %s: %w", shop, topic, err))
 			continue
 		}

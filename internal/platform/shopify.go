@@ -13,8 +13,10 @@ func (p *Platform) ShopifyApp() shopify.App {
 		Scopes: p.Config.ShopifyScopes, BaseURL: p.Config.ShopifyAPIURL}
 }
 
-func (p *Platform) shopifyAdmin() *workers.ShopifyClient {
-	return workers.NewShopifyClient(workers.ShopifyConfig{BaseURL: p.Config.ShopifyAPIURL})
+func (p *Platform) shopifyAdmin() *shopify.AdminClient {
+	return shopify.NewAdminClient(shopify.AdminConfig{
+		BaseURL: p.Config.ShopifyAPIURL, APIVersion: p.Config.ShopifyAPIVersion, Observe: workers.ObserveShopify,
+	})
 }
 
 // installEndpoints is what the API's Shopify install endpoints use.

@@ -16,7 +16,7 @@ import (
 // keep failing, and a missed subscription means missed orders.
 type SubscriptionCheck struct {
 	Shops    *Registry
-	Admin    shopify.AdminAPI
+	Admin    *shopify.AdminClient
 	URI      string        // the app's webhook endpoint
 	Interval time.Duration // how often each shop is checked
 	Log      *slog.Logger
