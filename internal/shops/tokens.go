@@ -104,6 +104,11 @@ func (r *Registry) AccessToken(ctx context.Context, shop string) (string, error)
 			return err // renewed by another process meanwhile
 		}
 		fresh, grant, err := r.renew(ctx, shop, t)
+		if te := (*shopify.TokenError)(nil); errors.As(err, &te) && te.Status/100 == 4 {
+			// Shopify refused the refresh token or the app's credentials:
+			// only the merchant opening the app again can fix that.
+			return fmt.Errorf("%s: %w: %w", shop, shopify.ErrNotInstalled, err)
+		}
 		if err != nil {
 			return err
 		}
