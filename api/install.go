@@ -106,7 +106,7 @@ func (s *server) installCallback(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	state := q.Get("state")
-	owner, err := s.Redis.GetDel(ctx, s.stateKey(state)).Result()
+	stateShop, err := s.Redis.GetDel(ctx, s.stateKey(state)).Result()
 	switch {
 	case errors.Is(err, redis.Nil) || state == "":
 		s.installFailed(c, http.StatusBadRequest, "This installation link was already used or has expired",
@@ -115,7 +115,7 @@ func (s *server) installCallback(c *gin.Context) {
 	case err != nil:
 		s.installFailed(c, http.StatusServiceUnavailable, "The installation could not finish", "Please try again in a moment.", err)
 		return
-	case owner != shop:
+	case stateShop != shop:
 		s.installFailed(c, http.StatusBadRequest, "This installation was started for another store",
 			"Open the app again from your Shopify admin to start over.", errors.New("state of another shop"))
 		return
@@ -131,15 +131,15 @@ func (s *server) installCallback(c *gin.Context) {
 		s.installFailed(c, http.StatusBadGateway, "Shopify did not grant access", shopifyReason(err), err)
 		return
 	}
-	owner2, err := s.completeInstall(c, shop, shopify.GrantAuthorizationCode, token)
+	owner, err := s.completeInstall(c, shop, shopify.GrantAuthorizationCode, token)
 	if err != nil {
 		s.installFailed(c, http.StatusBadGateway, "The installation could not finish", shopifyReason(err), err)
 		return
 	}
-	family, refresh, err := s.startSession(ctx, owner2.ID)
+	family, refresh, err := s.startSession(ctx, owner.ID)
 	var access string
 	if err == nil {
-		access, err = s.Keys.Issue(owner2.ID, owner2.Shop, owner2.Role, owner2.Email, family, time.Now())
+		access, err = s.Keys.Issue(owner.ID, owner.Shop, owner.Role, owner.Email, family, time.Now())
 	}
 	if err != nil {
 		s.installFailed(c, http.StatusServiceUnavailable, "Your store is installed", "Sign in to continue.", err)
