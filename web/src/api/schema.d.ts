@@ -2289,7 +2289,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One row per relay checkpoint and per projector. */
+            /**
+             * @description One row per relay checkpoint and per projector, and with a read
+             *     replica (`ORDERMILL_DATABASE_READ_URL`) one of kind `replica`:
+             *     events the primary has that the replica has not replayed yet, and
+             *     its replay delay.
+             */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2298,7 +2303,7 @@ export interface operations {
                     "application/json": {
                         items: {
                             /** @enum {string} */
-                            kind: "relay" | "projector";
+                            kind: "relay" | "projector" | "replica";
                             name: string;
                             /** @description events behind the head */
                             events: number;
