@@ -1,4 +1,4 @@
-package eventstore_test
+package relay_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/relay"
 )
 
 // TestRelayRepublishesWhatARestartedRedisLost restarts a Redis without
@@ -36,15 +37,15 @@ func testRelayRepublishesWhatARestartedRedisLost(t *testing.T, newPublisher func
 	defer cancel()
 	const prefix, group = "rec:", "rec:projector.things"
 
-	relay := eventstore.NewRelay(store, newPublisher(client), eventstore.RelayConfig{
+	rl := relay.NewRelay(store, newPublisher(client), relay.RelayConfig{
 		TopicPrefix: prefix,
 		Follow:      eventstore.FollowOptions{BatchSize: 10, PollInterval: 20 * time.Millisecond},
 		Logger:      slog.New(slog.DiscardHandler),
-		Recovery: &eventstore.RedisRecovery{Redis: client, Check: 20 * time.Millisecond,
-			Groups: []eventstore.ConsumerGroup{{Name: group, Categories: []string{"thing"}}}},
+		Recovery: &relay.RedisRecovery{Redis: client, Check: 20 * time.Millisecond,
+			Groups: []relay.ConsumerGroup{{Name: group, Categories: []string{"thing"}}}},
 	})
 	relayDone := make(chan struct{})
-	go func() { relay.Run(ctx); close(relayDone) }()
+	go func() { rl.Run(ctx); close(relayDone) }()
 	defer func() { cancel(); <-relayDone }()
 
 	sub, err := redisstream.NewSubscriber(redisstream.SubscriberConfig{
@@ -54,7 +55,7 @@ func testRelayRepublishesWhatARestartedRedisLost(t *testing.T, newPublisher func
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := sub.Subscribe(ctx, eventstore.Topic(prefix, "thing"))
+	msgs, err := sub.Subscribe(ctx, relay.Topic(prefix, "thing"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func testRelayRepublishesWhatARestartedRedisLost(t *testing.T, newPublisher func
 			if h != nil {
 				<-h
 			}
-			e, err := eventstore.FromMessage(msg)
+			e, err := relay.FromMessage(msg)
 			if err != nil {
 				t.Error(err)
 				return
@@ -135,7 +136,7 @@ func testRelayRepublishesWhatARestartedRedisLost(t *testing.T, newPublisher func
 	// Phase 3: after the restart more events come; all arrive.
 	appendThings(10, secondRun)
 	waitFor(t, "every event after the restart", time.Minute, func() bool { have, _ := count(secondRun); return have == 40 })
-	if relay.Recoveries() < 1 {
+	if rl.Recoveries() < 1 {
 		t.Fatal("the relay did not record a recovery")
 	}
 	if _, twice := count(firstRun); twice != 0 {
@@ -143,7 +144,7 @@ func testRelayRepublishesWhatARestartedRedisLost(t *testing.T, newPublisher func
 	}
 	// The stream holds events in commit order again: nothing published in
 	// the moment before the relay noticed sits ahead of its predecessors.
-	entries, err := client.XRange(ctx, eventstore.Topic(prefix, "thing"), "-", "+").Result()
+	entries, err := client.XRange(ctx, relay.Topic(prefix, "thing"), "-", "+").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +154,7 @@ func testRelayRepublishesWhatARestartedRedisLost(t *testing.T, newPublisher func
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, err := eventstore.FromMessage(msg)
+		e, err := relay.FromMessage(msg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,24 +173,24 @@ func TestRelayTrimsWhatEveryGroupAcknowledged(t *testing.T) {
 	client, prefix := testenv.Redis(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	things, gadgets := eventstore.Topic(prefix, "thing"), eventstore.Topic(prefix, "gadget")
+	things, gadgets := relay.Topic(prefix, "thing"), relay.Topic(prefix, "gadget")
 	g1, g2, g3 := prefix+"g1", prefix+"g2", prefix+"g3"
 	for _, g := range []string{g1, g2} {
-		if err := eventstore.CreateGroup(ctx, client, things, g); err != nil {
+		if err := relay.CreateGroup(ctx, client, things, g); err != nil {
 			t.Fatal(err)
 		}
 	}
-	relay := eventstore.NewRelay(store, eventstore.NewPipelinePublisher(client), eventstore.RelayConfig{
+	rl := relay.NewRelay(store, relay.NewPipelinePublisher(client), relay.RelayConfig{
 		TopicPrefix: prefix,
 		Follow:      eventstore.FollowOptions{PollInterval: 20 * time.Millisecond},
 		Logger:      slog.New(slog.DiscardHandler),
-		Recovery: &eventstore.RedisRecovery{Redis: client, Check: 10 * time.Millisecond, Groups: []eventstore.ConsumerGroup{
+		Recovery: &relay.RedisRecovery{Redis: client, Check: 10 * time.Millisecond, Groups: []relay.ConsumerGroup{
 			{Name: g1, Categories: []string{"thing"}}, {Name: g2, Categories: []string{"thing"}},
 			{Name: g3, Categories: []string{"gadget"}}, // never created
 		}},
 	})
 	relayDone := make(chan struct{})
-	go func() { relay.Run(ctx); close(relayDone) }()
+	go func() { rl.Run(ctx); close(relayDone) }()
 	defer func() { cancel(); <-relayDone }()
 
 	for i := range 20 {
