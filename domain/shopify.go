@@ -4,34 +4,45 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 )
 
-// ShopifyOrder is the part of a Shopify orders/* webhook body that Ordermill
-// models. Each body is a full snapshot of the order; the latest UpdatedAt wins.
-// Ids are int64 because Shopify ids exceed 2^53 and would lose digits as floats.
+// ShopifyOrder is a Shopify order snapshot as the domain models it: the
+// Shopify adapter maps orders/* webhook bodies (and Admin API orders) to it.
+// Each is a full snapshot of the order; the latest UpdatedAt wins. Ids are
+// int64 because Shopify ids exceed 2^53 and would lose digits as floats.
+// The Current* amounts reflect edits and refunds; the others are as placed.
 type ShopifyOrder struct {
-	ID                int64
-	Name              string
-	Email             string
-	Currency          string
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	CancelledAt       time.Time // zero unless cancelled
-	CancelReason      string
-	FinancialStatus   string
-	FulfillmentStatus string
-	TotalPrice        Money
-	SubtotalPrice     Money
-	Customer          ShopifyCustomer
-	LineItems         []ShopifyLineItem
-	Fulfillments      []ShopifyFulfillment
-	Refunds           []ShopifyRefund
+	ID                    int64
+	Name                  string
+	Email                 string
+	Currency              string
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+	CancelledAt           time.Time // zero unless cancelled
+	CancelReason          string
+	FinancialStatus       string // "" when Shopify sent null
+	FulfillmentStatus     string // "" when Shopify sent null (nothing shipped)
+	Tags                  []string
+	Note                  string
+	Test                  bool
+	TotalPrice            Money
+	SubtotalPrice         Money
+	TotalDiscounts        Money
+	TotalTax              Money
+	TotalShipping         Money
+	CurrentTotalPrice     Money
+	CurrentSubtotalPrice  Money
+	CurrentTotalDiscounts Money
+	CurrentTotalTax       Money
+	CurrentShipping       Money
+	TotalOutstanding      *Money // nil when the body does not say
+	Customer              ShopifyCustomer
+	LineItems             []ShopifyLineItem
+	Fulfillments          []ShopifyFulfillment
+	Refunds               []ShopifyRefund
 }
 
 // ShopifyCustomer is the customer of an order; zero when the order has none.
@@ -44,21 +55,32 @@ type ShopifyCustomer struct {
 
 // ShopifyLineItem is one line of a Shopify order. SKU is empty when Shopify
 // sends null, and VariantID is zero for custom items.
+// Quantity is as placed; CurrentQuantity is after edits and removals (0 for
+// a removed line). FulfillmentStatus is the line's own ("" when null).
 type ShopifyLineItem struct {
-	ID        int64
-	VariantID int64
-	SKU       string
-	Title     string
-	Quantity  int
-	Price     Money
+	ID                int64
+	VariantID         int64
+	SKU               string
+	Title             string
+	Quantity          int
+	CurrentQuantity   int
+	Price             Money
+	FulfillmentStatus string
 }
 
-// ShopifyFulfillment is one shipment of a Shopify order.
+// ShopifyFulfillment is one shipment of a Shopify order, from an order
+// snapshot's fulfillments or a fulfillments/* webhook. OrderID is set only by
+// the latter. UpdatedAt is CreatedAt when Shopify does not say.
 type ShopifyFulfillment struct {
-	ID        int64
-	Status    string
-	CreatedAt time.Time
-	LineItems []ShopifyFulfillmentLine
+	ID              int64
+	OrderID         int64
+	Status          string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	TrackingCompany string
+	TrackingNumbers []string
+	TrackingURLs    []string
+	LineItems       []ShopifyFulfillmentLine
 }
 
 // ShopifyFulfillmentLine is the number of units of a line item in a fulfillment.
@@ -71,6 +93,7 @@ type ShopifyFulfillmentLine struct {
 type ShopifyRefund struct {
 	ID              int64
 	CreatedAt       time.Time
+	Note            string // the merchant's reason
 	Transactions    []ShopifyTransaction
 	RefundLineItems []ShopifyRefundLine
 }
@@ -123,12 +146,32 @@ type rawShopifyOrder struct {
 	CancelReason      string               `json:"cancel_reason"`
 	FinancialStatus   string               `json:"financial_status"`
 	FulfillmentStatus string               `json:"fulfillment_status"`
+	Tags              string               `json:"tags"`
+	Note              string               `json:"note"`
+	Test              bool                 `json:"test"`
 	TotalPrice        jsonNumber           `json:"total_price"`
 	SubtotalPrice     jsonNumber           `json:"subtotal_price"`
+	TotalDiscounts    jsonNumber           `json:"total_discounts"`
+	TotalTax          jsonNumber           `json:"total_tax"`
+	TotalShipping     *rawPriceSet         `json:"total_shipping_price_set"`
+	CurrentTotal      jsonNumber           `json:"current_total_price"`
+	CurrentSubtotal   jsonNumber           `json:"current_subtotal_price"`
+	CurrentDiscounts  jsonNumber           `json:"current_total_discounts"`
+	CurrentTax        jsonNumber           `json:"current_total_tax"`
+	CurrentShipping   *rawPriceSet         `json:"current_shipping_price_set"`
+	TotalOutstanding  jsonNumber           `json:"total_outstanding"`
 	Customer          *rawShopifyCustomer  `json:"customer"`
 	LineItems         []rawShopifyLineItem `json:"line_items"`
 	Fulfillments      []rawShopifyFulfil   `json:"fulfillments"`
 	Refunds           []rawShopifyRefund   `json:"refunds"`
+}
+
+// rawPriceSet is Shopify's MoneyBag: the amount in the shop's currency and
+// in the customer's; Ordermill keeps the shop's.
+type rawPriceSet struct {
+	ShopMoney struct {
+		Amount jsonNumber `json:"amount"`
+	} `json:"shop_money"`
 }
 
 type rawShopifyCustomer struct {
@@ -145,13 +188,21 @@ type rawShopifyLineItem struct {
 	Title     string     `json:"title"`
 	Quantity  jsonNumber `json:"quantity"`
 	Price     jsonNumber `json:"price"`
+	// CurrentQuantity is absent before API version 2023-01; then it is Quantity.
+	CurrentQuantity   jsonNumber `json:"current_quantity"`
+	FulfillmentStatus string     `json:"fulfillment_status"`
 }
 
 type rawShopifyFulfil struct {
-	ID        jsonNumber `json:"id"`
-	Status    string     `json:"status"`
-	CreatedAt string     `json:"created_at"`
-	LineItems []struct {
+	ID              jsonNumber `json:"id"`
+	OrderID         jsonNumber `json:"order_id"`
+	Status          string     `json:"status"`
+	CreatedAt       string     `json:"created_at"`
+	UpdatedAt       string     `json:"updated_at"`
+	TrackingCompany string     `json:"tracking_company"`
+	TrackingNumbers []string   `json:"tracking_numbers"`
+	TrackingURLs    []string   `json:"tracking_urls"`
+	LineItems       []struct {
 		ID       jsonNumber `json:"id"`
 		Quantity jsonNumber `json:"quantity"`
 	} `json:"line_items"`
@@ -160,6 +211,7 @@ type rawShopifyFulfil struct {
 type rawShopifyRefund struct {
 	ID           jsonNumber `json:"id"`
 	CreatedAt    string     `json:"created_at"`
+	Note         string     `json:"note"`
 	Transactions []struct {
 		Amount jsonNumber `json:"amount"`
 		Kind   string     `json:"kind"`
@@ -192,35 +244,56 @@ func DecodeShopifyOrder(body []byte) (ShopifyOrder, error) {
 		CancelReason:      raw.CancelReason,
 		FinancialStatus:   raw.FinancialStatus,
 		FulfillmentStatus: raw.FulfillmentStatus,
+		Tags:              splitTags(raw.Tags),
+		Note:              raw.Note,
+		Test:              raw.Test,
 		TotalPrice:        p.money("total_price", raw.TotalPrice),
 		SubtotalPrice:     p.money("subtotal_price", raw.SubtotalPrice),
+		TotalDiscounts:    p.optionalMoney("total_discounts", raw.TotalDiscounts),
+		TotalTax:          p.optionalMoney("total_tax", raw.TotalTax),
+		TotalShipping:     p.priceSet("total_shipping_price_set", raw.TotalShipping),
+	}
+	// Bodies of API versions before the current_* fields: the order as
+	// placed, less its refunds (set once the refunds are decoded).
+	s.CurrentTotalPrice = p.moneyOr("current_total_price", raw.CurrentTotal, s.TotalPrice)
+	s.CurrentSubtotalPrice = p.moneyOr("current_subtotal_price", raw.CurrentSubtotal, s.SubtotalPrice)
+	s.CurrentTotalDiscounts = p.moneyOr("current_total_discounts", raw.CurrentDiscounts, s.TotalDiscounts)
+	s.CurrentTotalTax = p.moneyOr("current_total_tax", raw.CurrentTax, s.TotalTax)
+	s.CurrentShipping = s.TotalShipping
+	if raw.CurrentShipping != nil {
+		s.CurrentShipping = p.priceSet("current_shipping_price_set", raw.CurrentShipping)
+	}
+	if raw.TotalOutstanding != "" {
+		m := p.money("total_outstanding", raw.TotalOutstanding)
+		s.TotalOutstanding = &m
 	}
 	if c := raw.Customer; c != nil {
 		s.Customer = ShopifyCustomer{ID: p.id("customer.id", c.ID), FirstName: c.FirstName, LastName: c.LastName, Email: strings.TrimSpace(c.Email)}
 	}
 	for i, li := range raw.LineItems {
 		field := "line_items[" + strconv.Itoa(i) + "]"
-		s.LineItems = append(s.LineItems, ShopifyLineItem{
-			ID:        p.id(field+".id", li.ID),
-			VariantID: p.id(field+".variant_id", li.VariantID),
-			SKU:       strings.TrimSpace(li.SKU),
-			Title:     li.Title,
-			Quantity:  p.quantity(field+".quantity", li.Quantity),
-			Price:     p.money(field+".price", li.Price),
-		})
+		line := ShopifyLineItem{
+			ID:                p.id(field+".id", li.ID),
+			VariantID:         p.id(field+".variant_id", li.VariantID),
+			SKU:               strings.TrimSpace(li.SKU),
+			Title:             li.Title,
+			Quantity:          p.quantity(field+".quantity", li.Quantity),
+			Price:             p.money(field+".price", li.Price),
+			FulfillmentStatus: li.FulfillmentStatus,
+		}
+		line.CurrentQuantity = line.Quantity
+		if li.CurrentQuantity != "" {
+			line.CurrentQuantity = p.quantity(field+".current_quantity", li.CurrentQuantity)
+		}
+		s.LineItems = append(s.LineItems, line)
 	}
 	for i, fl := range raw.Fulfillments {
 		field := "fulfillments[" + strconv.Itoa(i) + "]"
-		sf := ShopifyFulfillment{ID: p.id(field+".id", fl.ID), Status: fl.Status, CreatedAt: p.time(field+".created_at", fl.CreatedAt)}
-		for j, li := range fl.LineItems {
-			lf := field + ".line_items[" + strconv.Itoa(j) + "]"
-			sf.LineItems = append(sf.LineItems, ShopifyFulfillmentLine{ID: p.id(lf+".id", li.ID), Quantity: p.quantity(lf+".quantity", li.Quantity)})
-		}
-		s.Fulfillments = append(s.Fulfillments, sf)
+		s.Fulfillments = append(s.Fulfillments, p.fulfillment(field+".", fl))
 	}
 	for i, r := range raw.Refunds {
 		field := "refunds[" + strconv.Itoa(i) + "]"
-		sr := ShopifyRefund{ID: p.id(field+".id", r.ID), CreatedAt: p.time(field+".created_at", r.CreatedAt)}
+		sr := ShopifyRefund{ID: p.id(field+".id", r.ID), CreatedAt: p.time(field+".created_at", r.CreatedAt), Note: r.Note}
 		for j, t := range r.Transactions {
 			tf := field + ".transactions[" + strconv.Itoa(j) + "]"
 			sr.Transactions = append(sr.Transactions, ShopifyTransaction{Amount: p.money(tf+".amount", t.Amount), Kind: t.Kind, Status: t.Status})
@@ -231,6 +304,11 @@ func DecodeShopifyOrder(body []byte) (ShopifyOrder, error) {
 		}
 		s.Refunds = append(s.Refunds, sr)
 	}
+	if raw.CurrentTotal == "" {
+		for _, r := range s.Refunds {
+			s.CurrentTotalPrice.Amount = max(0, s.CurrentTotalPrice.Amount-r.Amount())
+		}
+	}
 	if err := f.err(); err != nil {
 		return ShopifyOrder{}, err
 	}
@@ -238,6 +316,32 @@ func DecodeShopifyOrder(body []byte) (ShopifyOrder, error) {
 		return ShopifyOrder{}, err
 	}
 	return s, nil
+}
+
+// fulfillment converts a fulfillment; prefix names its place in the body.
+func (p shopifyParser) fulfillment(prefix string, fl rawShopifyFulfil) ShopifyFulfillment {
+	sf := ShopifyFulfillment{ID: p.id(prefix+"id", fl.ID), OrderID: p.id(prefix+"order_id", fl.OrderID), Status: fl.Status,
+		CreatedAt: p.time(prefix+"created_at", fl.CreatedAt), UpdatedAt: p.time(prefix+"updated_at", fl.UpdatedAt),
+		TrackingCompany: fl.TrackingCompany, TrackingNumbers: fl.TrackingNumbers, TrackingURLs: fl.TrackingURLs}
+	if sf.UpdatedAt.IsZero() {
+		sf.UpdatedAt = sf.CreatedAt
+	}
+	for j, li := range fl.LineItems {
+		lf := prefix + "line_items[" + strconv.Itoa(j) + "]"
+		sf.LineItems = append(sf.LineItems, ShopifyFulfillmentLine{ID: p.id(lf+".id", li.ID), Quantity: p.quantity(lf+".quantity", li.Quantity)})
+	}
+	return sf
+}
+
+// splitTags splits Shopify's comma-separated tags.
+func splitTags(tags string) []string {
+	var out []string
+	for _, t := range strings.Split(tags, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // decodeJSON decodes one JSON object and reports syntax and type errors as
@@ -320,6 +424,27 @@ func (p shopifyParser) money(field string, n jsonNumber) Money {
 	return m
 }
 
+// optionalMoney is money that Shopify may leave out: then zero.
+func (p shopifyParser) optionalMoney(field string, n jsonNumber) Money {
+	return p.moneyOr(field, n, Money{Currency: p.currency})
+}
+
+// moneyOr is money that Shopify may leave out: then fallback.
+func (p shopifyParser) moneyOr(field string, n jsonNumber, fallback Money) Money {
+	if n == "" {
+		return fallback
+	}
+	return p.money(field, n)
+}
+
+// priceSet is the shop-currency amount of a price set; zero when absent.
+func (p shopifyParser) priceSet(field string, set *rawPriceSet) Money {
+	if set == nil {
+		return Money{Currency: p.currency}
+	}
+	return p.optionalMoney(field+".shop_money.amount", set.ShopMoney.Amount)
+}
+
 // time parses an RFC 3339 timestamp with offset; a missing or null one is zero.
 func (p shopifyParser) time(field, s string) time.Time {
 	if s == "" {
@@ -362,8 +487,21 @@ func (s ShopifyOrder) Validate() error {
 	if s.UpdatedAt.IsZero() {
 		f.add("updated_at", "is required")
 	}
-	checkMoney(&f, "total_price", s.TotalPrice, s.Currency)
-	checkMoney(&f, "subtotal_price", s.SubtotalPrice, s.Currency)
+	for _, m := range []struct {
+		field string
+		m     Money
+	}{
+		{"total_price", s.TotalPrice}, {"subtotal_price", s.SubtotalPrice}, {"total_discounts", s.TotalDiscounts},
+		{"total_tax", s.TotalTax}, {"total_shipping_price_set", s.TotalShipping},
+		{"current_total_price", s.CurrentTotalPrice}, {"current_subtotal_price", s.CurrentSubtotalPrice},
+		{"current_total_discounts", s.CurrentTotalDiscounts}, {"current_total_tax", s.CurrentTotalTax},
+		{"current_shipping_price_set", s.CurrentShipping},
+	} {
+		checkMoney(&f, m.field, m.m, s.Currency)
+	}
+	if s.TotalOutstanding != nil && s.TotalOutstanding.Currency != s.Currency {
+		checkMoney(&f, "total_outstanding", *s.TotalOutstanding, s.Currency)
+	}
 	if len(s.LineItems) == 0 {
 		f.add("line_items", "must contain at least one line item")
 	}
@@ -382,6 +520,9 @@ func (s ShopifyOrder) Validate() error {
 		}
 		if li.Quantity <= 0 {
 			f.add(field+".quantity", "must be positive")
+		}
+		if li.CurrentQuantity < 0 {
+			f.add(field+".current_quantity", "must not be negative")
 		}
 		if li.VariantID < 0 {
 			f.add(field+".variant_id", "must not be negative")
@@ -444,16 +585,6 @@ func checkLineRef(f *fieldErrors, field, idName string, id int64, qty int, lines
 	}
 }
 
-// paid reports whether Shopify considers the order paid in full at some
-// point; later refunds do not undo that.
-func (s ShopifyOrder) paid() bool {
-	switch s.FinancialStatus {
-	case "paid", "partially_refunded", "refunded":
-		return true
-	}
-	return false
-}
-
 // Amount is the money the refund returned: its successful refund transactions.
 func (r ShopifyRefund) Amount() int64 {
 	var sum int64
@@ -463,120 +594,6 @@ func (r ShopifyRefund) Amount() int64 {
 		}
 	}
 	return sum
-}
-
-// ApplyShopifySnapshot returns the events that bring the order to the state
-// of a Shopify snapshot. The latest updated_at wins: a snapshot not newer than
-// the last one applied yields no events. A new order (Version 0) is placed from
-// the snapshot first. Then payment, successful fulfilments (by id), refunds (by
-// id) and cancellation follow; ids already applied are skipped, so a snapshot
-// that repeats known state never fails. Events are all-or-nothing: a snapshot
-// that contradicts the order (paying a cancelled order) returns the error and no events.
-func (o *Order) ApplyShopifySnapshot(s ShopifyOrder, shop string) ([]Event, error) {
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	id := ShopifyOrderID(shop, s.ID)
-	isNew := o.s.Version == 0
-	if !isNew {
-		if o.s.ID != id {
-			return nil, invalid("id", "snapshot of Shopify order %d of %s does not belong to order %s", s.ID, shop, o.s.ID)
-		}
-		if !s.UpdatedAt.After(o.s.ShopifyUpdatedAt) {
-			return nil, nil
-		}
-	}
-	next := &Order{s: o.Snapshot()} // commands run against a scratch copy; o is untouched
-	var events []Event
-	raise := func(evs []Event, err error) error {
-		if err != nil {
-			return err
-		}
-		for _, e := range evs {
-			next.Apply(e)
-		}
-		events = append(events, evs...)
-		return nil
-	}
-	if isNew {
-		if err := raise(PlaceOrder(placeCommandFromShopify(s, shop, id))); err != nil {
-			return nil, err
-		}
-	}
-	// Shopify has no payment time on the order; the snapshot time is when we learnt it.
-	if s.paid() && next.s.FinancialStatus == FinancialPending {
-		if err := raise(next.MarkPaid(next.s.Total, s.UpdatedAt)); err != nil {
-			return nil, err
-		}
-	}
-	for _, fl := range s.Fulfillments {
-		if fl.Status != "success" { // pending, open, cancelled, error and failure shipped nothing
-			continue
-		}
-		lines := make([]LineQuantity, len(fl.LineItems))
-		for i, li := range fl.LineItems {
-			lines[i] = LineQuantity{LineID: strconv.FormatInt(li.ID, 10), Quantity: li.Quantity}
-		}
-		if err := raise(next.Fulfill(strconv.FormatInt(fl.ID, 10), lines, fl.CreatedAt)); err != nil {
-			return nil, fmt.Errorf("shopify fulfillment %d: %w", fl.ID, err)
-		}
-	}
-	for _, r := range s.Refunds {
-		lines := make([]LineQuantity, len(r.RefundLineItems))
-		for i, li := range r.RefundLineItems {
-			lines[i] = LineQuantity{LineID: strconv.FormatInt(li.LineItemID, 10), Quantity: li.Quantity}
-		}
-		amount := r.Amount()
-		if amount == 0 && len(lines) == 0 {
-			continue // a refund that returned neither money nor goods (a note) changes nothing
-		}
-		if err := raise(next.Refund(strconv.FormatInt(r.ID, 10), amount, lines, r.CreatedAt)); err != nil {
-			return nil, fmt.Errorf("shopify refund %d: %w", r.ID, err)
-		}
-	}
-	if !s.CancelledAt.IsZero() && next.s.CancelledAt.IsZero() {
-		reason := s.CancelReason
-		if strings.TrimSpace(reason) == "" {
-			reason = "other"
-		}
-		if err := raise(next.Cancel(reason, s.CancelledAt)); err != nil {
-			return nil, err
-		}
-	}
-	if !isNew { // order.placed already records the updated_at of the first snapshot
-		events = append(events, OrderSnapshotApplied{ShopifyUpdatedAt: s.UpdatedAt.UTC()})
-	}
-	return events, nil
-}
-
-func placeCommandFromShopify(s ShopifyOrder, shop string, id uuid.UUID) PlaceOrderCommand {
-	lines := make([]PlacedLine, len(s.LineItems))
-	for i, li := range s.LineItems {
-		lines[i] = PlacedLine{
-			ID: strconv.FormatInt(li.ID, 10), SKU: li.SKU, VariantID: li.VariantID,
-			Title: li.Title, Quantity: li.Quantity, UnitPrice: li.Price.Amount,
-		}
-	}
-	email := s.Email
-	if email == "" {
-		email = s.Customer.Email
-	}
-	return PlaceOrderCommand{
-		OrderID:          id,
-		Shop:             shop,
-		Name:             s.Name,
-		ShopifyID:        s.ID,
-		CustomerID:       s.Customer.ID,
-		Source:           SourceShopify,
-		Email:            email,
-		CustomerName:     strings.TrimSpace(s.Customer.FirstName + " " + s.Customer.LastName),
-		Currency:         s.Currency,
-		Lines:            lines,
-		Subtotal:         s.SubtotalPrice.Amount,
-		Total:            s.TotalPrice.Amount,
-		PlacedAt:         s.CreatedAt,
-		ShopifyUpdatedAt: s.UpdatedAt,
-	}
 }
 
 // ShopifyInventoryLevel is an inventory_levels/update webhook body. Tracked is

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -118,12 +119,12 @@ func TestApplyShopifySnapshotCreatesOrder(t *testing.T) {
 		types = append(types, e.EventType())
 		o.Apply(e)
 	}
-	if want := []string{"order.placed", "order.paid", "order.fulfilled", "order.refunded"}; !reflect.DeepEqual(types, want) {
+	if want := []string{"order.placed", "order.paid", "order.fulfilled", "order.refunded", "order.snapshot_applied"}; !reflect.DeepEqual(types, want) {
 		t.Fatalf("events = %v, want %v", types, want)
 	}
 	st := o.Snapshot()
 	if st.ID != ShopifyOrderID(demoShop, s.ID) || st.ShopifyID != 5000000000000000123 || st.Source != SourceShopify ||
-		st.Email != "Jane.Doe@example.com" || st.CustomerName != "Jane Doe" || st.Total != 6497 || st.Paid != 6497 || st.Refunded != 500 ||
+		st.Email != "Jane.Doe@example.com" || st.CustomerName != "Jane Doe" || st.Total != 5997 || st.Totals.OriginalTotal != 6497 || st.Paid != 6497 || st.Refunded != 500 ||
 		st.Status != StatusPartiallyRefunded || st.FulfillmentStatus != FulfillmentPartial || !st.ShopifyUpdatedAt.Equal(s.UpdatedAt) {
 		t.Fatalf("unexpected state %+v", st)
 	}
@@ -140,10 +141,11 @@ func TestApplyShopifySnapshotOrdering(t *testing.T) {
 	base := loadShopifyOrder(t)
 	later := base.UpdatedAt.Add(time.Minute)
 	tests := []struct {
-		name    string
-		edit    func(s *ShopifyOrder)
-		want    []string
-		wantErr error
+		name string
+		edit func(s *ShopifyOrder)
+		want []string
+		// wantOverride is part of the refusal recorded when local rules refuse Shopify's change.
+		wantOverride string
 	}{
 		{name: "same snapshot again", edit: func(s *ShopifyOrder) {}, want: nil},
 		{name: "older snapshot", edit: func(s *ShopifyOrder) {
@@ -163,12 +165,12 @@ func TestApplyShopifySnapshotOrdering(t *testing.T) {
 		{name: "newer snapshot contradicting the order", edit: func(s *ShopifyOrder) {
 			s.UpdatedAt = later
 			s.CancelledAt = later
-		}, wantErr: ErrInvalidTransition},
+		}, want: []string{"order.cancelled", "order.snapshot_applied"}, wantOverride: "cannot cancel"},
 		{name: "newer snapshot over-refunding", edit: func(s *ShopifyOrder) {
 			s.UpdatedAt = later
 			s.Refunds = append(s.Refunds, ShopifyRefund{ID: 8000000000000000002, CreatedAt: later,
 				Transactions: []ShopifyTransaction{{Amount: Money{6000, "USD"}, Kind: "refund"}}})
-		}, wantErr: ErrOverRefund},
+		}, want: []string{"order.refunded", "order.snapshot_applied"}, wantOverride: "refund exceeds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,12 +189,6 @@ func TestApplyShopifySnapshotOrdering(t *testing.T) {
 			if !reflect.DeepEqual(before, o.Snapshot()) {
 				t.Fatal("ApplyShopifySnapshot mutated the order")
 			}
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) || evs != nil {
-					t.Fatalf("got %v, %v; want %v and no events", evs, err, tt.wantErr)
-				}
-				return
-			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -203,6 +199,13 @@ func TestApplyShopifySnapshotOrdering(t *testing.T) {
 			}
 			if !reflect.DeepEqual(types, tt.want) {
 				t.Fatalf("events = %v, want %v", types, tt.want)
+			}
+			var overrides []Override
+			if len(evs) > 0 {
+				overrides = evs[len(evs)-1].(OrderSnapshotApplied).Overrides
+			}
+			if got := fmt.Sprint(overrides); (tt.wantOverride == "") != (len(overrides) == 0) || !strings.Contains(got, tt.wantOverride) {
+				t.Fatalf("overrides = %s, want one saying %q", got, tt.wantOverride)
 			}
 			if len(evs) > 0 && !o.Snapshot().ShopifyUpdatedAt.Equal(later) {
 				t.Fatalf("shopify_updated_at = %v, want %v", o.Snapshot().ShopifyUpdatedAt, later)
@@ -217,7 +220,7 @@ func TestApplyShopifySnapshotCancelledUnpaid(t *testing.T) {
 	s.CancelledAt, s.CancelReason = s.UpdatedAt, ""
 	o := &Order{}
 	evs, err := o.ApplyShopifySnapshot(s, demoShop)
-	if err != nil || len(evs) != 2 {
+	if err != nil || len(evs) != 3 {
 		t.Fatalf("got %v, %v", evs, err)
 	}
 	for _, e := range evs {
