@@ -21,6 +21,7 @@ import (
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
 	"github.com/ordermill/ordermill/projections"
+	"github.com/ordermill/ordermill/shopify"
 	"github.com/ordermill/ordermill/workers"
 )
 
@@ -94,7 +95,7 @@ func shopifyOrders(t *testing.T, sim, shop string, orders int) map[int64][]domai
 		if !strings.HasPrefix(d.Topic, "orders/") {
 			continue
 		}
-		o, err := domain.DecodeShopifyOrder(d.Body)
+		o, err := shopify.DecodeOrder(d.Body)
 		if err != nil {
 			t.Fatalf("simulator sent an undecodable %s: %v", d.Topic, err)
 		}
