@@ -239,4 +239,3 @@ func (r ShopifyRefund) Amount() int64 {
 	}
 	return sum
 }
-

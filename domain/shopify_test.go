@@ -46,8 +46,6 @@ func loadShopifyOrder(t testing.TB) ShopifyOrder {
 	}
 }
 
-
-
 func TestApplyShopifySnapshotCreatesOrder(t *testing.T) {
 	s := loadShopifyOrder(t)
 	o := &Order{}
@@ -181,6 +179,3 @@ func TestApplyShopifySnapshotRejectsForeignOrder(t *testing.T) {
 		t.Fatalf("err = %v, want *ValidationError", err)
 	}
 }
-
-
-

@@ -123,4 +123,3 @@ func (r ShopifyRefund) RefundLines() []LineQuantity {
 	}
 	return lines
 }
-
