@@ -1,5 +1,6 @@
 // Package shopify is the Shopify adapter: webhook topics, the wire format of
-// webhook bodies and its decoding into the domain's types.
+// webhook bodies and its decoding into the domain's types, and the Admin
+// GraphQL client.
 package shopify
 
 import (

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 // Retries are attempts that failed and were not dead-lettered:
@@ -34,7 +35,9 @@ var (
 	}, []string{"service", "operation", "status"})
 )
 
-func observeShopify(c ShopifyCall) {
+// ObserveShopify records one Admin API attempt; it is the Admin client's
+// Observe hook.
+func ObserveShopify(c shopify.AdminCall) {
 	status := "error"
 	if c.Status != 0 {
 		status = strconv.Itoa(c.Status)
