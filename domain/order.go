@@ -97,6 +97,7 @@ type OrderState struct {
 	// ShopifyUpdatedAt is the updated_at of the newest snapshot applied.
 	ShopifyUpdatedAt time.Time `json:"shopify_updated_at"`
 	Deleted          bool      `json:"deleted"` // deleted in Shopify: hidden, history kept
+	Note             string    `json:"note"`    // the customer's or merchant's note: personal, sealed in events
 	OrderFacts
 	Version int `json:"version"`
 }
@@ -118,7 +119,6 @@ type OrderFacts struct {
 	PaidAt            time.Time         `json:"paid_at"`
 	CancelledAt       time.Time         `json:"cancelled_at"`
 	Tags              []string          `json:"tags"`
-	Note              string            `json:"note"`
 	Test              bool              `json:"test"`
 	Fulfillments      []string          `json:"fulfillments"` // ids of the shipments that shipped
 	Refunds           []string          `json:"refunds"`
@@ -440,7 +440,7 @@ func (o *Order) Apply(e Event) {
 		o.s.ShopifyUpdatedAt = e.ShopifyUpdatedAt.UTC()
 		if e.Facts != nil {
 			o.s.OrderFacts = e.Facts.clone()
-			o.s.Email, o.s.CustomerName = e.Email, e.CustomerName
+			o.s.Email, o.s.CustomerName, o.s.Note = e.Email, e.CustomerName, e.Note
 		}
 	case OrderDeleted:
 		o.s.Deleted = true

@@ -115,7 +115,7 @@ type OrderRefunded struct {
 //
 // Facts, when present, are the order as the snapshot states it, and replace
 // what the order was: Shopify's word wins. Events recorded before snapshots
-// carried them have none. Email and CustomerName are personal (sealed with the
+// carried them have none. Email, CustomerName and Note are personal (sealed with the
 // key of CustomerID). Overrides is set when the snapshot contradicted local
 // state (a local cancel or refund Shopify does not know, or a Shopify change
 // local rules refuse): what differed, before and after.
@@ -125,6 +125,7 @@ type OrderSnapshotApplied struct {
 	CustomerID       int64       `json:"customer_id,omitempty"`
 	Email            string      `json:"email,omitempty"`
 	CustomerName     string      `json:"customer_name,omitempty"`
+	Note             string      `json:"note,omitempty"`
 	Overrides        []Override  `json:"overrides,omitempty"`
 }
 

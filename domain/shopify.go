@@ -36,6 +36,7 @@ type ShopifyOrder struct {
 	CurrentTotalTax       Money
 	CurrentShipping       Money
 	TotalOutstanding      *Money // nil when the body does not say
+	PaidInFull            Money  // what the order has received once paid in full: current total plus refunds
 	Customer              ShopifyCustomer
 	LineItems             []ShopifyLineItem
 	Fulfillments          []ShopifyFulfillment
@@ -139,7 +140,7 @@ func (s ShopifyOrder) Validate() error {
 		{"total_tax", s.TotalTax}, {"total_shipping_price_set", s.TotalShipping},
 		{"current_total_price", s.CurrentTotalPrice}, {"current_subtotal_price", s.CurrentSubtotalPrice},
 		{"current_total_discounts", s.CurrentTotalDiscounts}, {"current_total_tax", s.CurrentTotalTax},
-		{"current_shipping_price_set", s.CurrentShipping},
+		{"current_shipping_price_set", s.CurrentShipping}, {"paid_in_full", s.PaidInFull},
 	} {
 		checkMoney(&f, m.field, m.m, s.Currency)
 	}

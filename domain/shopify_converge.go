@@ -106,13 +106,13 @@ func (o *Order) ApplyShopifySnapshot(s ShopifyOrder, shop string) ([]Event, erro
 	}
 	facts := s.facts(next.s)
 	applied := OrderSnapshotApplied{ShopifyUpdatedAt: s.UpdatedAt.UTC(), Facts: &facts,
-		CustomerID: s.Customer.ID, Email: s.email(), CustomerName: s.customerName()}
+		CustomerID: s.Customer.ID, Email: s.email(), CustomerName: s.customerName(), Note: s.Note}
 	after := &Order{s: next.Snapshot()}
 	after.Apply(applied)
 	if overrides := append(refused, localOnly(before, after.s)...); len(overrides) > 0 {
 		applied.Overrides = append(overrides, differences(before, after.s)...)
 	}
-	if isNew && len(events) == 1 && reflect.DeepEqual(next.s.OrderFacts, facts) {
+	if isNew && len(events) == 1 && reflect.DeepEqual(next.s.OrderFacts, facts) && s.Note == "" {
 		return events, nil // order.placed already says it all, updated_at included
 	}
 	return append(events, applied), nil
@@ -256,7 +256,7 @@ func (r ShopifyRefund) event() OrderRefunded {
 // predates them, so its silence does not contradict them.
 func (s ShopifyOrder) facts(local OrderState) OrderFacts {
 	f := OrderFacts{
-		Name: s.Name, Currency: s.Currency, Tags: slices.Clone(s.Tags), Note: s.Note, Test: s.Test,
+		Name: s.Name, Currency: s.Currency, Tags: slices.Clone(s.Tags), Test: s.Test,
 		Subtotal: s.CurrentSubtotalPrice.Amount, Total: s.CurrentTotalPrice.Amount,
 		Totals: OrderTotals{
 			Discounts: s.CurrentTotalDiscounts.Amount, Shipping: s.CurrentShipping.Amount, Tax: s.CurrentTotalTax.Amount,
@@ -371,24 +371,22 @@ func (f *OrderFacts) shipAndRefund() {
 	}
 }
 
-// money returns what was paid and refunded. Shopify's current total already
-// reflects refunds, so a paid order has paid it plus what was refunded. A
-// refunded order whose refunds the snapshot does not list refunded all of it.
+// money returns what was paid and refunded. A refunded order whose refunds
+// the snapshot does not list refunded all it received.
 func (s ShopifyOrder) money(f OrderFacts, local OrderState) (paid, refunded int64) {
 	refunded = f.Refunded
 	switch f.FinancialStatus {
 	case FinancialPaid, FinancialPartiallyRefunded:
-		paid = f.Total + refunded
+		paid = s.PaidInFull.Amount
 	case FinancialRefunded:
-		paid = f.Total + refunded
+		paid = s.PaidInFull.Amount
 		if refunded == 0 {
-			paid = max(f.Total, s.TotalPrice.Amount)
 			refunded = paid
 		}
 	case FinancialPartiallyPaid:
 		paid = local.Paid
 		if s.TotalOutstanding != nil {
-			paid = max(0, f.Total+refunded-s.TotalOutstanding.Amount)
+			paid = max(0, s.PaidInFull.Amount-s.TotalOutstanding.Amount)
 		}
 	}
 	return paid, refunded

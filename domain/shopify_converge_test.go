@@ -46,6 +46,7 @@ func (g *lifeGen) retotal() {
 	g.s.CurrentShipping = g.usd(500)
 	g.s.CurrentTotalTax = g.usd(sub / 10)
 	g.s.CurrentTotalPrice = g.usd(max(0, sub+500+sub/10-refunded))
+	g.s.PaidInFull = g.usd(g.s.CurrentTotalPrice.Amount + refunded)
 }
 
 func (g *lifeGen) addLine() {
@@ -360,7 +361,7 @@ func applySnapshot(t *testing.T, o *Order, s ShopifyOrder) []Event {
 func unpaidOrder(t *testing.T) ShopifyOrder {
 	s := loadShopifyOrder(t)
 	s.FinancialStatus, s.FulfillmentStatus, s.Fulfillments, s.Refunds = "paid", "", nil, nil
-	s.CurrentTotalPrice = s.TotalPrice
+	s.CurrentTotalPrice, s.PaidInFull = s.TotalPrice, s.TotalPrice
 	return s
 }
 
@@ -404,7 +405,7 @@ func TestShopifySnapshotNeverFreezes(t *testing.T) {
 				s.FinancialStatus = "refunded"
 				s.Refunds = []ShopifyRefund{{ID: 81, CreatedAt: s.UpdatedAt, Note: "broken",
 					Transactions: []ShopifyTransaction{{Amount: s.TotalPrice, Kind: "refund", Status: "success"}}}}
-				s.CurrentTotalPrice = Money{0, "USD"}
+				s.CurrentTotalPrice = Money{0, "USD"} // PaidInFull stays: current total plus refunds
 				return s
 			},
 			func(st OrderState) bool {
@@ -416,7 +417,7 @@ func TestShopifySnapshotNeverFreezes(t *testing.T) {
 				s = later(s, time.Hour)
 				s.LineItems = append(slices.Clone(s.LineItems), ShopifyLineItem{ID: 9000000000000000003, Title: "Tea", Quantity: 1,
 					CurrentQuantity: 1, Price: Money{1500, "USD"}})
-				s.CurrentSubtotalPrice, s.CurrentTotalPrice = Money{6997, "USD"}, Money{7997, "USD"}
+				s.CurrentSubtotalPrice, s.CurrentTotalPrice, s.PaidInFull = Money{6997, "USD"}, Money{7997, "USD"}, Money{7997, "USD"}
 				s.FulfillmentStatus = "partial"
 				s.Fulfillments = []ShopifyFulfillment{{ID: 62, Status: "success", CreatedAt: s.UpdatedAt, UpdatedAt: s.UpdatedAt,
 					TrackingNumbers: []string{"1Z1"}, LineItems: []ShopifyFulfillmentLine{{ID: 9000000000000000003, Quantity: 1}}}}
@@ -506,7 +507,7 @@ func TestShopifyRefundAndFulfillmentAreIdempotentWithSnapshots(t *testing.T) {
 	next.UpdatedAt = r.CreatedAt.Add(time.Second)
 	next.FinancialStatus, next.FulfillmentStatus = "partially_refunded", "partial"
 	next.Refunds, next.Fulfillments = []ShopifyRefund{r}, []ShopifyFulfillment{f}
-	next.CurrentTotalPrice = Money{5997, "USD"}
+	next.CurrentTotalPrice = Money{5997, "USD"} // PaidInFull stays: current total plus refunds
 	evs := applySnapshot(t, o, next)
 	if st := o.Snapshot(); st.Refunded != 500 || st.Lines[0].FulfilledQuantity != 1 || len(overridesOf(evs)) > 0 {
 		t.Fatalf("state = %+v, overrides %+v", st, overridesOf(evs))

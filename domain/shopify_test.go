@@ -28,7 +28,7 @@ func loadShopifyOrder(t testing.TB) ShopifyOrder {
 		CreatedAt: at("2024-03-01T10:00:00-05:00"), UpdatedAt: at("2024-03-02T09:30:00-05:00"),
 		FinancialStatus: "partially_refunded", FulfillmentStatus: "partial", Tags: []string{"vip", "wholesale"},
 		TotalPrice: usd(6497), SubtotalPrice: usd(5497), TotalDiscounts: usd(0), TotalTax: usd(0), TotalShipping: usd(0),
-		CurrentTotalPrice: usd(5997), CurrentSubtotalPrice: usd(5497), CurrentTotalDiscounts: usd(0), CurrentTotalTax: usd(0), CurrentShipping: usd(0),
+		CurrentTotalPrice: usd(6497), PaidInFull: usd(6497), CurrentSubtotalPrice: usd(5497), CurrentTotalDiscounts: usd(0), CurrentTotalTax: usd(0), CurrentShipping: usd(0),
 		Customer: ShopifyCustomer{ID: 7000000000000000001, FirstName: "Jane", LastName: "Doe", Email: "jane.doe@example.com"},
 		LineItems: []ShopifyLineItem{
 			{ID: 9000000000000000001, VariantID: 4000000000000000001, SKU: "MUG-BLUE", Title: "Blue mug", Quantity: 2, CurrentQuantity: 2, Price: usd(1999)},
@@ -63,7 +63,7 @@ func TestApplyShopifySnapshotCreatesOrder(t *testing.T) {
 	}
 	st := o.Snapshot()
 	if st.ID != ShopifyOrderID(demoShop, s.ID) || st.ShopifyID != 5000000000000000123 || st.Source != SourceShopify ||
-		st.Email != "Jane.Doe@example.com" || st.CustomerName != "Jane Doe" || st.Total != 5997 || st.Totals.OriginalTotal != 6497 || st.Paid != 6497 || st.Refunded != 500 ||
+		st.Email != "Jane.Doe@example.com" || st.CustomerName != "Jane Doe" || st.Total != 6497 || st.Totals.OriginalTotal != 6497 || st.Paid != 6497 || st.Refunded != 500 ||
 		st.Status != StatusPartiallyRefunded || st.FulfillmentStatus != FulfillmentPartial || !st.ShopifyUpdatedAt.Equal(s.UpdatedAt) {
 		t.Fatalf("unexpected state %+v", st)
 	}

@@ -156,8 +156,7 @@ func DecodeOrder(body []byte) (domain.ShopifyOrder, error) {
 		TotalTax:          p.optionalMoney("total_tax", raw.TotalTax),
 		TotalShipping:     p.priceSet("total_shipping_price_set", raw.TotalShipping),
 	}
-	// Bodies of API versions before the current_* fields: the order as
-	// placed, less its refunds (set once the refunds are decoded).
+	// Bodies of API versions before the current_* fields: the order as placed.
 	s.CurrentTotalPrice = p.moneyOr("current_total_price", raw.CurrentTotal, s.TotalPrice)
 	s.CurrentSubtotalPrice = p.moneyOr("current_subtotal_price", raw.CurrentSubtotal, s.SubtotalPrice)
 	s.CurrentTotalDiscounts = p.moneyOr("current_total_discounts", raw.CurrentDiscounts, s.TotalDiscounts)
@@ -207,9 +206,13 @@ func DecodeOrder(body []byte) (domain.ShopifyOrder, error) {
 		}
 		s.Refunds = append(s.Refunds, sr)
 	}
-	if raw.CurrentTotal == "" {
+	// Before the current_* fields, total_price was what a paid order had
+	// received; since, the current total excludes what was refunded.
+	s.PaidInFull = s.TotalPrice
+	if raw.CurrentTotal != "" {
+		s.PaidInFull = s.CurrentTotalPrice
 		for _, r := range s.Refunds {
-			s.CurrentTotalPrice.Amount = max(0, s.CurrentTotalPrice.Amount-r.Amount())
+			s.PaidInFull.Amount += r.Amount()
 		}
 	}
 	if err := f.err(); err != nil {
