@@ -3,7 +3,7 @@ import { statusLabel } from '../../components/StatusBadge';
 import type { OrderFilters } from './ordersApi';
 
 const statuses = ['placed', 'paid', 'partially_fulfilled', 'fulfilled', 'cancelled', 'partially_refunded', 'refunded'];
-const financial = ['pending', 'paid', 'partially_refunded', 'refunded', 'voided'];
+const financial = ['pending', 'authorized', 'partially_paid', 'paid', 'partially_refunded', 'refunded', 'voided', 'expired'];
 const fulfillment = ['unfulfilled', 'partial', 'fulfilled'];
 
 export function OrderFiltersForm({ value, onChange }: { value: OrderFilters; onChange: (f: OrderFilters) => void }) {
