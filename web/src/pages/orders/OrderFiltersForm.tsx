@@ -4,7 +4,7 @@ import type { OrderFilters } from './ordersApi';
 
 const statuses = ['placed', 'paid', 'partially_fulfilled', 'fulfilled', 'cancelled', 'partially_refunded', 'refunded'];
 const financial = ['pending', 'authorized', 'partially_paid', 'paid', 'partially_refunded', 'refunded', 'voided', 'expired'];
-const fulfillment = ['unfulfilled', 'partial', 'fulfilled'];
+const fulfillment = ['unfulfilled', 'partial', 'fulfilled', 'restocked'];
 
 export function OrderFiltersForm({ value, onChange }: { value: OrderFilters; onChange: (f: OrderFilters) => void }) {
   // The search box is applied on submit, the selects at once.
