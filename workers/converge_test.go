@@ -135,7 +135,9 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 		o := snapshotBody(t, id, 0, "paid", "")
 		post(shopify.TopicOrdersCreate, o)
 		waitRow(id, row{"paid", "unfulfilled", false, 0, 6497, 2, 0})
-		local(id, func(o *domain.Order) ([]domain.Event, error) { return o.Cancel("customer", placedAt.Add(30*time.Second)) })
+		local(id, func(o *domain.Order) ([]domain.Event, error) {
+			return o.Cancel("customer", placedAt.Add(30*time.Second))
+		})
 		waitRow(id, row{"paid", "unfulfilled", true, 0, 6497, 2, 0})
 		o = snapshotBody(t, id, 1, "paid", "fulfilled")
 		o["fulfillments"] = []any{fulfillment(61, id, o, "9000000000000000001", 2, "9000000000000000002", 3)}
@@ -147,7 +149,9 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 		const id = 7200
 		post(shopify.TopicOrdersPaid, snapshotBody(t, id, 0, "paid", ""))
 		waitRow(id, row{"paid", "unfulfilled", false, 0, 6497, 2, 0})
-		local(id, func(o *domain.Order) ([]domain.Event, error) { return o.Refund("local-1", 6497, nil, placedAt.Add(30*time.Second)) })
+		local(id, func(o *domain.Order) ([]domain.Event, error) {
+			return o.Refund("local-1", 6497, nil, placedAt.Add(30*time.Second))
+		})
 		waitRow(id, row{"refunded", "unfulfilled", false, 6497, 6497, 2, 0})
 		refund := map[string]any{"id": 81, "order_id": id, "created_at": at(1), "note": "broken",
 			"transactions":      []any{map[string]any{"amount": "64.97", "kind": "refund", "status": "success"}},
@@ -183,7 +187,9 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 var placedAt = time.Date(2026, 3, 1, 10, 0, 0, 0, time.FixedZone("EST", -5*3600))
 
 // at is a Shopify timestamp minutes after the test orders were placed.
-func at(minutes int) string { return placedAt.Add(time.Duration(minutes) * time.Minute).Format(time.RFC3339) }
+func at(minutes int) string {
+	return placedAt.Add(time.Duration(minutes) * time.Minute).Format(time.RFC3339)
+}
 
 // snapshotBody is the adapter's test order as Shopify would send it for
 // order id at minute updated, with the given statuses and no shipments or refunds.
