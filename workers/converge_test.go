@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/platform"
@@ -179,6 +181,52 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 		edited["fulfillments"] = []any{f}
 		post(shopify.TopicOrdersUpdated, edited)
 		waitRow(id, row{"partially_paid", "partial", false, 0, 7997, 3, 1})
+	})
+	// Shopify's own sample payloads (see shopify/testdata/samples): order
+	// 450789469, partially refunded with two of its three lines removed.
+	t.Run("Shopify's sample payloads", func(t *testing.T) {
+		const id = 450789469
+		sample := func(name string) map[string]any {
+			t.Helper()
+			body, err := os.ReadFile("../shopify/testdata/samples/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec := json.NewDecoder(bytes.NewReader(body))
+			dec.UseNumber()
+			var v map[string]any
+			if err := dec.Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		post(shopify.TopicOrdersUpdated, sample("orders_updated.json"))
+		// Totals as Shopify states them: current 199.65 of 598.94, 209.00 refunded.
+		waitRow(id, row{"partially_refunded", "unfulfilled", false, 20900, 19965, 3, 0})
+		post(shopify.TopicRefundsCreate, sample("refunds_create_known.json")) // listed by the snapshot: nothing new
+		post(shopify.TopicRefundsCreate, sample("refunds_create.json"))       // 41.94 more, after the snapshot
+		waitRow(id, row{"partially_refunded", "unfulfilled", false, 25094, 19965, 3, 0})
+		post(shopify.TopicFulfillmentsCreate, sample("fulfillments_create.json"))
+		waitFor(t, "the sample fulfillment's tracking", func() bool {
+			var n int
+			_ = p.Pool.QueryRow(ctx, `SELECT count(*) FROM orders_view WHERE shop = $1 AND shopify_id = $2
+				AND shipments @> '[{"id": "1069019884", "status": "success", "tracking_numbers": ["MS1562678"]}]'`, shop, id).Scan(&n)
+			return n == 1
+		})
+		outcomes := func() string {
+			rows, err := p.Pool.Query(ctx, `SELECT status || '/' || coalesce(result, '') FROM webhooks_view
+				WHERE shop = $1 AND order_id = $2 ORDER BY global_position`, shop, domain.ShopifyOrderID(shop, id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			results, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strings.Join(results, " ")
+		}
+		const want = "processed/applied processed/unchanged processed/applied processed/applied"
+		waitFor(t, "the outcomes "+want, func() bool { return outcomes() == want })
 	})
 }
 
