@@ -259,7 +259,7 @@ func TestDecodeShopifySamples(t *testing.T) {
 		t.Fatalf("refund = %+v, %v", r, err)
 	}
 	f, err := DecodeFulfillment(read("fulfillments_create.json"))
-	if err != nil || f.OrderID != 450789469 || f.Status != "success" || f.TrackingNumbers[0] != "MS1562678" || f.TrackingCompany == "" {
+	if err != nil || f.OrderID != 450789469 || f.Status != "success" || f.TrackingNumbers[0] != "MS1562678" || len(f.TrackingURLs) != 1 {
 		t.Fatalf("fulfillment = %+v, %v", f, err)
 	}
 	if id, ok := OrderIDOf(TopicFulfillmentsCreate, read("fulfillments_create.json")); !ok || id != 450789469 {
