@@ -29,7 +29,7 @@ var registry = func() map[string]reflect.Type {
 		OrderPlaced{}, OrderPaid{}, OrderFulfilled{}, OrderCancelled{}, OrderRefunded{}, OrderSnapshotApplied{},
 		OrderEdited{}, OrderFulfillmentUpdated{}, OrderDeleted{},
 		InventoryReserved{}, InventoryReleased{}, InventoryCommitted{}, InventoryAdjusted{}, InventoryCounted{}, InventoryLevelSynced{},
-		ShopRegistered{}, ShopUninstalled{},
+		ShopRegistered{}, ShopUninstalled{}, ShopReinstalled{},
 		UserRegistered{}, UserRoleChanged{}, UserDeactivated{},
 		APITokenCreated{}, APITokenRevoked{},
 		WebhookReceived{}, WebhookProcessed{}, WebhookFailed{}, WebhookDuplicateReceived{}, WebhookComplianceRecorded{},
