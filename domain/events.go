@@ -27,7 +27,8 @@ var ErrUnknownEventType = errors.New("unknown event type")
 var registry = func() map[string]reflect.Type {
 	events := []Event{
 		OrderPlaced{}, OrderPaid{}, OrderFulfilled{}, OrderCancelled{}, OrderRefunded{}, OrderSnapshotApplied{},
-		InventoryReserved{}, InventoryReleased{}, InventoryCommitted{}, InventoryAdjusted{}, InventoryCounted{}, InventoryLevelSynced{},
+		InventoryReserved{}, InventoryReleased{}, InventoryCommitted{}, InventoryAdjusted{}, InventoryCounted{}, InventoryLevelSynced{}, InventoryBackordered{}, OrderBackordered{},
+		InventoryItemMapped{}, InventoryItemLevelHeld{},
 		ShopRegistered{}, ShopUninstalled{},
 		UserRegistered{}, UserRoleChanged{}, UserDeactivated{},
 		APITokenCreated{}, APITokenRevoked{},

@@ -275,7 +275,7 @@ func NewOrderFromHistory(events []Event) (*Order, error) {
 	o := &Order{}
 	for _, e := range events {
 		switch e.(type) {
-		case OrderPlaced, OrderPaid, OrderFulfilled, OrderCancelled, OrderRefunded, OrderSnapshotApplied:
+		case OrderPlaced, OrderPaid, OrderFulfilled, OrderCancelled, OrderRefunded, OrderSnapshotApplied, OrderBackordered:
 		default:
 			return nil, fmt.Errorf("order history holds %s: %w", e.EventType(), ErrUnknownEventType)
 		}
