@@ -74,6 +74,8 @@ func DecodeShopifyWebhook(topic string, body []byte, signer ShopifySigner) (any,
 		return DecodeShopifyRefund(body, "XXX")
 	case topic == "inventory_levels/update":
 		return DecodeShopifyInventoryLevel(body)
+	case topic == "products/create" || topic == "products/update":
+		return DecodeShopifyProduct(body)
 	case topic == "app/uninstalled":
 		return decodeShopifyShop(topic, body, signer)
 	case ComplianceTopic(topic):
