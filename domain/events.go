@@ -29,7 +29,7 @@ var registry = func() map[string]reflect.Type {
 		OrderPlaced{}, OrderPaid{}, OrderFulfilled{}, OrderCancelled{}, OrderRefunded{}, OrderSnapshotApplied{},
 		InventoryReserved{}, InventoryReleased{}, InventoryCommitted{}, InventoryAdjusted{}, InventoryCounted{}, InventoryLevelSynced{}, InventoryBackordered{}, OrderBackordered{},
 		InventoryItemMapped{}, InventoryItemLevelHeld{},
-		ShopRegistered{}, ShopUninstalled{},
+		ShopRegistered{}, ShopUninstalled{}, ShopSettingsChanged{},
 		UserRegistered{}, UserRoleChanged{}, UserDeactivated{},
 		APITokenCreated{}, APITokenRevoked{},
 		WebhookReceived{}, WebhookProcessed{}, WebhookFailed{}, WebhookDuplicateReceived{}, WebhookComplianceRecorded{},

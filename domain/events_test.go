@@ -41,6 +41,7 @@ func sampleEvents() []Event {
 		InventoryItemLevelHeld{Shop: "demo.myshopify.com", InventoryItemID: 46120394000101, Level: StockLevel{LocationID: 65094860801, Available: 4, UpdatedAt: at}},
 		ShopRegistered{Shop: "demo.myshopify.com", Name: "Demo", Currency: "USD", ShopifyID: 954889, RegisteredAt: at},
 		ShopUninstalled{UninstalledAt: at},
+		ShopSettingsChanged{Settings: ShopSettings{ShopifyOrderConfirmations: true}, ChangedAt: at},
 		UserRegistered{UserID: id, Shop: "demo.myshopify.com", Email: "a@example.com", Name: "A", Role: RoleStaff, RegisteredAt: at},
 		UserRoleChanged{Role: RoleOwner, ChangedAt: at},
 		UserDeactivated{DeactivatedAt: at},

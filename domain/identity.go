@@ -132,6 +132,7 @@ type Shop struct {
 	domain, name, currency string
 	registeredAt           time.Time
 	uninstalledAt          time.Time
+	settings               ShopSettings
 	version                int
 }
 
@@ -173,7 +174,7 @@ func NewShopFromHistory(events []Event) (*Shop, error) {
 	s := &Shop{}
 	for _, e := range events {
 		switch e.(type) {
-		case ShopRegistered, ShopUninstalled:
+		case ShopRegistered, ShopUninstalled, ShopSettingsChanged:
 		default:
 			return nil, fmt.Errorf("shop history holds %s: %w", e.EventType(), ErrUnknownEventType)
 		}
@@ -190,6 +191,8 @@ func (s *Shop) Apply(e Event) {
 		s.registeredAt = e.RegisteredAt.UTC()
 	case ShopUninstalled:
 		s.uninstalledAt = e.UninstalledAt.UTC()
+	case ShopSettingsChanged:
+		s.settings = e.Settings
 	}
 	s.version++
 }

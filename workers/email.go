@@ -132,8 +132,8 @@ func (m *Mailer) Send(ctx context.Context, mail Mail) (string, error) {
 const EmailHandlerName = "email"
 
 // EmailWorker sends the welcome email on user.registered and the order
-// confirmation on order.placed, and records the outcome on the email's own
-// stream (domain.EmailStream).
+// confirmation on order.placed where domain.OrderConfirmation says so, and
+// records the outcome on the email's own stream (domain.EmailStream).
 //
 // Delivery is at least once, not exactly once: the outcome stream is read
 // before sending, so a redelivered event whose email is recorded as sent
@@ -182,6 +182,15 @@ func (w *EmailWorker) handle(ctx context.Context, e eventstore.Event) error {
 	if err != nil || !ok {
 		return err
 	}
+	if kind == domain.EmailOrderConfirmation {
+		send, why, err := w.confirmationWanted(ctx, e)
+		if err != nil || !send {
+			if err == nil {
+				w.log.InfoContext(ctx, "no order confirmation", "stream", e.StreamID, "why", why)
+			}
+			return err
+		}
+	}
 	stream := domain.EmailStream(e.ID, kind)
 	history, err := w.store.ReadStream(ctx, stream, 1)
 	if err != nil && !errors.Is(err, eventstore.ErrStreamNotFound) {
@@ -214,6 +223,43 @@ func (w *EmailWorker) handle(ctx context.Context, e eventstore.Event) error {
 			To: mail.To, Subject: mail.Subject, Kind: kind, SESMessageID: msgID, SourceEventID: e.ID, SentAt: w.now(),
 		})
 	})
+}
+
+// confirmationWanted applies the domain's confirmation rules to the
+// order.placed event placed: it reads the shop, and what else the
+// transaction that placed the order appended (a first snapshot already
+// cancelled places and cancels at once).
+func (w *EmailWorker) confirmationWanted(ctx context.Context, placed eventstore.Event) (bool, string, error) {
+	d, err := eventstore.DecodeEvent(placed.Type, placed.Data)
+	if err != nil {
+		return false, "", err
+	}
+	c := domain.OrderConfirmation{Source: d.(domain.OrderPlaced).Source}
+	shopHistory, err := w.store.ReadStream(ctx, domain.ShopStream(placed.Tenant), 1)
+	switch {
+	case errors.Is(err, eventstore.ErrStreamNotFound):
+	case err != nil:
+		return false, "", err
+	default:
+		events, err := eventstore.Decode(shopHistory)
+		if err != nil {
+			return false, "", err
+		}
+		if c.Shop, err = domain.NewShopFromHistory(events); err != nil {
+			return false, "", err
+		}
+	}
+	order, err := w.store.ReadStream(ctx, placed.StreamID, 1)
+	if err != nil {
+		return false, "", err
+	}
+	for _, e := range order {
+		if e.Type == "order.cancelled" && e.Position.TransactionID == order[0].Position.TransactionID {
+			c.ArrivedCancelled = true
+		}
+	}
+	send, why := c.Send()
+	return send, why, nil
 }
 
 func emailFromHistory(history []eventstore.Event) (*domain.Email, error) {
