@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -52,11 +53,17 @@ type ExpectedOrder struct {
 	FulfillmentStatus *string `json:"fulfillment_status"`
 	Cancelled         bool    `json:"cancelled"`
 	Refunded          int64   `json:"refunded"`
-	Lines             []struct {
+	CurrentTotal      int64   `json:"current_total"`
+	Test              bool    `json:"test"`
+	Deleted           bool    `json:"deleted"`
+	// Cases names what the order's life exercised (the lifecycle scenario).
+	Cases []string `json:"cases"`
+	Lines []struct {
 		ID                int64   `json:"id"`
 		SKU               *string `json:"sku"`
 		VariantID         int64   `json:"variant_id"`
 		Quantity          int     `json:"quantity"`
+		CurrentQuantity   int     `json:"current_quantity"`
 		FulfilledQuantity int     `json:"fulfilled_quantity"`
 	} `json:"lines"`
 }
@@ -64,6 +71,36 @@ type ExpectedOrder struct {
 // CompareOrders describes the first differences between orders_view (with
 // its lines) and the expected orders; "" means they match exactly.
 func CompareOrders(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop string, want []ExpectedOrder) string {
+	var diffs []string
+	perOrder := OrderDiffs(ctx, t, pool, shop, want)
+	if n := countOrders(ctx, t, pool, shop); n != len(want) {
+		diffs = append(diffs, fmt.Sprintf("%d orders in orders_view, want %d", n, len(want)))
+	}
+	for _, w := range want {
+		if d, ok := perOrder[w.ShopifyID]; ok {
+			diffs = append(diffs, d)
+		}
+		if len(diffs) > 5 {
+			break
+		}
+	}
+	if len(diffs) == 0 {
+		return ""
+	}
+	return fmt.Sprint(diffs)
+}
+
+func countOrders(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop string) (n int) {
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM orders_view WHERE shop = $1`, shop).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// OrderDiffs compares orders_view and order_lines_view with the expected
+// orders and says, per Shopify order id, what differs; orders that match
+// are absent.
+func OrderDiffs(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop string, want []ExpectedOrder) map[int64]string {
 	type line struct {
 		sku                 string
 		variant             int64
@@ -107,14 +144,12 @@ func CompareOrders(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop s
 			o.lines[lid] = l
 		}
 	}
-	var diffs []string
-	if len(got) != len(want) {
-		diffs = append(diffs, fmt.Sprintf("%d orders in orders_view, want %d", len(got), len(want)))
-	}
+	diffs := map[int64]string{}
 	for _, w := range want {
+		var d []string
 		g := got[w.ShopifyID]
 		if g == nil {
-			diffs = append(diffs, fmt.Sprintf("order %d missing", w.ShopifyID))
+			diffs[w.ShopifyID] = fmt.Sprintf("order %d missing", w.ShopifyID)
 			continue
 		}
 		fulfillment := "unfulfilled"
@@ -125,10 +160,10 @@ func CompareOrders(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop s
 			total: w.Total, refunded: w.Refunded, cancelled: w.Cancelled}
 		if g.name != exp.name || g.currency != exp.currency || g.financial != exp.financial || g.fulfillment != exp.fulfillment ||
 			g.total != exp.total || g.refunded != exp.refunded || g.cancelled != exp.cancelled {
-			diffs = append(diffs, fmt.Sprintf("order %d: got %+v, want %+v", w.ShopifyID, *g, exp))
+			d = append(d, fmt.Sprintf("order %d: got %+v, want %+v", w.ShopifyID, *g, exp))
 		}
 		if len(g.lines) != len(w.Lines) {
-			diffs = append(diffs, fmt.Sprintf("order %d: %d lines, want %d", w.ShopifyID, len(g.lines), len(w.Lines)))
+			d = append(d, fmt.Sprintf("order %d: %d lines, want %d", w.ShopifyID, len(g.lines), len(w.Lines)))
 		}
 		for _, wl := range w.Lines {
 			sku := ""
@@ -137,15 +172,12 @@ func CompareOrders(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop s
 			}
 			want := line{sku: sku, variant: wl.VariantID, quantity: wl.Quantity, fulfilled: wl.FulfilledQuantity}
 			if gl := g.lines[strconv.FormatInt(wl.ID, 10)]; gl != want {
-				diffs = append(diffs, fmt.Sprintf("order %d line %d: got %+v, want %+v", w.ShopifyID, wl.ID, gl, want))
+				d = append(d, fmt.Sprintf("order %d line %d: got %+v, want %+v", w.ShopifyID, wl.ID, gl, want))
 			}
 		}
-		if len(diffs) > 5 {
-			break
+		if len(d) > 0 {
+			diffs[w.ShopifyID] = strings.Join(d, "; ")
 		}
 	}
-	if len(diffs) == 0 {
-		return ""
-	}
-	return fmt.Sprint(diffs)
+	return diffs
 }
