@@ -230,11 +230,24 @@ func (w *EmailWorker) handle(ctx context.Context, e eventstore.Event) error {
 // transaction that placed the order appended (a first snapshot already
 // cancelled places and cancels at once).
 func (w *EmailWorker) confirmationWanted(ctx context.Context, placed eventstore.Event) (bool, string, error) {
-	d, err := eventstore.DecodeEvent(placed.Type, placed.Data)
+	stored, err := w.store.ReadStream(ctx, placed.StreamID, 1)
 	if err != nil {
 		return false, "", err
 	}
-	c := domain.OrderConfirmation{Source: d.(domain.OrderPlaced).Source}
+	// The order as the change that placed it left it: what it arrived as.
+	arrived := slices.DeleteFunc(stored, func(e eventstore.Event) bool {
+		return e.Position.TransactionID != stored[0].Position.TransactionID
+	})
+	events, err := eventstore.Decode(arrived)
+	if err != nil {
+		return false, "", err
+	}
+	order, err := domain.NewOrderFromHistory(events)
+	if err != nil {
+		return false, "", err
+	}
+	state := order.Snapshot()
+	c := domain.OrderConfirmation{Source: state.Source, ArrivedCancelled: !state.CancelledAt.IsZero()}
 	shopHistory, err := w.store.ReadStream(ctx, domain.ShopStream(placed.Tenant), 1)
 	switch {
 	case errors.Is(err, eventstore.ErrStreamNotFound):
@@ -247,15 +260,6 @@ func (w *EmailWorker) confirmationWanted(ctx context.Context, placed eventstore.
 		}
 		if c.Shop, err = domain.NewShopFromHistory(events); err != nil {
 			return false, "", err
-		}
-	}
-	order, err := w.store.ReadStream(ctx, placed.StreamID, 1)
-	if err != nil {
-		return false, "", err
-	}
-	for _, e := range order {
-		if e.Type == "order.cancelled" && e.Position.TransactionID == order[0].Position.TransactionID {
-			c.ArrivedCancelled = true
 		}
 	}
 	send, why := c.Send()

@@ -51,6 +51,7 @@ func TestLifecycleEndToEnd(t *testing.T) {
 	if _, err := p.Store.Append(ctx, domain.ShopStream(shop), eventstore.AnyVersion, optIn...); err != nil {
 		t.Fatal(err)
 	}
+	sim.Do(t, "POST", "/_sim/shops", map[string]string{"shop": shop, "access_token": "shpat_lifecycle"}, nil)
 	srv := httptest.NewServer(p.Handler())
 	defer srv.Close()
 	roles := make(chan error, 1)
