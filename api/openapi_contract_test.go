@@ -240,7 +240,7 @@ func TestOpenAPIContract(t *testing.T) {
 	check(e.Do(t, http.MethodPatch, "/api/v1/shops/"+shop, owner, map[string]any{
 		"webhook_secrets": []string{"contract-secret", "next-secret"},
 	}), http.StatusOK)
-	payload, err := os.ReadFile("../domain/testdata/shopify_order.json")
+	payload, err := os.ReadFile("../shopify/testdata/order.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ var ErrUnknownEventType = errors.New("unknown event type")
 var registry = func() map[string]reflect.Type {
 	events := []Event{
 		OrderPlaced{}, OrderPaid{}, OrderFulfilled{}, OrderCancelled{}, OrderRefunded{}, OrderSnapshotApplied{},
+		OrderEdited{}, OrderFulfillmentUpdated{}, OrderDeleted{},
 		InventoryReserved{}, InventoryReleased{}, InventoryCommitted{}, InventoryAdjusted{}, InventoryCounted{}, InventoryLevelSynced{}, InventoryBackordered{}, OrderBackordered{},
 		InventoryItemMapped{}, InventoryItemLevelHeld{},
 		ShopRegistered{}, ShopUninstalled{}, ShopSettingsChanged{},

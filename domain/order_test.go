@@ -278,8 +278,8 @@ func TestOrderReplayIsDeterministic(t *testing.T) {
 	}
 	s := o.Snapshot()
 	want := []Line{
-		{ID: "a", SKU: "MUG", VariantID: 11, Title: "Mug", Quantity: 2, FulfilledQuantity: 2, UnitPrice: 1000},
-		{ID: "b", VariantID: 12, Title: "Sticker", Quantity: 1, FulfilledQuantity: 1, RefundedQuantity: 1, UnitPrice: 500},
+		{ID: "a", SKU: "MUG", VariantID: 11, Title: "Mug", Quantity: 2, OriginalQuantity: 2, FulfilledQuantity: 2, UnitPrice: 1000},
+		{ID: "b", VariantID: 12, Title: "Sticker", Quantity: 1, OriginalQuantity: 1, FulfilledQuantity: 1, RefundedQuantity: 1, UnitPrice: 500},
 	}
 	if !reflect.DeepEqual(s.Lines, want) || s.Paid != 3000 || s.Refunded != 500 || s.Status != StatusPartiallyRefunded ||
 		s.FulfillmentStatus != FulfillmentFulfilled || !reflect.DeepEqual(s.Fulfillments, []string{"f1", "f2"}) {

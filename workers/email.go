@@ -247,7 +247,7 @@ func (w *EmailWorker) confirmationWanted(ctx context.Context, placed eventstore.
 		return false, "", err
 	}
 	state := order.Snapshot()
-	c := domain.OrderConfirmation{Source: state.Source, ArrivedCancelled: !state.CancelledAt.IsZero()}
+	c := domain.OrderConfirmation{Source: state.Source, Test: state.Test, ArrivedCancelled: !state.CancelledAt.IsZero()}
 	shopHistory, err := w.store.ReadStream(ctx, domain.ShopStream(placed.Tenant), 1)
 	switch {
 	case errors.Is(err, eventstore.ErrStreamNotFound):

@@ -1,19 +1,22 @@
 package workers_test
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/shopify"
 	"github.com/ordermill/ordermill/workers"
 )
 
 // Order confirmations go out for orders created in Ordermill, and for
-// Shopify orders only where the shop opted in; never for orders that arrive
-// cancelled or after the shop uninstalled the app. Each order.placed is
+// Shopify orders only where the shop opted in; never for test orders, orders
+// that arrive cancelled or after the shop uninstalled the app. Each order.placed is
 // handed to the worker directly, so what SES received is final.
 func TestOrderConfirmationRules(t *testing.T) {
 	s := newStack(t)
@@ -77,6 +80,22 @@ func TestOrderConfirmationRules(t *testing.T) {
 	// Cancelled by a later change: it did not arrive cancelled.
 	s.append(t, later.StreamID, testShop, eventstore.Exact(int64(len(history))), domain.OrderCancelled{Reason: "customer", CancelledAt: time.Now()})
 	deliver(later, "Order #5 confirmed", true)
+
+	// A Shopify test order (the published sample with "test": true).
+	body, err := os.ReadFile("../shopify/testdata/order.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := shopify.DecodeOrder(bytes.Replace(body, []byte(`{`), []byte(`{"test": true, `), 1))
+	if err != nil || !snap.Test {
+		t.Fatalf("test order: %+v, %v", snap.Test, err)
+	}
+	events, err := (&domain.Order{}).ApplyShopifySnapshot(snap, testShop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver(s.append(t, domain.OrderStream(domain.ShopifyOrderID(testShop, snap.ID)), testShop, eventstore.NoStream, events...)[0],
+		"Order "+snap.Name+" confirmed", false)
 
 	s.append(t, domain.ShopStream(testShop), testShop, eventstore.AnyVersion, domain.ShopUninstalled{UninstalledAt: time.Now()})
 	deliver(shopifyOrder("#6", false), "Order #6 confirmed", false)

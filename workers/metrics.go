@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/shopify"
 )
 
@@ -23,6 +24,10 @@ var (
 		Name: "ordermill_worker_dead_letters_total",
 		Help: "Events a handler gave up on after its retries.",
 	}, []string{"handler"})
+	shopifyOverrides = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "ordermill_shopify_overrides_total",
+		Help: "Fields of Shopify orders where a snapshot replaced contradicting local state, by field (rule: a local rule refused Shopify's change).",
+	}, []string{"field"})
 	externalDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "ordermill_external_request_duration_seconds",
 		Help:    "Calls to Shopify and SES, per attempt, by service, operation and HTTP status (\"error\": no answer).",
@@ -66,4 +71,11 @@ func observeAttempt(handler string, err error) {
 		result = "error"
 	}
 	attempts.WithLabelValues(handler, result).Inc()
+}
+
+// countOverrides counts the fields a Shopify snapshot overrode.
+func countOverrides(overrides []domain.Override) {
+	for _, o := range overrides {
+		shopifyOverrides.WithLabelValues(o.Field).Inc()
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 // Shopify's stock webhooks name an inventory item and a location; orders
@@ -18,7 +19,7 @@ import (
 
 // inventoryLevel syncs Shopify's available figure of an item at a location
 // to the item's stock key, or holds it until the item is mapped.
-func inventoryLevel(ctx context.Context, p *plan, src eventstore.Event, shop string, level domain.ShopifyInventoryLevel) (domain.WebhookProcessed, []domain.Event, error) {
+func inventoryLevel(ctx context.Context, p *plan, src eventstore.Event, shop string, level shopify.InventoryLevel) (domain.WebhookProcessed, []domain.Event, error) {
 	if !level.Tracked {
 		return domain.WebhookProcessed{Result: "ignored", Detail: "stock of the item is not tracked"}, nil, nil
 	}
@@ -48,7 +49,7 @@ func inventoryLevel(ctx context.Context, p *plan, src eventstore.Event, shop str
 
 // mapInventoryItems records the stock key of every variant's inventory
 // item and syncs the levels held for items that were not mapped before.
-func mapInventoryItems(ctx context.Context, p *plan, src eventstore.Event, shop string, product domain.ShopifyProduct) (domain.WebhookProcessed, []domain.Event, error) {
+func mapInventoryItems(ctx context.Context, p *plan, src eventstore.Event, shop string, product shopify.Product) (domain.WebhookProcessed, []domain.Event, error) {
 	total := 0
 	for _, v := range product.Variants {
 		if v.InventoryItemID == 0 {

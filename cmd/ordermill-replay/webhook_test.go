@@ -28,7 +28,7 @@ func TestWebhookTraceAndRedeliver(t *testing.T) {
 	dbURL := testenv.DatabaseURL(t)
 	store := eventstore.New(testenv.PoolFor(t, dbURL))
 	const shop, secret = "demo.myshopify.com", "hush-hush"
-	body, err := os.ReadFile("../../domain/testdata/shopify_order.json")
+	body, err := os.ReadFile("../../shopify/testdata/order.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,6 +122,9 @@ type order struct {
 	cur      currency
 	total    int64
 	refunded int64
+	// listedRefunds is what the refunds[] array holds; refunded also counts
+	// refunds a snapshot only states.
+	listedRefunds int64
 	// cases names what this order's life exercises, for counting results per case.
 	cases     []string
 	deleted   bool
@@ -531,6 +534,7 @@ func (g *generator) refund(o *order, at time.Time, partial bool, restock string)
 		amount = o.total - o.refunded
 	}
 	o.refunded += amount
+	o.listedRefunds += amount
 	rf.Transactions = []transaction{{
 		ID: g.id(), OrderID: o.ID, Kind: "refund", Status: "success",
 		Amount: formatMoney(amount, o.cur.exp), Currency: o.Currency, Gateway: "shopify_payments",
@@ -587,7 +591,7 @@ func stateOf(o *order, at time.Time) *orderState {
 		FinancialStatus:   o.FinancialStatus,
 		FulfillmentStatus: o.FulfillmentStatus,
 		Cancelled:         o.CancelledAt != nil,
-		Refunded:          o.refunded,
+		Refunded:          o.listedRefunds,
 		CurrentTotal:      o.total - o.refunded,
 		Test:              o.Test,
 		Deleted:           o.deleted,

@@ -18,6 +18,7 @@ import (
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/secrets"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 var (
@@ -220,8 +221,8 @@ func (r *Registry) Rotate(ctx context.Context, shop string, rot Rotation) (Shop,
 
 // Signer is what is known of the shop that signed a webhook: its domain
 // and, when it was given at registration, its Shopify id.
-func (r *Registry) Signer(ctx context.Context, shop string) (domain.ShopifySigner, error) {
-	s := domain.ShopifySigner{Domain: strings.ToLower(shop)}
+func (r *Registry) Signer(ctx context.Context, shop string) (shopify.Signer, error) {
+	s := shopify.Signer{Domain: strings.ToLower(shop)}
 	var id *int64
 	err := r.pool.QueryRow(ctx, `SELECT shopify_id FROM shops WHERE domain = $1`, s.Domain).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {

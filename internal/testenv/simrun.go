@@ -53,7 +53,7 @@ type ExpectedOrder struct {
 	FulfillmentStatus *string `json:"fulfillment_status"`
 	Cancelled         bool    `json:"cancelled"`
 	Refunded          int64   `json:"refunded"`
-	CurrentTotal      int64   `json:"current_total"`
+	CurrentTotal      int64   `json:"current_total"` // current_total_price: after edits and refunds
 	Test              bool    `json:"test"`
 	Deleted           bool    `json:"deleted"`
 	// Cases names what the order's life exercised (the lifecycle scenario).
@@ -102,31 +102,31 @@ func countOrders(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop str
 // are absent.
 func OrderDiffs(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop string, want []ExpectedOrder) map[int64]string {
 	type line struct {
-		sku                 string
-		variant             int64
-		quantity, fulfilled int
+		sku                           string
+		variant                       int64
+		quantity, original, fulfilled int
 	}
 	type order struct {
 		name, currency, financial, fulfillment string
 		total, refunded                        int64
-		cancelled                              bool
+		cancelled, test, deleted               bool
 		lines                                  map[string]line
 	}
 	got := map[int64]*order{}
 	rows, err := pool.Query(ctx, `SELECT shopify_id, name, currency, total, refunded, financial_status, fulfillment_status,
-		cancelled_at IS NOT NULL FROM orders_view WHERE shop = $1`, shop)
+		cancelled_at IS NOT NULL, test, deleted FROM orders_view WHERE shop = $1`, shop)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
 		var id int64
 		o := &order{lines: map[string]line{}}
-		if err := rows.Scan(&id, &o.name, &o.currency, &o.total, &o.refunded, &o.financial, &o.fulfillment, &o.cancelled); err != nil {
+		if err := rows.Scan(&id, &o.name, &o.currency, &o.total, &o.refunded, &o.financial, &o.fulfillment, &o.cancelled, &o.test, &o.deleted); err != nil {
 			t.Fatal(err)
 		}
 		got[id] = o
 	}
-	rows, err = pool.Query(ctx, `SELECT o.shopify_id, l.line_id, l.sku, coalesce(l.variant_id, 0), l.quantity, l.fulfilled_quantity
+	rows, err = pool.Query(ctx, `SELECT o.shopify_id, l.line_id, l.sku, coalesce(l.variant_id, 0), l.quantity, l.original_quantity, l.fulfilled_quantity
 		FROM order_lines_view l JOIN orders_view o ON o.id = l.order_id WHERE o.shop = $1`, shop)
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func OrderDiffs(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop stri
 			lid string
 			l   line
 		)
-		if err := rows.Scan(&id, &lid, &l.sku, &l.variant, &l.quantity, &l.fulfilled); err != nil {
+		if err := rows.Scan(&id, &lid, &l.sku, &l.variant, &l.quantity, &l.original, &l.fulfilled); err != nil {
 			t.Fatal(err)
 		}
 		if o := got[id]; o != nil {
@@ -157,9 +157,9 @@ func OrderDiffs(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop stri
 			fulfillment = *w.FulfillmentStatus
 		}
 		exp := order{name: w.Name, currency: w.Currency, financial: w.FinancialStatus, fulfillment: fulfillment,
-			total: w.Total, refunded: w.Refunded, cancelled: w.Cancelled}
+			total: w.CurrentTotal, refunded: w.Refunded, cancelled: w.Cancelled, test: w.Test, deleted: w.Deleted}
 		if g.name != exp.name || g.currency != exp.currency || g.financial != exp.financial || g.fulfillment != exp.fulfillment ||
-			g.total != exp.total || g.refunded != exp.refunded || g.cancelled != exp.cancelled {
+			g.total != exp.total || g.refunded != exp.refunded || g.cancelled != exp.cancelled || g.test != exp.test || g.deleted != exp.deleted {
 			d = append(d, fmt.Sprintf("order %d: got %+v, want %+v", w.ShopifyID, *g, exp))
 		}
 		if len(g.lines) != len(w.Lines) {
@@ -170,7 +170,7 @@ func OrderDiffs(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop stri
 			if wl.SKU != nil {
 				sku = *wl.SKU
 			}
-			want := line{sku: sku, variant: wl.VariantID, quantity: wl.Quantity, fulfilled: wl.FulfilledQuantity}
+			want := line{sku: sku, variant: wl.VariantID, quantity: wl.CurrentQuantity, original: wl.Quantity, fulfilled: wl.FulfilledQuantity}
 			if gl := g.lines[strconv.FormatInt(wl.ID, 10)]; gl != want {
 				d = append(d, fmt.Sprintf("order %d line %d: got %+v, want %+v", w.ShopifyID, wl.ID, gl, want))
 			}

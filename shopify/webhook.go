@@ -1,4 +1,4 @@
-package domain
+package shopify
 
 import (
 	"encoding/json"
@@ -6,16 +6,18 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ordermill/ordermill/domain"
 )
 
 // Shopify's HMAC covers a webhook's body only: the topic and shop headers
 // are not signed. A genuine body posted again under another topic, or under
 // another shop that shares the app's secret, still verifies. So a body is
 // acted on only once it is shown to be a body of its topic, of the shop
-// that signed it (DecodeShopifyWebhook).
+// that signed it (DecodeWebhook).
 
-// ShopifySigner is the shop whose webhook secret verified a delivery.
-type ShopifySigner struct {
+// Signer is the shop whose webhook secret verified a delivery.
+type Signer struct {
 	Domain string // X-Shopify-Shop-Domain, lower case
 	ShopID int64  // Shopify's id of the shop; 0 when it was not recorded
 }
@@ -24,12 +26,12 @@ type ShopifySigner struct {
 var ErrTopicMismatch = errors.New("webhook body does not match its topic")
 
 // TopicMismatchError reports a signed webhook whose body is not a body of its
-// topic for the signing shop. It unwraps to the *ValidationError that names
+// topic for the signing shop. It unwraps to the *domain.ValidationError that names
 // the fields in question.
 type TopicMismatchError struct {
 	Topic string
 	Shop  string
-	Err   *ValidationError
+	Err   *domain.ValidationError
 }
 
 func (e *TopicMismatchError) Error() string {
@@ -40,53 +42,52 @@ func (e *TopicMismatchError) Error() string {
 	return "not a " + e.Topic + " body of " + e.Shop + ": " + strings.Join(parts, "; ")
 }
 
-// Unwrap returns the field errors, so the mismatch is also a *ValidationError.
+// Unwrap returns the field errors, so the mismatch is also a *domain.ValidationError.
 func (e *TopicMismatchError) Unwrap() error { return e.Err }
 
 // Is lets errors.Is(err, ErrTopicMismatch) match any topic mismatch.
 func (e *TopicMismatchError) Is(target error) bool { return target == ErrTopicMismatch }
 
-// shopifyOrderTopics are the topics whose bodies are full order snapshots.
-var shopifyOrderTopics = []string{"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled"}
-
-// ShopifyTopicNamesShop reports whether bodies of topic name their shop by
-// Shopify id, so that a known id of the signing shop can be compared.
-func ShopifyTopicNamesShop(topic string) bool {
-	return topic == "app/uninstalled" || ComplianceTopic(topic)
-}
-
-// DecodeShopifyWebhook decodes a verified webhook body as its (lower-case)
-// topic says, and so checks that it is one: a ShopifyOrder for orders/*, a
-// ShopifyRefundBody, a ShopifyInventoryLevel, a ShopifyComplianceRequest for
-// the privacy topics and a ShopifyShop for app/uninstalled, the last two
+// DecodeWebhook decodes a verified webhook body as its (lower-case)
+// topic says, and so checks that it is one: a domain.ShopifyOrder for the
+// order snapshot topics, a RefundBody, a domain.ShopifyFulfillment for
+// fulfillments/*, an OrderEdit, an OrderDeletion, an InventoryLevel, a Product, a
+// ComplianceRequest for the privacy topics and a Shop for app/uninstalled, the last two
 // naming the signing shop. A topic Ordermill does not act on decodes to nil.
-// Every error is a *ValidationError; a body of another kind or another shop
+// Every error is a *domain.ValidationError; a body of another kind or another shop
 // on the shop-naming topics is a *TopicMismatchError.
-func DecodeShopifyWebhook(topic string, body []byte, signer ShopifySigner) (any, error) {
+func DecodeWebhook(topic string, body []byte, signer Signer) (any, error) {
 	switch {
-	case slices.Contains(shopifyOrderTopics, topic):
+	case slices.Contains(OrderSnapshotTopics, topic):
 		// Order bodies carry no shop id; the order decoder's required fields
 		// (id, name, currency, times, totals, line items) are the check.
-		return DecodeShopifyOrder(body)
-	case topic == "refunds/create":
-		// The currency only scales amounts, and the refund reaches the order
-		// through the snapshot that carries it: any two-decimal code checks the shape.
-		return DecodeShopifyRefund(body, "XXX")
-	case topic == "inventory_levels/update":
-		return DecodeShopifyInventoryLevel(body)
-	case topic == "products/create" || topic == "products/update":
-		return DecodeShopifyProduct(body)
-	case topic == "app/uninstalled":
-		return decodeShopifyShop(topic, body, signer)
+		return DecodeOrder(body)
+	case topic == TopicRefundsCreate:
+		// Amounts are scaled by the order's currency, which the body does not
+		// always name: any two-decimal code checks the shape here, and the
+		// processor decodes again with the order's.
+		return DecodeRefund(body, "XXX")
+	case topic == TopicFulfillmentsCreate || topic == TopicFulfillmentsUpdate:
+		return DecodeFulfillment(body)
+	case topic == TopicOrdersEdited:
+		return DecodeOrderEdit(body)
+	case topic == TopicOrdersDelete:
+		return DecodeOrderDeletion(body)
+	case topic == TopicInventoryLevelsUpdate:
+		return DecodeInventoryLevel(body)
+	case topic == TopicProductsCreate || topic == TopicProductsUpdate:
+		return DecodeProduct(body)
+	case topic == TopicAppUninstalled:
+		return decodeShop(topic, body, signer)
 	case ComplianceTopic(topic):
-		return decodeShopifyCompliance(topic, body, signer)
+		return decodeCompliance(topic, body, signer)
 	}
 	return nil, nil
 }
 
-// ShopifyComplianceRequest is the body of one of Shopify's mandatory privacy
+// ComplianceRequest is the body of one of Shopify's mandatory privacy
 // webhooks: customers/data_request, customers/redact or shop/redact.
-type ShopifyComplianceRequest struct {
+type ComplianceRequest struct {
 	Topic      string
 	ShopID     int64
 	ShopDomain string
@@ -108,10 +109,10 @@ var complianceKeys = []struct {
 	{"data_request", []string{"customers/data_request"}},
 }
 
-func decodeShopifyCompliance(topic string, body []byte, signer ShopifySigner) (ShopifyComplianceRequest, error) {
+func decodeCompliance(topic string, body []byte, signer Signer) (ComplianceRequest, error) {
 	var keys map[string]json.RawMessage
 	if err := decodeJSON(body, &keys); err != nil {
-		return ShopifyComplianceRequest{}, mismatch(topic, signer, err)
+		return ComplianceRequest{}, mismatch(topic, signer, err)
 	}
 	var raw struct {
 		ShopID     jsonNumber `json:"shop_id"`
@@ -123,11 +124,11 @@ func decodeShopifyCompliance(topic string, body []byte, signer ShopifySigner) (S
 		OrdersRequested []jsonNumber `json:"orders_requested"`
 	}
 	if err := decodeJSON(body, &raw); err != nil {
-		return ShopifyComplianceRequest{}, mismatch(topic, signer, err)
+		return ComplianceRequest{}, mismatch(topic, signer, err)
 	}
 	var f fieldErrors
-	p := shopifyParser{f: &f}
-	r := ShopifyComplianceRequest{Topic: topic, ShopDomain: raw.ShopDomain}
+	p := parser{f: &f}
+	r := ComplianceRequest{Topic: topic, ShopDomain: raw.ShopDomain}
 	r.ShopID = p.signingShop(signer, "shop_id", raw.ShopID, "shop_domain", raw.ShopDomain)
 	for _, k := range complianceKeys {
 		_, has := keys[k.key]
@@ -150,38 +151,38 @@ func decodeShopifyCompliance(topic string, body []byte, signer ShopifySigner) (S
 		r.Orders = append(r.Orders, p.id(field+"["+strconv.Itoa(i)+"]", n))
 	}
 	if err := f.err(); err != nil {
-		return ShopifyComplianceRequest{}, mismatch(topic, signer, err)
+		return ComplianceRequest{}, mismatch(topic, signer, err)
 	}
 	return r, nil
 }
 
-// ShopifyShop is the shop resource, the body of app/uninstalled.
-type ShopifyShop struct {
+// Shop is the shop resource, the body of app/uninstalled.
+type Shop struct {
 	ID              int64
 	MyshopifyDomain string
 }
 
-func decodeShopifyShop(topic string, body []byte, signer ShopifySigner) (ShopifyShop, error) {
+func decodeShop(topic string, body []byte, signer Signer) (Shop, error) {
 	var raw struct {
 		ID              jsonNumber `json:"id"`
 		MyshopifyDomain string     `json:"myshopify_domain"`
 	}
 	if err := decodeJSON(body, &raw); err != nil {
-		return ShopifyShop{}, mismatch(topic, signer, err)
+		return Shop{}, mismatch(topic, signer, err)
 	}
 	var f fieldErrors
-	p := shopifyParser{f: &f}
-	s := ShopifyShop{MyshopifyDomain: raw.MyshopifyDomain}
+	p := parser{f: &f}
+	s := Shop{MyshopifyDomain: raw.MyshopifyDomain}
 	s.ID = p.signingShop(signer, "id", raw.ID, "myshopify_domain", raw.MyshopifyDomain)
 	if err := f.err(); err != nil {
-		return ShopifyShop{}, mismatch(topic, signer, err)
+		return Shop{}, mismatch(topic, signer, err)
 	}
 	return s, nil
 }
 
 // signingShop parses the shop id and domain a body names and checks them
 // against the signing shop: the domain always, the id when it is known.
-func (p shopifyParser) signingShop(signer ShopifySigner, idField string, rawID jsonNumber, domainField, domain string) int64 {
+func (p parser) signingShop(signer Signer, idField string, rawID jsonNumber, domainField, domain string) int64 {
 	id := p.requiredID(idField, rawID)
 	if id != 0 && signer.ShopID != 0 && id != signer.ShopID {
 		p.f.add(idField, "is %d, not the id of the signing shop (%d)", id, signer.ShopID)
@@ -196,7 +197,7 @@ func (p shopifyParser) signingShop(signer ShopifySigner, idField string, rawID j
 }
 
 // requiredID parses an id that must be present and positive.
-func (p shopifyParser) requiredID(field string, n jsonNumber) int64 {
+func (p parser) requiredID(field string, n jsonNumber) int64 {
 	reported := len(*p.f)
 	id := p.id(field, n)
 	if id == 0 && len(*p.f) == reported {
@@ -207,8 +208,8 @@ func (p shopifyParser) requiredID(field string, n jsonNumber) int64 {
 
 // mismatch turns the field errors of a shop-naming topic's body into a
 // *TopicMismatchError.
-func mismatch(topic string, signer ShopifySigner, err error) error {
-	var ve *ValidationError
+func mismatch(topic string, signer Signer, err error) error {
+	var ve *domain.ValidationError
 	if errors.As(err, &ve) {
 		return &TopicMismatchError{Topic: topic, Shop: signer.Domain, Err: ve}
 	}

@@ -1,4 +1,4 @@
-package domain
+package shopify
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ordermill/ordermill/domain"
 )
 
 // Shopify's sample payloads for the shop-naming topics, for demo.myshopify.com
@@ -24,13 +26,13 @@ const (
 	sampleInventory = `{"inventory_item_id":271878346596884015,"location_id":24826418,"available":6,"updated_at":"2024-03-01T10:00:00-05:00"}`
 )
 
-var demoSigner = ShopifySigner{Domain: demoShop, ShopID: 954889}
+var demoSigner = Signer{Domain: demoShop, ShopID: 954889}
 
-// TestDecodeShopifyWebhookTopicMatrix posts every genuine body under every
+// TestDecodeWebhookTopicMatrix posts every genuine body under every
 // topic: only a body of the topic itself decodes; the privacy topics and
 // app/uninstalled refuse the others as topic mismatches.
-func TestDecodeShopifyWebhookTopicMatrix(t *testing.T) {
-	order, err := os.ReadFile("testdata/shopify_order.json")
+func TestDecodeWebhookTopicMatrix(t *testing.T) {
+	order, err := os.ReadFile("testdata/order.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +49,7 @@ func TestDecodeShopifyWebhookTopicMatrix(t *testing.T) {
 	for _, topic := range append([]string{"orders/create", "orders/updated", "orders/cancelled"}, shopNaming...) {
 		for sentAs, body := range bodies {
 			genuine := sentAs == topic || (strings.HasPrefix(topic, "orders/") && strings.HasPrefix(sentAs, "orders/"))
-			v, err := DecodeShopifyWebhook(topic, []byte(body), demoSigner)
+			v, err := DecodeWebhook(topic, []byte(body), demoSigner)
 			switch {
 			case genuine && err != nil:
 				t.Errorf("%s body as %s: %v", sentAs, topic, err)
@@ -56,11 +58,11 @@ func TestDecodeShopifyWebhookTopicMatrix(t *testing.T) {
 			case !genuine && err == nil:
 				t.Errorf("%s body accepted as %s: %+v", sentAs, topic, v)
 			case !genuine:
-				var ve *ValidationError
+				var ve *domain.ValidationError
 				if !errors.As(err, &ve) {
-					t.Errorf("%s body as %s: error %v is not a *ValidationError", sentAs, topic, err)
+					t.Errorf("%s body as %s: error %v is not a *domain.ValidationError", sentAs, topic, err)
 				}
-				if isShopNaming := ShopifyTopicNamesShop(topic); isShopNaming != errors.Is(err, ErrTopicMismatch) {
+				if isShopNaming := TopicNamesShop(topic); isShopNaming != errors.Is(err, ErrTopicMismatch) {
 					t.Errorf("%s body as %s: topic mismatch = %v, want %v (%v)", sentAs, topic, !isShopNaming, isShopNaming, err)
 				}
 			}
@@ -68,34 +70,34 @@ func TestDecodeShopifyWebhookTopicMatrix(t *testing.T) {
 	}
 }
 
-func TestDecodeShopifyWebhookShopNamingTopics(t *testing.T) {
-	unknownID := ShopifySigner{Domain: demoShop}
+func TestDecodeWebhookShopNamingTopics(t *testing.T) {
+	unknownID := Signer{Domain: demoShop}
 	tests := []struct {
 		name   string
 		topic  string
 		body   string
-		signer ShopifySigner
+		signer Signer
 		want   any      // the decoded body when accepted
 		fields []string // the fields named when refused
 	}{
 		{"shop/redact", "shop/redact", sampleShopRedact, demoSigner,
-			ShopifyComplianceRequest{Topic: "shop/redact", ShopID: 954889, ShopDomain: demoShop}, nil},
+			ComplianceRequest{Topic: "shop/redact", ShopID: 954889, ShopDomain: demoShop}, nil},
 		{"shop/redact, shop id not recorded", "shop/redact", sampleShopRedact, unknownID,
-			ShopifyComplianceRequest{Topic: "shop/redact", ShopID: 954889, ShopDomain: demoShop}, nil},
+			ComplianceRequest{Topic: "shop/redact", ShopID: 954889, ShopDomain: demoShop}, nil},
 		{"customers/redact", "customers/redact", sampleCustomerRedact, demoSigner,
-			ShopifyComplianceRequest{Topic: "customers/redact", ShopID: 954889, ShopDomain: demoShop, CustomerID: 191167,
+			ComplianceRequest{Topic: "customers/redact", ShopID: 954889, ShopDomain: demoShop, CustomerID: 191167,
 				Orders: []int64{299938, 280263, 220458}}, nil},
 		{"customers/redact with ids as strings", "customers/redact",
 			`{"shop_id":"954889","shop_domain":"demo.myshopify.com","customer":{"id":"7000000000000000001"},"orders_to_redact":["5000000000000000123"]}`, demoSigner,
-			ShopifyComplianceRequest{Topic: "customers/redact", ShopID: 954889, ShopDomain: demoShop, CustomerID: 7000000000000000001,
+			ComplianceRequest{Topic: "customers/redact", ShopID: 954889, ShopDomain: demoShop, CustomerID: 7000000000000000001,
 				Orders: []int64{5000000000000000123}}, nil},
 		{"customers/data_request", "customers/data_request", sampleDataRequest, demoSigner,
-			ShopifyComplianceRequest{Topic: "customers/data_request", ShopID: 954889, ShopDomain: demoShop, CustomerID: 191167,
+			ComplianceRequest{Topic: "customers/data_request", ShopID: 954889, ShopDomain: demoShop, CustomerID: 191167,
 				Orders: []int64{299938, 280263, 220458}}, nil},
 		{"app/uninstalled", "app/uninstalled", sampleAppUninstalled, demoSigner,
-			ShopifyShop{ID: 954889, MyshopifyDomain: demoShop}, nil},
+			Shop{ID: 954889, MyshopifyDomain: demoShop}, nil},
 		{"app/uninstalled, shop id not recorded", "app/uninstalled", sampleAppUninstalled, unknownID,
-			ShopifyShop{ID: 954889, MyshopifyDomain: demoShop}, nil},
+			Shop{ID: 954889, MyshopifyDomain: demoShop}, nil},
 
 		// Another shop's genuine body, re-posted under this shop (a shared app secret).
 		{"shop/redact of another shop", "shop/redact", `{"shop_id":954890,"shop_domain":"other.myshopify.com"}`, demoSigner,
@@ -139,7 +141,7 @@ func TestDecodeShopifyWebhookShopNamingTopics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := DecodeShopifyWebhook(tt.topic, []byte(tt.body), tt.signer)
+			v, err := DecodeWebhook(tt.topic, []byte(tt.body), tt.signer)
 			if tt.fields == nil {
 				if err != nil || !reflect.DeepEqual(v, tt.want) {
 					t.Fatalf("got %+v, %v; want %+v", v, err, tt.want)
@@ -164,22 +166,22 @@ func TestDecodeShopifyWebhookShopNamingTopics(t *testing.T) {
 	}
 }
 
-func TestDecodeShopifyWebhookOtherTopics(t *testing.T) {
-	if v, err := DecodeShopifyWebhook("shop/update", []byte(sampleAppUninstalled), demoSigner); v != nil || err != nil {
+func TestDecodeWebhookOtherTopics(t *testing.T) {
+	if v, err := DecodeWebhook("shop/update", []byte(sampleAppUninstalled), demoSigner); v != nil || err != nil {
 		t.Errorf("a topic Ordermill does not act on decoded to %+v, %v", v, err)
 	}
-	if v, err := DecodeShopifyWebhook("refunds/create", []byte(sampleRefund), demoSigner); err != nil || v.(ShopifyRefundBody).OrderID != 5000000000000000123 {
+	if v, err := DecodeWebhook("refunds/create", []byte(sampleRefund), demoSigner); err != nil || v.(RefundBody).OrderID != 5000000000000000123 {
 		t.Errorf("refund: %+v, %v", v, err)
 	}
-	if v, err := DecodeShopifyWebhook("inventory_levels/update", []byte(sampleInventory), demoSigner); err != nil || v.(ShopifyInventoryLevel).Available != 6 {
+	if v, err := DecodeWebhook("inventory_levels/update", []byte(sampleInventory), demoSigner); err != nil || v.(InventoryLevel).Available != 6 {
 		t.Errorf("inventory level: %+v, %v", v, err)
 	}
 	for _, topic := range []string{"shop/redact", "customers/redact", "app/uninstalled"} {
-		if !ShopifyTopicNamesShop(topic) {
+		if !TopicNamesShop(topic) {
 			t.Errorf("%s names no shop", topic)
 		}
 	}
-	if ShopifyTopicNamesShop("orders/create") {
+	if TopicNamesShop("orders/create") {
 		t.Error("orders/create names its shop")
 	}
 }
