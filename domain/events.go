@@ -30,7 +30,7 @@ var registry = func() map[string]reflect.Type {
 		OrderEdited{}, OrderFulfillmentUpdated{}, OrderDeleted{},
 		InventoryReserved{}, InventoryReleased{}, InventoryCommitted{}, InventoryAdjusted{}, InventoryCounted{}, InventoryLevelSynced{}, InventoryBackordered{}, OrderBackordered{},
 		InventoryItemMapped{}, InventoryItemLevelHeld{},
-		ShopRegistered{}, ShopUninstalled{}, ShopSettingsChanged{},
+		ShopRegistered{}, ShopUninstalled{}, ShopSettingsChanged{}, ShopReinstalled{},
 		UserRegistered{}, UserRoleChanged{}, UserDeactivated{},
 		APITokenCreated{}, APITokenRevoked{},
 		WebhookReceived{}, WebhookProcessed{}, WebhookFailed{}, WebhookDuplicateReceived{}, WebhookComplianceRecorded{},

@@ -48,6 +48,7 @@ func sampleEvents() []Event {
 		ShopRegistered{Shop: "demo.myshopify.com", Name: "Demo", Currency: "USD", ShopifyID: 954889, RegisteredAt: at},
 		ShopUninstalled{UninstalledAt: at},
 		ShopSettingsChanged{Settings: ShopSettings{ShopifyOrderConfirmations: true}, ChangedAt: at},
+		ShopReinstalled{ReinstalledAt: at},
 		UserRegistered{UserID: id, Shop: "demo.myshopify.com", Email: "a@example.com", Name: "A", Role: RoleStaff, RegisteredAt: at},
 		UserRoleChanged{Role: RoleOwner, ChangedAt: at},
 		UserDeactivated{DeactivatedAt: at},

@@ -41,8 +41,17 @@ const (
 	MetaCausationID   = "causation_id"
 )
 
+// StreamsTag is the Redis Cluster hash tag of every relayed stream, of the
+// streams read alongside them and of the relay's marker: a consumer reads all
+// its streams in one XREADGROUP, which a cluster serves only within one hash
+// slot, and the marker must go wherever the streams go (relay_recovery.go).
+const StreamsTag = "{events}"
+
+// StreamKey is the Redis key of name among the relayed streams.
+func StreamKey(prefix, name string) string { return prefix + StreamsTag + "." + name }
+
 // Topic is the Redis stream that carries a category's events.
-func Topic(prefix, category string) string { return prefix + "events." + category }
+func Topic(prefix, category string) string { return StreamKey(prefix, category) }
 
 // Relay publishes every event, in commit order, to its category's Redis stream.
 type Relay struct {

@@ -58,7 +58,50 @@ func CreateGroup(ctx context.Context, rdb redis.UniversalClient, stream, group s
 // errRedisLost stops the relay's publishing so it can rewind.
 var errRedisLost = errors.New("redis lost its data")
 
-func (r *Relay) markerKey() string { return r.prefix + "relay.marker" }
+// markerKey shares the streams' hash slot: on a cluster, the shard that
+// loses the streams loses the marker with them.
+func (r *Relay) markerKey() string { return StreamKey(r.prefix, "relay.marker") }
+
+// redisLost reports whether Redis may have lost published events: the marker
+// is gone (a restart without persistence), or it names another server than
+// the one that holds it now. That is a replica promoted by a failover, which
+// may lack the newest entries, as replication is asynchronous; a restart that
+// kept its data also counts, and costs only a harmless republish.
+func (r *Relay) redisLost(ctx context.Context) (bool, error) {
+	rdb := r.recovery.Redis
+	marker, err := rdb.Get(ctx, r.markerKey()).Result()
+	if errors.Is(err, redis.Nil) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	id, err := serverID(ctx, rdb, r.markerKey())
+	return err == nil && marker != id, err
+}
+
+// serverID is the run id of the Redis server that holds key: on a cluster,
+// the master of key's slot.
+func serverID(ctx context.Context, rdb redis.UniversalClient, key string) (string, error) {
+	node := rdb
+	if cluster, ok := rdb.(*redis.ClusterClient); ok {
+		master, err := cluster.MasterForKey(ctx, key)
+		if err != nil {
+			return "", err
+		}
+		node = master
+	}
+	info, err := node.Info(ctx, "server").Result()
+	if err != nil {
+		return "", err
+	}
+	for line := range strings.Lines(info) {
+		if id, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
+			return id, nil
+		}
+	}
+	return "", errors.New("redis INFO has no run_id")
+}
 
 // watermarkName is the checkpoint row that holds the watermark.
 func (r *Relay) watermarkName() string { return r.checkpoint + ".acknowledged" }
@@ -74,8 +117,7 @@ func (r *Relay) Recoveries() int64 { return r.recoveries.Load() }
 // crash half way just makes the next leader recover again.
 func (r *Relay) recover(ctx context.Context) error {
 	rdb := r.recovery.Redis
-	n, err := rdb.Exists(ctx, r.markerKey()).Result()
-	if err != nil || n == 1 {
+	if lost, err := r.redisLost(ctx); err != nil || !lost {
 		return err
 	}
 	published, err := r.store.LoadCheckpoint(ctx, r.checkpoint)
@@ -120,7 +162,11 @@ func (r *Relay) recover(ctx context.Context) error {
 		}
 		r.recoveries.Add(1)
 	}
-	return rdb.Set(ctx, r.markerKey(), time.Now().UTC().Format(time.RFC3339Nano), 0).Err()
+	id, err := serverID(ctx, rdb, r.markerKey())
+	if err != nil {
+		return err
+	}
+	return rdb.Set(ctx, r.markerKey(), id, 0).Err()
 }
 
 // guard checks the marker while the relay leads and stops it (errRedisLost)
@@ -140,7 +186,7 @@ func (r *Relay) guard(ctx context.Context, stop context.CancelCauseFunc) {
 		}
 		// Unreachable Redis is not a loss: publishing fails too, and the
 		// relay starts over (and checks again) when Redis answers.
-		if n, err := r.recovery.Redis.Exists(ctx, r.markerKey()).Result(); err == nil && n == 0 {
+		if lost, err := r.redisLost(ctx); err == nil && lost {
 			stop(errRedisLost)
 			return
 		}
@@ -218,7 +264,7 @@ func (r *Relay) saveWatermark(ctx context.Context) error {
 	}
 	// Only a watermark computed while Redis kept its data is true: if the
 	// marker went meanwhile, some of what was read came from an empty Redis.
-	if n, err := rdb.Exists(ctx, r.markerKey()).Result(); err != nil || n == 0 {
+	if lost, err := r.redisLost(ctx); err != nil || lost {
 		return err
 	}
 	if err := r.store.SaveCheckpoint(ctx, r.watermarkName(), mark); err != nil {

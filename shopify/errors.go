@@ -1,10 +1,15 @@
 package shopify
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/ordermill/ordermill/domain"
 )
+
+// ErrNotInstalled means the shop has no Admin API token: it never installed
+// the app, or uninstalled it. Asking again will not help until it installs.
+var ErrNotInstalled = errors.New("the shop has not installed the app")
 
 // fieldErrors collects the problems of a body, each naming its JSON field.
 type fieldErrors []domain.FieldError

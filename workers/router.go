@@ -78,7 +78,10 @@ func DeadLetterTopic(prefix string) string { return prefix + "deadletters" }
 
 // RequeueTopic is the Redis stream a handler also consumes; a re-queued dead
 // letter goes there, so only the handler that failed sees it again.
-func RequeueTopic(prefix, handler string) string { return prefix + "worker." + handler + ".requeue" }
+// It shares the relayed streams' hash slot, as the handler reads both at once.
+func RequeueTopic(prefix, handler string) string {
+	return eventstore.StreamKey(prefix, "worker."+handler+".requeue")
+}
 
 func consumerGroup(prefix, handler string) string { return prefix + "worker." + handler }
 

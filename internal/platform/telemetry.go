@@ -49,6 +49,12 @@ func (p *Platform) observeRoles(ctx context.Context, g *errgroup.Group, roles []
 			return err
 		}
 	}
+	if p.ReadPool != p.Pool {
+		err := p.Metrics.Register(telemetry.NewReplicaCollector(p.Pool, p.ReadPool, p.Log))
+		if err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			return err
+		}
+	}
 	if p.Config.MetricsAddr == "" {
 		return nil
 	}

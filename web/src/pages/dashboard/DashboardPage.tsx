@@ -29,9 +29,12 @@ async function recentOrders(signal: AbortSignal): Promise<{ orders: OrderSummary
   return { orders, capped: true };
 }
 
-/** One reader of the event log and how far it trails the newest event (GET /api/v1/status/lag). */
+/**
+ * One reader of the event log and how far it trails the newest event, or the
+ * read replica and how far it trails the primary (GET /api/v1/status/lag).
+ */
 interface Lag {
-  kind: 'relay' | 'projector';
+  kind: 'relay' | 'projector' | 'replica';
   name: string;
   events: number;
   seconds: number;
@@ -115,7 +118,7 @@ export function DashboardPage() {
               <tbody>
                 {lag.data.items.map((l) => (
                   <tr key={`${l.kind}-${l.name}`}>
-                    <td>{l.name === 'relay' ? 'relay (to Redis)' : l.name}</td>
+                    <td>{readerLabel(l)}</td>
                     <td className="num">{l.events}</td>
                     <td className="num">{l.seconds.toFixed(1)}</td>
                   </tr>
@@ -127,6 +130,11 @@ export function DashboardPage() {
       </section>
     </section>
   );
+}
+
+function readerLabel(l: Lag): string {
+  if (l.kind === 'replica') return 'read replica (behind the primary)';
+  return l.name === 'relay' ? 'relay (to Redis)' : l.name;
 }
 
 function Tile({ label, value, tone }: { label: string; value: string; tone?: 'critical' }) {
