@@ -197,10 +197,10 @@ func (g *generator) advanceLifecycle(o *order, s step, at time.Time, bodies map[
 		bodies["orders/edited"] = mustJSON(g.edit(o, s, ts))
 		return []string{"orders/edited", "orders/updated"}
 	case stepFulfilStated:
-		// Shopify states the order fulfilled; this snapshot carries no fulfillments.
+		// Shopify states the order fulfilled; this snapshot carries no
+		// fulfillments, so no line's shipped units are known (fulfilled stays).
 		for i := range o.LineItems {
 			li := &o.LineItems[i]
-			li.fulfilled = li.Quantity - li.removed
 			li.FulfillableQuantity = 0
 			li.FulfillmentStatus = nullable("fulfilled")
 		}
