@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/workers"
@@ -156,7 +157,7 @@ func TestInventoryFollowsOrders(t *testing.T) {
 	if again, _ := s.store.ReadStream(s.ctx, shipped.StreamID, 1); len(again) != len(timeline) {
 		t.Fatalf("handling again added %v", eventTypes(again[len(timeline):]))
 	}
-	dls := workers.NewDeadLetters(s.store, s.pub, s.prefix)
+	dls := bus.NewDeadLetters(s.store, s.pub, s.prefix)
 	if open, err := dls.List(s.ctx, testShop, false, 0, 10); err != nil || len(open) != 0 {
 		t.Fatalf("dead letters: %+v, %v", open, err)
 	}
