@@ -198,9 +198,10 @@ func (g *generator) advanceLifecycle(o *order, s step, at time.Time, bodies map[
 		return []string{"orders/edited", "orders/updated"}
 	case stepFulfilStated:
 		// Shopify states the order fulfilled; this snapshot carries no
-		// fulfillments, so no line's shipped units are known (fulfilled stays).
+		// fulfillments, its lines nothing left to fulfil.
 		for i := range o.LineItems {
 			li := &o.LineItems[i]
+			li.fulfilled = li.Quantity - li.removed
 			li.FulfillableQuantity = 0
 			li.FulfillmentStatus = nullable("fulfilled")
 		}
