@@ -88,6 +88,7 @@ func NewRouter(d Deps) Handler {
 	s.inventoryRoutes(v1)
 	s.webhookRoutes(r, v1)
 	s.shopRoutes(v1)
+	s.shopSettingsRoutes(v1)
 	s.deadLetterRoutes(v1)
 	s.reportRoutes(v1)
 	s.emailRoutes(v1)

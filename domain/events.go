@@ -28,8 +28,9 @@ var registry = func() map[string]reflect.Type {
 	events := []Event{
 		OrderPlaced{}, OrderPaid{}, OrderFulfilled{}, OrderCancelled{}, OrderRefunded{}, OrderSnapshotApplied{},
 		OrderEdited{}, OrderFulfillmentUpdated{}, OrderDeleted{},
-		InventoryReserved{}, InventoryReleased{}, InventoryCommitted{}, InventoryAdjusted{}, InventoryCounted{}, InventoryLevelSynced{},
-		ShopRegistered{}, ShopUninstalled{}, ShopReinstalled{},
+		InventoryReserved{}, InventoryReleased{}, InventoryCommitted{}, InventoryAdjusted{}, InventoryCounted{}, InventoryLevelSynced{}, InventoryBackordered{}, OrderBackordered{},
+		InventoryItemMapped{}, InventoryItemLevelHeld{},
+		ShopRegistered{}, ShopUninstalled{}, ShopSettingsChanged{}, ShopReinstalled{},
 		UserRegistered{}, UserRoleChanged{}, UserDeactivated{},
 		APITokenCreated{}, APITokenRevoked{},
 		WebhookReceived{}, WebhookProcessed{}, WebhookFailed{}, WebhookDuplicateReceived{}, WebhookComplianceRecorded{},

@@ -142,6 +142,7 @@ type Shop struct {
 	registeredAt           time.Time
 	uninstalledAt          time.Time
 	reinstalledAt          time.Time
+	settings               ShopSettings
 	version                int
 }
 
@@ -183,7 +184,7 @@ func NewShopFromHistory(events []Event) (*Shop, error) {
 	s := &Shop{}
 	for _, e := range events {
 		switch e.(type) {
-		case ShopRegistered, ShopUninstalled, ShopReinstalled:
+		case ShopRegistered, ShopUninstalled, ShopReinstalled, ShopSettingsChanged:
 		default:
 			return nil, fmt.Errorf("shop history holds %s: %w", e.EventType(), ErrUnknownEventType)
 		}
@@ -203,6 +204,8 @@ func (s *Shop) Apply(e Event) {
 	case ShopReinstalled:
 		s.uninstalledAt = time.Time{}
 		s.reinstalledAt = e.ReinstalledAt.UTC()
+	case ShopSettingsChanged:
+		s.settings = e.Settings
 	}
 	s.version++
 }

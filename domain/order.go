@@ -356,7 +356,7 @@ func NewOrderFromHistory(events []Event) (*Order, error) {
 	for _, e := range events {
 		switch e.(type) {
 		case OrderPlaced, OrderPaid, OrderFulfilled, OrderCancelled, OrderRefunded, OrderSnapshotApplied,
-			OrderEdited, OrderFulfillmentUpdated, OrderDeleted:
+			OrderEdited, OrderFulfillmentUpdated, OrderDeleted, OrderBackordered:
 		default:
 			return nil, fmt.Errorf("order history holds %s: %w", e.EventType(), ErrUnknownEventType)
 		}
@@ -471,11 +471,13 @@ func (o *Order) deriveStatus() Status {
 }
 
 func (o *Order) fulfillmentStatus() FulfillmentStatus {
-	shipped, complete := false, false
+	// Refunds and edits can leave every line at quantity 0: what shipped
+	// before still counts, so a shipped order with nothing left is fulfilled.
+	shipped := false
 	for _, l := range o.s.Lines {
 		shipped = shipped || l.FulfilledQuantity > 0
-		complete = complete || l.Quantity > 0
 	}
+	complete := shipped
 	for _, l := range o.s.Lines {
 		if l.FulfilledQuantity < l.Quantity {
 			complete = false

@@ -329,3 +329,22 @@ func TestLineInventoryKey(t *testing.T) {
 		}
 	}
 }
+
+// Refunds of Shopify orders take lines' current quantity to 0: what shipped
+// before keeps the order fulfilled, and an order that shipped nothing stays unfulfilled.
+func TestFulfilmentStatusOfOrdersWithNothingLeft(t *testing.T) {
+	shipped, unshipped := &Order{}, &Order{}
+	run(t, shipped, place, pay, fulfilAll)
+	run(t, unshipped, place, pay)
+	for _, o := range []*Order{shipped, unshipped} {
+		for i := range o.s.Lines {
+			o.s.Lines[i].Quantity = 0
+		}
+	}
+	if got := shipped.fulfillmentStatus(); got != FulfillmentFulfilled {
+		t.Errorf("shipped, then every unit taken back: %s, want fulfilled", got)
+	}
+	if got := unshipped.fulfillmentStatus(); got != FulfillmentUnfulfilled {
+		t.Errorf("nothing shipped, every unit taken back: %s, want unfulfilled", got)
+	}
+}

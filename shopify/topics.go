@@ -22,6 +22,8 @@ const (
 	TopicFulfillmentsCreate       = "fulfillments/create"
 	TopicFulfillmentsUpdate       = "fulfillments/update"
 	TopicInventoryLevelsUpdate    = "inventory_levels/update"
+	TopicProductsCreate           = "products/create"
+	TopicProductsUpdate           = "products/update"
 	TopicAppUninstalled           = "app/uninstalled"
 	TopicCustomersDataRequest     = "customers/data_request"
 	TopicCustomersRedact          = "customers/redact"

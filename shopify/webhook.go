@@ -51,7 +51,7 @@ func (e *TopicMismatchError) Is(target error) bool { return target == ErrTopicMi
 // DecodeWebhook decodes a verified webhook body as its (lower-case)
 // topic says, and so checks that it is one: a domain.ShopifyOrder for the
 // order snapshot topics, a RefundBody, a domain.ShopifyFulfillment for
-// fulfillments/*, an OrderEdit, an OrderDeletion, an InventoryLevel, a
+// fulfillments/*, an OrderEdit, an OrderDeletion, an InventoryLevel, a Product, a
 // ComplianceRequest for the privacy topics and a Shop for app/uninstalled, the last two
 // naming the signing shop. A topic Ordermill does not act on decodes to nil.
 // Every error is a *domain.ValidationError; a body of another kind or another shop
@@ -75,6 +75,8 @@ func DecodeWebhook(topic string, body []byte, signer Signer) (any, error) {
 		return DecodeOrderDeletion(body)
 	case topic == TopicInventoryLevelsUpdate:
 		return DecodeInventoryLevel(body)
+	case topic == TopicProductsCreate || topic == TopicProductsUpdate:
+		return DecodeProduct(body)
 	case topic == TopicAppUninstalled:
 		return decodeShop(topic, body, signer)
 	case ComplianceTopic(topic):

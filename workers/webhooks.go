@@ -284,7 +284,9 @@ func (w *Webhooks) apply(ctx context.Context, p *plan, src eventstore.Event, wh 
 	case shopify.OrderDeletion:
 		return w.deleteOrder(ctx, p, src, wh, b)
 	case shopify.InventoryLevel:
-		return w.inventoryLevel(ctx, p, src, wh.Shop, b)
+		return inventoryLevel(ctx, p, src, wh.Shop, b)
+	case shopify.Product:
+		return mapInventoryItems(ctx, p, src, wh.Shop, b)
 	case shopify.Shop:
 		return w.uninstall(ctx, p, src, wh)
 	case shopify.ComplianceRequest:
@@ -394,29 +396,6 @@ func (w *Webhooks) orderNews(ctx context.Context, p *plan, src eventstore.Event,
 			Detail: what + " of an order not received yet: its snapshot carries it"}, nil, nil
 	}
 	return appliedOrUnchanged(n, id.String(), what+" applied"), nil, err
-}
-
-// inventoryLevel records Shopify's available figure. The webhook names an
-// inventory item and a location, not a SKU, and our stock is keyed by SKU or
-// variant; until the item→variant lookup through the Admin API exists, the
-// level is kept under its own key "item-<inventory item id>@<location id>",
-// one per location because Shopify's figure is per location.
-func (w *Webhooks) inventoryLevel(ctx context.Context, p *plan, src eventstore.Event, shop string, level shopify.InventoryLevel) (domain.WebhookProcessed, []domain.Event, error) {
-	if !level.Tracked {
-		return domain.WebhookProcessed{Result: "ignored", Detail: "stock of the item is not tracked"}, nil, nil
-	}
-	key := fmt.Sprintf("item-%d@%d", level.InventoryItemID, level.LocationID)
-	n, err := p.update(ctx, src, shop, domain.InventoryStream(shop, key), func(history []domain.Event) ([]domain.Event, error) {
-		inv, err := domain.NewInventory(shop, key)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range history {
-			inv.Apply(e)
-		}
-		return inv.SetAvailableFromShopify(level.Available, level.UpdatedAt)
-	})
-	return appliedOrUnchanged(n, "", "inventory level "+key+" synced"), nil, err
 }
 
 // uninstall records app/uninstalled on the shop and destroys its Admin API

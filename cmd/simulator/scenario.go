@@ -48,6 +48,7 @@ var scenarios = map[string]func(g *generator, n int) []action{
 	"compliance": complianceScenario,
 	"uninstall":  uninstallScenario,
 	"inventory":  inventoryScenario,
+	"lifecycle":  lifecycleScenario,
 }
 
 func minutes(n int) time.Duration { return time.Duration(n) * time.Minute }
@@ -169,9 +170,9 @@ func uninstallScenario(g *generator, _ int) []action {
 
 var locations = []int64{65_094_860_801, 65_094_860_802}
 
-// inventoryScenario sends n stock level changes across the catalog.
+// inventoryScenario sends the catalog, then n stock level changes across it.
 func inventoryScenario(g *generator, n int) []action {
-	actions := make([]action, 0, n)
+	actions := g.catalogUpdates(scenarioBase.Add(-time.Hour))
 	for i := range n {
 		at := scenarioBase.Add(minutes(i))
 		actions = append(actions, g.inventoryUpdate(at))

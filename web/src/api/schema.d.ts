@@ -761,6 +761,24 @@ export interface paths {
         patch: operations["rotateShop"];
         trace?: never;
     };
+    "/api/v1/shop/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's shop settings */
+        get: operations["getShopSettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change the caller's shop settings (owners); settings left out keep their value */
+        patch: operations["patchShopSettings"];
+        trace?: never;
+    };
     "/api/v1/emails": {
         parameters: {
             query?: never;
@@ -1295,6 +1313,12 @@ export interface components {
             registered_at: string;
             /** Format: date-time */
             uninstalled_at: string | null;
+        };
+        ShopSettings: {
+            /** @description Send Ordermill's order confirmation for orders placed in Shopify too (off by default: Shopify confirms them itself). Orders created in Ordermill are always confirmed; test orders, orders that arrive cancelled and orders after the app was uninstalled never are. */
+            shopify_order_confirmations: boolean;
+            /** @description Version of the shop's stream. */
+            version: number;
         };
         Report: {
             /** Format: uuid */
@@ -2992,6 +3016,71 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["Invalid"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getShopSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopSettings"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    patchShopSettings: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of the version the change is based on, like "3", or * for any. Compared strongly (RFC 9110): a weak W/"3" never matches and the write answers 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    shopify_order_confirmations?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The shop's settings now. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Position": components["headers"]["Position"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Invalid"];
             default: components["responses"]["Problem"];
         };
