@@ -28,6 +28,8 @@ func (s *server) orderRoutes(g *gin.RouterGroup) {
 	read, write := s.require(domain.PermReadOrders), s.require(domain.PermWriteOrders)
 	g.POST("/orders", write, s.createOrder)
 	g.GET("/orders", read, s.listOrders)
+	g.GET("/orders/export", read, s.exportOrders)
+	g.GET("/dashboard", read, s.getDashboard)
 	g.GET("/orders/:id", read, s.getOrder)
 	g.GET("/orders/:id/events", read, s.orderEvents)
 	g.POST("/orders/:id/cancel", write, s.cancelOrder)
