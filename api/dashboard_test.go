@@ -200,6 +200,19 @@ func TestOrdersExport(t *testing.T) {
 		t.Errorf("the USD order reads %+v", detail)
 	}
 
+	// The history names the person who placed the order, not user:<uuid>.
+	var history struct {
+		Items []struct {
+			Metadata  struct{ Actor string } `json:"metadata"`
+			ActorName string                 `json:"actor_name"`
+		} `json:"items"`
+	}
+	apitest.Decode(t, expectStatus(t, e.Do(t, http.MethodGet, "/api/v1/orders/"+last.ID+"/events", auditor, nil), http.StatusOK), &history)
+	if len(history.Items) == 0 || !strings.HasPrefix(history.Items[0].ActorName, "owner-") ||
+		!strings.HasPrefix(history.Items[0].Metadata.Actor, "user:") {
+		t.Errorf("history: %+v", history.Items)
+	}
+
 	read := func(path, token string) [][]string {
 		t.Helper()
 		resp := expectStatus(t, e.Do(t, http.MethodGet, path, token, nil), http.StatusOK)

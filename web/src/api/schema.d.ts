@@ -1408,6 +1408,8 @@ export interface components {
             /** @description hex SHA-256 chaining this event to the previous one. */
             hash: string;
             prev_hash: string;
+            /** @description The name of the user or API token in metadata.actor; empty for workers, webhooks and the deleted. */
+            actor_name: string;
         };
         InventoryItem: {
             key: string;
