@@ -10,6 +10,7 @@ import (
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 // FulfillmentSyncHandlerName is the fulfillment sync worker's handler name.
@@ -28,17 +29,17 @@ type ShopTokens interface {
 // fulfillment ids it has seen, so a redelivery appends nothing.
 type FulfillmentSync struct {
 	store   *eventstore.Store
-	shopify *ShopifyClient
+	shopify *shopify.AdminClient
 	tokens  ShopTokens
 	log     *slog.Logger
 }
 
 // NewFulfillmentSync returns the fulfillment sync worker.
-func NewFulfillmentSync(store *eventstore.Store, shopify *ShopifyClient, tokens ShopTokens, log *slog.Logger) *FulfillmentSync {
+func NewFulfillmentSync(store *eventstore.Store, admin *shopify.AdminClient, tokens ShopTokens, log *slog.Logger) *FulfillmentSync {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &FulfillmentSync{store: store, shopify: shopify, tokens: tokens, log: log}
+	return &FulfillmentSync{store: store, shopify: admin, tokens: tokens, log: log}
 }
 
 // Handler returns the worker for the router.
@@ -72,8 +73,8 @@ func (w *FulfillmentSync) handle(ctx context.Context, e eventstore.Event) error 
 		w.log.WarnContext(ctx, "order unknown to Shopify", "shop", state.Shop, "shopify_id", state.ShopifyID, "order", state.ID)
 		return nil
 	}
-	fulfillments = slices.DeleteFunc(fulfillments, func(f ShopifyFulfillment) bool { return !f.Successful() })
-	slices.SortStableFunc(fulfillments, func(a, b ShopifyFulfillment) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	fulfillments = slices.DeleteFunc(fulfillments, func(f shopify.AdminFulfillment) bool { return !f.Successful() })
+	slices.SortStableFunc(fulfillments, func(a, b shopify.AdminFulfillment) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	res, err := w.store.Update(ctx, e.StreamID, eventstore.AnyVersion, func(history []eventstore.Event) ([]eventstore.NewEvent, error) {
 		o, err := orderFromHistory(history)
 		if err != nil {

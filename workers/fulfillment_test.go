@@ -10,7 +10,9 @@ import (
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/testenv"
 	"github.com/ordermill/ordermill/projections"
+	"github.com/ordermill/ordermill/shopify"
 	"github.com/ordermill/ordermill/workers"
 )
 
@@ -40,10 +42,10 @@ func TestFulfillmentSyncRecordsShopifyFulfillmentsOnce(t *testing.T) {
 	sim := startSimulator(t)
 	call(t, "POST", sim+"/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
 	orders := shopifyOrders(t, sim, testShop, 6)
-	latest := fulfilledOrder(t, orders)
+	latest := testenv.FulfilledOrder(t, orders)
 	want := successful(latest)
 
-	sync := workers.NewFulfillmentSync(s.store, workers.NewShopifyClient(workers.ShopifyConfig{BaseURL: sim}),
+	sync := workers.NewFulfillmentSync(s.store, shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim}),
 		tokens{testShop: testToken}, nil)
 	s.runWorkers(t, sync.Handler())
 	s.runProjectors(t, projections.NewFulfillments())
@@ -108,7 +110,7 @@ func TestFulfillmentSyncRecordsShopifyFulfillmentsOnce(t *testing.T) {
 func TestFulfillmentSyncIgnoresOrdersNotFromShopify(t *testing.T) {
 	s := newStack(t)
 	sim := startSimulator(t)
-	sync := workers.NewFulfillmentSync(s.store, workers.NewShopifyClient(workers.ShopifyConfig{BaseURL: sim}), tokens{}, nil)
+	sync := workers.NewFulfillmentSync(s.store, shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim}), tokens{}, nil)
 	id := domain.ShopifyOrderID(testShop, 1) // any id; the order is placed through the API
 	events, err := domain.PlaceOrder(domain.PlaceOrderCommand{
 		OrderID: id, Shop: testShop, Name: "#A1", Source: domain.SourceAPI, Currency: "USD",

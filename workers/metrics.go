@@ -8,6 +8,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/ordermill/ordermill/shopify"
 )
 
 // Retries are attempts that failed and were not dead-lettered:
@@ -28,7 +30,9 @@ var (
 	}, []string{"service", "operation", "status"})
 )
 
-func observeShopify(c ShopifyCall) {
+// ObserveShopify records one Admin API attempt; it is the Admin client's
+// Observe hook.
+func ObserveShopify(c shopify.AdminCall) {
 	status := "error"
 	if c.Status != 0 {
 		status = strconv.Itoa(c.Status)

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/shopify"
 	"github.com/ordermill/ordermill/workers"
 )
 
@@ -16,10 +17,10 @@ import (
 func TestExternalCallMetrics(t *testing.T) {
 	sim := startSimulator(t)
 	call(t, "POST", sim+"/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
-	order := fulfilledOrder(t, shopifyOrders(t, sim, testShop, 3))
+	order := testenv.FulfilledOrder(t, shopifyOrders(t, sim, testShop, 3))
 	call(t, "POST", sim+"/_sim/faults", map[string]any{"admin": map[string]int{"status": http.StatusInternalServerError, "count": 1}}, nil)
 
-	client := workers.NewShopifyClient(workers.ShopifyConfig{BaseURL: sim, Backoff: 10 * time.Millisecond})
+	client := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim, Backoff: 10 * time.Millisecond, Observe: workers.ObserveShopify})
 	if _, found, err := client.OrderFulfillments(t.Context(), testShop, testToken, order.ID); err != nil || !found {
 		t.Fatalf("OrderFulfillments: found %v, %v", found, err)
 	}

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -59,48 +57,22 @@ func call(t *testing.T, method, url string, body, out any) int {
 	return resp.StatusCode
 }
 
-// simDelivery is a webhook the simulator sent in a run.
-type simDelivery struct {
-	Topic   string `json:"topic"`
-	OrderID int64  `json:"order_id"`
-	Body    []byte `json:"body"`
-}
-
-// shopifyOrders has the simulator play the orders scenario for shop, so that
-// its Admin API knows those orders, and returns each order's snapshots in
-// the order they were sent. The webhooks go to a sink that only
-// acknowledges them: nothing of Ordermill sees them, so whatever the tests
-// record about these orders comes from the Admin API.
+// shopifyOrders has the simulator play the orders scenario for shop (see
+// testenv.Simulator.PlayOrders); whatever the tests record about these
+// orders comes from the Admin API.
 func shopifyOrders(t *testing.T, sim, shop string, orders int) map[int64][]domain.ShopifyOrder {
 	t.Helper()
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
-	t.Cleanup(sink.Close)
-	var created struct{ ID string }
-	if code := call(t, "POST", sim+"/_sim/runs", map[string]any{
-		"scenario": "orders", "shop": shop, "secret": "s", "target": sink.URL, "orders": orders, "seed": 7, "concurrency": 4,
-	}, &created); code != http.StatusCreated {
-		t.Fatalf("start run: %d", code)
-	}
-	var run struct {
-		Status     string
-		Deliveries []simDelivery
-	}
-	waitFor(t, "the simulator run", func() bool {
-		call(t, "GET", sim+"/_sim/runs/"+created.ID, nil, &run)
-		return run.Status == "done"
-	})
-	out := map[int64][]domain.ShopifyOrder{}
-	for _, d := range run.Deliveries {
-		if !strings.HasPrefix(d.Topic, "orders/") {
-			continue
-		}
-		o, err := domain.DecodeShopifyOrder(d.Body)
-		if err != nil {
-			t.Fatalf("simulator sent an undecodable %s: %v", d.Topic, err)
-		}
-		out[o.ID] = append(out[o.ID], o)
-	}
-	return out
+	return (&testenv.Simulator{URL: sim}).PlayOrders(t, shop, orders)
+}
+
+const (
+	testShop  = "acme.myshopify.com"
+	testToken = "shpat_acme"
+)
+
+func adminCalls(t *testing.T, sim string) []testenv.AdminCall {
+	t.Helper()
+	return (&testenv.Simulator{URL: sim}).AdminCalls(t)
 }
 
 // stack is the part of a running platform the worker tests need: a fresh

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,14 +74,16 @@ type adminFault struct {
 }
 
 type adminCall struct {
-	Time      time.Time `json:"time"`
-	Shop      string    `json:"shop"`
-	Status    int       `json:"status"`
-	Throttled bool      `json:"throttled"`
-	Query     string    `json:"query"`
+	Time       time.Time `json:"time"`
+	Shop       string    `json:"shop"`
+	APIVersion string    `json:"api_version"` // the version served, after falling forward
+	Status     int       `json:"status"`
+	Throttled  bool      `json:"throttled"`
+	Query      string    `json:"query"`
 }
 
 type adminConfig struct {
+	versions    []string // supported stable versions, oldest first
 	bucketSize  float64
 	restoreRate float64
 	queryCost   float64
@@ -99,7 +103,14 @@ type adminAPI struct {
 	calls   []adminCall
 }
 
+// defaultAPIVersions are the stable Admin API versions Shopify supports
+// when the newest is 2026-10: each for twelve months.
+var defaultAPIVersions = []string{"2026-01", "2026-04", "2026-07", "2026-10"}
+
 func newAdminAPI(cfg adminConfig, orders *orderStore, now func() time.Time) *adminAPI {
+	if len(cfg.versions) == 0 {
+		cfg.versions = defaultAPIVersions
+	}
 	return &adminAPI{cfg: cfg, now: now, orders: orders, tokens: map[string]string{}, buckets: map[string]*bucket{}}
 }
 
@@ -192,7 +203,29 @@ func (a *adminAPI) admission(token string) (shop string, status int, retryAfter 
 	return shop, http.StatusOK, 0, ok, cost
 }
 
+// servedVersion is the Admin API version Shopify answers a request for
+// requested with: a supported one as asked, a retired one falls forward to the
+// oldest supported, and an unreleased or malformed one does not exist.
+func (a *adminAPI) servedVersion(requested string) (string, bool) {
+	vs := a.cfg.versions
+	switch {
+	case requested == "unstable" || slices.Contains(vs, requested):
+		return requested, true
+	case apiVersionPattern.MatchString(requested) && requested < vs[0]:
+		return vs[0], true
+	}
+	return "", false
+}
+
+var apiVersionPattern = regexp.MustCompile(`^[0-9]{4}-(01|04|07|10)$`)
+
 func (a *adminAPI) serveGraphQL(w http.ResponseWriter, r *http.Request) {
+	version, ok := a.servedVersion(r.PathValue("version"))
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]string{"errors": "Not Found"})
+		return
+	}
+	w.Header().Set("X-Shopify-API-Version", version)
 	var req struct {
 		Query     string         `json:"query"`
 		Variables map[string]any `json:"variables"`
@@ -202,7 +235,7 @@ func (a *adminAPI) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	throttled := status == http.StatusOK && !ok
 	defer func() {
 		a.mu.Lock()
-		a.calls = append(a.calls, adminCall{Time: a.now(), Shop: shop, Status: status, Throttled: throttled, Query: req.Query})
+		a.calls = append(a.calls, adminCall{Time: a.now(), Shop: shop, APIVersion: version, Status: status, Throttled: throttled, Query: req.Query})
 		a.mu.Unlock()
 	}()
 	switch {

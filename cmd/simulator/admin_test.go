@@ -15,7 +15,7 @@ const orderQuery = `query($id: ID!) { order(id: $id) { id fulfillments { id stat
 func adminQuery(t *testing.T, base, token string, orderID int64, out any) *http.Response {
 	t.Helper()
 	body := mustJSON(map[string]any{"query": orderQuery, "variables": map[string]string{"id": fmt.Sprintf("gid://shopify/Order/%d", orderID)}})
-	req, _ := http.NewRequest("POST", base+"/admin/api/2025-01/graphql.json", bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", base+"/admin/api/2026-10/graphql.json", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Shopify-Access-Token", token)
 	resp, err := http.DefaultClient.Do(req)
@@ -142,5 +142,23 @@ func TestAdminAPI(t *testing.T) {
 	}
 	if fmt.Sprint(statuses) != "[401 200 200 200 200 429 200]" || throttled != 1 || calls.Calls[1].Shop != shop || calls.Calls[1].Query != orderQuery {
 		t.Fatalf("call log: %v throttled=%d %+v", statuses, throttled, calls.Calls[1])
+	}
+}
+
+func TestServedVersion(t *testing.T) {
+	a := newAdminAPI(adminConfig{versions: []string{"2026-01", "2026-04", "2026-07", "2026-10"}}, newOrderStore(), time.Now)
+	for requested, want := range map[string]string{
+		"2026-10":  "2026-10",
+		"2026-04":  "2026-04",
+		"unstable": "unstable",
+		"2025-01":  "2026-01", // retired: falls forward to the oldest supported
+		"2027-01":  "",        // not released yet
+		"2026-05":  "",        // not a release
+		"latest":   "",
+	} {
+		got, ok := a.servedVersion(requested)
+		if got != want || ok != (want != "") {
+			t.Errorf("%s: served %q (%v), want %q", requested, got, ok, want)
+		}
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -51,6 +53,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8090", "listen address")
+	versions := fs.String("api-versions", strings.Join(defaultAPIVersions, ","), "supported Admin API versions, comma-separated; older ones fall forward to the oldest, others answer 404")
 	fs.Float64Var(&c.admin.bucketSize, "admin-bucket-size", 1000, "Admin API leaky bucket size in cost points, per shop")
 	fs.Float64Var(&c.admin.restoreRate, "admin-restore-rate", 50, "Admin API cost points restored per second")
 	fs.Float64Var(&c.admin.queryCost, "admin-query-cost", 10, "cost of one Admin API query")
@@ -63,6 +66,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	c.admin.versions = strings.Split(*versions, ",")
+	slices.Sort(c.admin.versions)
 	if err := validateConfig(c, fs.Args()); err != nil {
 		fmt.Fprintln(out, "simulator:", err)
 		return c, err
@@ -74,6 +79,8 @@ func validateConfig(c config, rest []string) error {
 	switch {
 	case len(rest) > 0:
 		return fmt.Errorf("unexpected arguments: %v", rest)
+	case slices.ContainsFunc(c.admin.versions, func(v string) bool { return !apiVersionPattern.MatchString(v) }):
+		return fmt.Errorf("--api-versions: want releases like 2026-10, got %v", c.admin.versions)
 	case c.admin.bucketSize <= 0 || c.admin.restoreRate <= 0 || c.admin.queryCost <= 0:
 		return errors.New("--admin-bucket-size, --admin-restore-rate and --admin-query-cost must be positive")
 	case c.admin.queryCost > c.admin.bucketSize:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -33,13 +34,15 @@ type Config struct {
 	DataDir         string
 	MasterKey       string
 	ShopifyAPIURL   string
-	SESEndpoint     string
-	EmailFrom       string
-	JWTKeyFile      string
-	BcryptCost      int
-	RateLimitUser   Rate
-	RateLimitIP     Rate
-	RateLimitLogin  Rate
+	// ShopifyAPIVersion is the Admin API version every call names.
+	ShopifyAPIVersion string
+	SESEndpoint       string
+	EmailFrom         string
+	JWTKeyFile        string
+	BcryptCost        int
+	RateLimitUser     Rate
+	RateLimitIP       Rate
+	RateLimitLogin    Rate
 	// Failed credentials per client IP: bad webhook signatures and bad bearer tokens.
 	RateLimitWebhookFailures Rate
 	RateLimitAuthFailures    Rate
@@ -103,6 +106,7 @@ var Vars = []Var{
 	{"ORDERMILL_DATA_DIR", ".run", "where local keys are generated when none are configured"},
 	{"ORDERMILL_MASTER_KEY", "", "base64 32-byte key that encrypts secrets and data keys (generated into the data dir when empty)"},
 	{"ORDERMILL_SHOPIFY_API_URL", "", "base URL of the Shopify Admin API (empty: https://<shop>); the demo points it at the simulator"},
+	{"ORDERMILL_SHOPIFY_API_VERSION", "2026-10", "Shopify Admin API version every call names (YYYY-MM, a quarterly release); Shopify supports each for 12 months"},
 	{"ORDERMILL_SES_ENDPOINT", "", "base endpoint of SES v2 (empty: AWS); the demo points it at the simulator"},
 	{"ORDERMILL_EMAIL_FROM", "orders@ordermill.test", "sender address of outgoing email"},
 	{"ORDERMILL_WEBHOOK_MAX_BYTES", "1048576", "largest Shopify webhook body accepted (larger: 413)"},
@@ -132,6 +136,9 @@ const (
 	EnvProduction  = "production"
 )
 
+// apiVersion matches Shopify's quarterly release names.
+var apiVersion = regexp.MustCompile(`^20[0-9]{2}-(01|04|07|10)$`)
+
 // MinOperatorTokenLen keeps the operator's token out of guessing range.
 const MinOperatorTokenLen = 32
 
@@ -149,27 +156,31 @@ func Load() (Config, error) {
 		panic("config: undeclared variable " + name)
 	}
 	c := Config{
-		Env:             get("ORDERMILL_ENV"),
-		DatabaseURL:     get("ORDERMILL_DATABASE_URL"),
-		DatabaseReadURL: get("ORDERMILL_DATABASE_READ_URL"),
-		RedisURL:        get("ORDERMILL_REDIS_URL"),
-		StreamPrefix:    get("ORDERMILL_STREAM_PREFIX"),
-		HTTPAddr:        get("ORDERMILL_HTTP_ADDR"),
-		MetricsAddr:     get("ORDERMILL_METRICS_ADDR"),
-		LogLevel:        get("ORDERMILL_LOG_LEVEL"),
-		DataDir:         get("ORDERMILL_DATA_DIR"),
-		MasterKey:       get("ORDERMILL_MASTER_KEY"),
-		ShopifyAPIURL:   get("ORDERMILL_SHOPIFY_API_URL"),
-		SESEndpoint:     get("ORDERMILL_SES_ENDPOINT"),
-		EmailFrom:       get("ORDERMILL_EMAIL_FROM"),
-		JWTKeyFile:      get("ORDERMILL_JWT_KEY_FILE"),
-		OperatorToken:   get("ORDERMILL_OPERATOR_TOKEN"),
+		Env:               get("ORDERMILL_ENV"),
+		DatabaseURL:       get("ORDERMILL_DATABASE_URL"),
+		DatabaseReadURL:   get("ORDERMILL_DATABASE_READ_URL"),
+		RedisURL:          get("ORDERMILL_REDIS_URL"),
+		StreamPrefix:      get("ORDERMILL_STREAM_PREFIX"),
+		HTTPAddr:          get("ORDERMILL_HTTP_ADDR"),
+		MetricsAddr:       get("ORDERMILL_METRICS_ADDR"),
+		LogLevel:          get("ORDERMILL_LOG_LEVEL"),
+		DataDir:           get("ORDERMILL_DATA_DIR"),
+		MasterKey:         get("ORDERMILL_MASTER_KEY"),
+		ShopifyAPIURL:     get("ORDERMILL_SHOPIFY_API_URL"),
+		ShopifyAPIVersion: get("ORDERMILL_SHOPIFY_API_VERSION"),
+		SESEndpoint:       get("ORDERMILL_SES_ENDPOINT"),
+		EmailFrom:         get("ORDERMILL_EMAIL_FROM"),
+		JWTKeyFile:        get("ORDERMILL_JWT_KEY_FILE"),
+		OperatorToken:     get("ORDERMILL_OPERATOR_TOKEN"),
 
 		CheckpointKeyFile: get("ORDERMILL_CHECKPOINT_KEY_FILE"),
 		CheckpointExport:  get("ORDERMILL_CHECKPOINT_EXPORT"),
 	}
 	if c.Env != EnvDevelopment && c.Env != EnvProduction {
 		return c, fmt.Errorf("ORDERMILL_ENV: %q is not %s or %s", c.Env, EnvDevelopment, EnvProduction)
+	}
+	if !apiVersion.MatchString(c.ShopifyAPIVersion) {
+		return c, fmt.Errorf("ORDERMILL_SHOPIFY_API_VERSION: want a release like 2026-10 (January, April, July or October), got %q", c.ShopifyAPIVersion)
 	}
 	if n := len(c.OperatorToken); n > 0 && n < MinOperatorTokenLen {
 		return c, fmt.Errorf("ORDERMILL_OPERATOR_TOKEN: %d characters, want at least %d", n, MinOperatorTokenLen)

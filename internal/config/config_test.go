@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -30,5 +31,23 @@ func TestCORSOrigins(t *testing.T) {
 		if err != nil || !slices.Equal(c.CORSOrigins, tc.want) {
 			t.Errorf("%q: %q, %v; want %q", tc.in, c.CORSOrigins, err, tc.want)
 		}
+	}
+}
+
+func TestShopifyAPIVersion(t *testing.T) {
+	for in, ok := range map[string]bool{"2026-10": true, "2027-01": true, "2026-05": false, "2026-10 ": false, "latest": false, "": false} {
+		t.Setenv("ORDERMILL_SHOPIFY_API_VERSION", in)
+		c, err := Load()
+		if ok && (err != nil || c.ShopifyAPIVersion != in) {
+			t.Errorf("%q: %q, %v", in, c.ShopifyAPIVersion, err)
+		}
+		if !ok && (err == nil || !strings.Contains(err.Error(), "ORDERMILL_SHOPIFY_API_VERSION")) {
+			t.Errorf("%q: error %v, want one naming the variable", in, err)
+		}
+	}
+	t.Setenv("ORDERMILL_SHOPIFY_API_VERSION", "")
+	os.Unsetenv("ORDERMILL_SHOPIFY_API_VERSION")
+	if c, err := Load(); err != nil || c.ShopifyAPIVersion != "2026-10" {
+		t.Errorf("default: %q, %v", c.ShopifyAPIVersion, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 
 	"github.com/ordermill/ordermill/internal/privacy"
+	"github.com/ordermill/ordermill/shopify"
 	"github.com/ordermill/ordermill/workers"
 )
 
@@ -35,11 +36,13 @@ func (p *Platform) DeadLetters() (*workers.DeadLetters, error) {
 
 // WorkerHandlers lists every background handler the workers role runs.
 func (p *Platform) WorkerHandlers() []workers.Handler {
-	shopify := workers.NewShopifyClient(workers.ShopifyConfig{BaseURL: p.Config.ShopifyAPIURL})
+	admin := shopify.NewAdminClient(shopify.AdminConfig{
+		BaseURL: p.Config.ShopifyAPIURL, APIVersion: p.Config.ShopifyAPIVersion, Observe: workers.ObserveShopify,
+	})
 	mailer := workers.NewMailer(workers.MailerConfig{Endpoint: p.Config.SESEndpoint, From: p.Config.EmailFrom})
 	return []workers.Handler{
 		p.WebhookProcessor().Handler(),
-		workers.NewFulfillmentSync(p.Store, shopify, p.Shops, p.Log).Handler(),
+		workers.NewFulfillmentSync(p.Store, admin, p.Shops, p.Log).Handler(),
 		workers.NewInventoryManager(p.Store, p.Log).Handler(),
 		workers.NewEmailWorker(p.Store, mailer, p.Log).Handler(),
 		workers.NewReportBuilder(p.Store, p.ReadPool, p.Log).Handler(),

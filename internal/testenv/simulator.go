@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ordermill/ordermill/domain"
 )
 
 // Simulator is cmd/simulator running as a subprocess: the real HTTP stand-in
@@ -94,4 +99,92 @@ func (s *Simulator) Do(t testing.TB, method, path string, body, out any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// PlayOrders has the simulator play the orders scenario for shop, so that its
+// Admin API knows those orders, and returns each order's snapshots in the
+// order they were sent. The webhooks go to a sink that only acknowledges
+// them: nothing of Ordermill sees them.
+func (s *Simulator) PlayOrders(t testing.TB, shop string, orders int) map[int64][]domain.ShopifyOrder {
+	t.Helper()
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
+	t.Cleanup(sink.Close)
+	var created struct{ ID string }
+	if code := s.Do(t, "POST", "/_sim/runs", map[string]any{
+		"scenario": "orders", "shop": shop, "secret": "s", "target": sink.URL, "orders": orders, "seed": 7, "concurrency": 4,
+	}, &created); code != http.StatusCreated {
+		t.Fatalf("start run: %d", code)
+	}
+	var run struct {
+		Status     string
+		Deliveries []struct {
+			Topic string `json:"topic"`
+			Body  []byte `json:"body"`
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for s.Do(t, "GET", "/_sim/runs/"+created.ID, nil, &run); run.Status != "done"; s.Do(t, "GET", "/_sim/runs/"+created.ID, nil, &run) {
+		if time.Now().After(deadline) {
+			t.Fatalf("simulator run %s not done after 60s", created.ID)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out := map[int64][]domain.ShopifyOrder{}
+	for _, d := range run.Deliveries {
+		if !strings.HasPrefix(d.Topic, "orders/") {
+			continue
+		}
+		o, err := domain.DecodeShopifyOrder(d.Body)
+		if err != nil {
+			t.Fatalf("simulator sent an undecodable %s: %v", d.Topic, err)
+		}
+		out[o.ID] = append(out[o.ID], o)
+	}
+	return out
+}
+
+// FulfilledOrder returns an order whose latest snapshot has a successful
+// fulfillment, and that snapshot.
+func FulfilledOrder(t testing.TB, orders map[int64][]domain.ShopifyOrder) domain.ShopifyOrder {
+	t.Helper()
+	ids := slices.Sorted(func(yield func(int64) bool) {
+		for id := range orders {
+			if !yield(id) {
+				return
+			}
+		}
+	})
+	for _, id := range ids {
+		snaps := orders[id]
+		last := snaps[len(snaps)-1]
+		for _, s := range snaps {
+			if s.UpdatedAt.After(last.UpdatedAt) {
+				last = s
+			}
+		}
+		for _, f := range last.Fulfillments {
+			if f.Status == "success" {
+				return last
+			}
+		}
+	}
+	t.Fatal("the scenario produced no fulfilled order")
+	return domain.ShopifyOrder{}
+}
+
+// AdminCall is one Admin API call in the simulator's call log.
+type AdminCall struct {
+	Time       time.Time
+	Status     int
+	Throttled  bool
+	Query      string
+	APIVersion string `json:"api_version"`
+}
+
+// AdminCalls returns the simulator's Admin API call log.
+func (s *Simulator) AdminCalls(t testing.TB) []AdminCall {
+	t.Helper()
+	var got struct{ Calls []AdminCall }
+	s.Do(t, "GET", "/_sim/admin/calls", nil, &got)
+	return got.Calls
 }

@@ -1,4 +1,4 @@
-package workers_test
+package shopify_test
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/ordermill/ordermill/domain"
-	"github.com/ordermill/ordermill/workers"
+	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 const (
@@ -20,26 +21,13 @@ const (
 	testToken = "shpat_acme"
 )
 
-type adminCall struct {
-	Time      time.Time
-	Status    int
-	Throttled bool
-}
-
-func adminCalls(t *testing.T, sim string) []adminCall {
-	t.Helper()
-	var got struct{ Calls []adminCall }
-	call(t, "GET", sim+"/_sim/admin/calls", nil, &got)
-	return got.Calls
-}
-
 // observed collects what the client's metrics hook is told.
 type observed struct {
 	mu    sync.Mutex
-	calls []workers.ShopifyCall
+	calls []shopify.AdminCall
 }
 
-func (o *observed) add(c workers.ShopifyCall) {
+func (o *observed) add(c shopify.AdminCall) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.calls = append(o.calls, c)
@@ -55,36 +43,7 @@ func (o *observed) statuses() []int {
 	return s
 }
 
-// fulfilledOrder returns an order whose latest snapshot has a successful
-// fulfillment, and that snapshot.
-func fulfilledOrder(t *testing.T, orders map[int64][]domain.ShopifyOrder) domain.ShopifyOrder {
-	t.Helper()
-	ids := slices.Sorted(func(yield func(int64) bool) {
-		for id := range orders {
-			if !yield(id) {
-				return
-			}
-		}
-	})
-	for _, id := range ids {
-		snaps := orders[id]
-		last := snaps[len(snaps)-1]
-		for _, s := range snaps {
-			if s.UpdatedAt.After(last.UpdatedAt) {
-				last = s
-			}
-		}
-		for _, f := range last.Fulfillments {
-			if f.Status == "success" {
-				return last
-			}
-		}
-	}
-	t.Fatal("the scenario produced no fulfilled order")
-	return domain.ShopifyOrder{}
-}
-
-func sameFulfillments(t *testing.T, got []workers.ShopifyFulfillment, want domain.ShopifyOrder) {
+func sameFulfillments(t *testing.T, got []shopify.AdminFulfillment, want domain.ShopifyOrder) {
 	t.Helper()
 	if len(got) != len(want.Fulfillments) {
 		t.Fatalf("got %d fulfillments, want %d: %+v", len(got), len(want.Fulfillments), got)
@@ -103,9 +62,9 @@ func sameFulfillments(t *testing.T, got []workers.ShopifyFulfillment, want domai
 }
 
 func TestShopifyClientRetriesUntilItSucceeds(t *testing.T) {
-	sim := startSimulator(t)
-	call(t, "POST", sim+"/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
-	order := fulfilledOrder(t, shopifyOrders(t, sim, testShop, 6))
+	sim := testenv.StartSimulator(t)
+	sim.Do(t, "POST", "/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
+	order := testenv.FulfilledOrder(t, sim.PlayOrders(t, testShop, 6))
 
 	tests := []struct {
 		name       string
@@ -120,9 +79,9 @@ func TestShopifyClientRetriesUntilItSucceeds(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var obs observed
-			client := workers.NewShopifyClient(workers.ShopifyConfig{BaseURL: sim, Backoff: 20 * time.Millisecond, Observe: obs.add})
-			call(t, "DELETE", sim+"/_sim/admin/calls", nil, nil)
-			call(t, "POST", sim+"/_sim/faults", map[string]any{"admin": map[string]int{
+			client := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL, Backoff: 20 * time.Millisecond, Observe: obs.add})
+			sim.Do(t, "DELETE", "/_sim/admin/calls", nil, nil)
+			sim.Do(t, "POST", "/_sim/faults", map[string]any{"admin": map[string]int{
 				"status": tt.status, "count": tt.count, "retry_after_seconds": tt.retryAfter}}, nil)
 
 			got, found, err := client.OrderFulfillments(t.Context(), testShop, testToken, order.ID)
@@ -131,7 +90,7 @@ func TestShopifyClientRetriesUntilItSucceeds(t *testing.T) {
 			}
 			sameFulfillments(t, got, order)
 			want := append(slices.Repeat([]int{tt.status}, tt.count), http.StatusOK)
-			calls := adminCalls(t, sim)
+			calls := sim.AdminCalls(t)
 			var statuses []int
 			for _, c := range calls {
 				statuses = append(statuses, c.Status)
@@ -150,21 +109,21 @@ func TestShopifyClientRetriesUntilItSucceeds(t *testing.T) {
 	}
 
 	t.Run("gives up with a typed error", func(t *testing.T) {
-		client := workers.NewShopifyClient(workers.ShopifyConfig{BaseURL: sim, Attempts: 3, Backoff: 5 * time.Millisecond})
-		call(t, "POST", sim+"/_sim/faults", map[string]any{"admin": map[string]int{"status": 500, "count": 10}}, nil)
-		t.Cleanup(func() { call(t, "POST", sim+"/_sim/faults", map[string]any{"admin": map[string]int{"count": 0}}, nil) })
+		client := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL, Attempts: 3, Backoff: 5 * time.Millisecond})
+		sim.Do(t, "POST", "/_sim/faults", map[string]any{"admin": map[string]int{"status": 500, "count": 10}}, nil)
+		t.Cleanup(func() { sim.Do(t, "POST", "/_sim/faults", map[string]any{"admin": map[string]int{"count": 0}}, nil) })
 		_, _, err := client.OrderFulfillments(t.Context(), testShop, testToken, order.ID)
-		var se *workers.ShopifyError
-		if !errors.Is(err, workers.ErrShopifyUnavailable) || !errors.As(err, &se) || se.Status != 500 || se.Attempts != 3 {
+		var se *shopify.AdminError
+		if !errors.Is(err, shopify.ErrAdminUnavailable) || !errors.As(err, &se) || se.Status != 500 || se.Attempts != 3 {
 			t.Fatalf("want ErrShopifyUnavailable after 3 attempts, got %v", err)
 		}
 	})
 
 	t.Run("refused token and unknown order", func(t *testing.T) {
-		client := workers.NewShopifyClient(workers.ShopifyConfig{BaseURL: sim})
+		client := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL})
 		_, _, err := client.OrderFulfillments(t.Context(), testShop, "shpat_wrong", order.ID)
-		var se *workers.ShopifyError
-		if !errors.Is(err, workers.ErrShopifyUnauthorized) || !errors.As(err, &se) || se.Attempts != 1 {
+		var se *shopify.AdminError
+		if !errors.Is(err, shopify.ErrAdminUnauthorized) || !errors.As(err, &se) || se.Attempts != 1 {
 			t.Fatalf("want ErrShopifyUnauthorized at once, got %v", err)
 		}
 		fs, found, err := client.OrderFulfillments(t.Context(), testShop, testToken, 1)
@@ -176,12 +135,12 @@ func TestShopifyClientRetriesUntilItSucceeds(t *testing.T) {
 
 func TestShopifyClientWaitsOutThrottling(t *testing.T) {
 	// Two queries empty the bucket; the third must wait two seconds for it.
-	sim := startSimulator(t, "--admin-bucket-size", "20", "--admin-query-cost", "10", "--admin-restore-rate", "5")
-	call(t, "POST", sim+"/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
-	order := fulfilledOrder(t, shopifyOrders(t, sim, testShop, 6))
+	sim := testenv.StartSimulator(t, "--admin-bucket-size", "20", "--admin-query-cost", "10", "--admin-restore-rate", "5")
+	sim.Do(t, "POST", "/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
+	order := testenv.FulfilledOrder(t, sim.PlayOrders(t, testShop, 6))
 	var obs observed
-	client := workers.NewShopifyClient(workers.ShopifyConfig{BaseURL: sim, Observe: obs.add})
-	call(t, "DELETE", sim+"/_sim/admin/calls", nil, nil)
+	client := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL, Observe: obs.add})
+	sim.Do(t, "DELETE", "/_sim/admin/calls", nil, nil)
 
 	for i := range 3 {
 		got, found, err := client.OrderFulfillments(t.Context(), testShop, testToken, order.ID)
@@ -190,7 +149,7 @@ func TestShopifyClientWaitsOutThrottling(t *testing.T) {
 		}
 		sameFulfillments(t, got, order)
 	}
-	calls := adminCalls(t, sim)
+	calls := sim.AdminCalls(t)
 	var throttled []int
 	for i, c := range calls {
 		if c.Throttled {
@@ -239,12 +198,12 @@ func TestShopifyClientTimesOut(t *testing.T) {
 			c.Close()
 		}
 	})
-	client := workers.NewShopifyClient(workers.ShopifyConfig{
+	client := shopify.NewAdminClient(shopify.AdminConfig{
 		BaseURL: "http://" + ln.Addr().String(), Timeout: 100 * time.Millisecond, Attempts: 2, Backoff: 5 * time.Millisecond,
 	})
 	_, _, err = client.OrderFulfillments(t.Context(), testShop, testToken, 42)
-	var se *workers.ShopifyError
-	if !errors.Is(err, workers.ErrShopifyTimeout) || !errors.As(err, &se) || se.Attempts != 2 || se.Status != 0 {
+	var se *shopify.AdminError
+	if !errors.Is(err, shopify.ErrAdminTimeout) || !errors.As(err, &se) || se.Attempts != 2 || se.Status != 0 {
 		t.Fatalf("want ErrShopifyTimeout after 2 attempts, got %v", err)
 	}
 	if n := accepted.Load(); n != 2 {
@@ -254,8 +213,33 @@ func TestShopifyClientTimesOut(t *testing.T) {
 	// The caller's own deadline ends the call too, with its error.
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	slow := workers.NewShopifyClient(workers.ShopifyConfig{BaseURL: "http://" + ln.Addr().String(), Timeout: time.Hour})
+	slow := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: "http://" + ln.Addr().String(), Timeout: time.Hour})
 	if _, _, err := slow.OrderFulfillments(ctx, testShop, testToken, 42); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("want the caller's deadline, got %v", err)
+	}
+}
+
+// Every call names the configured API version, and a retired version is
+// answered with the one Shopify fell forward to.
+func TestAdminClientNamesTheAPIVersion(t *testing.T) {
+	sim := testenv.StartSimulator(t)
+	sim.Do(t, "POST", "/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
+	for _, tt := range []struct{ configured, served string }{
+		{"", shopify.DefaultAPIVersion},
+		{"2026-04", "2026-04"},
+		{"2025-01", "2026-01"},
+	} {
+		var obs observed
+		client := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL, APIVersion: tt.configured, Observe: obs.add})
+		if _, _, err := client.OrderFulfillments(t.Context(), testShop, testToken, 1); err != nil {
+			t.Fatalf("%q: %v", tt.configured, err)
+		}
+		if len(obs.calls) != 1 || obs.calls[0].APIVersion != tt.served {
+			t.Errorf("configured %q: served %+v, want %s", tt.configured, obs.calls, tt.served)
+		}
+	}
+	calls := sim.AdminCalls(t)
+	if len(calls) != 3 || calls[0].APIVersion != "2026-10" {
+		t.Errorf("simulator call log: %+v", calls)
 	}
 }
