@@ -100,7 +100,7 @@ export function ReportsPage() {
                               type="button"
                               className="btn btn-small"
                               onClick={() => download.mutate(r)}
-                              aria-label={`Download the sales summary of ${r.from} to ${r.to} as CSV`}
+                              aria-label={`Download CSV of the sales summary of ${r.from} to ${r.to}`}
                             >
                               Download CSV
                             </button>
