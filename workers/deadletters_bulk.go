@@ -152,6 +152,8 @@ func ExplainDeadLetter(dl DeadLetter) DeadLetterExplanation {
 func plainError(msg string) string {
 	lower := strings.ToLower(msg)
 	for _, k := range []struct{ needle, meaning string }{
+		{"insufficient stock", "there was not enough stock on hand to ship it; add stock, then re-queue"},
+		{"suppression list", "the mail service will not send to this address"},
 		{"429", "the other service asked us to slow down"},
 		{"deadline exceeded", "the other service did not answer in time"},
 		{"timeout", "the other service did not answer in time"},

@@ -19,9 +19,9 @@ export function ActivityChart({ days }: { days: Day[] }) {
           <YAxis allowDecimals={false} fontSize={12} />
           <Tooltip />
           <Legend />
-          <Bar dataKey="orders" name="Orders" fill="#4f46e5" radius={[3, 3, 0, 0]} />
-          <Bar dataKey="webhooks" name="Webhooks" fill="#64748b" radius={[3, 3, 0, 0]} />
-          <Bar dataKey="webhooks_failed" name="Webhooks failed" fill="#b91c1c" radius={[3, 3, 0, 0]} />
+          <Bar dataKey="orders" name="Orders" fill="#4f46e5" radius={[3, 3, 0, 0]} isAnimationActive={false} />
+          <Bar dataKey="webhooks" name="Webhooks" fill="#64748b" radius={[3, 3, 0, 0]} isAnimationActive={false} />
+          <Bar dataKey="webhooks_failed" name="Webhooks failed" fill="#b91c1c" radius={[3, 3, 0, 0]} isAnimationActive={false} />
         </BarChart>
       </ResponsiveContainer>
       <figcaption className="visually-hidden">
@@ -41,7 +41,7 @@ export function SalesChart({ data, currency, exponent }: { data: SalesPoint[]; c
           <XAxis dataKey="date" tickFormatter={(d: string) => d.slice(5)} fontSize={12} />
           <YAxis fontSize={12} tickFormatter={money} width={90} />
           <Tooltip formatter={(value: number) => money(value)} />
-          <Line dataKey="net" name={`Net sales (${currency})`} stroke="#047857" strokeWidth={2} dot={false} />
+          <Line dataKey="net" name={`Net sales (${currency})`} stroke="#047857" strokeWidth={2} dot={false} isAnimationActive={false} />
         </LineChart>
       </ResponsiveContainer>
       <figcaption className="visually-hidden">{data.map((d) => `${d.date}: ${money(d.net)}`).join('; ')}</figcaption>
