@@ -56,12 +56,14 @@ var routeRules = map[string]string{
 	"POST /api/v1/orders":            "OS-T",
 	"GET /api/v1/orders":             "OSAT",
 	"GET /api/v1/orders/:id":         "OSAT",
+	"GET /api/v1/orders/export":      "OSAT",
+	"GET /api/v1/dashboard":          "OSAT",
 	"GET /api/v1/orders/:id/events":  "OSAT",
 	"POST /api/v1/orders/:id/cancel": "OS-T",
 	"POST /api/v1/orders/:id/pay":    "OS-T",
 	"POST /api/v1/orders/:id/refund": "OS-T",
 	"GET /api/v1/cache/stats":        "O-A-",
-	"GET /api/v1/status/lag":         "OSAT",
+	"GET /api/v1/status/lag":         "OS-T",
 
 	"GET /api/v1/inventory":              "OSAT",
 	"GET /api/v1/inventory/:key":         "OSAT",
@@ -73,6 +75,8 @@ var routeRules = map[string]string{
 	"POST /api/v1/webhooks/:id/redeliver":   "OS-T",
 	"GET /api/v1/dead-letters":              "OSAT",
 	"POST /api/v1/dead-letters/:id/requeue": "OS-T",
+	"POST /api/v1/dead-letters/requeue":     "OS-T",
+	"POST /api/v1/webhooks/redeliver":       "OS-T",
 
 	"POST /api/v1/reports":             "OSAT",
 	"GET /api/v1/reports":              "OSAT",
@@ -138,6 +142,8 @@ func matrixBodies(r shopResources, shopA string) map[string]func() any {
 		"POST /api/v1/inventory/:key/adjust": func() any { return map[string]any{"delta": 1, "reason": "matrix"} },
 		"POST /api/v1/inventory/:key/count":  func() any { return map[string]any{"on_hand": 7, "reason": "matrix"} },
 		"POST /api/v1/reports":               func() any { return map[string]any{"kind": "sales_summary", "from": "2025-01-01", "to": "2025-01-31"} },
+		"POST /api/v1/dead-letters/requeue":  func() any { return map[string]any{"dry_run": true} },
+		"POST /api/v1/webhooks/redeliver":    func() any { return map[string]any{"dry_run": true} },
 		// This test sends no email, so the rebuilt read model holds no rows.
 		"POST /api/v1/audit/rebuild": func() any { return map[string]any{"projection": "emails"} },
 	}

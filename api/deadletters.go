@@ -9,6 +9,7 @@ import (
 
 	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/workers"
 )
 
 // deadLetterRoutes lists events the workers gave up on and re-queues them.
@@ -16,11 +17,18 @@ func (s *server) deadLetterRoutes(v1 *gin.RouterGroup) {
 	g := v1.Group("/dead-letters", s.require(domain.PermReadWebhooks))
 	g.GET("", s.listDeadLetters)
 	g.POST("/:id/requeue", s.require(domain.PermWriteOrders), s.requeueDeadLetter)
+	g.POST("/requeue", s.require(domain.PermWriteOrders), s.bulkRequeueDeadLetters)
 }
 
 // deadLetterCursor is the last id of a page; ids only grow.
 type deadLetterCursor struct {
 	Before int64 `json:"before"`
+}
+
+// explainedDeadLetter is a dead letter with what it means for the merchant.
+type explainedDeadLetter struct {
+	bus.DeadLetter
+	Explanation bus.DeadLetterExplanation `json:"explanation"`
 }
 
 // listDeadLetters pages through the shop's dead letters, newest first;
@@ -39,10 +47,13 @@ func (s *server) listDeadLetters(c *gin.Context) {
 		s.problemFromError(c, err)
 		return
 	}
-	p := page[bus.DeadLetter]{Items: items}
+	p := page[explainedDeadLetter]{Items: make([]explainedDeadLetter, 0, len(items))}
 	if len(items) > limit {
-		p.Items = items[:limit]
-		p.NextCursor = encodeCursor(deadLetterCursor{Before: p.Items[limit-1].ID})
+		items = items[:limit]
+		p.NextCursor = encodeCursor(deadLetterCursor{Before: items[limit-1].ID})
+	}
+	for _, d := range items {
+		p.Items = append(p.Items, explainedDeadLetter{DeadLetter: d, Explanation: workers.ExplainDeadLetter(d)})
 	}
 	c.JSON(http.StatusOK, p)
 }

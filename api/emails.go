@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -31,8 +32,10 @@ type email struct {
 	SESMessageID  string    `json:"ses_message_id"`
 	Reason        string    `json:"reason"`
 	SourceEventID uuid.UUID `json:"source_event_id"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	// OrderID is the order whose placement sent the email (null for others).
+	OrderID   *uuid.UUID `json:"order_id"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // emailCursor is the last row of a page, ordered by (created_at, id) descending.
@@ -77,13 +80,22 @@ func (s *server) listEmails(c *gin.Context) {
 	if _, ok := s.awaitMinPosition(c, emailsProjection); !ok {
 		return
 	}
-	p, err := newestFirst(c.Request.Context(), s.ReadPool, `SELECT id, kind, to_address, subject, status, ses_message_id,
-			reason, source_event_id, created_at, updated_at
-		FROM emails_view WHERE `+f.sql()+` ORDER BY created_at DESC, id DESC`, f.args, limit,
+	clear := principalFrom(c).Role.Can(domain.PermReadCustomers)
+	// The order is the stream of the event that caused the email.
+	p, err := newestFirst(c.Request.Context(), s.ReadPool, `SELECT m.id, m.kind, m.to_address, m.subject, m.status,
+			m.ses_message_id, m.reason, m.source_event_id,
+			CASE WHEN ev.stream_id LIKE 'order-%' THEN substr(ev.stream_id, 7)::uuid END, m.created_at, m.updated_at
+		FROM (SELECT * FROM emails_view WHERE `+f.sql()+` ORDER BY created_at DESC, id DESC LIMIT `+
+		fmt.Sprint(limit+1)+`) m
+		LEFT JOIN events ev ON ev.event_id = m.source_event_id
+		ORDER BY m.created_at DESC, m.id DESC`, f.args, limit,
 		func(row pgx.CollectableRow) (email, error) {
 			var e email
 			err := row.Scan(&e.ID, &e.Kind, &e.To, &e.Subject, &e.Status, &e.SESMessageID, &e.Reason, &e.SourceEventID,
-				&e.CreatedAt, &e.UpdatedAt)
+				&e.OrderID, &e.CreatedAt, &e.UpdatedAt)
+			if !clear {
+				e.To = maskEmail(e.To)
+			}
 			return e, err
 		},
 		func(last email) any { return emailCursor{CreatedAt: last.CreatedAt, ID: last.ID} })
@@ -92,4 +104,18 @@ func (s *server) listEmails(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, p)
+}
+
+// maskEmail keeps an address recognisable without disclosing it:
+// jane.doe@example.com → j•••@example.com. An erased address stays empty.
+func maskEmail(addr string) string {
+	local, domainPart, ok := strings.Cut(addr, "@")
+	if addr == "" {
+		return ""
+	}
+	if !ok || local == "" {
+		return "•••"
+	}
+	_, size := utf8.DecodeRuneInString(local)
+	return local[:size] + "•••@" + domainPart
 }

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,12 +14,13 @@ import (
 )
 
 type emailOut struct {
-	ID           string `json:"id"`
-	Kind         string `json:"kind"`
-	To           string `json:"to"`
-	Subject      string `json:"subject"`
-	Status       string `json:"status"`
-	SESMessageID string `json:"ses_message_id"`
+	ID           string  `json:"id"`
+	Kind         string  `json:"kind"`
+	To           string  `json:"to"`
+	Subject      string  `json:"subject"`
+	Status       string  `json:"status"`
+	SESMessageID string  `json:"ses_message_id"`
+	OrderID      *string `json:"order_id"`
 }
 
 type emailPage struct {
@@ -97,9 +99,28 @@ func TestEmailLog(t *testing.T) {
 	if len(paged) != 3 {
 		t.Fatalf("paged confirmations: %+v", paged)
 	}
+	orders := map[string]bool{}
 	for _, m := range paged {
 		if m.Kind != "order_confirmation" || m.Subject == "" {
 			t.Errorf("filtered page holds %+v", m)
+		}
+		// The owner may see customers' addresses; each email links its order.
+		if !strings.HasPrefix(m.To, "buyer") || !strings.HasSuffix(m.To, "@example.test") || m.OrderID == nil {
+			t.Errorf("owner reads %+v", m)
+		} else {
+			orders[*m.OrderID] = true
+		}
+	}
+	if len(orders) != 3 {
+		t.Errorf("confirmations link orders %v, want 3", orders)
+	}
+	// An auditor reads them masked.
+	for _, m := range all.Items {
+		if m.Kind == "order_confirmation" && (m.To != "b•••@example.test" || m.OrderID == nil) {
+			t.Errorf("auditor reads %+v", m)
+		}
+		if m.Kind == "welcome" && m.OrderID != nil {
+			t.Errorf("a welcome email links order %s", *m.OrderID)
 		}
 	}
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -28,6 +29,8 @@ func (s *server) orderRoutes(g *gin.RouterGroup) {
 	read, write := s.require(domain.PermReadOrders), s.require(domain.PermWriteOrders)
 	g.POST("/orders", write, s.createOrder)
 	g.GET("/orders", read, s.listOrders)
+	g.GET("/orders/export", read, s.exportOrders)
+	g.GET("/dashboard", read, s.getDashboard)
 	g.GET("/orders/:id", read, s.getOrder)
 	g.GET("/orders/:id/events", read, s.orderEvents)
 	g.POST("/orders/:id/cancel", write, s.cancelOrder)
@@ -332,6 +335,9 @@ type orderEvent struct {
 	RecordedAt    time.Time           `json:"recorded_at"`
 	Hash          string              `json:"hash"`
 	PrevHash      string              `json:"prev_hash"`
+	// ActorName names the person or API token behind metadata.actor, within
+	// the shop; empty for workers, webhooks and who no longer exists.
+	ActorName string `json:"actor_name"`
 }
 
 // orderEvents reads the order's stream from the event store itself, so the
@@ -352,14 +358,48 @@ func (s *server) orderEvents(c *gin.Context) {
 		s.problemFromError(c, fmt.Errorf("order %s history: %w", id, err))
 		return
 	}
+	names, err := s.actorNames(c.Request.Context(), principalFrom(c).Shop, events)
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
 	items := make([]orderEvent, len(events))
 	for i, e := range events {
 		items[i] = orderEvent{
 			Position: e.Position.String(), EventID: e.ID, StreamVersion: e.StreamVersion, Type: e.Type,
 			SchemaVersion: e.SchemaVersion, Data: e.Data, Metadata: e.Metadata, RecordedAt: e.RecordedAt,
-			Hash: hex.EncodeToString(e.Hash), PrevHash: hex.EncodeToString(e.PrevHash),
+			Hash: hex.EncodeToString(e.Hash), PrevHash: hex.EncodeToString(e.PrevHash), ActorName: names[e.Metadata.Actor],
 		}
 	}
 	c.Header("ETag", etag(int64(len(events))))
 	c.JSON(http.StatusOK, gin.H{"items": items})
+}
+
+// actorNames maps the user: and token: actors of events to the names of the
+// shop's users and API tokens, in one query.
+func (s *server) actorNames(ctx context.Context, shop string, events []eventstore.Event) (map[string]string, error) {
+	var ids []uuid.UUID
+	for _, e := range events {
+		kind, id, ok := strings.Cut(e.Metadata.Actor, ":")
+		if u, err := uuid.Parse(id); ok && err == nil && (kind == KindUser || kind == KindToken) {
+			ids = append(ids, u)
+		}
+	}
+	names := map[string]string{}
+	if len(ids) == 0 {
+		return names, nil
+	}
+	rows, err := s.ReadPool.Query(ctx, `SELECT 'user:' || id, name FROM users WHERE shop = $1 AND id = ANY($2)
+		UNION ALL SELECT 'token:' || id, name || ' (API token)' FROM api_tokens WHERE shop = $1 AND id = ANY($2)`, shop, ids)
+	if err != nil {
+		return nil, fmt.Errorf("actor names: %w", err)
+	}
+	for rows.Next() {
+		var actor, name string
+		if err := rows.Scan(&actor, &name); err != nil {
+			return nil, err
+		}
+		names[actor] = name
+	}
+	return names, rows.Err()
 }

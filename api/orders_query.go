@@ -31,6 +31,7 @@ type orderSummary struct {
 	Email             string     `json:"email"`
 	CustomerName      string     `json:"customer_name"`
 	Currency          string     `json:"currency"`
+	CurrencyExponent  int        `json:"currency_exponent"` // ISO 4217 minor-unit digits of every amount
 	Subtotal          int64      `json:"subtotal"`
 	Total             int64      `json:"total"`
 	Paid              int64      `json:"paid"`
@@ -114,6 +115,7 @@ type orderLine struct {
 	FulfilledQuantity int     `json:"fulfilled_quantity"`
 	RefundedQuantity  int     `json:"refunded_quantity"`
 	UnitPrice         int64   `json:"unit_price"`
+	CurrencyExponent  int     `json:"currency_exponent"` // the order's currency's, for unit_price
 }
 
 // idString renders an optional Shopify id (0 or NULL means none) as a string.
@@ -137,7 +139,7 @@ func optionalTime(t time.Time) *time.Time {
 func orderFromState(o domain.OrderState) orderDetail {
 	d := orderDetail{orderSummary: orderSummary{
 		ID: o.ID, Name: o.Name, ShopifyID: idString(&o.ShopifyID), Source: o.Source, Email: o.Email,
-		CustomerName: o.CustomerName, Currency: o.Currency, Subtotal: o.Subtotal, Total: o.Total,
+		CustomerName: o.CustomerName, Currency: o.Currency, CurrencyExponent: domain.CurrencyExponent(o.Currency), Subtotal: o.Subtotal, Total: o.Total,
 		Paid: o.Paid, Refunded: o.Refunded, Status: string(o.Status), FinancialStatus: string(o.FinancialStatus),
 		FulfillmentStatus: string(o.FulfillmentStatus), PlacedAt: o.PlacedAt, CancelledAt: optionalTime(o.CancelledAt),
 		Tags: nonNil(o.Tags), Test: o.Test, Version: int64(o.Version),
@@ -151,7 +153,7 @@ func orderFromState(o domain.OrderState) orderDetail {
 		d.Lines[i] = orderLine{
 			ID: l.ID, SKU: l.SKU, VariantID: idString(&l.VariantID), InventoryKey: key, Title: l.Title,
 			Quantity: l.Quantity, OriginalQuantity: l.OriginalQuantity, FulfilledQuantity: l.FulfilledQuantity, RefundedQuantity: l.RefundedQuantity,
-			UnitPrice: l.UnitPrice,
+			UnitPrice: l.UnitPrice, CurrencyExponent: d.CurrencyExponent,
 		}
 		d.ItemCount += l.Quantity
 	}
@@ -171,6 +173,7 @@ func scanOrder(row pgx.Row, more ...any) (orderSummary, error) {
 		&o.Total, &o.Paid, &o.Refunded, &o.Status, &o.FinancialStatus, &o.FulfillmentStatus, &o.ItemCount,
 		&o.PlacedAt, &o.CancelledAt, &o.Tags, &o.Test, &o.Version}, more...)...)
 	o.ShopifyID = idString(shopifyID)
+	o.CurrencyExponent = domain.CurrencyExponent(o.Currency)
 	o.PlacedAt = o.PlacedAt.UTC()
 	if o.CancelledAt != nil {
 		*o.CancelledAt = o.CancelledAt.UTC()
@@ -215,6 +218,9 @@ func (s *server) queryOrder(ctx context.Context, shop string, id uuid.UUID) (ord
 	})
 	if err := s.ReadPool.SendBatch(ctx, b).Close(); err != nil {
 		return orderDetail{}, fmt.Errorf("order %s: %w", id, err)
+	}
+	for i := range d.Lines {
+		d.Lines[i].CurrencyExponent = d.CurrencyExponent
 	}
 	return d, nil
 }

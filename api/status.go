@@ -10,7 +10,7 @@ import (
 )
 
 func (s *server) statusRoutes(v1 *gin.RouterGroup) {
-	v1.GET("/status/lag", s.require(domain.PermReadOrders), s.lag)
+	v1.GET("/status/lag", s.require(domain.PermOperations), s.lag)
 }
 
 // lag shows the relay's and each projector's distance from the head of the

@@ -49,6 +49,7 @@ func (s *server) webhookRoutes(r *gin.Engine, v1 *gin.RouterGroup) {
 	log.GET("", s.listWebhooks)
 	log.GET("/:id", s.getWebhook)
 	log.POST("/:id/redeliver", s.require(domain.PermWriteOrders), s.redeliverWebhook)
+	log.POST("/redeliver", s.require(domain.PermWriteOrders), s.bulkRedeliverWebhooks)
 	s.privacyRoutes(v1) // what the compliance webhooks asked for
 }
 

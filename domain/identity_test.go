@@ -25,10 +25,11 @@ func applyAll(t *testing.T, apply func(Event), evs []Event, err error) {
 
 func TestRoleCan(t *testing.T) {
 	all := []Permission{PermReadOrders, PermWriteOrders, PermReadInventory, PermWriteInventory, PermReadWebhooks,
-		PermManageUsers, PermManageTokens, PermManageShops, PermAudit}
+		PermManageUsers, PermManageTokens, PermManageShops, PermAudit, PermReadCustomers, PermOperations}
 	allowed := map[Role][]Permission{
-		RoleOwner:   all,
-		RoleStaff:   {PermReadOrders, PermWriteOrders, PermReadInventory, PermWriteInventory, PermReadWebhooks},
+		RoleOwner: all,
+		RoleStaff: {PermReadOrders, PermWriteOrders, PermReadInventory, PermWriteInventory, PermReadWebhooks,
+			PermReadCustomers, PermOperations},
 		RoleAuditor: {PermReadOrders, PermReadInventory, PermReadWebhooks, PermAudit},
 		Role("x"):   nil,
 	}

@@ -35,6 +35,12 @@ const (
 	PermManageTokens   Permission = "tokens:manage"
 	PermManageShops    Permission = "shops:manage"
 	PermAudit          Permission = "audit"
+	// PermReadCustomers shows customers' personal data (email addresses) in
+	// clear; without it the app shows them masked.
+	PermReadCustomers Permission = "customers:read"
+	// PermOperations shows the platform's running figures (projection lag,
+	// relay, streams) for the people who keep the shop's processing healthy.
+	PermOperations Permission = "operations:read"
 )
 
 // rolePermissions is the whole authorisation policy, kept as data so it can be
@@ -44,10 +50,11 @@ const (
 var rolePermissions = map[Role][]Permission{
 	RoleOwner: {
 		PermReadOrders, PermWriteOrders, PermReadInventory, PermWriteInventory, PermReadWebhooks,
-		PermManageUsers, PermManageTokens, PermManageShops, PermAudit,
+		PermManageUsers, PermManageTokens, PermManageShops, PermAudit, PermReadCustomers, PermOperations,
 	},
 	RoleStaff: {
 		PermReadOrders, PermWriteOrders, PermReadInventory, PermWriteInventory, PermReadWebhooks,
+		PermReadCustomers, PermOperations,
 	},
 	RoleAuditor: {
 		PermReadOrders, PermReadInventory, PermReadWebhooks, PermAudit,

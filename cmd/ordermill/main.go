@@ -24,6 +24,7 @@ func commands() []command {
 		{"shops", "register a shop's credentials (shops add), or install the app on a shop through OAuth (shops install)", shopsCmd},
 		{"users", "register a user of a shop (users add)", usersCmd},
 		{"seed", "create the demo shop, its users, stock and a few orders (idempotent)", seedCmd},
+		{"deadletters", "re-queue a shop's dead letters by filter, with a dry-run preview (deadletters requeue)", deadLettersCmd},
 		{"verify", "operator: verify the whole log now, then sign and export a checkpoint (one scheduled audit round)", verifyCmd},
 	}
 }

@@ -4,7 +4,8 @@
 // test-artifacts/screenshots/. Exits non-zero, naming the failed step.
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -75,6 +76,42 @@ async function waitFor(what, fn, timeoutMs = 30_000, everyMs = 250) {
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+// axe-core runs inside each page; serious and critical violations fail the step.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const axeResults = [];
+
+async function checkA11y(page, name) {
+  // Evaluated through the debugging protocol: the app's CSP rightly refuses inline scripts.
+  await page.evaluate(axeSource);
+  const { violations } = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const blocking = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  axeResults.push({ page: name, violations: violations.map((v) => `${v.id} (${v.impact}, ${v.nodes.length})`) });
+  if (blocking.length > 0) {
+    throw new Error(`axe on ${name}: ${blocking.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`).join('; ')}`);
+  }
+}
+
+/** An access token for who, from the API the app uses, to set up data quickly. */
+async function apiToken(api, who) {
+  const res = await fetch(`${api}/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ shop: SHOP, email: who.email, password: who.password }),
+  });
+  if (!res.ok) throw new Error(`login ${who.email}: ${res.status}`);
+  return (await res.json()).access_token;
+}
+
+async function apiCall(api, token, method, path, body) {
+  const res = await fetch(`${api}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.status === 204 ? null : res.json();
 }
 
 const steps = [];
@@ -186,6 +223,7 @@ step('owner signs in; simulated webhooks appear as orders without reload', async
   ctx.ownerPage = page;
   console.log(`    rows before ${before}, after ${await page.locator('table tbody tr a').count()}`);
   await shot(page, '02-orders');
+  await checkA11y(page, '/orders');
 });
 
 step('order detail shows the timeline', async (ctx) => {
@@ -195,6 +233,7 @@ step('order detail shows the timeline', async (ctx) => {
   await page.getByRole('list', { name: 'Order history' }).locator('li').first().waitFor();
   await page.getByText('order.placed').first().waitFor();
   await shot(page, '03-order-detail');
+  await checkA11y(page, '/orders/:id');
   await page.getByRole('button', { name: 'View order at this point' }).first().click();
   // The order as it stood after its first event, rebuilt by the server.
   await page.locator('.time-travel .order-summary').waitFor();
@@ -249,13 +288,18 @@ step('a failed webhook can be redelivered', async (ctx) => {
   await page.locator('table tbody tr a').first().click();
   await page.getByRole('heading', { name: /^Webhook / }).waitFor();
   await shot(page, '08-webhook-detail');
+  await checkA11y(page, '/webhooks/:id');
 });
 
 step('dashboard, dead letters, settings render for the owner', async (ctx) => {
   const page = ctx.ownerPage;
   for (const [path, heading, name] of [
     ['/dashboard', 'Dashboard', '09-dashboard'],
-    ['/dead-letters', 'Dead letters', '10-dead-letters'],
+    ['/dead-letters', 'Recovery', '10-recovery'],
+    ['/inventory', 'Inventory', '10b-inventory'],
+    ['/webhooks', 'Webhooks', '10c-webhooks'],
+    ['/operations', 'Operations', '10d-operations'],
+    ['/audit', 'Audit', '10e-audit'],
     ['/emails', 'Emails', '11-emails'],
     ['/reports', 'Reports', '12-reports'],
     ['/settings', 'Settings', '13-settings'],
@@ -264,7 +308,130 @@ step('dashboard, dead letters, settings render for the owner', async (ctx) => {
     await page.getByRole('heading', { name: heading, exact: true }).waitFor();
     await page.waitForLoadState('networkidle').catch(() => {});
     await shot(page, name);
+    await checkA11y(page, path);
   }
+});
+
+step('money reads in each currency\'s own digits (USD, JPY, HUF, KWD)', async (ctx) => {
+  const page = ctx.ownerPage;
+  const token = await apiToken(ctx.api, users.owner);
+  // The server's own renderings (domain.Money.Decimal) of these amounts.
+  const cases = [
+    ['USD', 1999, '19.99'],
+    ['JPY', 1500, '1,500'],
+    ['HUF', 1999, '19.99'], // ISO 4217 gives HUF two digits; Intl's CLDR gives it none
+    ['KWD', 12345, '12.345'],
+  ];
+  for (const [currency, minor, shown] of cases) {
+    const order = await apiCall(ctx.api, token, 'POST', '/api/v1/orders', {
+      currency, email: `money-${currency.toLowerCase()}@e2e.test`, customer_name: 'Money Check',
+      lines: [{ sku: `E2E-${currency}`, title: `Price check ${currency}`, quantity: 1, unit_price: minor }],
+    });
+    await page.goto(`${ctx.api}/orders/${order.id}`);
+    const total = page.locator('.total-strong td');
+    await total.waitFor();
+    const text = (await total.innerText()).trim();
+    if (!text.includes(shown)) throw new Error(`${currency} ${minor} shows as ${text}, want ${shown}`);
+    console.log(`    ${currency} ${minor} → ${text}`);
+    if (currency === 'HUF') await shot(page, '16-money-huf');
+  }
+});
+
+step('stock is adjusted from the inventory page', async (ctx) => {
+  const page = ctx.ownerPage;
+  await page.goto(`${ctx.api}/inventory`);
+  const button = page.getByRole('button', { name: 'Adjust E2E-USD' });
+  await button.waitFor();
+  const row = page.locator('table tbody tr', { has: button });
+  const onHand = Number(await row.locator('td').nth(1).innerText());
+  await button.click();
+  await page.getByLabel('Change (e.g. 10 or -2)').fill('25');
+  await page.getByLabel('Reason').fill('Received purchase order (e2e)');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await waitFor('on hand to grow by 25', async () => Number(await row.locator('td').nth(1).innerText()) === onHand + 25, 20_000, 300);
+  await shot(page, '17-inventory-adjusted');
+});
+
+step('a sales summary is requested, built and downloaded as CSV', async (ctx) => {
+  const page = ctx.ownerPage;
+  await page.goto(`${ctx.api}/reports`);
+  const from = new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
+  await page.getByLabel('From').fill(from);
+  await page.getByRole('button', { name: 'Request sales summary' }).click();
+  const download = page.getByRole('button', { name: `Download CSV of the sales summary of ${from} to ${new Date().toISOString().slice(0, 10)}` }).first();
+  await download.waitFor({ timeout: 30_000 });
+  await shot(page, '18-reports');
+  await checkA11y(page, '/reports (with a report)');
+  const [file] = await Promise.all([page.waitForEvent('download'), download.click()]);
+  const csv = readFileSync(await file.path(), 'utf8');
+  if (!csv.startsWith('date,currency,orders,gross,refunds,net')) throw new Error(`report CSV starts ${csv.slice(0, 80)}`);
+  if (!/,KWD,1,12\.345,/.test(csv)) throw new Error(`the KWD order is not in the report as 12.345: ${csv}`);
+});
+
+step('bulk re-queue previews the dead letters, then re-queues them', async (ctx) => {
+  const page = ctx.ownerPage;
+  const token = await apiToken(ctx.api, users.owner);
+  const address = `bounce-${suffix}@e2e.test`;
+  const fault = (failTo) =>
+    fetch(`${ctx.sim}/_sim/faults`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ses: { status: 503, fail_to: failTo } }),
+    });
+  await fault([address]); // SES is down for this address: the confirmation fails every retry
+  await apiCall(ctx.api, token, 'POST', '/api/v1/orders', {
+    currency: 'USD', email: address, customer_name: 'Bounce Check',
+    lines: [{ sku: 'E2E-USD', title: 'Price check USD', quantity: 1, unit_price: 500 }],
+  });
+  await waitFor('the email to be dead-lettered', async () => {
+    const list = await apiCall(ctx.api, token, 'GET', '/api/v1/dead-letters');
+    return list.items.some((d) => d.handler === 'email');
+  }, 60_000, 500);
+  await page.goto(`${ctx.api}/dead-letters`);
+  await page.getByRole('heading', { name: 'Recovery', exact: true }).waitFor();
+  await page.getByLabel('Step').selectOption('email');
+  await page.getByRole('button', { name: 'Preview' }).first().click();
+  await page.getByText(/^Preview: \d+ open dead letters match\. Nothing has changed yet\./).waitFor();
+  await page.getByRole('cell', { name: 'Would re-queue' }).first().waitFor();
+  await shot(page, '19-bulk-requeue-preview');
+  await checkA11y(page, '/dead-letters (preview)');
+  await fault([]); // the cause is fixed
+  await page.getByRole('button', { name: /^Re-queue \d+ dead letters$/ }).click();
+  await page.getByText(/^Done: \d+ re-queued, 0 failed\./).waitFor();
+  await shot(page, '20-bulk-requeue-done');
+  await waitFor('the confirmation to be sent after the re-queue', async () => {
+    const emails = await apiCall(ctx.api, token, 'GET', '/api/v1/emails');
+    return emails.items.some((e) => e.to === address && e.status === 'sent');
+  }, 30_000, 500);
+});
+
+step('an email\'s recipient reads in clear for the owner, masked for the auditor', async (ctx) => {
+  const page = ctx.ownerPage;
+  await page.goto(`${ctx.api}/emails`);
+  const cell = page.getByRole('cell', { name: 'money-kwd@e2e.test' });
+  await cell.first().waitFor({ timeout: 30_000 });
+  const row = page.locator('table tbody tr', { has: cell.first() });
+  await row.getByRole('link', { name: 'Open order' }).waitFor();
+  if ((await page.getByText(/sealed:v1/).count()) > 0) throw new Error('a recipient still reads sealed:v1:…');
+  await shot(page, '21-emails');
+  await checkA11y(page, '/emails');
+  await row.getByRole('link', { name: 'Open order' }).click();
+  await page.getByRole('heading', { name: /^Order / }).waitFor();
+});
+
+step('an API token is created and shown once', async (ctx) => {
+  const page = ctx.ownerPage;
+  await page.goto(`${ctx.api}/settings`);
+  const form = page.getByRole('form', { name: 'Create an API token' });
+  await form.getByLabel('Token name').fill('ERP sync (e2e)');
+  await form.getByLabel('Role').selectOption('staff');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const secret = await page.getByLabel('Token', { exact: true }).inputValue();
+  if (!secret.startsWith('omt_')) throw new Error(`token reads ${secret}`);
+  const check = await fetch(`${ctx.api}/api/v1/profile`, { headers: { Authorization: `Bearer ${secret}` } });
+  if (!check.ok) throw new Error(`the new token is refused: ${check.status}`);
+  await shot(page, '22-token-created');
+  await checkA11y(page, '/settings (token shown)');
   await page.context().close();
 });
 
@@ -274,7 +441,7 @@ step('auditor finds no write buttons', async (ctx) => {
   await page.waitForURL('**/orders');
   await page.locator('table tbody tr a').first().click();
   await page.getByRole('list', { name: 'Order history' }).waitFor();
-  const writes = /cancel order|mark as paid|refund|adjust|redeliver|requeue|deactivate|revoke|add user|create token/i;
+  const writes = /cancel order|mark as paid|refund|adjust|redeliver|re-?queue|process .* again|preview|deactivate|revoke|add user|create token/i;
   const check = async (where) => {
     const found = await page.getByRole('button', { name: writes }).count();
     if (found > 0) throw new Error(`${found} write button(s) on ${where}`);
@@ -290,10 +457,25 @@ step('auditor finds no write buttons', async (ctx) => {
   if (await page.getByRole('link', { name: 'Settings' }).count()) throw new Error('auditor sees Settings');
   await page.goto(`${ctx.api}/settings`);
   await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
+  await page.goto(`${ctx.api}/emails`);
+  await page.getByRole('cell', { name: 'm•••@e2e.test' }).first().waitFor();
+  if ((await page.getByRole('cell', { name: 'money-kwd@e2e.test' }).count()) > 0) throw new Error('the auditor reads a recipient in clear');
+  await shot(page, '23-auditor-emails');
   await page.goto(`${ctx.api}/audit`);
   await page.getByRole('heading', { name: 'Audit' }).waitFor();
-  await page.waitForLoadState('networkidle').catch(() => {});
+  await page.getByRole('button', { name: 'Verify now' }).click();
+  await page.getByText(/^Verified\./).waitFor({ timeout: 60_000 });
+  await page.getByText('Events checked').waitFor();
   await shot(page, '15-auditor-audit');
+  await checkA11y(page, '/audit (verdict)');
+  await page.context().close();
+});
+
+step('the login page is accessible', async (ctx) => {
+  const page = await newPage(ctx);
+  await page.goto(`${ctx.api}/login`);
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  await checkA11y(page, '/login');
   await page.context().close();
 });
 
@@ -315,6 +497,11 @@ async function cleanup() {
   }
 }
 
+function reportA11y() {
+  writeFileSync(join(root, 'test-artifacts', 'axe.json'), JSON.stringify(axeResults, null, 2));
+  for (const r of axeResults) console.log(`  axe ${r.page}: ${r.violations.length === 0 ? 'no violations' : r.violations.join(', ')}`);
+}
+
 let fatal;
 try {
   await main();
@@ -322,6 +509,7 @@ try {
   fatal = e;
 }
 await cleanup();
+reportA11y();
 if (fatal) {
   console.error(`e2e: FAILED before the browser steps finished: ${fatal.message}`);
   process.exit(1);

@@ -264,6 +264,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orders/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every order the list's filters select, as CSV
+         * @description Takes GET /api/v1/orders's filters and sort (status, financial_status, fulfillment_status, created_from, created_to, q, sort) and streams every matching order, not one page. Amounts are decimals in the order's currency (its ISO 4217 exponent); emails are masked for callers who may not see customers' personal data.
+         */
+        get: operations["exportOrders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's figures over a range of days, from the read models
+         * @description Per UTC day: orders placed, webhooks received and failed; sales per day and currency (voided orders left out, refunds netted, as the sales summary report); average order value and top products per currency; open dead letters and backordered items now. Money is never summed across currencies.
+         */
+        get: operations["getDashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orders/{id}": {
         parameters: {
             query?: never;
@@ -669,6 +709,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Process the failed webhooks a filter selects again, or preview it (dry_run)
+         * @description Selects the shop's failed webhooks by topic, receipt time ([since, until)) and error text (any case); at most 500, oldest first, per call (`matched` counts all). A dry run processes each as a redelivery would but writes nothing, and lists the events each would append.
+         */
+        post: operations["bulkRedeliverWebhooks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhooks/{id}/redeliver": {
         parameters: {
             query?: never;
@@ -699,6 +759,26 @@ export interface paths {
         get: operations["listDeadLetters"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dead-letters/requeue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-queue the open dead letters a filter selects, or preview it (dry_run)
+         * @description Selects the shop's open dead letters by handler, event type, failure time ([since, until)) and error text (any case); at most 500, oldest first, per call (`matched` counts all). With `dry_run` nothing changes and each item says what a re-queue would do; otherwise each is re-queued and the answer reports what happened.
+         */
+        post: operations["bulkRequeueDeadLetters"];
         delete?: never;
         options?: never;
         head?: never;
@@ -965,6 +1045,242 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description Digits of the currency's minor unit from the server's ISO 4217 table (2 for USD and HUF, 0 for JPY, 3 for KWD): an amount of 1999 is 1999 ÷ 10^exponent in the currency. */
+        CurrencyExponent: number;
+        Email: {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @description The recipient; masked (j•••@example.com) for callers who may not see customers' personal data, empty once erased. */
+            to: string;
+            subject: string;
+            /** @enum {string} */
+            status: "sent" | "failed";
+            ses_message_id: string;
+            reason: string;
+            /** Format: uuid */
+            source_event_id: string;
+            /**
+             * Format: uuid
+             * @description The order whose placement sent it.
+             */
+            order_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        PrivacyRequest: {
+            /** Format: uuid */
+            id: string;
+            topic: string;
+            /** Format: int64 */
+            customer_id?: number;
+            orders?: number[];
+            /** Format: date-time */
+            received_at: string;
+            /** @enum {string} */
+            status: "export_ready" | "erased" | "pending";
+        };
+        Lag: {
+            /** @enum {string} */
+            kind: "relay" | "projector" | "replica";
+            name: string;
+            /** @description events behind the head */
+            events: number;
+            /** @description age of the newest applied event relative to the head */
+            seconds: number;
+        };
+        CreatedAPIToken: components["schemas"]["APIToken"] & {
+            token: string;
+        };
+        WebhookOutcome: {
+            /** @enum {string} */
+            status: "processed" | "failed";
+            result?: string;
+            detail?: string;
+            /** @description An earlier run had recorded this outcome. */
+            already_done: boolean;
+        };
+        WebhookDetail: {
+            webhook: components["schemas"]["Webhook"];
+            /** @description The Shopify headers, content type and user agent it came with, less the signature. */
+            headers: {
+                [key: string]: string;
+            };
+            /**
+             * @description valid: an active secret of the shop signs the stored body; invalid: none does (the secret was rotated since, or the stored webhook differs); erased: the body's data key was destroyed by a redaction, nothing is left to check.
+             * @enum {string}
+             */
+            signature: "valid" | "invalid" | "erased";
+            /**
+             * Format: byte
+             * @description The raw body, byte-exact; "[erased]" once a redaction destroyed its key.
+             */
+            body_base64: string;
+            /** @description The body was erased (customers/redact or shop/redact); only its headers and outcomes remain. */
+            body_erased: boolean;
+            triggered_at?: string;
+            api_version?: string;
+            correlation_id?: string;
+            outcomes: {
+                type: string;
+                version: number;
+                /** Format: date-time */
+                recorded_at: string;
+                data?: Record<string, never>;
+                metadata?: Record<string, never>;
+            }[];
+        };
+        AuditRun: {
+            id: number;
+            /** Format: date-time */
+            started_at?: string;
+            /** Format: date-time */
+            finished_at?: string;
+            events: number;
+            streams: number;
+            checkpoint_id?: number | null;
+            ok: boolean;
+            finding_count: number;
+            findings: components["schemas"]["Finding"][];
+        };
+        ReportAccepted: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            status: "requested";
+            position: string;
+        };
+        DeadLetterExplanation: {
+            /** @description What failed, in plain words. */
+            what: string;
+            /** @description How often, and the last error in plain words where it is a common one. */
+            why: string;
+            /** @description What a re-queue does. */
+            effect: string;
+            /**
+             * Format: uuid
+             * @description The order the event was about.
+             */
+            order_id: string | null;
+            /** @description The stock item the event was about. */
+            inventory_key?: string;
+        };
+        ExplainedDeadLetter: components["schemas"]["DeadLetter"] & {
+            explanation: components["schemas"]["DeadLetterExplanation"];
+        };
+        DeadLetterFilter: {
+            /** @description webhooks, email, fulfillment-sync, inventory or reports */
+            handler?: string;
+            /** @example order.placed */
+            event_type?: string;
+            error_contains?: string;
+            /** Format: date-time */
+            since?: string | null;
+            /** Format: date-time */
+            until?: string | null;
+            /** @description Preview only: change nothing. */
+            dry_run?: boolean;
+        };
+        BulkRequeue: {
+            dry_run: boolean;
+            /** @description Every open dead letter the filter selects; items holds at most 500. */
+            matched: number;
+            requeued: number;
+            failed: number;
+            items: {
+                dead_letter: components["schemas"]["DeadLetter"];
+                explanation: components["schemas"]["DeadLetterExplanation"];
+                /** @enum {string} */
+                result: "would_requeue" | "requeued" | "failed";
+                error?: string;
+            }[];
+        };
+        WebhookFilter: {
+            /** @example orders/create */
+            topic?: string;
+            error_contains?: string;
+            /** Format: date-time */
+            since?: string | null;
+            /** Format: date-time */
+            until?: string | null;
+            /** @description Preview only: write nothing. */
+            dry_run?: boolean;
+        };
+        BulkRedelivery: {
+            dry_run: boolean;
+            /** @description Every failed webhook the filter selects; items holds at most 500. */
+            matched: number;
+            redelivered: number;
+            failed: number;
+            items: {
+                webhook: components["schemas"]["Webhook"];
+                outcome: components["schemas"]["WebhookOutcome"];
+                /** @description In a dry run, each stream the redelivery would append to and the event types. */
+                changes: {
+                    stream: string;
+                    events: string[];
+                }[];
+                /** @enum {string} */
+                result: "would_redeliver" | "redelivered" | "failed";
+                error?: string;
+            }[];
+        };
+        Dashboard: {
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            /** @description Every day of the range, oldest first. */
+            days: {
+                /** Format: date */
+                date: string;
+                orders: number;
+                webhooks: number;
+                webhooks_failed: number;
+            }[];
+            /** @description Days with sales, per currency. */
+            sales: {
+                /** Format: date */
+                date: string;
+                currency: string;
+                currency_exponent: components["schemas"]["CurrencyExponent"];
+                orders: number;
+                /** Format: int64 */
+                gross: number;
+                /** Format: int64 */
+                refunded: number;
+                /** Format: int64 */
+                net: number;
+            }[];
+            average_order_value: {
+                currency: string;
+                currency_exponent: components["schemas"]["CurrencyExponent"];
+                orders: number;
+                /** Format: int64 */
+                total: number;
+                /** Format: int64 */
+                average: number;
+            }[];
+            /** @description At most 10, by units sold net of refunds. */
+            top_products: {
+                title: string;
+                sku: string;
+                inventory_key: string;
+                currency: string;
+                currency_exponent: components["schemas"]["CurrencyExponent"];
+                units: number;
+                /** Format: int64 */
+                revenue: number;
+            }[];
+            open_dead_letters: number;
+            backorders: {
+                /** @description Stock items with units sold beyond stock. */
+                items: number;
+                units: number;
+            };
+        };
         /** @description One piece of evidence that the event log was altered. */
         Finding: {
             /** @enum {string} */
@@ -1100,6 +1416,7 @@ export interface components {
             email: string;
             customer_name: string;
             currency: string;
+            currency_exponent: components["schemas"]["CurrencyExponent"];
             /**
              * Format: int64
              * @description Minor units; current, after edits and refunds.
@@ -1145,6 +1462,7 @@ export interface components {
             refunded_quantity: number;
             /** Format: int64 */
             unit_price: number;
+            currency_exponent: components["schemas"]["CurrencyExponent"];
         };
         /** @description Minor units. Current amounts reflect edits and refunds; original ones are as ordered. */
         OrderTotals: {
@@ -1253,6 +1571,8 @@ export interface components {
             /** @description hex SHA-256 chaining this event to the previous one. */
             hash: string;
             prev_hash: string;
+            /** @description The name of the user or API token in metadata.actor; empty for workers, webhooks and the deleted. */
+            actor_name: string;
         };
         InventoryItem: {
             key: string;
@@ -1899,9 +2219,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["APIToken"] & {
-                        token: string;
-                    };
+                    "application/json": components["schemas"]["CreatedAPIToken"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2019,6 +2337,68 @@ export interface operations {
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Invalid"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    exportOrders: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["OrderStatus"];
+                financial_status?: components["schemas"]["FinancialStatus"];
+                fulfillment_status?: components["schemas"]["FulfillmentStatus"];
+                created_from?: string;
+                created_to?: string;
+                q?: string;
+                sort?: "placed_at" | "-placed_at" | "total" | "-total" | "name" | "-name";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV with a header line. */
+            200: {
+                headers: {
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getDashboard: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC); default 29 days before to. */
+                from?: string;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dashboard"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2390,15 +2770,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            /** @enum {string} */
-                            kind: "relay" | "projector" | "replica";
-                            name: string;
-                            /** @description events behind the head */
-                            events: number;
-                            /** @description age of the newest applied event relative to the head */
-                            seconds: number;
-                        }[];
+                        items: components["schemas"]["Lag"][];
                     };
                 };
             };
@@ -2681,18 +3053,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            /** Format: uuid */
-                            id: string;
-                            topic: string;
-                            /** Format: int64 */
-                            customer_id?: number;
-                            orders?: number[];
-                            /** Format: date-time */
-                            received_at: string;
-                            /** @enum {string} */
-                            status: "export_ready" | "erased" | "pending";
-                        }[];
+                        items: components["schemas"]["PrivacyRequest"][];
                     };
                 };
             };
@@ -2793,41 +3154,41 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        webhook: components["schemas"]["Webhook"];
-                        /** @description The Shopify headers, content type and user agent it came with, less the signature. */
-                        headers: {
-                            [key: string]: string;
-                        };
-                        /**
-                         * @description valid: an active secret of the shop signs the stored body; invalid: none does (the secret was rotated since, or the stored webhook differs); erased: the body's data key was destroyed by a redaction, nothing is left to check.
-                         * @enum {string}
-                         */
-                        signature: "valid" | "invalid" | "erased";
-                        /**
-                         * Format: byte
-                         * @description The raw body, byte-exact; "[erased]" once a redaction destroyed its key.
-                         */
-                        body_base64: string;
-                        /** @description The body was erased (customers/redact or shop/redact); only its headers and outcomes remain. */
-                        body_erased: boolean;
-                        triggered_at?: string;
-                        api_version?: string;
-                        correlation_id?: string;
-                        outcomes: {
-                            type: string;
-                            version: number;
-                            /** Format: date-time */
-                            recorded_at: string;
-                            data?: Record<string, never>;
-                            metadata?: Record<string, never>;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["WebhookDetail"];
                 };
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    bulkRedeliverWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookFilter"];
+            };
+        };
+        responses: {
+            /** @description What was done, or in a dry run would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkRedelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Invalid"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2848,7 +3209,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["WebhookOutcome"];
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -2880,7 +3241,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: components["schemas"]["DeadLetter"][];
+                        items: components["schemas"]["ExplainedDeadLetter"][];
                         next_cursor: components["schemas"]["NextCursor"];
                     };
                 };
@@ -2888,6 +3249,35 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    bulkRequeueDeadLetters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeadLetterFilter"];
+            };
+        };
+        responses: {
+            /** @description What was done, or in a dry run would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkRequeue"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Invalid"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3111,22 +3501,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            /** Format: uuid */
-                            id: string;
-                            kind: string;
-                            to: string;
-                            subject: string;
-                            status: string;
-                            ses_message_id?: string;
-                            reason?: string;
-                            /** Format: uuid */
-                            source_event_id?: string;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at?: string;
-                        }[];
+                        items: components["schemas"]["Email"][];
                         next_cursor: components["schemas"]["NextCursor"];
                     };
                 };
@@ -3203,13 +3578,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        /** @enum {string} */
-                        status: "requested";
-                        position: string;
-                    };
+                    "application/json": components["schemas"]["ReportAccepted"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3321,19 +3690,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        last_run: {
-                            id: number;
-                            /** Format: date-time */
-                            started_at?: string;
-                            /** Format: date-time */
-                            finished_at?: string;
-                            events: number;
-                            streams: number;
-                            checkpoint_id?: number | null;
-                            ok: boolean;
-                            finding_count: number;
-                            findings: components["schemas"]["Finding"][];
-                        };
+                        last_run: components["schemas"]["AuditRun"];
                     };
                 };
             };

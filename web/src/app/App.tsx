@@ -23,6 +23,7 @@ const DeadLettersPage = page(() => import('../pages/dead-letters/DeadLettersPage
 const EmailsPage = page(() => import('../pages/emails/EmailsPage'), 'EmailsPage');
 const ReportsPage = page(() => import('../pages/reports/ReportsPage'), 'ReportsPage');
 const AuditPage = page(() => import('../pages/audit/AuditPage'), 'AuditPage');
+const OperationsPage = page(() => import('../pages/operations/OperationsPage'), 'OperationsPage');
 const SettingsPage = page(() => import('../pages/settings/SettingsPage'), 'SettingsPage');
 
 function guarded(permission: Permission, Component: ComponentType) {
@@ -50,6 +51,7 @@ const router = createBrowserRouter([
       { path: 'emails', element: guarded('orders:read', EmailsPage) },
       { path: 'reports', element: guarded('orders:read', ReportsPage) },
       { path: 'audit', element: guarded('audit', AuditPage) },
+      { path: 'operations', element: guarded('operations:read', OperationsPage) },
       { path: 'settings', element: guarded('users:manage', SettingsPage) },
       { path: '*', element: <NotFoundPage /> },
     ],

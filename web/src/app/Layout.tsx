@@ -11,10 +11,11 @@ const nav: { to: string; label: string; permission: Permission }[] = [
   { to: '/orders', label: 'Orders', permission: 'orders:read' },
   { to: '/inventory', label: 'Inventory', permission: 'inventory:read' },
   { to: '/webhooks', label: 'Webhooks', permission: 'webhooks:read' },
-  { to: '/dead-letters', label: 'Dead letters', permission: 'webhooks:read' },
+  { to: '/dead-letters', label: 'Recovery', permission: 'webhooks:read' },
   { to: '/emails', label: 'Emails', permission: 'orders:read' },
   { to: '/reports', label: 'Reports', permission: 'orders:read' },
   { to: '/audit', label: 'Audit', permission: 'audit' },
+  { to: '/operations', label: 'Operations', permission: 'operations:read' },
   { to: '/settings', label: 'Settings', permission: 'users:manage' },
 ];
 

@@ -1,4 +1,4 @@
-import type { Role } from '../api/types';
+import type { Role } from '../api/model';
 
 // Mirrors domain/role.go. The server enforces it; the app uses it only to hide
 // what a role cannot do, and prefers the permissions the profile reports.
@@ -11,7 +11,9 @@ export type Permission =
   | 'users:manage'
   | 'tokens:manage'
   | 'shops:manage'
-  | 'audit';
+  | 'audit'
+  | 'customers:read'
+  | 'operations:read';
 
 const rolePermissions: Record<Role, Permission[]> = {
   owner: [
@@ -24,8 +26,18 @@ const rolePermissions: Record<Role, Permission[]> = {
     'tokens:manage',
     'shops:manage',
     'audit',
+    'customers:read',
+    'operations:read',
   ],
-  staff: ['orders:read', 'orders:write', 'inventory:read', 'inventory:write', 'webhooks:read'],
+  staff: [
+    'orders:read',
+    'orders:write',
+    'inventory:read',
+    'inventory:write',
+    'webhooks:read',
+    'customers:read',
+    'operations:read',
+  ],
   auditor: ['orders:read', 'inventory:read', 'webhooks:read', 'audit'],
 };
 

@@ -2,7 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useSyncExternalStore } from 'react';
 import { request } from '../api/client';
 import { loadTokens, onTokensChange } from '../api/tokens';
-import type { Profile } from '../api/types';
+import type { Profile } from '../api/model';
 import { can, type Permission } from './permissions';
 
 function subscribe(fn: () => void) {

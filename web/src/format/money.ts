@@ -1,59 +1,57 @@
-// Money arrives as integer minor units of its currency. The currency's exponent
-// (2 for USD, 0 for JPY, 3 for KWD) comes from Intl, which follows ISO 4217 as
-// the server's domain/money.go does, so amounts are never scaled by a guess.
+// Money arrives as integer minor units of its currency, with the currency's
+// exponent (digits of its minor unit) from the server's ISO 4217 table: 2 for
+// USD and HUF, 0 for JPY, 3 for KWD. The digits always come from the server,
+// never from Intl, whose CLDR data differs for HUF, IDR, COP, PKR and others.
 
 const formatters = new Map<string, Intl.NumberFormat>();
 
-function formatter(currency: string, locale?: string): Intl.NumberFormat {
-  const key = `${locale ?? ''}|${currency}`;
+function formatter(currency: string, exponent: number, locale?: string): Intl.NumberFormat {
+  const key = `${locale ?? ''}|${currency}|${exponent}`;
   let f = formatters.get(key);
   if (!f) {
-    f = new Intl.NumberFormat(locale, { style: 'currency', currency, currencyDisplay: 'narrowSymbol' });
+    f = new Intl.NumberFormat(locale, {
+      style: 'currency',
+      currency,
+      currencyDisplay: 'narrowSymbol',
+      minimumFractionDigits: exponent,
+      maximumFractionDigits: exponent,
+    });
     formatters.set(key, f);
   }
   return f;
 }
 
-/** currencyExponent is the number of minor-unit digits of the currency. */
-export function currencyExponent(currency: string): number {
-  try {
-    return formatter(currency.toUpperCase(), 'en-US').resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    return 2;
-  }
-}
-
-/** minorToDecimalString renders minor units exactly, without floating point: 1999 USD → "19.99". */
-export function minorToDecimalString(minor: number, currency: string): string {
-  const exp = currencyExponent(currency);
+/** minorToDecimalString renders minor units exactly, without floating point: (1999, 2) → "19.99". */
+export function minorToDecimalString(minor: number, exponent: number): string {
   const neg = minor < 0;
-  const digits = Math.abs(Math.trunc(minor)).toString().padStart(exp + 1, '0');
-  const whole = exp === 0 ? digits : digits.slice(0, -exp);
-  const frac = exp === 0 ? '' : `.${digits.slice(-exp)}`;
+  const digits = Math.abs(Math.trunc(minor)).toString().padStart(exponent + 1, '0');
+  const whole = exponent === 0 ? digits : digits.slice(0, -exponent);
+  const frac = exponent === 0 ? '' : `.${digits.slice(-exponent)}`;
   return `${neg ? '-' : ''}${whole}${frac}`;
 }
 
-/** formatMoney shows minor units of currency for people: (1999, "USD") → "$19.99", (1500, "JPY") → "¥1,500". */
-export function formatMoney(minor: number, currency: string, locale?: string): string {
+/**
+ * formatMoney shows minor units for people with the server's digits:
+ * (1999, "USD", 2) → "$19.99", (1500, "JPY", 0) → "¥1,500", (1999, "HUF", 2) → "HUF 19.99".
+ */
+export function formatMoney(minor: number, currency: string, exponent: number, locale?: string): string {
   const code = currency.toUpperCase();
+  const value = minorToDecimalString(minor, exponent);
   try {
-    // The decimal string keeps exactness; Intl only adds symbol and grouping.
-    const f = formatter(code, locale);
-    const value = minorToDecimalString(minor, code);
-    return f.format(value as unknown as number);
+    // A decimal string keeps exactness; Intl only adds symbol and grouping.
+    return formatter(code, exponent, locale).format(value as unknown as number);
   } catch {
-    return `${minorToDecimalString(minor, code)} ${code}`;
+    return `${value} ${code}`;
   }
 }
 
 /** parseMoney turns what a person typed ("19.99") into minor units, or null if it is not an amount. */
-export function parseMoney(input: string, currency: string): number | null {
-  const exp = currencyExponent(currency);
+export function parseMoney(input: string, exponent: number): number | null {
   const m = /^\s*(\d+)(?:\.(\d*))?\s*$/.exec(input);
   if (!m) return null;
   const whole = m[1] ?? '0';
   const frac = m[2] ?? '';
-  if (frac.length > exp && /[^0]/.test(frac.slice(exp))) return null;
-  const minor = Number(whole + frac.slice(0, exp).padEnd(exp, '0'));
+  if (frac.length > exponent && /[^0]/.test(frac.slice(exponent))) return null;
+  const minor = Number(whole + frac.slice(0, exponent).padEnd(exponent, '0'));
   return Number.isSafeInteger(minor) ? minor : null;
 }

@@ -3,7 +3,7 @@ import { render } from '@testing-library/react';
 import type { ReactElement } from 'react';
 import { MemoryRouter, Route, Routes } from 'react-router';
 import { saveTokens } from '../api/tokens';
-import type { Profile, Role } from '../api/types';
+import type { Profile, Role } from '../api/model';
 
 export function profile(role: Role): Profile {
   return { kind: 'user', id: 'u1', shop: 'demo.myshopify.com', role, permissions: [], email: `${role}@example.com`, name: role };

@@ -1,20 +1,15 @@
-import { useMutation, useQuery } from '@tanstack/react-query';
+import { useMutation } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { request } from '../../api/client';
 import { saveResponse } from '../../api/download';
-import type { AuditVerify } from '../../api/types';
+import type { AuditFinding, AuditVerify } from '../../api/model';
 import { MutationError } from '../../components/ErrorNotice';
-import { JsonView } from '../../components/JsonView';
 import { PageHeader } from '../../components/PageHeader';
-import { QueryBoundary } from '../../components/QueryBoundary';
-import { dayEnd, dayStart } from '../../format/time';
+import { dayEnd, dayStart, formatPrecise } from '../../format/time';
 
 export function AuditPage() {
-  const verify = useQuery({
-    queryKey: ['audit', 'verify'],
-    queryFn: ({ signal }) => request<AuditVerify>('/api/v1/audit/verify', { signal }),
-    staleTime: 60_000,
-  });
+  // Each call walks the shop's hash chains now; nothing runs until asked.
+  const verify = useMutation({ mutationFn: () => request<AuditVerify>('/api/v1/audit/verify') });
   const [since, setSince] = useState('');
   const [until, setUntil] = useState('');
   const [format, setFormat] = useState('jsonl');
@@ -38,21 +33,20 @@ export function AuditPage() {
       <PageHeader title="Audit" subtitle="Every event is hash-chained; verification recomputes the chains." />
       <section aria-labelledby="verify-h" className="panel">
         <h2 id="verify-h">Event log integrity</h2>
-        <QueryBoundary query={verify} what="the verification">
-          {(v) => (
-            <>
-              <p className={v.ok ? 'notice notice-success' : 'notice notice-critical'} role="status">
-                {v.ok
-                  ? `Verified: all ${v.events} events of this shop, in ${v.streams} streams, match their hash chains.`
-                  : `Verification FAILED: ${v.findings.length} findings; the stored history does not match its hashes.`}
-              </p>
-              <JsonView label="Verification details" value={v} />
-            </>
-          )}
-        </QueryBoundary>
-        <button type="button" className="btn" onClick={() => void verify.refetch()} disabled={verify.isFetching}>
-          {verify.isFetching ? 'Verifying…' : 'Verify again'}
+        <p className="muted">
+          Verifying recomputes every hash chain of this shop's events and checks their heads against the newest signed
+          checkpoint. The whole log is also verified on a schedule, which signs a new checkpoint each round.
+        </p>
+        <button type="button" className="btn btn-primary" onClick={() => verify.mutate()} disabled={verify.isPending}>
+          {verify.isPending ? 'Verifying…' : verify.data ? 'Verify again' : 'Verify now'}
         </button>
+        {verify.isPending && (
+          <div className="loading" role="status">
+            <progress className="progress" aria-label="Verifying the event log" /> Walking every event of this shop…
+          </div>
+        )}
+        <MutationError error={verify.error} />
+        {verify.data && !verify.isPending && <Verdict v={verify.data} />}
       </section>
       <form className="panel filters" onSubmit={submit} aria-labelledby="export-h">
         <h2 id="export-h">Export events</h2>
@@ -77,5 +71,79 @@ export function AuditPage() {
         <MutationError error={exportLog.error} />
       </form>
     </section>
+  );
+}
+
+const findingLabel: Record<AuditFinding['kind'], string> = {
+  altered: 'An event was changed after it was stored',
+  broken: 'A hash chain is broken',
+  missing: 'An event is missing',
+  out_of_sequence: 'Events are out of sequence',
+  checkpoint_signature: 'A checkpoint signature does not verify',
+  checkpoint_head: 'A stream no longer ends where the checkpoint saw it',
+  checkpoint_count: 'The checkpoint counted other events',
+  checkpoint_export: 'The exported checkpoint differs',
+};
+
+function Verdict({ v }: { v: AuditVerify }) {
+  const seconds = (new Date(v.finished_at).getTime() - new Date(v.started_at).getTime()) / 1000;
+  return (
+    <div className="verdict">
+      <p className={v.ok ? 'notice notice-success' : 'notice notice-critical'} role="status">
+        <strong>{v.ok ? 'Verified.' : 'Verification failed.'}</strong>
+        {v.ok
+          ? ` All ${v.events} events of this shop, in ${v.streams} streams, match their hash chains.`
+          : ` ${v.findings.length} findings: the stored history does not match its hashes.`}
+      </p>
+      <dl className="facts">
+        <dt>Events checked</dt>
+        <dd>{v.events}</dd>
+        <dt>Streams checked</dt>
+        <dd>{v.streams}</dd>
+        <dt>Findings</dt>
+        <dd>{v.findings.length}</dd>
+        <dt>Run</dt>
+        <dd>
+          {formatPrecise(v.finished_at)} ({seconds.toFixed(1)} s)
+        </dd>
+        <dt>Last signed checkpoint</dt>
+        <dd>
+          {v.checkpoint
+            ? `#${v.checkpoint.id}, signed ${formatPrecise(v.checkpoint.signed_at)} by key ${v.checkpoint.key_id}${
+                v.checkpoint.trusted_first_key ? ' (trusted: it signed the first checkpoint)' : ''
+              }`
+            : 'None yet: stream heads were checked against their chains only.'}
+        </dd>
+      </dl>
+      {v.findings.length > 0 && (
+        <div className="table-wrap">
+          <table className="table">
+            <caption className="visually-hidden">Findings</caption>
+            <thead>
+              <tr>
+                <th scope="col">Finding</th>
+                <th scope="col">Stream</th>
+                <th scope="col" className="num">
+                  Version
+                </th>
+                <th scope="col">Detail</th>
+              </tr>
+            </thead>
+            <tbody>
+              {v.findings.map((f) => (
+                <tr key={`${f.kind}-${f.stream_id}-${f.stream_version}`}>
+                  <td>{findingLabel[f.kind]}</td>
+                  <td className="wrap">
+                    <code>{f.stream_id}</code>
+                  </td>
+                  <td className="num">{f.stream_version}</td>
+                  <td className="wrap">{f.detail}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
   );
 }

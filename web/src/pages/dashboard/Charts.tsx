@@ -1,53 +1,50 @@
-import { Bar, BarChart, CartesianGrid, Legend, Line, ComposedChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import type { Dashboard } from '../../api/model';
 import { formatMoney } from '../../format/money';
-import type { DayPoint, HourPoint } from './aggregate';
 
-export function OrdersChart({ data, currency }: { data: DayPoint[]; currency: string }) {
+type Day = Dashboard['days'][number];
+
+export interface SalesPoint {
+  date: string;
+  net: number; // minor units of the chart's one currency
+}
+
+export function ActivityChart({ days }: { days: Day[] }) {
   return (
-    <figure className="chart" aria-label="Orders and revenue per day">
-      <ResponsiveContainer width="100%" height={260}>
-        <ComposedChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>
+    <figure className="chart" aria-label="Orders and webhooks per day">
+      <ResponsiveContainer width="100%" height={240}>
+        <BarChart data={days} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>
           <CartesianGrid stroke="#e5e7eb" vertical={false} />
-          <XAxis dataKey="day" tickFormatter={(d: string) => d.slice(5)} fontSize={12} />
-          <YAxis yAxisId="orders" allowDecimals={false} fontSize={12} />
-          <YAxis
-            yAxisId="revenue"
-            orientation="right"
-            fontSize={12}
-            tickFormatter={(v: number) => formatMoney(v, currency).replace(/\.\d+$/, '')}
-          />
-          <Tooltip
-            formatter={(value: number, name: string) => (name === 'Revenue' ? formatMoney(value, currency) : value)}
-          />
+          <XAxis dataKey="date" tickFormatter={(d: string) => d.slice(5)} fontSize={12} />
+          <YAxis allowDecimals={false} fontSize={12} />
+          <Tooltip />
           <Legend />
-          <Bar yAxisId="orders" dataKey="orders" name="Orders" fill="#6366f1" radius={[3, 3, 0, 0]} />
-          <Line yAxisId="revenue" dataKey="revenue" name="Revenue" stroke="#059669" strokeWidth={2} dot={false} />
-        </ComposedChart>
+          <Bar dataKey="orders" name="Orders" fill="#4f46e5" radius={[3, 3, 0, 0]} isAnimationActive={false} />
+          <Bar dataKey="webhooks" name="Webhooks" fill="#64748b" radius={[3, 3, 0, 0]} isAnimationActive={false} />
+          <Bar dataKey="webhooks_failed" name="Webhooks failed" fill="#b91c1c" radius={[3, 3, 0, 0]} isAnimationActive={false} />
+        </BarChart>
       </ResponsiveContainer>
       <figcaption className="visually-hidden">
-        {data.map((d) => `${d.day}: ${d.orders} orders, ${formatMoney(d.revenue, currency)}`).join('; ')}
+        {days.map((d) => `${d.date}: ${d.orders} orders, ${d.webhooks} webhooks, ${d.webhooks_failed} failed`).join('; ')}
       </figcaption>
     </figure>
   );
 }
 
-export function WebhooksChart({ data }: { data: HourPoint[] }) {
+export function SalesChart({ data, currency, exponent }: { data: SalesPoint[]; currency: string; exponent: number }) {
+  const money = (v: number) => formatMoney(v, currency, exponent);
   return (
-    <figure className="chart" aria-label="Webhooks received and failed per hour">
-      <ResponsiveContainer width="100%" height={220}>
-        <BarChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>
+    <figure className="chart" aria-label={`Net sales per day in ${currency}`}>
+      <ResponsiveContainer width="100%" height={240}>
+        <LineChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 24 }}>
           <CartesianGrid stroke="#e5e7eb" vertical={false} />
-          <XAxis dataKey="hour" fontSize={12} interval={2} />
-          <YAxis allowDecimals={false} fontSize={12} />
-          <Tooltip />
-          <Legend />
-          <Bar dataKey="received" name="Received" stackId="w" fill="#94a3b8" />
-          <Bar dataKey="failed" name="Failed" stackId="f" fill="#dc2626" />
-        </BarChart>
+          <XAxis dataKey="date" tickFormatter={(d: string) => d.slice(5)} fontSize={12} />
+          <YAxis fontSize={12} tickFormatter={money} width={90} />
+          <Tooltip formatter={(value: number) => money(value)} />
+          <Line dataKey="net" name={`Net sales (${currency})`} stroke="#047857" strokeWidth={2} dot={false} isAnimationActive={false} />
+        </LineChart>
       </ResponsiveContainer>
-      <figcaption className="visually-hidden">
-        {data.map((h) => `${h.hour}: ${h.received} received, ${h.failed} failed`).join('; ')}
-      </figcaption>
+      <figcaption className="visually-hidden">{data.map((d) => `${d.date}: ${money(d.net)}`).join('; ')}</figcaption>
     </figure>
   );
 }

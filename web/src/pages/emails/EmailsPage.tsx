@@ -2,7 +2,8 @@ import { useQuery } from '@tanstack/react-query';
 import { createColumnHelper } from '@tanstack/react-table';
 import { Link } from 'react-router';
 import { request } from '../../api/client';
-import type { Email, Page } from '../../api/types';
+import type { Email, Page } from '../../api/model';
+import { useCan } from '../../auth/session';
 import { DataTable } from '../../components/DataTable';
 import { PageHeader } from '../../components/PageHeader';
 import { QueryBoundary } from '../../components/QueryBoundary';
@@ -10,22 +11,34 @@ import { StatusBadge } from '../../components/StatusBadge';
 import { formatPrecise } from '../../format/time';
 import { LIVE_INTERVAL_MS } from '../orders/ordersApi';
 
+const kindLabel: Record<string, string> = { welcome: 'Welcome', order_confirmation: 'Order confirmation' };
+
 const col = createColumnHelper<Email>();
 const columns = [
-  col.accessor((e) => e.sent_at ?? e.created_at, { id: 'when', header: 'When', cell: (c) => formatPrecise(c.getValue()) }),
-  col.accessor((e) => e.to ?? e.recipient ?? '—', { id: 'to', header: 'To' }),
-  col.accessor((e) => e.subject ?? e.template ?? e.kind ?? '—', { id: 'subject', header: 'Subject' }),
-  col.accessor('status', { header: 'Status', cell: (c) => <StatusBadge status={c.getValue()} /> }),
+  col.accessor('created_at', { header: 'When', cell: (c) => <span className="nowrap">{formatPrecise(c.getValue())}</span> }),
+  col.accessor('to', { header: 'To', cell: (c) => <span className="wrap">{c.getValue() || '(erased)'}</span> }),
+  col.accessor('subject', { header: 'Subject', cell: (c) => <span className="wrap">{c.getValue()}</span> }),
+  col.accessor('kind', { header: 'Kind', cell: (c) => kindLabel[c.getValue()] ?? c.getValue() }),
+  col.accessor('status', {
+    header: 'Status',
+    cell: (c) => (
+      <>
+        <StatusBadge status={c.getValue()} />
+        {c.row.original.reason && <div className="error-text wrap">{c.row.original.reason}</div>}
+      </>
+    ),
+  }),
   col.accessor('order_id', {
     header: 'Order',
     cell: (c) => {
       const id = c.getValue();
-      return id ? <Link to={`/orders/${id}`}>Open</Link> : '—';
+      return id ? <Link to={`/orders/${id}`}>Open order</Link> : '—';
     },
   }),
 ];
 
 export function EmailsPage() {
+  const seesAddresses = useCan('customers:read');
   const emails = useQuery({
     queryKey: ['emails'],
     queryFn: ({ signal }) => request<Page<Email>>('/api/v1/emails', { signal }),
@@ -33,11 +46,16 @@ export function EmailsPage() {
   });
   return (
     <section className="page">
-      <PageHeader title="Emails" subtitle="Order emails sent to customers through SES." />
+      <PageHeader
+        title="Emails"
+        subtitle={
+          seesAddresses
+            ? 'Emails sent to customers and staff through SES.'
+            : 'Emails sent through SES. Your role sees recipients masked.'
+        }
+      />
       <QueryBoundary query={emails} what="emails">
-        {(data) => (
-          <DataTable caption="Emails sent" data={data.items ?? []} columns={columns} rowKey={(e) => e.id} empty="No emails sent yet." />
-        )}
+        {(data) => <DataTable caption="Emails sent" data={data.items} columns={columns} rowKey={(e) => e.id} empty="No emails sent yet." />}
       </QueryBoundary>
     </section>
   );

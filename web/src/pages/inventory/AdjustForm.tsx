@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { request } from '../../api/client';
-import type { InventoryItem, Written } from '../../api/types';
+import type { InventoryItem, Written } from '../../api/model';
 import { MutationError } from '../../components/ErrorNotice';
 
 type Mode = 'adjust' | 'count';

@@ -2,14 +2,14 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { createColumnHelper } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
 import { request } from '../../api/client';
-import type { InventoryItem, Page } from '../../api/types';
+import type { InventoryItem, Page } from '../../api/model';
 import { useCan } from '../../auth/session';
 import { CursorPager } from '../../components/CursorPager';
 import { DataTable } from '../../components/DataTable';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Loading } from '../../components/Loading';
 import { PageHeader } from '../../components/PageHeader';
-import { useCursorPages } from '../../components/useCursorPages';
+import { useCursorPages, useListFilters } from '../../components/useCursorPages';
 import { LIVE_INTERVAL_MS } from '../orders/ordersApi';
 import { AdjustForm } from './AdjustForm';
 
@@ -17,7 +17,8 @@ const col = createColumnHelper<InventoryItem>();
 
 export function InventoryPage() {
   const pages = useCursorPages();
-  const [backordered, setBackordered] = useState(false);
+  const filters = useListFilters(['backordered'] as const);
+  const backordered = filters.values.backordered === 'true';
   const [editing, setEditing] = useState<string | null>(null);
   const canWrite = useCan('inventory:write');
   const inventory = useQuery({
@@ -72,10 +73,7 @@ export function InventoryPage() {
           <input
             type="checkbox"
             checked={backordered}
-            onChange={(e) => {
-              setBackordered(e.target.checked);
-              pages.reset();
-            }}
+            onChange={(e) => filters.set({ backordered: e.target.checked ? 'true' : '' })}
           />
           Only backordered
         </label>

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import type { OrderDetail } from '../../api/types';
+import type { OrderDetail } from '../../api/model';
 import { MutationError } from '../../components/ErrorNotice';
 import { minorToDecimalString, parseMoney } from '../../format/money';
 import { useOrderAction } from './orderApi';
@@ -21,7 +21,7 @@ export function OrderActions({ order }: { order: OrderDetail }) {
     e.preventDefault();
     action.mutate({ kind: 'cancel', reason: reason.trim() }, { onSuccess: () => setOpen(null) });
   }
-  const refundMinor = parseMoney(amount, order.currency);
+  const refundMinor = parseMoney(amount, order.currency_exponent);
   function submitRefund(e: FormEvent) {
     e.preventDefault();
     if (refundMinor === null) return;
@@ -43,7 +43,7 @@ export function OrderActions({ order }: { order: OrderDetail }) {
             className="btn"
             aria-expanded={open === 'refund'}
             onClick={() => {
-              setAmount(minorToDecimalString(refundable, order.currency));
+              setAmount(minorToDecimalString(refundable, order.currency_exponent));
               setOpen(open === 'refund' ? null : 'refund');
             }}
           >

@@ -47,7 +47,13 @@ export function OrderDetailPage() {
           <ErrorNotice error={events.error} what="the history" onRetry={() => void events.refetch()} />
         ) : (
           <>
-            {order.data && <PaymentsAndFulfillments events={events.data.items} currency={order.data.currency} />}
+            {order.data && (
+              <PaymentsAndFulfillments
+                events={events.data.items}
+                currency={order.data.currency}
+                exponent={order.data.currency_exponent}
+              />
+            )}
             <Timeline events={events.data.items} selected={at} onSelect={setAt} />
           </>
         )}

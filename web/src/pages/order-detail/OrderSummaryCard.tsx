@@ -1,4 +1,4 @@
-import type { OrderDetail } from '../../api/types';
+import type { OrderDetail } from '../../api/model';
 import { Money } from '../../components/Money';
 import { StatusBadge } from '../../components/StatusBadge';
 import { formatDateTime } from '../../format/time';
@@ -65,19 +65,19 @@ export function OrderSummaryCard({ order }: { order: OrderDetail }) {
                 <td className="num">{l.fulfilled_quantity}</td>
                 <td className="num">{l.refunded_quantity}</td>
                 <td className="num">
-                  <Money minor={l.unit_price} currency={order.currency} />
+                  <Money minor={l.unit_price} currency={order.currency} exponent={order.currency_exponent} />
                 </td>
                 <td className="num">
-                  <Money minor={l.unit_price * l.quantity} currency={order.currency} />
+                  <Money minor={l.unit_price * l.quantity} currency={order.currency} exponent={order.currency_exponent} />
                 </td>
               </tr>
             ))}
           </tbody>
           <tfoot>
-            <Total label="Subtotal" minor={order.subtotal} currency={order.currency} />
-            <Total label="Total" minor={order.total} currency={order.currency} strong />
-            <Total label="Paid" minor={order.paid} currency={order.currency} />
-            {order.refunded > 0 && <Total label="Refunded" minor={-order.refunded} currency={order.currency} />}
+            <Total label="Subtotal" minor={order.subtotal} currency={order.currency} exponent={order.currency_exponent} />
+            <Total label="Total" minor={order.total} currency={order.currency} exponent={order.currency_exponent} strong />
+            <Total label="Paid" minor={order.paid} currency={order.currency} exponent={order.currency_exponent} />
+            {order.refunded > 0 && <Total label="Refunded" minor={-order.refunded} currency={order.currency} exponent={order.currency_exponent} />}
           </tfoot>
         </table>
       </div>
@@ -85,14 +85,26 @@ export function OrderSummaryCard({ order }: { order: OrderDetail }) {
   );
 }
 
-function Total({ label, minor, currency, strong }: { label: string; minor: number; currency: string; strong?: boolean }) {
+function Total({
+  label,
+  minor,
+  currency,
+  exponent,
+  strong,
+}: {
+  label: string;
+  minor: number;
+  currency: string;
+  exponent: number;
+  strong?: boolean;
+}) {
   return (
     <tr className={strong ? 'total-strong' : undefined}>
       <th scope="row" colSpan={6} className="num">
         {label}
       </th>
       <td className="num">
-        <Money minor={minor} currency={currency} />
+        <Money minor={minor} currency={currency} exponent={exponent} />
       </td>
     </tr>
   );

@@ -1,9 +1,17 @@
-import type { StoredEvent } from '../../api/types';
+import type { StoredEvent } from '../../api/model';
 import { Money } from '../../components/Money';
 import { formatDateTime } from '../../format/time';
 import { fulfillmentFacts, moneyFacts } from './eventFacts';
 
-export function PaymentsAndFulfillments({ events, currency }: { events: StoredEvent[]; currency: string }) {
+export function PaymentsAndFulfillments({
+  events,
+  currency,
+  exponent,
+}: {
+  events: StoredEvent[];
+  currency: string;
+  exponent: number;
+}) {
   const money = moneyFacts(events);
   const shipments = fulfillmentFacts(events);
   return (
@@ -17,7 +25,7 @@ export function PaymentsAndFulfillments({ events, currency }: { events: StoredEv
             {money.map((m) => (
               <li key={m.id}>
                 <span className={m.kind === 'refund' ? 'refund' : undefined}>
-                  {m.kind === 'payment' ? 'Payment' : 'Refund'} <Money minor={m.amount} currency={currency} />
+                  {m.kind === 'payment' ? 'Payment' : 'Refund'} <Money minor={m.amount} currency={currency} exponent={exponent} />
                 </span>
                 <span className="muted"> · {formatDateTime(m.at)}</span>
               </li>

@@ -1,4 +1,4 @@
-import type { OrderDetail, StoredEvent } from '../../api/types';
+import type { OrderDetail, StoredEvent } from '../../api/model';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Loading } from '../../components/Loading';
 import { describeEvent } from './eventFacts';

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
-import type { StoredEvent } from '../../api/types';
+import type { StoredEvent } from '../../api/model';
 import { JsonView } from '../../components/JsonView';
 import { formatPrecise } from '../../format/time';
 import { causedByWebhook, describeEvent } from './eventFacts';
@@ -27,7 +27,7 @@ export function Timeline({ events, selected, onSelect }: TimelineProps) {
           </div>
           <div className="timeline-meta">
             <span>v{e.stream_version}</span>
-            {e.metadata.actor && <span>by {e.metadata.actor}</span>}
+            {e.metadata.actor && <span title={e.metadata.actor}>by {actorLabel(e.actor_name, e.metadata.actor)}</span>}
             {e.metadata.source && <span>via {e.metadata.source}</span>}
             {e.metadata.causation_id &&
               (causedByWebhook(e) ? (
@@ -75,4 +75,15 @@ export function Timeline({ events, selected, onSelect }: TimelineProps) {
 
 function short(id: string): string {
   return id.length > 13 ? `${id.slice(0, 8)}…` : id;
+}
+
+/** actorLabel names who made an event: a person's or token's name, else what kind of actor it was. */
+export function actorLabel(name: string, actor: string): string {
+  if (name) return name;
+  const [kind, id = ''] = actor.split(':', 2);
+  if (kind === 'worker') return id === 'webhooks' ? 'Shopify webhook processing' : `the ${id} worker`;
+  if (kind === 'user') return 'a removed user';
+  if (kind === 'token') return 'a removed API token';
+  if (kind === 'cli') return 'the command line';
+  return actor;
 }

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../../api/types';
+import type { StoredEvent } from '../../api/model';
 
 // Payments, refunds and fulfillments are facts in the order's history; the
 // detail view lists them straight from the events rather than from a read model.

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { request } from '../../api/client';
-import type { Items, OrderDetail, OrderLine, StoredEvent, Written } from '../../api/types';
+import type { Items, OrderDetail, OrderLine, StoredEvent, Written } from '../../api/model';
 import { LIVE_INTERVAL_MS } from '../orders/ordersApi';
 
 export function useOrder(id: string) {
@@ -21,9 +21,9 @@ export function useOrderEvents(id: string) {
 
 /** The audit API's answer: the domain's own rendering of the order at one moment. */
 interface OrderStateAt {
-  state: Omit<OrderDetail, 'shopify_id' | 'cancelled_at' | 'item_count' | 'lines'> & {
+  state: Omit<OrderDetail, 'shopify_id' | 'cancelled_at' | 'item_count' | 'lines' | 'currency_exponent'> & {
     cancelled_at: string;
-    lines: (Omit<OrderLine, 'variant_id' | 'inventory_key'> & { variant_id: number })[];
+    lines: (Omit<OrderLine, 'variant_id' | 'inventory_key' | 'currency_exponent'> & { variant_id: number })[];
   };
 }
 
@@ -48,10 +48,12 @@ export function useOrderAt(current: OrderDetail, position: string | null) {
         ...l,
         variant_id: variant_id ? String(variant_id) : null,
         inventory_key: l.sku || (variant_id ? `variant-${variant_id}` : ''),
+        currency_exponent: current.currency_exponent,
       }));
       return {
         ...state,
         shopify_id: current.shopify_id,
+        currency_exponent: current.currency_exponent,
         cancelled_at: state.cancelled_at === zeroTime ? null : state.cancelled_at,
         item_count: lines.reduce((n, l) => n + l.quantity, 0),
         lines,

@@ -4,6 +4,7 @@ import { ErrorNotice } from '../../components/ErrorNotice';
 import { Loading } from '../../components/Loading';
 import { PageHeader } from '../../components/PageHeader';
 import { useCursorPages } from '../../components/useCursorPages';
+import { ExportOrdersButton } from '../reports/OrdersExport';
 import { OrderFiltersForm } from './OrderFiltersForm';
 import { OrdersTable } from './OrdersTable';
 import { emptyFilters, useOrders, type OrderFilters } from './ordersApi';
@@ -25,14 +26,14 @@ export function OrdersPage() {
   function changeFilters(f: OrderFilters) {
     const next = new URLSearchParams();
     for (const [k, v] of Object.entries(f)) if (v) next.set(k, v);
-    setParams(next, { replace: true });
-    pages.reset();
+    setParams(next, { replace: true }); // without the pages: a new filter starts at the first page
   }
   const filtered = Object.entries(filters).some(([k, v]) => v !== emptyFilters[k as keyof OrderFilters]);
 
   return (
     <section className="page">
       <PageHeader title="Orders" subtitle="Updates every few seconds.">
+        <ExportOrdersButton filters={filters} />
         {filtered && (
           <button type="button" className="btn" onClick={() => changeFilters(emptyFilters)}>
             Clear filters

@@ -1,6 +1,6 @@
 import { createColumnHelper } from '@tanstack/react-table';
 import { Link } from 'react-router';
-import type { OrderSummary } from '../../api/types';
+import type { OrderSummary } from '../../api/model';
 import { DataTable } from '../../components/DataTable';
 import { Money } from '../../components/Money';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -24,7 +24,9 @@ const columns = [
   col.accessor('item_count', { header: 'Items' }),
   col.accessor('total', {
     header: 'Total',
-    cell: (c) => <Money minor={c.getValue()} currency={c.row.original.currency} />,
+    cell: (c) => (
+      <Money minor={c.getValue()} currency={c.row.original.currency} exponent={c.row.original.currency_exponent} />
+    ),
   }),
 ];
 

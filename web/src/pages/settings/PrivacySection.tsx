@@ -1,7 +1,7 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { request } from '../../api/client';
 import { saveResponse } from '../../api/download';
-import type { Items, PrivacyRequest } from '../../api/types';
+import type { Items, PrivacyRequest } from '../../api/model';
 import { MutationError } from '../../components/ErrorNotice';
 import { QueryBoundary } from '../../components/QueryBoundary';
 import { formatDateTime } from '../../format/time';

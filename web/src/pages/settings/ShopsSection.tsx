@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { request } from '../../api/client';
-import type { Items, Shop } from '../../api/types';
+import type { Items, Shop } from '../../api/model';
 import { MutationError } from '../../components/ErrorNotice';
 import { QueryBoundary } from '../../components/QueryBoundary';
 import { formatDateTime } from '../../format/time';

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { request } from '../../api/client';
-import type { Items, Role, User } from '../../api/types';
+import type { Items, Role, User } from '../../api/model';
 import { MutationError } from '../../components/ErrorNotice';
 import { QueryBoundary } from '../../components/QueryBoundary';
 import { StatusBadge } from '../../components/StatusBadge';

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router';
 import { request } from '../../api/client';
-import type { WebhookDetail } from '../../api/types';
+import type { WebhookDetail } from '../../api/model';
 import { useCan } from '../../auth/session';
 import { ErrorNotice, MutationError } from '../../components/ErrorNotice';
 import { JsonView } from '../../components/JsonView';

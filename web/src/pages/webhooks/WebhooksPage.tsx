@@ -3,7 +3,7 @@ import { createColumnHelper } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
 import { Link } from 'react-router';
 import { request } from '../../api/client';
-import type { Page, Webhook } from '../../api/types';
+import type { Page, Webhook } from '../../api/model';
 import { useCan } from '../../auth/session';
 import { CursorPager } from '../../components/CursorPager';
 import { DataTable } from '../../components/DataTable';
@@ -11,7 +11,7 @@ import { ErrorNotice, MutationError } from '../../components/ErrorNotice';
 import { Loading } from '../../components/Loading';
 import { PageHeader } from '../../components/PageHeader';
 import { StatusBadge } from '../../components/StatusBadge';
-import { useCursorPages } from '../../components/useCursorPages';
+import { useCursorPages, useListFilters } from '../../components/useCursorPages';
 import { formatPrecise } from '../../format/time';
 import { LIVE_INTERVAL_MS } from '../orders/ordersApi';
 import { useRedeliver } from './webhooksApi';
@@ -20,9 +20,9 @@ const col = createColumnHelper<Webhook>();
 const statuses = ['received', 'processed', 'failed', 'duplicate', 'ignored'];
 
 export function WebhooksPage() {
-  const [status, setStatus] = useState('');
-  const [topic, setTopic] = useState('');
   const pages = useCursorPages();
+  const filters = useListFilters(['status', 'topic'] as const);
+  const { status, topic } = filters.values;
   const canRedeliver = useCan('orders:write');
   const redeliver = useRedeliver();
   const webhooks = useQuery({
@@ -83,8 +83,7 @@ export function WebhooksPage() {
             id="wh-status"
             value={status}
             onChange={(e) => {
-              setStatus(e.target.value);
-              pages.reset();
+              filters.set({ status: e.target.value });
             }}
           >
             <option value="">Any</option>
@@ -102,8 +101,7 @@ export function WebhooksPage() {
             placeholder="orders/create"
             value={topic}
             onChange={(e) => {
-              setTopic(e.target.value.trim());
-              pages.reset();
+              filters.set({ topic: e.target.value.trim() });
             }}
           />
         </div>
