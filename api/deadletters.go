@@ -7,8 +7,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/domain"
-	"github.com/ordermill/ordermill/workers"
 )
 
 // deadLetterRoutes lists events the workers gave up on and re-queues them.
@@ -39,7 +39,7 @@ func (s *server) listDeadLetters(c *gin.Context) {
 		s.problemFromError(c, err)
 		return
 	}
-	p := page[workers.DeadLetter]{Items: items}
+	p := page[bus.DeadLetter]{Items: items}
 	if len(items) > limit {
 		p.Items = items[:limit]
 		p.NextCursor = encodeCursor(deadLetterCursor{Before: p.Items[limit-1].ID})
@@ -54,7 +54,7 @@ func (s *server) requeueDeadLetter(c *gin.Context) {
 		return
 	}
 	dl, err := s.DeadLetters.Requeue(c.Request.Context(), principalFrom(c).Shop, id)
-	if errors.Is(err, workers.ErrDeadLetterNotFound) {
+	if errors.Is(err, bus.ErrDeadLetterNotFound) {
 		abortProblem(c, http.StatusNotFound, "no such open dead letter")
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/shops"
 	"github.com/ordermill/ordermill/workers"
@@ -37,11 +38,11 @@ type Deps struct {
 	WriteTimeout time.Duration
 	CORSOrigins  []string // browser origins allowed to call the API ("*": any); none by default
 
-	Shops           *shops.Registry      // shop credentials; verifies webhooks
-	Shopify         *ShopifyApp          // the install endpoints; nil: off
-	WebhookMaxBytes int64                // 0: DefaultWebhookMaxBytes
-	Webhooks        *workers.Webhooks    // re-runs webhook processing on redeliver
-	DeadLetters     *workers.DeadLetters // lists and re-queues what workers gave up on
+	Shops           *shops.Registry   // shop credentials; verifies webhooks
+	Shopify         *ShopifyApp       // the install endpoints; nil: off
+	WebhookMaxBytes int64             // 0: DefaultWebhookMaxBytes
+	Webhooks        *workers.Webhooks // re-runs webhook processing on redeliver
+	DeadLetters     *bus.DeadLetters  // lists and re-queues what workers gave up on
 
 	// OperatorTokenHash is OperatorTokenHash(ORDERMILL_OPERATOR_TOKEN); nil
 	// leaves the operator routes to nobody (the CLI does their work).

@@ -20,6 +20,7 @@ import (
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/relay"
 )
 
 const shop = "demo.myshopify.com"
@@ -362,7 +363,7 @@ func (f *fixture) relay(client *redis.Client, prefix string) func(context.Contex
 	if err != nil {
 		panic(err)
 	}
-	return eventstore.NewRelay(f.store, pub, eventstore.RelayConfig{
+	return relay.NewRelay(f.store, pub, relay.RelayConfig{
 		TopicPrefix: prefix, Logger: slog.New(slog.DiscardHandler),
 		Follow: eventstore.FollowOptions{BatchSize: 50, PollInterval: 50 * time.Millisecond},
 	}).Run

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/workers"
@@ -136,8 +137,8 @@ func TestInventoryFollowsOrders(t *testing.T) {
 	overship := orderCommand(t, s, shipped.StreamID, func(o *domain.Order) ([]domain.Event, error) {
 		return o.Fulfill("f-2", []domain.LineQuantity{{LineID: "2", Quantity: 3}}, now)
 	})
-	dls := workers.NewDeadLetters(s.store, s.pub, s.prefix)
-	var open []workers.DeadLetter
+	dls := bus.NewDeadLetters(s.store, s.pub, s.prefix)
+	var open []bus.DeadLetter
 	waitFor(t, "the over-shipment's dead letter", func() bool {
 		var err error
 		open, err = dls.List(s.ctx, testShop, false, 0, 10)

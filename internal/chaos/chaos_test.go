@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/internal/platform"
@@ -333,7 +334,7 @@ func TestChaos(t *testing.T) {
 		}
 		rep.deadLetters = append(rep.deadLetters, s)
 	}
-	v, err := p.Store.Verify(ctx, nil)
+	v, err := audit.New(p.Store).Verify(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

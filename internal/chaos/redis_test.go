@@ -3,13 +3,13 @@ package chaos_test
 import (
 	"testing"
 
-	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/relay"
 )
 
 // streamsKey is in the hash slot of every relayed stream: the faults that
 // lose Redis data hit the master that serves it.
-var streamsKey = eventstore.StreamKey("chaos:", "relay.marker")
+var streamsKey = relay.StreamKey("chaos:", "relay.marker")
 
 // chaosRedis is the Redis the platform runs on: one server, or a cluster
 // (ORDERMILL_CHAOS_REDIS=cluster) of three masters with a replica each.

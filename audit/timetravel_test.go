@@ -1,4 +1,4 @@
-package eventstore_test
+package audit_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
@@ -79,8 +80,8 @@ func TestOrderAtReturnsTheStateAfterEachEvent(t *testing.T) {
 
 	for i, e := range history {
 		w := steps[i].want
-		for _, m := range []eventstore.Moment{{Position: e.Position, ByPosition: true}, {Time: e.RecordedAt}} {
-			got, replayed, err := store.OrderAt(ctx, id, m)
+		for _, m := range []audit.Moment{{Position: e.Position, ByPosition: true}, {Time: e.RecordedAt}} {
+			got, replayed, err := audit.New(store).OrderAt(ctx, id, m)
 			if err != nil {
 				t.Fatalf("at %s: %v", m, err)
 			}
@@ -98,20 +99,20 @@ func TestOrderAtReturnsTheStateAfterEachEvent(t *testing.T) {
 		}
 	}
 
-	before := eventstore.Moment{Time: history[0].RecordedAt.Add(-time.Microsecond)}
-	if _, _, err := store.OrderAt(ctx, id, before); !errors.Is(err, eventstore.ErrStreamNotFound) {
+	before := audit.Moment{Time: history[0].RecordedAt.Add(-time.Microsecond)}
+	if _, _, err := audit.New(store).OrderAt(ctx, id, before); !errors.Is(err, eventstore.ErrStreamNotFound) {
 		t.Fatalf("before the order existed: %v", err)
 	}
 	for _, s := range []string{history[2].Position.String(), history[2].RecordedAt.Format(time.RFC3339Nano)} {
-		m, err := eventstore.ParseMoment(s)
+		m, err := audit.ParseMoment(s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, _, err := store.OrderAt(ctx, id, m); err != nil || got.Version != 3 {
+		if got, _, err := audit.New(store).OrderAt(ctx, id, m); err != nil || got.Version != 3 {
 			t.Fatalf("at %q: version %d, %v", s, got.Version, err)
 		}
 	}
-	if _, err := eventstore.ParseMoment("yesterday"); err == nil {
+	if _, err := audit.ParseMoment("yesterday"); err == nil {
 		t.Fatal("parsed a malformed moment")
 	}
 }

@@ -1,4 +1,4 @@
-package eventstore
+package relay
 
 // With a PipelinePublisher the relay writes the XADD fields of Watermill's
 // default marshaller itself: ToMessage's JSON payload without reflection,
@@ -14,6 +14,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/google/uuid"
+
+	"github.com/ordermill/ordermill/eventstore"
 )
 
 const hexDigits = "0123456789abcdef"
@@ -25,7 +27,7 @@ const wireOverhead = 768
 // appendWire appends e's XADD field-value list to values, the bytes of its
 // fields to buf. The fields alias buf, which must not be written to while
 // they are in use.
-func appendWire(buf []byte, values []any, e *Event) ([]byte, []any) {
+func appendWire(buf []byte, values []any, e *eventstore.Event) ([]byte, []any) {
 	start := len(buf)
 	buf = appendUUID(buf, e.ID)
 	id := buf[start:len(buf):len(buf)]
@@ -49,7 +51,7 @@ func appendUUID(b []byte, id uuid.UUID) []byte {
 }
 
 // appendMessageMetadata appends ToMessage's metadata as a msgpack map.
-func appendMessageMetadata(b []byte, e *Event) []byte {
+func appendMessageMetadata(b []byte, e *eventstore.Event) []byte {
 	var num [48]byte
 	b = append(b, 0x80|7) // fixmap of 7 entries
 	b = appendMsgpackStr(b, MetaEventType)
@@ -85,7 +87,7 @@ func appendMsgpackStr[S string | []byte](b []byte, s S) []byte {
 
 // appendEventJSON appends exactly what json.Marshal(e) returns for an event
 // whose data is valid JSON, as events read from the store are.
-func appendEventJSON(b []byte, e *Event) []byte {
+func appendEventJSON(b []byte, e *eventstore.Event) []byte {
 	b = append(b, `{"position":{"transaction_id":`...)
 	b = strconv.AppendUint(b, e.Position.TransactionID, 10)
 	b = append(b, `,"global_position":`...)
@@ -120,7 +122,7 @@ func appendEventJSON(b []byte, e *Event) []byte {
 }
 
 // appendMetadataJSON appends m's non-empty fields (all are omitempty).
-func appendMetadataJSON(b []byte, m *Metadata) []byte {
+func appendMetadataJSON(b []byte, m *eventstore.Metadata) []byte {
 	n := len(b)
 	for _, f := range [...]struct{ key, value string }{
 		{`"correlation_id":`, m.CorrelationID}, {`"causation_id":`, m.CausationID},

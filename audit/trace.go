@@ -1,4 +1,4 @@
-package eventstore
+package audit
 
 import (
 	"context"
@@ -12,25 +12,26 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
 )
 
 // Caused returns every event caused, directly or through other events, by
 // the events roots, following metadata.causation_id, in commit order.
-func (s *Store) Caused(ctx context.Context, roots []uuid.UUID) ([]Event, error) {
+func (s *Log) Caused(ctx context.Context, roots []uuid.UUID) ([]eventstore.Event, error) {
 	ids := make([]string, len(roots))
 	for i, r := range roots {
 		ids[i] = r.String()
 	}
 	// UNION (not UNION ALL) stops at events already found, so even a
 	// malformed causation cycle ends.
-	events, err := s.queryOpened(ctx, `WITH RECURSIVE caused AS (
+	events, err := s.store.QueryEvents(ctx, `WITH RECURSIVE caused AS (
 			SELECT global_position, event_id FROM events
 			 WHERE metadata ? 'causation_id' AND metadata ->> 'causation_id' = ANY($1)
 			UNION
 			SELECT e.global_position, e.event_id FROM events e JOIN caused c
 			    ON e.metadata ? 'causation_id' AND e.metadata ->> 'causation_id' = c.event_id::text
 		)
-		SELECT `+eventColumns+` FROM events WHERE global_position IN (SELECT global_position FROM caused)
+		SELECT `+eventstore.EventColumns+` FROM events WHERE global_position IN (SELECT global_position FROM caused)
 		ORDER BY events.transaction_id, events.global_position`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("caused events: %w", err)
@@ -62,19 +63,19 @@ type OrderChange struct {
 // WebhookTrace is everything known about one stored webhook delivery.
 type WebhookTrace struct {
 	Stream    string                 `json:"stream"`
-	Received  Event                  `json:"received"` // the stored webhook.received event
+	Received  eventstore.Event       `json:"received"` // the stored webhook.received event
 	Webhook   domain.WebhookReceived `json:"webhook"`  // its payload: headers and raw body
 	Signature *SignatureCheck        `json:"signature,omitempty"`
-	Outcomes  []Event                `json:"outcomes"` // the rest of the webhook's stream
-	Caused    []Event                `json:"caused"`   // everything it caused, transitively
+	Outcomes  []eventstore.Event     `json:"outcomes"` // the rest of the webhook's stream
+	Caused    []eventstore.Event     `json:"caused"`   // everything it caused, transitively
 	Orders    []OrderChange          `json:"orders"`
 }
 
 // TraceWebhook assembles the trace of shop's webhook delivery webhookID. With
 // a secret, the HMAC is recomputed over the stored raw body.
-func (s *Store) TraceWebhook(ctx context.Context, shop, webhookID string, secret []byte) (WebhookTrace, error) {
+func (s *Log) TraceWebhook(ctx context.Context, shop, webhookID string, secret []byte) (WebhookTrace, error) {
 	t := WebhookTrace{Stream: domain.WebhookStream(shop, webhookID)}
-	events, err := s.ReadStream(ctx, t.Stream, 1)
+	events, err := s.store.ReadStream(ctx, t.Stream, 1)
 	if err != nil {
 		return t, err
 	}
@@ -94,7 +95,7 @@ func (s *Store) TraceWebhook(ctx context.Context, shop, webhookID string, secret
 
 func checkSignature(wh domain.WebhookReceived, secret []byte) *SignatureCheck {
 	c := &SignatureCheck{Header: wh.Signature()}
-	if string(wh.Body) == Erased {
+	if string(wh.Body) == eventstore.Erased {
 		c.BodyErased = true
 		return c
 	}
@@ -109,13 +110,13 @@ func checkSignature(wh domain.WebhookReceived, secret []byte) *SignatureCheck {
 
 // orderChanges replays each order stream among caused to just before and
 // just after the versions caused.
-func (s *Store) orderChanges(ctx context.Context, caused []Event) ([]OrderChange, error) {
+func (s *Log) orderChanges(ctx context.Context, caused []eventstore.Event) ([]OrderChange, error) {
 	var (
 		order    []string
 		versions = map[string][]int64{}
 	)
 	for _, e := range caused {
-		if Category(e.StreamID) != "order" {
+		if eventstore.Category(e.StreamID) != "order" {
 			continue
 		}
 		if _, seen := versions[e.StreamID]; !seen {
@@ -131,7 +132,7 @@ func (s *Store) orderChanges(ctx context.Context, caused []Event) ([]OrderChange
 		}
 		vs := versions[stream]
 		first, last := vs[0], vs[len(vs)-1]
-		history, err := s.ReadStream(ctx, stream, 1)
+		history, err := s.store.ReadStream(ctx, stream, 1)
 		if err != nil {
 			return nil, err
 		}

@@ -1,13 +1,14 @@
-package eventstore
+package audit
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"strconv"
 
 	"github.com/google/uuid"
+
+	"github.com/ordermill/ordermill/eventstore"
 )
 
 // Finding kinds reported by Verify.
@@ -50,24 +51,10 @@ type VerifyResult struct {
 
 var zeroHash = make([]byte, sha256.Size)
 
-// CanonicalBytes rebuilds what an event's hash covers, outside the database,
-// from the event's stored columns (data and metadata in jsonb's text form).
-func CanonicalBytes(id uuid.UUID, stream string, version int64, eventType string, schema int,
-	tenant string, recordedMicros int64, data, metadata string) []byte {
-	var b bytes.Buffer
-	for _, part := range []string{id.String(), stream, strconv.FormatInt(version, 10), eventType,
-		strconv.Itoa(schema), tenant, strconv.FormatInt(recordedMicros, 10), data} {
-		b.WriteString(part)
-		b.WriteByte('\n')
-	}
-	b.WriteString(metadata)
-	return b.Bytes()
-}
-
 // Verify walks every stream in version order, recomputing each hash from the
 // stored columns, and reports anything altered, unlinked or missing. progress,
 // when set, is called with the number of events checked so far.
-func (s *Store) Verify(ctx context.Context, progress func(int64)) (VerifyResult, error) {
+func (s *Log) Verify(ctx context.Context, progress func(int64)) (VerifyResult, error) {
 	return s.verify(ctx, "", progress)
 }
 
@@ -75,7 +62,7 @@ func (s *Store) Verify(ctx context.Context, progress func(int64)) (VerifyResult,
 // walked as if no other shop existed, so nothing about another shop is read
 // into the result. An event moved to another tenant leaves a gap in the
 // chain, or, if it was the last, a signed head that is not the shop's.
-func (s *Store) verify(ctx context.Context, shop string, progress func(int64)) (VerifyResult, error) {
+func (s *Log) verify(ctx context.Context, shop string, progress func(int64)) (VerifyResult, error) {
 	var res VerifyResult
 	query, args := `SELECT global_position, event_id, stream_id, stream_version, event_type,
 		schema_version, tenant_id, (extract(epoch FROM recorded_at) * 1000000)::bigint, data::text, metadata::text,
@@ -128,7 +115,7 @@ func (s *Store) verify(ctx context.Context, shop string, progress func(int64)) (
 			res.Findings = append(res.Findings, Finding{Kind: FindingBroken, Stream: sid, Version: version, Position: pos,
 				Detail: "prev_hash does not match the previous event's hash"})
 		}
-		sum := sha256.Sum256(append(append([]byte{}, prev...), CanonicalBytes(id, sid, version, typ, schema, tenant, micros, data, meta)...))
+		sum := sha256.Sum256(append(append([]byte{}, prev...), eventstore.CanonicalBytes(id, sid, version, typ, schema, tenant, micros, data, meta)...))
 		if !bytes.Equal(sum[:], hash) {
 			res.Findings = append(res.Findings, Finding{Kind: FindingAltered, Stream: sid, Version: version, Position: pos,
 				Detail: "stored hash does not match the event's contents"})

@@ -1,4 +1,4 @@
-package eventstore
+package relay
 
 // Why the relay is a hand-written loop and not watermill-sql's Subscriber over
 // a schema adapter for `events`: that subscriber reads the same commit-safe way
@@ -25,6 +25,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	gojson "github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ordermill/ordermill/eventstore"
 )
 
 // RelayLockKey is the advisory lock that makes one relay the leader.
@@ -55,12 +57,12 @@ func Topic(prefix, category string) string { return StreamKey(prefix, category) 
 
 // Relay publishes every event, in commit order, to its category's Redis stream.
 type Relay struct {
-	store      *Store
+	store      *eventstore.Store
 	publisher  message.Publisher
 	pipe       *PipelinePublisher // publisher, when it is one: the relay then encodes for it
 	prefix     string
 	checkpoint string
-	follow     FollowOptions
+	follow     eventstore.FollowOptions
 	retryEvery time.Duration
 	leader     atomic.Bool
 	published  atomic.Int64
@@ -75,7 +77,7 @@ type RelayConfig struct {
 	TopicPrefix string
 	// Checkpoint names the row in checkpoints (default "relay").
 	Checkpoint string
-	Follow     FollowOptions
+	Follow     eventstore.FollowOptions
 	// StandbyRetry is how often a standby tries to become the leader.
 	StandbyRetry time.Duration
 	Logger       *slog.Logger
@@ -84,7 +86,7 @@ type RelayConfig struct {
 }
 
 // NewRelay builds a relay that publishes through publisher.
-func NewRelay(store *Store, publisher message.Publisher, cfg RelayConfig) *Relay {
+func NewRelay(store *eventstore.Store, publisher message.Publisher, cfg RelayConfig) *Relay {
 	if cfg.Checkpoint == "" {
 		cfg.Checkpoint = "relay"
 	}
@@ -166,7 +168,7 @@ func (r *Relay) runOnce(ctx context.Context) error {
 // acquire blocks until this process holds the leader lock on a dedicated connection.
 func (r *Relay) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	for {
-		conn, err := r.store.pool.Acquire(ctx)
+		conn, err := r.store.Pool().Acquire(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -213,16 +215,16 @@ func (r *Relay) watchLock(ctx context.Context, lock *pgxpool.Conn, cancel contex
 // newest batch fully published. Batches are published one at a time in
 // commit order, and a checkpoint is saved only once everything up to it is
 // in Redis.
-func (r *Relay) relay(ctx context.Context, from Position) error {
+func (r *Relay) relay(ctx context.Context, from eventstore.Position) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	read := make(chan []Event, 1)
+	read := make(chan []eventstore.Event, 1)
 	ready := make(chan *outgoing, 1)
-	published := make(chan Position, maxUnsaved)
+	published := make(chan eventstore.Position, maxUnsaved)
 	var wg sync.WaitGroup
 	for _, stage := range []func() error{
 		func() error {
-			return r.store.Follow(ctx, from, r.follow, func(ctx context.Context, events []Event) error {
+			return r.store.Follow(ctx, from, r.follow, func(ctx context.Context, events []eventstore.Event) error {
 				return send(ctx, read, events)
 			})
 		},
@@ -256,7 +258,7 @@ func receive[T any](ctx context.Context, ch <-chan T) (T, error) {
 	}
 }
 
-func (r *Relay) encodeAll(ctx context.Context, read <-chan []Event, ready chan<- *outgoing) error {
+func (r *Relay) encodeAll(ctx context.Context, read <-chan []eventstore.Event, ready chan<- *outgoing) error {
 	for {
 		events, err := receive(ctx, read)
 		if err != nil {
@@ -275,7 +277,7 @@ func (r *Relay) encodeAll(ctx context.Context, read <-chan []Event, ready chan<-
 // outgoing is one read batch, encoded and grouped by topic.
 type outgoing struct {
 	topics []topicBatch
-	last   Position
+	last   eventstore.Position
 }
 
 type topicBatch struct {
@@ -288,7 +290,7 @@ func (t *topicBatch) len() int { return len(t.msgs) + len(t.entries) }
 
 // encode groups events by topic, keeping commit order inside each: a
 // stream's events all share a topic, so per-stream order survives.
-func (r *Relay) encode(events []Event) (*outgoing, error) {
+func (r *Relay) encode(events []eventstore.Event) (*outgoing, error) {
 	out := &outgoing{last: events[len(events)-1].Position}
 	index := map[string]int{} // by category: a topic per event would be an allocation per event
 	var (
@@ -305,7 +307,7 @@ func (r *Relay) encode(events []Event) (*outgoing, error) {
 	}
 	for i := range events {
 		e := &events[i]
-		category := Category(e.StreamID)
+		category := eventstore.Category(e.StreamID)
 		k, ok := index[category]
 		if !ok {
 			k = len(out.topics)
@@ -329,7 +331,7 @@ func (r *Relay) encode(events []Event) (*outgoing, error) {
 }
 
 // publish sends each ready batch, in order, and hands its position on.
-func (r *Relay) publish(ctx context.Context, ready <-chan *outgoing, published chan<- Position) error {
+func (r *Relay) publish(ctx context.Context, ready <-chan *outgoing, published chan<- eventstore.Position) error {
 	for {
 		out, err := receive(ctx, ready)
 		if err != nil {
@@ -359,7 +361,7 @@ const maxUnsaved = 8
 
 // saveCheckpoints saves the newest published position, skipping those
 // published while the previous save ran: one commit can cover many batches.
-func (r *Relay) saveCheckpoints(ctx context.Context, published <-chan Position) error {
+func (r *Relay) saveCheckpoints(ctx context.Context, published <-chan eventstore.Position) error {
 	for {
 		p, err := receive(ctx, published)
 		if err != nil {
@@ -376,7 +378,7 @@ func (r *Relay) saveCheckpoints(ctx context.Context, published <-chan Position) 
 
 // ToMessage wraps a stored event as a Watermill message: UUID = event id, the
 // whole event as payload, and its routing facts as metadata.
-func ToMessage(e Event) (*message.Message, error) {
+func ToMessage(e eventstore.Event) (*message.Message, error) {
 	payload, err := json.Marshal(e)
 	if err != nil {
 		return nil, err
@@ -394,8 +396,8 @@ func ToMessage(e Event) (*message.Message, error) {
 
 // FromMessage decodes an event published by the relay, with go-json (see
 // DecodeEvent): every consumer decodes every message it reads.
-func FromMessage(msg *message.Message) (Event, error) {
-	var e Event
+func FromMessage(msg *message.Message) (eventstore.Event, error) {
+	var e eventstore.Event
 	if err := gojson.Unmarshal(msg.Payload, &e); err != nil {
 		return e, fmt.Errorf("message %s is not an event: %w", msg.UUID, err)
 	}
@@ -404,9 +406,9 @@ func FromMessage(msg *message.Message) (Event, error) {
 
 // LeaderElected reports whether some process holds the relay's leader lock
 // in this database (advisory locks are per database; pg_locks shows all).
-func (s *Store) LeaderElected(ctx context.Context) (bool, error) {
+func LeaderElected(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
 	var ok bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+	err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
 		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 		AND classid::text::bigint = $1 AND objid::text::bigint = $2 AND objsubid = 1)`,
 		RelayLockKey>>32, RelayLockKey&0xffffffff).Scan(&ok)

@@ -1,4 +1,4 @@
-package eventstore
+package audit
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ordermill/ordermill/eventstore"
 )
 
 // Finding kinds reported by checking signed checkpoints.
@@ -34,8 +36,8 @@ const (
 // commit-order position. Whoever rewrites a whole chain can recompute its
 // hashes, but cannot sign the new heads with the key holder's key.
 type SignedCheckpoint struct {
-	ID       int64    `json:"id"`
-	Position Position `json:"position"` // the newest event signed, in commit order
+	ID       int64               `json:"id"`
+	Position eventstore.Position `json:"position"` // the newest event signed, in commit order
 	// SettledXID: every transaction below it had finished at signing, so the
 	// SettledEvents they wrote are final and can be counted again later.
 	SettledXID    uint64            `json:"settled_xid"`
@@ -95,7 +97,7 @@ var ErrTampered = errors.New("the event log does not verify")
 // SignCheckpoint verifies the whole log first (a signature must never bless a
 // tampered log), then signs every stream's head as committed now, and stores
 // the signature with the heads it covers.
-func (s *Store) SignCheckpoint(ctx context.Context, key ed25519.PrivateKey, progress func(int64)) (SignedCheckpoint, error) {
+func (s *Log) SignCheckpoint(ctx context.Context, key ed25519.PrivateKey, progress func(int64)) (SignedCheckpoint, error) {
 	opts := SignerAuditOptions(key)
 	opts.Progress = progress
 	report, err := s.Audit(ctx, opts)
@@ -113,7 +115,7 @@ func SignerAuditOptions(key ed25519.PrivateKey) AuditOptions {
 
 // SignAudited signs every stream's head as committed now, after report, an
 // audit of the whole log with SignerAuditOptions(key), found nothing.
-func (s *Store) SignAudited(ctx context.Context, key ed25519.PrivateKey, report AuditReport) (SignedCheckpoint, error) {
+func (s *Log) SignAudited(ctx context.Context, key ed25519.PrivateKey, report AuditReport) (SignedCheckpoint, error) {
 	if report.Shop != "" {
 		return SignedCheckpoint{}, errors.New("sign checkpoint: the audit covered one shop, not the whole log")
 	}
@@ -191,7 +193,7 @@ type checkpointHead struct {
 // signature fails is a finding, and the next older one is checked in its
 // place, so forging the newest checkpoint cannot hide a rewrite. walked are
 // the streams the audit walked: for one shop, only the heads of those count.
-func (s *Store) checkCheckpoints(ctx context.Context, opts AuditOptions, walked []ChainHead, r *AuditReport) error {
+func (s *Log) checkCheckpoints(ctx context.Context, opts AuditOptions, walked []ChainHead, r *AuditReport) error {
 	rows, err := s.pool.Query(ctx, `SELECT id, transaction_id::text::bigint, global_position, settled_xid::text::bigint,
 		settled_events, streams, signed_at, public_key, signature FROM signed_checkpoints ORDER BY id`)
 	if err != nil {
@@ -303,7 +305,7 @@ func settledEvents(ctx context.Context, q interface {
 	return n, err
 }
 
-func (s *Store) checkpointHeads(ctx context.Context, id int64) ([]checkpointHead, error) {
+func (s *Log) checkpointHeads(ctx context.Context, id int64) ([]checkpointHead, error) {
 	rows, err := s.pool.Query(ctx, `SELECT h.stream_id, h.stream_version, h.hash, e.global_position IS NOT NULL,
 		coalesce(e.global_position, 0), coalesce(e.hash, ''::bytea), coalesce(e.tenant_id, '')
 		FROM signed_checkpoint_heads h

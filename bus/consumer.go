@@ -1,4 +1,4 @@
-package eventstore
+package bus
 
 import (
 	"context"
@@ -10,6 +10,9 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/relay"
 )
 
 // BatchConsumer reads relayed events from a Redis Streams consumer group in
@@ -42,7 +45,7 @@ type BatchConsumer struct {
 // Delivery is one relayed event as the consumer group handed it over.
 type Delivery struct {
 	Stream, ID string // the Redis stream and message id
-	Event      Event
+	Event      eventstore.Event
 	// Failures is for Handle to count failed attempts in: the consumer keeps
 	// it with a delivery it holds for another try.
 	Failures int
@@ -175,9 +178,9 @@ func (c *BatchConsumer) decode(ctx context.Context, stream string, msgs []redis.
 	var out []Delivery
 	for _, m := range msgs {
 		msg, err := redisstream.DefaultMarshallerUnmarshaller{}.Unmarshal(m.Values)
-		var e Event
+		var e eventstore.Event
 		if err == nil {
-			e, err = FromMessage(msg)
+			e, err = relay.FromMessage(msg)
 		}
 		if err != nil {
 			c.Log.Error("dropped a malformed message", "stream", stream, "id", m.ID, "err", err)
@@ -216,7 +219,7 @@ func (c *BatchConsumer) ack(ctx context.Context, batch, held []Delivery) {
 // the stream; the relay recreates them the same way when Redis lost them.
 func (c *BatchConsumer) createGroups(ctx context.Context) {
 	for _, stream := range c.Streams {
-		if err := CreateGroup(ctx, c.Redis, stream, c.Group); err != nil && ctx.Err() == nil {
+		if err := relay.CreateGroup(ctx, c.Redis, stream, c.Group); err != nil && ctx.Err() == nil {
 			c.Log.Warn("could not create the consumer group", "stream", stream, "err", err)
 		}
 	}

@@ -1,4 +1,4 @@
-package eventstore
+package audit
 
 import (
 	"crypto/ed25519"

@@ -1,4 +1,4 @@
-package eventstore
+package audit
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
 )
 
@@ -22,7 +23,7 @@ import (
 func TestAuditorRoundSignsExportsAndCatchesTampering(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.Pool(t)
-	store := New(pool)
+	store := eventstore.New(pool)
 	seedStreams(t, store)
 	settle(t, pool)
 	pub, key, err := ed25519.GenerateKey(nil)
@@ -89,7 +90,7 @@ func TestAuditorRoundSignsExportsAndCatchesTampering(t *testing.T) {
 		metric("ordermill_audit_rounds_total", map[string]string{"result": "findings"}) != 1 {
 		t.Fatal("the verify metric did not drop")
 	}
-	last, err := store.LastAudit(ctx)
+	last, err := New(store).LastAudit(ctx)
 	if err != nil || last.OK || last.ID != r.Run.ID {
 		t.Fatalf("recorded run: %+v, %v", last, err)
 	}
@@ -109,7 +110,7 @@ func TestAuditorRoundSignsExportsAndCatchesTampering(t *testing.T) {
 func TestAuditorRoundRefusesToSignAlteredEvent(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.Pool(t)
-	store := New(pool)
+	store := eventstore.New(pool)
 	seedStreams(t, store)
 	settle(t, pool)
 	_, key, err := ed25519.GenerateKey(nil)

@@ -1,4 +1,4 @@
-package workers
+package bus
 
 import (
 	"context"
@@ -12,11 +12,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/relay"
 )
 
-// deadLetterPublisher is what Watermill's poison-queue middleware publishes
-// through: it records each dead letter in Postgres, for the app to list and
-// re-queue, before the message goes to the dead-letter stream. A failure of
+// deadLetterPublisher is where a handler's given-up events go: it records
+// each dead letter in Postgres, for the app to list and re-queue, before the
+// message goes to the dead-letter stream (as Watermill's poison queue would). A failure of
 // either leaves the message unacknowledged, so it is not lost.
 type deadLetterPublisher struct {
 	pub      message.Publisher
@@ -26,7 +27,7 @@ type deadLetterPublisher struct {
 
 func (d *deadLetterPublisher) Publish(topic string, msgs ...*message.Message) error {
 	for _, msg := range msgs {
-		e, err := eventstore.FromMessage(msg)
+		e, err := relay.FromMessage(msg)
 		if err != nil {
 			return err
 		}
@@ -35,12 +36,12 @@ func (d *deadLetterPublisher) Publish(topic string, msgs ...*message.Message) er
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (handler, event_id) WHERE requeued_at IS NULL DO UPDATE
 			SET error = EXCLUDED.error, attempts = dead_letters.attempts + EXCLUDED.attempts, failed_at = now()`,
-			e.Tenant, msg.Metadata.Get(MetaWorker), e.ID, e.StreamID, e.StreamVersion, e.Type,
+			e.Tenant, msg.Metadata.Get(MetaHandler), e.ID, e.StreamID, e.StreamVersion, e.Type,
 			msg.Metadata.Get(middleware.ReasonForPoisonedKey), d.attempts)
 		if err != nil {
 			return fmt.Errorf("record dead letter %s: %w", e.ID, err)
 		}
-		deadLettered.WithLabelValues(msg.Metadata.Get(MetaWorker)).Inc()
+		deadLettered.WithLabelValues(msg.Metadata.Get(MetaHandler)).Inc()
 	}
 	return d.pub.Publish(topic, msgs...)
 }
@@ -124,7 +125,7 @@ func (d *DeadLetters) Requeue(ctx context.Context, shop string, id int64) (DeadL
 		if len(events) == 0 || events[0].ID.String() != dl.EventID {
 			return fmt.Errorf("dead letter %d: event %s is not at %s v%d", id, dl.EventID, dl.StreamID, dl.StreamVersion)
 		}
-		msg, err := eventstore.ToMessage(events[0])
+		msg, err := relay.ToMessage(events[0])
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package eventstore
+package audit
 
 import (
 	"bufio"
@@ -57,7 +57,7 @@ func ReadCheckpointExport(path string) ([]SignedCheckpoint, error) {
 
 // CheckExport reports each exported checkpoint that the database no longer
 // holds, or holds with another signature or digest.
-func (s *Store) CheckExport(ctx context.Context, exported []SignedCheckpoint) ([]Finding, error) {
+func (s *Log) CheckExport(ctx context.Context, exported []SignedCheckpoint) ([]Finding, error) {
 	ids := make([]int64, len(exported))
 	for i, cp := range exported {
 		ids[i] = cp.ID
@@ -87,7 +87,7 @@ func (s *Store) CheckExport(ctx context.Context, exported []SignedCheckpoint) ([
 
 // ExportCheckpoints appends every checkpoint after id after to the export at
 // path, in order, and syncs it to disk; it returns how many it appended.
-func (s *Store) ExportCheckpoints(ctx context.Context, path string, after int64) (int, error) {
+func (s *Log) ExportCheckpoints(ctx context.Context, path string, after int64) (int, error) {
 	cps, err := s.signedCheckpoints(ctx, `WHERE id > $1`, after)
 	if err != nil || len(cps) == 0 {
 		return 0, err
@@ -118,7 +118,7 @@ func (s *Store) ExportCheckpoints(ctx context.Context, path string, after int64)
 
 // signedCheckpoints reads the checkpoints a WHERE clause selects, in order,
 // each with the digest of its stored heads.
-func (s *Store) signedCheckpoints(ctx context.Context, where string, args ...any) ([]SignedCheckpoint, error) {
+func (s *Log) signedCheckpoints(ctx context.Context, where string, args ...any) ([]SignedCheckpoint, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, transaction_id::text::bigint, global_position, settled_xid::text::bigint,
 		settled_events, streams, signed_at, public_key, signature FROM signed_checkpoints `+where+` ORDER BY id`, args...)
 	if err != nil {

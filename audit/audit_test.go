@@ -1,4 +1,4 @@
-package eventstore
+package audit
 
 // An internal test: forging a checkpoint needs the digest a real signer makes.
 
@@ -14,17 +14,18 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
 )
 
 // seedStreams appends 3 streams of 4 events each.
-func seedStreams(t *testing.T, store *Store) {
+func seedStreams(t *testing.T, store *eventstore.Store) {
 	t.Helper()
 	for i := range 3 {
 		for v := range 4 {
-			e := NewEvent{Type: "t.step", Tenant: "shop.test", Data: json.RawMessage(fmt.Sprintf(`{"n": %d}`, v)),
-				Metadata: Metadata{CorrelationID: "c"}}
-			if _, err := store.Append(context.Background(), fmt.Sprintf("order-%d", i), Exact(int64(v)), e); err != nil {
+			e := eventstore.NewEvent{Type: "t.step", Tenant: "shop.test", Data: json.RawMessage(fmt.Sprintf(`{"n": %d}`, v)),
+				Metadata: eventstore.Metadata{CorrelationID: "c"}}
+			if _, err := store.Append(context.Background(), fmt.Sprintf("order-%d", i), eventstore.Exact(int64(v)), e); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -117,9 +118,9 @@ func TestAuditDetectsEachKindOfTampering(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			pool := testenv.Pool(t)
-			store := New(pool)
+			store := eventstore.New(pool)
 			seedStreams(t, store)
-			r, err := store.Audit(ctx, AuditOptions{})
+			r, err := New(store).Audit(ctx, AuditOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,7 +128,7 @@ func TestAuditDetectsEachKindOfTampering(t *testing.T) {
 				t.Fatalf("clean log: %+v", r)
 			}
 			tamper(t, pool, c.stmts...)
-			r, err = store.Audit(ctx, AuditOptions{})
+			r, err = New(store).Audit(ctx, AuditOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,7 +145,7 @@ func TestAuditDetectsEachKindOfTampering(t *testing.T) {
 func TestSignedCheckpointCatchesRewrittenChainAndForgedCheckpoint(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.Pool(t)
-	store := New(pool)
+	store := eventstore.New(pool)
 	seedStreams(t, store)
 
 	pub, key, err := ed25519.GenerateKey(nil)
@@ -152,7 +153,7 @@ func TestSignedCheckpointCatchesRewrittenChainAndForgedCheckpoint(t *testing.T) 
 		t.Fatal(err)
 	}
 	settle(t, pool)
-	cp, err := store.SignCheckpoint(ctx, key, nil)
+	cp, err := New(store).SignCheckpoint(ctx, key, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func TestSignedCheckpointCatchesRewrittenChainAndForgedCheckpoint(t *testing.T) 
 		t.Fatalf("checkpoint: %+v", cp)
 	}
 	trusted := AuditOptions{TrustedKeys: []ed25519.PublicKey{pub}}
-	r, err := store.Audit(ctx, trusted)
+	r, err := New(store).Audit(ctx, trusted)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,14 +173,14 @@ func TestSignedCheckpointCatchesRewrittenChainAndForgedCheckpoint(t *testing.T) 
 	// chains verify again, only the signed head gives it away.
 	tamper(t, pool, append([]string{`UPDATE events SET data = '{"n": 77}' WHERE stream_id = 'order-1' AND stream_version = 2`},
 		rechain("order-1", 2, 4)...)...)
-	v, err := store.Verify(ctx, nil)
+	v, err := New(store).Verify(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(v.Findings) != 0 {
 		t.Fatalf("rewritten chain should verify on its own, got %v", v.Findings)
 	}
-	r, err = store.Audit(ctx, trusted)
+	r, err = New(store).Audit(ctx, trusted)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +194,7 @@ func TestSignedCheckpointCatchesRewrittenChainAndForgedCheckpoint(t *testing.T) 
 	}
 	forged := forgeCheckpoint(t, store, forgerKey)
 	for _, opts := range []AuditOptions{trusted, {}} { // an auditor's key, or trust on first use
-		r, err = store.Audit(ctx, opts)
+		r, err = New(store).Audit(ctx, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +203,7 @@ func TestSignedCheckpointCatchesRewrittenChainAndForgedCheckpoint(t *testing.T) 
 			t.Fatalf("checked checkpoint %v, want the genuine %d (forged is %d)", r.Checkpoint, cp.ID, forged)
 		}
 	}
-	if _, err := store.SignCheckpoint(ctx, key, nil); err == nil {
+	if _, err := New(store).SignCheckpoint(ctx, key, nil); err == nil {
 		t.Fatal("signed a checkpoint over a tampered log")
 	}
 
@@ -211,7 +212,7 @@ func TestSignedCheckpointCatchesRewrittenChainAndForgedCheckpoint(t *testing.T) 
 		fmt.Sprintf(`DELETE FROM signed_checkpoints WHERE id = %d`, forged),
 		fmt.Sprintf(`UPDATE signed_checkpoint_heads h SET hash = e.hash FROM events e
 			WHERE h.checkpoint_id = %d AND e.stream_id = h.stream_id AND e.stream_version = h.stream_version`, cp.ID))
-	r, err = store.Audit(ctx, trusted)
+	r, err = New(store).Audit(ctx, trusted)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,13 +222,13 @@ func TestSignedCheckpointCatchesRewrittenChainAndForgedCheckpoint(t *testing.T) 
 func TestSignedCheckpointCatchesDeletedHead(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.Pool(t)
-	store := New(pool)
+	store := eventstore.New(pool)
 	seedStreams(t, store)
 	_, key, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cp, err := store.SignCheckpoint(ctx, key, nil)
+	cp, err := New(store).SignCheckpoint(ctx, key, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +238,7 @@ func TestSignedCheckpointCatchesDeletedHead(t *testing.T) {
 	}
 	// Cutting a stream short leaves a chain that verifies on its own.
 	tamper(t, pool, `DELETE FROM events WHERE stream_id = 'order-2' AND stream_version = 4`)
-	r, err := store.Audit(ctx, AuditOptions{})
+	r, err := New(store).Audit(ctx, AuditOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,11 +250,11 @@ func TestSignedCheckpointCatchesDeletedHead(t *testing.T) {
 	}
 	assertFindings(t, r, wants...)
 
-	run, err := store.RecordAudit(ctx, r)
+	run, err := New(store).RecordAudit(ctx, r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	last, err := store.LastAudit(ctx)
+	last, err := New(store).LastAudit(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,10 +266,10 @@ func TestSignedCheckpointCatchesDeletedHead(t *testing.T) {
 
 // forgeCheckpoint signs the current heads with key, as a forger with write
 // access to the database and this package's code could.
-func forgeCheckpoint(t *testing.T, store *Store, key ed25519.PrivateKey) int64 {
+func forgeCheckpoint(t *testing.T, store *eventstore.Store, key ed25519.PrivateKey) int64 {
 	t.Helper()
 	ctx := context.Background()
-	v, err := store.Verify(ctx, nil)
+	v, err := New(store).Verify(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +277,7 @@ func forgeCheckpoint(t *testing.T, store *Store, key ed25519.PrivateKey) int64 {
 	cp := SignedCheckpoint{SettledXID: 1, SettledEvents: 0, Streams: v.Streams, SignedAt: time.Now().UTC().Truncate(time.Microsecond),
 		PublicKey: key.Public().(ed25519.PublicKey)}
 	cp.Signature = ed25519.Sign(key, checkpointDigest(cp, v.Heads))
-	err = store.pool.QueryRow(ctx, `INSERT INTO signed_checkpoints
+	err = store.Pool().QueryRow(ctx, `INSERT INTO signed_checkpoints
 		(transaction_id, global_position, settled_xid, settled_events, streams, signed_at, public_key, signature)
 		VALUES ('0'::xid8, 0, $1::text::xid8, $2, $3, $4, $5, $6) RETURNING id`, fmt.Sprint(cp.SettledXID),
 		cp.SettledEvents, cp.Streams, cp.SignedAt, []byte(cp.PublicKey), cp.Signature).Scan(&cp.ID)
@@ -284,7 +285,7 @@ func forgeCheckpoint(t *testing.T, store *Store, key ed25519.PrivateKey) int64 {
 		t.Fatal(err)
 	}
 	for _, h := range v.Heads {
-		if _, err := store.pool.Exec(ctx, `INSERT INTO signed_checkpoint_heads VALUES ($1, $2, $3, $4)`,
+		if _, err := store.Pool().Exec(ctx, `INSERT INTO signed_checkpoint_heads VALUES ($1, $2, $3, $4)`,
 			cp.ID, h.Stream, h.Version, h.Hash); err != nil {
 			t.Fatal(err)
 		}
@@ -317,12 +318,12 @@ func settle(t *testing.T, pool *pgxpool.Pool) {
 func TestShopAuditSeesOnlyItsShop(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.Pool(t)
-	store := New(pool)
+	store := eventstore.New(pool)
 	for shop, streams := range map[string]int{"a": 2, "b": 3} {
 		for i := range streams {
 			for v := range 4 {
-				e := NewEvent{Type: "t.step", Tenant: "shop-" + shop, Data: json.RawMessage(fmt.Sprintf(`{"n": %d}`, v))}
-				if _, err := store.Append(ctx, fmt.Sprintf("order-%s%d", shop, i), Exact(int64(v)), e); err != nil {
+				e := eventstore.NewEvent{Type: "t.step", Tenant: "shop-" + shop, Data: json.RawMessage(fmt.Sprintf(`{"n": %d}`, v))}
+				if _, err := store.Append(ctx, fmt.Sprintf("order-%s%d", shop, i), eventstore.Exact(int64(v)), e); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -333,21 +334,21 @@ func TestShopAuditSeesOnlyItsShop(t *testing.T) {
 		t.Fatal(err)
 	}
 	settle(t, pool)
-	if _, err := store.SignCheckpoint(ctx, key, nil); err != nil {
+	if _, err := New(store).SignCheckpoint(ctx, key, nil); err != nil {
 		t.Fatal(err)
 	}
 	// b's chain is edited and rehashed, and b's other stream loses its head.
 	tamper(t, pool, append([]string{`UPDATE events SET data = '{"n": 9}' WHERE stream_id = 'order-b1' AND stream_version = 2`,
 		`DELETE FROM events WHERE stream_id = 'order-b2' AND stream_version = 4`}, rechain("order-b1", 2, 4)...)...)
 
-	a, err := store.Audit(ctx, AuditOptions{Shop: "shop-a"})
+	a, err := New(store).Audit(ctx, AuditOptions{Shop: "shop-a"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !a.OK() || a.Events != 8 || a.Streams != 2 || a.Checkpoint == nil {
 		t.Fatalf("shop a's audit: %+v", a)
 	}
-	b, err := store.Audit(ctx, AuditOptions{Shop: "shop-b"})
+	b, err := New(store).Audit(ctx, AuditOptions{Shop: "shop-b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,23 +361,23 @@ func TestShopAuditSeesOnlyItsShop(t *testing.T) {
 			t.Errorf("a shop's audit reports the platform-wide count: %v", f)
 		}
 	}
-	all, err := store.Audit(ctx, AuditOptions{})
+	all, err := New(store).Audit(ctx, AuditOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	assertFindings(t, all, want{FindingCheckpointHead, "order-b1", 4}, want{FindingCheckpointCount, "", 0})
 
-	if _, err := store.SignAudited(ctx, key, a); err == nil {
+	if _, err := New(store).SignAudited(ctx, key, a); err == nil {
 		t.Error("a checkpoint was signed after an audit of one shop")
 	}
-	if _, err := store.RecordAudit(ctx, a); err == nil {
+	if _, err := New(store).RecordAudit(ctx, a); err == nil {
 		t.Error("an audit of one shop was recorded as a run over the whole log")
 	}
 
 	// The last event of one of a's streams is handed to b: a's chain only
 	// looks shorter, but the head a checkpoint signed is no longer a's.
 	tamper(t, pool, `UPDATE events SET tenant_id = 'shop-b' WHERE stream_id = 'order-a1' AND stream_version = 4`)
-	if a, err = store.Audit(ctx, AuditOptions{Shop: "shop-a"}); err != nil {
+	if a, err = New(store).Audit(ctx, AuditOptions{Shop: "shop-a"}); err != nil {
 		t.Fatal(err)
 	}
 	if a.Events != 7 {

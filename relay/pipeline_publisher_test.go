@@ -1,4 +1,4 @@
-package eventstore_test
+package relay_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/relay"
 )
 
 // The pipelined publisher writes exactly what Watermill's publisher writes,
@@ -24,7 +25,7 @@ func TestPipelinePublisherMatchesWatermill(t *testing.T) {
 	for i := range 1200 { // 700 then 500: two pipelines, then one
 		e := eventstore.Event{ID: uuid.New(), StreamID: fmt.Sprintf("order-%d", i), StreamVersion: 1, Type: "order.placed",
 			Data: []byte(fmt.Sprintf(`{"n":%d}`, i))}
-		msg, err := eventstore.ToMessage(e)
+		msg, err := relay.ToMessage(e)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +38,7 @@ func TestPipelinePublisherMatchesWatermill(t *testing.T) {
 	if err := watermillPub.Publish(prefix+"watermill", msgs...); err != nil {
 		t.Fatal(err)
 	}
-	pub := eventstore.NewPipelinePublisher(client)
+	pub := relay.NewPipelinePublisher(client)
 	if err := pub.Publish(prefix+"pipelined", msgs[:700]...); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestPipelinePublisherMatchesWatermill(t *testing.T) {
 		if !m.Equals(w) {
 			t.Fatalf("entry %d: pipelined %v %s, watermill %v %s", i, m.Metadata, m.Payload, w.Metadata, w.Payload)
 		}
-		e, err := eventstore.FromMessage(m)
+		e, err := relay.FromMessage(m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,17 +76,17 @@ func TestPipelinePublisherMatchesWatermill(t *testing.T) {
 func TestPipelinePublisherErrors(t *testing.T) {
 	client, prefix := testenv.Redis(t)
 	msg := message.NewMessage(uuid.NewString(), []byte(`{}`))
-	if err := eventstore.NewPipelinePublisher(client).Publish(prefix + "empty"); err != nil {
+	if err := relay.NewPipelinePublisher(client).Publish(prefix + "empty"); err != nil {
 		t.Fatalf("publishing nothing: %v", err)
 	}
-	closed := eventstore.NewPipelinePublisher(client)
+	closed := relay.NewPipelinePublisher(client)
 	_ = closed.Close()
 	if err := closed.Publish(prefix+"x", msg); err == nil {
 		t.Fatal("a closed publisher published")
 	}
 	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	defer down.Close()
-	if err := eventstore.NewPipelinePublisher(down).Publish(prefix+"x", msg); err == nil {
+	if err := relay.NewPipelinePublisher(down).Publish(prefix+"x", msg); err == nil {
 		t.Fatal("publishing to an unreachable Redis succeeded")
 	}
 }

@@ -1,4 +1,4 @@
-package eventstore_test
+package audit_test
 
 import (
 	"bufio"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
 )
@@ -66,11 +67,11 @@ func TestExportRoundTripsEveryField(t *testing.T) {
 	waitReadable(t, store, last)
 
 	var out bytes.Buffer
-	w, err := eventstore.NewExportWriter(&out, eventstore.FormatJSONL)
+	w, err := audit.NewExportWriter(&out, audit.FormatJSONL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Export(ctx, eventstore.ExportFilter{}, w.Write); err != nil {
+	if err := audit.New(store).Export(ctx, audit.ExportFilter{}, w.Write); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Flush(); err != nil {
@@ -139,15 +140,15 @@ func TestExportRoundTripsEveryField(t *testing.T) {
 
 	// CSV carries the same fields; filters narrow by shop and position.
 	out.Reset()
-	w, err = eventstore.NewExportWriter(&out, eventstore.FormatCSV)
+	w, err = audit.NewExportWriter(&out, audit.FormatCSV)
 	if err != nil {
 		t.Fatal(err)
 	}
-	since, err := eventstore.ParseMoment(lines[1].Position)
+	since, err := audit.ParseMoment(lines[1].Position)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Export(ctx, eventstore.ExportFilter{Since: &since, Shop: "b.myshopify.com"}, w.Write); err != nil {
+	if err := audit.New(store).Export(ctx, audit.ExportFilter{Since: &since, Shop: "b.myshopify.com"}, w.Write); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Flush(); err != nil {
@@ -157,7 +158,7 @@ func TestExportRoundTripsEveryField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(records[0], eventstore.ExportColumns) {
+	if !slices.Equal(records[0], audit.ExportColumns) {
 		t.Fatalf("csv header %v", records[0])
 	}
 	var wantRows [][]string
@@ -175,8 +176,8 @@ func TestExportRoundTripsEveryField(t *testing.T) {
 
 	// Time bounds are half-open on recorded_at.
 	n := 0
-	from, until := eventstore.Moment{Time: lines[2].RecordedAt}, eventstore.Moment{Time: lines[6].RecordedAt}
-	if err := store.Export(ctx, eventstore.ExportFilter{Since: &from, Until: &until}, func(e eventstore.ExportedEvent) error {
+	from, until := audit.Moment{Time: lines[2].RecordedAt}, audit.Moment{Time: lines[6].RecordedAt}
+	if err := audit.New(store).Export(ctx, audit.ExportFilter{Since: &from, Until: &until}, func(e audit.ExportedEvent) error {
 		if e.RecordedAt.Before(from.Time) || !e.RecordedAt.Before(until.Time) {
 			t.Errorf("event recorded %v outside [%v, %v)", e.RecordedAt, from.Time, until.Time)
 		}

@@ -1,4 +1,4 @@
-package eventstore
+package audit
 
 import (
 	"context"
@@ -48,7 +48,7 @@ func (r AuditReport) OK() bool { return len(r.Findings) == 0 }
 // Audit verifies the log: every stream's hash chain and stream order (Verify),
 // then the newest signed checkpoint with a trusted signature, whose heads
 // must still be the same events with the same hashes.
-func (s *Store) Audit(ctx context.Context, opts AuditOptions) (AuditReport, error) {
+func (s *Log) Audit(ctx context.Context, opts AuditOptions) (AuditReport, error) {
 	r := AuditReport{Shop: opts.Shop, StartedAt: time.Now().UTC()}
 	v, err := s.verify(ctx, opts.Shop, opts.Progress)
 	if err != nil {
@@ -83,7 +83,7 @@ type AuditRun struct {
 }
 
 // RecordAudit stores r so the audit pages can show the last run.
-func (s *Store) RecordAudit(ctx context.Context, r AuditReport) (AuditRun, error) {
+func (s *Log) RecordAudit(ctx context.Context, r AuditReport) (AuditRun, error) {
 	if r.Shop != "" {
 		return AuditRun{}, errors.New("record verify run: the audit covered one shop; only runs over the whole log are recorded")
 	}
@@ -110,7 +110,7 @@ func (s *Store) RecordAudit(ctx context.Context, r AuditReport) (AuditRun, error
 var ErrNoAuditRun = errors.New("no verify run recorded yet")
 
 // LastAudit returns the most recent recorded run.
-func (s *Store) LastAudit(ctx context.Context) (AuditRun, error) {
+func (s *Log) LastAudit(ctx context.Context) (AuditRun, error) {
 	var (
 		run      AuditRun
 		findings []byte

@@ -1,4 +1,4 @@
-package eventstore
+package relay
 
 import (
 	"encoding/json"

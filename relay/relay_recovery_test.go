@@ -1,4 +1,4 @@
-package eventstore_test
+package relay_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/relay"
 )
 
 // TestRelayRepublishesWhatARestartedRedisLost restarts a Redis without
@@ -40,8 +41,8 @@ func TestRelayRepublishesWhatAFailoverLost(t *testing.T) {
 	cluster := testenv.StartRedisCluster(t)
 	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cluster.Addrs()})
 	defer client.Close()
-	testRelayRepublishesWhatRedisLost(t, eventstore.NewPipelinePublisher(client), client, func() {
-		t.Logf("killed %s", cluster.KillMaster(eventstore.Topic("rec:", "thing")))
+	testRelayRepublishesWhatRedisLost(t, relay.NewPipelinePublisher(client), client, func() {
+		t.Logf("killed %s", cluster.KillMaster(relay.Topic("rec:", "thing")))
 	})
 }
 
@@ -54,15 +55,15 @@ func testRelayRepublishesWhatRedisLost(t *testing.T, pub message.Publisher, clie
 	defer cancel()
 	const prefix, group = "rec:", "rec:projector.things"
 
-	relay := eventstore.NewRelay(store, pub, eventstore.RelayConfig{
+	rl := relay.NewRelay(store, pub, relay.RelayConfig{
 		TopicPrefix: prefix,
 		Follow:      eventstore.FollowOptions{BatchSize: 10, PollInterval: 20 * time.Millisecond},
 		Logger:      slog.New(slog.DiscardHandler),
-		Recovery: &eventstore.RedisRecovery{Redis: client, Check: 20 * time.Millisecond,
-			Groups: []eventstore.ConsumerGroup{{Name: group, Categories: []string{"thing"}}}},
+		Recovery: &relay.RedisRecovery{Redis: client, Check: 20 * time.Millisecond,
+			Groups: []relay.ConsumerGroup{{Name: group, Categories: []string{"thing"}}}},
 	})
 	relayDone := make(chan struct{})
-	go func() { relay.Run(ctx); close(relayDone) }()
+	go func() { rl.Run(ctx); close(relayDone) }()
 	defer func() { cancel(); <-relayDone }()
 
 	sub, err := redisstream.NewSubscriber(redisstream.SubscriberConfig{
@@ -72,7 +73,7 @@ func testRelayRepublishesWhatRedisLost(t *testing.T, pub message.Publisher, clie
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := sub.Subscribe(ctx, eventstore.Topic(prefix, "thing"))
+	msgs, err := sub.Subscribe(ctx, relay.Topic(prefix, "thing"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func testRelayRepublishesWhatRedisLost(t *testing.T, pub message.Publisher, clie
 			if h != nil {
 				<-h
 			}
-			e, err := eventstore.FromMessage(msg)
+			e, err := relay.FromMessage(msg)
 			if err != nil {
 				t.Error(err)
 				return
@@ -153,7 +154,7 @@ func testRelayRepublishesWhatRedisLost(t *testing.T, pub message.Publisher, clie
 	// Phase 3: after the restart more events come; all arrive.
 	appendThings(10, secondRun)
 	waitFor(t, "every event after the restart", time.Minute, func() bool { have, _ := count(secondRun); return have == 40 })
-	if relay.Recoveries() < 1 {
+	if rl.Recoveries() < 1 {
 		t.Fatal("the relay did not record a recovery")
 	}
 	if _, twice := count(firstRun); twice != 0 {
@@ -161,7 +162,7 @@ func testRelayRepublishesWhatRedisLost(t *testing.T, pub message.Publisher, clie
 	}
 	// The stream holds events in commit order again: nothing published in
 	// the moment before the relay noticed sits ahead of its predecessors.
-	entries, err := client.XRange(ctx, eventstore.Topic(prefix, "thing"), "-", "+").Result()
+	entries, err := client.XRange(ctx, relay.Topic(prefix, "thing"), "-", "+").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +172,7 @@ func testRelayRepublishesWhatRedisLost(t *testing.T, pub message.Publisher, clie
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, err := eventstore.FromMessage(msg)
+		e, err := relay.FromMessage(msg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,24 +191,24 @@ func TestRelayTrimsWhatEveryGroupAcknowledged(t *testing.T) {
 	client, prefix := testenv.Redis(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	things, gadgets := eventstore.Topic(prefix, "thing"), eventstore.Topic(prefix, "gadget")
+	things, gadgets := relay.Topic(prefix, "thing"), relay.Topic(prefix, "gadget")
 	g1, g2, g3 := prefix+"g1", prefix+"g2", prefix+"g3"
 	for _, g := range []string{g1, g2} {
-		if err := eventstore.CreateGroup(ctx, client, things, g); err != nil {
+		if err := relay.CreateGroup(ctx, client, things, g); err != nil {
 			t.Fatal(err)
 		}
 	}
-	relay := eventstore.NewRelay(store, eventstore.NewPipelinePublisher(client), eventstore.RelayConfig{
+	rl := relay.NewRelay(store, relay.NewPipelinePublisher(client), relay.RelayConfig{
 		TopicPrefix: prefix,
 		Follow:      eventstore.FollowOptions{PollInterval: 20 * time.Millisecond},
 		Logger:      slog.New(slog.DiscardHandler),
-		Recovery: &eventstore.RedisRecovery{Redis: client, Check: 10 * time.Millisecond, Groups: []eventstore.ConsumerGroup{
+		Recovery: &relay.RedisRecovery{Redis: client, Check: 10 * time.Millisecond, Groups: []relay.ConsumerGroup{
 			{Name: g1, Categories: []string{"thing"}}, {Name: g2, Categories: []string{"thing"}},
 			{Name: g3, Categories: []string{"gadget"}}, // never created
 		}},
 	})
 	relayDone := make(chan struct{})
-	go func() { relay.Run(ctx); close(relayDone) }()
+	go func() { rl.Run(ctx); close(relayDone) }()
 	defer func() { cancel(); <-relayDone }()
 
 	for i := range 20 {

@@ -1,4 +1,4 @@
-package eventstore
+package audit
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
 )
 
 // Moment is a point in the log's history, given either as a wall-clock time
@@ -16,7 +17,7 @@ import (
 // before it in commit order).
 type Moment struct {
 	Time     time.Time
-	Position Position
+	Position eventstore.Position
 	// ByPosition says Position is set rather than Time.
 	ByPosition bool
 }
@@ -26,7 +27,7 @@ var positionToken = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
 // ParseMoment reads an RFC 3339 time or a position token.
 func ParseMoment(s string) (Moment, error) {
 	if positionToken.MatchString(s) {
-		p, err := ParsePosition(s)
+		p, err := eventstore.ParsePosition(s)
 		return Moment{Position: p, ByPosition: true}, err
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
@@ -44,7 +45,7 @@ func (m Moment) String() string {
 }
 
 // Includes reports whether e had happened at m.
-func (m Moment) Includes(e Event) bool {
+func (m Moment) Includes(e eventstore.Event) bool {
 	if m.ByPosition {
 		return !e.Position.After(m.Position)
 	}
@@ -53,8 +54,8 @@ func (m Moment) Includes(e Event) bool {
 
 // ReadStreamAt returns the stream as it was at m: the events that had
 // happened by then. Stream versions are appended in order, so that is a prefix.
-func (s *Store) ReadStreamAt(ctx context.Context, stream string, m Moment) ([]Event, error) {
-	events, err := s.ReadStream(ctx, stream, 1)
+func (s *Log) ReadStreamAt(ctx context.Context, stream string, m Moment) ([]eventstore.Event, error) {
+	events, err := s.store.ReadStream(ctx, stream, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -63,14 +64,14 @@ func (s *Store) ReadStreamAt(ctx context.Context, stream string, m Moment) ([]Ev
 		n++
 	}
 	if n == 0 {
-		return nil, fmt.Errorf("%s at %s: %w (its first event came later)", stream, m, ErrStreamNotFound)
+		return nil, fmt.Errorf("%s at %s: %w (its first event came later)", stream, m, eventstore.ErrStreamNotFound)
 	}
 	return events[:n], nil
 }
 
 // OrderAt replays an order's stream up to m and returns its state then, with
 // the events replayed.
-func (s *Store) OrderAt(ctx context.Context, id uuid.UUID, m Moment) (domain.OrderState, []Event, error) {
+func (s *Log) OrderAt(ctx context.Context, id uuid.UUID, m Moment) (domain.OrderState, []eventstore.Event, error) {
 	events, err := s.ReadStreamAt(ctx, domain.OrderStream(id), m)
 	if err != nil {
 		return domain.OrderState{}, nil, err
@@ -80,8 +81,8 @@ func (s *Store) OrderAt(ctx context.Context, id uuid.UUID, m Moment) (domain.Ord
 }
 
 // OrderState folds stored order events into the order's state.
-func OrderState(events []Event) (domain.OrderState, error) {
-	decoded, err := Decode(events)
+func OrderState(events []eventstore.Event) (domain.OrderState, error) {
+	decoded, err := eventstore.Decode(events)
 	if err != nil {
 		return domain.OrderState{}, err
 	}

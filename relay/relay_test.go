@@ -1,4 +1,4 @@
-package eventstore_test
+package relay_test
 
 import (
 	"context"
@@ -17,11 +17,18 @@ import (
 
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/relay"
 )
 
 // forEachPublisher runs test with a relay publisher of each kind: Watermill's,
 // and the pipelined one the relay role uses, for which the relay encodes the
 // messages itself.
+// ev is a small event of type typ numbered n.
+func ev(typ string, n int) eventstore.NewEvent {
+	return eventstore.NewEvent{Type: typ, Tenant: "shop.test", Data: json.RawMessage(fmt.Sprintf(`{"n": %d}`, n)),
+		Metadata: eventstore.Metadata{CorrelationID: "corr-1", CausationID: "cause-1"}}
+}
+
 func forEachPublisher(t *testing.T, test func(t *testing.T, newPublisher func(redis.UniversalClient) message.Publisher)) {
 	t.Run("watermill", func(t *testing.T) {
 		test(t, func(client redis.UniversalClient) message.Publisher {
@@ -33,12 +40,12 @@ func forEachPublisher(t *testing.T, test func(t *testing.T, newPublisher func(re
 		})
 	})
 	t.Run("pipelined", func(t *testing.T) {
-		test(t, func(client redis.UniversalClient) message.Publisher { return eventstore.NewPipelinePublisher(client) })
+		test(t, func(client redis.UniversalClient) message.Publisher { return relay.NewPipelinePublisher(client) })
 	})
 }
 
-func newRelay(store *eventstore.Store, pub message.Publisher, prefix string) *eventstore.Relay {
-	return eventstore.NewRelay(store, pub, eventstore.RelayConfig{
+func newRelay(store *eventstore.Store, pub message.Publisher, prefix string) *relay.Relay {
+	return relay.NewRelay(store, pub, relay.RelayConfig{
 		TopicPrefix:  prefix,
 		Follow:       eventstore.FollowOptions{BatchSize: 50, PollInterval: 50 * time.Millisecond},
 		StandbyRetry: 50 * time.Millisecond,
@@ -90,7 +97,7 @@ func testRelayDeliversEverythingAcrossACrash(t *testing.T, newPublisher func(red
 			t.Fatal(err)
 		}
 	}
-	topics := []string{eventstore.Topic(prefix, "order"), eventstore.Topic(prefix, "inventory")}
+	topics := []string{relay.Topic(prefix, "order"), relay.Topic(prefix, "inventory")}
 
 	// First relay dies part-way: its context is cancelled wherever it is,
 	// possibly between a publish and its checkpoint.
@@ -134,14 +141,14 @@ func testRelayDeliversEverythingAcrossACrash(t *testing.T, newPublisher func(red
 			if err != nil {
 				t.Fatal(err)
 			}
-			e, err := eventstore.FromMessage(msg)
+			e, err := relay.FromMessage(msg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if msg.UUID != e.ID.String() {
 				t.Fatalf("message uuid %s != event id %s", msg.UUID, e.ID)
 			}
-			if eventstore.Topic(prefix, eventstore.Category(e.StreamID)) != topic {
+			if relay.Topic(prefix, eventstore.Category(e.StreamID)) != topic {
 				t.Fatalf("event of %s published to %s", e.StreamID, topic)
 			}
 			seen[msg.UUID]++
@@ -226,7 +233,7 @@ func testStandbyRelayTakesOver(t *testing.T, newPublisher func(redis.UniversalCl
 			}
 		}
 	}
-	topic := eventstore.Topic(prefix, "order")
+	topic := relay.Topic(prefix, "order")
 	appendN(0, 10)
 	waitFor(t, "leader to publish", 10*time.Second, func() bool { return streamLen(t, client, topic) >= 10 })
 	if b.Published() != 0 {
@@ -287,13 +294,13 @@ func TestPipelinedRelayWritesWhatWatermillWould(t *testing.T) {
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	relay := newRelay(store, eventstore.NewPipelinePublisher(client), prefix)
-	go relay.Run(runCtx)
-	waitFor(t, "the relay to publish everything", 30*time.Second, func() bool { return relay.Published() >= int64(len(want)) })
+	rl := newRelay(store, relay.NewPipelinePublisher(client), prefix)
+	go rl.Run(runCtx)
+	waitFor(t, "the relay to publish everything", 30*time.Second, func() bool { return rl.Published() >= int64(len(want)) })
 
 	byID := map[string]*message.Message{}
 	for _, category := range []string{"order", "thing"} {
-		entries, err := client.XRange(ctx, eventstore.Topic(prefix, category), "-", "+").Result()
+		entries, err := client.XRange(ctx, relay.Topic(prefix, category), "-", "+").Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -306,7 +313,7 @@ func TestPipelinedRelayWritesWhatWatermillWould(t *testing.T) {
 		}
 	}
 	for _, e := range want {
-		w, err := eventstore.ToMessage(e)
+		w, err := relay.ToMessage(e)
 		if err != nil {
 			t.Fatal(err)
 		}

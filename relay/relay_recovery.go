@@ -1,4 +1,4 @@
-package eventstore
+package relay
 
 // Redis Streams only buffer events between the relay and the consumers, and a
 // Redis that keeps nothing on disk comes back from a restart empty: whatever
@@ -23,6 +23,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ordermill/ordermill/eventstore"
 )
 
 // ConsumerGroup is a Redis consumer group that reads relayed events.
@@ -136,7 +138,7 @@ func (r *Relay) recover(ctx context.Context) error {
 		}
 	}
 	// On a first start nothing was published, so nothing was lost.
-	if published != Start {
+	if published != eventstore.Start {
 		// What was published since the restart goes too: it is republished in
 		// order with the rest. Left in place it would come first, and a consumer
 		// would wait forever on an event whose predecessor is queued behind it.
@@ -254,7 +256,7 @@ func (r *Relay) saveWatermark(ctx context.Context) error {
 				return err
 			}
 			// Follow reads after a position: start just before p.
-			if before := (Position{TransactionID: p.TransactionID, GlobalPos: p.GlobalPos - 1}); mark.After(before) {
+			if before := (eventstore.Position{TransactionID: p.TransactionID, GlobalPos: p.GlobalPos - 1}); mark.After(before) {
 				mark = before
 			}
 		}
@@ -328,17 +330,17 @@ func firstUnacknowledged(ctx context.Context, rdb redis.UniversalClient, topic s
 }
 
 // entryPosition reads the event position of one relayed stream entry.
-func entryPosition(ctx context.Context, rdb redis.UniversalClient, topic, id string) (Position, error) {
+func entryPosition(ctx context.Context, rdb redis.UniversalClient, topic, id string) (eventstore.Position, error) {
 	entries, err := rdb.XRange(ctx, topic, id, id).Result()
 	if err != nil {
-		return Position{}, err
+		return eventstore.Position{}, err
 	}
 	if len(entries) == 0 {
-		return Position{}, fmt.Errorf("%s: entry %s is gone", topic, id)
+		return eventstore.Position{}, fmt.Errorf("%s: entry %s is gone", topic, id)
 	}
 	msg, err := redisstream.DefaultMarshallerUnmarshaller{}.Unmarshal(entries[0].Values)
 	if err != nil {
-		return Position{}, err
+		return eventstore.Position{}, err
 	}
 	e, err := FromMessage(msg)
 	return e.Position, err

@@ -1,4 +1,4 @@
-package eventstore
+package audit
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ordermill/ordermill/eventstore"
 )
 
 // AuditorLockKey is the advisory lock that makes one process of a deployment
@@ -36,7 +38,7 @@ type AuditorConfig struct {
 // export it. A round that finds anything signs nothing: the metric
 // ordermill_audit_verify_ok drops to 0 and stays there until a clean round.
 type Auditor struct {
-	store   *Store
+	store   *Log
 	cfg     AuditorConfig
 	log     *slog.Logger
 	metrics auditMetrics
@@ -50,7 +52,7 @@ type auditMetrics struct {
 }
 
 // NewAuditor returns an auditor of store and registers its metrics.
-func NewAuditor(store *Store, cfg AuditorConfig) (*Auditor, error) {
+func NewAuditor(store *eventstore.Store, cfg AuditorConfig) (*Auditor, error) {
 	if cfg.RetryEvery <= 0 {
 		cfg.RetryEvery = 5 * time.Second
 	}
@@ -60,7 +62,7 @@ func NewAuditor(store *Store, cfg AuditorConfig) (*Auditor, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	a := &Auditor{store: store, cfg: cfg, log: cfg.Logger}
+	a := &Auditor{store: New(store), cfg: cfg, log: cfg.Logger}
 	m := auditMetrics{
 		verifyOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ordermill_audit_verify_ok",
 			Help: "1 when the last scheduled verify of the whole log found nothing, 0 when it found tampering. Only the process running the schedule has it."}),

@@ -1,4 +1,4 @@
-package eventstore
+package audit
 
 import (
 	"bufio"
@@ -14,6 +14,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ordermill/ordermill/eventstore"
 )
 
 // ExportFilter selects events to export. Zero bounds are open. Time bounds
@@ -33,7 +35,7 @@ type ExportFilter struct {
 // while its successor's prev_hash still links to it; Verify, in the
 // database, checks it in full.
 type ExportedEvent struct {
-	Position      Position
+	Position      eventstore.Position
 	ID            uuid.UUID
 	StreamID      string
 	StreamVersion int64
@@ -51,7 +53,7 @@ type ExportedEvent struct {
 // CanonicalBytes is what the event's hash covers after its predecessor's
 // hash, for an event with nothing withheld.
 func (e ExportedEvent) CanonicalBytes() []byte {
-	return CanonicalBytes(e.ID, e.StreamID, e.StreamVersion, e.Type, e.SchemaVersion, e.Tenant,
+	return eventstore.CanonicalBytes(e.ID, e.StreamID, e.StreamVersion, e.Type, e.SchemaVersion, e.Tenant,
 		e.RecordedAt.UnixMicro(), string(e.Data), string(e.Metadata))
 }
 
@@ -60,12 +62,12 @@ const exportBatch = 5000
 // Export streams the selected events in commit order to fn, in batches, up to
 // the newest position readers could see when it started (so a long export of
 // a busy store ends).
-func (s *Store) Export(ctx context.Context, f ExportFilter, fn func(ExportedEvent) error) error {
-	head, _, err := s.Head(ctx)
+func (s *Log) Export(ctx context.Context, f ExportFilter, fn func(ExportedEvent) error) error {
+	head, _, err := s.store.Head(ctx)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	after, last := Start, head
+	after, last := eventstore.Start, head
 	var since, until *time.Time
 	if f.Since != nil {
 		if f.Since.ByPosition {
@@ -85,8 +87,8 @@ func (s *Store) Export(ctx context.Context, f ExportFilter, fn func(ExportedEven
 	}
 	for {
 		rows, err := s.pool.Query(ctx, `SELECT global_position, transaction_id::text::bigint, event_id, stream_id,
-			stream_version, event_type, schema_version, tenant_id, recorded_at, (`+readableData+`)::text, metadata::text,
-			prev_hash, hash, coalesce(`+withheldNames+`, '')
+			stream_version, event_type, schema_version, tenant_id, recorded_at, (`+eventstore.ReadableData+`)::text, metadata::text,
+			prev_hash, hash, coalesce(`+eventstore.WithheldNames+`, '')
 			FROM events
 			WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
 			  AND (transaction_id, global_position) <= ($3::text::xid8, $4)
@@ -211,4 +213,11 @@ func (c *csvWriter) Write(e ExportedEvent) error { return c.w.Write(exportFields
 func (c *csvWriter) Flush() error {
 	c.w.Flush()
 	return c.w.Error()
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it.
+func appendJSONString(b []byte, s string) []byte {
+	quoted, _ := json.Marshal(s) // a string always marshals
+	return append(b, quoted...)
 }
