@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -215,7 +216,7 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 		})
 		outcomes := func() string {
 			rows, err := p.Pool.Query(ctx, `SELECT status || '/' || coalesce(result, '') FROM webhooks_view
-				WHERE shop = $1 AND order_id = $2 ORDER BY global_position`, shop, domain.ShopifyOrderID(shop, id))
+				WHERE shop = $1 AND order_id = $2`, shop, domain.ShopifyOrderID(shop, id))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -223,9 +224,10 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			slices.Sort(results) // a batch may process them in any order
 			return strings.Join(results, " ")
 		}
-		const want = "processed/applied processed/unchanged processed/applied processed/applied"
+		const want = "processed/applied processed/applied processed/applied processed/unchanged"
 		waitFor(t, "the outcomes "+want, func() bool { return outcomes() == want })
 	})
 }
