@@ -1,33 +1,7 @@
 package shopify
 
-import (
-	"errors"
-	"fmt"
-
-	"github.com/ordermill/ordermill/domain"
-)
+import "errors"
 
 // ErrNotInstalled means the shop has no Admin API token: it never installed
 // the app, or uninstalled it. Asking again will not help until it installs.
 var ErrNotInstalled = errors.New("the shop has not installed the app")
-
-// fieldErrors collects the problems of a body, each naming its JSON field.
-type fieldErrors []domain.FieldError
-
-func (f *fieldErrors) add(field, format string, args ...any) {
-	*f = append(*f, domain.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
-}
-
-// err is the collected problems as one *domain.ValidationError, or nil.
-func (f fieldErrors) err() error {
-	if len(f) == 0 {
-		return nil
-	}
-	return &domain.ValidationError{Fields: f}
-}
-
-func invalid(field, format string, args ...any) error {
-	var f fieldErrors
-	f.add(field, format, args...)
-	return f.err()
-}

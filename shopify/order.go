@@ -395,7 +395,7 @@ func DecodeRefund(body []byte, currency string) (RefundBody, error) {
 	}
 	var f fieldErrors
 	p := parser{f: &f, currency: currency}
-	r := domain.ShopifyRefund{ID: p.id("id", raw.ID), CreatedAt: p.time("created_at", raw.CreatedAt)}
+	r := domain.ShopifyRefund{ID: p.id("id", raw.ID), CreatedAt: p.time("created_at", raw.CreatedAt), Note: raw.Note}
 	for j, t := range raw.Transactions {
 		tf := "transactions[" + strconv.Itoa(j) + "]"
 		r.Transactions = append(r.Transactions, domain.ShopifyTransaction{Amount: p.money(tf+".amount", t.Amount), Kind: t.Kind, Status: t.Status})

@@ -227,3 +227,42 @@ func BenchmarkDecodeOrder(b *testing.B) {
 		}
 	})
 }
+
+// Shopify's own sample payloads (testdata/samples) decode with what
+// Ordermill models of them.
+func TestDecodeShopifySamples(t *testing.T) {
+	read := func(name string) []byte {
+		t.Helper()
+		b, err := os.ReadFile("testdata/samples/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	o, err := DecodeOrder(read("orders_updated.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.ID != 450789469 || o.FinancialStatus != "partially_refunded" || o.FulfillmentStatus != "" ||
+		o.TotalPrice.Amount != 59894 || o.CurrentTotalPrice.Amount != 19965 || o.CurrentTotalDiscounts.Amount != 333 ||
+		o.TotalOutstanding == nil || o.TotalOutstanding.Amount != 0 || o.PaidInFull.Amount != 19965+20900 {
+		t.Fatalf("order = %+v", o)
+	}
+	if got := []int{o.LineItems[0].CurrentQuantity, o.LineItems[1].CurrentQuantity, o.LineItems[2].CurrentQuantity}; got[0] != 0 || got[1] != 1 || got[2] != 0 {
+		t.Fatalf("current quantities = %v", got)
+	}
+	if f := o.Fulfillments[0]; f.Status != "failure" || f.TrackingNumbers[0] != "1Z2345" || o.Refunds[0].Note != "it broke during shipping" {
+		t.Fatalf("fulfillment %+v, refund %+v", f, o.Refunds[0])
+	}
+	r, err := DecodeRefund(read("refunds_create.json"), "USD")
+	if err != nil || r.OrderID != 450789469 || r.Refund.Amount() != 4194 || r.Refund.Note != "wrong size" {
+		t.Fatalf("refund = %+v, %v", r, err)
+	}
+	f, err := DecodeFulfillment(read("fulfillments_create.json"))
+	if err != nil || f.OrderID != 450789469 || f.Status != "success" || f.TrackingNumbers[0] != "MS1562678" || len(f.TrackingURLs) != 1 {
+		t.Fatalf("fulfillment = %+v, %v", f, err)
+	}
+	if id, ok := OrderIDOf(TopicFulfillmentsCreate, read("fulfillments_create.json")); !ok || id != 450789469 {
+		t.Fatalf("OrderIDOf = %d, %v", id, ok)
+	}
+}

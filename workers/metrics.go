@@ -20,16 +20,16 @@ var (
 		Name: "ordermill_worker_attempts_total",
 		Help: "Handler runs, first tries and retries, by handler and result (ok, error).",
 	}, []string{"handler", "result"})
-	shopifyOverrides = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "ordermill_shopify_overrides_total",
-		Help: "Fields of Shopify orders where a snapshot replaced contradicting local state, by field (rule: a local rule refused Shopify's change).",
-	}, []string{"field"})
 	// Named and labelled as Watermill's router metrics, which it replaces.
 	executionTime = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "ordermill_worker_handler_execution_time_seconds",
 		Help:    "Time a handler takes per attempt (a batch handler's: per batch), by handler and success.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"handler_name", "success"})
+	shopifyOverrides = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "ordermill_shopify_overrides_total",
+		Help: "Fields of Shopify orders where a snapshot replaced contradicting local state, by field (rule: a local rule refused Shopify's change).",
+	}, []string{"field"})
 	externalDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "ordermill_external_request_duration_seconds",
 		Help:    "Calls to Shopify and SES, per attempt, by service, operation and HTTP status (\"error\": no answer).",
@@ -74,13 +74,6 @@ func observeAttempt(handler string, err error) {
 	attempts.WithLabelValues(handler, result).Inc()
 }
 
-// countOverrides counts the fields a Shopify snapshot overrode.
-func countOverrides(overrides []domain.Override) {
-	for _, o := range overrides {
-		shopifyOverrides.WithLabelValues(o.Field).Inc()
-	}
-}
-
 func observeExecution(handler string, start time.Time, errs ...error) {
 	success := "true"
 	for _, err := range errs {
@@ -89,4 +82,11 @@ func observeExecution(handler string, start time.Time, errs ...error) {
 		}
 	}
 	executionTime.WithLabelValues(handler, success).Observe(time.Since(start).Seconds())
+}
+
+// countOverrides counts the fields a Shopify snapshot overrode.
+func countOverrides(overrides []domain.Override) {
+	for _, o := range overrides {
+		shopifyOverrides.WithLabelValues(o.Field).Inc()
+	}
 }

@@ -1080,10 +1080,16 @@ export interface components {
         };
         /** @enum {string} */
         OrderStatus: "placed" | "paid" | "partially_fulfilled" | "fulfilled" | "cancelled" | "partially_refunded" | "refunded";
-        /** @enum {string} */
-        FinancialStatus: "pending" | "paid" | "partially_refunded" | "refunded" | "voided";
-        /** @enum {string} */
-        FulfillmentStatus: "unfulfilled" | "partial" | "fulfilled";
+        /**
+         * @description Shopify's financial status; for a Shopify order, as its newest snapshot states it.
+         * @enum {string}
+         */
+        FinancialStatus: "pending" | "authorized" | "partially_paid" | "paid" | "partially_refunded" | "refunded" | "voided" | "expired";
+        /**
+         * @description Shopify's fulfillment status (null in Shopify is unfulfilled).
+         * @enum {string}
+         */
+        FulfillmentStatus: "unfulfilled" | "partial" | "fulfilled" | "restocked";
         OrderSummary: {
             /** Format: uuid */
             id: string;
@@ -1096,10 +1102,13 @@ export interface components {
             currency: string;
             /**
              * Format: int64
-             * @description Minor units.
+             * @description Minor units; current, after edits and refunds.
              */
             subtotal: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Current, after edits and refunds.
+             */
             total: number;
             /** Format: int64 */
             paid: number;
@@ -1114,6 +1123,10 @@ export interface components {
             placed_at: string;
             /** Format: date-time */
             cancelled_at: string | null;
+            /** @description Shopify's tags. */
+            tags: string[];
+            /** @description A Shopify test order. */
+            test: boolean;
             /** @description Stream version, also the ETag. */
             version: number;
         };
@@ -1124,13 +1137,65 @@ export interface components {
             /** @description Empty for custom lines, which are not stocked. */
             inventory_key: string;
             title: string;
+            /** @description Current: after edits; 0 for a line removed. */
             quantity: number;
+            /** @description As ordered. */
+            original_quantity: number;
             fulfilled_quantity: number;
             refunded_quantity: number;
             /** Format: int64 */
             unit_price: number;
         };
+        /** @description Minor units. Current amounts reflect edits and refunds; original ones are as ordered. */
+        OrderTotals: {
+            /** Format: int64 */
+            discounts: number;
+            /** Format: int64 */
+            shipping: number;
+            /** Format: int64 */
+            tax: number;
+            /** Format: int64 */
+            original_subtotal: number;
+            /** Format: int64 */
+            original_total: number;
+            /** Format: int64 */
+            original_discounts: number;
+            /** Format: int64 */
+            original_shipping: number;
+            /** Format: int64 */
+            original_tax: number;
+        };
+        LineQuantity: {
+            line_id: string;
+            quantity: number;
+        };
+        OrderShipment: {
+            id: string;
+            /** @description Shopify's: success, cancelled, pending, open, error or failure; only success counts as shipped. */
+            status: string;
+            lines: components["schemas"]["LineQuantity"][];
+            tracking_company: string;
+            tracking_numbers: string[];
+            tracking_urls: string[];
+            /** Format: date-time */
+            created_at: string;
+        };
+        OrderRefund: {
+            id: string;
+            /** Format: int64 */
+            amount: number;
+            lines: components["schemas"]["LineQuantity"][];
+            /** @description The merchant's note on the refund. */
+            reason: string;
+            /** Format: date-time */
+            refunded_at: string;
+        };
         Order: components["schemas"]["OrderSummary"] & {
+            totals: components["schemas"]["OrderTotals"];
+            note: string;
+            cancel_reason: string;
+            shipments: components["schemas"]["OrderShipment"][];
+            refunds: components["schemas"]["OrderRefund"][];
             lines: components["schemas"]["OrderLine"][];
         };
         OrderWritten: components["schemas"]["Order"] & components["schemas"]["Positioned"];

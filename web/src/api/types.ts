@@ -27,8 +27,16 @@ export type OrderStatus =
   | 'cancelled'
   | 'partially_refunded'
   | 'refunded';
-export type FinancialStatus = 'pending' | 'paid' | 'partially_refunded' | 'refunded' | 'voided';
-export type FulfillmentStatus = 'unfulfilled' | 'partial' | 'fulfilled';
+export type FinancialStatus =
+  | 'pending'
+  | 'authorized'
+  | 'partially_paid'
+  | 'paid'
+  | 'partially_refunded'
+  | 'refunded'
+  | 'voided'
+  | 'expired';
+export type FulfillmentStatus = 'unfulfilled' | 'partial' | 'fulfilled' | 'restocked';
 
 export interface OrderSummary {
   id: string;
@@ -48,6 +56,8 @@ export interface OrderSummary {
   item_count: number;
   placed_at: string;
   cancelled_at: string | null;
+  tags: string[];
+  test: boolean;
   version: number;
 }
 
@@ -58,12 +68,52 @@ export interface OrderLine {
   inventory_key: string;
   title: string;
   quantity: number;
+  original_quantity: number;
   fulfilled_quantity: number;
   refunded_quantity: number;
   unit_price: number;
 }
 
+export interface OrderTotals {
+  discounts: number;
+  shipping: number;
+  tax: number;
+  original_subtotal: number;
+  original_total: number;
+  original_discounts: number;
+  original_shipping: number;
+  original_tax: number;
+}
+
+export interface LineQuantity {
+  line_id: string;
+  quantity: number;
+}
+
+export interface OrderShipment {
+  id: string;
+  status: string;
+  lines: LineQuantity[];
+  tracking_company: string;
+  tracking_numbers: string[];
+  tracking_urls: string[];
+  created_at: string;
+}
+
+export interface OrderRefund {
+  id: string;
+  amount: number;
+  lines: LineQuantity[];
+  reason: string;
+  refunded_at: string;
+}
+
 export interface OrderDetail extends OrderSummary {
+  totals: OrderTotals;
+  note: string;
+  cancel_reason: string;
+  shipments: OrderShipment[];
+  refunds: OrderRefund[];
   lines: OrderLine[];
 }
 
