@@ -22,7 +22,8 @@ test: stack
 	@$(ENV) ./scripts/test.sh
 
 # Fault injection under load, then a report (docs/security.md); it starts
-# its own PostgreSQL and Redis, so it needs no stack.
+# its own PostgreSQL and Redis, so it needs no stack. ORDERMILL_CHAOS_REDIS=cluster
+# runs it on a Redis Cluster of three masters and three replicas.
 chaos:
 	ORDERMILL_CHAOS_DURATION=$${ORDERMILL_CHAOS_DURATION:-4m} $(GO) test ./internal/chaos -run TestChaos -count=1 -v -timeout 60m
 

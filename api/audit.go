@@ -10,8 +10,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
-	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/projections"
 )
 
@@ -41,7 +41,7 @@ type shopVerify struct {
 	Events     int64                 `json:"events"`
 	Streams    int64                 `json:"streams"`
 	Checkpoint *shopVerifyCheckpoint `json:"checkpoint"`
-	Findings   []eventstore.Finding  `json:"findings"`
+	Findings   []audit.Finding       `json:"findings"`
 }
 
 type shopVerifyCheckpoint struct {
@@ -56,7 +56,7 @@ type shopVerifyCheckpoint struct {
 // against the newest trusted signed checkpoint.
 func (s *server) verifyShop(c *gin.Context) {
 	shop := principalFrom(c).Shop
-	r, err := s.Store.Audit(c.Request.Context(), eventstore.AuditOptions{Shop: shop})
+	r, err := audit.New(s.Store).Audit(c.Request.Context(), audit.AuditOptions{Shop: shop})
 	if err != nil {
 		s.problemFromError(c, err)
 		return
@@ -64,7 +64,7 @@ func (s *server) verifyShop(c *gin.Context) {
 	v := shopVerify{Shop: shop, OK: r.OK(), StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 		Events: r.Events, Streams: r.Streams, Findings: r.Findings}
 	if cp := r.Checkpoint; cp != nil {
-		v.Checkpoint = &shopVerifyCheckpoint{ID: cp.ID, SignedAt: cp.SignedAt, KeyID: eventstore.KeyID(cp.PublicKey),
+		v.Checkpoint = &shopVerifyCheckpoint{ID: cp.ID, SignedAt: cp.SignedAt, KeyID: audit.KeyID(cp.PublicKey),
 			TrustedFirstKey: r.TrustedFirstKey}
 	}
 	c.JSON(http.StatusOK, v)
@@ -93,12 +93,12 @@ func (s *server) runVerify(c *gin.Context) {
 		return
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, verifyLockKey)
-	report, err := s.Store.Audit(ctx, eventstore.AuditOptions{})
+	report, err := audit.New(s.Store).Audit(ctx, audit.AuditOptions{})
 	if err != nil {
 		s.problemFromError(c, err)
 		return
 	}
-	run, err := s.Store.RecordAudit(ctx, report)
+	run, err := audit.New(s.Store).RecordAudit(ctx, report)
 	if err != nil {
 		s.problemFromError(c, err)
 		return
@@ -116,7 +116,7 @@ func (s *server) traceWebhook(c *gin.Context) {
 	if v := c.GetHeader(headerWebhookSecret); v != "" {
 		secret = []byte(v)
 	}
-	t, err := s.Store.TraceWebhook(c.Request.Context(), shop, c.Param("webhook_id"), secret)
+	t, err := audit.New(s.Store).TraceWebhook(c.Request.Context(), shop, c.Param("webhook_id"), secret)
 	if err == nil {
 		t, err = traceView(t)
 	}
@@ -133,14 +133,14 @@ func (s *server) orderStateAt(c *gin.Context) {
 		s.problemFromError(c, errNotFound)
 		return
 	}
-	m := eventstore.Moment{Time: time.Now().UTC()}
+	m := audit.Moment{Time: time.Now().UTC()}
 	if at := c.Query("at"); at != "" {
-		if m, err = eventstore.ParseMoment(at); err != nil {
+		if m, err = audit.ParseMoment(at); err != nil {
 			abortProblem(c, http.StatusBadRequest, "invalid query", FieldError{Field: "at", Message: err.Error()})
 			return
 		}
 	}
-	state, events, err := s.Store.OrderAt(c.Request.Context(), id, m)
+	state, events, err := audit.New(s.Store).OrderAt(c.Request.Context(), id, m)
 	if err == nil && state.Shop != principalFrom(c).Shop {
 		err = errNotFound // another shop's order does not exist for this caller
 	}
@@ -154,33 +154,33 @@ func (s *server) orderStateAt(c *gin.Context) {
 }
 
 func (s *server) exportEvents(c *gin.Context) {
-	f := eventstore.ExportFilter{Shop: principalFrom(c).Shop}
+	f := audit.ExportFilter{Shop: principalFrom(c).Shop}
 	for _, b := range []struct {
 		name string
-		dst  **eventstore.Moment
+		dst  **audit.Moment
 	}{{"since", &f.Since}, {"until", &f.Until}} {
 		v := c.Query(b.name)
 		if v == "" {
 			continue
 		}
-		m, err := eventstore.ParseMoment(v)
+		m, err := audit.ParseMoment(v)
 		if err != nil {
 			abortProblem(c, http.StatusBadRequest, "invalid query", FieldError{Field: b.name, Message: err.Error()})
 			return
 		}
 		*b.dst = &m
 	}
-	format := c.DefaultQuery("format", eventstore.FormatJSONL)
-	contentType := map[string]string{eventstore.FormatJSONL: "application/x-ndjson", eventstore.FormatCSV: "text/csv"}[format]
+	format := c.DefaultQuery("format", audit.FormatJSONL)
+	contentType := map[string]string{audit.FormatJSONL: "application/x-ndjson", audit.FormatCSV: "text/csv"}[format]
 	if contentType == "" {
 		abortProblem(c, http.StatusBadRequest, "invalid query", FieldError{Field: "format", Message: "must be jsonl or csv"})
 		return
 	}
 	c.Header("Content-Type", contentType)
 	c.Header("Content-Disposition", `attachment; filename="ordermill-events-`+f.Shop+`.`+format+`"`)
-	w, err := eventstore.NewExportWriter(s.download(c), format)
+	w, err := audit.NewExportWriter(s.download(c), format)
 	if err == nil {
-		err = s.Store.Export(c.Request.Context(), f, func(e eventstore.ExportedEvent) error {
+		err = audit.New(s.Store).Export(c.Request.Context(), f, func(e audit.ExportedEvent) error {
 			e, err := exportView(e)
 			if err != nil {
 				return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv/apitest"
@@ -125,7 +126,7 @@ func TestAuditAPI(t *testing.T) {
 	if _, err := store.Append(context.Background(), domain.WebhookStream(shop, "w-9"), eventstore.NoStream, wh...); err != nil {
 		t.Fatal(err)
 	}
-	var trace eventstore.WebhookTrace
+	var trace audit.WebhookTrace
 	apitest.Decode(t, e.Do(t, http.MethodGet, "/api/v1/audit/webhooks/"+shop+"/w-9", auditor, nil, "X-Audit-Webhook-Secret", "s3cret"), &trace)
 	if trace.Signature == nil || !trace.Signature.Valid || string(trace.Webhook.Body) != string(body) {
 		t.Fatalf("trace: %+v", trace)

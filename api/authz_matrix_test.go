@@ -34,6 +34,9 @@ var routeRules = map[string]string{
 	"POST /auth/logout":                "public",
 	"GET /api/v1/openapi.json":         "public",
 	"POST /webhooks/shopify":           "public",
+	"GET /shopify/install":             "public", // signed by Shopify (hmac), not by a user
+	"GET /shopify/callback":            "public",
+	"POST /shopify/token-exchange":     "public", // an App Bridge session token, not ours
 	"POST /webhooks/:topic_a/:topic_b": "public",
 
 	"GET /api/v1/profile":         "OSAT",
@@ -47,6 +50,8 @@ var routeRules = map[string]string{
 	"GET /api/v1/shops":           "O---",
 	"POST /api/v1/shops":          "O---",
 	"PATCH /api/v1/shops/:domain": "O---",
+	"GET /api/v1/shop/settings":   "OSAT",
+	"PATCH /api/v1/shop/settings": "O---",
 
 	"POST /api/v1/orders":            "OS-T",
 	"GET /api/v1/orders":             "OSAT",
@@ -126,6 +131,7 @@ func matrixBodies(r shopResources, shopA string) map[string]func() any {
 				"access_token": "shpat_again"}
 		},
 		"PATCH /api/v1/shops/:domain": func() any { return map[string]any{"webhook_secrets": []string{"secret-" + r.shop}} },
+		"PATCH /api/v1/shop/settings": func() any { return map[string]any{"shopify_order_confirmations": true} },
 		"POST /api/v1/orders": func() any {
 			return map[string]any{"currency": "JPY", "email": "m@matrix.test",
 				"lines": []map[string]any{{"sku": r.sku, "title": "Mug", "quantity": 1, "unit_price": 1500}}}

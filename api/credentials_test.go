@@ -11,9 +11,11 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv/apitest"
+	"github.com/ordermill/ordermill/relay"
 )
 
 // bcryptMarks are how bcrypt hashes start, and the field that held one in
@@ -77,7 +79,7 @@ func TestPasswordHashesStayInUsersTable(t *testing.T) {
 	}
 
 	// Redis: the relay publishes every user event, the legacy one without its hash.
-	topic := eventstore.Topic(env.Config.StreamPrefix, "user")
+	topic := relay.Topic(env.Config.StreamPrefix, "user")
 	var entries []string
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		msgs, err := env.Platform.Redis.XRange(ctx, topic, "-", "+").Result()
@@ -135,7 +137,7 @@ func TestPasswordHashesStayInUsersTable(t *testing.T) {
 	}
 
 	// The chain is computed over what is stored, hash included, and holds.
-	res, err := env.Platform.Store.Verify(ctx, nil)
+	res, err := audit.New(env.Platform.Store).Verify(ctx, nil)
 	if err != nil || len(res.Findings) != 0 {
 		t.Fatalf("verify: %v %+v", err, res.Findings)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/workers"
 )
@@ -26,8 +27,8 @@ type deadLetterCursor struct {
 
 // explainedDeadLetter is a dead letter with what it means for the merchant.
 type explainedDeadLetter struct {
-	workers.DeadLetter
-	Explanation workers.DeadLetterExplanation `json:"explanation"`
+	bus.DeadLetter
+	Explanation bus.DeadLetterExplanation `json:"explanation"`
 }
 
 // listDeadLetters pages through the shop's dead letters, newest first;
@@ -64,7 +65,7 @@ func (s *server) requeueDeadLetter(c *gin.Context) {
 		return
 	}
 	dl, err := s.DeadLetters.Requeue(c.Request.Context(), principalFrom(c).Shop, id)
-	if errors.Is(err, workers.ErrDeadLetterNotFound) {
+	if errors.Is(err, bus.ErrDeadLetterNotFound) {
 		abortProblem(c, http.StatusNotFound, "no such open dead letter")
 		return
 	}

@@ -131,7 +131,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 // isAPIRoute says which routes the description must cover: the REST API, sign-in,
 // webhook intake, the key set and health checks (not metrics or the SPA).
 func isAPIRoute(path string) bool {
-	for _, p := range []string{"/api/v1/", "/auth/", "/webhooks/", "/.well-known/", "/healthz", "/readyz"} {
+	for _, p := range []string{"/api/v1/", "/auth/", "/webhooks/", "/shopify/", "/.well-known/", "/healthz", "/readyz"} {
 		if strings.HasPrefix(path, p) {
 			return true
 		}
@@ -239,11 +239,13 @@ func TestOpenAPIContract(t *testing.T) {
 		"domain": shop, "name": "Contract", "currency": "EUR", "webhook_secrets": []string{"contract-secret"},
 		"access_token": "shpat_contract",
 	}), http.StatusCreated)
+	check(e.Do(t, http.MethodGet, "/api/v1/shop/settings", owner, nil), http.StatusOK)
+	check(e.Do(t, http.MethodPatch, "/api/v1/shop/settings", owner, map[string]any{"shopify_order_confirmations": true}), http.StatusOK)
 	check(e.Do(t, http.MethodGet, "/api/v1/shops", owner, nil), http.StatusOK)
 	check(e.Do(t, http.MethodPatch, "/api/v1/shops/"+shop, owner, map[string]any{
 		"webhook_secrets": []string{"contract-secret", "next-secret"},
 	}), http.StatusOK)
-	payload, err := os.ReadFile("../domain/testdata/shopify_order.json")
+	payload, err := os.ReadFile("../shopify/testdata/order.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
-	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/internal/testenv/apitest"
 )
@@ -20,11 +20,11 @@ const operatorToken = "operator-token-for-tests-0123456789abcdef"
 
 // shopVerify is GET /api/v1/audit/verify's answer.
 type shopVerify struct {
-	Shop     string               `json:"shop"`
-	OK       bool                 `json:"ok"`
-	Events   int64                `json:"events"`
-	Streams  int64                `json:"streams"`
-	Findings []eventstore.Finding `json:"findings"`
+	Shop     string          `json:"shop"`
+	OK       bool            `json:"ok"`
+	Events   int64           `json:"events"`
+	Streams  int64           `json:"streams"`
+	Findings []audit.Finding `json:"findings"`
 }
 
 // TestOperatorRoutes: with two shops, rebuilding read models and verifying
@@ -87,9 +87,9 @@ func TestOperatorRoutes(t *testing.T) {
 	}
 	// verifyAsShops checks each shop's own verify as each caller allowed it,
 	// and returns the findings each shop saw.
-	verifyAsShops := func() map[string][]eventstore.Finding {
+	verifyAsShops := func() map[string][]audit.Finding {
 		t.Helper()
-		seen := map[string][]eventstore.Finding{}
+		seen := map[string][]audit.Finding{}
 		for i, s := range shops {
 			other := shops[1-i]
 			events := count(`SELECT count(*) FROM events WHERE tenant_id = $1`, s.domain)
@@ -126,7 +126,7 @@ func TestOperatorRoutes(t *testing.T) {
 
 	// The operator verifies the whole log and rebuilds every shop's rows.
 	var run struct {
-		LastRun eventstore.AuditRun `json:"last_run"`
+		LastRun audit.AuditRun `json:"last_run"`
 	}
 	apitest.Decode(t, e.Do(t, http.MethodPost, "/api/v1/audit/verify", operatorToken, nil), &run)
 	if all := count(`SELECT count(*) FROM events`); !run.LastRun.OK || run.LastRun.Events != all {
@@ -154,7 +154,7 @@ func TestOperatorRoutes(t *testing.T) {
 	if len(seen[shops[0].domain]) != 0 {
 		t.Errorf("alpha sees findings about beta's streams: %v", seen[shops[0].domain])
 	}
-	if f := seen[shops[1].domain]; len(f) == 0 || f[0].Kind != eventstore.FindingAltered {
+	if f := seen[shops[1].domain]; len(f) == 0 || f[0].Kind != audit.FindingAltered {
 		t.Errorf("beta's verify misses its altered event: %v", f)
 	}
 	apitest.Decode(t, e.Do(t, http.MethodPost, "/api/v1/audit/verify", operatorToken, nil), &run)

@@ -42,13 +42,66 @@ type orderSummary struct {
 	ItemCount         int        `json:"item_count"`
 	PlacedAt          time.Time  `json:"placed_at"`
 	CancelledAt       *time.Time `json:"cancelled_at"`
+	Tags              []string   `json:"tags"`
+	Test              bool       `json:"test"`
 	Version           int64      `json:"version"`
 }
 
-// orderDetail is one order with its lines.
+// orderDetail is one order with its lines, and what Shopify states about it
+// besides: the other totals, note, cancel reason, shipments and refunds.
 type orderDetail struct {
 	orderSummary
-	Lines []orderLine `json:"lines"`
+	Totals       domain.OrderTotals `json:"totals"`
+	Note         string             `json:"note"`
+	CancelReason string             `json:"cancel_reason"`
+	Shipments    []orderShipment    `json:"shipments"`
+	Refunds      []orderRefund      `json:"refunds"`
+	Lines        []orderLine        `json:"lines"`
+}
+
+// orderShipment is one fulfilment with its tracking.
+type orderShipment struct {
+	ID              string                `json:"id"`
+	Status          string                `json:"status"`
+	Lines           []domain.LineQuantity `json:"lines"`
+	TrackingCompany string                `json:"tracking_company"`
+	TrackingNumbers []string              `json:"tracking_numbers"`
+	TrackingURLs    []string              `json:"tracking_urls"`
+	CreatedAt       time.Time             `json:"created_at"`
+}
+
+// orderRefund is one refund with the merchant's reason.
+type orderRefund struct {
+	ID         string                `json:"id"`
+	Amount     int64                 `json:"amount"`
+	Lines      []domain.LineQuantity `json:"lines"`
+	Reason     string                `json:"reason"`
+	RefundedAt time.Time             `json:"refunded_at"`
+}
+
+func shipmentsOf(in []domain.Shipment) []orderShipment {
+	out := make([]orderShipment, len(in))
+	for i, s := range in {
+		out[i] = orderShipment{ID: s.ID, Status: s.Status, Lines: nonNil(s.Lines), TrackingCompany: s.TrackingCompany,
+			TrackingNumbers: nonNil(s.TrackingNumbers), TrackingURLs: nonNil(s.TrackingURLs), CreatedAt: s.CreatedAt.UTC()}
+	}
+	return out
+}
+
+func refundsOf(in []domain.RefundDetail) []orderRefund {
+	out := make([]orderRefund, len(in))
+	for i, r := range in {
+		out[i] = orderRefund{ID: r.ID, Amount: r.Amount, Lines: nonNil(r.Lines), Reason: r.Reason, RefundedAt: r.RefundedAt.UTC()}
+	}
+	return out
+}
+
+// nonNil answers an empty list for none: the API's arrays are never null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 type orderLine struct {
@@ -57,7 +110,8 @@ type orderLine struct {
 	VariantID         *string `json:"variant_id"`
 	InventoryKey      string  `json:"inventory_key"` // empty for custom lines, which are not stocked
 	Title             string  `json:"title"`
-	Quantity          int     `json:"quantity"`
+	Quantity          int     `json:"quantity"` // current, after edits
+	OriginalQuantity  int     `json:"original_quantity"`
 	FulfilledQuantity int     `json:"fulfilled_quantity"`
 	RefundedQuantity  int     `json:"refunded_quantity"`
 	UnitPrice         int64   `json:"unit_price"`
@@ -88,14 +142,17 @@ func orderFromState(o domain.OrderState) orderDetail {
 		CustomerName: o.CustomerName, Currency: o.Currency, CurrencyExponent: domain.CurrencyExponent(o.Currency), Subtotal: o.Subtotal, Total: o.Total,
 		Paid: o.Paid, Refunded: o.Refunded, Status: string(o.Status), FinancialStatus: string(o.FinancialStatus),
 		FulfillmentStatus: string(o.FulfillmentStatus), PlacedAt: o.PlacedAt, CancelledAt: optionalTime(o.CancelledAt),
-		Version: int64(o.Version),
-	}}
+		Tags: nonNil(o.Tags), Test: o.Test, Version: int64(o.Version),
+	},
+		Totals: o.Totals, Note: o.Note, CancelReason: o.CancelReason,
+		Shipments: shipmentsOf(o.Shipments), Refunds: refundsOf(o.RefundDetails),
+	}
 	d.Lines = make([]orderLine, len(o.Lines))
 	for i, l := range o.Lines {
 		key, _ := l.InventoryKey()
 		d.Lines[i] = orderLine{
 			ID: l.ID, SKU: l.SKU, VariantID: idString(&l.VariantID), InventoryKey: key, Title: l.Title,
-			Quantity: l.Quantity, FulfilledQuantity: l.FulfilledQuantity, RefundedQuantity: l.RefundedQuantity,
+			Quantity: l.Quantity, OriginalQuantity: l.OriginalQuantity, FulfilledQuantity: l.FulfilledQuantity, RefundedQuantity: l.RefundedQuantity,
 			UnitPrice: l.UnitPrice, CurrencyExponent: d.CurrencyExponent,
 		}
 		d.ItemCount += l.Quantity
@@ -104,16 +161,17 @@ func orderFromState(o domain.OrderState) orderDetail {
 }
 
 const orderColumns = `id, name, shopify_id, source, email, customer_name, currency, subtotal, total, paid,
-	refunded, status, financial_status, fulfillment_status, item_count, placed_at, cancelled_at, version`
+	refunded, status, financial_status, fulfillment_status, item_count, placed_at, cancelled_at, tags, test, version`
 
-func scanOrder(row pgx.Row) (orderSummary, error) {
+// scanOrder reads orderColumns, then the columns of more, if any.
+func scanOrder(row pgx.Row, more ...any) (orderSummary, error) {
 	var (
 		o         orderSummary
 		shopifyID *int64
 	)
-	err := row.Scan(&o.ID, &o.Name, &shopifyID, &o.Source, &o.Email, &o.CustomerName, &o.Currency, &o.Subtotal,
+	err := row.Scan(append([]any{&o.ID, &o.Name, &shopifyID, &o.Source, &o.Email, &o.CustomerName, &o.Currency, &o.Subtotal,
 		&o.Total, &o.Paid, &o.Refunded, &o.Status, &o.FinancialStatus, &o.FulfillmentStatus, &o.ItemCount,
-		&o.PlacedAt, &o.CancelledAt, &o.Version)
+		&o.PlacedAt, &o.CancelledAt, &o.Tags, &o.Test, &o.Version}, more...)...)
 	o.ShopifyID = idString(shopifyID)
 	o.CurrencyExponent = domain.CurrencyExponent(o.Currency)
 	o.PlacedAt = o.PlacedAt.UTC()
@@ -128,15 +186,22 @@ func scanOrder(row pgx.Row) (orderSummary, error) {
 func (s *server) queryOrder(ctx context.Context, shop string, id uuid.UUID) (orderDetail, error) {
 	b := &pgx.Batch{}
 	var d orderDetail
-	b.Queue(`SELECT `+orderColumns+` FROM orders_view WHERE shop = $1 AND id = $2`, shop, id).QueryRow(func(row pgx.Row) error {
+	// An order deleted in Shopify is hidden; its history stays readable.
+	b.Queue(`SELECT `+orderColumns+`, totals, note, cancel_reason, shipments, refund_details
+		FROM orders_view WHERE shop = $1 AND id = $2 AND NOT deleted`, shop, id).QueryRow(func(row pgx.Row) error {
+		var (
+			shipments []domain.Shipment
+			refunds   []domain.RefundDetail
+		)
 		var err error
-		d.orderSummary, err = scanOrder(row)
+		d.orderSummary, err = scanOrder(row, &d.Totals, &d.Note, &d.CancelReason, &shipments, &refunds)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errNotFound
 		}
+		d.Shipments, d.Refunds = shipmentsOf(shipments), refundsOf(refunds)
 		return err
 	})
-	b.Queue(`SELECT line_id, sku, variant_id, inventory_key, title, quantity, fulfilled_quantity, refunded_quantity, unit_price
+	b.Queue(`SELECT line_id, sku, variant_id, inventory_key, title, quantity, original_quantity, fulfilled_quantity, refunded_quantity, unit_price
 		FROM order_lines_view WHERE order_id = $1 AND shop = $2 ORDER BY position`, id, shop).Query(func(rows pgx.Rows) error {
 		var err error
 		d.Lines, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (orderLine, error) {
@@ -144,7 +209,7 @@ func (s *server) queryOrder(ctx context.Context, shop string, id uuid.UUID) (ord
 				l       orderLine
 				variant *int64
 			)
-			err := row.Scan(&l.ID, &l.SKU, &variant, &l.InventoryKey, &l.Title, &l.Quantity, &l.FulfilledQuantity,
+			err := row.Scan(&l.ID, &l.SKU, &variant, &l.InventoryKey, &l.Title, &l.Quantity, &l.OriginalQuantity, &l.FulfilledQuantity,
 				&l.RefundedQuantity, &l.UnitPrice)
 			l.VariantID = idString(variant)
 			return l, err
@@ -332,14 +397,17 @@ var (
 		string(domain.StatusFulfilled), string(domain.StatusCancelled), string(domain.StatusPartiallyRefunded),
 		string(domain.StatusRefunded),
 	}
-	financialStatuses = []string{
-		string(domain.FinancialPending), string(domain.FinancialPaid), string(domain.FinancialPartiallyRefunded),
-		string(domain.FinancialRefunded), string(domain.FinancialVoided),
-	}
-	fulfillmentStatuses = []string{
-		string(domain.FulfillmentUnfulfilled), string(domain.FulfillmentPartial), string(domain.FulfillmentFulfilled),
-	}
+	financialStatuses   = names(domain.FinancialStatuses)
+	fulfillmentStatuses = names(domain.FulfillmentStatuses)
 )
+
+func names[T ~string](values []T) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
+}
 
 // likeEscaper makes a search term match literally inside ILIKE '%…%'.
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
@@ -358,6 +426,7 @@ func orderListQuery(c *gin.Context, shop string) (l orderList, ok bool) {
 	}
 	f := &l.filter
 	f.add("shop = ?", shop)
+	f.where = append(f.where, "NOT deleted") // deleted in Shopify: hidden, history kept
 	for _, e := range []struct {
 		param, column string
 		allowed       []string

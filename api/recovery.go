@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/workers"
 )
 
@@ -57,9 +58,9 @@ func (s *server) bulkRequeueDeadLetters(c *gin.Context) {
 		return
 	}
 	since, until := req.bounds()
-	r, err := s.DeadLetters.RequeueMatching(c.Request.Context(), principalFrom(c).Shop, workers.DeadLetterFilter{
+	r, err := s.DeadLetters.RequeueMatching(c.Request.Context(), principalFrom(c).Shop, bus.DeadLetterFilter{
 		Handler: req.Handler, EventType: req.EventType, ErrorContains: req.ErrorContains, Since: since, Until: until,
-	}, req.DryRun)
+	}, req.DryRun, workers.ExplainDeadLetter)
 	if err != nil {
 		s.problemFromError(c, err)
 		return
@@ -101,7 +102,7 @@ type bulkRedelivery struct {
 
 // bulkRedeliverWebhooks processes the failed webhooks a filter selects again
 // (received in [since, until), by topic and error text), at most
-// workers.MaxBulkRequeue of them, oldest first.
+// bus.MaxBulkRequeue of them, oldest first.
 func (s *server) bulkRedeliverWebhooks(c *gin.Context) {
 	var req bulkRedeliverRequest
 	if !bindJSON(c, &req) {
@@ -133,7 +134,7 @@ func (s *server) bulkRedeliverWebhooks(c *gin.Context) {
 		return
 	}
 	rows, err := s.Store.Pool().Query(ctx, `SELECT `+webhookColumns+` FROM webhooks_view WHERE `+f.sql()+`
-		ORDER BY received_at, id LIMIT `+strconv.Itoa(workers.MaxBulkRequeue), f.args...)
+		ORDER BY received_at, id LIMIT `+strconv.Itoa(bus.MaxBulkRequeue), f.args...)
 	if err != nil {
 		s.problemFromError(c, err)
 		return

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/shops"
 	"github.com/ordermill/ordermill/workers"
@@ -37,10 +38,11 @@ type Deps struct {
 	WriteTimeout time.Duration
 	CORSOrigins  []string // browser origins allowed to call the API ("*": any); none by default
 
-	Shops           *shops.Registry      // shop credentials; verifies webhooks
-	WebhookMaxBytes int64                // 0: DefaultWebhookMaxBytes
-	Webhooks        *workers.Webhooks    // re-runs webhook processing on redeliver
-	DeadLetters     *workers.DeadLetters // lists and re-queues what workers gave up on
+	Shops           *shops.Registry   // shop credentials; verifies webhooks
+	Shopify         *ShopifyApp       // the install endpoints; nil: off
+	WebhookMaxBytes int64             // 0: DefaultWebhookMaxBytes
+	Webhooks        *workers.Webhooks // re-runs webhook processing on redeliver
+	DeadLetters     *bus.DeadLetters  // lists and re-queues what workers gave up on
 
 	// OperatorTokenHash is OperatorTokenHash(ORDERMILL_OPERATOR_TOKEN); nil
 	// leaves the operator routes to nobody (the CLI does their work).
@@ -79,12 +81,14 @@ func NewRouter(d Deps) Handler {
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", readyz(d.Checks))
 	s.identityRoutes(r)
+	s.installRoutes(r)
 	r.GET("/api/v1/openapi.json", s.serveOpenAPI)
 	v1 := r.Group("/api/v1", s.authenticate())
 	s.orderRoutes(v1)
 	s.inventoryRoutes(v1)
 	s.webhookRoutes(r, v1)
 	s.shopRoutes(v1)
+	s.shopSettingsRoutes(v1)
 	s.deadLetterRoutes(v1)
 	s.reportRoutes(v1)
 	s.emailRoutes(v1)

@@ -60,13 +60,21 @@ func parseRefreshToken(token string) (family, secret string, ok bool) {
 func (s *server) startSession(ctx context.Context, userID uuid.UUID) (family, refresh string, err error) {
 	family = uuid.NewString()
 	refresh, secret := newRefreshToken(family)
+	// The user's list of families first, so that every live family is on
+	// it. It lives in another hash slot than the family's keys, which Redis
+	// Cluster cannot write in one transaction.
 	_, err = s.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, s.familyKey(family), userID.String(), refreshTTL)
-		p.Set(ctx, s.refreshKey(family, secret), "live", refreshTTL)
 		p.SAdd(ctx, s.userSessionsKey(userID), family)
 		p.Expire(ctx, s.userSessionsKey(userID), refreshTTL)
 		return nil
 	})
+	if err == nil {
+		_, err = s.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, s.familyKey(family), userID.String(), refreshTTL)
+			p.Set(ctx, s.refreshKey(family, secret), "live", refreshTTL)
+			return nil
+		})
+	}
 	if err != nil {
 		return "", "", fmt.Errorf("start session: %w", err)
 	}

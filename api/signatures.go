@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/privacy"
@@ -42,7 +43,7 @@ func (s *server) signatureStatus(ctx context.Context, wh domain.WebhookReceived)
 // traceView is a webhook trace without the stored signature, nor the one
 // computed with a secret the auditor sent: the auditor learns whether they
 // match.
-func traceView(t eventstore.WebhookTrace) (eventstore.WebhookTrace, error) {
+func traceView(t audit.WebhookTrace) (audit.WebhookTrace, error) {
 	t.Webhook = t.Webhook.WithoutSignature()
 	data, err := json.Marshal(t.Webhook)
 	if err != nil {
@@ -65,7 +66,7 @@ const withheld = "[withheld]"
 // (they sit among the headers) or stored without a cipher. Such an event's hash no longer recomputes
 // from the export; ordermill-replay export, which reads the database, has
 // it whole. Every other event is passed on byte for byte.
-func exportView(e eventstore.ExportedEvent) (eventstore.ExportedEvent, error) {
+func exportView(e audit.ExportedEvent) (audit.ExportedEvent, error) {
 	if e.Type != (domain.WebhookReceived{}).EventType() {
 		return e, nil
 	}

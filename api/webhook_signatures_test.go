@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/shops"
@@ -126,7 +127,7 @@ func TestStoredSignaturesAreNeverServed(t *testing.T) {
 
 	// The auditor still learns whether the signature holds under a secret.
 	for secretHeader, valid := range map[string]bool{secret: true, "not-the-secret": false} {
-		var trace eventstore.WebhookTrace
+		var trace audit.WebhookTrace
 		apitest.Decode(t, env.Do(t, "GET", "/api/v1/audit/webhooks/"+shop+"/sig-old", auditor, nil, "X-Audit-Webhook-Secret", secretHeader), &trace)
 		if trace.Signature == nil || trace.Signature.Valid != valid || string(trace.Webhook.Body) != string(legacyBody) {
 			t.Errorf("trace with secret %q: %+v", secretHeader, trace.Signature)

@@ -27,8 +27,10 @@ var ErrUnknownEventType = errors.New("unknown event type")
 var registry = func() map[string]reflect.Type {
 	events := []Event{
 		OrderPlaced{}, OrderPaid{}, OrderFulfilled{}, OrderCancelled{}, OrderRefunded{}, OrderSnapshotApplied{},
-		InventoryReserved{}, InventoryReleased{}, InventoryCommitted{}, InventoryAdjusted{}, InventoryCounted{}, InventoryLevelSynced{},
-		ShopRegistered{}, ShopUninstalled{},
+		OrderEdited{}, OrderFulfillmentUpdated{}, OrderDeleted{},
+		InventoryReserved{}, InventoryReleased{}, InventoryCommitted{}, InventoryAdjusted{}, InventoryCounted{}, InventoryLevelSynced{}, InventoryBackordered{}, OrderBackordered{},
+		InventoryItemMapped{}, InventoryItemLevelHeld{},
+		ShopRegistered{}, ShopUninstalled{}, ShopSettingsChanged{}, ShopReinstalled{},
 		UserRegistered{}, UserRoleChanged{}, UserDeactivated{},
 		APITokenCreated{}, APITokenRevoked{},
 		WebhookReceived{}, WebhookProcessed{}, WebhookFailed{}, WebhookDuplicateReceived{}, WebhookComplianceRecorded{},

@@ -1,7 +1,7 @@
 package domain
 
 import (
-	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -66,13 +66,40 @@ type InventoryCounted struct {
 	Reason string `json:"reason"`
 }
 
-// InventoryLevelSynced records Shopify's available figure for the item.
+// InventoryLevelSynced records Shopify's available figure for the item at one
+// location. LocationID is 0 on events recorded before levels were kept per location.
 type InventoryLevelSynced struct {
-	Shop      string    `json:"shop"`
-	Key       string    `json:"key"`
-	Available int       `json:"available"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Shop       string    `json:"shop"`
+	Key        string    `json:"key"`
+	LocationID int64     `json:"location_id,omitempty"`
+	Available  int       `json:"available"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
+
+// InventoryBackordered records a shipment of more units than the figures
+// showed on hand: the goods left (a fulfilment is a fact), so the figures
+// were short by Quantity. It stays visible as a backorder until a count or
+// Shopify's next level replaces the figures.
+type InventoryBackordered struct {
+	Shop          string    `json:"shop"`
+	Key           string    `json:"key"`
+	OrderID       uuid.UUID `json:"order_id"`
+	FulfillmentID string    `json:"fulfillment_id"`
+	Quantity      int       `json:"quantity"`
+	OnHand        int       `json:"on_hand"`
+}
+
+// OrderBackordered is InventoryBackordered as the order's timeline shows it,
+// recorded on the order's stream with the stock event.
+type OrderBackordered struct {
+	Key           string `json:"key"`
+	FulfillmentID string `json:"fulfillment_id"`
+	Quantity      int    `json:"quantity"`
+	OnHand        int    `json:"on_hand"`
+}
+
+// EventType implements Event.
+func (OrderBackordered) EventType() string { return "order.backordered" }
 
 // EventType implements Event.
 func (InventoryReserved) EventType() string { return "inventory.reserved" }
@@ -92,6 +119,9 @@ func (InventoryCounted) EventType() string { return "inventory.counted" }
 // EventType implements Event.
 func (InventoryLevelSynced) EventType() string { return "inventory.level_synced" }
 
+// EventType implements Event.
+func (InventoryBackordered) EventType() string { return "inventory.backordered" }
+
 // InventoryState is a read-only copy of one stock item.
 type InventoryState struct {
 	Shop            string    `json:"shop"`
@@ -99,9 +129,12 @@ type InventoryState struct {
 	OnHand          int       `json:"on_hand"`
 	Reserved        int       `json:"reserved"`
 	Available       int       `json:"available"`   // OnHand - Reserved; negative when oversold
-	Backordered     int       `json:"backordered"` // max(0, Reserved - OnHand)
+	Backordered     int       `json:"backordered"` // max(0, Reserved - OnHand) + Shortfall
+	Shortfall       int       `json:"shortfall"`   // units shipped beyond the figures since the last count or level
 	ShopifySyncedAt time.Time `json:"shopify_synced_at"`
-	Version         int       `json:"version"`
+	// ShopifyLevels is Shopify's available figure per location id.
+	ShopifyLevels map[int64]int `json:"shopify_levels,omitempty"`
+	Version       int           `json:"version"`
 }
 
 // Inventory is the stock of one item (SKU or variant) of one shop. Overselling
@@ -114,8 +147,13 @@ type Inventory struct {
 	// after release or shipment, so a redelivered reserve is still recognised.
 	held      map[uuid.UUID]int
 	committed map[string]bool // "<order id>/<fulfillment id>"
-	syncedAt  time.Time
-	version   int
+	shortfall int
+	// levels and levelAt are Shopify's available figure per location and
+	// when Shopify stated it: on hand is their sum plus our reservations.
+	levels   map[int64]int
+	levelAt  map[int64]time.Time
+	syncedAt time.Time
+	version  int
 }
 
 // NewInventory returns the empty stock item (shop, key), ready for its history
@@ -131,7 +169,8 @@ func NewInventory(shop, key string) (*Inventory, error) {
 	if err := f.err(); err != nil {
 		return nil, err
 	}
-	return &Inventory{shop: shop, key: key, held: map[uuid.UUID]int{}, committed: map[string]bool{}}, nil
+	return &Inventory{shop: shop, key: key, held: map[uuid.UUID]int{}, committed: map[string]bool{},
+		levels: map[int64]int{}, levelAt: map[int64]time.Time{}}, nil
 }
 
 // Apply changes the stock item by one event.
@@ -144,18 +183,28 @@ func (inv *Inventory) Apply(e Event) {
 		inv.held[e.OrderID] -= e.Quantity
 		inv.reserved -= e.Quantity
 	case InventoryCommitted:
-		inv.onHand -= e.Quantity
+		// A shipment beyond the figures is preceded by inventory.backordered.
+		inv.onHand = max(0, inv.onHand-e.Quantity)
 		inv.held[e.OrderID] -= e.Released
 		inv.reserved -= e.Released
 		inv.committed[commitKey(e.OrderID, e.FulfillmentID)] = true
+	case InventoryBackordered:
+		inv.shortfall += e.Quantity
 	case InventoryAdjusted:
 		inv.onHand += e.Delta
 	case InventoryCounted:
-		inv.onHand = e.OnHand
+		inv.onHand, inv.shortfall = e.OnHand, 0
 	case InventoryLevelSynced:
 		// Shopify's available is on hand minus what it has committed; our
-		// reservations play that part, so on hand is available plus reserved.
-		inv.onHand = max(0, e.Available+inv.reserved)
+		// reservations play that part, so on hand is the locations'
+		// available plus reserved.
+		inv.levels[e.LocationID] = e.Available
+		inv.levelAt[e.LocationID] = e.UpdatedAt.UTC()
+		total := 0
+		for _, n := range inv.levels {
+			total += n
+		}
+		inv.onHand, inv.shortfall = max(0, total+inv.reserved), 0
 		inv.syncedAt = e.UpdatedAt.UTC()
 	}
 	inv.version++
@@ -203,7 +252,8 @@ func (inv *Inventory) Release(orderID uuid.UUID) ([]Event, error) {
 
 // Commit takes qty shipped units off the shelf and out of the order's
 // reservation. It is idempotent per (order, fulfillment id). Shipping more than
-// is on hand is ErrInsufficientStock: the stock figures are wrong and need a count.
+// is on hand is never refused, since the goods have left: the part beyond the
+// figures is recorded as inventory.backordered first.
 func (inv *Inventory) Commit(orderID uuid.UUID, fulfillmentID string, qty int) ([]Event, error) {
 	var f fieldErrors
 	if orderID == uuid.Nil {
@@ -221,13 +271,17 @@ func (inv *Inventory) Commit(orderID uuid.UUID, fulfillmentID string, qty int) (
 	if inv.committed[commitKey(orderID, fulfillmentID)] {
 		return nil, nil
 	}
+	var events []Event
 	if qty > inv.onHand {
-		return nil, fmt.Errorf("%w: %s has %d on hand, %d shipped", ErrInsufficientStock, inv.key, inv.onHand, qty)
+		events = append(events, InventoryBackordered{
+			Shop: inv.shop, Key: inv.key, OrderID: orderID, FulfillmentID: fulfillmentID,
+			Quantity: qty - inv.onHand, OnHand: inv.onHand,
+		})
 	}
-	return []Event{InventoryCommitted{
+	return append(events, InventoryCommitted{
 		Shop: inv.shop, Key: inv.key, OrderID: orderID, FulfillmentID: fulfillmentID,
 		Quantity: qty, Released: min(qty, inv.held[orderID]),
-	}}, nil
+	}), nil
 }
 
 // Adjust changes stock on hand by delta, for goods received, damaged or lost.
@@ -266,27 +320,36 @@ func (inv *Inventory) Count(onHand int, reason string) ([]Event, error) {
 	return []Event{InventoryCounted{Shop: inv.shop, Key: inv.key, OnHand: onHand, Reason: reason}}, nil
 }
 
-// SetAvailableFromShopify records Shopify's available figure from an
-// inventory_levels/update webhook; the latest updated_at wins, so an older or
-// repeated level returns no events. Shopify reports a negative figure when it
-// oversold; on hand then becomes zero and our reservations show the backorder.
-func (inv *Inventory) SetAvailableFromShopify(available int, updatedAt time.Time) ([]Event, error) {
-	if updatedAt.IsZero() {
+// SetAvailableFromShopify records Shopify's available figure at a location
+// from an inventory_levels/update webhook; per location the latest updated_at
+// wins, so an older or repeated level returns no events. Shopify reports a
+// negative figure when it oversold; on hand then becomes zero and our
+// reservations show the backorder.
+func (inv *Inventory) SetAvailableFromShopify(level StockLevel) ([]Event, error) {
+	if level.UpdatedAt.IsZero() {
 		return nil, invalid("updated_at", "is required")
 	}
-	if !updatedAt.After(inv.syncedAt) {
+	if level.LocationID < 0 {
+		return nil, invalid("location_id", "must not be negative")
+	}
+	if !level.UpdatedAt.After(inv.levelAt[level.LocationID]) {
 		return nil, nil
 	}
-	return []Event{InventoryLevelSynced{Shop: inv.shop, Key: inv.key, Available: available, UpdatedAt: updatedAt.UTC()}}, nil
+	return []Event{InventoryLevelSynced{Shop: inv.shop, Key: inv.key, LocationID: level.LocationID,
+		Available: level.Available, UpdatedAt: level.UpdatedAt.UTC()}}, nil
 }
 
 // Snapshot returns the item's current figures.
 func (inv *Inventory) Snapshot() InventoryState {
-	return InventoryState{
+	s := InventoryState{
 		Shop: inv.shop, Key: inv.key, OnHand: inv.onHand, Reserved: inv.reserved,
-		Available: inv.onHand - inv.reserved, Backordered: max(0, inv.reserved-inv.onHand),
-		ShopifySyncedAt: inv.syncedAt, Version: inv.version,
+		Available: inv.onHand - inv.reserved, Backordered: max(0, inv.reserved-inv.onHand) + inv.shortfall,
+		Shortfall: inv.shortfall, ShopifySyncedAt: inv.syncedAt, Version: inv.version,
 	}
+	if len(inv.levels) > 0 {
+		s.ShopifyLevels = maps.Clone(inv.levels)
+	}
+	return s
 }
 
 // Held returns the units the order still holds of this item.

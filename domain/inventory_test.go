@@ -51,8 +51,11 @@ func commit(id uuid.UUID, f string, n int) invStep {
 func adjust(d int) invStep {
 	return func(i *Inventory) ([]Event, error) { return i.Adjust(d, "received") }
 }
-func synced(n int, at time.Time) invStep {
-	return func(i *Inventory) ([]Event, error) { return i.SetAvailableFromShopify(n, at) }
+func synced(n int, at time.Time) invStep { return syncedAt(1, n, at) }
+func syncedAt(location int64, n int, at time.Time) invStep {
+	return func(i *Inventory) ([]Event, error) {
+		return i.SetAvailableFromShopify(StockLevel{LocationID: location, Available: n, UpdatedAt: at})
+	}
 }
 
 func TestInventoryCommands(t *testing.T) {
@@ -77,7 +80,13 @@ func TestInventoryCommands(t *testing.T) {
 		{name: "commit same fulfilment again", setup: []invStep{count(5), reserve(orderA, 3), commit(orderA, "f1", 2)}, cmd: commit(orderA, "f1", 2), want: figures{3, 1, 2, 0, 0}},
 		{name: "commit without reservation", setup: []invStep{count(5)}, cmd: commit(orderA, "f1", 2), want: figures{3, 0, 3, 0, 1}},
 		{name: "release after partial commit", setup: []invStep{count(5), reserve(orderA, 3), commit(orderA, "f1", 2)}, cmd: release(orderA), want: figures{3, 0, 3, 0, 1}},
-		{name: "commit more than on hand", setup: []invStep{count(1), reserve(orderA, 3)}, cmd: commit(orderA, "f1", 2), wantErr: ErrInsufficientStock},
+		{name: "commit more than on hand is a backorder", setup: []invStep{count(1), reserve(orderA, 3)}, cmd: commit(orderA, "f1", 2), want: figures{0, 1, -1, 2, 2}},
+		{name: "commit with nothing on hand", cmd: commit(orderA, "f1", 2), want: figures{0, 0, 0, 2, 2}},
+		{name: "count clears a shipped backorder", setup: []invStep{commit(orderA, "f1", 2)}, cmd: count(4), want: figures{4, 0, 4, 0, 1}},
+		{name: "shopify level clears a shipped backorder", setup: []invStep{commit(orderA, "f1", 2)}, cmd: synced(3, t0), want: figures{3, 0, 3, 0, 1}},
+		{name: "levels of two locations add up", setup: []invStep{syncedAt(1, 4, t0), reserve(orderA, 2)}, cmd: syncedAt(2, 6, t0), want: figures{12, 2, 10, 0, 1}},
+		{name: "a location's newer level replaces only its own", setup: []invStep{syncedAt(1, 4, t0), syncedAt(2, 6, t0)}, cmd: syncedAt(1, 1, t0.Add(time.Second)), want: figures{7, 0, 7, 0, 1}},
+		{name: "an older level of another location still counts", setup: []invStep{syncedAt(1, 4, t0)}, cmd: syncedAt(2, 6, t0.Add(-time.Hour)), want: figures{10, 0, 10, 0, 1}},
 		{name: "adjust up", setup: []invStep{count(5), reserve(orderA, 7)}, cmd: adjust(4), want: figures{9, 7, 2, 0, 1}},
 		{name: "adjust below zero", setup: []invStep{count(1)}, cmd: adjust(-2), wantValid: true},
 		{name: "adjust by zero", cmd: adjust(0), wantValid: true},
@@ -100,7 +109,7 @@ func TestInventoryCommands(t *testing.T) {
 			inv, _ := newInventory(t, tt.setup...)
 			before := inv.Snapshot()
 			evs, err := tt.cmd(inv)
-			if inv.Snapshot() != before {
+			if !reflect.DeepEqual(inv.Snapshot(), before) {
 				t.Fatal("command mutated the inventory")
 			}
 			var ve *ValidationError
@@ -138,7 +147,8 @@ func TestInventoryReservedRecordsBackorder(t *testing.T) {
 }
 
 func TestInventoryReplayIsDeterministic(t *testing.T) {
-	inv, evs := newInventory(t, count(5), reserve(orderA, 3), reserve(orderB, 4), commit(orderA, "f1", 3), release(orderB), adjust(2), synced(7, t0))
+	inv, evs := newInventory(t, count(5), reserve(orderA, 3), reserve(orderB, 4), commit(orderA, "f1", 3), release(orderB), adjust(2), synced(7, t0),
+		syncedAt(2, 3, t0), commit(orderB, "f2", 20))
 	replayed, err := NewInventory(demoShop, "MUG")
 	if err != nil {
 		t.Fatal(err)
@@ -151,6 +161,21 @@ func TestInventoryReplayIsDeterministic(t *testing.T) {
 	}
 	if inv.Held(orderA) != 0 || inv.Version() != len(evs) {
 		t.Fatalf("held = %d, version = %d", inv.Held(orderA), inv.Version())
+	}
+}
+
+func TestInventoryCommitBeyondStockRecordsBackorder(t *testing.T) {
+	inv, _ := newInventory(t, count(1), reserve(orderA, 3))
+	evs, err := inv.Commit(orderA, "f1", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Event{
+		InventoryBackordered{Shop: demoShop, Key: "MUG", OrderID: orderA, FulfillmentID: "f1", Quantity: 2, OnHand: 1},
+		InventoryCommitted{Shop: demoShop, Key: "MUG", OrderID: orderA, FulfillmentID: "f1", Quantity: 3, Released: 3},
+	}
+	if !reflect.DeepEqual(evs, want) {
+		t.Fatalf("got %#v\nwant %#v", evs, want)
 	}
 }
 

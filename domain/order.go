@@ -32,11 +32,18 @@ type FinancialStatus string
 // Financial statuses, named as Shopify names them.
 const (
 	FinancialPending           FinancialStatus = "pending"
+	FinancialAuthorized        FinancialStatus = "authorized"
+	FinancialPartiallyPaid     FinancialStatus = "partially_paid"
 	FinancialPaid              FinancialStatus = "paid"
 	FinancialPartiallyRefunded FinancialStatus = "partially_refunded"
 	FinancialRefunded          FinancialStatus = "refunded"
 	FinancialVoided            FinancialStatus = "voided"
+	FinancialExpired           FinancialStatus = "expired"
 )
+
+// FinancialStatuses lists every financial status, in Shopify's order.
+var FinancialStatuses = []FinancialStatus{FinancialPending, FinancialAuthorized, FinancialPartiallyPaid,
+	FinancialPaid, FinancialPartiallyRefunded, FinancialRefunded, FinancialVoided, FinancialExpired}
 
 // FulfillmentStatus says how much of the order has shipped; the API filters on it.
 type FulfillmentStatus string
@@ -46,7 +53,11 @@ const (
 	FulfillmentUnfulfilled FulfillmentStatus = "unfulfilled"
 	FulfillmentPartial     FulfillmentStatus = "partial"
 	FulfillmentFulfilled   FulfillmentStatus = "fulfilled"
+	FulfillmentRestocked   FulfillmentStatus = "restocked"
 )
+
+// FulfillmentStatuses lists every fulfilment status.
+var FulfillmentStatuses = []FulfillmentStatus{FulfillmentUnfulfilled, FulfillmentPartial, FulfillmentFulfilled, FulfillmentRestocked}
 
 // Line is one order line with its running fulfilled and refunded quantities.
 // UnitPrice is in minor units of the order currency.
@@ -55,7 +66,8 @@ type Line struct {
 	SKU               string `json:"sku"`
 	VariantID         int64  `json:"variant_id"`
 	Title             string `json:"title"`
-	Quantity          int    `json:"quantity"`
+	Quantity          int    `json:"quantity"` // current: after edits and removals
+	OriginalQuantity  int    `json:"original_quantity"`
 	FulfilledQuantity int    `json:"fulfilled_quantity"`
 	RefundedQuantity  int    `json:"refunded_quantity"`
 	UnitPrice         int64  `json:"unit_price"`
@@ -71,32 +83,83 @@ func (l Line) InventoryKey() (string, bool) {
 }
 
 // OrderState is a read-only copy of an order for projections and the API.
-// Money fields are minor units of Currency.
+// Money fields are minor units of Currency. OrderFacts are the fields a
+// Shopify snapshot states; they are embedded so that JSON stays flat.
 type OrderState struct {
-	ID                uuid.UUID         `json:"id"`
-	Shop              string            `json:"shop"`
+	ID           uuid.UUID `json:"id"`
+	Shop         string    `json:"shop"`
+	ShopifyID    int64     `json:"shopify_id"`
+	Source       string    `json:"source"`
+	Email        string    `json:"email"`
+	CustomerName string    `json:"customer_name"`
+	Status       Status    `json:"status"`
+	PlacedAt     time.Time `json:"placed_at"`
+	// ShopifyUpdatedAt is the updated_at of the newest snapshot applied.
+	ShopifyUpdatedAt time.Time `json:"shopify_updated_at"`
+	Deleted          bool      `json:"deleted"` // deleted in Shopify: hidden, history kept
+	Note             string    `json:"note"`    // the customer's or merchant's note: personal, sealed in events
+	OrderFacts
+	Version int `json:"version"`
+}
+
+// OrderFacts is what an order is now: lines, money, statuses, shipments
+// and refunds. A Shopify snapshot replaces all of it (see ApplyShopifySnapshot).
+type OrderFacts struct {
 	Name              string            `json:"name"`
-	ShopifyID         int64             `json:"shopify_id"`
-	Source            string            `json:"source"`
-	Email             string            `json:"email"`
-	CustomerName      string            `json:"customer_name"`
 	Currency          string            `json:"currency"`
 	Lines             []Line            `json:"lines"`
-	Subtotal          int64             `json:"subtotal"`
+	Subtotal          int64             `json:"subtotal"` // current totals, after edits
 	Total             int64             `json:"total"`
+	Totals            OrderTotals       `json:"totals"`
 	Paid              int64             `json:"paid"`
 	Refunded          int64             `json:"refunded"`
-	Status            Status            `json:"status"`
 	FinancialStatus   FinancialStatus   `json:"financial_status"`
 	FulfillmentStatus FulfillmentStatus `json:"fulfillment_status"`
 	CancelReason      string            `json:"cancel_reason"`
-	PlacedAt          time.Time         `json:"placed_at"`
 	PaidAt            time.Time         `json:"paid_at"`
 	CancelledAt       time.Time         `json:"cancelled_at"`
-	ShopifyUpdatedAt  time.Time         `json:"shopify_updated_at"`
-	Fulfillments      []string          `json:"fulfillments"`
+	Tags              []string          `json:"tags"`
+	Test              bool              `json:"test"`
+	Fulfillments      []string          `json:"fulfillments"` // ids of the shipments that shipped
 	Refunds           []string          `json:"refunds"`
-	Version           int               `json:"version"`
+	Shipments         []Shipment        `json:"shipments"`
+	RefundDetails     []RefundDetail    `json:"refund_details"`
+}
+
+// OrderTotals are the amounts besides subtotal and total, in minor units:
+// current ones (after edits and refunds) and the original ones as placed.
+type OrderTotals struct {
+	Discounts         int64 `json:"discounts"`
+	Shipping          int64 `json:"shipping"`
+	Tax               int64 `json:"tax"`
+	OriginalSubtotal  int64 `json:"original_subtotal"`
+	OriginalTotal     int64 `json:"original_total"`
+	OriginalDiscounts int64 `json:"original_discounts"`
+	OriginalShipping  int64 `json:"original_shipping"`
+	OriginalTax       int64 `json:"original_tax"`
+}
+
+// Shipment is one fulfilment with its tracking. Status is Shopify's
+// (success, cancelled, pending, open, error, failure); only successful
+// shipments count towards fulfilled quantities.
+type Shipment struct {
+	ID              string         `json:"id"`
+	Status          string         `json:"status"`
+	Lines           []LineQuantity `json:"lines"`
+	TrackingCompany string         `json:"tracking_company,omitempty"`
+	TrackingNumbers []string       `json:"tracking_numbers,omitempty"`
+	TrackingURLs    []string       `json:"tracking_urls,omitempty"`
+	CreatedAt       time.Time      `json:"created_at"`
+	UpdatedAt       time.Time      `json:"updated_at"`
+}
+
+// RefundDetail is one refund: money, units and the merchant's reason.
+type RefundDetail struct {
+	ID         string         `json:"id"`
+	Amount     int64          `json:"amount"`
+	Lines      []LineQuantity `json:"lines"`
+	Reason     string         `json:"reason,omitempty"`
+	RefundedAt time.Time      `json:"refunded_at"`
 }
 
 // Order is the order aggregate. The zero value is an order that does not exist
@@ -257,10 +320,27 @@ func (o *Order) Status() Status { return o.s.Status }
 // Snapshot returns a deep copy of the order's state.
 func (o *Order) Snapshot() OrderState {
 	s := o.s
-	s.Lines = slices.Clone(o.s.Lines)
-	s.Fulfillments = slices.Clone(o.s.Fulfillments)
-	s.Refunds = slices.Clone(o.s.Refunds)
+	s.OrderFacts = o.s.OrderFacts.clone()
 	return s
+}
+
+// clone returns a copy that shares no slices with f.
+func (f OrderFacts) clone() OrderFacts {
+	f.Lines = slices.Clone(f.Lines)
+	f.Tags = slices.Clone(f.Tags)
+	f.Fulfillments = slices.Clone(f.Fulfillments)
+	f.Refunds = slices.Clone(f.Refunds)
+	f.Shipments = slices.Clone(f.Shipments)
+	for i := range f.Shipments {
+		f.Shipments[i].Lines = slices.Clone(f.Shipments[i].Lines)
+		f.Shipments[i].TrackingNumbers = slices.Clone(f.Shipments[i].TrackingNumbers)
+		f.Shipments[i].TrackingURLs = slices.Clone(f.Shipments[i].TrackingURLs)
+	}
+	f.RefundDetails = slices.Clone(f.RefundDetails)
+	for i := range f.RefundDetails {
+		f.RefundDetails[i].Lines = slices.Clone(f.RefundDetails[i].Lines)
+	}
+	return f
 }
 
 // NewOrderFromHistory rebuilds an order from its stream, which must start with
@@ -275,7 +355,8 @@ func NewOrderFromHistory(events []Event) (*Order, error) {
 	o := &Order{}
 	for _, e := range events {
 		switch e.(type) {
-		case OrderPlaced, OrderPaid, OrderFulfilled, OrderCancelled, OrderRefunded, OrderSnapshotApplied:
+		case OrderPlaced, OrderPaid, OrderFulfilled, OrderCancelled, OrderRefunded, OrderSnapshotApplied,
+			OrderEdited, OrderFulfillmentUpdated, OrderDeleted, OrderBackordered:
 		default:
 			return nil, fmt.Errorf("order history holds %s: %w", e.EventType(), ErrUnknownEventType)
 		}
@@ -293,34 +374,53 @@ func (o *Order) Apply(e Event) {
 	case OrderPlaced:
 		lines := make([]Line, len(e.Lines))
 		for i, l := range e.Lines {
-			lines[i] = Line{ID: l.ID, SKU: l.SKU, VariantID: l.VariantID, Title: l.Title, Quantity: l.Quantity, UnitPrice: l.UnitPrice}
+			lines[i] = Line{ID: l.ID, SKU: l.SKU, VariantID: l.VariantID, Title: l.Title, Quantity: l.Quantity,
+				OriginalQuantity: l.Quantity, UnitPrice: l.UnitPrice}
 		}
 		o.s = OrderState{
-			ID: e.OrderID, Shop: e.Shop, Name: e.Name, ShopifyID: e.ShopifyID, Source: e.Source,
-			Email: e.Email, CustomerName: e.CustomerName, Currency: e.Currency, Lines: lines,
-			Subtotal: e.Subtotal, Total: e.Total, FinancialStatus: FinancialPending,
-			FulfillmentStatus: FulfillmentUnfulfilled, PlacedAt: e.PlacedAt.UTC(),
+			ID: e.OrderID, Shop: e.Shop, ShopifyID: e.ShopifyID, Source: e.Source,
+			Email: e.Email, CustomerName: e.CustomerName, PlacedAt: e.PlacedAt.UTC(),
 			ShopifyUpdatedAt: e.ShopifyUpdatedAt.UTC(), Version: o.s.Version,
+			OrderFacts: OrderFacts{
+				Name: e.Name, Currency: e.Currency, Lines: lines, Subtotal: e.Subtotal, Total: e.Total,
+				Totals:          OrderTotals{OriginalSubtotal: e.Subtotal, OriginalTotal: e.Total},
+				FinancialStatus: FinancialPending, FulfillmentStatus: FulfillmentUnfulfilled,
+			},
 		}
 	case OrderPaid:
 		o.s.Paid = e.Amount
 		o.s.PaidAt = e.PaidAt.UTC()
 		o.s.FinancialStatus = FinancialPaid
+	case OrderEdited:
+		o.applyEdit(e)
 	case OrderFulfilled:
+		if slices.Contains(o.s.Fulfillments, e.FulfillmentID) {
+			break // Shopify's fulfillments/create after the snapshot that carried it
+		}
 		for _, lq := range e.Lines {
 			if i := o.lineIndex(lq.LineID); i >= 0 {
 				o.s.Lines[i].FulfilledQuantity += lq.Quantity
 			}
 		}
 		o.s.Fulfillments = append(o.s.Fulfillments, e.FulfillmentID)
+		o.s.Shipments = append(o.s.Shipments, Shipment{
+			ID: e.FulfillmentID, Status: ShipmentSuccess, Lines: slices.Clone(e.Lines),
+			TrackingCompany: e.TrackingCompany, TrackingNumbers: slices.Clone(e.TrackingNumbers),
+			TrackingURLs: slices.Clone(e.TrackingURLs), CreatedAt: e.FulfilledAt.UTC(), UpdatedAt: e.FulfilledAt.UTC(),
+		})
 		o.s.FulfillmentStatus = o.fulfillmentStatus()
+	case OrderFulfillmentUpdated:
+		o.applyFulfillmentUpdate(e)
 	case OrderCancelled:
 		o.s.CancelReason = e.Reason
 		o.s.CancelledAt = e.CancelledAt.UTC()
-		if o.s.FinancialStatus == FinancialPending {
+		if o.s.FinancialStatus == FinancialPending || o.s.FinancialStatus == FinancialAuthorized {
 			o.s.FinancialStatus = FinancialVoided
 		}
 	case OrderRefunded:
+		if slices.Contains(o.s.Refunds, e.RefundID) {
+			break // Shopify's refunds/create after the snapshot that carried it
+		}
 		for _, lq := range e.Lines {
 			if i := o.lineIndex(lq.LineID); i >= 0 {
 				o.s.Lines[i].RefundedQuantity += lq.Quantity
@@ -328,6 +428,8 @@ func (o *Order) Apply(e Event) {
 		}
 		o.s.Refunded += e.Amount
 		o.s.Refunds = append(o.s.Refunds, e.RefundID)
+		o.s.RefundDetails = append(o.s.RefundDetails, RefundDetail{ID: e.RefundID, Amount: e.Amount,
+			Lines: slices.Clone(e.Lines), Reason: e.Reason, RefundedAt: e.RefundedAt.UTC()})
 		switch {
 		case o.s.Refunded >= o.s.Paid && o.s.Refunded > 0:
 			o.s.FinancialStatus = FinancialRefunded
@@ -336,6 +438,12 @@ func (o *Order) Apply(e Event) {
 		}
 	case OrderSnapshotApplied:
 		o.s.ShopifyUpdatedAt = e.ShopifyUpdatedAt.UTC()
+		if e.Facts != nil {
+			o.s.OrderFacts = e.Facts.clone()
+			o.s.Email, o.s.CustomerName, o.s.Note = e.Email, e.CustomerName, e.Note
+		}
+	case OrderDeleted:
+		o.s.Deleted = true
 	}
 	o.s.Version++
 	o.s.Status = o.deriveStatus()
@@ -363,9 +471,14 @@ func (o *Order) deriveStatus() Status {
 }
 
 func (o *Order) fulfillmentStatus() FulfillmentStatus {
-	shipped, complete := false, true
+	// Refunds and edits can leave every line at quantity 0: what shipped
+	// before still counts, so a shipped order with nothing left is fulfilled.
+	shipped := false
 	for _, l := range o.s.Lines {
 		shipped = shipped || l.FulfilledQuantity > 0
+	}
+	complete := shipped
+	for _, l := range o.s.Lines {
 		if l.FulfilledQuantity < l.Quantity {
 			complete = false
 		}
@@ -391,13 +504,16 @@ func (o *Order) requireExists() error {
 	return nil
 }
 
+// unpaid are the financial statuses from which the total can be paid.
+var unpaid = []FinancialStatus{FinancialPending, FinancialAuthorized, FinancialPartiallyPaid}
+
 // MarkPaid records payment of the order total. Partial payments are not
 // modelled: the amount must equal the total.
 func (o *Order) MarkPaid(amount int64, at time.Time) ([]Event, error) {
 	if err := o.requireExists(); err != nil {
 		return nil, err
 	}
-	if !o.s.CancelledAt.IsZero() || o.s.FinancialStatus != FinancialPending {
+	if !o.s.CancelledAt.IsZero() || !slices.Contains(unpaid, o.s.FinancialStatus) {
 		return nil, &TransitionError{From: o.s.Status, Action: "pay"}
 	}
 	var f fieldErrors
@@ -530,4 +646,52 @@ func (o *Order) validateLineQuantities(lines []LineQuantity, required bool, at t
 		return nil, err
 	}
 	return slices.Clone(lines), nil
+}
+
+// ShipmentSuccess is the status of a shipment whose units shipped.
+const ShipmentSuccess = "success"
+
+// applyEdit sets the lines to the edited ones, keeping what each line has
+// shipped and refunded; a line the edit leaves out now has quantity 0.
+func (o *Order) applyEdit(e OrderEdited) {
+	for i := range o.s.Lines {
+		o.s.Lines[i].Quantity = 0
+	}
+	for _, l := range e.Lines {
+		i := o.lineIndex(l.ID)
+		if i < 0 {
+			o.s.Lines = append(o.s.Lines, Line{ID: l.ID, OriginalQuantity: l.Quantity})
+			i = len(o.s.Lines) - 1
+		}
+		line := &o.s.Lines[i]
+		line.SKU, line.VariantID, line.Title, line.Quantity, line.UnitPrice = l.SKU, l.VariantID, l.Title, l.Quantity, l.UnitPrice
+	}
+	o.s.Subtotal, o.s.Total = e.Subtotal, e.Total
+	o.s.FulfillmentStatus = o.fulfillmentStatus()
+}
+
+// applyFulfillmentUpdate records a shipment's new tracking or status; a
+// shipment that stops being successful gives its units back.
+func (o *Order) applyFulfillmentUpdate(e OrderFulfillmentUpdated) {
+	i := slices.IndexFunc(o.s.Shipments, func(s Shipment) bool { return s.ID == e.FulfillmentID })
+	if i < 0 || !e.UpdatedAt.After(o.s.Shipments[i].UpdatedAt) {
+		return
+	}
+	sh := &o.s.Shipments[i]
+	if was, is := sh.Status == ShipmentSuccess, e.Status == ShipmentSuccess; was != is {
+		sign := 1
+		o.s.Fulfillments = append(o.s.Fulfillments, e.FulfillmentID)
+		if was {
+			sign = -1
+			o.s.Fulfillments = slices.DeleteFunc(o.s.Fulfillments, func(id string) bool { return id == e.FulfillmentID })
+		}
+		for _, lq := range sh.Lines {
+			if j := o.lineIndex(lq.LineID); j >= 0 {
+				o.s.Lines[j].FulfilledQuantity += sign * lq.Quantity
+			}
+		}
+		o.s.FulfillmentStatus = o.fulfillmentStatus()
+	}
+	sh.Status, sh.UpdatedAt = e.Status, e.UpdatedAt.UTC()
+	sh.TrackingCompany, sh.TrackingNumbers, sh.TrackingURLs = e.TrackingCompany, slices.Clone(e.TrackingNumbers), slices.Clone(e.TrackingURLs)
 }

@@ -58,9 +58,38 @@ type OrderPaid struct {
 // OrderFulfilled records one fulfilment (one shipment); whether the order is
 // now partially or completely fulfilled is derived from the lines.
 type OrderFulfilled struct {
-	FulfillmentID string         `json:"fulfillment_id"`
-	Lines         []LineQuantity `json:"lines"`
-	FulfilledAt   time.Time      `json:"fulfilled_at"`
+	FulfillmentID   string         `json:"fulfillment_id"`
+	Lines           []LineQuantity `json:"lines"`
+	FulfilledAt     time.Time      `json:"fulfilled_at"`
+	TrackingCompany string         `json:"tracking_company,omitempty"`
+	TrackingNumbers []string       `json:"tracking_numbers,omitempty"`
+	TrackingURLs    []string       `json:"tracking_urls,omitempty"`
+}
+
+// OrderFulfillmentUpdated records Shopify's news about a shipment: new
+// tracking, or a status such as cancelled (its units no longer count as shipped).
+type OrderFulfillmentUpdated struct {
+	FulfillmentID   string    `json:"fulfillment_id"`
+	Status          string    `json:"status"`
+	TrackingCompany string    `json:"tracking_company,omitempty"`
+	TrackingNumbers []string  `json:"tracking_numbers,omitempty"`
+	TrackingURLs    []string  `json:"tracking_urls,omitempty"`
+	UpdatedAt       time.Time `json:"updated_at"`
+}
+
+// OrderEdited records changed lines: Lines holds every line with its current
+// quantity (0 for a removed line) and price; Subtotal and Total are the new ones.
+type OrderEdited struct {
+	Lines    []PlacedLine `json:"lines"`
+	Subtotal int64        `json:"subtotal"`
+	Total    int64        `json:"total"`
+	EditedAt time.Time    `json:"edited_at"`
+}
+
+// OrderDeleted records that the order was deleted in Shopify: it is hidden
+// from lists and lookups, and its history is kept.
+type OrderDeleted struct {
+	DeletedAt time.Time `json:"deleted_at"`
 }
 
 // OrderCancelled records the cancellation of an order that shipped nothing.
@@ -75,6 +104,7 @@ type OrderRefunded struct {
 	Amount     int64          `json:"amount"`
 	Lines      []LineQuantity `json:"lines"`
 	RefundedAt time.Time      `json:"refunded_at"`
+	Reason     string         `json:"reason,omitempty"`
 }
 
 // OrderSnapshotApplied records that a newer Shopify snapshot was processed.
@@ -82,8 +112,29 @@ type OrderRefunded struct {
 // wins" needs the newest updated_at seen even when that snapshot changed nothing
 // we model (an edited note or address); otherwise a late, older delivery could
 // not be recognised as stale, and the auditor could not see that it arrived.
+//
+// Facts, when present, are the order as the snapshot states it, and replace
+// what the order was: Shopify's word wins. Events recorded before snapshots
+// carried them have none. Email, CustomerName and Note are personal (sealed with the
+// key of CustomerID). Overrides is set when the snapshot contradicted local
+// state (a local cancel or refund Shopify does not know, or a Shopify change
+// local rules refuse): what differed, before and after.
 type OrderSnapshotApplied struct {
-	ShopifyUpdatedAt time.Time `json:"shopify_updated_at"`
+	ShopifyUpdatedAt time.Time   `json:"shopify_updated_at"`
+	Facts            *OrderFacts `json:"facts,omitempty"`
+	CustomerID       int64       `json:"customer_id,omitempty"`
+	Email            string      `json:"email,omitempty"`
+	CustomerName     string      `json:"customer_name,omitempty"`
+	Note             string      `json:"note,omitempty"`
+	Overrides        []Override  `json:"overrides,omitempty"`
+}
+
+// Override is one field where Shopify's snapshot replaced local state, or a
+// local rule that refused a Shopify change (Field "rule", After the refusal).
+type Override struct {
+	Field  string `json:"field"`
+	Before string `json:"before"`
+	After  string `json:"after"`
 }
 
 // EventType implements Event.
@@ -103,3 +154,12 @@ func (OrderRefunded) EventType() string { return "order.refunded" }
 
 // EventType implements Event.
 func (OrderSnapshotApplied) EventType() string { return "order.snapshot_applied" }
+
+// EventType implements Event.
+func (OrderEdited) EventType() string { return "order.edited" }
+
+// EventType implements Event.
+func (OrderFulfillmentUpdated) EventType() string { return "order.fulfillment_updated" }
+
+// EventType implements Event.
+func (OrderDeleted) EventType() string { return "order.deleted" }

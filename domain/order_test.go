@@ -278,8 +278,8 @@ func TestOrderReplayIsDeterministic(t *testing.T) {
 	}
 	s := o.Snapshot()
 	want := []Line{
-		{ID: "a", SKU: "MUG", VariantID: 11, Title: "Mug", Quantity: 2, FulfilledQuantity: 2, UnitPrice: 1000},
-		{ID: "b", VariantID: 12, Title: "Sticker", Quantity: 1, FulfilledQuantity: 1, RefundedQuantity: 1, UnitPrice: 500},
+		{ID: "a", SKU: "MUG", VariantID: 11, Title: "Mug", Quantity: 2, OriginalQuantity: 2, FulfilledQuantity: 2, UnitPrice: 1000},
+		{ID: "b", VariantID: 12, Title: "Sticker", Quantity: 1, OriginalQuantity: 1, FulfilledQuantity: 1, RefundedQuantity: 1, UnitPrice: 500},
 	}
 	if !reflect.DeepEqual(s.Lines, want) || s.Paid != 3000 || s.Refunded != 500 || s.Status != StatusPartiallyRefunded ||
 		s.FulfillmentStatus != FulfillmentFulfilled || !reflect.DeepEqual(s.Fulfillments, []string{"f1", "f2"}) {
@@ -327,5 +327,24 @@ func TestLineInventoryKey(t *testing.T) {
 		if key, ok := tt.line.InventoryKey(); key != tt.key || ok != tt.ok {
 			t.Errorf("%+v: got %q %v, want %q %v", tt.line, key, ok, tt.key, tt.ok)
 		}
+	}
+}
+
+// Refunds of Shopify orders take lines' current quantity to 0: what shipped
+// before keeps the order fulfilled, and an order that shipped nothing stays unfulfilled.
+func TestFulfilmentStatusOfOrdersWithNothingLeft(t *testing.T) {
+	shipped, unshipped := &Order{}, &Order{}
+	run(t, shipped, place, pay, fulfilAll)
+	run(t, unshipped, place, pay)
+	for _, o := range []*Order{shipped, unshipped} {
+		for i := range o.s.Lines {
+			o.s.Lines[i].Quantity = 0
+		}
+	}
+	if got := shipped.fulfillmentStatus(); got != FulfillmentFulfilled {
+		t.Errorf("shipped, then every unit taken back: %s, want fulfilled", got)
+	}
+	if got := unshipped.fulfillmentStatus(); got != FulfillmentUnfulfilled {
+		t.Errorf("nothing shipped, every unit taken back: %s, want unfulfilled", got)
 	}
 }

@@ -1,37 +1,46 @@
 package domain
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 )
 
-// ShopifyOrder is the part of a Shopify orders/* webhook body that Ordermill
-// models. Each body is a full snapshot of the order; the latest UpdatedAt wins.
-// Ids are int64 because Shopify ids exceed 2^53 and would lose digits as floats.
+// ShopifyOrder is a Shopify order snapshot as the domain models it: the
+// Shopify adapter maps orders/* webhook bodies (and Admin API orders) to it.
+// Each is a full snapshot of the order; the latest UpdatedAt wins. Ids are
+// int64 because Shopify ids exceed 2^53 and would lose digits as floats.
+// The Current* amounts reflect edits and refunds; the others are as placed.
 type ShopifyOrder struct {
-	ID                int64
-	Name              string
-	Email             string
-	Currency          string
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	CancelledAt       time.Time // zero unless cancelled
-	CancelReason      string
-	FinancialStatus   string
-	FulfillmentStatus string
-	TotalPrice        Money
-	SubtotalPrice     Money
-	Customer          ShopifyCustomer
-	LineItems         []ShopifyLineItem
-	Fulfillments      []ShopifyFulfillment
-	Refunds           []ShopifyRefund
+	ID                    int64
+	Name                  string
+	Email                 string
+	Currency              string
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+	CancelledAt           time.Time // zero unless cancelled
+	CancelReason          string
+	FinancialStatus       string // "" when Shopify sent null
+	FulfillmentStatus     string // "" when Shopify sent null (nothing shipped)
+	Tags                  []string
+	Note                  string
+	Test                  bool
+	TotalPrice            Money
+	SubtotalPrice         Money
+	TotalDiscounts        Money
+	TotalTax              Money
+	TotalShipping         Money
+	CurrentTotalPrice     Money
+	CurrentSubtotalPrice  Money
+	CurrentTotalDiscounts Money
+	CurrentTotalTax       Money
+	CurrentShipping       Money
+	TotalOutstanding      *Money // nil when the body does not say
+	PaidInFull            Money  // what the order has received once paid in full: current total plus refunds
+	Customer              ShopifyCustomer
+	LineItems             []ShopifyLineItem
+	Fulfillments          []ShopifyFulfillment
+	Refunds               []ShopifyRefund
 }
 
 // ShopifyCustomer is the customer of an order; zero when the order has none.
@@ -44,21 +53,32 @@ type ShopifyCustomer struct {
 
 // ShopifyLineItem is one line of a Shopify order. SKU is empty when Shopify
 // sends null, and VariantID is zero for custom items.
+// Quantity is as placed; CurrentQuantity is after edits and removals (0 for
+// a removed line). FulfillmentStatus is the line's own ("" when null).
 type ShopifyLineItem struct {
-	ID        int64
-	VariantID int64
-	SKU       string
-	Title     string
-	Quantity  int
-	Price     Money
+	ID                int64
+	VariantID         int64
+	SKU               string
+	Title             string
+	Quantity          int
+	CurrentQuantity   int
+	Price             Money
+	FulfillmentStatus string
 }
 
-// ShopifyFulfillment is one shipment of a Shopify order.
+// ShopifyFulfillment is one shipment of a Shopify order, from an order
+// snapshot's fulfillments or a fulfillments/* webhook. OrderID is set only by
+// the latter. UpdatedAt is CreatedAt when Shopify does not say.
 type ShopifyFulfillment struct {
-	ID        int64
-	Status    string
-	CreatedAt time.Time
-	LineItems []ShopifyFulfillmentLine
+	ID              int64
+	OrderID         int64
+	Status          string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	TrackingCompany string
+	TrackingNumbers []string
+	TrackingURLs    []string
+	LineItems       []ShopifyFulfillmentLine
 }
 
 // ShopifyFulfillmentLine is the number of units of a line item in a fulfillment.
@@ -71,6 +91,7 @@ type ShopifyFulfillmentLine struct {
 type ShopifyRefund struct {
 	ID              int64
 	CreatedAt       time.Time
+	Note            string // the merchant's reason
 	Transactions    []ShopifyTransaction
 	RefundLineItems []ShopifyRefundLine
 }
@@ -86,257 +107,6 @@ type ShopifyTransaction struct {
 type ShopifyRefundLine struct {
 	LineItemID int64
 	Quantity   int
-}
-
-// jsonNumber keeps the literal text of a JSON value meant as a number: the
-// digits of a number, or the content of a string, since Shopify sends ids and
-// prices either way across API versions. Never going through float64 keeps ids
-// above 2^53 exact, and parsing later lets errors name the field.
-type jsonNumber string
-
-// UnmarshalJSON implements json.Unmarshaler; null leaves the number empty.
-func (n *jsonNumber) UnmarshalJSON(b []byte) error {
-	switch {
-	case string(b) == "null":
-		*n = ""
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*n = jsonNumber(s)
-	default:
-		*n = jsonNumber(b)
-	}
-	return nil
-}
-
-// The raw* types mirror the JSON; ids, quantities and prices are jsonNumbers.
-type rawShopifyOrder struct {
-	ID                jsonNumber           `json:"id"`
-	Name              string               `json:"name"`
-	Email             string               `json:"email"`
-	Currency          string               `json:"currency"`
-	CreatedAt         string               `json:"created_at"`
-	UpdatedAt         string               `json:"updated_at"`
-	CancelledAt       string               `json:"cancelled_at"`
-	CancelReason      string               `json:"cancel_reason"`
-	FinancialStatus   string               `json:"financial_status"`
-	FulfillmentStatus string               `json:"fulfillment_status"`
-	TotalPrice        jsonNumber           `json:"total_price"`
-	SubtotalPrice     jsonNumber           `json:"subtotal_price"`
-	Customer          *rawShopifyCustomer  `json:"customer"`
-	LineItems         []rawShopifyLineItem `json:"line_items"`
-	Fulfillments      []rawShopifyFulfil   `json:"fulfillments"`
-	Refunds           []rawShopifyRefund   `json:"refunds"`
-}
-
-type rawShopifyCustomer struct {
-	ID        jsonNumber `json:"id"`
-	FirstName string     `json:"first_name"`
-	LastName  string     `json:"last_name"`
-	Email     string     `json:"email"`
-}
-
-type rawShopifyLineItem struct {
-	ID        jsonNumber `json:"id"`
-	VariantID jsonNumber `json:"variant_id"`
-	SKU       string     `json:"sku"`
-	Title     string     `json:"title"`
-	Quantity  jsonNumber `json:"quantity"`
-	Price     jsonNumber `json:"price"`
-}
-
-type rawShopifyFulfil struct {
-	ID        jsonNumber `json:"id"`
-	Status    string     `json:"status"`
-	CreatedAt string     `json:"created_at"`
-	LineItems []struct {
-		ID       jsonNumber `json:"id"`
-		Quantity jsonNumber `json:"quantity"`
-	} `json:"line_items"`
-}
-
-type rawShopifyRefund struct {
-	ID           jsonNumber `json:"id"`
-	CreatedAt    string     `json:"created_at"`
-	Transactions []struct {
-		Amount jsonNumber `json:"amount"`
-		Kind   string     `json:"kind"`
-		Status string     `json:"status"`
-	} `json:"transactions"`
-	RefundLineItems []struct {
-		LineItemID jsonNumber `json:"line_item_id"`
-		Quantity   jsonNumber `json:"quantity"`
-	} `json:"refund_line_items"`
-}
-
-// DecodeShopifyOrder decodes and validates an orders/* webhook body. Unknown
-// fields are ignored (Shopify adds fields); every problem found is returned in
-// one *ValidationError naming the JSON field.
-func DecodeShopifyOrder(body []byte) (ShopifyOrder, error) {
-	var raw rawShopifyOrder
-	if err := decodeJSON(body, &raw); err != nil {
-		return ShopifyOrder{}, err
-	}
-	var f fieldErrors
-	p := shopifyParser{f: &f, currency: raw.Currency}
-	s := ShopifyOrder{
-		ID:                p.id("id", raw.ID),
-		Name:              raw.Name,
-		Email:             strings.TrimSpace(raw.Email),
-		Currency:          raw.Currency,
-		CreatedAt:         p.time("created_at", raw.CreatedAt),
-		UpdatedAt:         p.time("updated_at", raw.UpdatedAt),
-		CancelledAt:       p.time("cancelled_at", raw.CancelledAt),
-		CancelReason:      raw.CancelReason,
-		FinancialStatus:   raw.FinancialStatus,
-		FulfillmentStatus: raw.FulfillmentStatus,
-		TotalPrice:        p.money("total_price", raw.TotalPrice),
-		SubtotalPrice:     p.money("subtotal_price", raw.SubtotalPrice),
-	}
-	if c := raw.Customer; c != nil {
-		s.Customer = ShopifyCustomer{ID: p.id("customer.id", c.ID), FirstName: c.FirstName, LastName: c.LastName, Email: strings.TrimSpace(c.Email)}
-	}
-	for i, li := range raw.LineItems {
-		field := "line_items[" + strconv.Itoa(i) + "]"
-		s.LineItems = append(s.LineItems, ShopifyLineItem{
-			ID:        p.id(field+".id", li.ID),
-			VariantID: p.id(field+".variant_id", li.VariantID),
-			SKU:       strings.TrimSpace(li.SKU),
-			Title:     li.Title,
-			Quantity:  p.quantity(field+".quantity", li.Quantity),
-			Price:     p.money(field+".price", li.Price),
-		})
-	}
-	for i, fl := range raw.Fulfillments {
-		field := "fulfillments[" + strconv.Itoa(i) + "]"
-		sf := ShopifyFulfillment{ID: p.id(field+".id", fl.ID), Status: fl.Status, CreatedAt: p.time(field+".created_at", fl.CreatedAt)}
-		for j, li := range fl.LineItems {
-			lf := field + ".line_items[" + strconv.Itoa(j) + "]"
-			sf.LineItems = append(sf.LineItems, ShopifyFulfillmentLine{ID: p.id(lf+".id", li.ID), Quantity: p.quantity(lf+".quantity", li.Quantity)})
-		}
-		s.Fulfillments = append(s.Fulfillments, sf)
-	}
-	for i, r := range raw.Refunds {
-		field := "refunds[" + strconv.Itoa(i) + "]"
-		sr := ShopifyRefund{ID: p.id(field+".id", r.ID), CreatedAt: p.time(field+".created_at", r.CreatedAt)}
-		for j, t := range r.Transactions {
-			tf := field + ".transactions[" + strconv.Itoa(j) + "]"
-			sr.Transactions = append(sr.Transactions, ShopifyTransaction{Amount: p.money(tf+".amount", t.Amount), Kind: t.Kind, Status: t.Status})
-		}
-		for j, li := range r.RefundLineItems {
-			lf := field + ".refund_line_items[" + strconv.Itoa(j) + "]"
-			sr.RefundLineItems = append(sr.RefundLineItems, ShopifyRefundLine{LineItemID: p.id(lf+".line_item_id", li.LineItemID), Quantity: p.quantity(lf+".quantity", li.Quantity)})
-		}
-		s.Refunds = append(s.Refunds, sr)
-	}
-	if err := f.err(); err != nil {
-		return ShopifyOrder{}, err
-	}
-	if err := s.Validate(); err != nil {
-		return ShopifyOrder{}, err
-	}
-	return s, nil
-}
-
-// decodeJSON decodes one JSON object and reports syntax and type errors as
-// a ValidationError, naming the field when the decoder knows it.
-func decodeJSON(body []byte, v any) error {
-	if err := CheckWebhookBody(body); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return invalid(typeErr.Field, "must be a JSON %s, not %s", typeErr.Type.Kind(), typeErr.Value)
-		}
-		return invalid("body", "is not a valid JSON object: %v", err)
-	}
-	if dec.More() {
-		return invalid("body", "has data after the JSON object")
-	}
-	return nil
-}
-
-// CheckWebhookBody refuses a webhook body that would not be processed as
-// sent (see CheckJSON) with a ValidationError, which records the webhook as
-// failed. Malformed JSON is left to the decoders, which name the field.
-// The reason names no key: it is stored in clear, the body sealed.
-func CheckWebhookBody(body []byte) error {
-	if err := CheckJSON(body); err != nil {
-		if bad := (*JSONError)(nil); errors.As(err, &bad) && bad.Problem != JSONSyntax {
-			return invalid("body", "has %v", bad)
-		}
-	}
-	return nil
-}
-
-// shopifyParser converts raw fields, collecting errors instead of stopping at the first.
-type shopifyParser struct {
-	f        *fieldErrors
-	currency string
-}
-
-// id parses an id; a missing or null id is 0, which Validate rejects where required.
-func (p shopifyParser) id(field string, n jsonNumber) int64 {
-	if n == "" {
-		return 0
-	}
-	v, err := strconv.ParseInt(string(n), 10, 64)
-	if err != nil || v < 0 {
-		p.f.add(field, "must be a positive 64-bit integer, got %s", n)
-		return 0
-	}
-	return v
-}
-
-func (p shopifyParser) quantity(field string, n jsonNumber) int {
-	v, err := strconv.ParseInt(string(n), 10, 32)
-	if err != nil {
-		p.f.add(field, "must be an integer, got %q", string(n))
-		return 0
-	}
-	return int(v)
-}
-
-func (p shopifyParser) money(field string, n jsonNumber) Money {
-	if n == "" {
-		p.f.add(field, "is required")
-		return Money{}
-	}
-	if !IsCurrencyCode(p.currency) {
-		return Money{} // reported once, by Validate, as the currency field
-	}
-	m, err := ParseMoney(string(n), p.currency)
-	if err != nil {
-		var ve *ValidationError
-		if errors.As(err, &ve) {
-			p.f.add(field, "%s", ve.Fields[0].Message)
-		}
-		return Money{}
-	}
-	return m
-}
-
-// time parses an RFC 3339 timestamp with offset; a missing or null one is zero.
-func (p shopifyParser) time(field, s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		p.f.add(field, "must be an RFC 3339 timestamp, got %q", s)
-		return time.Time{}
-	}
-	// Events store times as JSON, which holds years 0–9999 in UTC only;
-	// no Shopify order predates 1970.
-	if y := t.UTC().Year(); y < 1970 || y > 9999 {
-		p.f.add(field, "must be a time between 1970 and 9999, got %q", s)
-		return time.Time{}
-	}
-	return t
 }
 
 // Validate checks what Ordermill relies on: ids present and unique, amounts
@@ -362,8 +132,21 @@ func (s ShopifyOrder) Validate() error {
 	if s.UpdatedAt.IsZero() {
 		f.add("updated_at", "is required")
 	}
-	checkMoney(&f, "total_price", s.TotalPrice, s.Currency)
-	checkMoney(&f, "subtotal_price", s.SubtotalPrice, s.Currency)
+	for _, m := range []struct {
+		field string
+		m     Money
+	}{
+		{"total_price", s.TotalPrice}, {"subtotal_price", s.SubtotalPrice}, {"total_discounts", s.TotalDiscounts},
+		{"total_tax", s.TotalTax}, {"total_shipping_price_set", s.TotalShipping},
+		{"current_total_price", s.CurrentTotalPrice}, {"current_subtotal_price", s.CurrentSubtotalPrice},
+		{"current_total_discounts", s.CurrentTotalDiscounts}, {"current_total_tax", s.CurrentTotalTax},
+		{"current_shipping_price_set", s.CurrentShipping}, {"paid_in_full", s.PaidInFull},
+	} {
+		checkMoney(&f, m.field, m.m, s.Currency)
+	}
+	if s.TotalOutstanding != nil && s.TotalOutstanding.Currency != s.Currency {
+		checkMoney(&f, "total_outstanding", *s.TotalOutstanding, s.Currency)
+	}
 	if len(s.LineItems) == 0 {
 		f.add("line_items", "must contain at least one line item")
 	}
@@ -382,6 +165,9 @@ func (s ShopifyOrder) Validate() error {
 		}
 		if li.Quantity <= 0 {
 			f.add(field+".quantity", "must be positive")
+		}
+		if li.CurrentQuantity < 0 {
+			f.add(field+".current_quantity", "must not be negative")
 		}
 		if li.VariantID < 0 {
 			f.add(field+".variant_id", "must not be negative")
@@ -444,16 +230,6 @@ func checkLineRef(f *fieldErrors, field, idName string, id int64, qty int, lines
 	}
 }
 
-// paid reports whether Shopify considers the order paid in full at some
-// point; later refunds do not undo that.
-func (s ShopifyOrder) paid() bool {
-	switch s.FinancialStatus {
-	case "paid", "partially_refunded", "refunded":
-		return true
-	}
-	return false
-}
-
 // Amount is the money the refund returned: its successful refund transactions.
 func (r ShopifyRefund) Amount() int64 {
 	var sum int64
@@ -463,164 +239,4 @@ func (r ShopifyRefund) Amount() int64 {
 		}
 	}
 	return sum
-}
-
-// ApplyShopifySnapshot returns the events that bring the order to the state
-// of a Shopify snapshot. The latest updated_at wins: a snapshot not newer than
-// the last one applied yields no events. A new order (Version 0) is placed from
-// the snapshot first. Then payment, successful fulfilments (by id), refunds (by
-// id) and cancellation follow; ids already applied are skipped, so a snapshot
-// that repeats known state never fails. Events are all-or-nothing: a snapshot
-// that contradicts the order (paying a cancelled order) returns the error and no events.
-func (o *Order) ApplyShopifySnapshot(s ShopifyOrder, shop string) ([]Event, error) {
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	id := ShopifyOrderID(shop, s.ID)
-	isNew := o.s.Version == 0
-	if !isNew {
-		if o.s.ID != id {
-			return nil, invalid("id", "snapshot of Shopify order %d of %s does not belong to order %s", s.ID, shop, o.s.ID)
-		}
-		if !s.UpdatedAt.After(o.s.ShopifyUpdatedAt) {
-			return nil, nil
-		}
-	}
-	next := &Order{s: o.Snapshot()} // commands run against a scratch copy; o is untouched
-	var events []Event
-	raise := func(evs []Event, err error) error {
-		if err != nil {
-			return err
-		}
-		for _, e := range evs {
-			next.Apply(e)
-		}
-		events = append(events, evs...)
-		return nil
-	}
-	if isNew {
-		if err := raise(PlaceOrder(placeCommandFromShopify(s, shop, id))); err != nil {
-			return nil, err
-		}
-	}
-	// Shopify has no payment time on the order; the snapshot time is when we learnt it.
-	if s.paid() && next.s.FinancialStatus == FinancialPending {
-		if err := raise(next.MarkPaid(next.s.Total, s.UpdatedAt)); err != nil {
-			return nil, err
-		}
-	}
-	for _, fl := range s.Fulfillments {
-		if fl.Status != "success" { // pending, open, cancelled, error and failure shipped nothing
-			continue
-		}
-		lines := make([]LineQuantity, len(fl.LineItems))
-		for i, li := range fl.LineItems {
-			lines[i] = LineQuantity{LineID: strconv.FormatInt(li.ID, 10), Quantity: li.Quantity}
-		}
-		if err := raise(next.Fulfill(strconv.FormatInt(fl.ID, 10), lines, fl.CreatedAt)); err != nil {
-			return nil, fmt.Errorf("shopify fulfillment %d: %w", fl.ID, err)
-		}
-	}
-	for _, r := range s.Refunds {
-		lines := make([]LineQuantity, len(r.RefundLineItems))
-		for i, li := range r.RefundLineItems {
-			lines[i] = LineQuantity{LineID: strconv.FormatInt(li.LineItemID, 10), Quantity: li.Quantity}
-		}
-		amount := r.Amount()
-		if amount == 0 && len(lines) == 0 {
-			continue // a refund that returned neither money nor goods (a note) changes nothing
-		}
-		if err := raise(next.Refund(strconv.FormatInt(r.ID, 10), amount, lines, r.CreatedAt)); err != nil {
-			return nil, fmt.Errorf("shopify refund %d: %w", r.ID, err)
-		}
-	}
-	if !s.CancelledAt.IsZero() && next.s.CancelledAt.IsZero() {
-		reason := s.CancelReason
-		if strings.TrimSpace(reason) == "" {
-			reason = "other"
-		}
-		if err := raise(next.Cancel(reason, s.CancelledAt)); err != nil {
-			return nil, err
-		}
-	}
-	if !isNew { // order.placed already records the updated_at of the first snapshot
-		events = append(events, OrderSnapshotApplied{ShopifyUpdatedAt: s.UpdatedAt.UTC()})
-	}
-	return events, nil
-}
-
-func placeCommandFromShopify(s ShopifyOrder, shop string, id uuid.UUID) PlaceOrderCommand {
-	lines := make([]PlacedLine, len(s.LineItems))
-	for i, li := range s.LineItems {
-		lines[i] = PlacedLine{
-			ID: strconv.FormatInt(li.ID, 10), SKU: li.SKU, VariantID: li.VariantID,
-			Title: li.Title, Quantity: li.Quantity, UnitPrice: li.Price.Amount,
-		}
-	}
-	email := s.Email
-	if email == "" {
-		email = s.Customer.Email
-	}
-	return PlaceOrderCommand{
-		OrderID:          id,
-		Shop:             shop,
-		Name:             s.Name,
-		ShopifyID:        s.ID,
-		CustomerID:       s.Customer.ID,
-		Source:           SourceShopify,
-		Email:            email,
-		CustomerName:     strings.TrimSpace(s.Customer.FirstName + " " + s.Customer.LastName),
-		Currency:         s.Currency,
-		Lines:            lines,
-		Subtotal:         s.SubtotalPrice.Amount,
-		Total:            s.TotalPrice.Amount,
-		PlacedAt:         s.CreatedAt,
-		ShopifyUpdatedAt: s.UpdatedAt,
-	}
-}
-
-// ShopifyInventoryLevel is an inventory_levels/update webhook body. Tracked is
-// false when Shopify sends available: null (the item's stock is not tracked).
-type ShopifyInventoryLevel struct {
-	InventoryItemID int64
-	LocationID      int64
-	Available       int
-	Tracked         bool
-	UpdatedAt       time.Time
-}
-
-// DecodeShopifyInventoryLevel decodes and validates an inventory_levels/update body.
-func DecodeShopifyInventoryLevel(body []byte) (ShopifyInventoryLevel, error) {
-	var raw struct {
-		InventoryItemID jsonNumber `json:"inventory_item_id"`
-		LocationID      jsonNumber `json:"location_id"`
-		Available       jsonNumber `json:"available"`
-		UpdatedAt       string     `json:"updated_at"`
-	}
-	if err := decodeJSON(body, &raw); err != nil {
-		return ShopifyInventoryLevel{}, err
-	}
-	var f fieldErrors
-	p := shopifyParser{f: &f}
-	l := ShopifyInventoryLevel{
-		InventoryItemID: p.id("inventory_item_id", raw.InventoryItemID),
-		LocationID:      p.id("location_id", raw.LocationID),
-		UpdatedAt:       p.time("updated_at", raw.UpdatedAt),
-	}
-	if raw.Available != "" {
-		l.Available, l.Tracked = p.quantity("available", raw.Available), true
-	}
-	if l.InventoryItemID == 0 {
-		f.add("inventory_item_id", "is required")
-	}
-	if l.LocationID == 0 {
-		f.add("location_id", "is required")
-	}
-	if l.UpdatedAt.IsZero() {
-		f.add("updated_at", "is required")
-	}
-	if err := f.err(); err != nil {
-		return ShopifyInventoryLevel{}, err
-	}
-	return l, nil
 }

@@ -75,8 +75,10 @@ type WebhookProcessed struct {
 // WebhookFailed records a webhook that can never be processed as sent, such
 // as a malformed body with a valid signature. The webhook stays stored as
 // evidence; Reason says what is wrong with it.
+// OrderID names the order the body names, when it names one.
 type WebhookFailed struct {
-	Reason string `json:"reason"`
+	Reason  string `json:"reason"`
+	OrderID string `json:"order_id,omitempty"`
 }
 
 // WebhookDuplicateReceived records another delivery of a webhook already
@@ -113,53 +115,6 @@ func (WebhookDuplicateReceived) EventType() string { return "webhook.duplicate_r
 // EventType implements Event.
 func (WebhookComplianceRecorded) EventType() string { return "webhook.compliance_recorded" }
 
-// ShopifyRefundBody is a refunds/create webhook body: one refund and the
-// order it belongs to.
-type ShopifyRefundBody struct {
-	OrderID int64
-	Refund  ShopifyRefund
-}
-
-// DecodeShopifyRefund decodes and validates a refunds/create body. Amounts
-// are parsed in currency, the order's currency.
-func DecodeShopifyRefund(body []byte, currency string) (ShopifyRefundBody, error) {
-	var raw struct {
-		rawShopifyRefund
-		OrderID jsonNumber `json:"order_id"`
-	}
-	if err := decodeJSON(body, &raw); err != nil {
-		return ShopifyRefundBody{}, err
-	}
-	var f fieldErrors
-	p := shopifyParser{f: &f, currency: currency}
-	r := ShopifyRefund{ID: p.id("id", raw.ID), CreatedAt: p.time("created_at", raw.CreatedAt)}
-	for j, t := range raw.Transactions {
-		tf := "transactions[" + strconv.Itoa(j) + "]"
-		r.Transactions = append(r.Transactions, ShopifyTransaction{Amount: p.money(tf+".amount", t.Amount), Kind: t.Kind, Status: t.Status})
-	}
-	for j, li := range raw.RefundLineItems {
-		lf := "refund_line_items[" + strconv.Itoa(j) + "]"
-		r.RefundLineItems = append(r.RefundLineItems, ShopifyRefundLine{LineItemID: p.id(lf+".line_item_id", li.LineItemID), Quantity: p.quantity(lf+".quantity", li.Quantity)})
-	}
-	out := ShopifyRefundBody{OrderID: p.id("order_id", raw.OrderID), Refund: r}
-	if out.OrderID == 0 {
-		f.add("order_id", "is required")
-	}
-	if r.ID == 0 {
-		f.add("id", "is required")
-	}
-	if r.CreatedAt.IsZero() {
-		f.add("created_at", "is required")
-	}
-	if !IsCurrencyCode(currency) {
-		f.add("currency", "must be an ISO 4217 code, got %q", currency)
-	}
-	if err := f.err(); err != nil {
-		return ShopifyRefundBody{}, err
-	}
-	return out, nil
-}
-
 // RefundLines converts a Shopify refund's line items to order line quantities.
 func (r ShopifyRefund) RefundLines() []LineQuantity {
 	lines := make([]LineQuantity, len(r.RefundLineItems))
@@ -167,14 +122,4 @@ func (r ShopifyRefund) RefundLines() []LineQuantity {
 		lines[i] = LineQuantity{LineID: strconv.FormatInt(li.LineItemID, 10), Quantity: li.Quantity}
 	}
 	return lines
-}
-
-// ComplianceTopic reports whether topic is one of Shopify's mandatory GDPR
-// webhooks.
-func ComplianceTopic(topic string) bool {
-	switch strings.ToLower(topic) {
-	case "customers/data_request", "customers/redact", "shop/redact":
-		return true
-	}
-	return false
 }

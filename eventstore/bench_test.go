@@ -1,31 +1,23 @@
 package eventstore_test
 
-// Append and relay throughput next to their raw baselines, measured in the
+// Append and read throughput next to their raw baselines, measured in the
 // same run: `go test -run '^$' -bench . ./eventstore`.
 
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
 )
-
-var benchPayload = json.RawMessage(`{"order_id":"5f1c2c1e-8d7a-4f53-9d1e-0d7a2b9d3c11","amount":1999,"currency":"USD","lines":[{"sku":"TEE-M","quantity":2}]}`)
 
 // runWriters spreads b.N single-event appends over writers goroutines and
 // reports events/s.
@@ -69,7 +61,7 @@ func BenchmarkAppend(b *testing.B) {
 			run := uuid.NewString()[:8]
 			runWriters(b, writers, func(ctx context.Context, i int64) error {
 				_, err := store.Append(ctx, fmt.Sprintf("order-%s-%d", run, i), eventstore.NoStream, eventstore.NewEvent{
-					Type: "order.placed", Tenant: "shop.test", Data: benchPayload,
+					Type: "order.placed", Tenant: "shop.test", Data: testenv.BenchPayload,
 					Metadata: eventstore.Metadata{CorrelationID: "c", CausationID: "d"}})
 				return err
 			})
@@ -79,84 +71,11 @@ func BenchmarkAppend(b *testing.B) {
 			runWriters(b, writers, func(ctx context.Context, i int64) error {
 				_, err := pool.Exec(ctx, `INSERT INTO baseline (event_id, stream_id, stream_version, event_type, tenant_id, data, metadata, prev_hash, hash)
 					VALUES ($1, $2, 1, 'order.placed', 'shop.test', $3, $4, '\x00', '\x00')`,
-					uuid.New(), fmt.Sprintf("order-%s-%d", run, i), string(benchPayload), meta)
+					uuid.New(), fmt.Sprintf("order-%s-%d", run, i), string(testenv.BenchPayload), meta)
 				return err
 			})
 		})
 	}
-}
-
-func BenchmarkRelay(b *testing.B) {
-	pool := testenv.Pool(b)
-	store := eventstore.New(pool)
-	client, prefix := testenv.Redis(b)
-	ctx := context.Background()
-
-	b.Run("relay", func(b *testing.B) {
-		b.StopTimer()
-		if _, err := pool.Exec(ctx, `DELETE FROM checkpoints`); err != nil {
-			b.Fatal(err)
-		}
-		// The relay starts from the beginning, so it publishes earlier rounds' events too.
-		head := appendBulk(b, pool, b.N)
-		pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: client}, watermill.NopLogger{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		runCtx, stop := context.WithCancel(ctx)
-		defer stop()
-		relay := eventstore.NewRelay(store, pub, eventstore.RelayConfig{TopicPrefix: prefix + uuid.NewString()[:6] + ":",
-			Logger: slog.New(slog.DiscardHandler), Follow: eventstore.FollowOptions{BatchSize: 1000}})
-		start := time.Now()
-		b.StartTimer()
-		go relay.Run(runCtx)
-		for relay.Published() < int64(head) {
-			time.Sleep(time.Millisecond)
-		}
-		b.StopTimer()
-		b.ReportMetric(float64(head)/time.Since(start).Seconds(), "events/s")
-	})
-	b.Run("raw-xadd", func(b *testing.B) {
-		e := eventstore.Event{ID: uuid.New(), StreamID: "order-x", StreamVersion: 1, Type: "order.placed", Data: benchPayload}
-		msg, err := eventstore.ToMessage(e)
-		if err != nil {
-			b.Fatal(err)
-		}
-		values, err := redisstream.DefaultMarshallerUnmarshaller{}.Marshal("", msg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		topic := prefix + "raw"
-		start := time.Now()
-		b.ResetTimer()
-		for range b.N {
-			if err := client.XAdd(ctx, &redis.XAddArgs{Stream: topic, Values: values}).Err(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
-	})
-}
-
-// appendBulk inserts n single-event streams in large batches and returns how
-// many events the table holds.
-func appendBulk(b *testing.B, pool *pgxpool.Pool, n int) int {
-	b.Helper()
-	run := uuid.NewString()[:8]
-	for done := 0; done < n; {
-		batch := min(5000, n-done)
-		if _, err := pool.Exec(context.Background(), `INSERT INTO events (event_id, stream_id, stream_version, event_type, tenant_id, data)
-			SELECT gen_random_uuid(), 'order-' || $1 || '-' || g, 1, 'order.placed', 'shop.test', $2::jsonb
-			FROM generate_series($3::int, $4::int) g`, run, string(benchPayload), done, done+batch-1); err != nil {
-			b.Fatal(err)
-		}
-		done += batch
-	}
-	var total int
-	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&total); err != nil {
-		b.Fatal(err)
-	}
-	return total
 }
 
 // BenchmarkReadAll reads "all" in the relay's batches next to its floor: the
@@ -165,7 +84,7 @@ func BenchmarkReadAll(b *testing.B) {
 	pool := testenv.Pool(b)
 	store := eventstore.New(pool)
 	ctx := context.Background()
-	total := appendBulk(b, pool, 20000)
+	total := testenv.AppendBulk(b, pool, 20000)
 	run := func(b *testing.B, batch func(after eventstore.Position) (int, eventstore.Position, error)) {
 		start := time.Now()
 		for range b.N {

@@ -11,7 +11,7 @@ import (
 // BenchmarkEncodeRow checks and encodes the webhook.received event of a
 // Shopify order webhook, which every webhook capture appends.
 func BenchmarkEncodeRow(b *testing.B) {
-	body, err := os.ReadFile("../domain/testdata/shopify_order.json")
+	body, err := os.ReadFile("../shopify/testdata/order.json")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,21 +8,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
-var (
-	appendDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "ordermill_event_append_duration_seconds",
-		Help:    "Time to append events to the store, by result (ok, conflict, error).",
-		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
-	}, []string{"result"})
-	relayPublished = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "ordermill_relay_published_events_total",
-		Help: "Events the relay in this process published to Redis, by category.",
-	}, []string{"category"})
-	relayLeader = promauto.NewGauge(prometheus.GaugeOpts{
-		Name: "ordermill_relay_leader",
-		Help: "1 while a relay in this process holds the leader lock.",
-	})
-)
+var appendDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
+	Name:    "ordermill_event_append_duration_seconds",
+	Help:    "Time to append events to the store, by result (ok, conflict, error).",
+	Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+}, []string{"result"})
 
 func observeAppend(start time.Time, err error) {
 	result := "ok"

@@ -10,11 +10,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// eventColumns are what readers select, decoded by decodeEvent in this order.
+// EventColumns are what readers select (QueryEvents), decoded by decodeEvent in this order.
 // Postgres picks out the metadata fields; Metadata's fields must all be
 // listed here. Data comes without its withheld fields (withheld.go).
-var eventColumns = `global_position, transaction_id, event_id, stream_id, stream_version,
-	event_type, schema_version, tenant_id, ` + readableData + `,
+var EventColumns = `global_position, transaction_id, event_id, stream_id, stream_version,
+	event_type, schema_version, tenant_id, ` + ReadableData + `,
 	coalesce(metadata->>'correlation_id', ''), coalesce(metadata->>'causation_id', ''),
 	coalesce(metadata->>'actor', ''), coalesce(metadata->>'request_id', ''), coalesce(metadata->>'source', ''),
 	recorded_at, prev_hash, hash, coalesce(metadata->>'traceparent', '')`
@@ -25,7 +25,7 @@ const eventColumnCount = 18
 // decodeEvent reads.
 var binaryResults = pgx.QueryResultFormats{pgx.BinaryFormatCode}
 
-// queryEvents runs sql, which selects eventColumns, and returns its events as
+// queryEvents runs sql, which selects EventColumns, and returns its events as
 // stored (sealed). expect sizes the slice, so that a batch of "all" is not
 // copied as it grows.
 func queryEvents(ctx context.Context, q querier, expect int, sql string, args ...any) ([]Event, error) {
@@ -48,7 +48,7 @@ func queryEvents(ctx context.Context, q querier, expect int, sql string, args ..
 // pgEpoch is where Postgres counts binary timestamps from.
 var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
 
-// decodeEvent fills e from one row of eventColumns in binary format. Every
+// decodeEvent fills e from one row of EventColumns in binary format. Every
 // reader of the store and the relay go through here: pgx's Scan spent more
 // choosing a plan per column and allocating each value than the copying
 // itself. The row's strings share one allocation, its byte fields another;

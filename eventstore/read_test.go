@@ -21,7 +21,7 @@ func TestReadsReturnEveryColumn(t *testing.T) {
 	meta := Metadata{CorrelationID: "corr", CausationID: "cause", Actor: "user:1", RequestID: "req", Source: "api",
 		TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
 	if reflect.TypeOf(meta).NumField() != 6 {
-		t.Fatal("Metadata changed: select the new field in eventColumns, then fill it here")
+		t.Fatal("Metadata changed: select the new field in EventColumns, then fill it here")
 	}
 	var want []Event
 	for i := range 3 {

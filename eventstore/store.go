@@ -358,9 +358,9 @@ func mapAppendError(err error, a StreamAppend) error {
 	return fmt.Errorf("append to %s: %w", a.Stream, err)
 }
 
-// queryOpened runs a query that selects eventColumns and returns its events
+// QueryEvents runs a query that selects EventColumns and returns its events
 // with their sealed data opened.
-func (s *Store) queryOpened(ctx context.Context, sql string, args ...any) ([]Event, error) {
+func (s *Store) QueryEvents(ctx context.Context, sql string, args ...any) ([]Event, error) {
 	events, err := queryEvents(ctx, s.pool, 0, sql, args...)
 	if err == nil {
 		err = s.Open(ctx, events)
@@ -371,7 +371,7 @@ func (s *Store) queryOpened(ctx context.Context, sql string, args ...any) ([]Eve
 // ReadStream returns a stream's events from version from (inclusive) on, in order.
 // A stream with no events is ErrStreamNotFound.
 func (s *Store) ReadStream(ctx context.Context, stream string, from int64) ([]Event, error) {
-	events, err := s.queryOpened(ctx, `SELECT `+eventColumns+` FROM events
+	events, err := s.QueryEvents(ctx, `SELECT `+EventColumns+` FROM events
 		WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version`, stream, from)
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", stream, err)
@@ -385,7 +385,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64) ([]Ev
 // ReadStreams returns the events of several streams in one query, each
 // stream's in order; a stream with no events has no entry.
 func (s *Store) ReadStreams(ctx context.Context, streams []string) (map[string][]Event, error) {
-	events, err := s.queryOpened(ctx, `SELECT `+eventColumns+` FROM events
+	events, err := s.QueryEvents(ctx, `SELECT `+EventColumns+` FROM events
 		WHERE stream_id = ANY($1) ORDER BY stream_id, stream_version`, streams)
 	if err != nil {
 		return nil, fmt.Errorf("read streams: %w", err)
@@ -423,7 +423,7 @@ type querier interface {
 // readAll reads up to limit events of "all" after after, expecting about
 // expect of them.
 func readAll(ctx context.Context, q querier, after Position, limit, expect int) ([]Event, error) {
-	events, err := queryEvents(ctx, q, min(expect, limit, 10*FollowBatch), `SELECT `+eventColumns+` FROM events
+	events, err := queryEvents(ctx, q, min(expect, limit, 10*FollowBatch), `SELECT `+EventColumns+` FROM events
 		WHERE (transaction_id, global_position) > ($1::text::xid8, $2) -- a row comparison: an index range, not a filter
 		  AND transaction_id < events_horizon()
 		ORDER BY events.transaction_id, events.global_position
@@ -461,7 +461,7 @@ func (s *Store) Head(ctx context.Context) (Position, time.Time, error) {
 // ReadStreamRangeTx returns a stream's events from version from to version to
 // (inclusive), as stored, inside the caller's transaction.
 func ReadStreamRangeTx(ctx context.Context, tx pgx.Tx, stream string, from, to int64) ([]Event, error) {
-	events, err := queryEvents(ctx, tx, 0, `SELECT `+eventColumns+` FROM events
+	events, err := queryEvents(ctx, tx, 0, `SELECT `+EventColumns+` FROM events
 		WHERE stream_id = $1 AND stream_version BETWEEN $2 AND $3 ORDER BY stream_version`, stream, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", stream, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
@@ -168,7 +169,7 @@ func TestAppendStreamsWithExactVersionsFailsPrecisely(t *testing.T) {
 	if !res[0].Events[0].Position.After(res[1].Position) {
 		t.Errorf("order-c at %v, order-b at %v: want one statement in stream order", res[0].Events[0].Position, res[1].Position)
 	}
-	if v, err := store.Verify(ctx, nil); err != nil || len(v.Findings) != 0 || v.Events != 5 {
+	if v, err := audit.New(store).Verify(ctx, nil); err != nil || len(v.Findings) != 0 || v.Events != 5 {
 		t.Fatalf("hash chains after a combined append: %+v, %v", v, err)
 	}
 }
@@ -390,7 +391,7 @@ func TestHashChainDetectsTampering(t *testing.T) {
 			}
 		}
 	}
-	res, err := store.Verify(ctx, nil)
+	res, err := audit.New(store).Verify(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,7 +417,7 @@ func TestHashChainDetectsTampering(t *testing.T) {
 		}
 	}
 	tamper(`UPDATE events SET data = '{"n": 99}' WHERE stream_id = 'order-1' AND stream_version = 2`)
-	res, err = store.Verify(ctx, nil)
+	res, err = audit.New(store).Verify(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,18 +425,18 @@ func TestHashChainDetectsTampering(t *testing.T) {
 		t.Fatalf("findings after altering data: %v", res.Findings)
 	}
 	f := res.Findings[0]
-	if f.Kind != eventstore.FindingAltered || f.Stream != "order-1" || f.Version != 2 {
+	if f.Kind != audit.FindingAltered || f.Stream != "order-1" || f.Version != 2 {
 		t.Fatalf("finding does not name the altered event: %v", f)
 	}
 
 	tamper(`DELETE FROM events WHERE stream_id = 'order-2' AND stream_version = 3`)
-	res, err = store.Verify(ctx, nil)
+	res, err = audit.New(store).Verify(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var missing bool
 	for _, f := range res.Findings {
-		if f.Stream == "order-2" && f.Kind == eventstore.FindingMissing && f.Version == 3 {
+		if f.Stream == "order-2" && f.Kind == audit.FindingMissing && f.Version == 3 {
 			missing = true
 		}
 	}

@@ -18,13 +18,13 @@ var withheldFields = map[string][]string{
 	domain.UserRegistered{}.EventType(): {"password_hash"},
 }
 
-// readableData is the data column as readers see it, in SQL: the stored
+// ReadableData is the data column as readers see it, in SQL: the stored
 // jsonb less the withheld fields of its event type.
-var readableData = withheldCase(func(fields string) string { return "data - '{" + fields + "}'::text[]" }, "data")
+var ReadableData = withheldCase(func(fields string) string { return "data - '{" + fields + "}'::text[]" }, "data")
 
-// withheldNames is, in SQL, the comma-separated names of the fields
-// readableData removed from an event, or NULL when it removed none.
-var withheldNames = withheldCase(func(fields string) string {
+// WithheldNames is, in SQL, the comma-separated names of the fields
+// ReadableData removed from an event, or NULL when it removed none.
+var WithheldNames = withheldCase(func(fields string) string {
 	return "(SELECT string_agg(k, ',') FROM unnest('{" + fields + "}'::text[]) AS k WHERE data ? k)"
 }, "NULL")
 

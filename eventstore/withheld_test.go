@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
 )
@@ -53,8 +54,8 @@ func TestWithheldFields(t *testing.T) {
 		t.Errorf("another event type lost its field: %s", all[2].Data)
 	}
 
-	var exported []eventstore.ExportedEvent
-	if err := store.Export(ctx, eventstore.ExportFilter{}, func(e eventstore.ExportedEvent) error {
+	var exported []audit.ExportedEvent
+	if err := audit.New(store).Export(ctx, audit.ExportFilter{}, func(e audit.ExportedEvent) error {
 		exported = append(exported, e)
 		return nil
 	}); err != nil {
@@ -73,7 +74,7 @@ func TestWithheldFields(t *testing.T) {
 		t.Error("an event with nothing withheld does not recompute from the export")
 	}
 	var out bytes.Buffer
-	w, err := eventstore.NewExportWriter(&out, eventstore.FormatJSONL)
+	w, err := audit.NewExportWriter(&out, audit.FormatJSONL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestWithheldFields(t *testing.T) {
 		t.Errorf("jsonl export:\n%s", out.String())
 	}
 
-	res, err := store.Verify(ctx, nil)
+	res, err := audit.New(store).Verify(ctx, nil)
 	if err != nil || len(res.Findings) != 0 || res.Events != 3 {
 		t.Fatalf("verify: %d events, %v, %+v", res.Events, err, res.Findings)
 	}

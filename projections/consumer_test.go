@@ -9,12 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/relay"
 )
 
 // A backlog is applied many messages per transaction, and the result is the
@@ -28,7 +32,7 @@ func TestRunnerAppliesABacklogInBatches(t *testing.T) {
 		f.appendEvents(t, domain.OrderStream(id), placed(id), paid)
 	}
 	f.run(t, f.relay(client, prefix))
-	stream := eventstore.Topic(prefix, "order")
+	stream := relay.Topic(prefix, "order")
 	waitFor(t, "the relay to publish the backlog", func() bool {
 		n, err := client.XLen(f.ctx, stream).Result()
 		return err == nil && n == 2*orders
@@ -95,23 +99,29 @@ func TestRunnerAnnouncesProgress(t *testing.T) {
 	}
 }
 
-// poisoned fails on one stream while sick is set, as a bug or a bad event would.
+// poisoned fails on one stream while sick is set, as a bug or a bad event
+// would, and counts the batches with that stream it was given.
 type poisoned struct {
 	*Orders
 	stream string
 	sick   atomic.Bool
+	calls  atomic.Int64
 }
 
 func (p *poisoned) ApplyBatch(ctx context.Context, tx pgx.Tx, events []eventstore.Event) error {
-	if p.sick.Load() && slices.ContainsFunc(events, func(e eventstore.Event) bool { return e.StreamID == p.stream }) {
-		return errors.New("poisoned")
+	if slices.ContainsFunc(events, func(e eventstore.Event) bool { return e.StreamID == p.stream }) {
+		p.calls.Add(1)
+		if p.sick.Load() {
+			return errors.New("poisoned")
+		}
 	}
 	return p.Orders.ApplyBatch(ctx, tx, events)
 }
 
 // An event that fails holds back only itself: the rest of its batch is
-// applied, it stays pending in Redis, and it is applied once it can be.
-func TestRunnerHoldsBackOnlyAFailingEvent(t *testing.T) {
+// applied, it is retried 3 times with backoff and then dead-lettered, as a
+// worker's would be, and once re-queued it is applied.
+func TestRunnerRetriesThenDeadLettersOnlyAFailingEvent(t *testing.T) {
 	f := newFixture(t)
 	client, prefix := testenv.Redis(t)
 	ids := make([]uuid.UUID, 30)
@@ -121,8 +131,9 @@ func TestRunnerHoldsBackOnlyAFailingEvent(t *testing.T) {
 	}
 	p := &poisoned{Orders: NewOrders(client, prefix), stream: domain.OrderStream(ids[7])}
 	p.sick.Store(true)
+	// The default retry policy, with a short first backoff.
 	f.run(t, f.relay(client, prefix), NewRunner(f.pool, RunnerConfig{Redis: client, TopicPrefix: prefix,
-		ConsumerName: "test", Logger: slog.New(slog.DiscardHandler)}, p).Run)
+		ConsumerName: "test", Logger: slog.New(slog.DiscardHandler), RetryInterval: 5 * time.Millisecond}, p).Run)
 
 	count := func() (n int) {
 		if err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM orders_view`).Scan(&n); err != nil {
@@ -130,19 +141,36 @@ func TestRunnerHoldsBackOnlyAFailingEvent(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, "every healthy order", func() bool { return count() == len(ids)-1 })
+	pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: client}, watermill.NopLogger{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dls := bus.NewDeadLetters(f.store, pub, prefix)
+	var open []bus.DeadLetter
+	waitFor(t, "every healthy order and a dead letter", func() bool {
+		open, err = dls.List(f.ctx, shop, false, 0, 10)
+		return err == nil && len(open) == 1 && count() == len(ids)-1
+	})
+	dl := open[0]
+	if dl.Handler != "projector.orders" || dl.StreamID != p.stream || dl.Attempts != bus.DefaultMaxRetries+1 || dl.Error == "" {
+		t.Errorf("dead letter = %+v", dl)
+	}
+	// Each attempt applies the batch, then the failing event alone.
+	if calls := p.calls.Load(); calls != 2*(bus.DefaultMaxRetries+1) {
+		t.Errorf("the failing event was handed over %d times, want %d (4 attempts)", calls, 2*(bus.DefaultMaxRetries+1))
+	}
 	var applied bool
 	if err := f.pool.QueryRow(f.ctx, `SELECT EXISTS (SELECT 1 FROM orders_view WHERE id = $1)`, ids[7]).Scan(&applied); err != nil || applied {
 		t.Fatalf("the failing order applied: %v, %v", applied, err)
 	}
-	pending, err := client.XPending(f.ctx, eventstore.Topic(prefix, "order"), consumerGroup(prefix, p.Name())).Result()
-	if err != nil || pending.Count != 1 {
-		t.Fatalf("pending = %+v, %v; want the failing message only", pending, err)
-	}
-	p.sick.Store(false)
-	waitFor(t, "the failing order once it applies", func() bool { return count() == len(ids) })
 	waitFor(t, "nothing pending", func() bool {
-		pending, err := client.XPending(f.ctx, eventstore.Topic(prefix, "order"), consumerGroup(prefix, p.Name())).Result()
+		pending, err := client.XPending(f.ctx, relay.Topic(prefix, "order"), consumerGroup(prefix, p.Name())).Result()
 		return err == nil && pending.Count == 0
 	})
+
+	p.sick.Store(false)
+	if _, err := dls.Requeue(f.ctx, shop, dl.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the failing order once re-queued", func() bool { return count() == len(ids) })
 }

@@ -3,6 +3,8 @@ package projections
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,8 +20,9 @@ import (
 // domain's rules (available = on hand − reserved, backorder, Shopify sync).
 // Unlike orders, a stock item's stream grows without bound (a reservation per
 // order), so an item is not replayed from its history: it is restored from its
-// row as a count of on_hand plus one reservation of reserved. Those two figures
-// are all that Apply and Snapshot's figures depend on.
+// row as Shopify's level per location, a count of on_hand, one reservation of
+// reserved and one backorder of the shortfall. Those figures are all that
+// Apply and Snapshot's figures depend on.
 type Inventory struct{}
 
 // NewInventory returns the inventory projector.
@@ -51,6 +54,9 @@ type inventoryViewRow struct {
 	Backordered int       `json:"backordered"`
 	Version     int64     `json:"version"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	Shortfall   int       `json:"shortfall"`
+	// ShopifyLevels is Shopify's available figure per location id.
+	ShopifyLevels map[int64]int `json:"shopify_levels"`
 }
 
 // ApplyBatch implements BatchProjector.
@@ -81,6 +87,10 @@ func (*Inventory) ApplyBatch(ctx context.Context, tx pgx.Tx, events []eventstore
 		rows[i] = inventoryViewRow{
 			Shop: s.Shop, Key: s.Key, OnHand: s.OnHand, Reserved: s.Reserved, Available: s.Available,
 			Backordered: s.Backordered, Version: r.last.StreamVersion, UpdatedAt: r.last.RecordedAt,
+			Shortfall: s.Shortfall, ShopifyLevels: s.ShopifyLevels,
+		}
+		if rows[i].ShopifyLevels == nil {
+			rows[i].ShopifyLevels = map[int64]int{} // the column is NOT NULL
 		}
 	}
 	return upsertRows(ctx, tx, "inventory_view", "shop, key", rows)
@@ -99,21 +109,22 @@ func restoreInventory(ctx context.Context, tx pgx.Tx, runs []*streamRun, items [
 	if len(shops) == 0 {
 		return nil
 	}
-	rows, err := tx.Query(ctx, `SELECT v.shop, v.key, v.on_hand, v.reserved, v.version FROM inventory_view v
+	rows, err := tx.Query(ctx, `SELECT v.shop, v.key, v.on_hand, v.reserved, v.shortfall, v.shopify_levels, v.version FROM inventory_view v
 		JOIN unnest($1::text[], $2::text[]) AS u(shop, key) ON v.shop = u.shop AND v.key = u.key`, shops, keys)
 	if err != nil {
 		return fmt.Errorf("load inventory_view: %w", err)
 	}
 	type figures struct {
-		onHand, reserved int
-		version          int64
+		onHand, reserved, shortfall int
+		levels                      map[int64]int
+		version                     int64
 	}
 	found := map[string]figures{}
 	var (
 		shop, key string
 		f         figures
 	)
-	_, err = pgx.ForEachRow(rows, []any{&shop, &key, &f.onHand, &f.reserved, &f.version}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&shop, &key, &f.onHand, &f.reserved, &f.shortfall, &f.levels, &f.version}, func() error {
 		found[domain.InventoryStream(shop, key)] = f
 		return nil
 	})
@@ -129,8 +140,12 @@ func restoreInventory(ctx context.Context, tx pgx.Tx, runs []*streamRun, items [
 			return fmt.Errorf("%s: row at version %d (present %v), want %d", r.stream, f.version, ok, r.first-1)
 		}
 		s := items[i].Snapshot()
+		for _, loc := range slices.Sorted(maps.Keys(f.levels)) {
+			items[i].Apply(domain.InventoryLevelSynced{Shop: s.Shop, Key: s.Key, LocationID: loc, Available: f.levels[loc]})
+		}
 		items[i].Apply(domain.InventoryCounted{Shop: s.Shop, Key: s.Key, OnHand: f.onHand})
 		items[i].Apply(domain.InventoryReserved{Shop: s.Shop, Key: s.Key, Quantity: f.reserved})
+		items[i].Apply(domain.InventoryBackordered{Shop: s.Shop, Key: s.Key, Quantity: f.shortfall})
 	}
 	return nil
 }

@@ -165,27 +165,35 @@ func (p *Orders) loadHistory(ctx context.Context, tx pgx.Tx, runs []*streamRun) 
 // orderViewRow and lineViewRow are rows of orders_view and order_lines_view,
 // named by column for jsonb_populate_recordset.
 type orderViewRow struct {
-	ID                uuid.UUID  `json:"id"`
-	Shop              string     `json:"shop"`
-	Name              string     `json:"name"`
-	ShopifyID         *int64     `json:"shopify_id"`
-	Source            string     `json:"source"`
-	Email             string     `json:"email"`
-	CustomerName      string     `json:"customer_name"`
-	Currency          string     `json:"currency"`
-	Subtotal          int64      `json:"subtotal"`
-	Total             int64      `json:"total"`
-	Paid              int64      `json:"paid"`
-	Refunded          int64      `json:"refunded"`
-	Status            string     `json:"status"`
-	FinancialStatus   string     `json:"financial_status"`
-	FulfillmentStatus string     `json:"fulfillment_status"`
-	ItemCount         int        `json:"item_count"`
-	PlacedAt          time.Time  `json:"placed_at"`
-	CancelledAt       *time.Time `json:"cancelled_at"`
-	ShopifyUpdatedAt  *time.Time `json:"shopify_updated_at"`
-	Version           int        `json:"version"`
-	UpdatedAt         time.Time  `json:"updated_at"`
+	ID                uuid.UUID             `json:"id"`
+	Shop              string                `json:"shop"`
+	Name              string                `json:"name"`
+	ShopifyID         *int64                `json:"shopify_id"`
+	Source            string                `json:"source"`
+	Email             string                `json:"email"`
+	CustomerName      string                `json:"customer_name"`
+	Currency          string                `json:"currency"`
+	Subtotal          int64                 `json:"subtotal"`
+	Total             int64                 `json:"total"`
+	Paid              int64                 `json:"paid"`
+	Refunded          int64                 `json:"refunded"`
+	Status            string                `json:"status"`
+	FinancialStatus   string                `json:"financial_status"`
+	FulfillmentStatus string                `json:"fulfillment_status"`
+	ItemCount         int                   `json:"item_count"`
+	PlacedAt          time.Time             `json:"placed_at"`
+	CancelledAt       *time.Time            `json:"cancelled_at"`
+	ShopifyUpdatedAt  *time.Time            `json:"shopify_updated_at"`
+	Version           int                   `json:"version"`
+	UpdatedAt         time.Time             `json:"updated_at"`
+	Totals            domain.OrderTotals    `json:"totals"`
+	Tags              []string              `json:"tags"`
+	Note              string                `json:"note"`
+	Test              bool                  `json:"test"`
+	Deleted           bool                  `json:"deleted"`
+	CancelReason      string                `json:"cancel_reason"`
+	Shipments         []domain.Shipment     `json:"shipments"`
+	RefundDetails     []domain.RefundDetail `json:"refund_details"`
 }
 
 type lineViewRow struct {
@@ -198,6 +206,7 @@ type lineViewRow struct {
 	InventoryKey      string    `json:"inventory_key"`
 	Title             string    `json:"title"`
 	Quantity          int       `json:"quantity"`
+	OriginalQuantity  int       `json:"original_quantity"`
 	FulfilledQuantity int       `json:"fulfilled_quantity"`
 	RefundedQuantity  int       `json:"refunded_quantity"`
 	UnitPrice         int64     `json:"unit_price"`
@@ -222,7 +231,7 @@ func viewRows(runs []*streamRun) ([]orderViewRow, []lineViewRow, error) {
 			key, _ := l.InventoryKey() // "" for custom lines, which are not stocked
 			lines = append(lines, lineViewRow{
 				OrderID: s.ID, LineID: l.ID, Position: j, Shop: s.Shop, SKU: l.SKU, VariantID: nonZero(l.VariantID),
-				InventoryKey: key, Title: l.Title, Quantity: l.Quantity, FulfilledQuantity: l.FulfilledQuantity,
+				InventoryKey: key, Title: l.Title, Quantity: l.Quantity, OriginalQuantity: l.OriginalQuantity, FulfilledQuantity: l.FulfilledQuantity,
 				RefundedQuantity: l.RefundedQuantity, UnitPrice: l.UnitPrice,
 			})
 		}
@@ -233,6 +242,8 @@ func viewRows(runs []*streamRun) ([]orderViewRow, []lineViewRow, error) {
 			FulfillmentStatus: string(s.FulfillmentStatus), ItemCount: items, PlacedAt: s.PlacedAt,
 			CancelledAt: nonZeroTime(s.CancelledAt), ShopifyUpdatedAt: nonZeroTime(s.ShopifyUpdatedAt),
 			Version: s.Version, UpdatedAt: r.last.RecordedAt, // when the order's newest event was recorded
+			Totals: s.Totals, Tags: nonNil(s.Tags), Note: s.Note, Test: s.Test, Deleted: s.Deleted,
+			CancelReason: s.CancelReason, Shipments: nonNil(s.Shipments), RefundDetails: nonNil(s.RefundDetails),
 		}
 	}
 	return orders, lines, nil
@@ -308,6 +319,14 @@ func nonZero(v int64) *int64 {
 		return nil
 	}
 	return &v
+}
+
+// nonNil makes a nil slice an empty one: the columns are NOT NULL.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 func nonZeroTime(t time.Time) *time.Time {

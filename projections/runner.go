@@ -12,13 +12,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 )
@@ -275,6 +275,10 @@ type RunnerConfig struct {
 	Logger       *slog.Logger
 	// ClaimIdle is how long a dead consumer's messages wait before another claims them.
 	ClaimIdle time.Duration
+	// MaxRetries and RetryInterval are the bus's retry policy (see bus.Config):
+	// an event a projector fails to apply is retried, then dead-lettered.
+	MaxRetries    int // 0: bus.DefaultMaxRetries; bus.NoRetries: none
+	RetryInterval time.Duration
 }
 
 // ProgressChannel is the LISTEN/NOTIFY channel on which runners announce
@@ -309,12 +313,13 @@ func NewRunner(pool *pgxpool.Pool, cfg RunnerConfig, projectors ...Projector) *R
 
 // Run consumes until ctx ends, each projector on its own consumer.
 func (r *Runner) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for _, p := range r.projectors {
-		wg.Go(func() { r.newConsumer(p).Run(ctx) })
+	handlers := make([]bus.Handler, len(r.projectors))
+	for i, p := range r.projectors {
+		handlers[i] = r.busHandler(p)
 	}
-	wg.Wait()
-	return nil
+	return bus.Run(ctx, bus.Config{Redis: r.cfg.Redis, Pool: r.pool, TopicPrefix: r.cfg.TopicPrefix,
+		ConsumerName: r.cfg.ConsumerName, ClaimIdle: r.cfg.ClaimIdle, MaxRetries: r.cfg.MaxRetries,
+		RetryInterval: r.cfg.RetryInterval, Logger: r.cfg.Logger}, handlers...)
 }
 
 // streamRun is one stream's events within a batch, decoded, in order.

@@ -51,9 +51,13 @@ func (*Webhooks) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Event) error
 				processed_at = $4, transaction_id = $5::text::xid8, global_position = $6 WHERE stream_id = $1`,
 			e.StreamID, d.Result, orderID, e.RecordedAt, txid, e.Position.GlobalPos)
 	case domain.WebhookFailed:
-		_, err = tx.Exec(ctx, `UPDATE webhooks_view SET status = 'failed', result = '', error = $2,
+		var orderID *string
+		if d.OrderID != "" {
+			orderID = &d.OrderID
+		}
+		_, err = tx.Exec(ctx, `UPDATE webhooks_view SET status = 'failed', result = '', error = $2, order_id = $6,
 				processed_at = $3, transaction_id = $4::text::xid8, global_position = $5 WHERE stream_id = $1`,
-			e.StreamID, d.Reason, e.RecordedAt, txid, e.Position.GlobalPos)
+			e.StreamID, d.Reason, e.RecordedAt, txid, e.Position.GlobalPos, orderID)
 	case domain.WebhookComplianceRecorded, domain.WebhookDuplicateReceived:
 		// Shown through the processed outcome that follows it; duplicates in
 		// the trace.

@@ -20,7 +20,7 @@ func TestDuplicateDeliveryDoesNotBlockProcessing(t *testing.T) {
 	const shop = "dups.myshopify.com"
 	store := eventstore.New(testenv.Pool(t))
 	handle := workers.NewWebhooks(store, nil, nil).Handler().HandleBatch
-	body, err := os.ReadFile("../domain/testdata/shopify_order.json")
+	body, err := os.ReadFile("../shopify/testdata/order.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/ordermill/ordermill/internal/platform"
 	"github.com/ordermill/ordermill/internal/shops"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/relay"
 	"github.com/ordermill/ordermill/workers"
 )
 
@@ -60,9 +61,9 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	// A consumer that crashed right after reading: it takes the first
 	// messages and never acknowledges them, so a live worker must claim them
 	// once they have idled.
-	stream := eventstore.Topic(prefix, "webhook")
+	stream := relay.Topic(prefix, "webhook")
 	group := prefix + "worker." + workers.WebhooksHandler
-	if err := eventstore.CreateGroup(ctx, p.Redis, stream, group); err != nil {
+	if err := relay.CreateGroup(ctx, p.Redis, stream, group); err != nil {
 		t.Fatal(err)
 	}
 	res, err := p.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: "worker-crashed",

@@ -132,8 +132,8 @@ func (m *Mailer) Send(ctx context.Context, mail Mail) (string, error) {
 const EmailHandlerName = "email"
 
 // EmailWorker sends the welcome email on user.registered and the order
-// confirmation on order.placed, and records the outcome on the email's own
-// stream (domain.EmailStream).
+// confirmation on order.placed where domain.OrderConfirmation says so, and
+// records the outcome on the email's own stream (domain.EmailStream).
 //
 // Delivery is at least once, not exactly once: the outcome stream is read
 // before sending, so a redelivered event whose email is recorded as sent
@@ -182,6 +182,15 @@ func (w *EmailWorker) handle(ctx context.Context, e eventstore.Event) error {
 	if err != nil || !ok {
 		return err
 	}
+	if kind == domain.EmailOrderConfirmation {
+		send, why, err := w.confirmationWanted(ctx, e)
+		if err != nil || !send {
+			if err == nil {
+				w.log.InfoContext(ctx, "no order confirmation", "stream", e.StreamID, "why", why)
+			}
+			return err
+		}
+	}
 	stream := domain.EmailStream(e.ID, kind)
 	history, err := w.store.ReadStream(ctx, stream, 1)
 	if err != nil && !errors.Is(err, eventstore.ErrStreamNotFound) {
@@ -214,6 +223,47 @@ func (w *EmailWorker) handle(ctx context.Context, e eventstore.Event) error {
 			To: mail.To, Subject: mail.Subject, Kind: kind, SESMessageID: msgID, SourceEventID: e.ID, SentAt: w.now(),
 		})
 	})
+}
+
+// confirmationWanted applies the domain's confirmation rules to the
+// order.placed event placed: it reads the shop, and what else the
+// transaction that placed the order appended (a first snapshot already
+// cancelled places and cancels at once).
+func (w *EmailWorker) confirmationWanted(ctx context.Context, placed eventstore.Event) (bool, string, error) {
+	stored, err := w.store.ReadStream(ctx, placed.StreamID, 1)
+	if err != nil {
+		return false, "", err
+	}
+	// The order as the change that placed it left it: what it arrived as.
+	arrived := slices.DeleteFunc(stored, func(e eventstore.Event) bool {
+		return e.Position.TransactionID != stored[0].Position.TransactionID
+	})
+	events, err := eventstore.Decode(arrived)
+	if err != nil {
+		return false, "", err
+	}
+	order, err := domain.NewOrderFromHistory(events)
+	if err != nil {
+		return false, "", err
+	}
+	state := order.Snapshot()
+	c := domain.OrderConfirmation{Source: state.Source, Test: state.Test, ArrivedCancelled: !state.CancelledAt.IsZero()}
+	shopHistory, err := w.store.ReadStream(ctx, domain.ShopStream(placed.Tenant), 1)
+	switch {
+	case errors.Is(err, eventstore.ErrStreamNotFound):
+	case err != nil:
+		return false, "", err
+	default:
+		events, err := eventstore.Decode(shopHistory)
+		if err != nil {
+			return false, "", err
+		}
+		if c.Shop, err = domain.NewShopFromHistory(events); err != nil {
+			return false, "", err
+		}
+	}
+	send, why := c.Send()
+	return send, why, nil
 }
 
 func emailFromHistory(history []eventstore.Event) (*domain.Email, error) {

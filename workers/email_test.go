@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/projections"
@@ -156,8 +157,8 @@ func TestPermanentlyFailingEmailIsDeadLetteredAndRequeued(t *testing.T) {
 	s.runProjectors(t, projections.NewEmails())
 
 	user := registerUser(t, s, addr)
-	dls := workers.NewDeadLetters(s.store, s.pub, s.prefix)
-	var open []workers.DeadLetter
+	dls := bus.NewDeadLetters(s.store, s.pub, s.prefix)
+	var open []bus.DeadLetter
 	waitFor(t, "the email's dead letter", func() bool {
 		var err error
 		open, err = dls.List(s.ctx, testShop, false, 0, 10)

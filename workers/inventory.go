@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -22,9 +23,9 @@ const InventoryHandlerName = "inventory"
 // fulfillment (commit), so a redelivery after a partial run completes the
 // rest and repeats nothing.
 //
-// A shipment of more units than are on hand is domain.ErrInsufficientStock:
-// the figures need a stock count, and the event goes to the dead letters,
-// from where it is re-queued once stock is counted.
+// A shipment of more units than are on hand is recorded as a backorder on
+// the stock item (inventory.backordered) and on the order's timeline
+// (order.backordered): the goods left, so it is never a failure.
 type InventoryManager struct {
 	store *eventstore.Store
 	log   *slog.Logger
@@ -61,8 +62,9 @@ func (m *InventoryManager) handle(ctx context.Context, e eventstore.Event) error
 		}
 	}
 	var (
-		perKey = map[string]int{}
-		act    func(inv *domain.Inventory, qty int) ([]domain.Event, error)
+		perKey        = map[string]int{}
+		act           func(inv *domain.Inventory, qty int) ([]domain.Event, error)
+		fulfillmentID string // of order.fulfilled
 	)
 	switch e.Type {
 	case "order.placed":
@@ -83,6 +85,7 @@ func (m *InventoryManager) handle(ctx context.Context, e eventstore.Event) error
 			return err
 		}
 		f := d.(domain.OrderFulfilled)
+		fulfillmentID = f.FulfillmentID
 		for _, lq := range f.Lines {
 			if key, ok := keyOf[lq.LineID]; ok {
 				perKey[key] += lq.Quantity
@@ -92,37 +95,66 @@ func (m *InventoryManager) handle(ctx context.Context, e eventstore.Event) error
 			return inv.Commit(state.ID, f.FulfillmentID, qty)
 		}
 	}
+	var backorders []domain.Event
 	for _, key := range slices.Sorted(maps.Keys(perKey)) {
-		if err := m.apply(ctx, e, state.Shop, key, func(inv *domain.Inventory) ([]domain.Event, error) {
+		events, err := m.apply(ctx, e, state.Shop, key, func(inv *domain.Inventory) ([]domain.Event, error) {
 			return act(inv, perKey[key])
-		}); err != nil {
+		})
+		if err != nil {
 			return fmt.Errorf("%s of order %s on %s: %w", e.Type, state.ID, key, err)
 		}
+		for _, ev := range events {
+			// Found in the item's history too, so a redelivery after a crash
+			// still records the order's side.
+			if b, ok := ev.(domain.InventoryBackordered); ok && fulfillmentID != "" &&
+				b.OrderID == state.ID && b.FulfillmentID == fulfillmentID {
+				backorders = append(backorders, domain.OrderBackordered{Key: key, FulfillmentID: b.FulfillmentID, Quantity: b.Quantity, OnHand: b.OnHand})
+			}
+		}
 	}
-	return nil
+	return m.recordBackorders(ctx, e, state.Shop, backorders)
 }
 
-// apply runs one command on a stock item, retrying on concurrent writers.
+// recordBackorders appends the order's side of its backorders once: the ids
+// derive from the source event, so a redelivery is refused as a duplicate.
+func (m *InventoryManager) recordBackorders(ctx context.Context, source eventstore.Event, shop string, backorders []domain.Event) error {
+	if len(backorders) == 0 {
+		return nil
+	}
+	encoded, err := eventstore.Encode(shop, eventstore.Metadata{}, backorders...)
+	if err != nil {
+		return err
+	}
+	_, err = m.store.Append(ctx, source.StreamID, eventstore.AnyVersion, Outcome(InventoryHandlerName, source, source.StreamID, encoded)...)
+	if errors.Is(err, eventstore.ErrDuplicateEvent) {
+		return nil
+	}
+	return err
+}
+
+// apply runs one command on a stock item, retrying on concurrent writers,
+// and returns the item's whole history of events, the new ones included.
 func (m *InventoryManager) apply(ctx context.Context, source eventstore.Event, shop, key string,
-	cmd func(*domain.Inventory) ([]domain.Event, error)) error {
+	cmd func(*domain.Inventory) ([]domain.Event, error)) ([]domain.Event, error) {
+	var all []domain.Event
 	_, err := m.store.Update(ctx, domain.InventoryStream(shop, key), eventstore.AnyVersion,
 		func(history []eventstore.Event) ([]eventstore.NewEvent, error) {
 			inv, err := domain.NewInventory(shop, key)
 			if err != nil {
 				return nil, err
 			}
-			events, err := eventstore.Decode(history)
-			if err != nil {
+			if all, err = eventstore.Decode(history); err != nil {
 				return nil, err
 			}
-			for _, ev := range events {
+			for _, ev := range all {
 				inv.Apply(ev)
 			}
 			out, err := cmd(inv)
 			if err != nil || len(out) == 0 {
 				return nil, err
 			}
+			all = append(all, out...)
 			return eventstore.Encode(shop, OutcomeMetadata(InventoryHandlerName, source), out...)
 		})
-	return err
+	return all, err
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/workers"
@@ -131,28 +132,33 @@ func TestInventoryFollowsOrders(t *testing.T) {
 		t.Fatalf("redelivery added %v", eventTypes(again[len(history):]))
 	}
 
-	// Shipping more than is on hand needs a stock count: the event waits in
-	// the dead letters until someone counts and re-queues it.
+	// Shipping more than is on hand is a backorder, on the stock item and on
+	// the order's timeline; never a dead letter.
 	overship := orderCommand(t, s, shipped.StreamID, func(o *domain.Order) ([]domain.Event, error) {
 		return o.Fulfill("f-2", []domain.LineQuantity{{LineID: "2", Quantity: 3}}, now)
 	})
-	dls := workers.NewDeadLetters(s.store, s.pub, s.prefix)
-	var open []workers.DeadLetter
-	waitFor(t, "the over-shipment's dead letter", func() bool {
-		var err error
-		open, err = dls.List(s.ctx, testShop, false, 0, 10)
-		return err == nil && len(open) == 1
+	var timeline []eventstore.Event
+	waitFor(t, "the over-shipment's backorder on the order", func() bool {
+		timeline, _ = s.store.ReadStream(s.ctx, shipped.StreamID, 1)
+		return timeline[len(timeline)-1].Type == "order.backordered"
 	})
-	if open[0].EventID != overship.ID.String() || open[0].Handler != workers.InventoryHandlerName {
-		t.Fatalf("dead letter %+v", open[0])
+	if b, _ := stock(t, s, "B"); b.OnHand != 0 || b.Reserved != 0 || b.Backordered != 2 || b.Shortfall != 2 {
+		t.Fatalf("B after shipping 3 of 1: %+v", b)
 	}
-	s.append(t, domain.InventoryStream(testShop, "B"), testShop, eventstore.AnyVersion,
-		domain.InventoryCounted{Shop: testShop, Key: "B", OnHand: 5, Reason: "recount"})
-	if _, err := dls.Requeue(s.ctx, testShop, open[0].ID); err != nil {
-		t.Fatal(err)
+	got, err := eventstore.DecodeEvent("order.backordered", timeline[len(timeline)-1].Data)
+	if want := (domain.OrderBackordered{Key: "B", FulfillmentID: "f-2", Quantity: 2, OnHand: 1}); err != nil || got != want {
+		t.Fatalf("order.backordered = %+v, %v; want %+v", got, err, want)
 	}
-	waitFor(t, "the re-queued commit", func() bool {
-		b, _ := stock(t, s, "B")
-		return b.OnHand == 2 && b.Reserved == 0
-	})
+	// A dead letter of the over-shipment left by a version that refused it
+	// is re-queued; handling it again changes nothing.
+	if err := manager.Handler().Handle(context.Background(), overship); err != nil {
+		t.Fatalf("handling the over-shipment again: %v", err)
+	}
+	if again, _ := s.store.ReadStream(s.ctx, shipped.StreamID, 1); len(again) != len(timeline) {
+		t.Fatalf("handling again added %v", eventTypes(again[len(timeline):]))
+	}
+	dls := bus.NewDeadLetters(s.store, s.pub, s.prefix)
+	if open, err := dls.List(s.ctx, testShop, false, 0, 10); err != nil || len(open) != 0 {
+		t.Fatalf("dead letters: %+v, %v", open, err)
+	}
 }

@@ -9,20 +9,27 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/shopify"
 )
 
 // Retries are attempts that failed and were not dead-lettered:
-// attempts{result="error"} - dead_letters.
+// attempts{result="error"} - dead_letters (counted by package bus).
 var (
 	attempts = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "ordermill_worker_attempts_total",
 		Help: "Handler runs, first tries and retries, by handler and result (ok, error).",
 	}, []string{"handler", "result"})
-	deadLettered = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "ordermill_worker_dead_letters_total",
-		Help: "Events a handler gave up on after its retries.",
-	}, []string{"handler"})
+	// Named and labelled as Watermill's router metrics, which it replaces.
+	executionTime = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "ordermill_worker_handler_execution_time_seconds",
+		Help:    "Time a handler takes per attempt (a batch handler's: per batch), by handler and success.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"handler_name", "success"})
+	shopifyOverrides = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "ordermill_shopify_overrides_total",
+		Help: "Fields of Shopify orders where a snapshot replaced contradicting local state, by field (rule: a local rule refused Shopify's change).",
+	}, []string{"field"})
 	externalDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "ordermill_external_request_duration_seconds",
 		Help:    "Calls to Shopify and SES, per attempt, by service, operation and HTTP status (\"error\": no answer).",
@@ -55,7 +62,6 @@ func observeSES(start time.Time, err error) {
 // startMetrics makes handler's counters exist at 0 from the start, so that
 // dashboards show 0 rather than no data and increase() counts the first.
 func startMetrics(handler string) {
-	deadLettered.WithLabelValues(handler)
 	attempts.WithLabelValues(handler, "ok")
 	attempts.WithLabelValues(handler, "error")
 }
@@ -66,4 +72,21 @@ func observeAttempt(handler string, err error) {
 		result = "error"
 	}
 	attempts.WithLabelValues(handler, result).Inc()
+}
+
+func observeExecution(handler string, start time.Time, errs ...error) {
+	success := "true"
+	for _, err := range errs {
+		if err != nil {
+			success = "false"
+		}
+	}
+	executionTime.WithLabelValues(handler, success).Observe(time.Since(start).Seconds())
+}
+
+// countOverrides counts the fields a Shopify snapshot overrode.
+func countOverrides(overrides []domain.Override) {
+	for _, o := range overrides {
+		shopifyOverrides.WithLabelValues(o.Field).Inc()
+	}
 }

@@ -11,8 +11,10 @@ import (
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/google/uuid"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/relay"
 	"github.com/ordermill/ordermill/workers"
 )
 
@@ -69,14 +71,14 @@ func testOutlastsADatabaseOutage(t *testing.T, batches bool) {
 		t.Fatal(err)
 	}
 	for i, s := range streams {
-		msg, err := eventstore.ToMessage(eventstore.Event{
+		msg, err := relay.ToMessage(eventstore.Event{
 			Position: eventstore.Position{TransactionID: 1000, GlobalPos: int64(i + 1)}, ID: uuid.New(), StreamID: s,
 			StreamVersion: 1, Type: "job.queued", Tenant: "a.myshopify.com", Data: json.RawMessage(`{}`), RecordedAt: time.Now(),
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := pub.Publish(eventstore.Topic(prefix, "job"), msg); err != nil {
+		if err := pub.Publish(relay.Topic(prefix, "job"), msg); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -106,7 +108,7 @@ func testOutlastsADatabaseOutage(t *testing.T, batches bool) {
 	if n := deadLetters(); n != 0 {
 		t.Errorf("%d dead letters, want none", n)
 	}
-	if n, err := rdb.XLen(ctx, workers.DeadLetterTopic(prefix)).Result(); err != nil || n != 0 {
+	if n, err := rdb.XLen(ctx, bus.DeadLetterTopic(prefix)).Result(); err != nil || n != 0 {
 		t.Errorf("dead-letter stream length = %d, %v; want 0", n, err)
 	}
 	cancel()

@@ -21,6 +21,8 @@ type plan struct {
 	// uninstalled). They run before the commit and must be idempotent: a
 	// commit that fails runs them again when it is retried.
 	effects []func(context.Context) error
+	// committed run once the appends are committed (metrics of what they record).
+	committed []func()
 	// missing, when not nil, collects the streams decisions would read
 	// instead of reading them one by one (see prefetch).
 	missing []string
@@ -111,13 +113,13 @@ func (p *plan) prefetch(ctx context.Context, decide func() error) error {
 }
 
 // planMark is how far a plan had got, to rewind to.
-type planMark struct{ appends, effects int }
+type planMark struct{ appends, effects, committed int }
 
-func (p *plan) mark() planMark { return planMark{len(p.appends), len(p.effects)} }
+func (p *plan) mark() planMark { return planMark{len(p.appends), len(p.effects), len(p.committed)} }
 
 // rewind drops what was planned since m.
 func (p *plan) rewind(m planMark) {
-	p.appends, p.effects = p.appends[:m.appends], p.effects[:m.effects]
+	p.appends, p.effects, p.committed = p.appends[:m.appends], p.effects[:m.effects], p.committed[:m.committed]
 }
 
 // commit runs the effects and then appends everything in one transaction.
@@ -127,9 +129,13 @@ func (p *plan) commit(ctx context.Context) error {
 			return err
 		}
 	}
-	if len(p.appends) == 0 {
-		return nil
+	if len(p.appends) > 0 {
+		if _, err := p.store.AppendStreams(ctx, p.appends...); err != nil {
+			return err
+		}
 	}
-	_, err := p.store.AppendStreams(ctx, p.appends...)
-	return err
+	for _, f := range p.committed {
+		f()
+	}
+	return nil
 }

@@ -10,8 +10,10 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/relay"
 	"github.com/ordermill/ordermill/workers"
 )
 
@@ -27,15 +29,15 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// A handler that keeps failing is retried, then dead-lettered (row and
-// Redis stream), and a requeue hands the event back to that handler only;
-// alike for handlers of one event and of batches.
+// A handler that keeps failing is retried 3 times (the default policy), then
+// dead-lettered (row and Redis stream), and a requeue hands the event back
+// to that handler only; alike for handlers of one event and of batches.
 func TestRouterRetriesDeadLettersAndRequeues(t *testing.T) {
 	withBothConsumers(t, testRetriesDeadLettersAndRequeues)
 }
 
-// withBothConsumers runs test with handlers of one event at a time
-// (Watermill's consumer) and of batches (the batch consumer).
+// withBothConsumers runs test with handlers of one event at a time and of
+// batches.
 func withBothConsumers(t *testing.T, test func(t *testing.T, batches bool)) {
 	t.Run("one at a time", func(t *testing.T) { test(t, false) })
 	t.Run("batches", func(t *testing.T) { test(t, true) })
@@ -88,16 +90,16 @@ func testRetriesDeadLettersAndRequeues(t *testing.T, batches bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go eventstore.NewRelay(store, pub, eventstore.RelayConfig{TopicPrefix: prefix}).Run(ctx)
+	go relay.NewRelay(store, pub, relay.RelayConfig{TopicPrefix: prefix}).Run(ctx)
 	router := workers.NewRouter(workers.Config{
 		Redis: rdb, Pool: pool, TopicPrefix: prefix, ConsumerName: "c1",
-		MaxRetries: 2, RetryInterval: 5 * time.Millisecond,
+		RetryInterval: 5 * time.Millisecond,
 	}, h)
 	done := make(chan error, 1)
 	go func() { done <- router.Run(ctx) }()
 
-	dls := workers.NewDeadLetters(store, pub, prefix)
-	var open []workers.DeadLetter
+	dls := bus.NewDeadLetters(store, pub, prefix)
+	var open []bus.DeadLetter
 	// Consumers run concurrently, so job-3 may finish after job-2's dead letter.
 	waitFor(t, "a dead letter and job-3", func() bool {
 		open, err = dls.List(ctx, "a.myshopify.com", false, 0, 10)
@@ -106,16 +108,16 @@ func testRetriesDeadLettersAndRequeues(t *testing.T, batches bool) {
 		return err == nil && len(open) == 1 && seen["job-3"] > 0
 	})
 	mu.Lock()
-	if seen["job-1"] != 1 || seen["job-3"] != 1 || seen["job-2"] != 3 {
-		t.Errorf("deliveries = %v, want job-1 and job-3 once, job-2 three times", seen)
+	if seen["job-1"] != 1 || seen["job-3"] != 1 || seen["job-2"] != 4 {
+		t.Errorf("deliveries = %v, want job-1 and job-3 once, job-2 four times", seen)
 	}
 	healthy = true
 	mu.Unlock()
 	dl := open[0]
-	if dl.Handler != "jobs" || dl.StreamID != "job-2" || dl.Attempts != 3 || dl.EventType != "job.queued" || dl.Error == "" {
+	if dl.Handler != "jobs" || dl.StreamID != "job-2" || dl.Attempts != 4 || dl.EventType != "job.queued" || dl.Error == "" {
 		t.Errorf("dead letter = %+v", dl)
 	}
-	if n, err := rdb.XLen(ctx, workers.DeadLetterTopic(prefix)).Result(); err != nil || n != 1 {
+	if n, err := rdb.XLen(ctx, bus.DeadLetterTopic(prefix)).Result(); err != nil || n != 1 {
 		t.Errorf("dead-letter stream length = %d, %v; want 1", n, err)
 	}
 
@@ -123,16 +125,16 @@ func testRetriesDeadLettersAndRequeues(t *testing.T, batches bool) {
 	if err != nil || requeued.RequeuedAt == nil {
 		t.Fatalf("requeue: %+v, %v", requeued, err)
 	}
-	if _, err := dls.Requeue(ctx, "a.myshopify.com", dl.ID); err != workers.ErrDeadLetterNotFound {
+	if _, err := dls.Requeue(ctx, "a.myshopify.com", dl.ID); err != bus.ErrDeadLetterNotFound {
 		t.Errorf("second requeue: %v, want ErrDeadLetterNotFound", err)
 	}
-	if _, err := dls.Requeue(ctx, "other.myshopify.com", dl.ID); err != workers.ErrDeadLetterNotFound {
+	if _, err := dls.Requeue(ctx, "other.myshopify.com", dl.ID); err != bus.ErrDeadLetterNotFound {
 		t.Errorf("requeue from another shop: %v, want ErrDeadLetterNotFound", err)
 	}
 	waitFor(t, "the requeued event", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return seen["job-2"] == 4
+		return seen["job-2"] == 5
 	})
 	open, err = dls.List(ctx, "a.myshopify.com", false, 0, 10)
 	if err != nil || len(open) != 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
 	"github.com/ordermill/ordermill/projections"
+	"github.com/ordermill/ordermill/relay"
 	"github.com/ordermill/ordermill/workers"
 )
 
@@ -100,7 +101,7 @@ func newStack(t *testing.T) *stack {
 	relayDone := make(chan struct{})
 	go func() {
 		defer close(relayDone)
-		_ = eventstore.NewRelay(store, pub, eventstore.RelayConfig{TopicPrefix: prefix}).Run(ctx)
+		_ = relay.NewRelay(store, pub, relay.RelayConfig{TopicPrefix: prefix}).Run(ctx)
 	}()
 	t.Cleanup(func() {
 		cancel()

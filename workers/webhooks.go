@@ -10,9 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/shops"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 // WebhooksHandler names the webhook processor's consumer group and outcomes.
@@ -216,7 +219,11 @@ func (w *Webhooks) decide(ctx context.Context, p *plan, src eventstore.Event, at
 			return nil, err
 		}
 		p.rewind(mark)
-		result, extra = domain.WebhookFailed{Reason: err.Error()}, nil
+		failed := domain.WebhookFailed{Reason: err.Error()}
+		if id, ok := shopify.OrderIDOf(strings.ToLower(wh.Topic), wh.Body); ok {
+			failed.OrderID = domain.ShopifyOrderID(wh.Shop, id).String()
+		}
+		result, extra = failed, nil
 	}
 	events, err := eventstore.Encode(wh.Shop, OutcomeMetadata(WebhooksHandler, src), append(extra, result)...)
 	if err != nil {
@@ -247,36 +254,47 @@ func (w *Webhooks) apply(ctx context.Context, p *plan, src eventstore.Event, wh 
 	// Every topic, also those whose bodies are decoded here with
 	// encoding/json, which would read a lone surrogate as U+FFFD and the
 	// last of two equal keys.
-	if err := domain.CheckWebhookBody(wh.Body); err != nil {
+	if err := shopify.CheckBody(wh.Body); err != nil {
 		return domain.WebhookProcessed{}, nil, err
 	}
 	topic := strings.ToLower(wh.Topic)
-	signer := domain.ShopifySigner{Domain: wh.Shop}
-	if domain.ShopifyTopicNamesShop(topic) {
+	signer := shopify.Signer{Domain: wh.Shop}
+	if shopify.TopicNamesShop(topic) {
 		var err error
 		if signer, err = w.shops.Signer(ctx, wh.Shop); err != nil {
 			return domain.WebhookProcessed{}, nil, err
 		}
 	}
-	body, err := domain.DecodeShopifyWebhook(topic, wh.Body, signer)
+	body, err := shopify.DecodeWebhook(topic, wh.Body, signer)
 	if err != nil {
 		return domain.WebhookProcessed{}, nil, err
 	}
 	switch b := body.(type) {
 	case domain.ShopifyOrder:
 		return w.orderSnapshot(ctx, p, src, wh.Shop, b)
-	case domain.ShopifyRefundBody:
-		return refund(wh.Shop, b)
-	case domain.ShopifyInventoryLevel:
-		return w.inventoryLevel(ctx, p, src, wh.Shop, b)
-	case domain.ShopifyShop:
+	case shopify.RefundBody:
+		return w.refund(ctx, p, src, wh, b)
+	case domain.ShopifyFulfillment:
+		return w.fulfillment(ctx, p, src, wh.Shop, b)
+	case shopify.OrderEdit:
+		// The body lists line ids and deltas only; Shopify's orders/updated
+		// snapshot of the edited order carries the lines and totals.
+		return domain.WebhookProcessed{Result: "deferred", OrderID: domain.ShopifyOrderID(wh.Shop, b.OrderID).String(),
+			Detail: fmt.Sprintf("edit %d is applied from the order snapshot that follows it", b.ID)}, nil, nil
+	case shopify.OrderDeletion:
+		return w.deleteOrder(ctx, p, src, wh, b)
+	case shopify.InventoryLevel:
+		return inventoryLevel(ctx, p, src, wh.Shop, b)
+	case shopify.Product:
+		return mapInventoryItems(ctx, p, src, wh.Shop, b)
+	case shopify.Shop:
 		return w.uninstall(ctx, p, src, wh)
-	case domain.ShopifyComplianceRequest:
+	case shopify.ComplianceRequest:
 		rec := domain.WebhookComplianceRecorded{Topic: topic, Shop: wh.Shop, CustomerID: b.CustomerID, OrdersAffected: b.Orders}
 		return domain.WebhookProcessed{Result: "recorded", Detail: topic + " recorded for the personal-data process"},
 			[]domain.Event{rec}, nil
 	}
-	return domain.WebhookProcessed{Result: "ignored", Detail: "topic " + wh.Topic + " is not processed"}, nil, nil
+	return domain.WebhookProcessed{Result: "ignored", Detail: "topic " + wh.Topic + " is not processed: Ordermill does not model what it reports"}, nil, nil
 }
 
 func appliedOrUnchanged(n int, orderID, detail string) domain.WebhookProcessed {
@@ -291,56 +309,98 @@ func appliedOrUnchanged(n int, orderID, detail string) domain.WebhookProcessed {
 // order not seen before is created.
 func (w *Webhooks) orderSnapshot(ctx context.Context, p *plan, src eventstore.Event, shop string, snap domain.ShopifyOrder) (domain.WebhookProcessed, []domain.Event, error) {
 	id := domain.ShopifyOrderID(shop, snap.ID)
+	var overrides []domain.Override
 	n, err := p.update(ctx, src, shop, domain.OrderStream(id), func(history []domain.Event) ([]domain.Event, error) {
-		order := &domain.Order{}
-		if len(history) > 0 {
-			var err error
-			if order, err = domain.NewOrderFromHistory(history); err != nil {
-				return nil, err
-			}
-		}
-		return order.ApplyShopifySnapshot(snap, shop)
-	})
-	return appliedOrUnchanged(n, id.String(), "order snapshot applied"), nil, err
-}
-
-// refund checks a refunds/create body and records it; it does not apply it.
-// Shopify sends an orders/updated snapshot with every refund, carrying it,
-// and snapshots are the order's truth (the newest updated_at wins), so the
-// refund reaches the order from there, exactly once and in the right order.
-// Applying it here too would let a refund whose snapshot never validly
-// arrived disagree with the newest snapshot Shopify sent.
-func refund(shop string, r domain.ShopifyRefundBody) (domain.WebhookProcessed, []domain.Event, error) {
-	id := domain.ShopifyOrderID(shop, r.OrderID)
-	return domain.WebhookProcessed{Result: "recorded", OrderID: id.String(),
-		Detail: fmt.Sprintf("refund %d is applied from the order snapshot that carries it", r.Refund.ID)}, nil, nil
-}
-
-// inventoryLevel records Shopify's available figure. The webhook names an
-// inventory item and a location, not a SKU, and our stock is keyed by SKU or
-// variant; until the item→variant lookup through the Admin API exists, the
-// level is kept under its own key "item-<inventory item id>@<location id>",
-// one per location because Shopify's figure is per location.
-func (w *Webhooks) inventoryLevel(ctx context.Context, p *plan, src eventstore.Event, shop string, level domain.ShopifyInventoryLevel) (domain.WebhookProcessed, []domain.Event, error) {
-	if !level.Tracked {
-		return domain.WebhookProcessed{Result: "ignored", Detail: "stock of the item is not tracked"}, nil, nil
-	}
-	key := fmt.Sprintf("item-%d@%d", level.InventoryItemID, level.LocationID)
-	n, err := p.update(ctx, src, shop, domain.InventoryStream(shop, key), func(history []domain.Event) ([]domain.Event, error) {
-		inv, err := domain.NewInventory(shop, key)
+		order, err := orderOf(history)
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range history {
-			inv.Apply(e)
+		events, err := order.ApplyShopifySnapshot(snap, shop)
+		overrides = nil
+		for _, e := range events {
+			if a, ok := e.(domain.OrderSnapshotApplied); ok {
+				overrides = a.Overrides
+			}
 		}
-		return inv.SetAvailableFromShopify(level.Available, level.UpdatedAt)
+		return events, err
 	})
-	return appliedOrUnchanged(n, "", "inventory level "+key+" synced"), nil, err
+	if err == nil && len(overrides) > 0 {
+		p.committed = append(p.committed, func() { countOverrides(overrides) })
+		return domain.WebhookProcessed{Result: "applied", OrderID: id.String(), Events: n,
+			Detail: "order snapshot applied over local state Shopify contradicts"}, nil, nil
+	}
+	return appliedOrUnchanged(n, id.String(), "order snapshot applied"), nil, err
 }
 
-// uninstall records app/uninstalled on the shop. The shop's webhook secrets
-// stay valid: Shopify still sends shop/redact afterwards.
+// orderOf rebuilds an order from its history; no history is an order not placed yet.
+func orderOf(history []domain.Event) (*domain.Order, error) {
+	if len(history) == 0 {
+		return &domain.Order{}, nil
+	}
+	return domain.NewOrderFromHistory(history)
+}
+
+// refund applies a refunds/create body directly, so the refund shows before
+// the snapshot that carries it; the refund's id makes it idempotent with
+// that snapshot. A refund of an order not known yet waits for its snapshot.
+func (w *Webhooks) refund(ctx context.Context, p *plan, src eventstore.Event, wh domain.WebhookReceived, r shopify.RefundBody) (domain.WebhookProcessed, []domain.Event, error) {
+	id := domain.ShopifyOrderID(wh.Shop, r.OrderID)
+	return w.orderNews(ctx, p, src, wh.Shop, id, fmt.Sprintf("refund %d", r.Refund.ID), func(o *domain.Order) ([]domain.Event, error) {
+		// Amounts are in the order's currency, which the body need not name.
+		exact, err := shopify.DecodeRefund(wh.Body, o.Snapshot().Currency)
+		if err != nil {
+			return nil, err
+		}
+		return o.ApplyShopifyRefund(exact.Refund)
+	})
+}
+
+// fulfillment applies a fulfillments/create or fulfillments/update body: a
+// new shipment, or its tracking and status.
+func (w *Webhooks) fulfillment(ctx context.Context, p *plan, src eventstore.Event, shop string, f domain.ShopifyFulfillment) (domain.WebhookProcessed, []domain.Event, error) {
+	id := domain.ShopifyOrderID(shop, f.OrderID)
+	return w.orderNews(ctx, p, src, shop, id, fmt.Sprintf("fulfillment %d", f.ID), func(o *domain.Order) ([]domain.Event, error) {
+		return o.ApplyShopifyFulfillment(f)
+	})
+}
+
+// deleteOrder hides an order Shopify deleted; its history stays.
+func (w *Webhooks) deleteOrder(ctx context.Context, p *plan, src eventstore.Event, wh domain.WebhookReceived, d shopify.OrderDeletion) (domain.WebhookProcessed, []domain.Event, error) {
+	id := domain.ShopifyOrderID(wh.Shop, d.OrderID)
+	at := src.RecordedAt
+	if t, err := time.Parse(time.RFC3339Nano, wh.TriggeredAt); err == nil && t.UTC().Year() >= 1970 && t.UTC().Year() <= 9999 {
+		at = t
+	}
+	return w.orderNews(ctx, p, src, wh.Shop, id, "deletion", func(o *domain.Order) ([]domain.Event, error) {
+		return o.DeleteInShopify(at)
+	})
+}
+
+// orderNews applies news about an existing order. News of an order not
+// known yet is deferred: Shopify's snapshot of the order carries it.
+func (w *Webhooks) orderNews(ctx context.Context, p *plan, src eventstore.Event, shop string, id uuid.UUID, what string,
+	apply func(*domain.Order) ([]domain.Event, error)) (domain.WebhookProcessed, []domain.Event, error) {
+	unknown := false
+	n, err := p.update(ctx, src, shop, domain.OrderStream(id), func(history []domain.Event) ([]domain.Event, error) {
+		if unknown = len(history) == 0; unknown {
+			return nil, nil
+		}
+		order, err := domain.NewOrderFromHistory(history)
+		if err != nil {
+			return nil, err
+		}
+		return apply(order)
+	})
+	if err == nil && unknown {
+		return domain.WebhookProcessed{Result: "deferred", OrderID: id.String(),
+			Detail: what + " of an order not received yet: its snapshot carries it"}, nil, nil
+	}
+	return appliedOrUnchanged(n, id.String(), what+" applied"), nil, err
+}
+
+// uninstall records app/uninstalled on the shop and destroys its Admin API
+// tokens. The shop's webhook secrets stay valid: Shopify still sends
+// shop/redact afterwards.
 func (w *Webhooks) uninstall(ctx context.Context, p *plan, src eventstore.Event, wh domain.WebhookReceived) (domain.WebhookProcessed, []domain.Event, error) {
 	at := src.RecordedAt
 	// A header time JSON cannot hold (outside years 0–9999) would fail every retry.
@@ -360,6 +420,8 @@ func (w *Webhooks) uninstall(ctx context.Context, p *plan, src eventstore.Event,
 	if err != nil {
 		return domain.WebhookProcessed{}, nil, err
 	}
-	p.effects = append(p.effects, func(ctx context.Context) error { return w.shops.MarkUninstalled(ctx, wh.Shop, at) })
+	if n > 0 { // the tokens go only with an uninstall that counts, never with a reinstalled shop's
+		p.effects = append(p.effects, func(ctx context.Context) error { return w.shops.MarkUninstalled(ctx, wh.Shop, at) })
+	}
 	return appliedOrUnchanged(n, "", "shop uninstalled"), nil, nil
 }

@@ -103,7 +103,7 @@ func TestWebhookTraceTellsTheWholeOutcome(t *testing.T) {
 	dbURL := testenv.DatabaseURL(t)
 	store := eventstore.New(testenv.PoolFor(t, dbURL))
 	const shop = "demo.myshopify.com"
-	body, err := os.ReadFile("../../domain/testdata/shopify_order.json")
+	body, err := os.ReadFile("../../shopify/testdata/order.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/audit"
 )
 
 func exportCmd(ctx context.Context, e *env, args []string) error {
@@ -19,25 +19,25 @@ func exportCmd(ctx context.Context, e *env, args []string) error {
 	since := fs.String("since", "", "RFC 3339 time or position token")
 	until := fs.String("until", "", "RFC 3339 time or position token")
 	shop := fs.String("shop", "", "only this shop's events")
-	format := fs.String("format", eventstore.FormatJSONL, "jsonl or csv")
+	format := fs.String("format", audit.FormatJSONL, "jsonl or csv")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	filter := eventstore.ExportFilter{Shop: *shop}
+	filter := audit.ExportFilter{Shop: *shop}
 	for _, b := range []struct {
 		arg string
-		dst **eventstore.Moment
+		dst **audit.Moment
 	}{{*since, &filter.Since}, {*until, &filter.Until}} {
 		if b.arg == "" {
 			continue
 		}
-		m, err := eventstore.ParseMoment(b.arg)
+		m, err := audit.ParseMoment(b.arg)
 		if err != nil {
 			return err
 		}
 		*b.dst = &m
 	}
-	w, err := eventstore.NewExportWriter(e.stdout, *format)
+	w, err := audit.NewExportWriter(e.stdout, *format)
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func exportCmd(ctx context.Context, e *env, args []string) error {
 		return countEvents(ctx, store, where, args...)
 	})
 	var n int64
-	err = store.Export(ctx, filter, func(ev eventstore.ExportedEvent) error {
+	err = audit.New(store).Export(ctx, filter, func(ev audit.ExportedEvent) error {
 		n++
 		m.update(n)
 		return w.Write(ev)
@@ -63,7 +63,7 @@ func exportCmd(ctx context.Context, e *env, args []string) error {
 }
 
 // exportWhere is filter in SQL, to count what an export goes through.
-func exportWhere(filter eventstore.ExportFilter) (string, []any) {
+func exportWhere(filter audit.ExportFilter) (string, []any) {
 	var (
 		conds []string
 		args  []any
@@ -73,7 +73,7 @@ func exportWhere(filter eventstore.ExportFilter) (string, []any) {
 		conds = append(conds, "tenant_id = "+arg(filter.Shop))
 	}
 	for _, b := range []struct {
-		m         *eventstore.Moment
+		m         *audit.Moment
 		time, pos string
 	}{{filter.Since, ">=", ">"}, {filter.Until, "<", "<="}} {
 		switch {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 )
@@ -125,10 +126,10 @@ func stateCmd(ctx context.Context, e *env, args []string) error {
 	if fs.Arg(0) != "order" {
 		return fmt.Errorf("unknown kind %q (want order)", fs.Arg(0))
 	}
-	m := eventstore.Moment{Time: time.Now().UTC()}
+	m := audit.Moment{Time: time.Now().UTC()}
 	if *at != "" {
 		var err error
-		if m, err = eventstore.ParseMoment(*at); err != nil {
+		if m, err = audit.ParseMoment(*at); err != nil {
 			return err
 		}
 	}
@@ -148,7 +149,7 @@ func stateCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	out := orderAt{OrderID: id, At: m.String()}
-	state, events, err := store.OrderAt(ctx, id, m)
+	state, events, err := audit.New(store).OrderAt(ctx, id, m)
 	switch {
 	case errors.Is(err, eventstore.ErrStreamNotFound):
 		first := all[0].RecordedAt

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
@@ -134,15 +135,15 @@ func TestVerifyAndSignedCheckpointsThroughTheCLI(t *testing.T) {
 	}
 	r := replay(t, dbURL, "verify", "--json", "--record", "--pubkey", key+".pub")
 	r.want(t, 1)
-	var report eventstore.AuditReport
+	var report audit.AuditReport
 	if err := json.Unmarshal([]byte(r.stdout), &report); err != nil {
 		t.Fatalf("verify --json: %v\n%s", err, r.stdout)
 	}
-	if len(report.Findings) != 1 || report.Findings[0].Kind != eventstore.FindingAltered ||
+	if len(report.Findings) != 1 || report.Findings[0].Kind != audit.FindingAltered ||
 		report.Findings[0].Stream != domain.OrderStream(id) || report.Findings[0].Version != 1 {
 		t.Fatalf("findings %+v", report.Findings)
 	}
-	if last, err := store.LastAudit(context.Background()); err != nil || last.OK || last.FindingCount != 1 {
+	if last, err := audit.New(store).LastAudit(context.Background()); err != nil || last.OK || last.FindingCount != 1 {
 		t.Fatalf("recorded run %+v, %v", last, err)
 	}
 	replay(t, dbURL, "verify").want(t, 1, "1 findings", "altered", domain.OrderStream(id))

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/audit"
 )
 
 // keyFiles collects repeated --pubkey flags.
@@ -34,9 +34,9 @@ func verifyCmd(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	opts := eventstore.AuditOptions{}
+	opts := audit.AuditOptions{}
 	for _, f := range pubkeys {
-		k, err := eventstore.ReadPublicKeyFile(f)
+		k, err := audit.ReadPublicKeyFile(f)
 		if err != nil {
 			return err
 		}
@@ -48,13 +48,13 @@ func verifyCmd(ctx context.Context, e *env, args []string) error {
 	}
 	m := e.meter("verify", func() int64 { return countEvents(ctx, store, "") })
 	opts.Progress = m.update
-	report, err := store.Audit(ctx, opts)
+	report, err := audit.New(store).Audit(ctx, opts)
 	m.done()
 	if err != nil {
 		return err
 	}
 	if *record {
-		if _, err := store.RecordAudit(ctx, report); err != nil {
+		if _, err := audit.New(store).RecordAudit(ctx, report); err != nil {
 			return err
 		}
 	}
@@ -71,7 +71,7 @@ func verifyCmd(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func printAudit(e *env, r eventstore.AuditReport) error {
+func printAudit(e *env, r audit.AuditReport) error {
 	fmt.Fprintf(e.stdout, "events:      %d in %d streams\n", r.Events, r.Streams)
 	switch cp := r.Checkpoint; {
 	case cp != nil:
@@ -80,7 +80,7 @@ func printAudit(e *env, r eventstore.AuditReport) error {
 			trust = "the key that signed the first checkpoint (pass --pubkey to anchor trust)"
 		}
 		fmt.Fprintf(e.stdout, "checkpoint:  %d of %d, signed %s by key %s, trusted as %s\n", cp.ID, r.Checkpoints,
-			cp.SignedAt.Format(time.RFC3339), eventstore.KeyID(cp.PublicKey), trust)
+			cp.SignedAt.Format(time.RFC3339), audit.KeyID(cp.PublicKey), trust)
 	case r.Checkpoints == 0:
 		fmt.Fprintln(e.stdout, "checkpoint:  none signed yet: a wholesale rewrite of a chain would go unnoticed")
 		fmt.Fprintln(e.stdout, "             to sign one: ordermill-replay checkpoint keygen --out signer.pem (once; keep it")
@@ -138,7 +138,7 @@ func checkpointCmd(ctx context.Context, e *env, args []string) error {
 	if *keyFile == "" {
 		return errors.New("--key is required")
 	}
-	key, err := eventstore.ReadPrivateKeyFile(*keyFile)
+	key, err := audit.ReadPrivateKeyFile(*keyFile)
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func checkpointCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	m := e.meter("verify before signing", func() int64 { return countEvents(ctx, store, "") })
-	cp, err := store.SignCheckpoint(ctx, key, m.update)
+	cp, err := audit.New(store).SignCheckpoint(ctx, key, m.update)
 	m.done()
 	if err != nil {
 		return err
@@ -156,7 +156,7 @@ func checkpointCmd(ctx context.Context, e *env, args []string) error {
 		return e.printJSON(cp)
 	}
 	fmt.Fprintf(e.stdout, "signed checkpoint %d: %d streams, newest event %s, key %s\n",
-		cp.ID, cp.Streams, cp.Position, eventstore.KeyID(cp.PublicKey))
+		cp.ID, cp.Streams, cp.Position, audit.KeyID(cp.PublicKey))
 	return nil
 }
 
@@ -189,7 +189,7 @@ func keygenCmd(e *env, args []string) error {
 	if err := writeNew(*out+".pub", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "wrote %s and %s (key %s)\n", *out, *out+".pub", eventstore.KeyID(pub))
+	fmt.Fprintf(e.stdout, "wrote %s and %s (key %s)\n", *out, *out+".pub", audit.KeyID(pub))
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/config"
@@ -62,7 +63,7 @@ func webhookCmd(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	t, err := store.TraceWebhook(ctx, shop, webhookID, key)
+	t, err := audit.New(store).TraceWebhook(ctx, shop, webhookID, key)
 	if errors.Is(err, eventstore.ErrStreamNotFound) {
 		return fmt.Errorf("no stored webhook %s for %s", webhookID, shop)
 	}
@@ -106,7 +107,7 @@ func webhookByLogID(ctx context.Context, store *eventstore.Store, id string) (sh
 	return shop, webhookID, nil
 }
 
-func printTrace(ctx context.Context, e *env, store *eventstore.Store, t eventstore.WebhookTrace) error {
+func printTrace(ctx context.Context, e *env, store *eventstore.Store, t audit.WebhookTrace) error {
 	w := t.Webhook
 	fmt.Fprintf(e.stdout, "webhook %s of %s (%s)\n", w.WebhookID, w.Shop, t.Stream)
 	fmt.Fprintf(e.stdout, "topic %s, Shopify event %s, API %s, triggered %s\n", w.Topic, w.EventID, w.APIVersion, w.TriggeredAt)
@@ -224,7 +225,7 @@ func outcomeLine(ctx context.Context, store *eventstore.Store, o eventstore.Even
 	if p.Result != "unchanged" || err != nil {
 		return line, nil
 	}
-	events, err := store.ReadStreamAt(ctx, domain.OrderStream(id), eventstore.Moment{Position: o.Position, ByPosition: true})
+	events, err := audit.New(store).ReadStreamAt(ctx, domain.OrderStream(id), audit.Moment{Position: o.Position, ByPosition: true})
 	if errors.Is(err, eventstore.ErrStreamNotFound) {
 		return line, nil
 	}
@@ -237,7 +238,7 @@ func outcomeLine(ctx context.Context, store *eventstore.Store, o eventstore.Even
 		source string
 	)
 	for n := range events {
-		s, err := eventstore.OrderState(events[:n+1])
+		s, err := audit.OrderState(events[:n+1])
 		if err != nil {
 			return "", err
 		}

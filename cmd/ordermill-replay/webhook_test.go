@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
@@ -28,7 +29,7 @@ func TestWebhookTraceAndRedeliver(t *testing.T) {
 	dbURL := testenv.DatabaseURL(t)
 	store := eventstore.New(testenv.PoolFor(t, dbURL))
 	const shop, secret = "demo.myshopify.com", "hush-hush"
-	body, err := os.ReadFile("../../domain/testdata/shopify_order.json")
+	body, err := os.ReadFile("../../shopify/testdata/order.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestWebhookTraceAndRedeliver(t *testing.T) {
 	replay(t, dbURL, "webhook", shop, "wh-1", "--secret", "guess").want(t, 1, "signature: INVALID")
 	r = replay(t, dbURL, "webhook", shop, "wh-1", "--json")
 	r.want(t, 0)
-	var trace eventstore.WebhookTrace
+	var trace audit.WebhookTrace
 	if err := json.Unmarshal([]byte(r.stdout), &trace); err != nil {
 		t.Fatal(err)
 	}

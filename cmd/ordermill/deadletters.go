@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/internal/platform"
 	"github.com/ordermill/ordermill/workers"
@@ -38,7 +39,7 @@ func deadLettersCmd(args []string) error {
 	if *shop == "" {
 		return errors.New("--shop is required")
 	}
-	f := workers.DeadLetterFilter{Handler: *handler, EventType: *eventType, ErrorContains: *errText}
+	f := bus.DeadLetterFilter{Handler: *handler, EventType: *eventType, ErrorContains: *errText}
 	for _, t := range []struct {
 		flag, value string
 		dst         *time.Time
@@ -66,7 +67,7 @@ func deadLettersCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	report, err := dl.RequeueMatching(ctx, *shop, f, *dryRun)
+	report, err := dl.RequeueMatching(ctx, *shop, f, *dryRun, workers.ExplainDeadLetter)
 	if err != nil {
 		return err
 	}
@@ -86,7 +87,7 @@ func deadLettersCmd(args []string) error {
 	return nil
 }
 
-func printBulkRequeue(out io.Writer, r workers.BulkRequeue) error {
+func printBulkRequeue(out io.Writer, r bus.BulkRequeue) error {
 	switch {
 	case r.Matched == 0:
 		_, err := fmt.Fprintln(out, "No open dead letters match.")

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/internal/platform"
 )
@@ -54,13 +54,13 @@ func verifyCmd(args []string) error {
 	return nil
 }
 
-func printRound(r eventstore.AuditRound) {
+func printRound(r audit.AuditRound) {
 	fmt.Printf("verify run %d: %d events in %d streams, %d findings\n", r.Run.ID, r.Run.Events, r.Run.Streams, r.Run.FindingCount)
 	for _, f := range r.Run.Findings {
 		fmt.Println("  " + f.String())
 	}
 	if cp := r.Checkpoint; cp != nil {
-		fmt.Printf("signed checkpoint %d: %d streams, newest event %s, key %s\n", cp.ID, cp.Streams, cp.Position, eventstore.KeyID(cp.PublicKey))
+		fmt.Printf("signed checkpoint %d: %d streams, newest event %s, key %s\n", cp.ID, cp.Streams, cp.Position, audit.KeyID(cp.PublicKey))
 	}
 	if r.Exported > 0 {
 		fmt.Printf("exported %d checkpoints\n", r.Exported)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/internal/testenv"
 )
 
@@ -59,7 +59,7 @@ func TestVerifyCommand(t *testing.T) {
 		!strings.Contains(out, "exported 1 checkpoints") {
 		t.Fatalf("verify of a clean log: exit %d\n%s", code, out)
 	}
-	if cps, err := eventstore.ReadCheckpointExport(export); err != nil || len(cps) != 1 ||
+	if cps, err := audit.ReadCheckpointExport(export); err != nil || len(cps) != 1 ||
 		!ed25519.Verify(cps[0].PublicKey, cps[0].Digest, cps[0].Signature) {
 		t.Fatalf("export: %+v, %v", cps, err)
 	}
@@ -81,7 +81,7 @@ func TestVerifyCommand(t *testing.T) {
 		strings.Contains(out, "signed checkpoint") {
 		t.Fatalf("verify of an altered log: exit %d\n%s", code, out)
 	}
-	if cps, _ := eventstore.ReadCheckpointExport(export); len(cps) != 1 {
+	if cps, _ := audit.ReadCheckpointExport(export); len(cps) != 1 {
 		t.Fatalf("%d checkpoints exported after tampering", len(cps))
 	}
 }

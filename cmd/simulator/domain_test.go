@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 // TestPayloadsDecodeWithDomain checks the simulator and the receiver's
@@ -18,7 +18,7 @@ func TestPayloadsDecodeWithDomain(t *testing.T) {
 		if !d.snapshot {
 			continue
 		}
-		s, err := domain.DecodeShopifyOrder(d.Body)
+		s, err := shopify.DecodeOrder(d.Body)
 		if d.Bad {
 			if err == nil {
 				t.Errorf("%s (%s) decoded", d.WebhookID, d.Fault)
@@ -36,13 +36,13 @@ func TestPayloadsDecodeWithDomain(t *testing.T) {
 	// Every body the simulator sends is one of its topic, of the shop it
 	// signs for: the receiver refuses anything else.
 	const shop = "epsilon.myshopify.com"
-	signer := domain.ShopifySigner{Domain: shop, ShopID: shopID(shop)}
+	signer := shopify.Signer{Domain: shop, ShopID: shopID(shop)}
 	for _, sc := range []string{"orders", "inventory", "compliance", "uninstall"} {
 		p := runParams{Scenario: sc, Shop: shop, Secret: "s", Seed: 9, Orders: 4}
 		topics := map[string]bool{}
 		for _, d := range buildPlan(p).deliveries {
 			topics[d.Topic] = true
-			v, err := domain.DecodeShopifyWebhook(d.Topic, d.Body, signer)
+			v, err := shopify.DecodeWebhook(d.Topic, d.Body, signer)
 			if err != nil || v == nil {
 				t.Errorf("%s %s: %v, %v\n%s", sc, d.Topic, v, err, d.Body)
 			}

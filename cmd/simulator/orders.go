@@ -31,12 +31,14 @@ type lineItem struct {
 	Title               string  `json:"title"`
 	Quantity            int     `json:"quantity"`
 	Price               string  `json:"price"`
+	CurrentQuantity     int     `json:"current_quantity"`
 	FulfillableQuantity int     `json:"fulfillable_quantity"`
 	FulfillmentStatus   *string `json:"fulfillment_status"`
 
 	price     int64
 	fulfilled int
 	refunded  int
+	removed   int // by order edits
 }
 
 type fulfillmentLine struct {
@@ -106,9 +108,12 @@ type order struct {
 	FulfillmentStatus *string       `json:"fulfillment_status"`
 	Note              *string       `json:"note"`
 	Tags              string        `json:"tags"`
+	Test              bool          `json:"test"`
 	SubtotalPrice     string        `json:"subtotal_price"`
 	TotalTax          string        `json:"total_tax"`
 	TotalPrice        string        `json:"total_price"`
+	CurrentSubtotal   string        `json:"current_subtotal_price"`
+	CurrentTotalPrice string        `json:"current_total_price"`
 	Customer          customer      `json:"customer"`
 	LineItems         []lineItem    `json:"line_items"`
 	Fulfillments      []fulfillment `json:"fulfillments"`
@@ -117,6 +122,13 @@ type order struct {
 	cur      currency
 	total    int64
 	refunded int64
+	// listedRefunds is what the refunds[] array holds; refunded also counts
+	// refunds a snapshot only states.
+	listedRefunds int64
+	// cases names what this order's life exercises, for counting results per case.
+	cases     []string
+	deleted   bool
+	lifecycle bool // plays the lifecycle scenario's extra topics (scenarios_lifecycle.go)
 }
 
 type currency struct {
@@ -324,6 +336,7 @@ func (g *generator) newOrder() *orderLife {
 			SKU:                 nullable(p.sku),
 			Title:               p.title,
 			Quantity:            q,
+			CurrentQuantity:     q,
 			FulfillableQuantity: q,
 			price:               p.price(cur),
 		}
@@ -331,8 +344,7 @@ func (g *generator) newOrder() *orderLife {
 		o.total += li.price * int64(q)
 		o.LineItems = append(o.LineItems, li)
 	}
-	o.SubtotalPrice = formatMoney(o.total, cur.exp)
-	o.TotalPrice = o.SubtotalPrice
+	o.setTotals()
 	o.TotalTax = formatMoney(0, cur.exp)
 	return &orderLife{o: o, steps: g.planSteps(o.FinancialStatus == "pending", units)}
 }
@@ -378,6 +390,7 @@ func (g *generator) advance(l *orderLife, at time.Time) action {
 	o.UpdatedAt = ts
 	var topics []string
 	var rf *refund
+	bodies := map[string][]byte{} // topics whose body is not the order snapshot
 	switch s {
 	case stepCreate:
 		o.CreatedAt = ts
@@ -412,12 +425,21 @@ func (g *generator) advance(l *orderLife, at time.Time) action {
 			topics = append(topics, "refunds/create")
 		}
 		topics = append(topics, "orders/updated")
+	default:
+		topics = g.advanceLifecycle(o, s, at, bodies)
 	}
+	if o.lifecycle {
+		topics = lifecycleTopics(o, s, topics, bodies)
+	}
+	if rf != nil {
+		bodies["refunds/create"] = mustJSON(rf)
+	}
+	o.setTotals()
 	snapshot := mustJSON(o)
 	a := action{at: at, eventID: g.uuid(), orderID: o.ID, state: stateOf(o, at)}
 	for _, t := range topics {
-		if t == "refunds/create" {
-			a.msgs = append(a.msgs, message{topic: t, body: mustJSON(rf)})
+		if body, ok := bodies[t]; ok {
+			a.msgs = append(a.msgs, message{topic: t, body: body, snapshot: t == "orders/delete"})
 			continue
 		}
 		a.msgs = append(a.msgs, message{topic: t, body: snapshot, snapshot: true})
@@ -442,7 +464,7 @@ func (g *generator) fulfil(o *order, at time.Time, partial bool) {
 	}
 	for i := range o.LineItems {
 		li := &o.LineItems[i]
-		q := li.Quantity - li.fulfilled
+		q := li.Quantity - li.removed - li.fulfilled
 		if partial {
 			if len(o.LineItems) == 1 {
 				q = 1
@@ -454,14 +476,16 @@ func (g *generator) fulfil(o *order, at time.Time, partial bool) {
 			continue
 		}
 		li.fulfilled += q
-		li.FulfillableQuantity = li.Quantity - li.fulfilled
+		li.FulfillableQuantity = li.Quantity - li.removed - li.fulfilled
 		li.FulfillmentStatus = nullable("partial")
 		if li.FulfillableQuantity == 0 {
 			li.FulfillmentStatus = nullable("fulfilled")
 		}
 		f.LineItems = append(f.LineItems, fulfillmentLine{ID: li.ID, VariantID: li.VariantID, SKU: li.SKU, Title: li.Title, Quantity: q})
 	}
-	o.Fulfillments = append(o.Fulfillments, f)
+	if len(f.LineItems) > 0 { // edits may have removed what was left to ship
+		o.Fulfillments = append(o.Fulfillments, f)
+	}
 	o.FulfillmentStatus = nullable("fulfilled")
 	for _, li := range o.LineItems {
 		if li.FulfillableQuantity > 0 {
@@ -487,7 +511,7 @@ func (g *generator) refund(o *order, at time.Time, partial bool, restock string)
 	var amount int64
 	for i := range o.LineItems {
 		li := &o.LineItems[i]
-		q := li.Quantity - li.refunded
+		q := li.Quantity - li.removed - li.refunded
 		if partial {
 			q = min(q, 1)
 		}
@@ -495,6 +519,7 @@ func (g *generator) refund(o *order, at time.Time, partial bool, restock string)
 			continue
 		}
 		li.refunded += q
+		li.CurrentQuantity = li.Quantity - li.removed - li.refunded
 		sub := li.price * int64(q)
 		amount += sub
 		rf.RefundLineItems = append(rf.RefundLineItems, refundLine{
@@ -509,6 +534,7 @@ func (g *generator) refund(o *order, at time.Time, partial bool, restock string)
 		amount = o.total - o.refunded
 	}
 	o.refunded += amount
+	o.listedRefunds += amount
 	rf.Transactions = []transaction{{
 		ID: g.id(), OrderID: o.ID, Kind: "refund", Status: "success",
 		Amount: formatMoney(amount, o.cur.exp), Currency: o.Currency, Gateway: "shopify_payments",
@@ -540,6 +566,10 @@ type expectedOrder struct {
 	FulfillmentStatus *string        `json:"fulfillment_status"`
 	Cancelled         bool           `json:"cancelled"`
 	Refunded          int64          `json:"refunded"`
+	CurrentTotal      int64          `json:"current_total"`
+	Test              bool           `json:"test"`
+	Deleted           bool           `json:"deleted"`
+	Cases             []string       `json:"cases"`
 	Lines             []expectedLine `json:"lines"`
 }
 
@@ -548,6 +578,7 @@ type expectedLine struct {
 	SKU               *string `json:"sku"`
 	VariantID         int64   `json:"variant_id"`
 	Quantity          int     `json:"quantity"`
+	CurrentQuantity   int     `json:"current_quantity"`
 	FulfilledQuantity int     `json:"fulfilled_quantity"`
 }
 
@@ -560,10 +591,15 @@ func stateOf(o *order, at time.Time) *orderState {
 		FinancialStatus:   o.FinancialStatus,
 		FulfillmentStatus: o.FulfillmentStatus,
 		Cancelled:         o.CancelledAt != nil,
-		Refunded:          o.refunded,
+		Refunded:          o.listedRefunds,
+		CurrentTotal:      o.total - o.refunded,
+		Test:              o.Test,
+		Deleted:           o.deleted,
+		Cases:             append([]string{}, o.cases...),
 	}
 	for _, li := range o.LineItems {
-		e.Lines = append(e.Lines, expectedLine{ID: li.ID, SKU: li.SKU, VariantID: li.VariantID, Quantity: li.Quantity, FulfilledQuantity: li.fulfilled})
+		e.Lines = append(e.Lines, expectedLine{ID: li.ID, SKU: li.SKU, VariantID: li.VariantID, Quantity: li.Quantity,
+			CurrentQuantity: li.CurrentQuantity, FulfilledQuantity: li.fulfilled})
 	}
 	return &orderState{updated: at, expected: e, fulfillments: slices.Clone(o.Fulfillments)}
 }

@@ -23,11 +23,14 @@ func (s *simulator) trickle(ctx context.Context, cfg trickleConfig) {
 		due  int
 	}
 	var active []pending
+	for _, a := range g.catalogUpdates(time.Now()) {
+		s.trickleSend(ctx, cfg, g.delivery(a, a.msgs[0], cfg.shop, cfg.secret))
+	}
 	t := time.NewTicker(cfg.interval)
 	defer t.Stop()
 	for tick := 0; ; tick++ {
 		now := time.Now()
-		fresh := g.newOrder()
+		fresh := g.newLifecycleOrder()
 		actions := []action{g.advance(fresh, now)}
 		keep := active[:0]
 		for _, p := range active {
@@ -62,6 +65,9 @@ func (s *simulator) trickle(ctx context.Context, cfg trickleConfig) {
 func (s *simulator) trickleSend(ctx context.Context, cfg trickleConfig, d *delivery) {
 	if d.state != nil {
 		s.orders.record(d.Shop, d.OrderID, d.state)
+	}
+	if !s.admin.apps.delivers(d.Shop, d.Topic) {
+		return
 	}
 	status, attempts, err := s.sender.deliver(ctx, cfg.target, d)
 	if err != nil || status/100 != 2 {

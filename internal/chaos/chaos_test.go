@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/internal/platform"
@@ -63,6 +64,7 @@ type report struct {
 	orderDiff                     string
 	readModelDiffs, deadLetters   []string
 	events, streams, hashFindings int64
+	republished                   int
 }
 
 func TestChaos(t *testing.T) {
@@ -83,7 +85,7 @@ func TestChaos(t *testing.T) {
 	t.Logf("chaos for %s, ORDERMILL_CHAOS_SEED=%d", duration, seed)
 
 	pg := testenv.StartPostgres(t)
-	rds := testenv.StartRedis(t)
+	rds := startRedis(t, os.Getenv("ORDERMILL_CHAOS_REDIS"))
 	// The Admin API's rate limit is not under test: fulfilment syncs must not
 	// be dead-lettered for throttling.
 	sim := testenv.StartSimulator(t, "--admin-bucket-size", "1000000", "--admin-restore-rate", "1000000")
@@ -200,7 +202,7 @@ func TestChaos(t *testing.T) {
 	}
 
 	// Faults: every kind once in the short run, then at random.
-	kinds := []string{"relay leader", "worker", "projectors", "api", "redis", "postgres"}
+	kinds := append([]string{"relay leader", "worker", "projectors", "api", "redis", "postgres"}, rds.extraFaults()...)
 	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
 	kill := func(name string) {
 		mu.Lock()
@@ -214,7 +216,9 @@ func TestChaos(t *testing.T) {
 		mu.Unlock()
 	}
 	gap := duration / time.Duration(len(kinds)+1)
-	for end, i := time.Now().Add(duration), 0; time.Now().Before(end); i++ {
+	// Some faults take seconds (a failover waits for the replica to take
+	// over), so every kind still comes once after the duration is up.
+	for end, i := time.Now().Add(duration), 0; time.Now().Before(end) || i < len(kinds); i++ {
 		time.Sleep(gap/2 + time.Duration(rng.Int64N(int64(gap))))
 		kind := kinds[rng.IntN(len(kinds))]
 		if i < len(kinds) {
@@ -237,6 +241,8 @@ func TestChaos(t *testing.T) {
 			kill([]string{"api-1", "api-2"}[rng.IntN(2)])
 		case "redis":
 			rds.Restart()
+		case "redis failover":
+			rds.Failover()
 		case "postgres":
 			pg.Restart()
 		}
@@ -328,13 +334,17 @@ func TestChaos(t *testing.T) {
 		}
 		rep.deadLetters = append(rep.deadLetters, s)
 	}
-	v, err := p.Store.Verify(ctx, nil)
+	v, err := audit.New(p.Store).Verify(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rep.events, rep.streams, rep.hashFindings = v.Events, v.Streams, int64(len(v.Findings))
+	for _, name := range []string{"relay-1", "relay-2"} {
+		rep.republished += strings.Count(nodes[name].Log(), "redis lost published events; republishing")
+	}
 
 	t.Logf(`chaos report (seed %d, %s of faults)
+  ran on:                 PostgreSQL %s; %s
   faults injected:        %d %v (plus %d restarts of processes that exited on their own)
   simulator runs:         %d, %d deliveries, %d acknowledged with 200, %d re-sent after the faults
   acknowledged but lost:  %d
@@ -343,10 +353,11 @@ func TestChaos(t *testing.T) {
   orders checked:         %d against the simulator's final state, differences: %q
   read models vs rebuild: %d differing tables
   dead letters:           %d
+  relay republished:      %d times after Redis lost data
   hash chain:             %d events in %d streams, %d findings`,
-		seed, duration, total(rep.faults), rep.faults, rep.crashRestarts, rep.runs, rep.deliveries, rep.acked, rep.redelivered,
+		seed, duration, pg.Addr, rds, total(rep.faults), rep.faults, rep.crashRestarts, rep.runs, rep.deliveries, rep.acked, rep.redelivered,
 		rep.lost, rep.notExact, rep.doubled, rep.orders, rep.orderDiff, len(rep.readModelDiffs), len(rep.deadLetters),
-		rep.events, rep.streams, rep.hashFindings)
+		rep.republished, rep.events, rep.streams, rep.hashFindings)
 	if rep.acked == 0 || rep.orders == 0 {
 		t.Fatal("the load generated nothing to check")
 	}

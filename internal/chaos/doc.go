@@ -10,4 +10,8 @@
 // `make chaos` runs it (ORDERMILL_CHAOS_DURATION, default 4m: each kind of
 // fault once, then at random; ORDERMILL_CHAOS_SEED replays a run), and
 // ORDERMILL_CHAOS_DURATION=25s go test ./internal/chaos is the short version.
+// ORDERMILL_CHAOS_REDIS=cluster runs it on a Redis Cluster of three masters
+// with a replica each, started by the harness; restarting Redis then empties
+// the master that serves the relayed streams, and a further fault kills that
+// master so that its replica takes over.
 package chaos

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/platform"
 	"github.com/ordermill/ordermill/internal/testenv"
@@ -99,9 +100,9 @@ func TestScheduledAudit(t *testing.T) {
 	}
 
 	// Checkpoints of every event pile up in the export, signed by the key.
-	var exported []eventstore.SignedCheckpoint
+	var exported []audit.SignedCheckpoint
 	waitFor(t, "three exported checkpoints of all five events", func() bool {
-		exported, err = eventstore.ReadCheckpointExport(cfg.CheckpointExport)
+		exported, err = audit.ReadCheckpointExport(cfg.CheckpointExport)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,11 +146,11 @@ func TestScheduledAudit(t *testing.T) {
 	if err := store.Pool().QueryRow(ctx, `SELECT count(*) FROM signed_checkpoints`).Scan(&after); err != nil {
 		t.Fatal(err)
 	}
-	if now, _ := eventstore.ReadCheckpointExport(cfg.CheckpointExport); after != signed || len(now) != signed {
+	if now, _ := audit.ReadCheckpointExport(cfg.CheckpointExport); after != signed || len(now) != signed {
 		t.Fatalf("signing went on over a tampered log: %d checkpoints, then %d; %d exported", signed, after, len(now))
 	}
-	last, err := store.LastAudit(ctx)
-	if err != nil || last.OK || len(last.Findings) == 0 || last.Findings[0].Kind != eventstore.FindingAltered {
+	last, err := audit.New(store).LastAudit(ctx)
+	if err != nil || last.OK || len(last.Findings) == 0 || last.Findings[0].Kind != audit.FindingAltered {
 		t.Fatalf("last recorded run: %+v, %v", last, err)
 	}
 

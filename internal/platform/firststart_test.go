@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/relay"
 )
 
 // TestFreshStartLogsNoError starts the platform as a newcomer's first
@@ -48,7 +49,7 @@ func TestFreshStartLogsNoError(t *testing.T) {
 	defer rdb.Close()
 	// Both kinds of consumer: a batch projector and a Watermill worker.
 	waitFor(t, "the consumer groups on the order stream", func() bool {
-		infos, err := rdb.XInfoGroups(context.Background(), "ordermill:events.order").Result()
+		infos, err := rdb.XInfoGroups(context.Background(), relay.Topic("ordermill:", "order")).Result()
 		var names []string
 		for _, g := range infos {
 			names = append(names, g.Name)

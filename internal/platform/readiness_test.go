@@ -21,6 +21,7 @@ import (
 	"github.com/ordermill/ordermill/internal/platform"
 	"github.com/ordermill/ordermill/internal/shops"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/relay"
 )
 
 // startRedis runs a throwaway redis-server on addr until stop is called.
@@ -139,19 +140,19 @@ func TestReadinessFollowsRedis(t *testing.T) {
 	startRedis(t, addr)
 	waitFor(t, "readiness to return with Redis", func() bool { code, _ := readyz(t, srv.URL); return code == http.StatusOK })
 	waitFor(t, "the relay to publish the webhook captured while Redis was down", func() bool {
-		n, err := p.Redis.XLen(ctx, eventstore.Topic(cfg.StreamPrefix, "webhook")).Result()
+		n, err := p.Redis.XLen(ctx, relay.Topic(cfg.StreamPrefix, "webhook")).Result()
 		return err == nil && n >= 1
 	})
 
 	// Graceful stop releases the leader lock, so a standby can take over at once.
-	if ok, err := p.Store.LeaderElected(ctx); err != nil || !ok {
+	if ok, err := relay.LeaderElected(ctx, p.Pool); err != nil || !ok {
 		t.Fatalf("leader elected before stop: %v %v", ok, err)
 	}
 	cancel()
 	if err := <-relayDone; err != nil {
 		t.Fatalf("relay stopped with %v", err)
 	}
-	if ok, err := p.Store.LeaderElected(context.Background()); err != nil || ok {
+	if ok, err := relay.LeaderElected(context.Background(), p.Pool); err != nil || ok {
 		t.Errorf("leader lock still held after the relay stopped: %v %v", ok, err)
 	}
 }

@@ -14,10 +14,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ordermill/ordermill/api"
-	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/migrations"
 	"github.com/ordermill/ordermill/projections"
+	"github.com/ordermill/ordermill/relay"
 	"github.com/ordermill/ordermill/workers"
 )
 
@@ -49,7 +50,7 @@ func ParseRoles(list string) ([]string, error) {
 func (p *Platform) Run(ctx context.Context, roles []string) error {
 	// Relay processes take turns at the scheduled audit too: one at a time
 	// (its own advisory lock), wherever the relay is deployed.
-	var auditor *eventstore.Auditor
+	var auditor *audit.Auditor
 	if slices.Contains(roles, "relay") && p.Config.AuditInterval > 0 {
 		var err error
 		if auditor, err = p.Auditor(); err != nil {
@@ -62,6 +63,15 @@ func (p *Platform) Run(ctx context.Context, roles []string) error {
 	}
 	if auditor != nil {
 		g.Go(func() error { return auditor.Run(ctx) })
+	}
+	if slices.Contains(roles, "workers") && p.Config.ShopifySubscriptionsCheck > 0 {
+		check := p.SubscriptionCheck()
+		g.Go(func() error {
+			if err := check.Run(ctx); !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("webhook subscription check: %w", err)
+			}
+			return nil
+		})
 	}
 	for _, role := range roles {
 		run := map[string]func(context.Context) error{
@@ -104,7 +114,7 @@ func (p *Platform) readinessChecks() []api.Check {
 			return nil
 		}},
 		{Name: "relay_leader", Run: func(ctx context.Context) error {
-			ok, err := p.Store.LeaderElected(ctx)
+			ok, err := relay.LeaderElected(ctx, p.Pool)
 			if err == nil && !ok {
 				err = errors.New("no relay holds the leader lock")
 			}
@@ -142,7 +152,7 @@ func (p *Platform) handler() (http.Handler, error) {
 		Logger: p.Log, Checks: p.readinessChecks(),
 		Keys: keys, BcryptCost: p.Config.BcryptCost, TrustedProxies: p.Config.TrustedProxies, WriteTimeout: p.Config.HTTPWriteTimeout,
 		CORSOrigins: p.Config.CORSOrigins,
-		Shops:       p.Shops, WebhookMaxBytes: p.Config.WebhookMaxBytes, Webhooks: p.WebhookProcessor(), DeadLetters: deadLetters,
+		Shops:       p.Shops, Shopify: p.installEndpoints(), WebhookMaxBytes: p.Config.WebhookMaxBytes, Webhooks: p.WebhookProcessor(), DeadLetters: deadLetters,
 		Limits: api.RateLimits{
 			Principal: limit(p.Config.RateLimitUser), IP: limit(p.Config.RateLimitIP), Login: limit(p.Config.RateLimitLogin),
 			WebhookFailures: limit(p.Config.RateLimitWebhookFailures), AuthFailures: limit(p.Config.RateLimitAuthFailures),
@@ -183,19 +193,20 @@ func (p *Platform) runAPI(ctx context.Context) error {
 }
 
 // RunRelay runs the relay role: leader election, then events to Redis
-// Streams, eventstore.PipelineDepth events per round trip (make bench, scenario 3).
+// Streams, relay.PipelineDepth events per round trip (make bench, scenario 3).
 func (p *Platform) RunRelay(ctx context.Context) error {
-	pub := eventstore.NewPipelinePublisher(p.Redis)
+	pub := relay.NewPipelinePublisher(p.Redis)
 	prefix := p.Config.StreamPrefix
 	groups := append(projections.ConsumerGroups(prefix, projections.All(p.Redis, prefix)...),
 		workers.ConsumerGroups(prefix, p.WorkerHandlers()...)...)
-	return eventstore.NewRelay(p.Store, pub, eventstore.RelayConfig{TopicPrefix: prefix, Logger: p.Log,
-		Recovery: &eventstore.RedisRecovery{Redis: p.Redis, Groups: groups}}).Run(ctx)
+	return relay.NewRelay(p.Store, pub, relay.RelayConfig{TopicPrefix: prefix, Logger: p.Log,
+		Recovery: &relay.RedisRecovery{Redis: p.Redis, Groups: groups}}).Run(ctx)
 }
 
 // RunProjectors runs every read model's projector.
 func (p *Platform) RunProjectors(ctx context.Context) error {
 	return projections.NewRunner(p.Pool, projections.RunnerConfig{
 		Redis: p.Redis, TopicPrefix: p.Config.StreamPrefix, ConsumerName: ConsumerName(), Logger: p.Log,
+		MaxRetries: p.maxRetries(), RetryInterval: p.Config.WorkerRetryInterval,
 	}, projections.WithCipher(p.Cipher, projections.All(p.Redis, p.Config.StreamPrefix))...).Run(ctx)
 }

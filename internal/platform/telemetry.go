@@ -12,10 +12,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/internal/telemetry"
 	"github.com/ordermill/ordermill/projections"
-	"github.com/ordermill/ordermill/workers"
+	"github.com/ordermill/ordermill/relay"
 )
 
 // MetricsHandler serves the process-wide metrics together with this
@@ -40,11 +40,20 @@ func (p *Platform) observeRoles(ctx context.Context, g *errgroup.Group, roles []
 		for _, h := range p.WorkerHandlers() {
 			handlers = append(handlers, h.Name)
 		}
+		for _, pr := range projections.All(nil, p.Config.StreamPrefix) {
+			handlers = append(handlers, projections.DeadLetterName(pr.Name()))
+		}
 		err := p.Metrics.Register(telemetry.NewLagCollector(p.Pool, p.Log, handlers...))
 		if err == nil {
 			err = p.Metrics.Register(telemetry.NewStreamCollector(p.Redis, p.Config.StreamPrefix, p.consumedStreams(), p.Log))
 		}
 		// Run may be called again on the same platform: its collectors are already there.
+		if err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			return err
+		}
+	}
+	if p.ReadPool != p.Pool {
+		err := p.Metrics.Register(telemetry.NewReplicaCollector(p.Pool, p.ReadPool, p.Log))
 		if err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
 			return err
 		}
@@ -80,17 +89,18 @@ func (p *Platform) observeRoles(ctx context.Context, g *errgroup.Group, roles []
 // plus the dead-letter stream: the queues whose depth matters.
 func (p *Platform) consumedStreams() []string {
 	var categories []string
+	streams := []string{bus.DeadLetterTopic(p.Config.StreamPrefix)}
 	for _, pr := range projections.All(nil, p.Config.StreamPrefix) {
 		categories = append(categories, pr.Categories()...)
+		streams = append(streams, bus.RequeueTopic(p.Config.StreamPrefix, projections.DeadLetterName(pr.Name())))
 	}
-	streams := []string{workers.DeadLetterTopic(p.Config.StreamPrefix)}
 	for _, h := range p.WorkerHandlers() {
 		categories = append(categories, h.Categories...)
-		streams = append(streams, workers.RequeueTopic(p.Config.StreamPrefix, h.Name))
+		streams = append(streams, bus.RequeueTopic(p.Config.StreamPrefix, h.Name))
 	}
 	slices.Sort(categories)
 	for _, c := range slices.Compact(categories) {
-		streams = append(streams, eventstore.Topic(p.Config.StreamPrefix, c))
+		streams = append(streams, relay.Topic(p.Config.StreamPrefix, c))
 	}
 	return streams
 }

@@ -135,15 +135,24 @@ type simRun struct {
 // Shopify webhooks to both api processes; half way the relay leader is
 // killed with SIGKILL. Every webhook must still be captured and processed,
 // the standby must take over, and both worker processes must have done work.
+// With ORDERMILL_TEST_REDIS=cluster it runs on a Redis Cluster of its own
+// (three masters, three replicas) instead of the shared Redis.
 func TestTopology(t *testing.T) {
 	dbURL := testenv.DatabaseURL(t)
-	_, prefix := testenv.Redis(t)
+	redisURL, prefix := testenv.RedisURL(), ""
+	if os.Getenv("ORDERMILL_TEST_REDIS") == "cluster" {
+		cluster := testenv.StartRedisCluster(t)
+		redisURL, prefix = cluster.URL(), "topology:"
+		t.Logf("on %s", cluster)
+	} else {
+		_, prefix = testenv.Redis(t)
+	}
 	sim := testenv.StartSimulator(t)
 	bin := buildOrdermill(t)
 	env := append(os.Environ(),
 		"ORDERMILL_DATABASE_URL="+dbURL,
 		"ORDERMILL_DATABASE_READ_URL=",
-		"ORDERMILL_REDIS_URL="+testenv.RedisURL(),
+		"ORDERMILL_REDIS_URL="+redisURL,
 		"ORDERMILL_STREAM_PREFIX="+prefix,
 		"ORDERMILL_AUTO_MIGRATE=false",
 		"ORDERMILL_DATA_DIR="+t.TempDir(), // shared: one master key and JWT key for all processes

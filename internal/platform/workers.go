@@ -5,16 +5,26 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/internal/privacy"
 	"github.com/ordermill/ordermill/shopify"
 	"github.com/ordermill/ordermill/workers"
 )
 
+// maxRetries is ORDERMILL_WORKER_MAX_RETRIES as the bus reads it: the bus
+// reads 0 as its default, the variable as no retries.
+func (p *Platform) maxRetries() int {
+	if p.Config.WorkerMaxRetries == 0 {
+		return bus.NoRetries
+	}
+	return p.Config.WorkerMaxRetries
+}
+
 // WorkersConfig is the workers role's router configuration.
 func (p *Platform) WorkersConfig() workers.Config {
 	return workers.Config{
 		Redis: p.Redis, Pool: p.Pool, TopicPrefix: p.Config.StreamPrefix, ConsumerName: ConsumerName(),
-		ClaimIdle: p.Config.WorkerClaimIdle, MaxRetries: p.Config.WorkerMaxRetries,
+		ClaimIdle: p.Config.WorkerClaimIdle, MaxRetries: p.maxRetries(),
 		RetryInterval: p.Config.WorkerRetryInterval, Concurrency: p.Config.WorkerConcurrency, Logger: p.Log,
 	}
 }
@@ -25,13 +35,13 @@ func (p *Platform) WebhookProcessor() *workers.Webhooks {
 	return workers.NewWebhooks(p.Store, p.Shops, p.Log)
 }
 
-// DeadLetters lists and re-queues what the workers gave up on.
-func (p *Platform) DeadLetters() (*workers.DeadLetters, error) {
+// DeadLetters lists and re-queues what the workers and projectors gave up on.
+func (p *Platform) DeadLetters() (*bus.DeadLetters, error) {
 	pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: p.Redis}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return workers.NewDeadLetters(p.Store, pub, p.Config.StreamPrefix), nil
+	return bus.NewDeadLetters(p.Store, pub, p.Config.StreamPrefix), nil
 }
 
 // WorkerHandlers lists every background handler the workers role runs.

@@ -41,8 +41,10 @@ var personal = map[string][]field{
 	// post the body again: it is sealed with it, and erased with it.
 	"webhook.received": {{name: "body_base64", bytes: true}, {name: "hmac"}},
 	"order.placed":     {{name: "email"}, {name: "customer_name"}},
-	"email.sent":       {{name: "to"}},
-	"email.failed":     {{name: "to"}},
+	// Shopify's newest word on the order: its contact and its note.
+	"order.snapshot_applied": {{name: "email"}, {name: "customer_name"}, {name: "note"}},
+	"email.sent":             {{name: "to"}},
+	"email.failed":           {{name: "to"}},
 }
 
 // Cipher is the event store's Cipher: it seals personal fields with the key
@@ -198,7 +200,7 @@ func (c *Cipher) subject(ctx context.Context, eventType string, obj map[string]j
 		if json.Unmarshal(body, &b) == nil && b.Customer != nil {
 			customer = b.Customer.ID
 		}
-	case "order.placed":
+	case "order.placed", "order.snapshot_applied":
 		_ = json.Unmarshal(obj["customer_id"], &customer)
 	case "email.sent", "email.failed":
 		// An email belongs to whoever the event that caused it was about.

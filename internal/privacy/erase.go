@@ -118,7 +118,7 @@ var personalColumns = []struct {
 	key      string
 	byPlaced bool
 }{
-	{table: "orders_view", columns: []string{"email", "customer_name"}, key: "id"},
+	{table: "orders_view", columns: []string{"email", "customer_name", "note"}, key: "id"},
 	{table: "emails_view", columns: []string{"to_address"}, key: "source_event_id", byPlaced: true},
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/platform"
@@ -325,13 +326,13 @@ func TestCustomerRedactErasesEverywhere(t *testing.T) {
 	}
 
 	// The chain still verifies: erasure rewrote nothing.
-	res, err := p.Store.Verify(ctx, nil)
+	res, err := audit.New(p.Store).Verify(ctx, nil)
 	if err != nil || len(res.Findings) != 0 || res.Events == 0 {
 		t.Fatalf("verify after erasure: %d events, findings %v, %v", res.Events, res.Findings, err)
 	}
 
 	// The erased webhook's body is gone, which re-verification says.
-	trace, err := p.Store.TraceWebhook(ctx, shop, redactedW, []byte(secret))
+	trace, err := audit.New(p.Store).TraceWebhook(ctx, shop, redactedW, []byte(secret))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 )
@@ -122,7 +123,7 @@ func BuildExport(ctx context.Context, store *eventstore.Store, shop string, requ
 		if err != nil {
 			return Export{}, err
 		}
-		state, err := eventstore.OrderState(events)
+		state, err := audit.OrderState(events)
 		if err != nil {
 			return Export{}, fmt.Errorf("order %s: %w", id, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/ordermill/ordermill/internal/secrets"
 	"github.com/ordermill/ordermill/internal/shops"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 func TestRegistry(t *testing.T) {
@@ -96,7 +97,7 @@ func TestRegistry(t *testing.T) {
 	if s.ShopifyID != nil {
 		t.Errorf("shop registered without a Shopify id has %d", *s.ShopifyID)
 	}
-	if signer, err := reg.Signer(ctx, "demo.myshopify.com"); err != nil || signer != (domain.ShopifySigner{Domain: "demo.myshopify.com"}) {
+	if signer, err := reg.Signer(ctx, "demo.myshopify.com"); err != nil || signer != (shopify.Signer{Domain: "demo.myshopify.com"}) {
 		t.Errorf("signer without id = %+v, %v", signer, err)
 	}
 	c, err := reg.Add(ctx, shops.Registration{Domain: "c.myshopify.com", Name: "C", Currency: "USD", ShopifyID: 954889,
@@ -104,7 +105,7 @@ func TestRegistry(t *testing.T) {
 	if err != nil || c.ShopifyID == nil || *c.ShopifyID != 954889 {
 		t.Fatalf("add with Shopify id: %+v, %v", c, err)
 	}
-	if signer, err := reg.Signer(ctx, "C.myshopify.com"); err != nil || signer != (domain.ShopifySigner{Domain: "c.myshopify.com", ShopID: 954889}) {
+	if signer, err := reg.Signer(ctx, "C.myshopify.com"); err != nil || signer != (shopify.Signer{Domain: "c.myshopify.com", ShopID: 954889}) {
 		t.Errorf("signer = %+v, %v", signer, err)
 	}
 	if signer, err := reg.Signer(ctx, "nobody.myshopify.com"); err != nil || signer.ShopID != 0 {

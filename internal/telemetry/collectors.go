@@ -124,7 +124,8 @@ func (c *StreamCollector) Collect(ch chan<- prometheus.Metric) {
 		err = nil
 	}
 	for i, s := range streams {
-		name := strings.TrimPrefix(s, c.prefix)
+		// The hash tag is the key's business, not the dashboard's: events.order.
+		name := strings.NewReplacer("{", "", "}", "").Replace(strings.TrimPrefix(s, c.prefix))
 		if n, err := lens[i].Result(); err == nil {
 			ch <- prometheus.MustNewConstMetric(streamLength, prometheus.GaugeValue, float64(n), name)
 		}

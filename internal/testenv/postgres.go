@@ -38,12 +38,35 @@ func StartPostgres(t testing.TB) *PostgresServer {
 			t.Skip("initdb is not installed")
 		}
 	}
+	s := &PostgresServer{Addr: FreeAddr(t), t: t, dir: serverDir(t), bin: filepath.Dir(initdb[len(initdb)-1])}
+	s.run("initdb", "-D", s.dir, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8")
+	s.Start()
+	t.Cleanup(func() { s.pgctl("stop", "-m", "immediate") })
+	return s
+}
+
+// StartReplica makes a streaming replica of s (pg_basebackup -R: a copy of
+// the running server that keeps following it) on a port of its own; it is
+// stopped and removed when the test ends.
+func (s *PostgresServer) StartReplica() *PostgresServer {
+	s.t.Helper()
+	r := &PostgresServer{Addr: FreeAddr(s.t), t: s.t, dir: serverDir(s.t), bin: s.bin}
+	host, port, _ := net.SplitHostPort(s.Addr)
+	r.run("pg_basebackup", "-D", r.dir, "-R", "-X", "stream", "-h", host, "-p", port, "-U", "postgres", "--no-sync", "--checkpoint=fast")
+	r.Start()
+	s.t.Cleanup(func() { r.pgctl("stop", "-m", "immediate") })
+	return r
+}
+
+// serverDir is a new directory for a cluster's data, owned by the user
+// PostgreSQL runs as.
+func serverDir(t testing.TB) string {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "ordermill-pg-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	s := &PostgresServer{Addr: FreeAddr(t), t: t, dir: filepath.Join(dir, "data"), bin: filepath.Dir(initdb[len(initdb)-1])}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -55,10 +78,7 @@ func StartPostgres(t testing.TB) *PostgresServer {
 			t.Fatal(err)
 		}
 	}
-	s.run("initdb", "-D", s.dir, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8")
-	s.Start()
-	t.Cleanup(func() { s.pgctl("stop", "-m", "immediate") })
-	return s
+	return filepath.Join(dir, "data")
 }
 
 // URL is the connection URL of database name on this server.

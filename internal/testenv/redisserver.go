@@ -13,10 +13,12 @@ import (
 // nothing on disk: Restart loses every key, as a restart of a Redis without
 // persistence does. Tests that restart Redis use one, never the shared one.
 type RedisServer struct {
-	Addr string
-	t    testing.TB
-	cmd  *exec.Cmd
-	done chan struct{}
+	Addr  string
+	t     testing.TB
+	dir   string   // "": a new empty directory at each start
+	extra []string // further redis-server arguments
+	cmd   *exec.Cmd
+	done  chan struct{}
 }
 
 // StartRedis starts a private redis-server, stopped when the test ends.
@@ -38,8 +40,12 @@ func (s *RedisServer) URL() string { return "redis://" + s.Addr + "/0" }
 func (s *RedisServer) Start() {
 	s.t.Helper()
 	_, port, _ := net.SplitHostPort(s.Addr)
-	s.cmd = exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", s.t.TempDir(), "--loglevel", "warning")
+	dir := s.dir
+	if dir == "" {
+		dir = s.t.TempDir()
+	}
+	s.cmd = exec.Command("redis-server", append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no", "--dir", dir, "--loglevel", "warning"}, s.extra...)...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("start redis-server: %v", err)
 	}
@@ -54,6 +60,9 @@ func (s *RedisServer) Start() {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Running reports whether the server was started and not killed since.
+func (s *RedisServer) Running() bool { return s.cmd != nil }
 
 // Kill stops the server with SIGKILL and waits for it to exit.
 func (s *RedisServer) Kill() {

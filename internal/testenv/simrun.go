@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -52,11 +53,17 @@ type ExpectedOrder struct {
 	FulfillmentStatus *string `json:"fulfillment_status"`
 	Cancelled         bool    `json:"cancelled"`
 	Refunded          int64   `json:"refunded"`
-	Lines             []struct {
+	CurrentTotal      int64   `json:"current_total"` // current_total_price: after edits and refunds
+	Test              bool    `json:"test"`
+	Deleted           bool    `json:"deleted"`
+	// Cases names what the order's life exercised (the lifecycle scenario).
+	Cases []string `json:"cases"`
+	Lines []struct {
 		ID                int64   `json:"id"`
 		SKU               *string `json:"sku"`
 		VariantID         int64   `json:"variant_id"`
 		Quantity          int     `json:"quantity"`
+		CurrentQuantity   int     `json:"current_quantity"`
 		FulfilledQuantity int     `json:"fulfilled_quantity"`
 	} `json:"lines"`
 }
@@ -64,32 +71,62 @@ type ExpectedOrder struct {
 // CompareOrders describes the first differences between orders_view (with
 // its lines) and the expected orders; "" means they match exactly.
 func CompareOrders(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop string, want []ExpectedOrder) string {
+	var diffs []string
+	perOrder := OrderDiffs(ctx, t, pool, shop, want)
+	if n := countOrders(ctx, t, pool, shop); n != len(want) {
+		diffs = append(diffs, fmt.Sprintf("%d orders in orders_view, want %d", n, len(want)))
+	}
+	for _, w := range want {
+		if d, ok := perOrder[w.ShopifyID]; ok {
+			diffs = append(diffs, d)
+		}
+		if len(diffs) > 5 {
+			break
+		}
+	}
+	if len(diffs) == 0 {
+		return ""
+	}
+	return fmt.Sprint(diffs)
+}
+
+func countOrders(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop string) (n int) {
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM orders_view WHERE shop = $1`, shop).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// OrderDiffs compares orders_view and order_lines_view with the expected
+// orders and says, per Shopify order id, what differs; orders that match
+// are absent.
+func OrderDiffs(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop string, want []ExpectedOrder) map[int64]string {
 	type line struct {
-		sku                 string
-		variant             int64
-		quantity, fulfilled int
+		sku                           string
+		variant                       int64
+		quantity, original, fulfilled int
 	}
 	type order struct {
 		name, currency, financial, fulfillment string
 		total, refunded                        int64
-		cancelled                              bool
+		cancelled, test, deleted               bool
 		lines                                  map[string]line
 	}
 	got := map[int64]*order{}
 	rows, err := pool.Query(ctx, `SELECT shopify_id, name, currency, total, refunded, financial_status, fulfillment_status,
-		cancelled_at IS NOT NULL FROM orders_view WHERE shop = $1`, shop)
+		cancelled_at IS NOT NULL, test, deleted FROM orders_view WHERE shop = $1`, shop)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
 		var id int64
 		o := &order{lines: map[string]line{}}
-		if err := rows.Scan(&id, &o.name, &o.currency, &o.total, &o.refunded, &o.financial, &o.fulfillment, &o.cancelled); err != nil {
+		if err := rows.Scan(&id, &o.name, &o.currency, &o.total, &o.refunded, &o.financial, &o.fulfillment, &o.cancelled, &o.test, &o.deleted); err != nil {
 			t.Fatal(err)
 		}
 		got[id] = o
 	}
-	rows, err = pool.Query(ctx, `SELECT o.shopify_id, l.line_id, l.sku, coalesce(l.variant_id, 0), l.quantity, l.fulfilled_quantity
+	rows, err = pool.Query(ctx, `SELECT o.shopify_id, l.line_id, l.sku, coalesce(l.variant_id, 0), l.quantity, l.original_quantity, l.fulfilled_quantity
 		FROM order_lines_view l JOIN orders_view o ON o.id = l.order_id WHERE o.shop = $1`, shop)
 	if err != nil {
 		t.Fatal(err)
@@ -100,21 +137,19 @@ func CompareOrders(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop s
 			lid string
 			l   line
 		)
-		if err := rows.Scan(&id, &lid, &l.sku, &l.variant, &l.quantity, &l.fulfilled); err != nil {
+		if err := rows.Scan(&id, &lid, &l.sku, &l.variant, &l.quantity, &l.original, &l.fulfilled); err != nil {
 			t.Fatal(err)
 		}
 		if o := got[id]; o != nil {
 			o.lines[lid] = l
 		}
 	}
-	var diffs []string
-	if len(got) != len(want) {
-		diffs = append(diffs, fmt.Sprintf("%d orders in orders_view, want %d", len(got), len(want)))
-	}
+	diffs := map[int64]string{}
 	for _, w := range want {
+		var d []string
 		g := got[w.ShopifyID]
 		if g == nil {
-			diffs = append(diffs, fmt.Sprintf("order %d missing", w.ShopifyID))
+			diffs[w.ShopifyID] = fmt.Sprintf("order %d missing", w.ShopifyID)
 			continue
 		}
 		fulfillment := "unfulfilled"
@@ -122,30 +157,27 @@ func CompareOrders(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop s
 			fulfillment = *w.FulfillmentStatus
 		}
 		exp := order{name: w.Name, currency: w.Currency, financial: w.FinancialStatus, fulfillment: fulfillment,
-			total: w.Total, refunded: w.Refunded, cancelled: w.Cancelled}
+			total: w.CurrentTotal, refunded: w.Refunded, cancelled: w.Cancelled, test: w.Test, deleted: w.Deleted}
 		if g.name != exp.name || g.currency != exp.currency || g.financial != exp.financial || g.fulfillment != exp.fulfillment ||
-			g.total != exp.total || g.refunded != exp.refunded || g.cancelled != exp.cancelled {
-			diffs = append(diffs, fmt.Sprintf("order %d: got %+v, want %+v", w.ShopifyID, *g, exp))
+			g.total != exp.total || g.refunded != exp.refunded || g.cancelled != exp.cancelled || g.test != exp.test || g.deleted != exp.deleted {
+			d = append(d, fmt.Sprintf("order %d: got %+v, want %+v", w.ShopifyID, *g, exp))
 		}
 		if len(g.lines) != len(w.Lines) {
-			diffs = append(diffs, fmt.Sprintf("order %d: %d lines, want %d", w.ShopifyID, len(g.lines), len(w.Lines)))
+			d = append(d, fmt.Sprintf("order %d: %d lines, want %d", w.ShopifyID, len(g.lines), len(w.Lines)))
 		}
 		for _, wl := range w.Lines {
 			sku := ""
 			if wl.SKU != nil {
 				sku = *wl.SKU
 			}
-			want := line{sku: sku, variant: wl.VariantID, quantity: wl.Quantity, fulfilled: wl.FulfilledQuantity}
+			want := line{sku: sku, variant: wl.VariantID, quantity: wl.CurrentQuantity, original: wl.Quantity, fulfilled: wl.FulfilledQuantity}
 			if gl := g.lines[strconv.FormatInt(wl.ID, 10)]; gl != want {
-				diffs = append(diffs, fmt.Sprintf("order %d line %d: got %+v, want %+v", w.ShopifyID, wl.ID, gl, want))
+				d = append(d, fmt.Sprintf("order %d line %d: got %+v, want %+v", w.ShopifyID, wl.ID, gl, want))
 			}
 		}
-		if len(diffs) > 5 {
-			break
+		if len(d) > 0 {
+			diffs[w.ShopifyID] = strings.Join(d, "; ")
 		}
 	}
-	if len(diffs) == 0 {
-		return ""
-	}
-	return fmt.Sprint(diffs)
+	return diffs
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 // Simulator is cmd/simulator running as a subprocess: the real HTTP stand-in
@@ -134,7 +135,7 @@ func (s *Simulator) PlayOrders(t testing.TB, shop string, orders int) map[int64]
 		if !strings.HasPrefix(d.Topic, "orders/") {
 			continue
 		}
-		o, err := domain.DecodeShopifyOrder(d.Body)
+		o, err := shopify.DecodeOrder(d.Body)
 		if err != nil {
 			t.Fatalf("simulator sent an undecodable %s: %v", d.Topic, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/relay"
 )
 
 // relayRounds is how many times scenario 3 runs each relay and its XADD loop.
@@ -19,7 +20,7 @@ const relayRounds = 3
 
 // relay is scenario 3: events/s from the events table to Redis Streams, for
 // Watermill's publisher (one XADD round trip per event) and the pipelined
-// one (one per eventstore.PipelineDepth events), each next to a plain XADD
+// one (one per relay.PipelineDepth events), each next to a plain XADD
 // loop of the same message at the same pipeline depth.
 func (b *bench) relay(ctx context.Context) error {
 	e, err := b.open(ctx)
@@ -45,7 +46,7 @@ func (b *bench) relay(ctx context.Context) error {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	msg, err := eventstore.ToMessage(first[0])
+	msg, err := relay.ToMessage(first[0])
 	if err != nil {
 		return err
 	}
@@ -63,7 +64,7 @@ func (b *bench) relay(ctx context.Context) error {
 		depth int
 	}{
 		{"Watermill publisher", watermillPub, 1},
-		{"pipelined publisher", eventstore.NewPipelinePublisher(e.p.Redis), eventstore.PipelineDepth},
+		{"pipelined publisher", relay.NewPipelinePublisher(e.p.Redis), relay.PipelineDepth},
 	} {
 		// Alternating rounds, as in scenario 1's saturated phase: a round
 		// lasts about a second, so a slow spell of the machine could fall on
@@ -118,7 +119,7 @@ func (b *bench) relay(ctx context.Context) error {
 	b.note("Scenario 3: %d order.placed events of %d bytes as a Redis message, read in batches of %d and "+
 		"published %d per round trip; the relay's time includes reading the events table and saving its checkpoints. "+
 		"Each figure is over %d rounds, relay and XADD loop alternating.",
-		n, messageSize(values), eventstore.FollowBatch, eventstore.PipelineDepth, relayRounds)
+		n, messageSize(values), eventstore.FollowBatch, relay.PipelineDepth, relayRounds)
 	return nil
 }
 
@@ -130,7 +131,7 @@ func relayDuration(ctx context.Context, e *env, pub message.Publisher, name stri
 		return 0, err
 	}
 	id := randomHex(3)
-	relay := eventstore.NewRelay(e.p.Store, pub, eventstore.RelayConfig{
+	relay := relay.NewRelay(e.p.Store, pub, relay.RelayConfig{
 		TopicPrefix: e.cfg.StreamPrefix + id + ":", Checkpoint: "bench-" + id,
 		Logger: slog.New(slog.DiscardHandler),
 	})

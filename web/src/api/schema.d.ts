@@ -515,6 +515,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/shopify/install": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start installing the app on a shop (OAuth)
+         * @description The app's install link, opened by Shopify with the shop and signed by
+         *     it (`hmac`: hex HMAC-SHA256, with the app's client secret, of the other
+         *     parameters sorted by name; `timestamp` within 90 seconds). Redirects the
+         *     merchant to the shop's `/admin/oauth/authorize` with the app's client id,
+         *     scopes, redirect URI (`<ORDERMILL_APP_URL>/shopify/callback`) and a
+         *     single-use state that expires after 10 minutes. A foreign domain, a
+         *     wrong signature or a stale request answers an HTML page saying so, and
+         *     nothing is stored.
+         */
+        get: operations["shopifyInstall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shopify/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Finish installing the app (OAuth redirect)
+         * @description Shopify's redirect after the merchant approved the app, signed like the
+         *     install link, with the code and the state the install issued for this
+         *     shop (spent here: a second use fails). The code becomes an expiring
+         *     offline access token with its refresh token (`expiring=1`), sealed at
+         *     rest; the shop is registered, or resumed when it was installed before,
+         *     its owner registered, and it is subscribed to the webhooks the platform
+         *     processes. The owner lands in the app signed in: the redirect's fragment
+         *     carries `access_token` and `refresh_token`, which the app keeps and
+         *     removes from the address. Any failed check answers an HTML page and
+         *     changes nothing.
+         */
+        get: operations["shopifyCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shopify/token-exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Install the embedded app by token exchange
+         * @description For the app embedded in Shopify admin: the App Bridge session token
+         *     (`Authorization: Bearer`, HS256 with the app's client secret, `aud` the
+         *     client id, `dest` the shop, `exp`/`nbf` checked) proves the shop; unless
+         *     the shop already has a live token it is exchanged for an expiring
+         *     offline token and the shop is installed as by the callback.
+         */
+        post: operations["shopifyTokenExchange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/shopify": {
         parameters: {
             query?: never;
@@ -761,6 +841,24 @@ export interface paths {
         patch: operations["rotateShop"];
         trace?: never;
     };
+    "/api/v1/shop/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's shop settings */
+        get: operations["getShopSettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change the caller's shop settings (owners); settings left out keep their value */
+        patch: operations["patchShopSettings"];
+        trace?: never;
+    };
     "/api/v1/emails": {
         parameters: {
             query?: never;
@@ -986,7 +1084,7 @@ export interface components {
         };
         Lag: {
             /** @enum {string} */
-            kind: "relay" | "projector";
+            kind: "relay" | "projector" | "replica";
             name: string;
             /** @description events behind the head */
             events: number;
@@ -1298,10 +1396,16 @@ export interface components {
         };
         /** @enum {string} */
         OrderStatus: "placed" | "paid" | "partially_fulfilled" | "fulfilled" | "cancelled" | "partially_refunded" | "refunded";
-        /** @enum {string} */
-        FinancialStatus: "pending" | "paid" | "partially_refunded" | "refunded" | "voided";
-        /** @enum {string} */
-        FulfillmentStatus: "unfulfilled" | "partial" | "fulfilled";
+        /**
+         * @description Shopify's financial status; for a Shopify order, as its newest snapshot states it.
+         * @enum {string}
+         */
+        FinancialStatus: "pending" | "authorized" | "partially_paid" | "paid" | "partially_refunded" | "refunded" | "voided" | "expired";
+        /**
+         * @description Shopify's fulfillment status (null in Shopify is unfulfilled).
+         * @enum {string}
+         */
+        FulfillmentStatus: "unfulfilled" | "partial" | "fulfilled" | "restocked";
         OrderSummary: {
             /** Format: uuid */
             id: string;
@@ -1315,10 +1419,13 @@ export interface components {
             currency_exponent: components["schemas"]["CurrencyExponent"];
             /**
              * Format: int64
-             * @description Minor units.
+             * @description Minor units; current, after edits and refunds.
              */
             subtotal: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Current, after edits and refunds.
+             */
             total: number;
             /** Format: int64 */
             paid: number;
@@ -1333,6 +1440,10 @@ export interface components {
             placed_at: string;
             /** Format: date-time */
             cancelled_at: string | null;
+            /** @description Shopify's tags. */
+            tags: string[];
+            /** @description A Shopify test order. */
+            test: boolean;
             /** @description Stream version, also the ETag. */
             version: number;
         };
@@ -1343,14 +1454,66 @@ export interface components {
             /** @description Empty for custom lines, which are not stocked. */
             inventory_key: string;
             title: string;
+            /** @description Current: after edits; 0 for a line removed. */
             quantity: number;
+            /** @description As ordered. */
+            original_quantity: number;
             fulfilled_quantity: number;
             refunded_quantity: number;
             /** Format: int64 */
             unit_price: number;
             currency_exponent: components["schemas"]["CurrencyExponent"];
         };
+        /** @description Minor units. Current amounts reflect edits and refunds; original ones are as ordered. */
+        OrderTotals: {
+            /** Format: int64 */
+            discounts: number;
+            /** Format: int64 */
+            shipping: number;
+            /** Format: int64 */
+            tax: number;
+            /** Format: int64 */
+            original_subtotal: number;
+            /** Format: int64 */
+            original_total: number;
+            /** Format: int64 */
+            original_discounts: number;
+            /** Format: int64 */
+            original_shipping: number;
+            /** Format: int64 */
+            original_tax: number;
+        };
+        LineQuantity: {
+            line_id: string;
+            quantity: number;
+        };
+        OrderShipment: {
+            id: string;
+            /** @description Shopify's: success, cancelled, pending, open, error or failure; only success counts as shipped. */
+            status: string;
+            lines: components["schemas"]["LineQuantity"][];
+            tracking_company: string;
+            tracking_numbers: string[];
+            tracking_urls: string[];
+            /** Format: date-time */
+            created_at: string;
+        };
+        OrderRefund: {
+            id: string;
+            /** Format: int64 */
+            amount: number;
+            lines: components["schemas"]["LineQuantity"][];
+            /** @description The merchant's note on the refund. */
+            reason: string;
+            /** Format: date-time */
+            refunded_at: string;
+        };
         Order: components["schemas"]["OrderSummary"] & {
+            totals: components["schemas"]["OrderTotals"];
+            note: string;
+            cancel_reason: string;
+            shipments: components["schemas"]["OrderShipment"][];
+            refunds: components["schemas"]["OrderRefund"][];
             lines: components["schemas"]["OrderLine"][];
         };
         OrderWritten: components["schemas"]["Order"] & components["schemas"]["Positioned"];
@@ -1470,6 +1633,12 @@ export interface components {
             registered_at: string;
             /** Format: date-time */
             uninstalled_at: string | null;
+        };
+        ShopSettings: {
+            /** @description Send Ordermill's order confirmation for orders placed in Shopify too (off by default: Shopify confirms them itself). Orders created in Ordermill are always confirmed; test orders, orders that arrive cancelled and orders after the app was uninstalled never are. */
+            shopify_order_confirmations: boolean;
+            /** @description Version of the shop's stream. */
+            version: number;
         };
         Report: {
             /** Format: uuid */
@@ -2589,7 +2758,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One row per relay checkpoint and per projector. */
+            /**
+             * @description One row per relay checkpoint and per projector, and with a read
+             *     replica (`ORDERMILL_DATABASE_READ_URL`) one of kind `replica`:
+             *     events the primary has that the replica has not replayed yet, and
+             *     its replay delay.
+             */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2603,6 +2777,149 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["Problem"];
+        };
+    };
+    shopifyInstall: {
+        parameters: {
+            query: {
+                shop: string;
+                hmac: string;
+                timestamp: string;
+                host?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the shop's grant screen. */
+            302: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a shop domain, or a stale request (HTML page). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The signature does not match (HTML page). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            /** @description Redis is unavailable (HTML page). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    shopifyCallback: {
+        parameters: {
+            query: {
+                shop: string;
+                hmac: string;
+                timestamp: string;
+                state: string;
+                code: string;
+                host?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Into the app, signed in as the shop's owner. */
+            302: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a shop domain, a stale request, or an unknown, spent or foreign state (HTML page). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The signature does not match (HTML page). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            /** @description Shopify refused the code or could not be reached (HTML page). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Redis is unavailable (HTML page). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    shopifyTokenExchange: {
+        parameters: {
+            query?: never;
+            header: {
+                Authorization: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The shop is installed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        shop: string;
+                        installed: boolean;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            502: components["responses"]["Problem"];
         };
     };
     captureWebhook: {
@@ -3089,6 +3406,71 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["Invalid"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getShopSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopSettings"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    patchShopSettings: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of the version the change is based on, like "3", or * for any. Compared strongly (RFC 9110): a weak W/"3" never matches and the write answers 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    shopify_order_confirmations?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The shop's settings now. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Position": components["headers"]["Position"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Invalid"];
             default: components["responses"]["Problem"];
         };

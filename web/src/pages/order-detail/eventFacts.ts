@@ -62,10 +62,30 @@ export function describeEvent(e: StoredEvent): string {
     case 'order.refunded':
       return 'Refund issued';
     case 'order.snapshot_applied':
-      return 'Shopify update applied (nothing else changed)';
+      return describeSnapshot(e.data.overrides);
+    case 'order.edited':
+      return 'Lines and totals edited in Shopify';
+    case 'order.fulfillment_updated':
+      return `Shipment updated${typeof e.data.status === 'string' && e.data.status ? `: ${e.data.status}` : ''}`;
+    case 'order.deleted':
+      return 'Deleted in Shopify (hidden from lists)';
     default:
       return e.type;
   }
+}
+
+/**
+ * describeSnapshot reads a Shopify snapshot event: Shopify's state applied,
+ * and when it contradicted local state, what differed before and after.
+ */
+function describeSnapshot(overrides: unknown): string {
+  if (!Array.isArray(overrides) || overrides.length === 0) {
+    return "Shopify's state applied";
+  }
+  const diffs = overrides
+    .filter((o): o is { field: string; before: string; after: string } => typeof o === 'object' && o !== null && 'field' in o)
+    .map((o) => (o.field === 'rule' ? `${o.before} refused here (${o.after})` : `${o.field}: ${o.before} → ${o.after}`));
+  return `Shopify's state replaced local state: ${diffs.join('; ')}`;
 }
 
 /** causedByWebhook tells whether the event was appended while processing a Shopify webhook. */

@@ -3,8 +3,8 @@ import { statusLabel } from '../../components/StatusBadge';
 import type { OrderFilters } from './ordersApi';
 
 const statuses = ['placed', 'paid', 'partially_fulfilled', 'fulfilled', 'cancelled', 'partially_refunded', 'refunded'];
-const financial = ['pending', 'paid', 'partially_refunded', 'refunded', 'voided'];
-const fulfillment = ['unfulfilled', 'partial', 'fulfilled'];
+const financial = ['pending', 'authorized', 'partially_paid', 'paid', 'partially_refunded', 'refunded', 'voided', 'expired'];
+const fulfillment = ['unfulfilled', 'partial', 'fulfilled', 'restocked'];
 
 export function OrderFiltersForm({ value, onChange }: { value: OrderFilters; onChange: (f: OrderFilters) => void }) {
   // The search box is applied on submit, the selects at once.

@@ -1,0 +1,88 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+)
+
+// shopSettingsRoutes registers the caller's shop settings: everyone of the
+// shop reads them, owners change them.
+func (s *server) shopSettingsRoutes(v1 *gin.RouterGroup) {
+	v1.GET("/shop/settings", s.require(domain.PermReadOrders), s.getShopSettings)
+	v1.PATCH("/shop/settings", s.require(domain.PermManageShops), s.patchShopSettings)
+}
+
+// shopSettings is the settings resource; Version is the shop stream's.
+type shopSettings struct {
+	domain.ShopSettings
+	Version int `json:"version"`
+}
+
+// loadShop rebuilds a shop from its stream; a shop without one is not found.
+func loadShop(history []domain.Event) (*domain.Shop, error) {
+	shop, err := domain.NewShopFromHistory(history)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, errNotFound
+	}
+	return shop, err
+}
+
+func (s *server) getShopSettings(c *gin.Context) {
+	shopDomain := principalFrom(c).Shop
+	stored, err := s.Store.ReadStream(c.Request.Context(), domain.ShopStream(shopDomain), 1)
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		err = errNotFound
+	}
+	var shop *domain.Shop
+	if err == nil {
+		var history []domain.Event
+		if history, err = eventstore.Decode(stored); err == nil {
+			shop, err = loadShop(history)
+		}
+	}
+	if err != nil {
+		s.problemFromError(c, fmt.Errorf("settings of %s: %w", shopDomain, err))
+		return
+	}
+	c.Header("ETag", etag(int64(shop.Version())))
+	c.JSON(http.StatusOK, shopSettings{ShopSettings: shop.Settings(), Version: shop.Version()})
+}
+
+// shopSettingsPatch changes the settings it names and keeps the others.
+type shopSettingsPatch struct {
+	ShopifyOrderConfirmations *bool `json:"shopify_order_confirmations"`
+}
+
+func (s *server) patchShopSettings(c *gin.Context) {
+	pre, ok := ifMatch(c)
+	var req shopSettingsPatch
+	if !ok || !bindJSON(c, &req) {
+		return
+	}
+	shop, res, err := updateAggregate(c, s, domain.ShopStream(principalFrom(c).Shop), pre, loadShop,
+		func(shop *domain.Shop) ([]domain.Event, error) {
+			next := shop.Settings()
+			if req.ShopifyOrderConfirmations != nil {
+				next.ShopifyOrderConfirmations = *req.ShopifyOrderConfirmations
+			}
+			return shop.ChangeSettings(next, time.Now())
+		})
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	resp, err := jsonResponse(http.StatusOK, writeHeaders(res.Version, res.Position),
+		shopSettings{ShopSettings: shop.Settings(), Version: shop.Version()})
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	resp.write(c)
+}

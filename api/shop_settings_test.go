@@ -1,0 +1,69 @@
+package api_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/internal/testenv/apitest"
+)
+
+type shopSettingsOut struct {
+	ShopifyOrderConfirmations bool `json:"shopify_order_confirmations"`
+	Version                   int  `json:"version"`
+}
+
+// Shopify order confirmations are off until the owner turns them on; the
+// setting is the shop's, read by everyone of the shop, changed by owners.
+func TestShopSettings(t *testing.T) {
+	e, _ := newContractEnv(t)
+	const shop = "settings.myshopify.com"
+	owner := e.UserToken(t, shop, domain.RoleOwner)
+	staff := e.UserToken(t, shop, domain.RoleStaff)
+	const path = "/api/v1/shop/settings"
+
+	apitest.Problem(t, e.Do(t, http.MethodGet, path, owner, nil), http.StatusNotFound) // not registered yet
+	resp := e.Do(t, http.MethodPost, "/api/v1/shops", owner, map[string]any{"domain": shop, "name": "Settings",
+		"currency": "EUR", "webhook_secrets": []string{"secret"}, "access_token": "shpat_settings"})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("register: %d %s", resp.StatusCode, apitest.ReadBody(t, resp))
+	}
+	resp.Body.Close()
+
+	get := func(token string) shopSettingsOut {
+		t.Helper()
+		resp := e.Do(t, http.MethodGet, path, token, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET: %d %s", resp.StatusCode, apitest.ReadBody(t, resp))
+		}
+		var out shopSettingsOut
+		apitest.Decode(t, resp, &out)
+		return out
+	}
+	if got := get(staff); got.ShopifyOrderConfirmations || got.Version != 1 {
+		t.Fatalf("default settings: %+v", got)
+	}
+	apitest.Problem(t, e.Do(t, http.MethodPatch, path, staff, map[string]any{"shopify_order_confirmations": true}), http.StatusForbidden)
+	resp = e.Do(t, http.MethodPatch, path, owner, map[string]any{"shopify_order_confirmations": true}, "If-Match", `"1"`)
+	var patched shopSettingsOut
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH: %d %s", resp.StatusCode, apitest.ReadBody(t, resp))
+	}
+	if resp.Header.Get("ETag") != `"2"` {
+		t.Fatalf("ETag %q", resp.Header.Get("ETag"))
+	}
+	apitest.Decode(t, resp, &patched)
+	if !patched.ShopifyOrderConfirmations || patched.Version != 2 || get(staff) != patched {
+		t.Fatalf("after PATCH: %+v, read back %+v", patched, get(staff))
+	}
+	// Unchanged settings record nothing; a stale If-Match is refused.
+	resp = e.Do(t, http.MethodPatch, path, owner, map[string]any{})
+	var same shopSettingsOut
+	apitest.Decode(t, resp, &same)
+	if same != patched {
+		t.Fatalf("empty PATCH: %+v", same)
+	}
+	apitest.Problem(t, e.Do(t, http.MethodPatch, path, owner, map[string]any{"shopify_order_confirmations": false}, "If-Match", `"1"`),
+		http.StatusPreconditionFailed)
+	apitest.Problem(t, e.Do(t, http.MethodPatch, path, owner, map[string]any{"shopify_order_confirmations": "yes"}), http.StatusBadRequest)
+}

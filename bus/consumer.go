@@ -1,0 +1,244 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/relay"
+)
+
+// BatchConsumer reads relayed events from a Redis Streams consumer group in
+// batches rather than through a Watermill router: Watermill's Redis
+// subscriber hands over one message at a time and waits for its ack, so a
+// consumer that writes to Postgres paid a transaction and a commit per event
+// and a busy one fell seconds behind (make bench, scenario 2). The wire
+// format is Watermill's, decoded with its unmarshaller, and dead consumers'
+// messages are claimed and dead consumers pruned as its subscriber does.
+type BatchConsumer struct {
+	Redis    redis.UniversalClient
+	Group    string
+	Consumer string // unique per process and consumer
+	Streams  []string
+	// ClaimIdle is how long a dead consumer's messages wait before this one
+	// claims them.
+	ClaimIdle time.Duration
+	// MaxBatch bounds the messages handed over at once.
+	MaxBatch int
+	// RetryMin and RetryMax bound the backoff before failed messages are
+	// handed over again.
+	RetryMin, RetryMax time.Duration
+	Log                *slog.Logger
+	// Handle handles a batch and returns the deliveries it could not. Those
+	// stay pending in Redis and are handed over again, after a backoff and
+	// before anything new is read, as a nacked message would be.
+	Handle func(ctx context.Context, batch []Delivery) (failed []Delivery)
+}
+
+// Delivery is one relayed event as the consumer group handed it over.
+type Delivery struct {
+	Stream, ID string // the Redis stream and message id
+	Event      eventstore.Event
+	// Failures is for Handle to count failed attempts in: the consumer keeps
+	// it with a delivery it holds for another try.
+	Failures int
+}
+
+// Run consumes until ctx ends. Messages in flight when it stops stay pending
+// and are claimed by another consumer after ClaimIdle.
+func (c *BatchConsumer) Run(ctx context.Context) {
+	reads := append(slices.Clone(c.Streams), slices.Repeat([]string{">"}, len(c.Streams))...)
+	c.createGroups(ctx)
+	var (
+		held    []Delivery // failed, to be handed over again at retryAt
+		retryAt time.Time
+		backoff time.Duration
+	)
+	// First claim at once: a restarted process picks up its predecessor's
+	// pending messages as soon as they have idled long enough.
+	nextClaim, nextPrune := time.Now(), time.Now()
+	for ctx.Err() == nil {
+		var batch []Delivery
+		switch {
+		case len(held) > 0 && !time.Now().Before(retryAt):
+			batch, held = held, nil
+		case !time.Now().Before(nextClaim):
+			nextClaim = time.Now().Add(min(c.ClaimIdle, redisstream.DefaultClaimInterval))
+			if !time.Now().Before(nextPrune) {
+				nextPrune = time.Now().Add(redisstream.DefaultCheckConsumersInterval)
+				c.prune(ctx, redisstream.DefaultConsumerTimeout)
+			}
+			claimed, err := c.claim(ctx)
+			if err != nil {
+				c.readFailed(ctx, "claim", err)
+				continue
+			}
+			batch = claimed
+		}
+		if len(batch) == 0 {
+			// Failed messages hold back only themselves: new ones are read
+			// while they wait for their retry.
+			wait := time.Second
+			if len(held) > 0 {
+				wait = max(time.Until(retryAt), time.Millisecond)
+			}
+			read, err := c.read(ctx, reads, wait)
+			if err != nil {
+				c.readFailed(ctx, "read", err)
+				continue
+			}
+			batch = read
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		failed := c.Handle(ctx, batch)
+		c.ack(ctx, batch, failed)
+		if len(failed) == 0 {
+			if len(held) == 0 {
+				backoff = 0
+			}
+			continue
+		}
+		backoff = min(max(2*backoff, c.RetryMin), c.RetryMax)
+		retryAt = time.Now().Add(backoff)
+		held = append(held, failed...)
+	}
+}
+
+// read takes new messages from every stream, waiting up to wait for some.
+func (c *BatchConsumer) read(ctx context.Context, reads []string, wait time.Duration) ([]Delivery, error) {
+	res, err := c.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group: c.Group, Consumer: c.Consumer, Streams: reads, Count: int64(c.MaxBatch), Block: wait,
+	}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	var batch []Delivery
+	for _, s := range res {
+		batch = append(batch, c.decode(ctx, s.Stream, s.Messages)...)
+	}
+	return batch, err
+}
+
+// claim takes over messages that another (dead) consumer left pending for
+// longer than ClaimIdle.
+func (c *BatchConsumer) claim(ctx context.Context) ([]Delivery, error) {
+	var batch []Delivery
+	for _, stream := range c.Streams {
+		start := "0-0"
+		for len(batch) < c.MaxBatch {
+			msgs, next, err := c.Redis.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+				Stream: stream, Group: c.Group, Consumer: c.Consumer,
+				MinIdle: c.ClaimIdle, Start: start, Count: int64(c.MaxBatch - len(batch)),
+			}).Result()
+			if err != nil {
+				return batch, err
+			}
+			batch = append(batch, c.decode(ctx, stream, msgs)...)
+			if next == "0-0" {
+				break
+			}
+			start = next
+		}
+	}
+	return batch, nil
+}
+
+// prune removes consumers of dead processes (each process has its own name)
+// once they hold nothing and have been idle for idle, as Watermill's
+// subscriber does, so the group's consumer list does not grow forever.
+func (c *BatchConsumer) prune(ctx context.Context, idle time.Duration) {
+	for _, stream := range c.Streams {
+		consumers, err := c.Redis.XInfoConsumers(ctx, stream, c.Group).Result()
+		if err != nil {
+			continue // a missing group is the read's business
+		}
+		for _, x := range consumers {
+			if x.Name == c.Consumer || x.Pending > 0 || x.Idle < idle {
+				continue
+			}
+			if err := c.Redis.XGroupDelConsumer(ctx, stream, c.Group, x.Name).Err(); err != nil && ctx.Err() == nil {
+				c.Log.Warn("could not remove an idle consumer", "stream", stream, "consumer", x.Name, "err", err)
+			}
+		}
+	}
+}
+
+// decode turns messages into events; one that carries no event can never be
+// handled, so it is acknowledged and dropped with a log line.
+func (c *BatchConsumer) decode(ctx context.Context, stream string, msgs []redis.XMessage) []Delivery {
+	var out []Delivery
+	for _, m := range msgs {
+		msg, err := redisstream.DefaultMarshallerUnmarshaller{}.Unmarshal(m.Values)
+		var e eventstore.Event
+		if err == nil {
+			e, err = relay.FromMessage(msg)
+		}
+		if err != nil {
+			c.Log.Error("dropped a malformed message", "stream", stream, "id", m.ID, "err", err)
+			c.ack(ctx, []Delivery{{Stream: stream, ID: m.ID}}, nil)
+			continue
+		}
+		out = append(out, Delivery{Stream: stream, ID: m.ID, Event: e})
+	}
+	return out
+}
+
+// ack acknowledges the messages of batch that are not held, in one pipelined
+// round trip. A failed ack only means a redelivery, which handlers survive.
+func (c *BatchConsumer) ack(ctx context.Context, batch, held []Delivery) {
+	ids := map[string][]string{}
+	for _, m := range batch {
+		if !slices.ContainsFunc(held, func(h Delivery) bool { return h.Stream == m.Stream && h.ID == m.ID }) {
+			ids[m.Stream] = append(ids[m.Stream], m.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	_, err := c.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for stream, ids := range ids {
+			p.XAck(ctx, stream, c.Group, ids...)
+		}
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		c.Log.Warn("could not acknowledge messages", "err", err)
+	}
+}
+
+// createGroups makes the consumer group on every stream, from the start of
+// the stream; the relay recreates them the same way when Redis lost them.
+func (c *BatchConsumer) createGroups(ctx context.Context) {
+	for _, stream := range c.Streams {
+		if err := relay.CreateGroup(ctx, c.Redis, stream, c.Group); err != nil && ctx.Err() == nil {
+			c.Log.Warn("could not create the consumer group", "stream", stream, "err", err)
+		}
+	}
+}
+
+// readFailed waits a little after a Redis error; a lost group (Redis restarted
+// empty) is created again so that the relay's republished events reach us.
+func (c *BatchConsumer) readFailed(ctx context.Context, what string, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	c.Log.Warn("consumer "+what+" failed", "err", err)
+	if strings.HasPrefix(err.Error(), "NOGROUP") {
+		c.createGroups(ctx)
+	}
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

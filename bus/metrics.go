@@ -1,0 +1,11 @@
+package bus
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+var deadLettered = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "ordermill_worker_dead_letters_total",
+	Help: "Events a handler (worker or projector) gave up on after its retries.",
+}, []string{"handler"})

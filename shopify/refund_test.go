@@ -1,0 +1,34 @@
+package shopify
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/ordermill/ordermill/domain"
+)
+
+func TestDecodeRefund(t *testing.T) {
+	body := []byte(`{"id":9100000000000000001,"order_id":5000000000000000123,"created_at":"2025-11-24T10:00:00-05:00",
+		"transactions":[{"amount":"1500","kind":"refund","status":"success"}],
+		"refund_line_items":[{"line_item_id":9000000000000000001,"quantity":1}]}`)
+	r, err := DecodeRefund(body, "JPY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OrderID != 5000000000000000123 || r.Refund.ID != 9100000000000000001 || r.Refund.Amount() != 1500 {
+		t.Errorf("refund = %+v", r)
+	}
+	if l := r.Refund.RefundLines(); len(l) != 1 || l[0] != (domain.LineQuantity{LineID: "9000000000000000001", Quantity: 1}) {
+		t.Errorf("lines = %+v", l)
+	}
+	for name, bad := range map[string][]byte{
+		"truncated":      body[:40],
+		"non-numeric id": []byte(`{"id":"not-a-number","order_id":1,"created_at":"2025-11-24T10:00:00Z"}`),
+		"no order":       []byte(`{"id":1,"created_at":"2025-11-24T10:00:00Z"}`),
+	} {
+		var ve *domain.ValidationError
+		if _, err := DecodeRefund(bad, "USD"); !errors.As(err, &ve) {
+			t.Errorf("%s: err = %v, want a domain.ValidationError", name, err)
+		}
+	}
+}
