@@ -17,16 +17,22 @@ export function ReportsPage() {
   const today = new Date().toISOString().slice(0, 10);
   const [from, setFrom] = useState(today.slice(0, 8) + '01');
   const [to, setTo] = useState(today);
-  const reports = useQuery({
-    queryKey: ['reports'],
-    queryFn: ({ signal }) => request<Page<Report>>('/api/v1/reports', { signal }),
-    // Poll quickly only while a report is still being built.
-    refetchInterval: (q) => (q.state.data?.items.some((r) => !finished(r)) ? 1_500 : false),
-  });
   const create = useMutation({
     // The API takes calendar dates (UTC days), both included.
     mutationFn: () => request<ReportAccepted>('/api/v1/reports', { method: 'POST', body: { kind: 'sales_summary', from, to } }),
     onSuccess: () => void queryClient.invalidateQueries({ queryKey: ['reports'] }),
+  });
+  const requested = create.data?.id;
+  const reports = useQuery({
+    queryKey: ['reports'],
+    queryFn: ({ signal }) => request<Page<Report>>('/api/v1/reports', { signal }),
+    // Poll quickly while a report is being built, or until the one just
+    // requested shows up (the list is a read model that may trail the write).
+    refetchInterval: (q) => {
+      const items = q.state.data?.items ?? [];
+      const waiting = items.some((r) => !finished(r)) || (requested !== undefined && !items.some((r) => r.id === requested));
+      return waiting ? 1_500 : false;
+    },
   });
   const download = useMutation({
     mutationFn: async (r: Report) => {
