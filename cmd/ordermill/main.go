@@ -25,6 +25,7 @@ func commands() []command {
 		{"users", "register a user of a shop (users add)", usersCmd},
 		{"seed", "create the demo shop, its users, stock and a few orders (idempotent)", seedCmd},
 		{"verify", "operator: verify the whole log now, then sign and export a checkpoint (one scheduled audit round)", verifyCmd},
+		{"health", "exit 0 when the server on ORDERMILL_METRICS_ADDR answers /healthz (container health checks)", healthCmd},
 	}
 }
 
