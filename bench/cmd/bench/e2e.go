@@ -33,10 +33,11 @@ func (b *bench) endToEnd(ctx context.Context) error {
 	base := b.base
 	base.RedisURL = rds.url
 	rates := slices.Clone(b.size.e2eRates)
-	captureCost, err := b.captureCosts(ctx, base, rds.pid(), append(slices.Clone(rates), 2000))
+	capture, err := b.openCapture(ctx, base, rds.pid())
 	if err != nil {
 		return err
 	}
+	defer capture.close()
 	e, err := b.openWith(ctx, base)
 	if err != nil {
 		return err
@@ -75,6 +76,10 @@ func (b *bench) endToEnd(ctx context.Context) error {
 	for i := 0; i < len(rates); i++ {
 		rate := rates[i]
 		open := load.Open{Rate: rate, Duration: b.size.phase}
+		captured, err := capture.cost(ctx, open)
+		if err != nil {
+			return err
+		}
 		var (
 			acks    load.Summary
 			missing int
@@ -88,7 +93,7 @@ func (b *bench) endToEnd(ctx context.Context) error {
 			return err
 		}
 		subject := w.summary()
-		row := sweepRow{rate: rate, pipeline: spent, capture: captureCost[rate], ackP99: acks.P99MS, visibleP99: subject.P99MS,
+		row := sweepRow{rate: rate, pipeline: spent, capture: captured, ackP99: acks.P99MS, visibleP99: subject.P99MS,
 			missing: missing + acks.Errors}
 		sweep = append(sweep, row)
 		fmt.Printf("   %s\n", row)

@@ -167,6 +167,7 @@ func (b *bench) row(scenario string, subject, baseline Figure, ratio float64, ra
 
 func (b *bench) goal(scenario, target, measured string, met bool) {
 	b.report.Goals = append(b.report.Goals, Goal{Scenario: scenario, Target: target, Measured: measured, Met: met})
+	fmt.Printf("   goal %s: %s (met: %v)\n", target, measured, met)
 }
 
 func (b *bench) note(format string, args ...any) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -30,36 +31,41 @@ func (r sweepRow) String() string {
 		r.rate, r.pipeline.perWebhook(r.pipeline.total()), r.capture.perWebhook(r.capture.total()), r.ackP99, r.visibleP99, r.missing)
 }
 
-// captureCosts runs capture alone (the api role, nothing consuming) at each
-// rate on a database of its own and returns what each rate cost.
-func (b *bench) captureCosts(ctx context.Context, base config.Config, redisPID int, rates []float64) (map[float64]cost, error) {
+// captureOnly is capture alone (the api role, nothing consuming) on a
+// database of its own, measured at each rate just before the pipeline.
+type captureOnly struct {
+	e      *env
+	url    string
+	client *http.Client
+	hooks  *webhooks
+	meter  *costMeter
+}
+
+func (b *bench) openCapture(ctx context.Context, base config.Config, redisPID int) (*captureOnly, error) {
 	e, err := b.openWith(ctx, base)
 	if err != nil {
 		return nil, err
 	}
-	defer e.close()
 	url, err := e.serve()
 	if err != nil {
+		e.close()
 		return nil, err
 	}
-	client := httpClient()
-	hooks := newWebhooks()
-	meter := newCostMeter(ctx, e.p.Pool, e.dbName, redisPID)
-	costs := map[float64]cost{}
-	for _, rate := range rates {
-		c, err := meter.measure(ctx, func() (int64, error) {
-			s := load.Open{Rate: rate, Duration: b.size.phase}.Run(ctx, func(ctx context.Context, _ int) error {
-				return post(ctx, client, url, hooks.make())
-			})
-			return int64(s.Count), nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		costs[rate] = c
-	}
-	return costs, nil
+	return &captureOnly{e: e, url: url, client: httpClient(), hooks: newWebhooks(),
+		meter: newCostMeter(ctx, e.p.Pool, e.dbName, redisPID)}, nil
 }
+
+// cost is what capturing webhooks under open costs.
+func (c *captureOnly) cost(ctx context.Context, open load.Open) (cost, error) {
+	return c.meter.measure(ctx, func() (int64, error) {
+		s := open.Run(ctx, func(ctx context.Context, _ int) error {
+			return post(ctx, c.client, c.url, c.hooks.make())
+		})
+		return int64(s.Count), nil
+	})
+}
+
+func (c *captureOnly) close() { c.e.close() }
 
 // idleCost is what the running platform spends with nothing to do, after
 // a few seconds to settle.
@@ -97,6 +103,7 @@ func (b *bench) sweepGoals(rows []sweepRow, idle cost) {
 		}
 	}
 	b.report.Sweep = strings.Join(table, "\n")
+	fmt.Println(b.report.Sweep)
 	b.goal("2", fmt.Sprintf("whole pipeline ≤ %.0f ms CPU per webhook at every rate from 50 to 1,000 webhooks/s", cpuGoal),
 		strings.Join(measured, ", "), met)
 	share := 0.0
