@@ -34,6 +34,9 @@ var routeRules = map[string]string{
 	"POST /auth/logout":                "public",
 	"GET /api/v1/openapi.json":         "public",
 	"POST /webhooks/shopify":           "public",
+	"GET /shopify/install":             "public", // signed by Shopify (hmac), not by a user
+	"GET /shopify/callback":            "public",
+	"POST /shopify/token-exchange":     "public", // an App Bridge session token, not ours
 	"POST /webhooks/:topic_a/:topic_b": "public",
 
 	"GET /api/v1/profile":         "OSAT",

@@ -131,7 +131,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 // isAPIRoute says which routes the description must cover: the REST API, sign-in,
 // webhook intake, the key set and health checks (not metrics or the SPA).
 func isAPIRoute(path string) bool {
-	for _, p := range []string{"/api/v1/", "/auth/", "/webhooks/", "/.well-known/", "/healthz", "/readyz"} {
+	for _, p := range []string{"/api/v1/", "/auth/", "/webhooks/", "/shopify/", "/.well-known/", "/healthz", "/readyz"} {
 		if strings.HasPrefix(path, p) {
 			return true
 		}

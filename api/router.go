@@ -38,6 +38,7 @@ type Deps struct {
 	CORSOrigins  []string // browser origins allowed to call the API ("*": any); none by default
 
 	Shops           *shops.Registry      // shop credentials; verifies webhooks
+	Shopify         *ShopifyApp          // the install endpoints; nil: off
 	WebhookMaxBytes int64                // 0: DefaultWebhookMaxBytes
 	Webhooks        *workers.Webhooks    // re-runs webhook processing on redeliver
 	DeadLetters     *workers.DeadLetters // lists and re-queues what workers gave up on
@@ -79,6 +80,7 @@ func NewRouter(d Deps) Handler {
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", readyz(d.Checks))
 	s.identityRoutes(r)
+	s.installRoutes(r)
 	r.GET("/api/v1/openapi.json", s.serveOpenAPI)
 	v1 := r.Group("/api/v1", s.authenticate())
 	s.orderRoutes(v1)

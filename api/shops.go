@@ -57,6 +57,12 @@ func (s *server) addShop(c *gin.Context) {
 		abortProblem(c, http.StatusForbidden, "you can register only your own shop")
 		return
 	}
+	// Through the API a shop comes with the token made for it; shops that
+	// install the app get theirs through OAuth.
+	if strings.TrimSpace(req.AccessToken) == "" {
+		abortProblem(c, http.StatusUnprocessableEntity, "the request has invalid fields", FieldError{Field: "access_token", Message: "is required"})
+		return
+	}
 	shop, err := s.Shops.Add(c.Request.Context(), shops.Registration{
 		Domain: req.Domain, Name: req.Name, Currency: req.Currency, ShopifyID: req.ShopifyID,
 		WebhookSecrets: req.WebhookSecrets, AccessToken: req.AccessToken,

@@ -3,7 +3,9 @@ package deploy_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 // listen holds a loopback port for the test; it returns the port.
@@ -129,6 +132,22 @@ func TestMakeRunSaysWhichPartStopped(t *testing.T) {
 		}
 		conn.Close()
 		sim = child(t, cmd.Process.Pid, "simulator")
+	}
+	// The demo shop installs the app through the simulator's OAuth, which
+	// subscribes it to the platform's webhooks.
+	subscribed := func() bool {
+		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(simPort) + "/_sim/shops/demo.myshopify.com/subscriptions")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var got struct{ Subscriptions []struct{ Topic string } }
+		return json.NewDecoder(resp.Body).Decode(&got) == nil && len(got.Subscriptions) == len(shopify.SubscribedTopics)
+	}
+	for deadline := time.Now().Add(90 * time.Second); !subscribed(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo shop did not install the app through OAuth within 90 s")
+		}
 	}
 	if err := syscall.Kill(sim, syscall.SIGKILL); err != nil {
 		t.Fatal(err)

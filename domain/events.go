@@ -28,7 +28,7 @@ var registry = func() map[string]reflect.Type {
 	events := []Event{
 		OrderPlaced{}, OrderPaid{}, OrderFulfilled{}, OrderCancelled{}, OrderRefunded{}, OrderSnapshotApplied{},
 		InventoryReserved{}, InventoryReleased{}, InventoryCommitted{}, InventoryAdjusted{}, InventoryCounted{}, InventoryLevelSynced{},
-		ShopRegistered{}, ShopUninstalled{},
+		ShopRegistered{}, ShopUninstalled{}, ShopReinstalled{},
 		UserRegistered{}, UserRoleChanged{}, UserDeactivated{},
 		APITokenCreated{}, APITokenRevoked{},
 		WebhookReceived{}, WebhookProcessed{}, WebhookFailed{}, WebhookDuplicateReceived{}, WebhookComplianceRecorded{},

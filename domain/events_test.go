@@ -37,6 +37,7 @@ func sampleEvents() []Event {
 		InventoryLevelSynced{Shop: "demo.myshopify.com", Key: "MUG", Available: -1, UpdatedAt: at},
 		ShopRegistered{Shop: "demo.myshopify.com", Name: "Demo", Currency: "USD", ShopifyID: 954889, RegisteredAt: at},
 		ShopUninstalled{UninstalledAt: at},
+		ShopReinstalled{ReinstalledAt: at},
 		UserRegistered{UserID: id, Shop: "demo.myshopify.com", Email: "a@example.com", Name: "A", Role: RoleStaff, RegisteredAt: at},
 		UserRoleChanged{Role: RoleOwner, ChangedAt: at},
 		UserDeactivated{DeactivatedAt: at},

@@ -64,6 +64,12 @@ type ShopUninstalled struct {
 	UninstalledAt time.Time `json:"uninstalled_at"`
 }
 
+// ShopReinstalled records that a shop that had removed the app installed it
+// again; its history and data resume.
+type ShopReinstalled struct {
+	ReinstalledAt time.Time `json:"reinstalled_at"`
+}
+
 // UserRegistered records a new user of a shop. It carries no credential:
 // the password hash lives only in the mutable users table, so the log, its
 // streams and its exports never hold it. Events stored before this carried
@@ -113,6 +119,9 @@ func (ShopRegistered) EventType() string { return "shop.registered" }
 func (ShopUninstalled) EventType() string { return "shop.uninstalled" }
 
 // EventType implements Event.
+func (ShopReinstalled) EventType() string { return "shop.reinstalled" }
+
+// EventType implements Event.
 func (UserRegistered) EventType() string { return "user.registered" }
 
 // EventType implements Event.
@@ -132,6 +141,7 @@ type Shop struct {
 	domain, name, currency string
 	registeredAt           time.Time
 	uninstalledAt          time.Time
+	reinstalledAt          time.Time
 	version                int
 }
 
@@ -173,7 +183,7 @@ func NewShopFromHistory(events []Event) (*Shop, error) {
 	s := &Shop{}
 	for _, e := range events {
 		switch e.(type) {
-		case ShopRegistered, ShopUninstalled:
+		case ShopRegistered, ShopUninstalled, ShopReinstalled:
 		default:
 			return nil, fmt.Errorf("shop history holds %s: %w", e.EventType(), ErrUnknownEventType)
 		}
@@ -190,6 +200,9 @@ func (s *Shop) Apply(e Event) {
 		s.registeredAt = e.RegisteredAt.UTC()
 	case ShopUninstalled:
 		s.uninstalledAt = e.UninstalledAt.UTC()
+	case ShopReinstalled:
+		s.uninstalledAt = time.Time{}
+		s.reinstalledAt = e.ReinstalledAt.UTC()
 	}
 	s.version++
 }
@@ -205,7 +218,25 @@ func (s *Shop) Uninstall(at time.Time) ([]Event, error) {
 	if at.IsZero() {
 		return nil, invalid("uninstalled_at", "is required")
 	}
+	if at.Before(s.reinstalledAt) {
+		return nil, nil // a late app/uninstalled from before the shop installed again
+	}
 	return []Event{ShopUninstalled{UninstalledAt: at.UTC()}}, nil
+}
+
+// Reinstall records that a shop that had removed the app installed it again.
+// Installing over a live installation is no change, so it returns no event.
+func (s *Shop) Reinstall(at time.Time) ([]Event, error) {
+	if s.version == 0 {
+		return nil, fmt.Errorf("shop: %w", ErrNotFound)
+	}
+	if s.Installed() {
+		return nil, nil
+	}
+	if at.IsZero() {
+		return nil, invalid("reinstalled_at", "is required")
+	}
+	return []Event{ShopReinstalled{ReinstalledAt: at.UTC()}}, nil
 }
 
 // Domain returns the shop domain, which is the tenant id.

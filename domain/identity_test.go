@@ -98,6 +98,27 @@ func TestShopLifecycle(t *testing.T) {
 	if err != nil || *replayed != *s {
 		t.Fatalf("replay: %+v, %v", replayed, err)
 	}
+
+	// Installing again resumes the shop; an app/uninstalled triggered before
+	// that reinstall, arriving late, does not uninstall it.
+	back, err := s.Reinstall(t0.Add(2 * time.Hour))
+	applyAll(t, s.Apply, back, err)
+	if !s.Installed() || len(back) != 1 {
+		t.Fatalf("reinstalled shop: installed %v after %v", s.Installed(), back)
+	}
+	if again, err := s.Reinstall(t0.Add(3 * time.Hour)); err != nil || len(again) != 0 {
+		t.Errorf("reinstalling an installed shop: %v, %v", again, err)
+	}
+	if late, err := s.Uninstall(t0.Add(90 * time.Minute)); err != nil || len(late) != 0 {
+		t.Errorf("a late uninstall from before the reinstall: %v, %v", late, err)
+	}
+	if later, err := s.Uninstall(t0.Add(4 * time.Hour)); err != nil || len(later) != 1 {
+		t.Errorf("an uninstall after the reinstall: %v, %v", later, err)
+	}
+	replayed, err = NewShopFromHistory(roundTrip(t, append(append(evs, more...), back...)))
+	if err != nil || *replayed != *s {
+		t.Fatalf("replay with the reinstall: %+v, %v", replayed, err)
+	}
 }
 
 func TestUserLifecycle(t *testing.T) {

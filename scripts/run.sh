@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Starts the whole platform on http://localhost:8080 with demo data: migrations,
 # the demo shop and users, the simulator trickling realistic webhooks into the
-# demo shop, and the server with every role. Expects the variables from
+# demo shop, the server with every role, and the demo shop's install of the
+# app through OAuth against the simulator. Expects the variables from
 # .run/stack.env and the binaries in bin/ (BIN_DIR). `run.sh check-ports`
 # only checks that the ports it needs are free (make run does that first).
 #
 # Variables (README, "make run"): ORDERMILL_HTTP_ADDR (:8080), SIMULATOR_PORT
 # (8090), ORDERMILL_METRICS_ADDR (unset), DEMO_TRICKLE (1),
-# ORDERMILL_SHOPIFY_API_URL and ORDERMILL_SES_ENDPOINT (the simulator), BIN_DIR
+# ORDERMILL_SHOPIFY_API_URL and ORDERMILL_SES_ENDPOINT (the simulator),
+# ORDERMILL_APP_URL (http://127.0.0.1:<server port>), BIN_DIR
 # (bin), RUN_DIR (.run, where the logs go), and every ORDERMILL_* variable of
 # `ordermill --help`.
 set -euo pipefail
@@ -56,6 +58,7 @@ fi
 check_ports || exit 1
 
 export ORDERMILL_SHOPIFY_API_URL="${ORDERMILL_SHOPIFY_API_URL:-http://$sim_addr}"
+export ORDERMILL_APP_URL="${ORDERMILL_APP_URL:-http://127.0.0.1:$port}"
 export ORDERMILL_SES_ENDPOINT="${ORDERMILL_SES_ENDPOINT:-http://$sim_addr}"
 
 "$bin/ordermill" migrate up
@@ -69,7 +72,7 @@ trap 'exit 130' INT TERM
 trickle=()
 if [ "${DEMO_TRICKLE:-1}" != "0" ]; then
   trickle=(--trickle-target "http://127.0.0.1:$port" --trickle-shop demo.myshopify.com
-    --trickle-secret demo-webhook-secret --trickle-access-token demo-admin-api-token --trickle-interval 4s)
+    --trickle-secret demo-webhook-secret --trickle-interval 4s)
 fi
 "$bin/simulator" --addr "$sim_addr" "${trickle[@]}" >"$logs/simulator.log" 2>&1 &
 sim=$!
@@ -87,6 +90,16 @@ MSG
 server=$!
 pids+=("$server")
 tail -n +1 -f "$logs/ordermill.log" &
+pids+=($!)
+
+# The demo shop installs the app as a merchant would: OAuth against the
+# simulator, which gives it an expiring Admin API token and subscribes it to
+# the webhooks the platform processes.
+(
+  for _ in $(seq 1 240); do port_taken "$port" && break; sleep 0.5; done
+  "$bin/ordermill" shops install --shop demo.myshopify.com ||
+    echo "make run: the demo shop could not install the app; retry with: $bin/ordermill shops install --shop demo.myshopify.com" >&2
+) &
 pids+=($!)
 
 # Whichever part stops first stops the rest; say which, why, and what to do.

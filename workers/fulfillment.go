@@ -60,6 +60,11 @@ func (w *FulfillmentSync) handle(ctx context.Context, e eventstore.Event) error 
 		return nil
 	}
 	token, err := w.tokens.AccessToken(ctx, state.Shop)
+	if errors.Is(err, shopify.ErrNotInstalled) {
+		// No token to ask with until the shop installs the app (again).
+		w.log.WarnContext(ctx, "fulfillment sync skipped: shop not installed", "shop", state.Shop, "order", state.ID)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("access token of %s: %w", state.Shop, err)
 	}

@@ -339,8 +339,9 @@ func (w *Webhooks) inventoryLevel(ctx context.Context, p *plan, src eventstore.E
 	return appliedOrUnchanged(n, "", "inventory level "+key+" synced"), nil, err
 }
 
-// uninstall records app/uninstalled on the shop. The shop's webhook secrets
-// stay valid: Shopify still sends shop/redact afterwards.
+// uninstall records app/uninstalled on the shop and destroys its Admin API
+// tokens. The shop's webhook secrets stay valid: Shopify still sends
+// shop/redact afterwards.
 func (w *Webhooks) uninstall(ctx context.Context, p *plan, src eventstore.Event, wh domain.WebhookReceived) (domain.WebhookProcessed, []domain.Event, error) {
 	at := src.RecordedAt
 	// A header time JSON cannot hold (outside years 0–9999) would fail every retry.
@@ -360,6 +361,8 @@ func (w *Webhooks) uninstall(ctx context.Context, p *plan, src eventstore.Event,
 	if err != nil {
 		return domain.WebhookProcessed{}, nil, err
 	}
-	p.effects = append(p.effects, func(ctx context.Context) error { return w.shops.MarkUninstalled(ctx, wh.Shop, at) })
+	if n > 0 { // the tokens go only with an uninstall that counts, never with a reinstalled shop's
+		p.effects = append(p.effects, func(ctx context.Context) error { return w.shops.MarkUninstalled(ctx, wh.Shop, at) })
+	}
 	return appliedOrUnchanged(n, "", "shop uninstalled"), nil, nil
 }

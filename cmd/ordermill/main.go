@@ -21,7 +21,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the server with any subset of its roles (default: all)", serve},
 		{"migrate", "apply database migrations (migrate up | migrate version)", migrateCmd},
-		{"shops", "register a Shopify shop's credentials (shops add)", shopsCmd},
+		{"shops", "register a shop's credentials (shops add), or install the app on a shop through OAuth (shops install)", shopsCmd},
 		{"users", "register a user of a shop (users add)", usersCmd},
 		{"seed", "create the demo shop, its users, stock and a few orders (idempotent)", seedCmd},
 		{"verify", "operator: verify the whole log now, then sign and export a checkpoint (one scheduled audit round)", verifyCmd},

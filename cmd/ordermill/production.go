@@ -29,7 +29,7 @@ func checkProduction(ctx context.Context, cfg config.Config) error {
 }
 
 // demoData lists what seed left in the database: the demo shop, whose
-// webhook secret and access token are public, and its users, whose password
+// webhook secret is public, and its users, whose password
 // the README prints. A database not yet migrated holds none.
 func demoData(ctx context.Context, databaseURL string) ([]string, error) {
 	conn, err := pgx.Connect(ctx, databaseURL)
@@ -44,7 +44,7 @@ func demoData(ctx context.Context, databaseURL string) ([]string, error) {
 	if err := conn.QueryRow(ctx, `SELECT to_regclass('shops') IS NOT NULL AND to_regclass('users') IS NOT NULL`).Scan(&migrated); err != nil || !migrated {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, `SELECT 'the demo shop ' || domain || ' is registered (its webhook secret and access token are public)'
+	rows, err := conn.Query(ctx, `SELECT 'the demo shop ' || domain || ' is registered (its webhook secret is public)'
 		FROM shops WHERE domain = $1 AND installed
 		UNION ALL
 		SELECT 'the demo user ' || email || ' is active (its password is in the README)'

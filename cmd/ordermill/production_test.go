@@ -47,7 +47,9 @@ func TestServeRefusesDevelopmentSettingsInProduction(t *testing.T) {
 	msg := string(out)
 	t.Logf("serve said:\n%s", msg)
 	for _, want := range []string{
-		"ordermill serve: ORDERMILL_ENV=production refuses to start (11 problems)",
+		"ordermill serve: ORDERMILL_ENV=production refuses to start (13 problems)",
+		"ORDERMILL_APP_URL=http://localhost:8080 is not a public https address",
+		"ORDERMILL_SHOPIFY_CLIENT_SECRET is the demo app's",
 		"ORDERMILL_JWT_KEY_FILE is empty",
 		"ORDERMILL_MASTER_KEY is empty",
 		"ORDERMILL_SHOPIFY_API_URL=http://127.0.0.1:8090 points at this machine",

@@ -20,8 +20,7 @@ import (
 // simulator trickles in reserve stock that exists.
 const (
 	demoShop          = "demo.myshopify.com"
-	demoWebhookSecret = "demo-webhook-secret"
-	demoAccessToken   = "demo-admin-api-token"
+	demoWebhookSecret = config.DemoShopifyClientSecret // the demo app signs its webhooks with its client secret
 	demoPassword      = "ordermill-demo"
 )
 
@@ -73,8 +72,10 @@ func seedCmd(args []string) error {
 	defer p.Close()
 	meta := eventstore.Metadata{Actor: "seed", Source: "seed"}
 
+	// No Admin API token: the demo shop gets one by installing the app
+	// (make run does, through the simulator's OAuth).
 	_, err = p.Shops.Add(ctx, shops.Registration{Domain: demoShop, Name: "Demo Shop", Currency: "USD",
-		WebhookSecrets: []string{demoWebhookSecret}, AccessToken: demoAccessToken}, meta)
+		WebhookSecrets: []string{demoWebhookSecret}}, meta)
 	if err != nil && !errors.Is(err, shops.ErrShopExists) {
 		return fmt.Errorf("demo shop: %w", err)
 	}

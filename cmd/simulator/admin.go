@@ -87,6 +87,7 @@ type adminConfig struct {
 	bucketSize  float64
 	restoreRate float64
 	queryCost   float64
+	oauth       oauthConfig
 }
 
 // adminAPI serves the slice of the GraphQL Admin API the fulfillment sync
@@ -95,6 +96,7 @@ type adminAPI struct {
 	cfg    adminConfig
 	now    func() time.Time
 	orders *orderStore
+	apps   *apps // tokens granted through OAuth; the app operations
 
 	mu      sync.Mutex
 	tokens  map[string]string // access token → shop
@@ -111,7 +113,8 @@ func newAdminAPI(cfg adminConfig, orders *orderStore, now func() time.Time) *adm
 	if len(cfg.versions) == 0 {
 		cfg.versions = defaultAPIVersions
 	}
-	return &adminAPI{cfg: cfg, now: now, orders: orders, tokens: map[string]string{}, buckets: map[string]*bucket{}}
+	return &adminAPI{cfg: cfg, now: now, orders: orders, apps: newApps(cfg.oauth, now),
+		tokens: map[string]string{}, buckets: map[string]*bucket{}}
 }
 
 func (a *adminAPI) registerShop(shop, token string) {
@@ -178,6 +181,9 @@ func (a *adminAPI) admission(token string) (shop string, status int, retryAfter 
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	shop, known := a.tokens[token]
+	if !known {
+		shop, known = a.apps.tokenShop(token)
+	}
 	if !known {
 		return "", http.StatusUnauthorized, 0, false, cost
 	}
@@ -258,6 +264,8 @@ func (a *adminAPI) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case throttled:
 		resp.Errors = []gqlError{{Message: "Throttled", Extensions: map[string]string{"code": "THROTTLED"}}}
+	case handlesGraphQL(req.Query):
+		resp.Data, resp.Errors = a.apps.answerGraphQL(shop, req.Query, req.Variables)
 	case !strings.Contains(req.Query, "order("):
 		resp.Errors = []gqlError{{Message: "the simulator answers only the order(id:) query"}}
 	default:

@@ -33,7 +33,10 @@ const usage = `Usage: simulator [flags]
 A local stand-in for Shopify and AWS SES v2.
 
 Endpoints:
-  POST /admin/api/{version}/graphql.json   Shopify GraphQL Admin API (order fulfillments)
+  POST /admin/api/{version}/graphql.json   Shopify GraphQL Admin API (order fulfillments, webhook subscriptions, shop)
+  GET  /admin/oauth/authorize              OAuth grant screen (approves at once; ?shop= names the shop)
+  POST /admin/oauth/access_token           token endpoint: code, refresh_token, token exchange, client credentials
+                                           (X-Shopify-Shop-Domain names the shop)
   POST /v2/email/outbound-emails           SES v2 SendEmail
   /_sim/...                                control API (runs, faults, shops, recorded calls)
 
@@ -57,6 +60,10 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.Float64Var(&c.admin.bucketSize, "admin-bucket-size", 1000, "Admin API leaky bucket size in cost points, per shop")
 	fs.Float64Var(&c.admin.restoreRate, "admin-restore-rate", 50, "Admin API cost points restored per second")
 	fs.Float64Var(&c.admin.queryCost, "admin-query-cost", 10, "cost of one Admin API query")
+	fs.StringVar(&c.admin.oauth.clientID, "app-client-id", "ordermill-demo-app", "client id of the app that installs through OAuth")
+	fs.StringVar(&c.admin.oauth.clientSecret, "app-client-secret", "demo-webhook-secret", "client secret of that app; it signs the redirects and the webhooks sent to its subscriptions")
+	fs.DurationVar(&c.admin.oauth.accessTTL, "oauth-access-ttl", time.Hour, "lifetime of expiring offline access tokens")
+	fs.DurationVar(&c.admin.oauth.refreshTTL, "oauth-refresh-ttl", 90*24*time.Hour, "lifetime of their refresh tokens")
 	fs.StringVar(&c.trickle.target, "trickle-target", "", "base URL to trickle webhooks to, e.g. http://127.0.0.1:8080 (trickle is off when empty)")
 	fs.StringVar(&c.trickle.shop, "trickle-shop", "demo.myshopify.com", "shop domain for trickled webhooks")
 	fs.StringVar(&c.trickle.secret, "trickle-secret", "demo-webhook-secret", "webhook secret used to sign trickled webhooks")
@@ -83,6 +90,10 @@ func validateConfig(c config, rest []string) error {
 		return fmt.Errorf("--api-versions: want releases like 2026-10, got %v", c.admin.versions)
 	case c.admin.bucketSize <= 0 || c.admin.restoreRate <= 0 || c.admin.queryCost <= 0:
 		return errors.New("--admin-bucket-size, --admin-restore-rate and --admin-query-cost must be positive")
+	case c.admin.oauth.clientID == "" || c.admin.oauth.clientSecret == "":
+		return errors.New("--app-client-id and --app-client-secret must not be empty")
+	case c.admin.oauth.accessTTL <= 0 || c.admin.oauth.refreshTTL <= 0:
+		return errors.New("--oauth-access-ttl and --oauth-refresh-ttl must be positive")
 	case c.admin.queryCost > c.admin.bucketSize:
 		return errors.New("--admin-query-cost must not exceed --admin-bucket-size")
 	case c.trickle.target != "" && !validTarget(c.trickle.target):
@@ -134,6 +145,13 @@ func (s *simulator) routes() http.Handler {
 	mux.HandleFunc("GET /_sim/ses/messages", s.sesMessages)
 	mux.HandleFunc("DELETE /_sim/ses/messages", s.clearSESMessages)
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.admin.serveGraphQL)
+	mux.HandleFunc("GET /admin/oauth/authorize", s.admin.apps.authorize)
+	mux.HandleFunc("POST /admin/oauth/access_token", s.admin.apps.accessToken)
+	mux.HandleFunc("POST /_sim/apps", s.registerOwnApp)
+	mux.HandleFunc("GET /_sim/shops/{shop}/subscriptions", s.listSubscriptions)
+	mux.HandleFunc("DELETE /_sim/shops/{shop}/subscriptions/{topic...}", s.dropSubscription)
+	mux.HandleFunc("POST /_sim/shops/{shop}/uninstall", s.uninstall)
+	mux.HandleFunc("POST /_sim/shops/{shop}/expire-tokens", s.expireTokens)
 	mux.HandleFunc("POST /v2/email/outbound-emails", s.ses.serveSendEmail)
 	return mux
 }

@@ -117,6 +117,12 @@ func (s *simulator) send(ctx context.Context, r *run, d *delivery) {
 	if d.state != nil {
 		s.orders.record(d.Shop, d.OrderID, d.state)
 	}
+	if !s.admin.apps.delivers(d.Shop, d.Topic) {
+		r.mu.Lock()
+		d.Error = "not sent: the shop is not subscribed to " + d.Topic
+		r.mu.Unlock()
+		return
+	}
 	status, attempts, err := s.sender.deliver(ctx, r.params.Target, d)
 	r.mu.Lock()
 	defer r.mu.Unlock()

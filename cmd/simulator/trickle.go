@@ -63,6 +63,9 @@ func (s *simulator) trickleSend(ctx context.Context, cfg trickleConfig, d *deliv
 	if d.state != nil {
 		s.orders.record(d.Shop, d.OrderID, d.state)
 	}
+	if !s.admin.apps.delivers(d.Shop, d.Topic) {
+		return
+	}
 	status, attempts, err := s.sender.deliver(ctx, cfg.target, d)
 	if err != nil || status/100 != 2 {
 		s.log.Warn("trickle delivery failed", "topic", d.Topic, "webhook_id", d.WebhookID, "status", status, "attempts", attempts, "err", err)

@@ -64,7 +64,11 @@ type sender struct {
 // network errors and non-2xx answers, except 401 which means the receiver
 // rejected the signature and a retry could not change that.
 func (s *sender) deliver(ctx context.Context, target string, d *delivery) (status, attempts int, err error) {
-	url := strings.TrimRight(target, "/") + "/webhooks/shopify"
+	return s.deliverTo(ctx, strings.TrimRight(target, "/")+"/webhooks/shopify", d)
+}
+
+// deliverTo posts d to url (a subscription's address), retrying as deliver does.
+func (s *sender) deliverTo(ctx context.Context, url string, d *delivery) (status, attempts int, err error) {
 	backoff := s.backoff
 	for attempts = 1; ; attempts++ {
 		status, err = s.post(ctx, url, d)

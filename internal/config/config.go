@@ -36,13 +36,20 @@ type Config struct {
 	ShopifyAPIURL   string
 	// ShopifyAPIVersion is the Admin API version every call names.
 	ShopifyAPIVersion string
-	SESEndpoint       string
-	EmailFrom         string
-	JWTKeyFile        string
-	BcryptCost        int
-	RateLimitUser     Rate
-	RateLimitIP       Rate
-	RateLimitLogin    Rate
+	// The Shopify app: its Dev Dashboard credentials, the scopes it asks
+	// for, where merchants reach it, and how often subscriptions are checked.
+	AppURL                    string
+	ShopifyClientID           string
+	ShopifyClientSecret       string
+	ShopifyScopes             []string
+	ShopifySubscriptionsCheck time.Duration // 0: never
+	SESEndpoint               string
+	EmailFrom                 string
+	JWTKeyFile                string
+	BcryptCost                int
+	RateLimitUser             Rate
+	RateLimitIP               Rate
+	RateLimitLogin            Rate
 	// Failed credentials per client IP: bad webhook signatures and bad bearer tokens.
 	RateLimitWebhookFailures Rate
 	RateLimitAuthFailures    Rate
@@ -107,6 +114,11 @@ var Vars = []Var{
 	{"ORDERMILL_MASTER_KEY", "", "base64 32-byte key that encrypts secrets and data keys (generated into the data dir when empty)"},
 	{"ORDERMILL_SHOPIFY_API_URL", "", "base URL of the Shopify Admin API (empty: https://<shop>); the demo points it at the simulator"},
 	{"ORDERMILL_SHOPIFY_API_VERSION", "2026-10", "Shopify Admin API version every call names (YYYY-MM, a quarterly release); Shopify supports each for 12 months"},
+	{"ORDERMILL_APP_URL", "http://localhost:8080", "public base URL of the app: Shopify redirects installs to <url>/shopify/callback and sends webhooks to <url>/webhooks/shopify"},
+	{"ORDERMILL_SHOPIFY_CLIENT_ID", DemoShopifyClientID, "the Shopify app's client id (Dev Dashboard); the default is the demo app the simulator knows"},
+	{"ORDERMILL_SHOPIFY_CLIENT_SECRET", DemoShopifyClientSecret, "the Shopify app's client secret: verifies installs, session tokens and webhooks; the default is the demo app's"},
+	{"ORDERMILL_SHOPIFY_SCOPES", "read_orders,write_orders,read_fulfillments,write_fulfillments,read_merchant_managed_fulfillment_orders,write_merchant_managed_fulfillment_orders,read_inventory,write_inventory", "comma-separated Admin API access scopes the app asks for on install"},
+	{"ORDERMILL_SHOPIFY_SUBSCRIPTIONS_CHECK", "10m", "how often installed shops' webhook subscriptions are checked and the ones Shopify dropped re-created (off: never)"},
 	{"ORDERMILL_SES_ENDPOINT", "", "base endpoint of SES v2 (empty: AWS); the demo points it at the simulator"},
 	{"ORDERMILL_EMAIL_FROM", "orders@ordermill.test", "sender address of outgoing email"},
 	{"ORDERMILL_WEBHOOK_MAX_BYTES", "1048576", "largest Shopify webhook body accepted (larger: 413)"},
@@ -129,6 +141,14 @@ var Vars = []Var{
 	{"ORDERMILL_CHECKPOINT_KEY_FILE", "", "Ed25519 private key (PEM, from ordermill-replay checkpoint keygen) that signs checkpoints on schedule; empty: verify only"},
 	{"ORDERMILL_CHECKPOINT_EXPORT", "", "file each signed checkpoint is appended to as a JSON line, kept outside the database"},
 }
+
+// The demo Shopify app, which the simulator knows: its client secret is
+// also the demo shop's webhook secret, since Shopify signs an app's
+// webhooks with the app's client secret.
+const (
+	DemoShopifyClientID     = "ordermill-demo-app"
+	DemoShopifyClientSecret = "demo-webhook-secret"
+)
 
 // Deployment profiles (ORDERMILL_ENV).
 const (
@@ -168,10 +188,14 @@ func Load() (Config, error) {
 		MasterKey:         get("ORDERMILL_MASTER_KEY"),
 		ShopifyAPIURL:     get("ORDERMILL_SHOPIFY_API_URL"),
 		ShopifyAPIVersion: get("ORDERMILL_SHOPIFY_API_VERSION"),
+		AppURL:            strings.TrimRight(get("ORDERMILL_APP_URL"), "/"),
 		SESEndpoint:       get("ORDERMILL_SES_ENDPOINT"),
 		EmailFrom:         get("ORDERMILL_EMAIL_FROM"),
 		JWTKeyFile:        get("ORDERMILL_JWT_KEY_FILE"),
 		OperatorToken:     get("ORDERMILL_OPERATOR_TOKEN"),
+
+		ShopifyClientID:     get("ORDERMILL_SHOPIFY_CLIENT_ID"),
+		ShopifyClientSecret: get("ORDERMILL_SHOPIFY_CLIENT_SECRET"),
 
 		CheckpointKeyFile: get("ORDERMILL_CHECKPOINT_KEY_FILE"),
 		CheckpointExport:  get("ORDERMILL_CHECKPOINT_EXPORT"),
@@ -234,6 +258,22 @@ func Load() (Config, error) {
 	}
 	if c.WorkerRetryInterval, err = time.ParseDuration(get("ORDERMILL_WORKER_RETRY_INTERVAL")); err != nil {
 		return c, fmt.Errorf("ORDERMILL_WORKER_RETRY_INTERVAL: %w", err)
+	}
+	if u, err := url.Parse(c.AppURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("ORDERMILL_APP_URL: want the app's public base URL like https://app.example.com, got %q", c.AppURL)
+	}
+	if c.ShopifyClientID == "" || c.ShopifyClientSecret == "" {
+		return c, fmt.Errorf("ORDERMILL_SHOPIFY_CLIENT_ID and ORDERMILL_SHOPIFY_CLIENT_SECRET must not be empty")
+	}
+	for _, sc := range strings.Split(get("ORDERMILL_SHOPIFY_SCOPES"), ",") {
+		if sc = strings.TrimSpace(sc); sc != "" {
+			c.ShopifyScopes = append(c.ShopifyScopes, sc)
+		}
+	}
+	if v := get("ORDERMILL_SHOPIFY_SUBSCRIPTIONS_CHECK"); v != "off" {
+		if c.ShopifySubscriptionsCheck, err = time.ParseDuration(v); err != nil || c.ShopifySubscriptionsCheck <= 0 {
+			return c, fmt.Errorf("ORDERMILL_SHOPIFY_SUBSCRIPTIONS_CHECK: want a positive duration or off, got %q", v)
+		}
 	}
 	if v := get("ORDERMILL_AUDIT_INTERVAL"); v != "off" {
 		if c.AuditInterval, err = time.ParseDuration(v); err != nil || c.AuditInterval <= 0 {

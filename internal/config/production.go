@@ -19,6 +19,13 @@ func (c Config) ProductionProblems() []string {
 	if c.MasterKey == "" {
 		add("ORDERMILL_MASTER_KEY is empty: secrets and personal data would be sealed with a key generated into ORDERMILL_DATA_DIR")
 	}
+	if u, err := url.Parse(c.AppURL); err != nil || u.Scheme != "https" || u.Hostname() == "localhost" ||
+		net.ParseIP(u.Hostname()).IsLoopback() {
+		add("ORDERMILL_APP_URL=%s is not a public https address: Shopify sends merchants and webhooks there", c.AppURL)
+	}
+	if c.ShopifyClientSecret == DemoShopifyClientSecret {
+		add("ORDERMILL_SHOPIFY_CLIENT_SECRET is the demo app's, which is public: give your app's client secret")
+	}
 	for _, u := range []struct{ name, value, want string }{
 		{"ORDERMILL_SHOPIFY_API_URL", c.ShopifyAPIURL, "leave it empty to call https://<shop>"},
 		{"ORDERMILL_SES_ENDPOINT", c.SESEndpoint, "leave it empty for AWS, or give an https endpoint"},

@@ -14,7 +14,8 @@ func production() Config {
 		ShopifyAPIURL: "", SESEndpoint: "https://email.eu-west-1.amazonaws.com",
 		RateLimitUser: on, RateLimitIP: on, RateLimitLogin: on,
 		AuditInterval: time.Hour, CheckpointKeyFile: "/etc/ordermill/checkpoint.pem",
-		CheckpointExport: "/var/lib/ordermill-audit/checkpoints.jsonl",
+		CheckpointExport: "/var/lib/ordermill-audit/checkpoints.jsonl", ShopifyClientSecret: "shpss_the-apps-own",
+		AppURL: "https://app.example.com",
 	}
 }
 
@@ -41,6 +42,9 @@ func TestProductionProblems(t *testing.T) {
 		{"no scheduled verify", func(c *Config) { c.AuditInterval = 0 }, "ORDERMILL_AUDIT_INTERVAL is off"},
 		{"no checkpoint key", func(c *Config) { c.CheckpointKeyFile = "" }, "ORDERMILL_CHECKPOINT_KEY_FILE is empty"},
 		{"no export", func(c *Config) { c.CheckpointExport = "" }, "ORDERMILL_CHECKPOINT_EXPORT is empty"},
+		{"app on this machine", func(c *Config) { c.AppURL = "https://127.0.0.1:8080" }, "ORDERMILL_APP_URL=https://127.0.0.1:8080 is not a public https address"},
+		{"app over http", func(c *Config) { c.AppURL = "http://app.example.com" }, "ORDERMILL_APP_URL=http://app.example.com is not a public https address"},
+		{"demo app", func(c *Config) { c.ShopifyClientSecret = DemoShopifyClientSecret }, "ORDERMILL_SHOPIFY_CLIENT_SECRET is the demo app's"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,7 +65,7 @@ func TestProductionProblems(t *testing.T) {
 	dev.ShopifyAPIURL, dev.SESEndpoint = "http://127.0.0.1:8090", "http://127.0.0.1:8090"
 	dev.RateLimitLogin = Rate{}
 	p := dev.ProductionProblems()
-	for _, want := range []string{"JWT_KEY_FILE", "MASTER_KEY", "SHOPIFY_API_URL", "SES_ENDPOINT", "RATE_LIMIT_LOGIN",
+	for _, want := range []string{"JWT_KEY_FILE", "MASTER_KEY", "APP_URL", "SHOPIFY_CLIENT_SECRET", "SHOPIFY_API_URL", "SES_ENDPOINT", "RATE_LIMIT_LOGIN",
 		"CHECKPOINT_KEY_FILE", "CHECKPOINT_EXPORT"} {
 		if !strings.Contains(strings.Join(p, "\n"), want) {
 			t.Errorf("developer defaults: no problem names %s in %q", want, p)

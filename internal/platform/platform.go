@@ -22,6 +22,7 @@ import (
 	"github.com/ordermill/ordermill/internal/shops"
 	"github.com/ordermill/ordermill/internal/telemetry"
 	"github.com/ordermill/ordermill/migrations"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 // Platform holds the connections every role shares within one process.
@@ -93,6 +94,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool
 		return nil, fmt.Errorf("ORDERMILL_MASTER_KEY: %w", err)
 	}
 	p.Shops = shops.NewRegistry(p.Pool, p.MasterKey)
+	p.Shops.SetRenewer(&shopify.TokenClient{App: p.ShopifyApp()})
 	p.Keys = privacy.NewKeyring(p.Pool, p.MasterKey)
 	p.Cipher = privacy.NewCipher(p.Keys)
 	p.Store.SetCipher(p.Cipher)

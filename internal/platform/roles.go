@@ -63,6 +63,15 @@ func (p *Platform) Run(ctx context.Context, roles []string) error {
 	if auditor != nil {
 		g.Go(func() error { return auditor.Run(ctx) })
 	}
+	if slices.Contains(roles, "workers") && p.Config.ShopifySubscriptionsCheck > 0 {
+		check := p.SubscriptionCheck()
+		g.Go(func() error {
+			if err := check.Run(ctx); !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("webhook subscription check: %w", err)
+			}
+			return nil
+		})
+	}
 	for _, role := range roles {
 		run := map[string]func(context.Context) error{
 			"api":        p.runAPI,
@@ -142,7 +151,7 @@ func (p *Platform) handler() (http.Handler, error) {
 		Logger: p.Log, Checks: p.readinessChecks(),
 		Keys: keys, BcryptCost: p.Config.BcryptCost, TrustedProxies: p.Config.TrustedProxies, WriteTimeout: p.Config.HTTPWriteTimeout,
 		CORSOrigins: p.Config.CORSOrigins,
-		Shops:       p.Shops, WebhookMaxBytes: p.Config.WebhookMaxBytes, Webhooks: p.WebhookProcessor(), DeadLetters: deadLetters,
+		Shops:       p.Shops, Shopify: p.installEndpoints(), WebhookMaxBytes: p.Config.WebhookMaxBytes, Webhooks: p.WebhookProcessor(), DeadLetters: deadLetters,
 		Limits: api.RateLimits{
 			Principal: limit(p.Config.RateLimitUser), IP: limit(p.Config.RateLimitIP), Login: limit(p.Config.RateLimitLogin),
 			WebhookFailures: limit(p.Config.RateLimitWebhookFailures), AuthFailures: limit(p.Config.RateLimitAuthFailures),

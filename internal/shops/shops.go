@@ -1,6 +1,6 @@
 // Package shops keeps the registered Shopify shops and their credentials:
-// webhook secrets (up to two, for rotation) and the Admin API access token,
-// sealed at rest with the master key.
+// webhook secrets (up to two, for rotation), the Admin API access token and
+// what renews it (tokens.go), all sealed at rest with the master key.
 package shops
 
 import (
@@ -18,6 +18,7 @@ import (
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/secrets"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 var (
@@ -49,7 +50,12 @@ type Registration struct {
 	Currency       string
 	ShopifyID      int64 // Shopify's id of the shop; 0 when unknown
 	WebhookSecrets []string
-	AccessToken    string
+	// AccessToken is a token made by hand (a custom or development app);
+	// empty when the shop gets its token through OAuth or, with ClientID and
+	// ClientSecret of the merchant's own app, the client-credentials grant.
+	AccessToken  string
+	ClientID     string
+	ClientSecret string
 }
 
 // Rotation replaces a shop's credentials; nil fields stay as they are.
@@ -69,6 +75,8 @@ type Registry struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedSecrets
+
+	renewer Renewer // nil: expiring tokens cannot be renewed
 }
 
 type cachedSecrets struct {
@@ -118,8 +126,11 @@ func (r *Registry) Add(ctx context.Context, reg Registration, meta eventstore.Me
 	if err := validSecrets(reg.WebhookSecrets); err != nil {
 		return Shop{}, err
 	}
-	if strings.TrimSpace(reg.AccessToken) == "" {
-		return Shop{}, &domain.ValidationError{Fields: []domain.FieldError{{Field: "access_token", Message: "is required"}}}
+	if (reg.ClientID == "") != (reg.ClientSecret == "") {
+		return Shop{}, &domain.ValidationError{Fields: []domain.FieldError{{Field: "client_secret", Message: "client id and client secret go together"}}}
+	}
+	if reg.ClientID != "" && reg.AccessToken != "" {
+		return Shop{}, &domain.ValidationError{Fields: []domain.FieldError{{Field: "access_token", Message: "give an access token or the app's client credentials, not both"}}}
 	}
 	registered := events[0].(domain.ShopRegistered)
 	newEvents, err := eventstore.Encode(registered.Shop, meta, events...)
@@ -131,10 +142,20 @@ func (r *Registry) Add(ctx context.Context, reg Registration, meta eventstore.Me
 		if registered.ShopifyID != 0 {
 			shopifyID = &registered.ShopifyID
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO shops (domain, name, currency, shopify_id, webhook_secrets, access_token, registered_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, registered.Shop, registered.Name, registered.Currency, shopifyID,
-			r.sealSecrets(registered.Shop, reg.WebhookSecrets),
-			r.key.Seal([]byte(reg.AccessToken), secretContext(registered.Shop, "access_token")), now)
+		var token, clientSecret []byte
+		var clientID *string
+		grant := shopify.GrantStatic
+		if strings.TrimSpace(reg.AccessToken) != "" {
+			token = r.key.Seal([]byte(reg.AccessToken), secretContext(registered.Shop, "access_token"))
+		}
+		if reg.ClientID != "" {
+			grant, clientID = shopify.GrantClientCredentials, &reg.ClientID
+			clientSecret = r.key.Seal([]byte(reg.ClientSecret), secretContext(registered.Shop, "client_secret"))
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO shops (domain, name, currency, shopify_id, webhook_secrets, access_token, registered_at,
+			token_grant, client_id, client_secret)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, registered.Shop, registered.Name, registered.Currency, shopifyID,
+			r.sealSecrets(registered.Shop, reg.WebhookSecrets), token, now, grant, clientID, clientSecret)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 			return fmt.Errorf("%s: %w", registered.Shop, ErrShopExists)
@@ -206,8 +227,14 @@ func (r *Registry) Rotate(ctx context.Context, shop string, rot Rotation) (Shop,
 		}
 		sealedToken = r.key.Seal([]byte(*rot.AccessToken), secretContext(shop, "access_token"))
 	}
+	// A token given by hand never expires and replaces whatever renewed the old one.
 	tag, err := r.pool.Exec(ctx, `UPDATE shops SET webhook_secrets = coalesce($2, webhook_secrets),
-		access_token = coalesce($3, access_token), updated_at = now() WHERE domain = $1`, shop, secretList, sealedToken)
+		access_token = coalesce($3, access_token),
+		token_grant = CASE WHEN $3::bytea IS NULL THEN token_grant ELSE 'static' END,
+		access_token_expires_at = CASE WHEN $3::bytea IS NULL THEN access_token_expires_at END,
+		refresh_token = CASE WHEN $3::bytea IS NULL THEN refresh_token END,
+		refresh_token_expires_at = CASE WHEN $3::bytea IS NULL THEN refresh_token_expires_at END,
+		updated_at = now() WHERE domain = $1`, shop, secretList, sealedToken)
 	if err != nil {
 		return Shop{}, err
 	}
@@ -231,14 +258,6 @@ func (r *Registry) Signer(ctx context.Context, shop string) (domain.ShopifySigne
 		s.ShopID = *id
 	}
 	return s, err
-}
-
-// MarkUninstalled records in the table that the shop removed the app; the
-// fact itself is the shop.uninstalled event. Repeating it changes nothing.
-func (r *Registry) MarkUninstalled(ctx context.Context, shop string, at time.Time) error {
-	_, err := r.pool.Exec(ctx, `UPDATE shops SET installed = false, uninstalled_at = coalesce(uninstalled_at, $2), updated_at = now()
-		WHERE domain = $1`, strings.ToLower(shop), at)
-	return err
 }
 
 // WebhookSecrets returns the shop's active webhook secrets, from the cache
@@ -275,24 +294,6 @@ func (r *Registry) WebhookSecrets(ctx context.Context, shop string) ([][]byte, e
 		return nil, fmt.Errorf("%s: %w", shop, ErrUnknownShop)
 	}
 	return c.secrets, nil
-}
-
-// AccessToken returns the shop's Admin API access token.
-func (r *Registry) AccessToken(ctx context.Context, shop string) (string, error) {
-	shop = strings.ToLower(shop)
-	var sealed []byte
-	err := r.pool.QueryRow(ctx, `SELECT access_token FROM shops WHERE domain = $1`, shop).Scan(&sealed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", fmt.Errorf("%s: %w", shop, ErrUnknownShop)
-	}
-	if err != nil {
-		return "", err
-	}
-	plain, err := r.key.Open(sealed, secretContext(shop, "access_token"))
-	if err != nil {
-		return "", fmt.Errorf("shop %s access token: %w", shop, err)
-	}
-	return string(plain), nil
 }
 
 func (r *Registry) forget(shop string) {

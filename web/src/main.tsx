@@ -2,6 +2,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { ApiError } from './api/problem';
+import { adoptLandingSession } from './api/tokens';
 import { App } from './app/App';
 import './styles.css';
 
@@ -15,6 +16,8 @@ const queryClient = new QueryClient({
     },
   },
 });
+
+adoptLandingSession();
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root');

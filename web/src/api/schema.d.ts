@@ -475,6 +475,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/shopify/install": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start installing the app on a shop (OAuth)
+         * @description The app's install link, opened by Shopify with the shop and signed by
+         *     it (`hmac`: hex HMAC-SHA256, with the app's client secret, of the other
+         *     parameters sorted by name; `timestamp` within 90 seconds). Redirects the
+         *     merchant to the shop's `/admin/oauth/authorize` with the app's client id,
+         *     scopes, redirect URI (`<ORDERMILL_APP_URL>/shopify/callback`) and a
+         *     single-use state that expires after 10 minutes. A foreign domain, a
+         *     wrong signature or a stale request answers an HTML page saying so, and
+         *     nothing is stored.
+         */
+        get: operations["shopifyInstall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shopify/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Finish installing the app (OAuth redirect)
+         * @description Shopify's redirect after the merchant approved the app, signed like the
+         *     install link, with the code and the state the install issued for this
+         *     shop (spent here: a second use fails). The code becomes an expiring
+         *     offline access token with its refresh token (`expiring=1`), sealed at
+         *     rest; the shop is registered, or resumed when it was installed before,
+         *     its owner registered, and it is subscribed to the webhooks the platform
+         *     processes. The owner lands in the app signed in: the redirect's fragment
+         *     carries `access_token` and `refresh_token`, which the app keeps and
+         *     removes from the address. Any failed check answers an HTML page and
+         *     changes nothing.
+         */
+        get: operations["shopifyCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shopify/token-exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Install the embedded app by token exchange
+         * @description For the app embedded in Shopify admin: the App Bridge session token
+         *     (`Authorization: Bearer`, HS256 with the app's client secret, `aud` the
+         *     client id, `dest` the shop, `exp`/`nbf` checked) proves the shop; unless
+         *     the shop already has a live token it is exchanged for an expiring
+         *     offline token and the shop is installed as by the callback.
+         */
+        post: operations["shopifyTokenExchange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/shopify": {
         parameters: {
             query?: never;
@@ -2236,6 +2316,149 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["Problem"];
+        };
+    };
+    shopifyInstall: {
+        parameters: {
+            query: {
+                shop: string;
+                hmac: string;
+                timestamp: string;
+                host?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the shop's grant screen. */
+            302: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a shop domain, or a stale request (HTML page). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The signature does not match (HTML page). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            /** @description Redis is unavailable (HTML page). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    shopifyCallback: {
+        parameters: {
+            query: {
+                shop: string;
+                hmac: string;
+                timestamp: string;
+                state: string;
+                code: string;
+                host?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Into the app, signed in as the shop's owner. */
+            302: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a shop domain, a stale request, or an unknown, spent or foreign state (HTML page). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The signature does not match (HTML page). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            /** @description Shopify refused the code or could not be reached (HTML page). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Redis is unavailable (HTML page). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    shopifyTokenExchange: {
+        parameters: {
+            query?: never;
+            header: {
+                Authorization: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The shop is installed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        shop: string;
+                        installed: boolean;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            502: components["responses"]["Problem"];
         };
     };
     captureWebhook: {

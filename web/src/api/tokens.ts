@@ -42,3 +42,17 @@ export function onTokensChange(fn: Listener): () => void {
   listeners.add(fn);
   return () => listeners.delete(fn);
 }
+
+/**
+ * Installing the app through Shopify lands the owner on the app with a new
+ * session in the URL fragment, which never reaches a server: keep it, and
+ * take it out of the address bar and history.
+ */
+export function adoptLandingSession(): void {
+  const landing = new URLSearchParams(window.location.hash.slice(1));
+  const accessToken = landing.get('access_token');
+  const refreshToken = landing.get('refresh_token');
+  if (!accessToken || !refreshToken) return;
+  saveTokens({ accessToken, refreshToken });
+  window.history.replaceState(null, '', window.location.pathname + window.location.search);
+}
