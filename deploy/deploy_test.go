@@ -30,6 +30,11 @@ type composeFile struct {
 		Environment map[string]string `yaml:"environment"`
 		Volumes     []string          `yaml:"volumes"`
 		DependsOn   any               `yaml:"depends_on"`
+		Restart     string            `yaml:"restart"`
+		Healthcheck struct {
+			Test    []string `yaml:"test"`
+			Disable bool     `yaml:"disable"`
+		} `yaml:"healthcheck"`
 	} `yaml:"services"`
 }
 
@@ -305,5 +310,29 @@ func TestAlertRules(t *testing.T) {
 	}
 	if out, err := exec.Command(promtool, "check", "config", "--syntax-only", filepath.Join(root, "deploy/prometheus.yml")).CombinedOutput(); err != nil {
 		t.Errorf("promtool check config: %v\n%s", err, out)
+	}
+}
+
+// TestComposeHealthchecks: every long-running Ordermill service has a health
+// check, and it runs a command the binary has; one-shot jobs have none.
+func TestComposeHealthchecks(t *testing.T) {
+	c := readCompose(t)
+	help, _ := exec.Command(build(t, "cmd/ordermill"), "--help").CombinedOutput()
+	for name := range ordermillServices(c) {
+		s := c.Services[name]
+		hc := s.Healthcheck
+		if s.Restart == "no" {
+			if !hc.Disable {
+				t.Errorf("%s runs once: its health check should be disabled", name)
+			}
+			continue
+		}
+		if len(hc.Test) < 3 || hc.Test[0] != "CMD" || hc.Test[1] != "/usr/local/bin/ordermill" {
+			t.Errorf("%s: health check %q does not run the ordermill binary", name, hc.Test)
+			continue
+		}
+		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(hc.Test[2]) + ` `).Match(help) {
+			t.Errorf("%s: ordermill has no command %q for its health check", name, hc.Test[2])
+		}
 	}
 }

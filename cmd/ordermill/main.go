@@ -26,6 +26,7 @@ func commands() []command {
 		{"seed", "create the demo shop, its users, stock and a few orders (idempotent)", seedCmd},
 		{"deadletters", "re-queue a shop's dead letters by filter, with a dry-run preview (deadletters requeue)", deadLettersCmd},
 		{"verify", "operator: verify the whole log now, then sign and export a checkpoint (one scheduled audit round)", verifyCmd},
+		{"health", "exit 0 when the server on ORDERMILL_METRICS_ADDR answers /healthz (container health checks)", healthCmd},
 	}
 }
 

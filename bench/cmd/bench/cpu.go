@@ -64,28 +64,24 @@ func readCPUTimes() (cpuTimes, bool) {
 			continue // exited meanwhile
 		}
 		s := string(b)
-		open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || closing < open {
+		comm, secs, ok := parseProcStat(s)
+		if !ok {
 			continue
 		}
 		name := ""
-		pid, _ := strconv.Atoi(strings.TrimSpace(s[:open]))
+		pid, _ := strconv.Atoi(strings.TrimSpace(s[:strings.IndexByte(s, '(')]))
 		if pid == self {
 			name = benchGroup
 		}
 		for _, g := range cpuGroups {
-			if strings.HasPrefix(s[open+1:closing], g.prefix) {
+			if strings.HasPrefix(comm, g.prefix) {
 				name = g.name
 			}
 		}
-		// After the command: state is field 3, utime and stime fields 14 and 15.
-		f := strings.Fields(s[closing+1:])
-		if name == "" || len(f) < 13 {
+		if name == "" {
 			continue
 		}
-		utime, _ := strconv.ParseFloat(f[11], 64)
-		stime, _ := strconv.ParseFloat(f[12], 64)
-		t.procs[pid] = procTime{name, (utime + stime) / clockTicks}
+		t.procs[pid] = procTime{name, secs}
 	}
 	return t, true
 }

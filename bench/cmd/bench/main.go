@@ -42,18 +42,19 @@ type sizes struct {
 	relayEvents   int
 	rebuildOrders int // 4 events each
 	capacityPhase time.Duration
+	idlePhase     time.Duration // how long an idle platform's CPU is counted
 }
 
 var (
 	full = sizes{
 		captureRates: []float64{250, 500, 1000, 2000}, phase: 10 * time.Second, workers: 32,
-		e2eRates: []float64{100, 500}, readRates: [3]float64{1000, 1000, 250}, relayEvents: 50_000,
-		rebuildOrders: 250_000, capacityPhase: 10 * time.Second,
+		e2eRates: []float64{50, 100, 250, 500, 1000}, readRates: [3]float64{1000, 1000, 250}, relayEvents: 50_000,
+		rebuildOrders: 250_000, capacityPhase: 10 * time.Second, idlePhase: 20 * time.Second,
 	}
 	short = sizes{
 		captureRates: []float64{50, 100}, phase: time.Second, workers: 4,
-		e2eRates: []float64{50}, readRates: [3]float64{50, 50, 20}, relayEvents: 1_000,
-		rebuildOrders: 500, capacityPhase: time.Second,
+		e2eRates: []float64{50, 100, 250, 500, 1000}, readRates: [3]float64{50, 50, 20}, relayEvents: 1_000,
+		rebuildOrders: 500, capacityPhase: time.Second, idlePhase: 2 * time.Second,
 	}
 )
 
@@ -139,8 +140,11 @@ func run(ctx context.Context, isShort bool, out, only, serverProfile string) (st
 
 // open starts a scenario's environment and, the first time, describes the
 // machine from it.
-func (b *bench) open(ctx context.Context) (*env, error) {
-	e, err := newEnv(ctx, b.base)
+func (b *bench) open(ctx context.Context) (*env, error) { return b.openWith(ctx, b.base) }
+
+// openWith is open on other servers than the configured ones.
+func (b *bench) openWith(ctx context.Context, base config.Config) (*env, error) {
+	e, err := newEnv(ctx, base)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +167,7 @@ func (b *bench) row(scenario string, subject, baseline Figure, ratio float64, ra
 
 func (b *bench) goal(scenario, target, measured string, met bool) {
 	b.report.Goals = append(b.report.Goals, Goal{Scenario: scenario, Target: target, Measured: measured, Met: met})
+	fmt.Printf("   goal %s: %s (met: %v)\n", target, measured, met)
 }
 
 func (b *bench) note(format string, args ...any) {

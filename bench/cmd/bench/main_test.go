@@ -49,6 +49,12 @@ func TestShortRun(t *testing.T) {
 	if !r.Short || r.Machine.Cores == 0 || r.Machine.Postgres == "" || len(r.Goals) == 0 {
 		t.Errorf("report incomplete: short %v, machine %+v, %d goals", r.Short, r.Machine, len(r.Goals))
 	}
+	// Scenario 2's sweep covers every rate, briefly.
+	for _, rate := range []string{"50", "100", "250", "500", "1000"} {
+		if !strings.Contains(r.Sweep, "\n| "+rate+" | ") {
+			t.Errorf("the sweep has no row for %s webhooks/s:\n%s", rate, r.Sweep)
+		}
+	}
 	if _, err := os.Stat(filepath.Join(out, r.Date+"-short.md")); err != nil {
 		t.Error(err)
 	}

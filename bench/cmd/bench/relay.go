@@ -103,8 +103,6 @@ func (b *bench) relay(ctx context.Context) error {
 		r := ratio(rate, raw)
 		b.row("3", value("relay, "+c.name, rate, "events/s"),
 			value(fmt.Sprintf("XADD loop, pipeline depth %d", c.depth), raw, "events/s"), r, "throughput")
-		b.goal("3", "relay ≥ 50% of raw XADD ("+c.name+")", fmt.Sprintf("%.0f%% (%.0f vs %.0f events/s)",
-			100*r, rate, raw), r >= 0.5)
 		b.note("Scenario 3, %s: while relaying, %s. While running the XADD loop, %s.", c.name, relayCPU, rawCPU)
 		if readTime > 0 {
 			// Reading and XADD each keep a server busy and the bench process

@@ -19,12 +19,14 @@ import (
 
 // Report is everything one `make bench` run measured.
 type Report struct {
-	Date     string    `json:"date"`
-	Short    bool      `json:"short"`
-	Machine  Machine   `json:"machine"`
-	Rows     []Row     `json:"rows"`
-	Goals    []Goal    `json:"goals"`
-	Notes    []string  `json:"notes"`
+	Date    string   `json:"date"`
+	Short   bool     `json:"short"`
+	Machine Machine  `json:"machine"`
+	Rows    []Row    `json:"rows"`
+	Goals   []Goal   `json:"goals"`
+	Notes   []string `json:"notes"`
+	// Sweep is scenario 2's table, one row per rate, in Markdown.
+	Sweep    string    `json:"sweep,omitempty"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 }
@@ -168,6 +170,9 @@ func (r *Report) markdown() string {
 	for _, row := range r.Rows {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", row.Scenario, row.Subject.cells(true),
 			row.Baseline.Name, row.Baseline.cells(false), fmtRatio(row))
+	}
+	if r.Sweep != "" {
+		b.WriteString("\n## Scenario 2: CPU per webhook by rate\n\n" + r.Sweep + "\n")
 	}
 	if len(r.Notes) > 0 {
 		b.WriteString("\n## Notes\n\n")

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+)
+
+// What a span of work cost, counted per process rather than machine-wide, so
+// that other work on a shared machine does not land in the figures: the
+// bench process (Ordermill's roles and the load generator), the Postgres
+// backends connected to the scenario's own database, and a redis-server the
+// bench starts for the scenario. Postgres's shared background processes (WAL
+// writer, checkpointer) serve every database and are left out.
+
+// cost is one span's CPU in seconds per process group, and the database's
+// transactions and statements.
+type cost struct {
+	webhooks             int64
+	bench, pg, redis     float64
+	xacts, statements    int64
+	statementsCounted    bool
+	seconds              float64 // wall time of the span, statsDelay included
+	backends, newBackend int
+}
+
+// perWebhook formats seconds per webhook in ms.
+func (c cost) perWebhook(s float64) string {
+	if c.webhooks == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f ms", 1e3*s/float64(c.webhooks))
+}
+
+func (c cost) total() float64 { return c.bench + c.pg + c.redis }
+
+// String is the cost per webhook by process.
+func (c cost) String() string {
+	s := fmt.Sprintf("%s per webhook (bench process %s, Postgres backends %s, Redis %s); %.1f transactions",
+		c.perWebhook(c.total()), c.perWebhook(c.bench), c.perWebhook(c.pg), c.perWebhook(c.redis),
+		float64(c.xacts)/float64(max(c.webhooks, 1)))
+	if c.statementsCounted {
+		s += fmt.Sprintf(" and %.1f statements", float64(c.statements)/float64(max(c.webhooks, 1)))
+	}
+	return s + " per webhook"
+}
+
+// costMeter measures spans of work on one database.
+type costMeter struct {
+	pool     *pgxpool.Pool
+	db       string
+	redisPID int
+	// statements is whether pg_stat_statements answers (it needs
+	// shared_preload_libraries): only then are statements counted.
+	statements bool
+}
+
+func newCostMeter(ctx context.Context, pool *pgxpool.Pool, db string, redisPID int) *costMeter {
+	m := &costMeter{pool: pool, db: db, redisPID: redisPID}
+	if _, err := pool.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err == nil {
+		var n int64
+		m.statements = pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_statements`).Scan(&n) == nil
+	}
+	return m
+}
+
+type costSnapshot struct {
+	at                time.Time
+	backends          map[int]float64
+	bench, redis      float64
+	xacts, statements int64
+}
+
+func (m *costMeter) snapshot(ctx context.Context) (costSnapshot, error) {
+	s := costSnapshot{at: time.Now(), backends: map[int]float64{}}
+	rows, err := m.pool.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = $1`, m.db)
+	if err != nil {
+		return s, err
+	}
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			return s, err
+		}
+		if secs, ok := processCPU(pid); ok {
+			s.backends[pid] = secs
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s, err
+	}
+	s.bench, _ = processCPU(os.Getpid())
+	if m.redisPID > 0 {
+		s.redis, _ = processCPU(m.redisPID)
+	}
+	if err := m.pool.QueryRow(ctx, `SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1`,
+		m.db).Scan(&s.xacts); err != nil {
+		return s, err
+	}
+	if m.statements {
+		if err := m.pool.QueryRow(ctx, `SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements s
+			JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1`, m.db).Scan(&s.statements); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// statsDelay is how long a backend may keep its counts before it reports
+// them to pg_stat_database: at most a second after its last statement.
+const statsDelay = 1200 * time.Millisecond
+
+// measure runs f, which returns how many webhooks it handled, and what that
+// cost. It waits statsDelay before each snapshot, so that the counts of the
+// work before it and of f's work are each on their own side.
+func (m *costMeter) measure(ctx context.Context, f func() (int64, error)) (cost, error) {
+	time.Sleep(statsDelay)
+	before, err := m.snapshot(ctx)
+	if err != nil {
+		return cost{}, err
+	}
+	n, err := f()
+	if err != nil {
+		return cost{}, err
+	}
+	time.Sleep(statsDelay)
+	after, err := m.snapshot(ctx)
+	if err != nil {
+		return cost{}, err
+	}
+	c := cost{webhooks: n, bench: after.bench - before.bench, redis: after.redis - before.redis,
+		xacts: after.xacts - before.xacts, statements: after.statements - before.statements,
+		statementsCounted: m.statements, seconds: after.at.Sub(before.at).Seconds(), backends: len(after.backends)}
+	// A backend that connected during the span spent all its CPU in it.
+	for pid, secs := range after.backends {
+		if b, ok := before.backends[pid]; ok {
+			c.pg += secs - b
+		} else {
+			c.pg += secs
+			c.newBackend++
+		}
+	}
+	return c, nil
+}
+
+// processCPU is the CPU seconds pid has spent, from /proc/<pid>/stat.
+func processCPU(pid int) (float64, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	_, secs, ok := parseProcStat(string(b))
+	return secs, ok
+}
+
+// parseProcStat reads a /proc/<pid>/stat line: the command and the user and
+// system CPU seconds.
+func parseProcStat(s string) (comm string, secs float64, ok bool) {
+	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || closing < open {
+		return "", 0, false
+	}
+	// After the command: state is field 3, utime and stime fields 14 and 15.
+	f := strings.Fields(s[closing+1:])
+	if len(f) < 13 {
+		return "", 0, false
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return s[open+1 : closing], (utime + stime) / clockTicks, true
+}
+
+// privateRedis is a redis-server of the bench's own, so that its CPU is the
+// scenario's alone; it keeps nothing on disk.
+type privateRedis struct {
+	url string
+	cmd *exec.Cmd
+}
+
+func startPrivateRedis(ctx context.Context, dir string) (*privateRedis, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--loglevel", "warning")
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start redis-server: %w", err)
+	}
+	r := &privateRedis{url: "redis://" + addr + "/0", cmd: cmd}
+	client := redis.NewClient(&redis.Options{Addr: addr})
+	defer client.Close()
+	for deadline := time.Now().Add(20 * time.Second); client.Ping(ctx).Err() != nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			r.stop()
+			return nil, fmt.Errorf("redis-server on %s did not answer", addr)
+		}
+	}
+	return r, nil
+}
+
+func (r *privateRedis) pid() int { return r.cmd.Process.Pid }
+
+func (r *privateRedis) stop() {
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
+}
