@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // orderStore is Shopify's own view of the orders the simulator has sent,
@@ -227,10 +229,16 @@ func (a *adminAPI) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Shopify-API-Version", version)
 	var req struct {
-		Query     string         `json:"query"`
-		Variables map[string]any `json:"variables"`
+		Query         string         `json:"query"`
+		OperationName string         `json:"operationName"`
+		Variables     map[string]any `json:"variables"`
 	}
 	decodeErr := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req)
+	var op *operation
+	var parseErrs []gqlError
+	if decodeErr == nil {
+		op, parseErrs = parseOperation(req.Query, req.OperationName, req.Variables)
+	}
 	shop, status, retryAfter, ok, cost := a.admission(r.Header.Get("X-Shopify-Access-Token"))
 	throttled := status == http.StatusOK && !ok
 	defer func() {
@@ -256,61 +264,64 @@ func (a *adminAPI) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := gqlResponse{Extensions: map[string]costInfo{"cost": cost}}
 	switch {
+	case parseErrs != nil:
+		resp.Errors = parseErrs
 	case throttled:
 		resp.Errors = []gqlError{{Message: "Throttled", Extensions: map[string]string{"code": "THROTTLED"}}}
-	case !strings.Contains(req.Query, "order("):
-		resp.Errors = []gqlError{{Message: "the simulator answers only the order(id:) query"}}
+	case op.def.Operation == ast.Mutation:
+		resp.Data, resp.Errors = op.execute(shop, a.mutationRoots())
 	default:
-		resp.Data, resp.Errors = a.order(shop, req.Variables["id"])
+		resp.Data, resp.Errors = op.execute(shop, a.queryRoots())
 	}
 	writeJSON(w, status, resp)
 }
 
-func (a *adminAPI) order(shop string, idVar any) (any, []gqlError) {
-	gid, _ := idVar.(string)
-	n, found := strings.CutPrefix(gid, "gid://shopify/Order/")
-	id, err := strconv.ParseInt(n, 10, 64)
-	if !found || err != nil {
-		return nil, []gqlError{{Message: fmt.Sprintf("Invalid global id '%s'", gid), Extensions: map[string]string{"code": "argumentLiteralsIncompatible"}}}
+// queryRoots are the QueryRoot fields the simulator implements.
+func (a *adminAPI) queryRoots() map[string]rootField {
+	return map[string]rootField{"order": a.order}
+}
+
+// mutationRoots are the Mutation fields the simulator implements.
+func (a *adminAPI) mutationRoots() map[string]rootField {
+	return map[string]rootField{}
+}
+
+func (a *adminAPI) order(shop string, args map[string]any) (any, []gqlError) {
+	id, errs := legacyID(args["id"], "Order")
+	if errs != nil {
+		return nil, errs
 	}
 	st := a.orders.get(shop, id)
 	if st == nil {
-		return map[string]any{"order": nil}, nil
+		return nil, nil
 	}
-	type lineItem struct {
-		ID  string  `json:"id"`
-		SKU *string `json:"sku"`
-	}
-	type node struct {
-		LineItem lineItem `json:"lineItem"`
-		Quantity int      `json:"quantity"`
-	}
-	type edge struct {
-		Node node `json:"node"`
-	}
-	type gqlFulfillment struct {
-		ID                   string `json:"id"`
-		Status               string `json:"status"`
-		CreatedAt            string `json:"createdAt"`
-		FulfillmentLineItems struct {
-			Edges []edge `json:"edges"`
-		} `json:"fulfillmentLineItems"`
-	}
-	fs := []gqlFulfillment{}
+	fs := []any{}
 	for _, f := range st.fulfillments {
-		g := gqlFulfillment{
-			ID:        fmt.Sprintf("gid://shopify/Fulfillment/%d", f.ID),
-			Status:    strings.ToUpper(f.Status),
-			CreatedAt: f.created.UTC().Format(time.RFC3339),
-		}
-		g.FulfillmentLineItems.Edges = []edge{}
+		edges := []any{}
 		for _, l := range f.LineItems {
-			g.FulfillmentLineItems.Edges = append(g.FulfillmentLineItems.Edges, edge{Node: node{
-				LineItem: lineItem{ID: fmt.Sprintf("gid://shopify/LineItem/%d", l.ID), SKU: l.SKU},
-				Quantity: l.Quantity,
+			edges = append(edges, obj{"node": obj{
+				"lineItem": obj{"id": fmt.Sprintf("gid://shopify/LineItem/%d", l.ID), "sku": l.SKU},
+				"quantity": l.Quantity,
 			}})
 		}
-		fs = append(fs, g)
+		fs = append(fs, obj{
+			"id":                   fmt.Sprintf("gid://shopify/Fulfillment/%d", f.ID),
+			"status":               strings.ToUpper(f.Status),
+			"createdAt":            f.created.UTC().Format(time.RFC3339),
+			"fulfillmentLineItems": obj{"edges": edges},
+		})
 	}
-	return map[string]any{"order": map[string]any{"id": gid, "fulfillments": fs}}, nil
+	return obj{"id": fmt.Sprintf("gid://shopify/Order/%d", id), "fulfillments": fs}, nil
+}
+
+// legacyID takes the numeric id out of a global id argument such as
+// gid://shopify/Order/123, answering Shopify's error for anything else.
+func legacyID(arg any, kind string) (int64, []gqlError) {
+	gid, _ := arg.(string)
+	n, found := strings.CutPrefix(gid, "gid://shopify/"+kind+"/")
+	id, err := strconv.ParseInt(n, 10, 64)
+	if !found || err != nil {
+		return 0, []gqlError{{Message: fmt.Sprintf("Invalid global id '%s'", gid), Extensions: map[string]string{"code": "argumentLiteralsIncompatible"}}}
+	}
+	return id, nil
 }

@@ -14,8 +14,13 @@ const orderQuery = `query($id: ID!) { order(id: $id) { id fulfillments { id stat
 // adminQuery asks for one order's fulfillments and returns the HTTP answer.
 func adminQuery(t *testing.T, base, token string, orderID int64, out any) *http.Response {
 	t.Helper()
-	body := mustJSON(map[string]any{"query": orderQuery, "variables": map[string]string{"id": fmt.Sprintf("gid://shopify/Order/%d", orderID)}})
-	req, _ := http.NewRequest("POST", base+"/admin/api/2026-10/graphql.json", bytes.NewReader(body))
+	return adminPost(t, base, token, map[string]any{"query": orderQuery, "variables": map[string]string{"id": fmt.Sprintf("gid://shopify/Order/%d", orderID)}}, out)
+}
+
+// adminPost sends one GraphQL request body to the Admin API.
+func adminPost(t *testing.T, base, token string, request map[string]any, out any) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/admin/api/2026-10/graphql.json", bytes.NewReader(mustJSON(request)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Shopify-Access-Token", token)
 	resp, err := http.DefaultClient.Do(req)
@@ -159,6 +164,42 @@ func TestServedVersion(t *testing.T) {
 		got, ok := a.servedVersion(requested)
 		if got != want || ok != (want != "") {
 			t.Errorf("%s: served %q (%v), want %q", requested, got, ok, want)
+		}
+	}
+}
+
+// The Admin API runs the operation it is sent: aliases and fragments shape
+// the answer, and a document the simulator cannot run is refused with an
+// error rather than answered as something else.
+func TestAdminAPIRunsTheOperation(t *testing.T) {
+	sim, base := startSimulator(t, defaultAdmin, nil)
+	const shop = "echo.myshopify.com"
+	d := buildPlan(runParams{Scenario: "orders", Shop: shop, Secret: "s", Seed: 3, Orders: 1}).deliveries[0]
+	sim.orders.record(shop, d.OrderID, d.state)
+	call(t, "POST", base+"/_sim/shops", map[string]string{"shop": shop, "access_token": "shpat_echo"}, nil)
+	gid := fmt.Sprintf("gid://shopify/Order/%d", d.OrderID)
+
+	var got struct {
+		Data   map[string]map[string]any
+		Errors []struct{ Message string }
+	}
+	adminPost(t, base, "shpat_echo", map[string]any{
+		"query":         `query Other { shop { name } } query Mine($id: ID!) { mine: order(id: $id) { ...F } } fragment F on Order { key: id }`,
+		"operationName": "Mine", "variables": map[string]string{"id": gid},
+	}, &got)
+	if len(got.Errors) != 0 || got.Data["mine"]["key"] != gid || len(got.Data["mine"]) != 1 {
+		t.Fatalf("aliased fragment: %+v", got)
+	}
+	for name, req := range map[string]map[string]any{
+		"syntax error":       {"query": `query { order(id: "x") {`},
+		"unknown root field": {"query": `query { orderz(id: "x") { id } }`},
+		"unknown field":      {"query": `query Q($id: ID!) { order(id: $id) { id nope } }`, "variables": map[string]string{"id": gid}},
+		"no such operation":  {"query": `query A { order(id: "x") { id } }`, "operationName": "B"},
+		"bad global id":      {"query": `query { order(id: "gid://shopify/Product/1") { id } }`},
+	} {
+		got.Errors = nil
+		if resp := adminPost(t, base, "shpat_echo", req, &got); resp.StatusCode != http.StatusOK || len(got.Errors) == 0 {
+			t.Errorf("%s: %d %+v, want an error", name, resp.StatusCode, got)
 		}
 	}
 }
