@@ -57,6 +57,12 @@ func newBucket(size, rate float64, now time.Time) *bucket {
 }
 
 // take spends cost if available and reports what is left either way.
+// refund gives back what a query was charged beyond its actual cost.
+func (b *bucket) refund(points float64) float64 {
+	b.available = min(b.size, b.available+points)
+	return b.available
+}
+
 func (b *bucket) take(now time.Time, cost float64) (ok bool, left float64) {
 	if now.After(b.last) {
 		b.available = min(b.size, b.available+now.Sub(b.last).Seconds()*b.rate)
@@ -88,7 +94,6 @@ type adminConfig struct {
 	versions    []string // supported stable versions, oldest first
 	bucketSize  float64
 	restoreRate float64
-	queryCost   float64
 }
 
 // adminAPI serves the slice of the GraphQL Admin API the fulfillment sync
@@ -176,7 +181,7 @@ type gqlResponse struct {
 
 // admission decides, under one lock, whether a call is let through: the
 // token must be known, injected faults come next, then the bucket.
-func (a *adminAPI) admission(token string) (shop string, status int, retryAfter int, ok bool, cost costInfo) {
+func (a *adminAPI) admission(token string, requested float64) (shop string, status int, retryAfter int, ok bool, cost costInfo) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	shop, known := a.tokens[token]
@@ -193,16 +198,22 @@ func (a *adminAPI) admission(token string) (shop string, status int, retryAfter 
 		b = newBucket(a.cfg.bucketSize, a.cfg.restoreRate, now)
 		a.buckets[shop] = b
 	}
-	ok, left := b.take(now, a.cfg.queryCost)
+	ok, left := b.take(now, requested)
 	cost = costInfo{
-		RequestedQueryCost: a.cfg.queryCost,
+		RequestedQueryCost: requested,
 		ThrottleStatus:     throttleStatus{MaximumAvailable: a.cfg.bucketSize, CurrentlyAvailable: int(left), RestoreRate: a.cfg.restoreRate},
 	}
-	if ok {
-		actual := a.cfg.queryCost
-		cost.ActualQueryCost = &actual
-	}
 	return shop, http.StatusOK, 0, ok, cost
+}
+
+// settle refunds the difference between the requested and the actual cost
+// of a query that ran, and records both in its cost extension.
+func (a *adminAPI) settle(shop string, cost *costInfo, actual float64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	left := a.buckets[shop].refund(cost.RequestedQueryCost - actual)
+	cost.ActualQueryCost = &actual
+	cost.ThrottleStatus.CurrentlyAvailable = int(left)
 }
 
 // servedVersion is the Admin API version Shopify answers a request for
@@ -236,30 +247,42 @@ func (a *adminAPI) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	decodeErr := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req)
 	var op *operation
 	var parseErrs []gqlError
+	requested := 0
 	if decodeErr == nil {
 		op, parseErrs = parseOperation(req.Query, req.OperationName, req.Variables)
 	}
-	shop, status, retryAfter, ok, cost := a.admission(r.Header.Get("X-Shopify-Access-Token"))
+	if op != nil {
+		requested = op.requestedCost()
+	}
+	if requested > maxQueryCost {
+		parseErrs = []gqlError{{Message: fmt.Sprintf("Query cost is %d, which exceeds the single query max cost limit (%d).", requested, maxQueryCost),
+			Extensions: map[string]string{"code": "MAX_COST_EXCEEDED"}}}
+		requested = 0
+	}
+	shop, status, retryAfter, ok, cost := a.admission(r.Header.Get("X-Shopify-Access-Token"), float64(requested))
 	throttled := status == http.StatusOK && !ok
-	defer func() {
+	// The call is logged before its answer goes out, so the log's order is
+	// the order in which clients saw the answers.
+	respond := func(body any) {
 		a.mu.Lock()
 		a.calls = append(a.calls, adminCall{Time: a.now(), Shop: shop, APIVersion: version, Status: status, Throttled: throttled, Query: req.Query})
 		a.mu.Unlock()
-	}()
+		writeJSON(w, status, body)
+	}
 	switch {
 	case status == http.StatusUnauthorized:
-		writeJSON(w, status, map[string]string{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
+		respond(map[string]string{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
 		return
 	case status == http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-		writeJSON(w, status, map[string]string{"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."})
+		respond(map[string]string{"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."})
 		return
 	case status != http.StatusOK:
-		writeJSON(w, status, map[string]string{"errors": "Internal Server Error"})
+		respond(map[string]string{"errors": "Internal Server Error"})
 		return
 	case decodeErr != nil:
 		status = http.StatusBadRequest
-		writeJSON(w, status, map[string]string{"errors": "Invalid JSON in request body: " + decodeErr.Error()})
+		respond(map[string]string{"errors": "Invalid JSON in request body: " + decodeErr.Error()})
 		return
 	}
 	resp := gqlResponse{Extensions: map[string]costInfo{"cost": cost}}
@@ -268,12 +291,17 @@ func (a *adminAPI) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		resp.Errors = parseErrs
 	case throttled:
 		resp.Errors = []gqlError{{Message: "Throttled", Extensions: map[string]string{"code": "THROTTLED"}}}
-	case op.def.Operation == ast.Mutation:
-		resp.Data, resp.Errors = op.execute(shop, a.mutationRoots())
 	default:
-		resp.Data, resp.Errors = op.execute(shop, a.queryRoots())
+		roots := a.queryRoots()
+		if op.def.Operation == ast.Mutation {
+			roots = a.mutationRoots()
+		}
+		data, errs := op.execute(shop, roots)
+		resp.Data, resp.Errors = data, errs
+		a.settle(shop, &cost, float64(op.actualCost(data)))
+		resp.Extensions["cost"] = cost
 	}
-	writeJSON(w, status, resp)
+	respond(resp)
 }
 
 // queryRoots are the QueryRoot fields the simulator implements.

@@ -56,7 +56,6 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	versions := fs.String("api-versions", strings.Join(defaultAPIVersions, ","), "supported Admin API versions, comma-separated; older ones fall forward to the oldest, others answer 404")
 	fs.Float64Var(&c.admin.bucketSize, "admin-bucket-size", 1000, "Admin API leaky bucket size in cost points, per shop")
 	fs.Float64Var(&c.admin.restoreRate, "admin-restore-rate", 50, "Admin API cost points restored per second")
-	fs.Float64Var(&c.admin.queryCost, "admin-query-cost", 10, "cost of one Admin API query")
 	fs.StringVar(&c.trickle.target, "trickle-target", "", "base URL to trickle webhooks to, e.g. http://127.0.0.1:8080 (trickle is off when empty)")
 	fs.StringVar(&c.trickle.shop, "trickle-shop", "demo.myshopify.com", "shop domain for trickled webhooks")
 	fs.StringVar(&c.trickle.secret, "trickle-secret", "demo-webhook-secret", "webhook secret used to sign trickled webhooks")
@@ -81,10 +80,8 @@ func validateConfig(c config, rest []string) error {
 		return fmt.Errorf("unexpected arguments: %v", rest)
 	case slices.ContainsFunc(c.admin.versions, func(v string) bool { return !apiVersionPattern.MatchString(v) }):
 		return fmt.Errorf("--api-versions: want releases like 2026-10, got %v", c.admin.versions)
-	case c.admin.bucketSize <= 0 || c.admin.restoreRate <= 0 || c.admin.queryCost <= 0:
-		return errors.New("--admin-bucket-size, --admin-restore-rate and --admin-query-cost must be positive")
-	case c.admin.queryCost > c.admin.bucketSize:
-		return errors.New("--admin-query-cost must not exceed --admin-bucket-size")
+	case c.admin.bucketSize <= 0 || c.admin.restoreRate <= 0:
+		return errors.New("--admin-bucket-size and --admin-restore-rate must be positive")
 	case c.trickle.target != "" && !validTarget(c.trickle.target):
 		return errors.New("--trickle-target must be an http(s) base URL")
 	case c.trickle.target != "" && (!validHost(c.trickle.shop) || c.trickle.secret == ""):

@@ -188,3 +188,22 @@ func (s *Simulator) AdminCalls(t testing.TB) []AdminCall {
 	s.Do(t, "GET", "/_sim/admin/calls", nil, &got)
 	return got.Calls
 }
+
+// AdminPost sends one GraphQL request to the simulator's Admin API with a
+// shop's access token and returns the HTTP status.
+func AdminPost(t testing.TB, s *Simulator, token, query string, vars map[string]any) int {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, err := http.NewRequest("POST", s.URL+"/admin/api/2026-10/graphql.json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Shopify-Access-Token", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
