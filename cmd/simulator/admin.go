@@ -96,8 +96,8 @@ type adminConfig struct {
 	restoreRate float64
 }
 
-// adminAPI serves the slice of the GraphQL Admin API the fulfillment sync
-// worker uses, with Shopify's authentication and rate limiting.
+// adminAPI serves the slice of the GraphQL Admin API Ordermill uses, with
+// Shopify's authentication, query costs and rate limiting.
 type adminAPI struct {
 	cfg    adminConfig
 	now    func() time.Time
@@ -306,7 +306,7 @@ func (a *adminAPI) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 
 // queryRoots are the QueryRoot fields the simulator implements.
 func (a *adminAPI) queryRoots() map[string]rootField {
-	return map[string]rootField{"order": a.order}
+	return map[string]rootField{"order": a.order, "orders": a.ordersConnection}
 }
 
 // mutationRoots are the Mutation fields the simulator implements.
@@ -323,23 +323,7 @@ func (a *adminAPI) order(shop string, args map[string]any) (any, []gqlError) {
 	if st == nil {
 		return nil, nil
 	}
-	fs := []any{}
-	for _, f := range st.fulfillments {
-		edges := []any{}
-		for _, l := range f.LineItems {
-			edges = append(edges, obj{"node": obj{
-				"lineItem": obj{"id": fmt.Sprintf("gid://shopify/LineItem/%d", l.ID), "sku": l.SKU},
-				"quantity": l.Quantity,
-			}})
-		}
-		fs = append(fs, obj{
-			"id":                   fmt.Sprintf("gid://shopify/Fulfillment/%d", f.ID),
-			"status":               strings.ToUpper(f.Status),
-			"createdAt":            f.created.UTC().Format(time.RFC3339),
-			"fulfillmentLineItems": obj{"edges": edges},
-		})
-	}
-	return obj{"id": fmt.Sprintf("gid://shopify/Order/%d", id), "fulfillments": fs}, nil
+	return orderNode(st)
 }
 
 // legacyID takes the numeric id out of a global id argument such as

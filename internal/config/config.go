@@ -36,13 +36,16 @@ type Config struct {
 	ShopifyAPIURL   string
 	// ShopifyAPIVersion is the Admin API version every call names.
 	ShopifyAPIVersion string
-	SESEndpoint       string
-	EmailFrom         string
-	JWTKeyFile        string
-	BcryptCost        int
-	RateLimitUser     Rate
-	RateLimitIP       Rate
-	RateLimitLogin    Rate
+	// ShopifyReconcileInterval is how often each shop's orders are read back
+	// from Shopify to heal missed webhooks; 0 never.
+	ShopifyReconcileInterval time.Duration
+	SESEndpoint              string
+	EmailFrom                string
+	JWTKeyFile               string
+	BcryptCost               int
+	RateLimitUser            Rate
+	RateLimitIP              Rate
+	RateLimitLogin           Rate
 	// Failed credentials per client IP: bad webhook signatures and bad bearer tokens.
 	RateLimitWebhookFailures Rate
 	RateLimitAuthFailures    Rate
@@ -107,6 +110,7 @@ var Vars = []Var{
 	{"ORDERMILL_MASTER_KEY", "", "base64 32-byte key that encrypts secrets and data keys (generated into the data dir when empty)"},
 	{"ORDERMILL_SHOPIFY_API_URL", "", "base URL of the Shopify Admin API (empty: https://<shop>); the demo points it at the simulator"},
 	{"ORDERMILL_SHOPIFY_API_VERSION", "2026-10", "Shopify Admin API version every call names (YYYY-MM, a quarterly release); Shopify supports each for 12 months"},
+	{"ORDERMILL_SHOPIFY_RECONCILE_INTERVAL", "5m", "how often the workers read each shop's recently updated orders back from Shopify and apply what webhooks missed (a missed webhook heals within about twice this; off: never)"},
 	{"ORDERMILL_SES_ENDPOINT", "", "base endpoint of SES v2 (empty: AWS); the demo points it at the simulator"},
 	{"ORDERMILL_EMAIL_FROM", "orders@ordermill.test", "sender address of outgoing email"},
 	{"ORDERMILL_WEBHOOK_MAX_BYTES", "1048576", "largest Shopify webhook body accepted (larger: 413)"},
@@ -186,6 +190,11 @@ func Load() (Config, error) {
 		return c, fmt.Errorf("ORDERMILL_OPERATOR_TOKEN: %d characters, want at least %d", n, MinOperatorTokenLen)
 	}
 	var err error
+	if v := get("ORDERMILL_SHOPIFY_RECONCILE_INTERVAL"); v != "off" {
+		if c.ShopifyReconcileInterval, err = time.ParseDuration(v); err != nil || c.ShopifyReconcileInterval <= 0 {
+			return c, fmt.Errorf("ORDERMILL_SHOPIFY_RECONCILE_INTERVAL: want a positive duration like 5m, or off, got %q", v)
+		}
+	}
 	if c.AutoMigrate, err = strconv.ParseBool(get("ORDERMILL_AUTO_MIGRATE")); err != nil {
 		return c, fmt.Errorf("ORDERMILL_AUTO_MIGRATE: %w", err)
 	}
