@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/internal/testenv/apitest"
 	"github.com/ordermill/ordermill/workers"
@@ -56,7 +57,7 @@ func TestBulkRequeueDeadLetters(t *testing.T) {
 	}
 	mail1, order1 := deadLetter(owner, workers.EmailHandlerName, "ses: 429 Too Many Requests")
 	mail2, _ := deadLetter(owner, workers.EmailHandlerName, "ses: 429 Too Many Requests")
-	sync, _ := deadLetter(owner, workers.FulfillmentSyncHandlerName, "shopify: context deadline exceeded")
+	stock, _ := deadLetter(owner, workers.InventoryHandlerName, "insufficient stock on hand: MUG has 0")
 	elsewhere, _ := deadLetter(other, workers.EmailHandlerName, "ses: 429 Too Many Requests")
 	open := func() map[int64]bool {
 		rows, err := pool.Query(ctx, `SELECT id FROM dead_letters WHERE requeued_at IS NULL`)
@@ -73,7 +74,7 @@ func TestBulkRequeueDeadLetters(t *testing.T) {
 		}
 		return ids
 	}
-	requeueStream := e.Platform.Config.StreamPrefix + "worker." + workers.EmailHandlerName + ".requeue"
+	requeueStream := bus.RequeueTopic(e.Platform.Config.StreamPrefix, workers.EmailHandlerName)
 	published := func() int64 {
 		n, err := e.Platform.Redis.XLen(ctx, requeueStream).Result()
 		if err != nil && !strings.Contains(err.Error(), "nil") {
@@ -105,8 +106,8 @@ func TestBulkRequeueDeadLetters(t *testing.T) {
 		t.Fatalf("requeue: %+v", done)
 	}
 	still := open()
-	if still[mail1] || still[mail2] || !still[sync] || !still[elsewhere] {
-		t.Errorf("open after the requeue: %v (mail %d %d requeued; sync %d and the other shop's %d stay)", still, mail1, mail2, sync, elsewhere)
+	if still[mail1] || still[mail2] || !still[stock] || !still[elsewhere] {
+		t.Errorf("open after the requeue: %v (mail %d %d requeued; stock %d and the other shop's %d stay)", still, mail1, mail2, stock, elsewhere)
 	}
 	if n := published(); n != 2 {
 		t.Errorf("%d messages on %s, want 2", n, requeueStream)

@@ -14,7 +14,7 @@ import (
 )
 
 // Fulfillments maintains fulfillments_view: one row per shipment of an order,
-// whether a webhook or the fulfillment sync worker recorded it.
+// whether a webhook or reconciliation recorded it.
 type Fulfillments struct{}
 
 // NewFulfillments returns the fulfillments projector.

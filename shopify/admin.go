@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -62,8 +63,13 @@ type AdminCall struct {
 	// a retired version falls forward to the oldest supported one.
 	APIVersion string
 	Throttled  bool
-	Duration   time.Duration
-	Err        error
+	// RequestedCost and ActualCost are Shopify's query cost figures (0 when
+	// the answer had none; ActualCost 0 for a query that did not run).
+	RequestedCost float64
+	ActualCost    float64
+	Throttle      ThrottleStatus
+	Duration      time.Duration
+	Err           error
 }
 
 // AdminConfig configures a AdminClient. Zero values take the defaults.
@@ -80,6 +86,9 @@ type AdminConfig struct {
 	Backoff time.Duration
 	// MaxWait caps any single wait, including Retry-After (default 30s).
 	MaxWait time.Duration
+	// Bucket, when set, is the per-shop bucket shared with other processes:
+	// every call first reserves its expected cost there.
+	Bucket Bucket
 	// Observe, when set, is told about every attempt.
 	Observe    func(AdminCall)
 	HTTPClient *http.Client
@@ -91,7 +100,14 @@ type AdminConfig struct {
 // timeouts with exponential backoff, all within the caller's context.
 type AdminClient struct {
 	cfg AdminConfig
+	// costs remembers each operation's last requested cost, the amount a
+	// call reserves in the shared bucket.
+	costs sync.Map
 }
+
+// unknownCost is what a call reserves before its operation's cost is known:
+// the most a single query may cost, so a fresh process never overspends.
+const unknownCost = 1000
 
 // NewAdminClient returns a client with cfg's defaults filled in.
 func NewAdminClient(cfg AdminConfig) *AdminClient {
@@ -127,11 +143,9 @@ type gqlResponse struct {
 	} `json:"errors"`
 	Extensions struct {
 		Cost struct {
-			RequestedQueryCost float64 `json:"requestedQueryCost"`
-			ThrottleStatus     struct {
-				CurrentlyAvailable float64 `json:"currentlyAvailable"`
-				RestoreRate        float64 `json:"restoreRate"`
-			} `json:"throttleStatus"`
+			RequestedQueryCost float64        `json:"requestedQueryCost"`
+			ActualQueryCost    float64        `json:"actualQueryCost"`
+			ThrottleStatus     ThrottleStatus `json:"throttleStatus"`
 		} `json:"cost"`
 	} `json:"extensions"`
 }
@@ -155,7 +169,11 @@ func (c *AdminClient) query(ctx context.Context, shop, token, op, query string, 
 	}
 	url := base + "/admin/api/" + c.cfg.APIVersion + "/graphql.json"
 	for n := 1; ; n++ {
-		a := c.try(ctx, shop, token, op, url, body, n, out)
+		reserved, err := c.reserve(ctx, shop, op)
+		if err != nil {
+			return err
+		}
+		a := c.try(ctx, shop, token, op, url, body, n, reserved, out)
 		if a.err == nil {
 			return nil
 		}
@@ -181,8 +199,39 @@ func (c *AdminClient) query(ctx context.Context, shop, token, op, query string, 
 	}
 }
 
+// reserve waits until the shared bucket holds the operation's expected
+// cost. A bucket that cannot be reached does not stop the call: Shopify's
+// own throttling still applies.
+func (c *AdminClient) reserve(ctx context.Context, shop, op string) (reserved float64, err error) {
+	if c.cfg.Bucket == nil {
+		return 0, nil
+	}
+	cost := float64(unknownCost)
+	if v, ok := c.costs.Load(op); ok {
+		cost = v.(float64)
+	}
+	for {
+		wait, err := c.cfg.Bucket.Reserve(ctx, shop, cost)
+		switch {
+		case err != nil:
+			return 0, nil
+		case wait <= 0:
+			return cost, nil
+		}
+		// Check again within a second: a settling call may refund points
+		// or report the shop's real bucket sooner than the estimate.
+		t := time.NewTimer(min(wait, time.Second))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, fmt.Errorf("shopify: waiting for %s's bucket: %w", shop, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
 // try makes one HTTP attempt bounded by the configured timeout.
-func (c *AdminClient) try(ctx context.Context, shop, token, op, url string, body []byte, n int, out any) attempt {
+func (c *AdminClient) try(ctx context.Context, shop, token, op, url string, body []byte, n int, reserved float64, out any) attempt {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	call := AdminCall{Shop: shop, Operation: op}
@@ -191,6 +240,13 @@ func (c *AdminClient) try(ctx context.Context, shop, token, op, url string, body
 	call.Duration = time.Since(start)
 	if a.err != nil {
 		call.Err = a.err
+	}
+	if call.RequestedCost > 0 {
+		c.costs.Store(op, call.RequestedCost)
+	}
+	if c.cfg.Bucket != nil {
+		// Best effort, as in reserve; the call's own context may be spent.
+		_ = c.cfg.Bucket.Observe(context.WithoutCancel(ctx), shop, call.Throttle, reserved)
 	}
 	if c.cfg.Observe != nil {
 		c.cfg.Observe(call)
@@ -237,6 +293,8 @@ func (c *AdminClient) exchange(ctx context.Context, shop, token, url string, bod
 	if err := json.Unmarshal(raw, &g); err != nil {
 		return fail(ErrAdminBadResponse, resp.StatusCode, "invalid JSON: "+err.Error(), 0)
 	}
+	cost := g.Extensions.Cost
+	call.RequestedCost, call.ActualCost, call.Throttle = cost.RequestedQueryCost, cost.ActualQueryCost, cost.ThrottleStatus
 	if len(g.Errors) > 0 {
 		for _, e := range g.Errors {
 			if e.Extensions.Code == "THROTTLED" {

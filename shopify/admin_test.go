@@ -3,9 +3,11 @@ package shopify_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -134,37 +136,75 @@ func TestShopifyClientRetriesUntilItSucceeds(t *testing.T) {
 }
 
 func TestShopifyClientWaitsOutThrottling(t *testing.T) {
-	// Two queries empty the bucket; the third must wait two seconds for it.
-	sim := testenv.StartSimulator(t, "--admin-bucket-size", "20", "--admin-query-cost", "10", "--admin-restore-rate", "5")
+	sim := testenv.StartSimulator(t, "--admin-bucket-size", "250", "--admin-restore-rate", "100")
 	sim.Do(t, "POST", "/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
 	order := testenv.FulfilledOrder(t, sim.PlayOrders(t, testShop, 6))
 	var obs observed
 	client := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL, Observe: obs.add})
 	sim.Do(t, "DELETE", "/_sim/admin/calls", nil, nil)
 
-	for i := range 3 {
-		got, found, err := client.OrderFulfillments(t.Context(), testShop, testToken, order.ID)
-		if err != nil || !found {
-			t.Fatalf("query %d: %v", i, err)
-		}
-		sameFulfillments(t, got, order)
+	// Another app of the shop spends 240 of the 250 points (240 aliased
+	// order lookups, each costing 1); OrderFulfillments requests 216.
+	var q strings.Builder
+	q.WriteString("query Drain($id: ID!) {")
+	for i := range 240 {
+		fmt.Fprintf(&q, " o%d: order(id: $id) { id }", i)
 	}
+	q.WriteString(" }")
+	gid := fmt.Sprintf("gid://shopify/Order/%d", order.ID)
+	if code := testenv.AdminPost(t, sim, testToken, q.String(), map[string]any{"id": gid}); code != http.StatusOK {
+		t.Fatalf("drain: %d", code)
+	}
+	got, found, err := client.OrderFulfillments(t.Context(), testShop, testToken, order.ID)
+	if err != nil || !found {
+		t.Fatalf("query: %v", err)
+	}
+	sameFulfillments(t, got, order)
 	calls := sim.AdminCalls(t)
-	var throttled []int
-	for i, c := range calls {
-		if c.Throttled {
-			throttled = append(throttled, i)
-		}
+	if len(calls) != 3 || !calls[1].Throttled || calls[2].Throttled {
+		t.Fatalf("want the query throttled, then served; calls: %+v", calls)
 	}
-	if len(calls) < 4 || len(throttled) == 0 || throttled[0] != 2 || calls[len(calls)-1].Throttled {
-		t.Fatalf("want the third query throttled, then served; calls: %+v", calls)
-	}
-	// The wait comes from throttleStatus: (cost 10 − available) / 5 per second.
-	if gap := calls[throttled[0]+1].Time.Sub(calls[throttled[0]].Time); gap < time.Second {
+	// The wait comes from throttleStatus: (216 − 10 left) / 100 per second.
+	if gap := calls[2].Time.Sub(calls[1].Time); gap < 2*time.Second {
 		t.Errorf("retried %v after THROTTLED, before the bucket could refill", gap)
 	}
-	if n := len(obs.calls); n != len(calls) || !obs.calls[2].Throttled {
-		t.Errorf("hook saw %d calls (%+v), simulator %d", n, obs.calls, len(calls))
+	if n := len(obs.calls); n != 2 || obs.calls[0].RequestedCost != 216 || !obs.calls[0].Throttled {
+		t.Errorf("hook saw %+v", obs.calls)
+	}
+}
+
+// Processes sharing the Redis bucket spend no more than Shopify restores:
+// many concurrent calls from two clients are never throttled.
+func TestSharedBucketAvoidsThrottling(t *testing.T) {
+	sim := testenv.StartSimulator(t, "--admin-bucket-size", "500", "--admin-restore-rate", "250")
+	sim.Do(t, "POST", "/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
+	order := testenv.FulfilledOrder(t, sim.PlayOrders(t, testShop, 6))
+	rdb, prefix := testenv.Redis(t)
+	sim.Do(t, "DELETE", "/_sim/admin/calls", nil, nil)
+
+	var wg sync.WaitGroup
+	for range 2 { // two processes
+		client := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL, Bucket: shopify.NewRedisBucket(rdb, prefix)})
+		for range 6 {
+			wg.Go(func() {
+				for range 2 {
+					if _, _, err := client.OrderFulfillments(t.Context(), testShop, testToken, order.ID); err != nil {
+						t.Errorf("query: %v", err)
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	calls := sim.AdminCalls(t)
+	throttled := 0
+	for _, c := range calls {
+		if c.Throttled {
+			throttled++
+		}
+	}
+	if len(calls) != 24 || throttled != 0 {
+		t.Fatalf("%d calls, %d throttled; want 24 calls, none throttled", len(calls), throttled)
 	}
 }
 

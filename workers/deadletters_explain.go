@@ -30,9 +30,6 @@ func ExplainDeadLetter(dl bus.DeadLetter) bus.DeadLetterExplanation {
 	case EmailHandlerName:
 		x.What = "An email (" + dl.EventType + ") could not be handed to the mail service."
 		x.Effect = "Asks the mail service to send the email again."
-	case FulfillmentSyncHandlerName:
-		x.What = "Telling Shopify about this order's fulfilment failed."
-		x.Effect = "Calls Shopify again with the order's fulfilment."
 	case InventoryHandlerName:
 		x.What = "Moving stock for this order (" + dl.EventType + ") failed."
 		x.Effect = "Applies the stock movement again; a movement already applied is not applied twice."

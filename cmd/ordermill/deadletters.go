@@ -26,7 +26,7 @@ func deadLettersCmd(args []string) error {
 	}
 	fs := newFlagSet("deadletters requeue", deadLettersSynopsis)
 	shop := fs.String("shop", "", "the shop's domain, e.g. demo.myshopify.com (required)")
-	handler := fs.String("handler", "", "only this handler's dead letters (webhooks, email, fulfillment-sync, inventory, reports)")
+	handler := fs.String("handler", "", "only this handler's dead letters (webhooks, email, inventory, reports)")
 	eventType := fs.String("event-type", "", "only events of this type, e.g. order.placed")
 	since := fs.String("since", "", "only those that failed at or after this RFC 3339 time")
 	until := fs.String("until", "", "only those that failed before this RFC 3339 time")

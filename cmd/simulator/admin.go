@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // orderStore is Shopify's own view of the orders the simulator has sent,
@@ -55,6 +57,12 @@ func newBucket(size, rate float64, now time.Time) *bucket {
 }
 
 // take spends cost if available and reports what is left either way.
+// refund gives back what a query was charged beyond its actual cost.
+func (b *bucket) refund(points float64) float64 {
+	b.available = min(b.size, b.available+points)
+	return b.available
+}
+
 func (b *bucket) take(now time.Time, cost float64) (ok bool, left float64) {
 	if now.After(b.last) {
 		b.available = min(b.size, b.available+now.Sub(b.last).Seconds()*b.rate)
@@ -86,12 +94,11 @@ type adminConfig struct {
 	versions    []string // supported stable versions, oldest first
 	bucketSize  float64
 	restoreRate float64
-	queryCost   float64
 	oauth       oauthConfig
 }
 
-// adminAPI serves the slice of the GraphQL Admin API the fulfillment sync
-// worker uses, with Shopify's authentication and rate limiting.
+// adminAPI serves the slice of the GraphQL Admin API Ordermill uses, with
+// Shopify's authentication, query costs and rate limiting.
 type adminAPI struct {
 	cfg    adminConfig
 	now    func() time.Time
@@ -177,7 +184,7 @@ type gqlResponse struct {
 
 // admission decides, under one lock, whether a call is let through: the
 // token must be known, injected faults come next, then the bucket.
-func (a *adminAPI) admission(token string) (shop string, status int, retryAfter int, ok bool, cost costInfo) {
+func (a *adminAPI) admission(token string, requested float64) (shop string, status int, retryAfter int, ok bool, cost costInfo) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	shop, known := a.tokens[token]
@@ -197,16 +204,22 @@ func (a *adminAPI) admission(token string) (shop string, status int, retryAfter 
 		b = newBucket(a.cfg.bucketSize, a.cfg.restoreRate, now)
 		a.buckets[shop] = b
 	}
-	ok, left := b.take(now, a.cfg.queryCost)
+	ok, left := b.take(now, requested)
 	cost = costInfo{
-		RequestedQueryCost: a.cfg.queryCost,
+		RequestedQueryCost: requested,
 		ThrottleStatus:     throttleStatus{MaximumAvailable: a.cfg.bucketSize, CurrentlyAvailable: int(left), RestoreRate: a.cfg.restoreRate},
 	}
-	if ok {
-		actual := a.cfg.queryCost
-		cost.ActualQueryCost = &actual
-	}
 	return shop, http.StatusOK, 0, ok, cost
+}
+
+// settle refunds the difference between the requested and the actual cost
+// of a query that ran, and records both in its cost extension.
+func (a *adminAPI) settle(shop string, cost *costInfo, actual float64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	left := a.buckets[shop].refund(cost.RequestedQueryCost - actual)
+	cost.ActualQueryCost = &actual
+	cost.ThrottleStatus.CurrentlyAvailable = int(left)
 }
 
 // servedVersion is the Admin API version Shopify answers a request for
@@ -233,31 +246,49 @@ func (a *adminAPI) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Shopify-API-Version", version)
 	var req struct {
-		Query     string         `json:"query"`
-		Variables map[string]any `json:"variables"`
+		Query         string         `json:"query"`
+		OperationName string         `json:"operationName"`
+		Variables     map[string]any `json:"variables"`
 	}
 	decodeErr := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req)
-	shop, status, retryAfter, ok, cost := a.admission(r.Header.Get("X-Shopify-Access-Token"))
+	var op *operation
+	var parseErrs []gqlError
+	requested := 0
+	if decodeErr == nil {
+		op, parseErrs = parseOperation(req.Query, req.OperationName, req.Variables)
+	}
+	if op != nil {
+		requested = op.requestedCost()
+	}
+	if requested > maxQueryCost {
+		parseErrs = []gqlError{{Message: fmt.Sprintf("Query cost is %d, which exceeds the single query max cost limit (%d).", requested, maxQueryCost),
+			Extensions: map[string]string{"code": "MAX_COST_EXCEEDED"}}}
+		requested = 0
+	}
+	shop, status, retryAfter, ok, cost := a.admission(r.Header.Get("X-Shopify-Access-Token"), float64(requested))
 	throttled := status == http.StatusOK && !ok
-	defer func() {
+	// The call is logged before its answer goes out, so the log's order is
+	// the order in which clients saw the answers.
+	respond := func(body any) {
 		a.mu.Lock()
 		a.calls = append(a.calls, adminCall{Time: a.now(), Shop: shop, APIVersion: version, Status: status, Throttled: throttled, Query: req.Query})
 		a.mu.Unlock()
-	}()
+		writeJSON(w, status, body)
+	}
 	switch {
 	case status == http.StatusUnauthorized:
-		writeJSON(w, status, map[string]string{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
+		respond(map[string]string{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
 		return
 	case status == http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-		writeJSON(w, status, map[string]string{"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."})
+		respond(map[string]string{"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."})
 		return
 	case status != http.StatusOK:
-		writeJSON(w, status, map[string]string{"errors": "Internal Server Error"})
+		respond(map[string]string{"errors": "Internal Server Error"})
 		return
 	case decodeErr != nil:
 		status = http.StatusBadRequest
-		writeJSON(w, status, map[string]string{"errors": "Invalid JSON in request body: " + decodeErr.Error()})
+		respond(map[string]string{"errors": "Invalid JSON in request body: " + decodeErr.Error()})
 		return
 	}
 	resp := gqlResponse{Extensions: map[string]costInfo{"cost": cost}}
@@ -266,59 +297,51 @@ func (a *adminAPI) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		resp.Errors = []gqlError{{Message: "Throttled", Extensions: map[string]string{"code": "THROTTLED"}}}
 	case handlesGraphQL(req.Query):
 		resp.Data, resp.Errors = a.apps.answerGraphQL(shop, req.Query, req.Variables)
-	case !strings.Contains(req.Query, "order("):
-		resp.Errors = []gqlError{{Message: "the simulator answers only the order(id:) query"}}
+	case parseErrs != nil:
+		resp.Errors = parseErrs
 	default:
-		resp.Data, resp.Errors = a.order(shop, req.Variables["id"])
+		roots := a.queryRoots()
+		if op.def.Operation == ast.Mutation {
+			roots = a.mutationRoots()
+		}
+		data, errs := op.execute(shop, roots)
+		resp.Data, resp.Errors = data, errs
+		a.settle(shop, &cost, float64(op.actualCost(data)))
+		resp.Extensions["cost"] = cost
 	}
-	writeJSON(w, status, resp)
+	respond(resp)
 }
 
-func (a *adminAPI) order(shop string, idVar any) (any, []gqlError) {
-	gid, _ := idVar.(string)
-	n, found := strings.CutPrefix(gid, "gid://shopify/Order/")
-	id, err := strconv.ParseInt(n, 10, 64)
-	if !found || err != nil {
-		return nil, []gqlError{{Message: fmt.Sprintf("Invalid global id '%s'", gid), Extensions: map[string]string{"code": "argumentLiteralsIncompatible"}}}
+// queryRoots are the QueryRoot fields the simulator implements.
+func (a *adminAPI) queryRoots() map[string]rootField {
+	return map[string]rootField{"order": a.order, "orders": a.ordersConnection}
+}
+
+// mutationRoots are the Mutation fields the simulator implements.
+func (a *adminAPI) mutationRoots() map[string]rootField {
+	return map[string]rootField{}
+}
+
+func (a *adminAPI) order(shop string, args map[string]any) (any, []gqlError) {
+	id, errs := legacyID(args["id"], "Order")
+	if errs != nil {
+		return nil, errs
 	}
 	st := a.orders.get(shop, id)
 	if st == nil {
-		return map[string]any{"order": nil}, nil
+		return nil, nil
 	}
-	type lineItem struct {
-		ID  string  `json:"id"`
-		SKU *string `json:"sku"`
+	return orderNode(st)
+}
+
+// legacyID takes the numeric id out of a global id argument such as
+// gid://shopify/Order/123, answering Shopify's error for anything else.
+func legacyID(arg any, kind string) (int64, []gqlError) {
+	gid, _ := arg.(string)
+	n, found := strings.CutPrefix(gid, "gid://shopify/"+kind+"/")
+	id, err := strconv.ParseInt(n, 10, 64)
+	if !found || err != nil {
+		return 0, []gqlError{{Message: fmt.Sprintf("Invalid global id '%s'", gid), Extensions: map[string]string{"code": "argumentLiteralsIncompatible"}}}
 	}
-	type node struct {
-		LineItem lineItem `json:"lineItem"`
-		Quantity int      `json:"quantity"`
-	}
-	type edge struct {
-		Node node `json:"node"`
-	}
-	type gqlFulfillment struct {
-		ID                   string `json:"id"`
-		Status               string `json:"status"`
-		CreatedAt            string `json:"createdAt"`
-		FulfillmentLineItems struct {
-			Edges []edge `json:"edges"`
-		} `json:"fulfillmentLineItems"`
-	}
-	fs := []gqlFulfillment{}
-	for _, f := range st.fulfillments {
-		g := gqlFulfillment{
-			ID:        fmt.Sprintf("gid://shopify/Fulfillment/%d", f.ID),
-			Status:    strings.ToUpper(f.Status),
-			CreatedAt: f.created.UTC().Format(time.RFC3339),
-		}
-		g.FulfillmentLineItems.Edges = []edge{}
-		for _, l := range f.LineItems {
-			g.FulfillmentLineItems.Edges = append(g.FulfillmentLineItems.Edges, edge{Node: node{
-				LineItem: lineItem{ID: fmt.Sprintf("gid://shopify/LineItem/%d", l.ID), SKU: l.SKU},
-				Quantity: l.Quantity,
-			}})
-		}
-		fs = append(fs, g)
-	}
-	return map[string]any{"order": map[string]any{"id": gid, "fulfillments": fs}}, nil
+	return id, nil
 }

@@ -9,13 +9,19 @@ import (
 	"time"
 )
 
-const orderQuery = `query($id: ID!) { order(id: $id) { id fulfillments { id status createdAt fulfillmentLineItems(first: 50) { edges { node { lineItem { id sku } quantity } } } } } }`
+// orderQuery requests 1 + 14 points: the order and up to 14 fulfillments.
+const orderQuery = `query($id: ID!) { order(id: $id) { id fulfillments(first: 14) { id status createdAt } } }`
 
 // adminQuery asks for one order's fulfillments and returns the HTTP answer.
 func adminQuery(t *testing.T, base, token string, orderID int64, out any) *http.Response {
 	t.Helper()
-	body := mustJSON(map[string]any{"query": orderQuery, "variables": map[string]string{"id": fmt.Sprintf("gid://shopify/Order/%d", orderID)}})
-	req, _ := http.NewRequest("POST", base+"/admin/api/2026-10/graphql.json", bytes.NewReader(body))
+	return adminPost(t, base, token, map[string]any{"query": orderQuery, "variables": map[string]string{"id": fmt.Sprintf("gid://shopify/Order/%d", orderID)}}, out)
+}
+
+// adminPost sends one GraphQL request body to the Admin API.
+func adminPost(t *testing.T, base, token string, request map[string]any, out any) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/admin/api/2026-10/graphql.json", bytes.NewReader(mustJSON(request)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Shopify-Access-Token", token)
 	resp, err := http.DefaultClient.Do(req)
@@ -79,7 +85,7 @@ type gqlAnswer struct {
 
 func TestAdminAPI(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	sim, base := startSimulator(t, adminConfig{bucketSize: 20, restoreRate: 10, queryCost: 10}, clock)
+	sim, base := startSimulator(t, adminConfig{bucketSize: 20, restoreRate: 10}, clock)
 	const shop = "delta.myshopify.com"
 	p := runParams{Scenario: "orders", Shop: shop, Secret: "s", Seed: 3, Orders: 1}
 	d := buildPlan(p).deliveries[0]
@@ -95,7 +101,8 @@ func TestAdminAPI(t *testing.T) {
 	if a.Data == nil || a.Data.Order == nil || a.Data.Order.ID != fmt.Sprintf("gid://shopify/Order/%d", d.OrderID) || a.Data.Order.Fulfillments == nil {
 		t.Fatalf("known order: %+v", a)
 	}
-	if c := a.Extensions.Cost; c.RequestedQueryCost != 10 || c.ActualQueryCost == nil || c.ThrottleStatus.CurrentlyAvailable != 10 {
+	// Requested 15, but the new order has no fulfillments: it costs 1 and 14 come back.
+	if c := a.Extensions.Cost; c.RequestedQueryCost != 15 || c.ActualQueryCost == nil || *c.ActualQueryCost != 1 || c.ThrottleStatus.CurrentlyAvailable != 19 {
 		t.Fatalf("cost extension: %+v", c)
 	}
 	a = gqlAnswer{}
@@ -104,17 +111,19 @@ func TestAdminAPI(t *testing.T) {
 		t.Fatalf("unknown order: %+v", a)
 	}
 
-	// The bucket (20 points, 10 per query) is now empty.
+	// The bucket holds 19 of its 20 points: a query requesting 20 waits.
+	whole := map[string]any{"query": `query($id: ID!) { order(id: $id) { id fulfillments(first: 19) { id } } }`,
+		"variables": map[string]string{"id": fmt.Sprintf("gid://shopify/Order/%d", d.OrderID)}}
 	a = gqlAnswer{}
-	if resp := adminQuery(t, base, "shpat_delta", d.OrderID, &a); resp.StatusCode != http.StatusOK || len(a.Errors) != 1 || a.Errors[0].Extensions.Code != "THROTTLED" || a.Data != nil {
+	if resp := adminPost(t, base, "shpat_delta", whole, &a); resp.StatusCode != http.StatusOK || len(a.Errors) != 1 || a.Errors[0].Extensions.Code != "THROTTLED" || a.Data != nil {
 		t.Fatalf("throttled: %d %+v", resp.StatusCode, a)
 	}
-	if c := a.Extensions.Cost; c.ActualQueryCost != nil || c.ThrottleStatus.CurrentlyAvailable != 0 || c.ThrottleStatus.MaximumAvailable != 20 || c.ThrottleStatus.RestoreRate != 10 {
+	if c := a.Extensions.Cost; c.RequestedQueryCost != 20 || c.ActualQueryCost != nil || c.ThrottleStatus.CurrentlyAvailable != 19 || c.ThrottleStatus.MaximumAvailable != 20 || c.ThrottleStatus.RestoreRate != 10 {
 		t.Fatalf("throttled cost: %+v", c)
 	}
 	clock.advance(time.Second)
 	a = gqlAnswer{}
-	if adminQuery(t, base, "shpat_delta", d.OrderID, &a); len(a.Errors) != 0 {
+	if adminPost(t, base, "shpat_delta", whole, &a); len(a.Errors) != 0 {
 		t.Fatalf("after restore: %+v", a)
 	}
 
@@ -159,6 +168,66 @@ func TestServedVersion(t *testing.T) {
 		got, ok := a.servedVersion(requested)
 		if got != want || ok != (want != "") {
 			t.Errorf("%s: served %q (%v), want %q", requested, got, ok, want)
+		}
+	}
+}
+
+// The Admin API runs the operation it is sent: aliases and fragments shape
+// the answer, and a document the simulator cannot run is refused with an
+// error rather than answered as something else.
+func TestAdminAPIRunsTheOperation(t *testing.T) {
+	sim, base := startSimulator(t, defaultAdmin, nil)
+	const shop = "echo.myshopify.com"
+	d := buildPlan(runParams{Scenario: "orders", Shop: shop, Secret: "s", Seed: 3, Orders: 1}).deliveries[0]
+	sim.orders.record(shop, d.OrderID, d.state)
+	call(t, "POST", base+"/_sim/shops", map[string]string{"shop": shop, "access_token": "shpat_echo"}, nil)
+	gid := fmt.Sprintf("gid://shopify/Order/%d", d.OrderID)
+
+	var got struct {
+		Data   map[string]map[string]any
+		Errors []struct{ Message string }
+	}
+	adminPost(t, base, "shpat_echo", map[string]any{
+		"query":         `query Other { shop { name } } query Mine($id: ID!) { mine: order(id: $id) { ...F } } fragment F on Order { key: id }`,
+		"operationName": "Mine", "variables": map[string]string{"id": gid},
+	}, &got)
+	if len(got.Errors) != 0 || got.Data["mine"]["key"] != gid || len(got.Data["mine"]) != 1 {
+		t.Fatalf("aliased fragment: %+v", got)
+	}
+	for name, req := range map[string]map[string]any{
+		"syntax error":       {"query": `query { order(id: "x") {`},
+		"unknown root field": {"query": `query { orderz(id: "x") { id } }`},
+		"unknown field":      {"query": `query Q($id: ID!) { order(id: $id) { id nope } }`, "variables": map[string]string{"id": gid}},
+		"no such operation":  {"query": `query A { order(id: "x") { id } }`, "operationName": "B"},
+		"bad global id":      {"query": `query { order(id: "gid://shopify/Product/1") { id } }`},
+	} {
+		got.Errors = nil
+		if resp := adminPost(t, base, "shpat_echo", req, &got); resp.StatusCode != http.StatusOK || len(got.Errors) == 0 {
+			t.Errorf("%s: %d %+v, want an error", name, resp.StatusCode, got)
+		}
+	}
+}
+
+func TestQueryCost(t *testing.T) {
+	for _, tt := range []struct {
+		query          string
+		data           obj
+		requested, got int
+	}{
+		{`{ shop { name } }`, obj{"shop": obj{"name": "x"}}, 1, 1},
+		{`{ order(id: "x") { id } }`, obj{"order": nil}, 1, 0},
+		// 2 for the connection, 10 × (1 for the node + 1 for its lineItem object).
+		{`{ orders(first: 10) { edges { node { id lineItem { id } } } pageInfo { hasNextPage } } }`,
+			obj{"orders": obj{"edges": []any{obj{"node": obj{"id": "1", "lineItem": obj{"id": "2"}}}}, "pageInfo": obj{"hasNextPage": false}}}, 22, 4},
+		{`query($n: Int) { orders(first: $n) { nodes { id } } }`, obj{"orders": obj{"nodes": []any{}}}, 2 + 5, 2},
+		{`mutation { orderCancel(orderId: "x") { job { id } } }`, obj{}, 10, 10},
+	} {
+		op, errs := parseOperation(tt.query, "", map[string]any{"n": float64(5)})
+		if errs != nil {
+			t.Fatal(errs)
+		}
+		if r, a := op.requestedCost(), op.actualCost(tt.data); r != tt.requested || a != tt.got {
+			t.Errorf("%s: requested %d actual %d, want %d and %d", tt.query, r, a, tt.requested, tt.got)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -46,7 +47,7 @@ func startSimulator(t *testing.T, cfg adminConfig, clock *fakeClock) (*simulator
 	return sim, srv.URL
 }
 
-var defaultAdmin = adminConfig{bucketSize: 1000, restoreRate: 50, queryCost: 10}
+var defaultAdmin = adminConfig{bucketSize: 1000, restoreRate: 50}
 
 func call(t *testing.T, method, url string, body any, out any) int {
 	t.Helper()
@@ -197,7 +198,10 @@ func TestRunAgainstReceiver(t *testing.T) {
 			}
 		}
 	}
-	adminQuery(t, sim, "shpat_gamma", fulfilled.ShopifyID, &resp)
+	adminPost(t, sim, "shpat_gamma", map[string]any{
+		"query":     `query($id: ID!) { order(id: $id) { fulfillments(first: 5) { fulfillmentLineItems(first: 10) { edges { node { lineItem { id } quantity } } } } } }`,
+		"variables": map[string]string{"id": fmt.Sprintf("gid://shopify/Order/%d", fulfilled.ShopifyID)},
+	}, &resp)
 	shipped := 0
 	for _, f := range resp.Data.Order.Fulfillments {
 		for _, e := range f.FulfillmentLineItems.Edges {
@@ -268,7 +272,6 @@ func TestFlags(t *testing.T) {
 		{"--nope"},
 		{"--trickle-interval", "10ms"},
 		{"--trickle-target", "localhost"},
-		{"--admin-query-cost", "0"},
 		{"extra"},
 	} {
 		if _, err := parseFlags(args, io.Discard); err == nil {

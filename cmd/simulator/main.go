@@ -59,7 +59,6 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	versions := fs.String("api-versions", strings.Join(defaultAPIVersions, ","), "supported Admin API versions, comma-separated; older ones fall forward to the oldest, others answer 404")
 	fs.Float64Var(&c.admin.bucketSize, "admin-bucket-size", 1000, "Admin API leaky bucket size in cost points, per shop")
 	fs.Float64Var(&c.admin.restoreRate, "admin-restore-rate", 50, "Admin API cost points restored per second")
-	fs.Float64Var(&c.admin.queryCost, "admin-query-cost", 10, "cost of one Admin API query")
 	fs.StringVar(&c.admin.oauth.clientID, "app-client-id", "ordermill-demo-app", "client id of the app that installs through OAuth")
 	fs.StringVar(&c.admin.oauth.clientSecret, "app-client-secret", "demo-webhook-secret", "client secret of that app; it signs the redirects and the webhooks sent to its subscriptions")
 	fs.DurationVar(&c.admin.oauth.accessTTL, "oauth-access-ttl", time.Hour, "lifetime of expiring offline access tokens")
@@ -88,14 +87,12 @@ func validateConfig(c config, rest []string) error {
 		return fmt.Errorf("unexpected arguments: %v", rest)
 	case slices.ContainsFunc(c.admin.versions, func(v string) bool { return !apiVersionPattern.MatchString(v) }):
 		return fmt.Errorf("--api-versions: want releases like 2026-10, got %v", c.admin.versions)
-	case c.admin.bucketSize <= 0 || c.admin.restoreRate <= 0 || c.admin.queryCost <= 0:
-		return errors.New("--admin-bucket-size, --admin-restore-rate and --admin-query-cost must be positive")
+	case c.admin.bucketSize <= 0 || c.admin.restoreRate <= 0:
+		return errors.New("--admin-bucket-size and --admin-restore-rate must be positive")
 	case c.admin.oauth.clientID == "" || c.admin.oauth.clientSecret == "":
 		return errors.New("--app-client-id and --app-client-secret must not be empty")
 	case c.admin.oauth.accessTTL <= 0 || c.admin.oauth.refreshTTL <= 0:
 		return errors.New("--oauth-access-ttl and --oauth-refresh-ttl must be positive")
-	case c.admin.queryCost > c.admin.bucketSize:
-		return errors.New("--admin-query-cost must not exceed --admin-bucket-size")
 	case c.trickle.target != "" && !validTarget(c.trickle.target):
 		return errors.New("--trickle-target must be an http(s) base URL")
 	case c.trickle.target != "" && (!validHost(c.trickle.shop) || c.trickle.secret == ""):

@@ -206,6 +206,8 @@ type generator struct {
 	customers []customer
 	// owned lists each customer's order ids for compliance payloads.
 	owned map[int64][]int64
+	// base anchors the scenario's timestamps.
+	base time.Time
 }
 
 func newGenerator(seed int64, shop string) *generator {
@@ -215,6 +217,7 @@ func newGenerator(seed int64, shop string) *generator {
 		shop:   shop,
 		nextID: 5_000_000_000_000_000_000 + rng.Int64N(1<<50)*1000,
 		number: 1000,
+		base:   scenarioBase,
 		owned:  map[int64][]int64{},
 	}
 }
@@ -555,6 +558,9 @@ type orderState struct {
 	// fulfillments shares elements with the live order, which is safe
 	// because a fulfillment is never changed once created.
 	fulfillments []fulfillment
+	// snapshot is the order as its webhook carried it, what the Admin API's
+	// order queries answer from.
+	snapshot []byte
 }
 
 type expectedOrder struct {
@@ -601,7 +607,7 @@ func stateOf(o *order, at time.Time) *orderState {
 		e.Lines = append(e.Lines, expectedLine{ID: li.ID, SKU: li.SKU, VariantID: li.VariantID, Quantity: li.Quantity,
 			CurrentQuantity: li.CurrentQuantity, FulfilledQuantity: li.fulfilled})
 	}
-	return &orderState{updated: at, expected: e, fulfillments: slices.Clone(o.Fulfillments)}
+	return &orderState{updated: at, expected: e, fulfillments: slices.Clone(o.Fulfillments), snapshot: mustJSON(o)}
 }
 
 func mustJSON(v any) []byte {

@@ -33,6 +33,7 @@ type runView struct {
 	Acknowledged int           `json:"acknowledged"`
 	Failed       int           `json:"failed"`
 	Unexpected   int           `json:"unexpected"`
+	Dropped      int           `json:"dropped"`
 	Deliveries   []delivery    `json:"deliveries,omitempty"`
 	Expected     expectedState `json:"expected"`
 }
@@ -52,6 +53,9 @@ func (r *run) view(withDeliveries bool) runView {
 	for _, d := range r.deliveries {
 		if withDeliveries {
 			v.Deliveries = append(v.Deliveries, *d)
+		}
+		if d.Dropped {
+			v.Dropped++
 		}
 		if d.Attempts == 0 {
 			continue
@@ -116,6 +120,9 @@ func (s *simulator) send(ctx context.Context, r *run, d *delivery) {
 	// may ask the Admin API about it straight away.
 	if d.state != nil {
 		s.orders.record(d.Shop, d.OrderID, d.state)
+	}
+	if d.Dropped {
+		return
 	}
 	if !s.admin.apps.delivers(d.Shop, d.Topic) {
 		r.mu.Lock()

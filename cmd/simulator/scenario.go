@@ -27,6 +27,12 @@ type runParams struct {
 	ReorderPct      float64 `json:"reorder_pct"`
 	BadSignaturePct float64 `json:"bad_signature_pct"`
 	MalformedPct    float64 `json:"malformed_pct"`
+	// DropPct is the share of webhooks Shopify never delivers (the order
+	// still changes, as the Admin API shows): what reconciliation heals.
+	DropPct float64 `json:"drop_pct"`
+	// Start is when the scenario's first order is placed (default a fixed
+	// date, so a seed reproduces its timestamps).
+	Start time.Time `json:"start"`
 }
 
 type expectedState struct {
@@ -58,7 +64,7 @@ func ordersScenario(g *generator, n int) []action {
 	var actions []action
 	for i := range n {
 		l := g.newOrder()
-		at := scenarioBase.Add(minutes(3*i) + time.Duration(g.rng.IntN(120))*time.Second)
+		at := g.base.Add(minutes(3*i) + time.Duration(g.rng.IntN(120))*time.Second)
 		for !l.done() {
 			actions = append(actions, g.advance(l, at))
 			at = at.Add(minutes(10 + g.rng.IntN(600)))
@@ -163,8 +169,8 @@ func uninstallScenario(g *generator, _ int) []action {
 		Currency: "USD", IanaTimezone: "America/New_York", PlanName: "basic",
 	}
 	return []action{
-		g.single(scenarioBase, "app/uninstalled", shop),
-		g.single(scenarioBase.Add(48*time.Hour), "shop/redact", shopRedact{ShopID: sid, ShopDomain: g.shop}),
+		g.single(g.base, "app/uninstalled", shop),
+		g.single(g.base.Add(48*time.Hour), "shop/redact", shopRedact{ShopID: sid, ShopDomain: g.shop}),
 	}
 }
 
@@ -174,7 +180,7 @@ var locations = []int64{65_094_860_801, 65_094_860_802}
 func inventoryScenario(g *generator, n int) []action {
 	actions := g.catalogUpdates(scenarioBase.Add(-time.Hour))
 	for i := range n {
-		at := scenarioBase.Add(minutes(i))
+		at := g.base.Add(minutes(i))
 		actions = append(actions, g.inventoryUpdate(at))
 	}
 	return actions
@@ -197,6 +203,9 @@ func (g *generator) inventoryUpdate(at time.Time) action {
 // source so changing a percentage does not change the orders.
 func buildPlan(p runParams) plan {
 	g := newGenerator(p.Seed, p.Shop)
+	if !p.Start.IsZero() {
+		g.base = p.Start.UTC()
+	}
 	var ds []*delivery
 	for _, a := range scenarios[p.Scenario](g, p.Orders) {
 		for _, m := range a.msgs {
@@ -241,6 +250,7 @@ func injectFaults(ds []*delivery, p runParams, r *rand.Rand) []*delivery {
 			malform(d, p.Secret, r)
 		}
 		late[i] = d.snapshot && chance(r, p.ReorderPct)
+		d.Dropped = !d.Bad && chance(r, p.DropPct)
 	}
 	// Backwards, so the snapshot a late one follows already has its key.
 	keys := make([]float64, len(ds))

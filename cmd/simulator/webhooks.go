@@ -37,6 +37,7 @@ type delivery struct {
 	Fault          string `json:"fault,omitempty"`
 	Duplicate      bool   `json:"duplicate"`
 	Late           bool   `json:"late"`
+	Dropped        bool   `json:"dropped"`
 	ExpectedStatus int    `json:"expected_status"`
 
 	Status   int    `json:"status"`

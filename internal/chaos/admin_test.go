@@ -17,7 +17,7 @@ import (
 
 // withAdminFulfillments brings expected orders up to what the simulator's
 // Admin API says was shipped. The scenario's expected state counts only
-// validly delivered webhooks, but the fulfillment-sync worker reads the Admin
+// validly delivered webhooks, but reconciliation reads the Admin
 // API — Shopify's truth — which also knows shipments whose webhook the
 // scenario made bad. Only orders whose shipped quantities differ are asked.
 func withAdminFulfillments(ctx context.Context, t *testing.T, pool *pgxpool.Pool, sim *testenv.Simulator,

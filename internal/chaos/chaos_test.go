@@ -95,7 +95,7 @@ func TestChaos(t *testing.T) {
 		"ORDERMILL_DATABASE_URL="+dbURL, "ORDERMILL_DATABASE_READ_URL=", "ORDERMILL_REDIS_URL="+rds.URL(),
 		"ORDERMILL_STREAM_PREFIX=chaos:", "ORDERMILL_AUTO_MIGRATE=false", "ORDERMILL_DATA_DIR="+t.TempDir(),
 		"ORDERMILL_SHOPIFY_API_URL="+sim.URL, "ORDERMILL_SES_ENDPOINT="+sim.URL, "ORDERMILL_RATE_LIMIT_IP=off",
-		"ORDERMILL_WORKER_CLAIM_IDLE=2s", "ORDERMILL_LOG_LEVEL=info",
+		"ORDERMILL_WORKER_CLAIM_IDLE=2s", "ORDERMILL_SHOPIFY_RECONCILE_INTERVAL=2s", "ORDERMILL_LOG_LEVEL=info",
 	)
 	for _, args := range [][]string{{"migrate", "up"}, {"shops", "add", "--domain", shop, "--name", "Chaos", "--currency", "EUR",
 		"--webhook-secret", secret, "--access-token", token},

@@ -43,13 +43,16 @@ type Config struct {
 	ShopifyClientSecret       string
 	ShopifyScopes             []string
 	ShopifySubscriptionsCheck time.Duration // 0: never
-	SESEndpoint               string
-	EmailFrom                 string
-	JWTKeyFile                string
-	BcryptCost                int
-	RateLimitUser             Rate
-	RateLimitIP               Rate
-	RateLimitLogin            Rate
+	// ShopifyReconcileInterval is how often each shop's orders are read back
+	// from Shopify to heal missed webhooks; 0 never.
+	ShopifyReconcileInterval time.Duration
+	SESEndpoint              string
+	EmailFrom                string
+	JWTKeyFile               string
+	BcryptCost               int
+	RateLimitUser            Rate
+	RateLimitIP              Rate
+	RateLimitLogin           Rate
 	// Failed credentials per client IP: bad webhook signatures and bad bearer tokens.
 	RateLimitWebhookFailures Rate
 	RateLimitAuthFailures    Rate
@@ -119,6 +122,7 @@ var Vars = []Var{
 	{"ORDERMILL_SHOPIFY_CLIENT_SECRET", DemoShopifyClientSecret, "the Shopify app's client secret: verifies installs, session tokens and webhooks; the default is the demo app's"},
 	{"ORDERMILL_SHOPIFY_SCOPES", "read_orders,write_orders,read_fulfillments,write_fulfillments,read_merchant_managed_fulfillment_orders,write_merchant_managed_fulfillment_orders,read_inventory,write_inventory", "comma-separated Admin API access scopes the app asks for on install"},
 	{"ORDERMILL_SHOPIFY_SUBSCRIPTIONS_CHECK", "10m", "how often installed shops' webhook subscriptions are checked and the ones Shopify dropped re-created (off: never)"},
+	{"ORDERMILL_SHOPIFY_RECONCILE_INTERVAL", "5m", "how often the workers read each shop's recently updated orders back from Shopify and apply what webhooks missed (a missed webhook heals within about twice this; off: never)"},
 	{"ORDERMILL_SES_ENDPOINT", "", "base endpoint of SES v2 (empty: AWS); the demo points it at the simulator"},
 	{"ORDERMILL_EMAIL_FROM", "orders@ordermill.test", "sender address of outgoing email"},
 	{"ORDERMILL_WEBHOOK_MAX_BYTES", "1048576", "largest Shopify webhook body accepted (larger: 413)"},
@@ -210,6 +214,11 @@ func Load() (Config, error) {
 		return c, fmt.Errorf("ORDERMILL_OPERATOR_TOKEN: %d characters, want at least %d", n, MinOperatorTokenLen)
 	}
 	var err error
+	if v := get("ORDERMILL_SHOPIFY_RECONCILE_INTERVAL"); v != "off" {
+		if c.ShopifyReconcileInterval, err = time.ParseDuration(v); err != nil || c.ShopifyReconcileInterval <= 0 {
+			return c, fmt.Errorf("ORDERMILL_SHOPIFY_RECONCILE_INTERVAL: want a positive duration like 5m, or off, got %q", v)
+		}
+	}
 	if c.AutoMigrate, err = strconv.ParseBool(get("ORDERMILL_AUTO_MIGRATE")); err != nil {
 		return c, fmt.Errorf("ORDERMILL_AUTO_MIGRATE: %w", err)
 	}

@@ -3,6 +3,9 @@ package platform
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 
 	"github.com/ordermill/ordermill/bus"
@@ -46,13 +49,9 @@ func (p *Platform) DeadLetters() (*bus.DeadLetters, error) {
 
 // WorkerHandlers lists every background handler the workers role runs.
 func (p *Platform) WorkerHandlers() []workers.Handler {
-	admin := shopify.NewAdminClient(shopify.AdminConfig{
-		BaseURL: p.Config.ShopifyAPIURL, APIVersion: p.Config.ShopifyAPIVersion, Observe: workers.ObserveShopify,
-	})
 	mailer := workers.NewMailer(workers.MailerConfig{Endpoint: p.Config.SESEndpoint, From: p.Config.EmailFrom})
 	return []workers.Handler{
 		p.WebhookProcessor().Handler(),
-		workers.NewFulfillmentSync(p.Store, admin, p.Shops, p.Log).Handler(),
 		workers.NewInventoryManager(p.Store, p.Log).Handler(),
 		workers.NewEmailWorker(p.Store, mailer, p.Log).Handler(),
 		workers.NewReportBuilder(p.Store, p.ReadPool, p.Log).Handler(),
@@ -60,7 +59,35 @@ func (p *Platform) WorkerHandlers() []workers.Handler {
 	}
 }
 
-// RunWorkers runs the workers role: every handler on its consumer group.
+// ShopifyAdmin is the Admin API client every process shares a bucket through.
+func (p *Platform) ShopifyAdmin() *shopify.AdminClient {
+	return shopify.NewAdminClient(shopify.AdminConfig{
+		BaseURL: p.Config.ShopifyAPIURL, APIVersion: p.Config.ShopifyAPIVersion,
+		Bucket: shopify.NewRedisBucket(p.Redis, p.Config.StreamPrefix), Observe: workers.ObserveShopify,
+	})
+}
+
+// Reconciler heals what Shopify's webhooks missed.
+func (p *Platform) Reconciler() *workers.Reconciler {
+	return workers.NewReconciler(p.Pool, p.Store, p.ShopifyAdmin(), p.Shops, p.Log)
+}
+
+// RunWorkers runs the workers role: every handler on its consumer group,
+// and the reconciliation schedule.
 func (p *Platform) RunWorkers(ctx context.Context) error {
-	return workers.NewRouter(p.WorkersConfig(), p.WorkerHandlers()...).Run(ctx)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return workers.NewRouter(p.WorkersConfig(), p.WorkerHandlers()...).Run(ctx) })
+	if every := p.Config.ShopifyReconcileInterval; every > 0 {
+		g.Go(func() error { return p.Reconciler().Run(ctx, every, p.reconcilableShops) })
+	}
+	return g.Wait()
+}
+
+// reconcilableShops are the installed shops with an Admin API token.
+func (p *Platform) reconcilableShops(ctx context.Context) ([]string, error) {
+	rows, err := p.Pool.Query(ctx, `SELECT domain FROM shops WHERE uninstalled_at IS NULL AND length(access_token) > 0 ORDER BY domain`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }

@@ -126,15 +126,7 @@ func TestShopRedactErasesTheShopEverywhere(t *testing.T) {
 	}
 	workersCtx, stopWorkers := context.WithCancel(ctx)
 	workersDone := make(chan error, 1)
-	// Every worker but the fulfillment sync: the simulator knows neither
-	// shop's access token, and these orders ship nothing.
-	var handlers []workers.Handler
-	for _, h := range p.WorkerHandlers() {
-		if h.Name != workers.FulfillmentSyncHandlerName {
-			handlers = append(handlers, h)
-		}
-	}
-	go func() { workersDone <- workers.NewRouter(p.WorkersConfig(), handlers...).Run(workersCtx) }()
+	go func() { workersDone <- workers.NewRouter(p.WorkersConfig(), p.WorkerHandlers()...).Run(workersCtx) }()
 	t.Cleanup(func() { stopWorkers(); <-workersDone })
 
 	ownerA, auditorA := env.UserToken(t, shopA, domain.RoleOwner), env.UserToken(t, shopA, domain.RoleAuditor)

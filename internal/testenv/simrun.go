@@ -19,6 +19,7 @@ type SimRun struct {
 	Sent         int           `json:"sent"`
 	Acknowledged int           `json:"acknowledged"`
 	Unexpected   int           `json:"unexpected"`
+	Dropped      int           `json:"dropped"`
 	Deliveries   []SimDelivery `json:"deliveries"`
 	Expected     struct {
 		Orders []ExpectedOrder `json:"orders"`
@@ -38,6 +39,7 @@ type SimDelivery struct {
 	Fault          string `json:"fault"`
 	Duplicate      bool   `json:"duplicate"`
 	Late           bool   `json:"late"`
+	Dropped        bool   `json:"dropped"`
 	ExpectedStatus int    `json:"expected_status"`
 	Status         int    `json:"status"`
 	Error          string `json:"error"`

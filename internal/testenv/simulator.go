@@ -108,28 +108,7 @@ func (s *Simulator) Do(t testing.TB, method, path string, body, out any) int {
 // them: nothing of Ordermill sees them.
 func (s *Simulator) PlayOrders(t testing.TB, shop string, orders int) map[int64][]domain.ShopifyOrder {
 	t.Helper()
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
-	t.Cleanup(sink.Close)
-	var created struct{ ID string }
-	if code := s.Do(t, "POST", "/_sim/runs", map[string]any{
-		"scenario": "orders", "shop": shop, "secret": "s", "target": sink.URL, "orders": orders, "seed": 7, "concurrency": 4,
-	}, &created); code != http.StatusCreated {
-		t.Fatalf("start run: %d", code)
-	}
-	var run struct {
-		Status     string
-		Deliveries []struct {
-			Topic string `json:"topic"`
-			Body  []byte `json:"body"`
-		}
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for s.Do(t, "GET", "/_sim/runs/"+created.ID, nil, &run); run.Status != "done"; s.Do(t, "GET", "/_sim/runs/"+created.ID, nil, &run) {
-		if time.Now().After(deadline) {
-			t.Fatalf("simulator run %s not done after 60s", created.ID)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	run := s.Play(t, map[string]any{"scenario": "orders", "shop": shop, "orders": orders, "seed": 7, "concurrency": 4})
 	out := map[int64][]domain.ShopifyOrder{}
 	for _, d := range run.Deliveries {
 		if !strings.HasPrefix(d.Topic, "orders/") {
@@ -142,6 +121,34 @@ func (s *Simulator) PlayOrders(t testing.TB, shop string, orders int) map[int64]
 		out[o.ID] = append(out[o.ID], o)
 	}
 	return out
+}
+
+// Play runs a scenario (POST /_sim/runs params) to the end and returns the
+// run. Without a target, the webhooks go to a sink that only acknowledges
+// them.
+func (s *Simulator) Play(t testing.TB, params map[string]any) SimRun {
+	t.Helper()
+	if params["target"] == nil {
+		sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
+		t.Cleanup(sink.Close)
+		params["target"] = sink.URL
+	}
+	if params["secret"] == nil {
+		params["secret"] = "s"
+	}
+	var created struct{ ID string }
+	if code := s.Do(t, "POST", "/_sim/runs", params, &created); code != http.StatusCreated {
+		t.Fatalf("start run: %d", code)
+	}
+	var run SimRun
+	deadline := time.Now().Add(60 * time.Second)
+	for s.Do(t, "GET", "/_sim/runs/"+created.ID, nil, &run); run.Status != "done"; s.Do(t, "GET", "/_sim/runs/"+created.ID, nil, &run) {
+		if time.Now().After(deadline) {
+			t.Fatalf("simulator run %s not done after 60s", created.ID)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return run
 }
 
 // FulfilledOrder returns an order whose latest snapshot has a successful
@@ -188,4 +195,23 @@ func (s *Simulator) AdminCalls(t testing.TB) []AdminCall {
 	var got struct{ Calls []AdminCall }
 	s.Do(t, "GET", "/_sim/admin/calls", nil, &got)
 	return got.Calls
+}
+
+// AdminPost sends one GraphQL request to the simulator's Admin API with a
+// shop's access token and returns the HTTP status.
+func AdminPost(t testing.TB, s *Simulator, token, query string, vars map[string]any) int {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, err := http.NewRequest("POST", s.URL+"/admin/api/2026-10/graphql.json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Shopify-Access-Token", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

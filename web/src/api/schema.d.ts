@@ -1171,7 +1171,7 @@ export interface components {
             explanation: components["schemas"]["DeadLetterExplanation"];
         };
         DeadLetterFilter: {
-            /** @description webhooks, email, fulfillment-sync, inventory or reports */
+            /** @description webhooks, email, inventory or reports */
             handler?: string;
             /** @example order.placed */
             event_type?: string;

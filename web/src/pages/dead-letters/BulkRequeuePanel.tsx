@@ -4,7 +4,7 @@ import { MutationError } from '../../components/ErrorNotice';
 import { Subject } from './DeadLettersPage';
 import { localToRFC3339, useBulkRequeue } from './recovery';
 
-const handlers = ['webhooks', 'email', 'fulfillment-sync', 'inventory', 'reports'];
+const handlers = ['webhooks', 'email', 'inventory', 'reports'];
 const resultLabel = { would_requeue: 'Would re-queue', requeued: 'Re-queued', failed: 'Failed' } as const;
 
 /** Re-queue dead letters by filter: a dry-run preview first, then the run and its report. */

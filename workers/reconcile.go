@@ -1,0 +1,229 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/shopify"
+)
+
+// ReconcileSource marks what reconciliation appends, in event metadata and
+// so in traces and order timelines.
+const ReconcileSource = "reconciliation"
+
+// BackfillWindow is how far back an install's backfill reads: all Shopify
+// lets an app without the read_all_orders scope see.
+const BackfillWindow = 60 * 24 * time.Hour
+
+// reconcileOverlap re-reads a little before the cursor: Shopify's search
+// index can list a change a moment after its updated_at, and re-reading an
+// order already applied appends nothing.
+const reconcileOverlap = time.Minute
+
+// ShopTokens gives a shop's Admin API access token.
+type ShopTokens interface {
+	AccessToken(ctx context.Context, shop string) (string, error)
+}
+
+// Reconciler heals what webhooks missed: per shop, it reads Shopify's orders
+// updated since its cursor and applies each as a snapshot, exactly as an
+// orders/updated webhook would be; the newest updated_at wins, so orders
+// the webhooks already brought up to date append nothing.
+type Reconciler struct {
+	pool   *pgxpool.Pool
+	store  *eventstore.Store
+	admin  *shopify.AdminClient
+	tokens ShopTokens
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// NewReconciler returns the reconciliation job.
+func NewReconciler(pool *pgxpool.Pool, store *eventstore.Store, admin *shopify.AdminClient, tokens ShopTokens, log *slog.Logger) *Reconciler {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Reconciler{pool: pool, store: store, admin: admin, tokens: tokens, log: log, now: time.Now}
+}
+
+// ReconcileProgress is a shop's reconciliation state.
+type ReconcileProgress struct {
+	Shop              string     `json:"shop"`
+	UpdatedSince      time.Time  `json:"updated_since"`
+	LastRunAt         *time.Time `json:"last_run_at"`
+	LastError         *string    `json:"last_error"`
+	OrdersRead        int64      `json:"orders_read"`
+	SnapshotsAppended int64      `json:"snapshots_appended"`
+	BackfillStartedAt *time.Time `json:"backfill_started_at"`
+	BackfillDoneAt    *time.Time `json:"backfill_done_at"`
+}
+
+// StartBackfill makes the shop's next run read the last 60 days of orders:
+// what an install calls, and what a reinstall calls again.
+func (r *Reconciler) StartBackfill(ctx context.Context, shop string) error {
+	now := r.now()
+	_, err := r.pool.Exec(ctx, `
+		INSERT INTO shopify_reconciliation (shop, updated_since, backfill_started_at) VALUES ($1, $2, $3)
+		ON CONFLICT (shop) DO UPDATE SET updated_since = $2, backfill_started_at = $3, backfill_done_at = NULL`,
+		shop, now.Add(-BackfillWindow), now)
+	return err
+}
+
+// Progress returns the shop's reconciliation state; found is false before
+// its first backfill or run.
+func (r *Reconciler) Progress(ctx context.Context, shop string) (p ReconcileProgress, found bool, err error) {
+	err = r.pool.QueryRow(ctx, `
+		SELECT shop, updated_since, last_run_at, last_error, orders_read, snapshots_appended, backfill_started_at, backfill_done_at
+		FROM shopify_reconciliation WHERE shop = $1`, shop).
+		Scan(&p.Shop, &p.UpdatedSince, &p.LastRunAt, &p.LastError, &p.OrdersRead, &p.SnapshotsAppended, &p.BackfillStartedAt, &p.BackfillDoneAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, false, nil
+	}
+	return p, err == nil, err
+}
+
+// Run reconciles every installed shop each interval until ctx ends.
+func (r *Reconciler) Run(ctx context.Context, interval time.Duration, shops func(context.Context) ([]string, error)) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		list, err := shops(ctx)
+		if err != nil {
+			r.log.ErrorContext(ctx, "reconciliation: listing shops", "err", err)
+		}
+		for _, shop := range list {
+			if err := r.Reconcile(ctx, shop); err != nil && ctx.Err() == nil {
+				r.log.WarnContext(ctx, "reconciliation failed", "shop", shop, "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Reconcile reads one shop's orders updated since its cursor, page by page,
+// and applies what its webhooks missed. A shop another process is
+// reconciling is skipped. The cursor moves only when a run completes; a
+// failed run keeps its error for the progress report and is retried whole
+// (re-applying a snapshot appends nothing).
+func (r *Reconciler) Reconcile(ctx context.Context, shop string) error {
+	token, err := r.tokens.AccessToken(ctx, shop)
+	if err != nil {
+		return fmt.Errorf("access token of %s: %w", shop, err)
+	}
+	// A shop seen for the first time starts at the backfill window.
+	if _, err := r.pool.Exec(ctx, `INSERT INTO shopify_reconciliation (shop, updated_since) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+		shop, r.now().Add(-BackfillWindow)); err != nil {
+		return err
+	}
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var since time.Time
+	err = tx.QueryRow(ctx, `SELECT updated_since FROM shopify_reconciliation WHERE shop = $1 FOR UPDATE SKIP LOCKED`, shop).Scan(&since)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // another process is on it
+	}
+	if err != nil {
+		return err
+	}
+	fail := func(cause error) error {
+		if _, err := tx.Exec(ctx, `UPDATE shopify_reconciliation SET last_error = $2, last_run_at = $3 WHERE shop = $1`,
+			shop, cause.Error(), r.now()); err == nil {
+			_ = tx.Commit(ctx)
+		}
+		return cause
+	}
+	started := r.now()
+	meta := eventstore.Metadata{CorrelationID: uuid.NewString(), Actor: ReconcileSource, Source: ReconcileSource}
+	cursor, after := since, ""
+	var read, appended int64
+	for {
+		page, err := r.admin.OrdersUpdatedSince(ctx, shop, token, since.Add(-reconcileOverlap), after)
+		if err != nil {
+			return fail(err)
+		}
+		for i, body := range page.Orders {
+			n, err := r.apply(ctx, shop, body, meta)
+			if err != nil {
+				return fail(err)
+			}
+			read++
+			appended += int64(n)
+			cursor = maxTime(cursor, page.UpdatedAt[i])
+		}
+		if page.Truncated > 0 {
+			r.log.WarnContext(ctx, "reconciliation: orders too large for a page left to their webhooks", "shop", shop, "count", page.Truncated)
+		}
+		if page.After == "" {
+			break
+		}
+		after = page.After
+	}
+	// The cursor never passes the run's start: an order changed while the
+	// pages were read is read again next time.
+	cursor = minTime(cursor, started)
+	if _, err := tx.Exec(ctx, `
+		UPDATE shopify_reconciliation SET updated_since = $2, last_run_at = $3, last_error = NULL,
+			orders_read = orders_read + $4, snapshots_appended = snapshots_appended + $5,
+			backfill_done_at = CASE WHEN backfill_started_at IS NOT NULL AND backfill_done_at IS NULL THEN $3 ELSE backfill_done_at END
+		WHERE shop = $1`, shop, cursor, r.now(), read, appended); err != nil {
+		return err
+	}
+	if appended > 0 {
+		r.log.InfoContext(ctx, "reconciliation healed orders", "shop", shop, "orders_read", read, "events", appended)
+	}
+	return tx.Commit(ctx)
+}
+
+// apply brings one order to Shopify's snapshot, returning the events appended.
+func (r *Reconciler) apply(ctx context.Context, shop string, body []byte, meta eventstore.Metadata) (int, error) {
+	snap, err := shopify.DecodeOrder(body)
+	if err != nil {
+		return 0, fmt.Errorf("order from the Admin API: %w", err)
+	}
+	stream := domain.OrderStream(domain.ShopifyOrderID(shop, snap.ID))
+	res, err := r.store.Update(ctx, stream, eventstore.AnyVersion, func(history []eventstore.Event) ([]eventstore.NewEvent, error) {
+		order := &domain.Order{}
+		if len(history) > 0 {
+			var err error
+			if order, err = orderFromHistory(history); err != nil {
+				return nil, err
+			}
+		}
+		events, err := order.ApplyShopifySnapshot(snap, shop)
+		if err != nil || len(events) == 0 {
+			return nil, err
+		}
+		return eventstore.Encode(shop, meta, events...)
+	})
+	return len(res.Events), err
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
