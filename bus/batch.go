@@ -124,7 +124,7 @@ func Run(ctx context.Context, cfg Config, handlers ...Handler) error {
 	dead := &deadLetterPublisher{pub: pub, pool: cfg.Pool, attempts: cfg.MaxRetries + 1}
 	var wg sync.WaitGroup
 	for _, h := range handlers {
-		deadLettered.WithLabelValues(h.Name) // 0 from the start, so dashboards show 0 rather than no data
+		StartMetrics(h.Name)
 		for i := range max(h.Consumers, 1) {
 			c := newConsumer(cfg, h, i, dead)
 			wg.Go(func() { c.Run(ctx) })

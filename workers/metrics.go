@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/shopify"
 )
@@ -62,6 +63,7 @@ func observeSES(start time.Time, err error) {
 // startMetrics makes handler's counters exist at 0 from the start, so that
 // dashboards show 0 rather than no data and increase() counts the first.
 func startMetrics(handler string) {
+	bus.StartMetrics(handler)
 	attempts.WithLabelValues(handler, "ok")
 	attempts.WithLabelValues(handler, "error")
 }
