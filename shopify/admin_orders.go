@@ -49,6 +49,11 @@ type gqlOrder struct {
 	DisplayFulfillmentStatus string    `json:"displayFulfillmentStatus"`
 	TotalPriceSet            gqlMoney  `json:"totalPriceSet"`
 	SubtotalPriceSet         *gqlMoney `json:"subtotalPriceSet"`
+	CurrentTotalPriceSet     *gqlMoney `json:"currentTotalPriceSet"`
+	CurrentSubtotalPriceSet  *gqlMoney `json:"currentSubtotalPriceSet"`
+	Test                     bool      `json:"test"`
+	Note                     *string   `json:"note"`
+	Tags                     []string  `json:"tags"`
 	Customer                 *struct {
 		ID                  string  `json:"id"`
 		FirstName           *string `json:"firstName"`
@@ -64,7 +69,9 @@ type gqlOrder struct {
 				SKU      *string `json:"sku"`
 				Title    string  `json:"title"`
 				Quantity int     `json:"quantity"`
-				Variant  *struct {
+				// CurrentQuantity is after edits and refunds (REST current_quantity).
+				CurrentQuantity int `json:"currentQuantity"`
+				Variant         *struct {
 					ID string `json:"id"`
 				} `json:"variant"`
 				OriginalUnitPriceSet gqlMoney `json:"originalUnitPriceSet"`
@@ -174,6 +181,7 @@ func (o gqlOrder) webhookBody() (body json.RawMessage, complete bool, err error)
 		SKU       *string     `json:"sku"`
 		Title     string      `json:"title"`
 		Quantity  int         `json:"quantity"`
+		Current   int         `json:"current_quantity"`
 		Price     string      `json:"price"`
 	}
 	type qty struct {
@@ -204,9 +212,13 @@ func (o gqlOrder) webhookBody() (body json.RawMessage, complete bool, err error)
 		"cancelled_at": o.CancelledAt, "cancel_reason": lower(o.CancelReason),
 		"financial_status": lower(o.DisplayFinancialStatus), "fulfillment_status": fulfillmentStatus[o.DisplayFulfillmentStatus],
 		"total_price": o.TotalPriceSet.ShopMoney.Amount,
+		"test":        o.Test, "note": o.Note, "tags": strings.Join(o.Tags, ", "),
 	}
-	if o.SubtotalPriceSet != nil {
-		rest["subtotal_price"] = o.SubtotalPriceSet.ShopMoney.Amount
+	for key, m := range map[string]*gqlMoney{"subtotal_price": o.SubtotalPriceSet,
+		"current_total_price": o.CurrentTotalPriceSet, "current_subtotal_price": o.CurrentSubtotalPriceSet} {
+		if m != nil {
+			rest[key] = m.ShopMoney.Amount
+		}
 	}
 	if c := o.Customer; c != nil {
 		cust := map[string]any{"id": restID(c.ID, "Customer"), "first_name": c.FirstName, "last_name": c.LastName}
@@ -218,7 +230,7 @@ func (o gqlOrder) webhookBody() (body json.RawMessage, complete bool, err error)
 	lines := []line{}
 	for _, e := range o.LineItems.Edges {
 		n := e.Node
-		l := line{ID: restID(n.ID, "LineItem"), VariantID: "0", SKU: n.SKU, Title: n.Title, Quantity: n.Quantity, Price: n.OriginalUnitPriceSet.ShopMoney.Amount}
+		l := line{ID: restID(n.ID, "LineItem"), VariantID: "0", SKU: n.SKU, Title: n.Title, Quantity: n.Quantity, Current: n.CurrentQuantity, Price: n.OriginalUnitPriceSet.ShopMoney.Amount}
 		if n.Variant != nil {
 			l.VariantID = restID(n.Variant.ID, "ProductVariant")
 		}

@@ -293,12 +293,12 @@ func (a *adminAPI) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := gqlResponse{Extensions: map[string]costInfo{"cost": cost}}
 	switch {
-	case throttled:
-		resp.Errors = []gqlError{{Message: "Throttled", Extensions: map[string]string{"code": "THROTTLED"}}}
-	case handlesGraphQL(req.Query):
-		resp.Data, resp.Errors = a.apps.answerGraphQL(shop, req.Query, req.Variables)
 	case parseErrs != nil:
 		resp.Errors = parseErrs
+	case throttled:
+		resp.Errors = []gqlError{{Message: "Throttled", Extensions: map[string]string{"code": "THROTTLED"}}}
+	case handlesGraphQL(op):
+		resp.Data, resp.Errors = a.apps.answerGraphQL(shop, req.Query, req.Variables)
 	default:
 		roots := a.queryRoots()
 		if op.def.Operation == ast.Mutation {

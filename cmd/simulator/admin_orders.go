@@ -134,7 +134,7 @@ func orderNode(st *orderState) (obj, []gqlError) {
 	lines := make([]any, len(o.LineItems))
 	for i, li := range o.LineItems {
 		lines[i] = obj{"node": obj{
-			"id": gid("LineItem", li.ID), "sku": li.SKU, "title": li.Title, "quantity": li.Quantity,
+			"id": gid("LineItem", li.ID), "sku": li.SKU, "title": li.Title, "quantity": li.Quantity, "currentQuantity": li.CurrentQuantity,
 			"variant":              obj{"id": gid("ProductVariant", li.VariantID)},
 			"originalUnitPriceSet": money(li.Price),
 		}}
@@ -183,9 +183,22 @@ func orderNode(st *orderState) (obj, []gqlError) {
 		"cancelledAt": o.CancelledAt, "cancelReason": upper(o.CancelReason),
 		"displayFinancialStatus": strings.ToUpper(o.FinancialStatus), "displayFulfillmentStatus": fulfillment,
 		"totalPriceSet": money(o.TotalPrice), "subtotalPriceSet": money(o.SubtotalPrice),
+		"currentTotalPriceSet": money(o.CurrentTotalPrice), "currentSubtotalPriceSet": money(o.CurrentSubtotal),
+		"test": o.Test, "note": o.Note, "tags": tagList(o.Tags),
 		"customer": customer, "lineItems": obj{"edges": lines, "pageInfo": obj{"hasNextPage": false}},
 		"fulfillments": fulfillments, "refunds": refunds,
 	}, nil
+}
+
+// tagList is Order.tags: the REST body's comma-separated tags as a list.
+func tagList(tags string) []string {
+	list := []string{}
+	for _, t := range strings.Split(tags, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			list = append(list, t)
+		}
+	}
+	return list
 }
 
 // currencyExp is the number of decimals of a currency the simulator sends.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // subscription is one webhook subscription of a shop, as the Admin API
@@ -53,11 +54,18 @@ func (a *apps) delivers(shop, topic string) bool {
 	return false
 }
 
-// handlesGraphQL reports whether the document is one of the app operations
-// this file answers.
-func handlesGraphQL(query string) bool {
-	return strings.Contains(query, "webhookSubscriptionCreate(") || strings.Contains(query, "webhookSubscriptions(") ||
-		strings.Contains(query, "shop {")
+// handlesGraphQL reports whether the operation asks for one of the app
+// fields (subscriptions, the installed shop) these endpoints answer.
+func handlesGraphQL(op *operation) bool {
+	for _, sel := range op.def.SelectionSet {
+		if f, ok := sel.(*ast.Field); ok {
+			switch f.Name {
+			case "webhookSubscriptionCreate", "webhookSubscriptions", "shop":
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (a *apps) answerGraphQL(shop, query string, vars map[string]any) (any, []gqlError) {
