@@ -424,7 +424,13 @@ func (o *Order) Apply(e Event) {
 		for _, lq := range e.Lines {
 			if i := o.lineIndex(lq.LineID); i >= 0 {
 				o.s.Lines[i].RefundedQuantity += lq.Quantity
+				if e.LowersCurrent {
+					o.s.Lines[i].Quantity = max(0, o.s.Lines[i].Quantity-lq.Quantity)
+				}
 			}
+		}
+		if e.LowersCurrent {
+			o.s.Total = max(0, o.s.Total-e.Amount)
 		}
 		o.s.Refunded += e.Amount
 		o.s.Refunds = append(o.s.Refunds, e.RefundID)

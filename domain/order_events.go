@@ -105,6 +105,10 @@ type OrderRefunded struct {
 	Lines      []LineQuantity `json:"lines"`
 	RefundedAt time.Time      `json:"refunded_at"`
 	Reason     string         `json:"reason,omitempty"`
+	// LowersCurrent marks a Shopify refund applied ahead of the snapshot
+	// that carries it: it lowers the order's current line quantities and
+	// total, as Shopify's current_* fields do, until that snapshot states them.
+	LowersCurrent bool `json:"lowers_current,omitempty"`
 }
 
 // OrderSnapshotApplied records that a newer Shopify snapshot was processed.

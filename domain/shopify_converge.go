@@ -435,6 +435,7 @@ func (o *Order) ApplyShopifyRefund(r ShopifyRefund) ([]Event, error) {
 		(e.Amount == 0 && len(e.Lines) == 0) {
 		return nil, nil
 	}
+	e.LowersCurrent = true
 	return []Event{e}, nil
 }
 

@@ -536,3 +536,29 @@ func TestDeleteInShopifyHidesOnce(t *testing.T) {
 		t.Fatal("second delete raised events, or the order is not deleted")
 	}
 }
+
+// A refund that arrives before the snapshot carrying it lowers the current
+// quantities and total at once, as Shopify's current_* fields do, and the
+// snapshot that then lists it changes them no further.
+func TestShopifyRefundLowersCurrentFiguresUntilItsSnapshot(t *testing.T) {
+	o := &Order{}
+	first := unpaidOrder(t)
+	applySnapshot(t, o, first)
+	line := first.LineItems[0]
+	before := o.Snapshot()
+	r := ShopifyRefund{ID: 82, CreatedAt: first.UpdatedAt.Add(time.Minute),
+		Transactions:    []ShopifyTransaction{{Amount: Money{line.Price.Amount, first.Currency}, Kind: "refund", Status: "success"}},
+		RefundLineItems: []ShopifyRefundLine{{LineItemID: line.ID, Quantity: 1}}}
+	evs, err := o.ApplyShopifyRefund(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		o.Apply(e)
+	}
+	after := o.Snapshot()
+	if after.Total != before.Total-line.Price.Amount || after.Lines[0].Quantity != before.Lines[0].Quantity-1 {
+		t.Fatalf("after the refund: total %d, quantity %d; want %d, %d", after.Total, after.Lines[0].Quantity,
+			before.Total-line.Price.Amount, before.Lines[0].Quantity-1)
+	}
+}
