@@ -128,8 +128,8 @@ func TestBulkRequeueDeadLetters(t *testing.T) {
 
 	// The list explains each open one and links its order.
 	text := apitest.ReadBody(t, expectStatus(t, e.Do(t, http.MethodGet, "/api/v1/dead-letters", auditor, nil), http.StatusOK))
-	if !strings.Contains(text, `"explanation":{"what":"Telling Shopify about this order's fulfilment failed."`) ||
-		!strings.Contains(text, "did not answer in time") {
+	if !strings.Contains(text, `"explanation":{"what":"Moving stock for this order (order.placed) failed."`) ||
+		!strings.Contains(text, "not enough stock") {
 		t.Errorf("dead letters: %s", text)
 	}
 }
