@@ -151,6 +151,14 @@ func TestShopRedactErasesTheShopEverywhere(t *testing.T) {
 	manualB := shopPerson{email: "manual.kept@keep-b.test", first: "Morwenna", last: "Kept"}
 	secretsA := append(append(append(ada.secrets(), bo.secrets()...), guest.secrets()...), manualA.email, manualA.first+" "+manualA.last)
 
+	// Both shops opted in, so their Shopify orders have confirmations to erase.
+	for _, owner := range []string{ownerA, ownerB} {
+		resp := env.Do(t, "PATCH", "/api/v1/shop/settings", owner, map[string]any{"shopify_order_confirmations": true})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("opt in to confirmations: %d %s", resp.StatusCode, apitest.ReadBody(t, resp))
+		}
+		resp.Body.Close()
+	}
 	deliver(shopA, secretA, "orders/create", "a-1", orderWebhook(6100000000000000001, "#A1", ada))
 	deliver(shopA, secretA, "orders/create", "a-2", orderWebhook(6100000000000000011, "#A2", bo))
 	deliver(shopA, secretA, "orders/create", "a-3", orderWebhook(6100000000000000021, "#A3", guest))
