@@ -297,6 +297,9 @@ func (s ShopifyOrder) facts(local OrderState) OrderFacts {
 	for _, r := range local.RefundDetails {
 		if r.RefundedAt.After(s.UpdatedAt) && !slices.ContainsFunc(f.RefundDetails, func(x RefundDetail) bool { return x.ID == r.ID }) {
 			f.RefundDetails, keptNewer = append(f.RefundDetails, r), true
+			if r.LowersCurrent { // the snapshot's current figures predate it
+				f.lowerCurrent(r)
+			}
 		}
 	}
 	f.shipAndRefund()
@@ -341,6 +344,17 @@ func (s ShopifyOrder) facts(local OrderState) OrderFacts {
 		f.CancelledAt, f.CancelReason = s.CancelledAt.UTC(), s.cancelReason()
 	}
 	return f
+}
+
+// lowerCurrent takes a refund the facts' current figures do not yet reflect
+// off the current total and line quantities, as Shopify's current_* do.
+func (f *OrderFacts) lowerCurrent(r RefundDetail) {
+	f.Total = max(0, f.Total-r.Amount)
+	for _, lq := range r.Lines {
+		if i := slices.IndexFunc(f.Lines, func(l Line) bool { return l.ID == lq.LineID }); i >= 0 {
+			f.Lines[i].Quantity = max(0, f.Lines[i].Quantity-lq.Quantity)
+		}
+	}
 }
 
 // shipAndRefund derives the per-line shipped and refunded units and the
