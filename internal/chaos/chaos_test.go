@@ -182,7 +182,7 @@ func TestChaos(t *testing.T) {
 					"scenario": "orders", "shop": shop, "secret": secret, "target": "http://" + api.http,
 					"orders": 6, "seed": seed%1_000_000 + int64(i*100_000+n), "concurrency": 2,
 					// Orders change now, as in Shopify, so reconciliation's updated_at cursor finds them.
-					"start": time.Now().UTC(),
+					"start":         time.Now().UTC(),
 					"duplicate_pct": 10, "reorder_pct": 10, "bad_signature_pct": 5, "malformed_pct": 3,
 				}, &created); code != http.StatusCreated {
 					t.Errorf("start simulator run: %d", code)
