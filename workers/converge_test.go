@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,30 +55,9 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 	go func() { _ = p.Run(ctx, []string{"relay", "projectors", "workers"}) }()
 	store := eventstore.New(p.Pool)
 
-	seq := 0
-	// send signs raw as Shopify would for the shop and posts it; it returns
-	// the webhook id.
 	send := func(shop, secret, topic string, raw []byte) string {
 		t.Helper()
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write(raw)
-		seq++
-		id := fmt.Sprintf("w-%d-%d", time.Now().UnixNano(), seq)
-		req, _ := http.NewRequest("POST", srv.URL+"/webhooks/shopify", bytes.NewReader(raw))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Shopify-Topic", topic)
-		req.Header.Set("X-Shopify-Shop-Domain", shop)
-		req.Header.Set("X-Shopify-Webhook-Id", id)
-		req.Header.Set("X-Shopify-Hmac-Sha256", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: %d", topic, resp.StatusCode)
-		}
-		return id
+		return postWebhook(t, srv.URL, shop, secret, topic, raw)
 	}
 	post := func(topic string, body map[string]any) {
 		t.Helper()
@@ -387,4 +367,30 @@ func sampleBody(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return body
+}
+
+var webhookSeq atomic.Int64
+
+// postWebhook signs raw as Shopify would for the shop, posts it to the
+// platform at url and returns the webhook id.
+func postWebhook(t *testing.T, url, shop, secret, topic string, raw []byte) string {
+	t.Helper()
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(raw)
+	id := fmt.Sprintf("w-%d-%d", time.Now().UnixNano(), webhookSeq.Add(1))
+	req, _ := http.NewRequest("POST", url+"/webhooks/shopify", bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Shopify-Topic", topic)
+	req.Header.Set("X-Shopify-Shop-Domain", shop)
+	req.Header.Set("X-Shopify-Webhook-Id", id)
+	req.Header.Set("X-Shopify-Hmac-Sha256", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d", topic, resp.StatusCode)
+	}
+	return id
 }
