@@ -242,6 +242,7 @@ func TestOpenAPIContract(t *testing.T) {
 	check(e.Do(t, http.MethodGet, "/api/v1/shop/settings", owner, nil), http.StatusOK)
 	check(e.Do(t, http.MethodPatch, "/api/v1/shop/settings", owner, map[string]any{"shopify_order_confirmations": true}), http.StatusOK)
 	check(e.Do(t, http.MethodGet, "/api/v1/shops", owner, nil), http.StatusOK)
+	check(e.Do(t, http.MethodGet, "/api/v1/shop/install", owner, nil), http.StatusOK)
 	check(e.Do(t, http.MethodPatch, "/api/v1/shops/"+shop, owner, map[string]any{
 		"webhook_secrets": []string{"contract-secret", "next-secret"},
 	}), http.StatusOK)

@@ -419,6 +419,52 @@ step('an email\'s recipient reads in clear for the owner, masked for the auditor
   await page.getByRole('heading', { name: /^Order / }).waitFor();
 });
 
+step('settings show the Shopify connection and switch an email preference', async (ctx) => {
+  const page = ctx.ownerPage;
+  const token = await apiToken(ctx.api, users.owner);
+  await page.goto(`${ctx.api}/settings`);
+  const connection = page.getByRole('region', { name: 'Shopify connection' });
+  await connection.getByText('Installed', { exact: true }).waitFor();
+  await connection.getByText('Admin API version').waitFor();
+  const toggle = page.getByLabel('Send order confirmations for orders placed in Shopify');
+  const before = (await apiCall(ctx.api, token, 'GET', '/api/v1/shop/settings')).shopify_order_confirmations;
+  if ((await toggle.isChecked()) !== before) throw new Error('the checkbox does not show the saved setting');
+  await toggle.click();
+  await page.getByText(`Saved: order confirmations for Shopify orders are ${before ? 'off' : 'on'}.`).waitFor();
+  const after = (await apiCall(ctx.api, token, 'GET', '/api/v1/shop/settings')).shopify_order_confirmations;
+  if (after === before) throw new Error('the preference did not change on the server');
+  await shot(page, '13b-settings-connection');
+  await checkA11y(page, '/settings (preference saved)');
+  await toggle.click(); // back as it was
+  await page.getByText(`Saved: order confirmations for Shopify orders are ${before ? 'on' : 'off'}.`).waitFor();
+});
+
+step('a list keeps its filter and page in the address; the timeline names people; the favicon is served', async (ctx) => {
+  const page = ctx.ownerPage;
+  await page.goto(`${ctx.api}/emails`);
+  await page.getByLabel('Kind').selectOption('order_confirmation');
+  await page.waitForURL(/kind=order_confirmation/);
+  await page.reload();
+  await page.getByRole('heading', { name: 'Emails', exact: true }).waitFor();
+  if ((await page.getByLabel('Kind').inputValue()) !== 'order_confirmation') throw new Error('the filter is lost on reload');
+  // An order the owner created through the API: its placement is theirs.
+  const token = await apiToken(ctx.api, users.owner);
+  const order = await apiCall(ctx.api, token, 'POST', '/api/v1/orders', {
+    currency: 'USD', email: 'names@e2e.test', customer_name: 'Name Check',
+    lines: [{ sku: 'E2E-USD', title: 'Price check USD', quantity: 1, unit_price: 100 }],
+  });
+  await page.goto(`${ctx.api}/orders/${order.id}`);
+  const history = page.getByRole('list', { name: 'Order history' });
+  await history.getByText(`by ${users.owner.name}`).first().waitFor();
+  if ((await history.getByText(/by user:/).count()) > 0) throw new Error('the timeline shows a user id');
+  const icon = await fetch(`${ctx.api}/favicon.svg`);
+  if (!icon.ok || !(icon.headers.get('content-type') ?? '').startsWith('image/svg+xml')) {
+    throw new Error(`favicon: ${icon.status} ${icon.headers.get('content-type')}`);
+  }
+  const linked = await page.locator('link[rel="icon"]').getAttribute('href');
+  if (linked !== '/favicon.svg') throw new Error(`the page links the icon ${linked}`);
+});
+
 step('an API token is created and shown once', async (ctx) => {
   const page = ctx.ownerPage;
   await page.goto(`${ctx.api}/settings`);
@@ -463,6 +509,8 @@ step('auditor finds no write buttons', async (ctx) => {
   await shot(page, '23-auditor-emails');
   await page.goto(`${ctx.api}/audit`);
   await page.getByRole('heading', { name: 'Audit' }).waitFor();
+  // The e2e server runs the default schedule (ORDERMILL_AUDIT_INTERVAL=1h).
+  await page.getByText('The whole log, every hour.').waitFor();
   await page.getByRole('button', { name: 'Verify now' }).click();
   await page.getByText(/^Verified\./).waitFor({ timeout: 60_000 });
   await page.getByText('Events checked').waitFor();

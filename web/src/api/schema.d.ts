@@ -859,6 +859,26 @@ export interface paths {
         patch: operations["patchShopSettings"];
         trace?: never;
     };
+    "/api/v1/shop/install": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How the caller's shop is connected to Shopify (owners)
+         * @description Whether the app is installed, how (OAuth, token exchange, the client-credentials grant, or a token made by hand and added through the CLI or the API), the Admin API version calls name, the granted scopes, the webhook subscriptions the periodic check last confirmed and the last reconciliation run. Never a token or secret.
+         */
+        get: operations["getShopInstall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/emails": {
         parameters: {
             query?: never;
@@ -953,6 +973,26 @@ export interface paths {
          * @description Every stream of every shop, and the newest trusted signed checkpoint with its count of settled events. Shop users get 403.
          */
         post: operations["runVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the scheduled audits last did
+         * @description The schedule (ORDERMILL_AUDIT_INTERVAL), the outcome and time of the last recorded verify run of the whole log, and the newest signed checkpoint. A recorded run spans every shop, so its counts and findings are not shown here.
+         */
+        get: operations["auditStatus"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1289,6 +1329,49 @@ export interface components {
             stream_version: number;
             global_position: number;
             detail: string;
+        };
+        ShopInstall: {
+            shop: string;
+            installed: boolean;
+            /** Format: date-time */
+            uninstalled_at: string | null;
+            /**
+             * @description How the shop got its Admin API token: OAuth, token exchange (embedded app), the client-credentials grant (the merchant's own app), or a token made by hand and added through the CLI, the API or otherwise (access_token).
+             * @enum {string}
+             */
+            method: "oauth" | "token_exchange" | "client_credentials" | "cli" | "api" | "access_token";
+            /** @example 2026-10 */
+            api_version: string;
+            scopes: string[];
+            /** @description Webhook topics the last successful subscription check found subscribed; null before one. */
+            subscriptions: number | null;
+            /** Format: date-time */
+            subscriptions_checked_at: string | null;
+            /**
+             * Format: date-time
+             * @description When reconciliation last read the shop's orders from Shopify; null before it did.
+             */
+            reconciled_at: string | null;
+            /** @description The last reconciliation run's error; empty when it succeeded. */
+            reconciliation_error: string;
+        };
+        AuditStatus: {
+            /** @description Seconds between scheduled verify runs of the whole log; null when the schedule is off. */
+            schedule_seconds: number | null;
+            /** @description The last recorded verify run of the whole log (scheduled or the operator's). */
+            last_run: {
+                /** Format: date-time */
+                finished_at: string;
+                /** @description The run found nothing. */
+                ok: boolean;
+            } | null;
+            /** @description The newest signed checkpoint; a verify run checks its signer and heads. */
+            checkpoint: {
+                id: number;
+                /** Format: date-time */
+                signed_at: string;
+                key_id: string;
+            } | null;
         };
         ShopVerify: {
             shop: string;
@@ -3475,6 +3558,30 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    getShopInstall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The install status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopInstall"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
     listEmails: {
         parameters: {
             query?: {
@@ -3697,6 +3804,29 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    auditStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The audit status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditStatus"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["Problem"];
         };
     };

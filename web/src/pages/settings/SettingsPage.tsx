@@ -1,5 +1,7 @@
 import { Can } from '../../components/Can';
 import { PageHeader } from '../../components/PageHeader';
+import { EmailPreferencesSection } from './EmailPreferencesSection';
+import { InstallSection } from './InstallSection';
 import { PrivacySection } from './PrivacySection';
 import { ShopsSection } from './ShopsSection';
 import { TokensSection } from './TokensSection';
@@ -14,6 +16,8 @@ export function SettingsPage() {
         <TokensSection />
       </Can>
       <Can permission="shops:manage">
+        <InstallSection />
+        <EmailPreferencesSection />
         <ShopsSection />
         <PrivacySection />
       </Can>
