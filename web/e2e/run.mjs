@@ -259,7 +259,8 @@ step('cancelling an order releases its stock', async (ctx) => {
   await page.goto(`${ctx.api}/inventory`);
   const row = page.locator('table tbody tr', { has: page.getByText(sku, { exact: true }) });
   await row.waitFor();
-  const reservedBefore = Number(await row.locator('td').nth(2).innerText());
+  // Columns: product, key, available, reserved, on hand, backordered, locations.
+  const reservedBefore = Number(await row.locator('td').nth(3).innerText());
   await page.goBack();
   await page.getByRole('button', { name: 'Cancel order…' }).click();
   await page.getByLabel('Reason for cancelling').fill('Customer asked to cancel (e2e)');
@@ -268,7 +269,7 @@ step('cancelling an order releases its stock', async (ctx) => {
   await shot(page, '05-order-cancelled');
   await page.goto(`${ctx.api}/inventory`);
   await waitFor(`reserved of ${sku} to drop by ${qty}`, async () => {
-    const r = Number(await row.locator('td').nth(2).innerText());
+    const r = Number(await row.locator('td').nth(3).innerText());
     return r === reservedBefore - qty;
   }, 20_000, 500);
   await shot(page, '06-inventory');
@@ -343,13 +344,31 @@ step('stock is adjusted from the inventory page', async (ctx) => {
   const button = page.getByRole('button', { name: 'Adjust E2E-USD' });
   await button.waitFor();
   const row = page.locator('table tbody tr', { has: button });
-  const onHand = Number(await row.locator('td').nth(1).innerText());
+  const onHand = Number(await row.locator('td').nth(4).innerText());
+  if ((await row.locator('td').first().innerText()).trim() !== 'Price check USD') throw new Error('the item is not named after its product');
   await button.click();
   await page.getByLabel('Change (e.g. 10 or -2)').fill('25');
   await page.getByLabel('Reason').fill('Received purchase order (e2e)');
   await page.getByRole('button', { name: 'Save' }).click();
-  await waitFor('on hand to grow by 25', async () => Number(await row.locator('td').nth(1).innerText()) === onHand + 25, 20_000, 300);
+  await waitFor('on hand to grow by 25', async () => Number(await row.locator('td').nth(4).innerText()) === onHand + 25, 20_000, 300);
   await shot(page, '17-inventory-adjusted');
+  // The item's page: its history starts with the adjustment, by whom and why.
+  await row.getByRole('link', { name: 'Price check USD' }).click();
+  await page.getByRole('heading', { name: 'Price check USD', exact: true }).waitFor();
+  const history = page.getByRole('table', { name: 'Stock history, newest first' });
+  const first = history.locator('tbody tr').first();
+  await first.getByText('+25 on hand').waitFor();
+  for (const text of ['Adjusted', 'Received purchase order (e2e)', users.owner.name]) await first.getByText(text, { exact: true }).waitFor();
+  // A count from the item's page comes first in its history at once.
+  await page.getByRole('button', { name: 'Adjust E2E-USD' }).click();
+  await page.getByLabel('Set counted on hand').check();
+  await page.getByLabel('Counted on hand', { exact: true }).fill('40');
+  await page.getByLabel('Reason').fill('Cycle count (e2e)');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await first.getByText('on hand set to 40').waitFor();
+  await page.locator('.facts dd').filter({ hasText: /^40$/ }).first().waitFor();
+  await shot(page, '17b-inventory-item');
+  await checkA11y(page, '/inventory/:key');
 });
 
 step('a sales summary is requested, built and downloaded as CSV', async (ctx) => {

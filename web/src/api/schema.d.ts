@@ -441,6 +441,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/inventory/{key}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The SKU, or `variant-<id>` for items without one. */
+                key: components["parameters"]["InventoryKey"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What changed the item's stock, newest first
+         * @description Read from the item's own event stream, so it is complete as soon as a write answers: reservations and releases by orders, shipments, adjustments, counts and Shopify's levels per location, with who made each.
+         */
+        get: operations["inventoryHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/inventory/{key}/adjust": {
         parameters: {
             query?: never;
@@ -1657,7 +1680,8 @@ export interface components {
             /** @description The name of the user or API token in metadata.actor; empty for workers, webhooks and the deleted. */
             actor_name: string;
         };
-        InventoryItem: {
+        InventoryFigures: {
+            /** @description The SKU, or variant-<id> for a variant without one. */
             key: string;
             on_hand: number;
             reserved: number;
@@ -1666,6 +1690,42 @@ export interface components {
             /** @description Units sold beyond stock. */
             backordered: number;
             version: number;
+            /** @description Shopify's available figure per location, as its stock webhooks last said. */
+            locations: {
+                /** Format: int64 */
+                location_id: number;
+                available: number;
+            }[];
+        };
+        InventoryItem: components["schemas"]["InventoryFigures"] & {
+            /** @description The product title of the newest order line that sold the item; empty before one. */
+            title: string;
+            /** @description That line's SKU. */
+            sku: string;
+            /**
+             * Format: int64
+             * @description That line's Shopify variant.
+             */
+            variant_id: number | null;
+        };
+        InventoryChange: {
+            /** @description The event's version in the item's stream. */
+            version: number;
+            /** @enum {string} */
+            kind: "reserved" | "released" | "shipped" | "backordered" | "adjusted" | "counted" | "shopify_level";
+            /** Format: date-time */
+            recorded_at: string;
+            /** @description Units reserved, released, shipped or backordered; the change of an adjustment; the on-hand figure a count set; Shopify's available figure at location_id. */
+            quantity: number;
+            reason: string;
+            /** Format: uuid */
+            order_id: string | null;
+            /** Format: int64 */
+            location_id: number | null;
+            /** @description Who made it: user:<id>, token:<id>, or the worker or webhook that did. */
+            actor: string;
+            /** @description The person's or token's name; empty for others. */
+            actor_name: string;
         };
         Webhook: {
             /** Format: uuid */
@@ -1895,7 +1955,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["InventoryItem"] & components["schemas"]["Positioned"];
+                "application/json": components["schemas"]["InventoryFigures"] & components["schemas"]["Positioned"];
             };
         };
     };
@@ -2727,6 +2787,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InventoryItem"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    inventoryHistory: {
+        parameters: {
+            query?: {
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The SKU, or `variant-<id>` for items without one. */
+                key: components["parameters"]["InventoryKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of changes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["InventoryChange"][];
+                        next_cursor: components["schemas"]["NextCursor"];
+                    };
                 };
             };
             400: components["responses"]["BadRequest"];

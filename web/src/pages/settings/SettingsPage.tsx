@@ -11,13 +11,15 @@ export function SettingsPage() {
   return (
     <section className="page">
       <PageHeader title="Settings" />
+      <Can permission="shops:manage">
+        <InstallSection />
+        <EmailPreferencesSection />
+      </Can>
       <UsersSection />
       <Can permission="tokens:manage">
         <TokensSection />
       </Can>
       <Can permission="shops:manage">
-        <InstallSection />
-        <EmailPreferencesSection />
         <ShopsSection />
         <PrivacySection />
       </Can>
