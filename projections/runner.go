@@ -90,9 +90,9 @@ func applyMany(ctx context.Context, pool *pgxpool.Pool, p Projector, events []ev
 		batch   []eventstore.Event
 		applied int
 	)
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	err := inDeferredTx(ctx, pool, func(tx *deferredTx) error {
 		var err error
-		batch, applied, err = applyDeferred(ctx, tx, p, given, streams)
+		batch, applied, err = applyIn(ctx, tx, p, given, streams)
 		return err
 	})
 	if err != nil {
@@ -122,17 +122,6 @@ func streamsOf(events []eventstore.Event) []string {
 		}
 	}
 	return streams
-}
-
-// applyDeferred is applyIn with the writes held back and sent in one round
-// trip before each read and at the end.
-func applyDeferred(ctx context.Context, tx pgx.Tx, p Projector, given []eventstore.Event, streams []string) ([]eventstore.Event, int, error) {
-	d := &deferredTx{Tx: tx}
-	batch, applied, err := applyIn(ctx, d, p, given, streams)
-	if err != nil {
-		return nil, 0, err
-	}
-	return batch, applied, d.flush(ctx)
 }
 
 // applyIn applies given (in stream order, each once) to p inside tx,
