@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,7 +26,8 @@ import (
 // It sweeps the rates of e2eRates (and 2000/s when 1000/s held) and prints
 // for each the CPU per webhook by process, next to what capture alone costs
 // at the same rate in the same run, then what the platform costs idle. It
-// runs on a redis-server of its own, so Redis's CPU is the scenario's.
+// runs on a redis-server of its own, so Redis's CPU is the scenario's, and
+// where it can on a PostgreSQL server of its own, so statements are counted.
 func (b *bench) endToEnd(ctx context.Context) error {
 	rds, err := startPrivateRedis(ctx, b.tmp)
 	if err != nil {
@@ -32,6 +36,17 @@ func (b *bench) endToEnd(ctx context.Context) error {
 	defer rds.stop()
 	base := b.base
 	base.RedisURL = rds.url
+	switch pg, err := startPrivatePostgres(ctx, base.DatabaseURL); {
+	case errors.Is(err, errNoPostgres):
+		b.note("Scenario 2 ran on the configured PostgreSQL server: %v.", err)
+	case err != nil:
+		return err
+	default:
+		defer pg.stop()
+		base.DatabaseURL, base.DatabaseReadURL = pg.url, pg.url
+		b.note("Scenario 2 ran on a PostgreSQL server of its own (%s), with pg_stat_statements and the configured server's %s.",
+			filepath.Join(pg.bin, "postgres"), strings.Join(pg.settings, ", "))
+	}
 	rates := slices.Clone(b.size.e2eRates)
 	capture, err := b.openCapture(ctx, base, rds.pid())
 	if err != nil {
