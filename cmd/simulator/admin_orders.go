@@ -154,7 +154,8 @@ func orderNode(st *orderState) (obj, []gqlError) {
 	for i, r := range o.Refunds {
 		edges := make([]any, len(r.RefundLineItems))
 		for j, l := range r.RefundLineItems {
-			edges[j] = obj{"node": obj{"quantity": l.Quantity, "lineItem": obj{"id": gid("LineItem", l.LineItemID)}}}
+			edges[j] = obj{"node": obj{"quantity": l.Quantity, "restockType": strings.ToUpper(l.RestockType),
+				"lineItem": obj{"id": gid("LineItem", l.LineItemID)}}}
 		}
 		var refunded int64
 		for _, t := range r.Transactions {
