@@ -122,11 +122,7 @@ func (m *InventoryManager) recordBackorders(ctx context.Context, source eventsto
 	if len(backorders) == 0 {
 		return nil
 	}
-	encoded, err := eventstore.Encode(shop, eventstore.Metadata{}, backorders...)
-	if err != nil {
-		return err
-	}
-	_, err = m.store.Append(ctx, source.StreamID, eventstore.AnyVersion, Outcome(InventoryHandlerName, source, source.StreamID, encoded)...)
+	_, err := app.Append(ctx, m.store, source.StreamID, backorders, app.By(shop, eventstore.Metadata{}), OutcomeIDs(InventoryHandlerName, source))
 	if errors.Is(err, eventstore.ErrDuplicateEvent) {
 		return nil
 	}

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/telemetry"
@@ -161,6 +162,14 @@ func Outcome(handler string, source eventstore.Event, stream string, events []ev
 		events[i].Metadata = meta
 	}
 	return events
+}
+
+// OutcomeIDs makes app.Update and app.Append give the events handler
+// appends because of source their Outcome ids and metadata.
+func OutcomeIDs(handler string, source eventstore.Event) app.Option {
+	return app.EventIDs(func(stream string, events []eventstore.NewEvent) []eventstore.NewEvent {
+		return Outcome(handler, source, stream, events)
+	})
 }
 
 // OutcomeMetadata is the metadata of events handler appends because of source.
