@@ -44,6 +44,9 @@ type Deps struct {
 	WebhookMaxBytes int64             // 0: DefaultWebhookMaxBytes
 	Webhooks        *workers.Webhooks // re-runs webhook processing on redeliver
 	DeadLetters     *bus.DeadLetters  // lists and re-queues what workers gave up on
+	// ExplainDeadLetter says what a dead letter means to a merchant
+	// (workers.ExplainDeadLetter: the workers know what their failures mean).
+	ExplainDeadLetter func(bus.DeadLetter) bus.DeadLetterExplanation
 
 	// OperatorTokenHash is OperatorTokenHash(ORDERMILL_OPERATOR_TOKEN); nil
 	// leaves the operator routes to nobody (the CLI does their work).
