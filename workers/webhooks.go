@@ -214,7 +214,7 @@ func (w *Webhooks) decide(ctx context.Context, p *app.Batch, src eventstore.Even
 		}
 		result, extra = failed, nil
 	}
-	events, err := eventstore.Encode(wh.Shop, OutcomeMetadata(WebhooksHandler, src), append(extra, result)...)
+	events, err := eventstore.Encode(wh.Shop, app.OutcomeMetadata(WebhooksHandler, src), append(extra, result)...)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +312,7 @@ func (w *Webhooks) orderSnapshot(ctx context.Context, p *app.Batch, src eventsto
 // Through p it reads and appends, so it needs no store of its own.
 func update[A app.Aggregate](ctx context.Context, p *app.Batch, src eventstore.Event, shop, stream string,
 	load func([]domain.Event) (A, error), decide func(A) ([]domain.Event, error)) (app.Result[A], error) {
-	return app.Update(ctx, nil, stream, load, decide, app.Into(p), app.By(shop, eventstore.Metadata{}), OutcomeIDs(WebhooksHandler, src))
+	return app.Update(ctx, nil, stream, load, decide, app.Into(p), app.By(shop, eventstore.Metadata{}), app.CausedBy(WebhooksHandler, src))
 }
 
 // orderOf rebuilds an order from its history; no history is an order not placed yet.

@@ -224,7 +224,7 @@ func (x *Eraser) EraseShop(ctx context.Context, source eventstore.Event, shop st
 // repeated run records it once.
 func (x *Eraser) record(ctx context.Context, source eventstore.Event, shop string, e domain.Event) error {
 	stream := domain.RedactionStream(shop)
-	_, err := app.Append(ctx, x.store, stream, []domain.Event{e}, app.By(shop, eventstore.Metadata{}), workers.OutcomeIDs(HandlerName, source))
+	_, err := app.Append(ctx, x.store, stream, []domain.Event{e}, app.By(shop, eventstore.Metadata{}), app.CausedBy(HandlerName, source))
 	if errors.Is(err, eventstore.ErrDuplicateEvent) {
 		return nil
 	}
