@@ -303,6 +303,12 @@ func TestChaos(t *testing.T) {
 	rep.orders = len(expected)
 	withAdminFulfillments(ctx, t, p.Pool, sim, shop, token, expected)
 	rep.orderDiff = testenv.CompareOrders(ctx, t, p.Pool, shop, expected)
+	shown := 0
+	for id := range testenv.OrderDiffs(ctx, t, p.Pool, shop, expected) {
+		if shown++; shown <= 3 {
+			t.Log(testenv.OrderTrail(ctx, t, p.Pool, shop, id, runs))
+		}
+	}
 
 	shadow, err := projections.OpenShadow(ctx, p.Pool)
 	if err != nil {
