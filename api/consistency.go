@@ -105,6 +105,12 @@ type aggregate interface {
 // fresh history. The aggregate is returned with the new events applied.
 func updateAggregate[A aggregate](c *gin.Context, s *server, stream string, pre precondition,
 	load func([]domain.Event) (A, error), command func(A) ([]domain.Event, error)) (A, eventstore.AppendResult, error) {
+	return updateAggregateAs(c, s, stream, pre, eventMeta(c), load, command)
+}
+
+// updateAggregateAs is updateAggregate appending with the given metadata.
+func updateAggregateAs[A aggregate](c *gin.Context, s *server, stream string, pre precondition, meta eventstore.Metadata,
+	load func([]domain.Event) (A, error), command func(A) ([]domain.Event, error)) (A, eventstore.AppendResult, error) {
 	var agg A
 	res, err := s.Store.Update(c.Request.Context(), stream, eventstore.AnyVersion,
 		func(stored []eventstore.Event) ([]eventstore.NewEvent, error) {
@@ -127,7 +133,7 @@ func updateAggregate[A aggregate](c *gin.Context, s *server, stream string, pre 
 				a.Apply(e)
 			}
 			agg = a
-			return eventstore.Encode(principalFrom(c).Shop, eventMeta(c), events...)
+			return eventstore.Encode(principalFrom(c).Shop, meta, events...)
 		})
 	return agg, res, err
 }

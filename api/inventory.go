@@ -1,16 +1,21 @@
 package api
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 // inventoryRoutes registers the inventory API on an authenticated group.
@@ -116,8 +121,10 @@ type inventoryWritten struct {
 }
 
 // inventoryCommand answers a stock command; the stream name holds the shop,
-// so every item is the caller's own and a first command creates it.
-func (s *server) inventoryCommand(c *gin.Context, req any, command func(inv *domain.Inventory) ([]domain.Event, error)) {
+// so every item is the caller's own and a first command creates it. An
+// item whose figures Shopify keeps (it has Shopify levels) takes changes in
+// Shopify first, with remote, when the command has one.
+func (s *server) inventoryCommand(c *gin.Context, req any, command func(inv *domain.Inventory) ([]domain.Event, error), remote remoteStock) {
 	pre, ok := ifMatch(c)
 	if !ok || !bindJSON(c, req) {
 		return
@@ -133,7 +140,20 @@ func (s *server) inventoryCommand(c *gin.Context, req any, command func(inv *dom
 		}
 		return inv, nil
 	}
-	inv, res, err := updateAggregate(c, s, domain.InventoryStream(shop, key), pre, load, command)
+	var inShopify *domain.Inventory
+	inv, res, err := updateAggregate(c, s, domain.InventoryStream(shop, key), pre, load, func(inv *domain.Inventory) ([]domain.Event, error) {
+		if remote != nil && len(inv.Snapshot().ShopifyLevels) > 0 {
+			inShopify = inv // nothing is appended before Shopify answers
+			return nil, nil
+		}
+		return command(inv)
+	})
+	if err == nil && inShopify != nil {
+		inv, res, err = s.stockWriteBack(c, inShopify, load, remote)
+	}
+	if errors.Is(err, errAnswered) {
+		return
+	}
 	if err != nil {
 		s.problemFromError(c, err)
 		return
@@ -154,12 +174,37 @@ func (s *server) inventoryCommand(c *gin.Context, req any, command func(inv *dom
 type adjustRequest struct {
 	Delta  int    `json:"delta"`
 	Reason string `json:"reason"`
+	// LocationID names the Shopify location of an item Shopify keeps the
+	// figures of; it may be left out when the item is stocked at one.
+	LocationID int64 `json:"location_id,string"`
 }
 
 func (s *server) adjustInventory(c *gin.Context) {
 	var req adjustRequest
 	s.inventoryCommand(c, &req, func(inv *domain.Inventory) ([]domain.Event, error) {
 		return inv.Adjust(req.Delta, req.Reason)
+	}, func(ctx context.Context, api shopifyOrders, item int64, levels map[int64]int) (int64, int, error) {
+		loc := req.LocationID
+		if loc == 0 && len(levels) == 1 {
+			for only := range levels {
+				loc = only
+			}
+		}
+		switch {
+		case loc == 0:
+			return 0, 0, &domain.ValidationError{Fields: []domain.FieldError{{Field: "location_id",
+				Message: fmt.Sprintf("is required: Shopify stocks this item at %d locations", len(levels))}}}
+		case req.Delta == 0:
+			return 0, 0, &domain.ValidationError{Fields: []domain.FieldError{{Field: "delta", Message: "must not be zero"}}}
+		}
+		// Shopify takes one of its reasons; any other adjustment is a correction.
+		reason := strings.ToLower(strings.TrimSpace(req.Reason))
+		if !slices.Contains(shopify.AdjustReasons, reason) {
+			reason = "correction"
+		}
+		available, err := api.admin.AdjustInventory(ctx, api.shop, api.token, shopify.AdjustInput{InventoryItemID: item, LocationID: loc,
+			Delta: req.Delta, Reason: reason, Key: cmp.Or(c.GetHeader("Idempotency-Key"), uuid.NewString())})
+		return loc, available, err
 	})
 }
 
@@ -175,5 +220,5 @@ func (s *server) countInventory(c *gin.Context) {
 			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "on_hand", Message: "is required"}}}
 		}
 		return inv.Count(*req.OnHand, req.Reason)
-	})
+	}, nil)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/projections"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 // orderRoutes registers the orders API on an authenticated group.
@@ -36,6 +38,8 @@ func (s *server) orderRoutes(g *gin.RouterGroup) {
 	g.POST("/orders/:id/cancel", write, s.cancelOrder)
 	g.POST("/orders/:id/pay", write, s.payOrder)
 	g.POST("/orders/:id/refund", write, s.refundOrder)
+	g.POST("/orders/:id/fulfil", write, s.fulfilOrder)
+	g.PATCH("/orders/:id", write, s.annotateOrder)
 	g.GET("/cache/stats", s.require(domain.PermAudit), s.cacheStats)
 }
 
@@ -137,8 +141,11 @@ func (s *server) createOrder(c *gin.Context) {
 	})
 }
 
-// orderCommand answers a command on an existing order of the caller's shop.
-func (s *server) orderCommand(c *gin.Context, req any, command func(o *domain.Order, now time.Time) ([]domain.Event, error)) {
+// orderCommand answers a command on an existing order of the caller's
+// shop: a local order decides with local; a Shopify order's action goes to
+// Shopify first with remote, and the order follows Shopify's answer (see
+// writeBack).
+func (s *server) orderCommand(c *gin.Context, req any, local func(o *domain.Order, now time.Time) ([]domain.Event, error), remote remoteAction) {
 	id, ok := pathID(c)
 	if !ok {
 		return
@@ -147,18 +154,21 @@ func (s *server) orderCommand(c *gin.Context, req any, command func(o *domain.Or
 	if !ok || !bindJSON(c, req) {
 		return
 	}
-	shop := principalFrom(c).Shop
-	load := func(history []domain.Event) (*domain.Order, error) {
-		o, err := domain.NewOrderFromHistory(history)
-		if err == nil && o.Snapshot().Shop != shop {
-			err = errNotFound
-		}
-		return o, err
-	}
-	order, res, err := updateAggregate(c, s, domain.OrderStream(id), pre, load,
-		func(o *domain.Order) ([]domain.Event, error) { return command(o, time.Now()) })
+	var inShopify *domain.Order
+	order, res, err := updateAggregate(c, s, domain.OrderStream(id), pre, s.ownOrder(principalFrom(c).Shop),
+		func(o *domain.Order) ([]domain.Event, error) {
+			if o.Snapshot().Source == domain.SourceShopify {
+				inShopify = o // nothing is appended before Shopify answers
+				return nil, nil
+			}
+			return local(o, time.Now())
+		})
 	if err != nil {
 		s.problemFromError(c, err)
+		return
+	}
+	if inShopify != nil {
+		s.writeBack(c, inShopify, remote)
 		return
 	}
 	resp, err := orderResponse(http.StatusOK, order, res)
@@ -171,12 +181,29 @@ func (s *server) orderCommand(c *gin.Context, req any, command func(o *domain.Or
 
 type cancelRequest struct {
 	Reason string `json:"reason"`
+	// Refund and Restock are for Shopify orders: pay back what was paid
+	// (default no: a paid order stays paid until refunded) and put the
+	// units back in stock (default yes).
+	Refund  bool  `json:"refund"`
+	Restock *bool `json:"restock"`
 }
 
 func (s *server) cancelOrder(c *gin.Context) {
 	var req cancelRequest
 	s.orderCommand(c, &req, func(o *domain.Order, now time.Time) ([]domain.Event, error) {
 		return o.Cancel(req.Reason, now)
+	}, func(ctx context.Context, api shopifyOrders, o domain.OrderState) (json.RawMessage, error) {
+		reason := strings.TrimSpace(req.Reason)
+		if reason == "" {
+			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "reason", Message: "is required"}}}
+		}
+		// Shopify takes one of its reasons; any other is kept as the staff note.
+		in := shopify.CancelInput{OrderID: o.ShopifyID, Reason: "OTHER", StaffNote: reason, Refund: req.Refund,
+			Restock: req.Restock == nil || *req.Restock}
+		if slices.Contains(shopify.CancelReasons, strings.ToUpper(reason)) {
+			in.Reason, in.StaffNote = strings.ToUpper(reason), ""
+		}
+		return api.admin.CancelOrder(ctx, api.shop, api.token, in)
 	})
 }
 
@@ -192,6 +219,11 @@ func (s *server) payOrder(c *gin.Context) {
 			amount = *req.Amount
 		}
 		return o.MarkPaid(amount, now)
+	}, func(ctx context.Context, api shopifyOrders, o domain.OrderState) (json.RawMessage, error) {
+		if req.Amount != nil && *req.Amount != o.Total {
+			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "amount", Message: fmt.Sprintf("must equal the order total %d: Shopify marks the whole outstanding amount paid", o.Total)}}}
+		}
+		return api.admin.MarkOrderPaid(ctx, api.shop, api.token, o.ShopifyID)
 	})
 }
 
@@ -200,7 +232,13 @@ type refundRequest struct {
 	RefundID string                `json:"refund_id"`
 	Amount   int64                 `json:"amount"`
 	Lines    []domain.LineQuantity `json:"lines"`
+	Reason   string                `json:"reason"`
+	// Restock puts the refunded units back in stock (Shopify orders).
+	Restock bool `json:"restock"`
 }
+
+// refundKeys names Shopify idempotency keys after an order and its refund id.
+var refundKeys = uuid.MustParse("6f1d3c52-2f0e-4d8a-9a53-8c1f0b7e4a21")
 
 func (s *server) refundOrder(c *gin.Context) {
 	var req refundRequest
@@ -208,7 +246,94 @@ func (s *server) refundOrder(c *gin.Context) {
 		if req.RefundID == "" {
 			req.RefundID = uuid.NewString()
 		}
-		return o.Refund(req.RefundID, req.Amount, req.Lines, now)
+		return o.Refund(req.RefundID, req.Amount, req.Lines, now, req.Reason)
+	}, func(ctx context.Context, api shopifyOrders, o domain.OrderState) (json.RawMessage, error) {
+		lines, err := shopifyLines(o, req.Lines)
+		switch {
+		case err != nil:
+			return nil, err
+		case req.Amount < 0:
+			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "amount", Message: "must not be negative"}}}
+		case req.Amount == 0 && len(lines) == 0:
+			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "amount", Message: "must be positive when no lines are refunded"}}}
+		}
+		// The same refund id always sends the same key: Shopify answers a
+		// repeat with the first refund instead of refunding twice.
+		key := uuid.NewString()
+		if req.RefundID != "" {
+			key = uuid.NewSHA1(refundKeys, []byte(o.ID.String()+"/"+req.RefundID)).String()
+		}
+		in := shopify.RefundInput{OrderID: o.ShopifyID, Key: key, Note: strings.TrimSpace(req.Reason)}
+		for _, lq := range req.Lines {
+			id, _ := strconv.ParseInt(lq.LineID, 10, 64)
+			in.Lines = append(in.Lines, shopify.RefundLine{LineItemID: id, Quantity: lines[id], Restock: req.Restock})
+		}
+		if req.Amount > 0 {
+			in.Amount = domain.Money{Amount: req.Amount, Currency: o.Currency}.Decimal()
+		}
+		return api.admin.CreateRefund(ctx, api.shop, api.token, in)
+	})
+}
+
+type fulfilRequest struct {
+	// Lines empty ships everything not yet shipped.
+	Lines          []domain.LineQuantity `json:"lines"`
+	Carrier        string                `json:"carrier"`
+	TrackingNumber string                `json:"tracking_number"`
+	TrackingURL    string                `json:"tracking_url"`
+	NotifyCustomer bool                  `json:"notify_customer"`
+}
+
+func (r fulfilRequest) tracking() domain.Tracking {
+	t := domain.Tracking{Company: r.Carrier}
+	if n := strings.TrimSpace(r.TrackingNumber); n != "" {
+		t.Numbers = []string{n}
+	}
+	if u := strings.TrimSpace(r.TrackingURL); u != "" {
+		t.URLs = []string{u}
+	}
+	return t
+}
+
+func (s *server) fulfilOrder(c *gin.Context) {
+	var req fulfilRequest
+	s.orderCommand(c, &req, func(o *domain.Order, now time.Time) ([]domain.Event, error) {
+		lines := req.Lines
+		if len(lines) == 0 {
+			lines = o.Unfulfilled()
+		}
+		return o.Fulfill(uuid.NewString(), lines, now, req.tracking())
+	}, func(ctx context.Context, api shopifyOrders, o domain.OrderState) (json.RawMessage, error) {
+		lines, err := shopifyLines(o, req.Lines)
+		if err != nil {
+			return nil, err
+		}
+		t := req.tracking()
+		in := shopify.FulfilInput{OrderID: o.ShopifyID, Lines: lines, Company: t.Company, Notify: req.NotifyCustomer}
+		if len(t.Numbers) > 0 {
+			in.Number = t.Numbers[0]
+		}
+		if len(t.URLs) > 0 {
+			in.URL = t.URLs[0]
+		}
+		return api.admin.CreateFulfillment(ctx, api.shop, api.token, in)
+	})
+}
+
+type annotateRequest struct {
+	Note *string  `json:"note"`
+	Tags []string `json:"tags"`
+}
+
+func (s *server) annotateOrder(c *gin.Context) {
+	var req annotateRequest
+	s.orderCommand(c, &req, func(o *domain.Order, now time.Time) ([]domain.Event, error) {
+		return o.Annotate(req.Note, req.Tags, now)
+	}, func(ctx context.Context, api shopifyOrders, o domain.OrderState) (json.RawMessage, error) {
+		if req.Note == nil && req.Tags == nil {
+			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "note", Message: "note or tags is required"}}}
+		}
+		return api.admin.UpdateOrder(ctx, api.shop, api.token, o.ShopifyID, req.Note, req.Tags)
 	})
 }
 

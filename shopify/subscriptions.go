@@ -19,8 +19,9 @@ var (
 // every installed shop is subscribed to. The privacy (compliance) topics
 // cannot be subscribed through the API: shopify.app.toml declares them.
 var SubscribedTopics = []string{
-	"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled",
-	"refunds/create", "inventory_levels/update", "app/uninstalled",
+	"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled", "orders/edited", "orders/delete",
+	"refunds/create", "fulfillments/create", "fulfillments/update",
+	"inventory_levels/update", "products/create", "products/update", "app/uninstalled",
 }
 
 // TopicEnum is a topic's WebhookSubscriptionTopic value: orders/create is ORDERS_CREATE.
@@ -30,6 +31,7 @@ func TopicEnum(topic string) string { return strings.ToUpper(strings.ReplaceAll(
 type UserError struct {
 	Field   []string `json:"field"`
 	Message string   `json:"message"`
+	Code    string   `json:"code,omitempty"` // typed user errors carry one
 }
 
 // UserErrors is a mutation's list of refusals, as one error.
