@@ -1,21 +1,17 @@
 package api
 
 import (
-	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
-	"github.com/ordermill/ordermill/shopify"
 )
 
 // inventoryRoutes registers the inventory API on an authenticated group.
@@ -120,49 +116,23 @@ type inventoryWritten struct {
 	Position string `json:"position"`
 }
 
-// inventoryCommand answers a stock command; the stream name holds the shop,
-// so every item is the caller's own and a first command creates it. An
-// item whose figures Shopify keeps (it has Shopify levels) takes changes in
-// Shopify first, with remote, when the command has one.
-func (s *server) inventoryCommand(c *gin.Context, req any, command func(inv *domain.Inventory) ([]domain.Event, error), remote remoteStock) {
+// inventoryCommand answers a stock command on the item named in the path.
+func (s *server) inventoryCommand(c *gin.Context, req any,
+	command func(by app.Caller, pre app.Precondition, key string) (app.Result[*domain.Inventory], error)) {
 	pre, ok := ifMatch(c)
 	if !ok || !bindJSON(c, req) {
 		return
 	}
-	shop, key := principalFrom(c).Shop, strings.TrimSpace(c.Param("key"))
-	load := func(history []domain.Event) (*domain.Inventory, error) {
-		inv, err := domain.NewInventory(shop, key)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range history {
-			inv.Apply(e)
-		}
-		return inv, nil
-	}
-	var inShopify *domain.Inventory
-	inv, res, err := updateAggregate(c, s, domain.InventoryStream(shop, key), pre, load, func(inv *domain.Inventory) ([]domain.Event, error) {
-		if remote != nil && len(inv.Snapshot().ShopifyLevels) > 0 {
-			inShopify = inv // nothing is appended before Shopify answers
-			return nil, nil
-		}
-		return command(inv)
-	})
-	if err == nil && inShopify != nil {
-		inv, res, err = s.stockWriteBack(c, inShopify, load, remote)
-	}
-	if errors.Is(err, errAnswered) {
-		return
-	}
+	res, err := command(callerOf(c), pre, strings.TrimSpace(c.Param("key")))
 	if err != nil {
 		s.problemFromError(c, err)
 		return
 	}
-	st := inv.Snapshot()
-	resp, err := jsonResponse(http.StatusOK, writeHeaders(res.Version, res.Position), inventoryWritten{
+	st := res.Aggregate.Snapshot()
+	resp, err := jsonResponse(http.StatusOK, writeHeaders(res.Appended.Version, res.Appended.Position), inventoryWritten{
 		inventoryItem: inventoryItem{Key: st.Key, OnHand: st.OnHand, Reserved: st.Reserved, Available: st.Available,
 			Backordered: st.Backordered, Version: int64(st.Version)},
-		Position: res.Position.String(),
+		Position: res.Appended.Position.String(),
 	})
 	if err != nil {
 		s.problemFromError(c, err)
@@ -174,37 +144,16 @@ func (s *server) inventoryCommand(c *gin.Context, req any, command func(inv *dom
 type adjustRequest struct {
 	Delta  int    `json:"delta"`
 	Reason string `json:"reason"`
-	// LocationID names the Shopify location of an item Shopify keeps the
-	// figures of; it may be left out when the item is stocked at one.
+	// LocationID names the Shopify location of an item Shopify keeps; it
+	// may be left out when the item is stocked at one.
 	LocationID int64 `json:"location_id,string"`
 }
 
 func (s *server) adjustInventory(c *gin.Context) {
 	var req adjustRequest
-	s.inventoryCommand(c, &req, func(inv *domain.Inventory) ([]domain.Event, error) {
-		return inv.Adjust(req.Delta, req.Reason)
-	}, func(ctx context.Context, api shopifyOrders, item int64, levels map[int64]int) (int64, int, error) {
-		loc := req.LocationID
-		if loc == 0 && len(levels) == 1 {
-			for only := range levels {
-				loc = only
-			}
-		}
-		switch {
-		case loc == 0:
-			return 0, 0, &domain.ValidationError{Fields: []domain.FieldError{{Field: "location_id",
-				Message: fmt.Sprintf("is required: Shopify stocks this item at %d locations", len(levels))}}}
-		case req.Delta == 0:
-			return 0, 0, &domain.ValidationError{Fields: []domain.FieldError{{Field: "delta", Message: "must not be zero"}}}
-		}
-		// Shopify takes one of its reasons; any other adjustment is a correction.
-		reason := strings.ToLower(strings.TrimSpace(req.Reason))
-		if !slices.Contains(shopify.AdjustReasons, reason) {
-			reason = "correction"
-		}
-		available, err := api.admin.AdjustInventory(ctx, api.shop, api.token, shopify.AdjustInput{InventoryItemID: item, LocationID: loc,
-			Delta: req.Delta, Reason: reason, Key: cmp.Or(c.GetHeader("Idempotency-Key"), uuid.NewString())})
-		return loc, available, err
+	s.inventoryCommand(c, &req, func(by app.Caller, pre app.Precondition, key string) (app.Result[*domain.Inventory], error) {
+		return s.app.AdjustStock(c.Request.Context(), by, pre, app.AdjustStock{Key: key, Delta: req.Delta, Reason: req.Reason,
+			LocationID: req.LocationID, IdempotencyKey: c.GetHeader("Idempotency-Key")})
 	})
 }
 
@@ -215,10 +164,7 @@ type countRequest struct {
 
 func (s *server) countInventory(c *gin.Context) {
 	var req countRequest
-	s.inventoryCommand(c, &req, func(inv *domain.Inventory) ([]domain.Event, error) {
-		if req.OnHand == nil {
-			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "on_hand", Message: "is required"}}}
-		}
-		return inv.Count(*req.OnHand, req.Reason)
-	}, nil)
+	s.inventoryCommand(c, &req, func(by app.Caller, pre app.Precondition, key string) (app.Result[*domain.Inventory], error) {
+		return s.app.CountStock(c.Request.Context(), by, pre, app.CountStock{Key: key, OnHand: req.OnHand, Reason: req.Reason})
+	})
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,10 +19,10 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/projections"
-	"github.com/ordermill/ordermill/shopify"
 )
 
 // orderRoutes registers the orders API on an authenticated group.
@@ -50,12 +49,13 @@ type orderWritten struct {
 	Position string `json:"position"`
 }
 
-func orderResponse(status int, o *domain.Order, res eventstore.AppendResult) (storedResponse, error) {
-	h := writeHeaders(res.Version, res.Position)
+func orderResponse(status int, res app.Result[*domain.Order]) (storedResponse, error) {
+	o := res.Aggregate
+	h := writeHeaders(res.Appended.Version, res.Appended.Position)
 	if status == http.StatusCreated {
 		h["Location"] = "/api/v1/orders/" + o.ID().String()
 	}
-	return jsonResponse(status, h, orderWritten{orderDetail: orderFromState(o.Snapshot()), Position: res.Position.String()})
+	return jsonResponse(status, h, orderWritten{orderDetail: orderFromState(o.Snapshot()), Position: res.Appended.Position.String()})
 }
 
 type createOrderRequest struct {
@@ -114,38 +114,19 @@ func (s *server) createOrder(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	p := principalFrom(c)
-	s.idempotentWrite(c, p.Shop, req, func(ctx context.Context, tx pgx.Tx) (storedResponse, error) {
-		events, err := domain.PlaceOrder(req.command(p.Shop, uuid.New(), time.Now()))
+	by := callerOf(c)
+	s.idempotentWrite(c, by.Shop, req, func(ctx context.Context, tx pgx.Tx) (storedResponse, error) {
+		res, err := s.app.PlaceOrder(ctx, by, req.command(by.Shop, uuid.New(), time.Now()), app.InTx(tx))
 		if err != nil {
 			return storedResponse{}, err
 		}
-		order, err := domain.NewOrderFromHistory(events)
-		if err != nil {
-			return storedResponse{}, err
-		}
-		encoded, err := eventstore.Encode(p.Shop, eventMeta(c), events...)
-		if err == nil {
-			err = s.Store.Seal(ctx, encoded) // AppendTx stores what it is given
-		}
-		if err != nil {
-			return storedResponse{}, err
-		}
-		res, err := eventstore.AppendTx(ctx, tx, eventstore.StreamAppend{
-			Stream: domain.OrderStream(order.ID()), Expected: eventstore.NoStream, Events: encoded,
-		})
-		if err != nil {
-			return storedResponse{}, err
-		}
-		return orderResponse(http.StatusCreated, order, res)
+		return orderResponse(http.StatusCreated, res)
 	})
 }
 
-// orderCommand answers a command on an existing order of the caller's
-// shop: a local order decides with local; a Shopify order's action goes to
-// Shopify first with remote, and the order follows Shopify's answer (see
-// writeBack).
-func (s *server) orderCommand(c *gin.Context, req any, local func(o *domain.Order, now time.Time) ([]domain.Event, error), remote remoteAction) {
+// orderCommand answers a command on an existing order of the caller's shop.
+func (s *server) orderCommand(c *gin.Context, req any,
+	command func(by app.Caller, pre app.Precondition, id uuid.UUID) (app.Result[*domain.Order], error)) {
 	id, ok := pathID(c)
 	if !ok {
 		return
@@ -154,24 +135,12 @@ func (s *server) orderCommand(c *gin.Context, req any, local func(o *domain.Orde
 	if !ok || !bindJSON(c, req) {
 		return
 	}
-	var inShopify *domain.Order
-	order, res, err := updateAggregate(c, s, domain.OrderStream(id), pre, s.ownOrder(principalFrom(c).Shop),
-		func(o *domain.Order) ([]domain.Event, error) {
-			if o.Snapshot().Source == domain.SourceShopify {
-				inShopify = o // nothing is appended before Shopify answers
-				return nil, nil
-			}
-			return local(o, time.Now())
-		})
+	res, err := command(callerOf(c), pre, id)
 	if err != nil {
 		s.problemFromError(c, err)
 		return
 	}
-	if inShopify != nil {
-		s.writeBack(c, inShopify, remote)
-		return
-	}
-	resp, err := orderResponse(http.StatusOK, order, res)
+	resp, err := orderResponse(http.StatusOK, res)
 	if err != nil {
 		s.problemFromError(c, err)
 		return
@@ -181,29 +150,15 @@ func (s *server) orderCommand(c *gin.Context, req any, local func(o *domain.Orde
 
 type cancelRequest struct {
 	Reason string `json:"reason"`
-	// Refund and Restock are for Shopify orders: pay back what was paid
-	// (default no: a paid order stays paid until refunded) and put the
-	// units back in stock (default yes).
+	// Refund and Restock are for Shopify orders (see app.CancelOrder).
 	Refund  bool  `json:"refund"`
 	Restock *bool `json:"restock"`
 }
 
 func (s *server) cancelOrder(c *gin.Context) {
 	var req cancelRequest
-	s.orderCommand(c, &req, func(o *domain.Order, now time.Time) ([]domain.Event, error) {
-		return o.Cancel(req.Reason, now)
-	}, func(ctx context.Context, api shopifyOrders, o domain.OrderState) (json.RawMessage, error) {
-		reason := strings.TrimSpace(req.Reason)
-		if reason == "" {
-			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "reason", Message: "is required"}}}
-		}
-		// Shopify takes one of its reasons; any other is kept as the staff note.
-		in := shopify.CancelInput{OrderID: o.ShopifyID, Reason: "OTHER", StaffNote: reason, Refund: req.Refund,
-			Restock: req.Restock == nil || *req.Restock}
-		if slices.Contains(shopify.CancelReasons, strings.ToUpper(reason)) {
-			in.Reason, in.StaffNote = strings.ToUpper(reason), ""
-		}
-		return api.admin.CancelOrder(ctx, api.shop, api.token, in)
+	s.orderCommand(c, &req, func(by app.Caller, pre app.Precondition, id uuid.UUID) (app.Result[*domain.Order], error) {
+		return s.app.CancelOrder(c.Request.Context(), by, pre, app.CancelOrder{ID: id, Reason: req.Reason, Refund: req.Refund, Restock: req.Restock})
 	})
 }
 
@@ -213,17 +168,8 @@ type payRequest struct {
 
 func (s *server) payOrder(c *gin.Context) {
 	var req payRequest
-	s.orderCommand(c, &req, func(o *domain.Order, now time.Time) ([]domain.Event, error) {
-		amount := o.Snapshot().Total
-		if req.Amount != nil {
-			amount = *req.Amount
-		}
-		return o.MarkPaid(amount, now)
-	}, func(ctx context.Context, api shopifyOrders, o domain.OrderState) (json.RawMessage, error) {
-		if req.Amount != nil && *req.Amount != o.Total {
-			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "amount", Message: fmt.Sprintf("must equal the order total %d: Shopify marks the whole outstanding amount paid", o.Total)}}}
-		}
-		return api.admin.MarkOrderPaid(ctx, api.shop, api.token, o.ShopifyID)
+	s.orderCommand(c, &req, func(by app.Caller, pre app.Precondition, id uuid.UUID) (app.Result[*domain.Order], error) {
+		return s.app.PayOrder(c.Request.Context(), by, pre, app.PayOrder{ID: id, Amount: req.Amount})
 	})
 }
 
@@ -233,45 +179,14 @@ type refundRequest struct {
 	Amount   int64                 `json:"amount"`
 	Lines    []domain.LineQuantity `json:"lines"`
 	Reason   string                `json:"reason"`
-	// Restock puts the refunded units back in stock (Shopify orders).
-	Restock bool `json:"restock"`
+	Restock  bool                  `json:"restock"`
 }
-
-// refundKeys names Shopify idempotency keys after an order and its refund id.
-var refundKeys = uuid.MustParse("6f1d3c52-2f0e-4d8a-9a53-8c1f0b7e4a21")
 
 func (s *server) refundOrder(c *gin.Context) {
 	var req refundRequest
-	s.orderCommand(c, &req, func(o *domain.Order, now time.Time) ([]domain.Event, error) {
-		if req.RefundID == "" {
-			req.RefundID = uuid.NewString()
-		}
-		return o.Refund(req.RefundID, req.Amount, req.Lines, now, req.Reason)
-	}, func(ctx context.Context, api shopifyOrders, o domain.OrderState) (json.RawMessage, error) {
-		lines, err := shopifyLines(o, req.Lines)
-		switch {
-		case err != nil:
-			return nil, err
-		case req.Amount < 0:
-			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "amount", Message: "must not be negative"}}}
-		case req.Amount == 0 && len(lines) == 0:
-			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "amount", Message: "must be positive when no lines are refunded"}}}
-		}
-		// The same refund id always sends the same key: Shopify answers a
-		// repeat with the first refund instead of refunding twice.
-		key := uuid.NewString()
-		if req.RefundID != "" {
-			key = uuid.NewSHA1(refundKeys, []byte(o.ID.String()+"/"+req.RefundID)).String()
-		}
-		in := shopify.RefundInput{OrderID: o.ShopifyID, Key: key, Note: strings.TrimSpace(req.Reason)}
-		for _, lq := range req.Lines {
-			id, _ := strconv.ParseInt(lq.LineID, 10, 64)
-			in.Lines = append(in.Lines, shopify.RefundLine{LineItemID: id, Quantity: lines[id], Restock: req.Restock})
-		}
-		if req.Amount > 0 {
-			in.Amount = domain.Money{Amount: req.Amount, Currency: o.Currency}.Decimal()
-		}
-		return api.admin.CreateRefund(ctx, api.shop, api.token, in)
+	s.orderCommand(c, &req, func(by app.Caller, pre app.Precondition, id uuid.UUID) (app.Result[*domain.Order], error) {
+		return s.app.RefundOrder(c.Request.Context(), by, pre, app.RefundOrder{ID: id, RefundID: req.RefundID, Amount: req.Amount,
+			Lines: req.Lines, Reason: req.Reason, Restock: req.Restock})
 	})
 }
 
@@ -284,39 +199,17 @@ type fulfilRequest struct {
 	NotifyCustomer bool                  `json:"notify_customer"`
 }
 
-func (r fulfilRequest) tracking() domain.Tracking {
-	t := domain.Tracking{Company: r.Carrier}
-	if n := strings.TrimSpace(r.TrackingNumber); n != "" {
-		t.Numbers = []string{n}
-	}
-	if u := strings.TrimSpace(r.TrackingURL); u != "" {
-		t.URLs = []string{u}
-	}
-	return t
-}
-
 func (s *server) fulfilOrder(c *gin.Context) {
 	var req fulfilRequest
-	s.orderCommand(c, &req, func(o *domain.Order, now time.Time) ([]domain.Event, error) {
-		lines := req.Lines
-		if len(lines) == 0 {
-			lines = o.Unfulfilled()
+	s.orderCommand(c, &req, func(by app.Caller, pre app.Precondition, id uuid.UUID) (app.Result[*domain.Order], error) {
+		t := domain.Tracking{Company: req.Carrier}
+		if n := strings.TrimSpace(req.TrackingNumber); n != "" {
+			t.Numbers = []string{n}
 		}
-		return o.Fulfill(uuid.NewString(), lines, now, req.tracking())
-	}, func(ctx context.Context, api shopifyOrders, o domain.OrderState) (json.RawMessage, error) {
-		lines, err := shopifyLines(o, req.Lines)
-		if err != nil {
-			return nil, err
+		if u := strings.TrimSpace(req.TrackingURL); u != "" {
+			t.URLs = []string{u}
 		}
-		t := req.tracking()
-		in := shopify.FulfilInput{OrderID: o.ShopifyID, Lines: lines, Company: t.Company, Notify: req.NotifyCustomer}
-		if len(t.Numbers) > 0 {
-			in.Number = t.Numbers[0]
-		}
-		if len(t.URLs) > 0 {
-			in.URL = t.URLs[0]
-		}
-		return api.admin.CreateFulfillment(ctx, api.shop, api.token, in)
+		return s.app.FulfilOrder(c.Request.Context(), by, pre, app.FulfilOrder{ID: id, Lines: req.Lines, Tracking: t, Notify: req.NotifyCustomer})
 	})
 }
 
@@ -327,13 +220,8 @@ type annotateRequest struct {
 
 func (s *server) annotateOrder(c *gin.Context) {
 	var req annotateRequest
-	s.orderCommand(c, &req, func(o *domain.Order, now time.Time) ([]domain.Event, error) {
-		return o.Annotate(req.Note, req.Tags, now)
-	}, func(ctx context.Context, api shopifyOrders, o domain.OrderState) (json.RawMessage, error) {
-		if req.Note == nil && req.Tags == nil {
-			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "note", Message: "note or tags is required"}}}
-		}
-		return api.admin.UpdateOrder(ctx, api.shop, api.token, o.ShopifyID, req.Note, req.Tags)
+	s.orderCommand(c, &req, func(by app.Caller, pre app.Precondition, id uuid.UUID) (app.Result[*domain.Order], error) {
+		return s.app.AnnotateOrder(c.Request.Context(), by, pre, app.AnnotateOrder{ID: id, Note: req.Note, Tags: req.Tags})
 	})
 }
 

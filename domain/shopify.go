@@ -104,9 +104,12 @@ type ShopifyTransaction struct {
 }
 
 // ShopifyRefundLine is the number of units of a line item in a refund.
+// RestockType is Shopify's: "return" for units that had shipped, "cancel"
+// for units that had not, "no_restock" or "legacy_restock" when it does not say.
 type ShopifyRefundLine struct {
-	LineItemID int64
-	Quantity   int
+	LineItemID  int64
+	Quantity    int
+	RestockType string
 }
 
 // Validate checks what Ordermill relies on: ids present and unique, amounts

@@ -319,10 +319,11 @@ func (s ShopifyOrder) facts(local OrderState) OrderFacts {
 		f.FulfillmentStatus = local.FulfillmentStatus
 	}
 	// Stated statuses win over partial arrays: a fulfilled order or line
-	// has shipped all of its current quantity, whatever the arrays show.
+	// has shipped all of its current quantity and the units refunded after
+	// shipping, whatever the arrays show.
 	for i, li := range s.LineItems {
 		if f.FulfillmentStatus == FulfillmentFulfilled || li.FulfillmentStatus == string(FulfillmentFulfilled) {
-			f.Lines[i].FulfilledQuantity = max(f.Lines[i].FulfilledQuantity, f.Lines[i].Quantity)
+			f.Lines[i].FulfilledQuantity = max(f.Lines[i].FulfilledQuantity, min(li.Quantity, li.CurrentQuantity+s.returned(li.ID)))
 		}
 	}
 	f.Paid, f.Refunded = s.money(f, local)
@@ -363,6 +364,20 @@ func (f *OrderFacts) lowerCurrent(r RefundDetail) {
 			f.Lines[i].Quantity = max(0, f.Lines[i].Quantity-lq.Quantity)
 		}
 	}
+}
+
+// returned is the number of units of a line that the snapshot's refunds
+// took back after they had shipped (restock type "return").
+func (s ShopifyOrder) returned(lineID int64) int {
+	n := 0
+	for _, r := range s.Refunds {
+		for _, rl := range r.RefundLineItems {
+			if rl.LineItemID == lineID && rl.RestockType == "return" {
+				n += rl.Quantity
+			}
+		}
+	}
+	return n
 }
 
 // shipAndRefund derives the per-line shipped and refunded units and the

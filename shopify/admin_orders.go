@@ -104,7 +104,9 @@ type gqlQuantityConn struct {
 	Edges []struct {
 		Node struct {
 			Quantity int `json:"quantity"`
-			LineItem struct {
+			// RestockType is set on refund line items only (RETURN, CANCEL, …).
+			RestockType string `json:"restockType"`
+			LineItem    struct {
 				ID string `json:"id"`
 			} `json:"lineItem"`
 		} `json:"node"`
@@ -191,9 +193,10 @@ func (o gqlOrder) webhookBody() (body json.RawMessage, complete bool, err error)
 		Price     string      `json:"price"`
 	}
 	type qty struct {
-		ID         json.Number `json:"id,omitempty"`
-		LineItemID json.Number `json:"line_item_id,omitempty"`
-		Quantity   int         `json:"quantity"`
+		ID          json.Number `json:"id,omitempty"`
+		LineItemID  json.Number `json:"line_item_id,omitempty"`
+		Quantity    int         `json:"quantity"`
+		RestockType string      `json:"restock_type,omitempty"`
 	}
 	type fulfillment struct {
 		ID              json.Number `json:"id"`
@@ -281,7 +284,8 @@ func (o gqlOrder) webhookBody() (body json.RawMessage, complete bool, err error)
 			rf.Transactions = append(rf.Transactions, transaction{Amount: amount, Kind: "refund", Status: "success"})
 		}
 		for _, e := range r.RefundLineItems.Edges {
-			rf.RefundLineItems = append(rf.RefundLineItems, qty{LineItemID: restID(e.Node.LineItem.ID, "LineItem"), Quantity: e.Node.Quantity})
+			rf.RefundLineItems = append(rf.RefundLineItems, qty{LineItemID: restID(e.Node.LineItem.ID, "LineItem"), Quantity: e.Node.Quantity,
+				RestockType: strings.ToLower(e.Node.RestockType)})
 		}
 		refunds = append(refunds, rf)
 	}

@@ -16,6 +16,18 @@ import (
 // follow carry the same updated_at and add nothing. A refusal is a
 // UserErrors error naming Shopify's reasons.
 
+// ShopAdmin is the Admin API of one shop with its access token: the calls a
+// merchant's actions in the app become.
+type ShopAdmin struct {
+	c           *AdminClient
+	shop, token string
+}
+
+// For returns the Admin API of shop, called with token.
+func (c *AdminClient) For(shop, token string) ShopAdmin {
+	return ShopAdmin{c: c, shop: shop, token: token}
+}
+
 var (
 	orderSnapshotQuery          = document("order_snapshot")
 	orderCancelMutation         = document("order_cancel")
@@ -37,10 +49,10 @@ func lostAnswer(err error) bool {
 // once runs a mutation that takes no idempotency key: a lost answer is
 // followed by a look at Shopify's state, and the mutation is repeated only
 // when done says it did not happen.
-func (c *AdminClient) once(ctx context.Context, mutate func() error, done func() (bool, error)) error {
+func (s ShopAdmin) once(mutate func() error, done func() (bool, error)) error {
 	for n := 1; ; n++ {
 		err := mutate()
-		if err == nil || !lostAnswer(err) || n >= c.cfg.Attempts {
+		if err == nil || !lostAnswer(err) || n >= s.c.cfg.Attempts {
 			return err
 		}
 		happened, derr := done()
@@ -56,13 +68,13 @@ func (c *AdminClient) once(ctx context.Context, mutate func() error, done func()
 func orderGID(id int64) string { return "gid://shopify/Order/" + strconv.FormatInt(id, 10) }
 
 // snapshot turns an Order of a mutation's answer into a webhook body.
-func (c *AdminClient) snapshot(shop string, o *gqlOrder) (json.RawMessage, error) {
+func (s ShopAdmin) snapshot(o *gqlOrder) (json.RawMessage, error) {
 	if o == nil {
-		return nil, &AdminError{Shop: shop, Status: http.StatusOK, Message: "the answer holds no order", kind: ErrAdminBadResponse}
+		return nil, &AdminError{Shop: s.shop, Status: http.StatusOK, Message: "the answer holds no order", kind: ErrAdminBadResponse}
 	}
 	body, complete, err := o.webhookBody()
 	if err != nil {
-		return nil, &AdminError{Shop: shop, Status: http.StatusOK, Message: err.Error(), kind: ErrAdminBadResponse}
+		return nil, &AdminError{Shop: s.shop, Status: http.StatusOK, Message: err.Error(), kind: ErrAdminBadResponse}
 	}
 	if !complete {
 		return nil, ErrOrderTooLarge
@@ -76,30 +88,30 @@ var ErrOrderTooLarge = errors.New("shopify: the order is too large to read back 
 
 // OrderSnapshot reads one order as Shopify has it now; found is false when
 // the shop has no such order.
-func (c *AdminClient) OrderSnapshot(ctx context.Context, shop, token string, orderID int64) (body json.RawMessage, found bool, err error) {
+func (s ShopAdmin) OrderSnapshot(ctx context.Context, orderID int64) (body json.RawMessage, found bool, err error) {
 	var data struct {
 		Order *gqlOrder `json:"order"`
 	}
-	if err := c.query(ctx, shop, token, "OrderSnapshot", orderSnapshotQuery, map[string]any{"id": orderGID(orderID)}, &data); err != nil {
+	if err := s.c.query(ctx, s.shop, s.token, "OrderSnapshot", orderSnapshotQuery, map[string]any{"id": orderGID(orderID)}, &data); err != nil {
 		return nil, false, err
 	}
 	if data.Order == nil {
 		return nil, false, nil
 	}
-	body, err = c.snapshot(shop, data.Order)
+	body, err = s.snapshot(data.Order)
 	return body, err == nil, err
 }
 
 // orderState reads the order for a check before repeating a mutation.
-func (c *AdminClient) orderState(ctx context.Context, shop, token string, orderID int64) (*gqlOrder, error) {
+func (s ShopAdmin) orderState(ctx context.Context, orderID int64) (*gqlOrder, error) {
 	var data struct {
 		Order *gqlOrder `json:"order"`
 	}
-	if err := c.query(ctx, shop, token, "OrderSnapshot", orderSnapshotQuery, map[string]any{"id": orderGID(orderID)}, &data); err != nil {
+	if err := s.c.query(ctx, s.shop, s.token, "OrderSnapshot", orderSnapshotQuery, map[string]any{"id": orderGID(orderID)}, &data); err != nil {
 		return nil, err
 	}
 	if data.Order == nil {
-		return nil, &AdminError{Shop: shop, Status: http.StatusOK, Message: "the order is gone", kind: ErrAdminBadResponse}
+		return nil, &AdminError{Shop: s.shop, Status: http.StatusOK, Message: "the order is gone", kind: ErrAdminBadResponse}
 	}
 	return data.Order, nil
 }
@@ -136,35 +148,35 @@ type CancelInput struct {
 }
 
 // CancelOrder cancels an order and answers it as Shopify has it after.
-func (c *AdminClient) CancelOrder(ctx context.Context, shop, token string, in CancelInput) (json.RawMessage, error) {
+func (s ShopAdmin) CancelOrder(ctx context.Context, in CancelInput) (json.RawMessage, error) {
 	if !slices.Contains(CancelReasons, in.Reason) {
 		return nil, fmt.Errorf("shopify: cancel reason %q is none of %v", in.Reason, CancelReasons)
 	}
 	vars := map[string]any{"orderId": orderGID(in.OrderID), "reason": in.Reason, "restock": in.Restock, "refund": in.Refund,
 		"notifyCustomer": in.Notify, "staffNote": in.StaffNote}
-	err := c.once(ctx, func() error {
+	err := s.once(func() error {
 		var data struct {
 			OrderCancel struct {
 				UserErrors gqlUserErrors `json:"orderCancelUserErrors"`
 			} `json:"orderCancel"`
 		}
-		if err := c.mutate(ctx, shop, token, "OrderCancel", orderCancelMutation, vars, &data); err != nil {
+		if err := s.c.mutate(ctx, s.shop, s.token, "OrderCancel", orderCancelMutation, vars, &data); err != nil {
 			return err
 		}
 		return data.OrderCancel.UserErrors.err()
 	}, func() (bool, error) {
-		o, err := c.orderState(ctx, shop, token, in.OrderID)
+		o, err := s.orderState(ctx, in.OrderID)
 		return err == nil && o.CancelledAt != nil, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	body, _, err := c.OrderSnapshot(ctx, shop, token, in.OrderID)
+	body, _, err := s.OrderSnapshot(ctx, in.OrderID)
 	return body, err
 }
 
 // MarkOrderPaid records the order's outstanding amount as paid.
-func (c *AdminClient) MarkOrderPaid(ctx context.Context, shop, token string, orderID int64) (json.RawMessage, error) {
+func (s ShopAdmin) MarkOrderPaid(ctx context.Context, orderID int64) (json.RawMessage, error) {
 	var data struct {
 		OrderMarkAsPaid struct {
 			Order      *gqlOrder     `json:"order"`
@@ -172,14 +184,14 @@ func (c *AdminClient) MarkOrderPaid(ctx context.Context, shop, token string, ord
 		} `json:"orderMarkAsPaid"`
 	}
 	var after *gqlOrder
-	err := c.once(ctx, func() error {
-		if err := c.mutate(ctx, shop, token, "OrderMarkAsPaid", orderMarkAsPaidMutation, map[string]any{"id": orderGID(orderID)}, &data); err != nil {
+	err := s.once(func() error {
+		if err := s.c.mutate(ctx, s.shop, s.token, "OrderMarkAsPaid", orderMarkAsPaidMutation, map[string]any{"id": orderGID(orderID)}, &data); err != nil {
 			return err
 		}
 		after = data.OrderMarkAsPaid.Order
 		return data.OrderMarkAsPaid.UserErrors.err()
 	}, func() (bool, error) {
-		o, err := c.orderState(ctx, shop, token, orderID)
+		o, err := s.orderState(ctx, orderID)
 		if err == nil && o.DisplayFinancialStatus != nil && *o.DisplayFinancialStatus == "PAID" {
 			after = o
 			return true, nil
@@ -189,13 +201,13 @@ func (c *AdminClient) MarkOrderPaid(ctx context.Context, shop, token string, ord
 	if err != nil {
 		return nil, err
 	}
-	return c.snapshot(shop, after)
+	return s.snapshot(after)
 }
 
 // UpdateOrder sets the order's note and replaces its tags; nil leaves
 // either as it is. Setting the same values twice changes nothing, so it is
 // retried like a query.
-func (c *AdminClient) UpdateOrder(ctx context.Context, shop, token string, orderID int64, note *string, tags []string) (json.RawMessage, error) {
+func (s ShopAdmin) UpdateOrder(ctx context.Context, orderID int64, note *string, tags []string) (json.RawMessage, error) {
 	input := map[string]any{"id": orderGID(orderID)}
 	if note != nil {
 		input["note"] = *note
@@ -209,13 +221,13 @@ func (c *AdminClient) UpdateOrder(ctx context.Context, shop, token string, order
 			UserErrors gqlUserErrors `json:"userErrors"`
 		} `json:"orderUpdate"`
 	}
-	if err := c.query(ctx, shop, token, "OrderUpdate", orderUpdateMutation, map[string]any{"input": input}, &data); err != nil {
+	if err := s.c.query(ctx, s.shop, s.token, "OrderUpdate", orderUpdateMutation, map[string]any{"input": input}, &data); err != nil {
 		return nil, err
 	}
 	if err := data.OrderUpdate.UserErrors.err(); err != nil {
 		return nil, err
 	}
-	return c.snapshot(shop, data.OrderUpdate.Order)
+	return s.snapshot(data.OrderUpdate.Order)
 }
 
 // RefundLine is units of one line item to refund, restocked or not.
@@ -237,7 +249,7 @@ type RefundInput struct {
 }
 
 // CreateRefund refunds lines and money, and answers the order after.
-func (c *AdminClient) CreateRefund(ctx context.Context, shop, token string, in RefundInput) (json.RawMessage, error) {
+func (s ShopAdmin) CreateRefund(ctx context.Context, in RefundInput) (json.RawMessage, error) {
 	if in.Key == "" {
 		return nil, errors.New("shopify: a refund needs an idempotency key")
 	}
@@ -256,7 +268,7 @@ func (c *AdminClient) CreateRefund(ctx context.Context, shop, token string, in R
 	}
 	input["refundLineItems"] = lines
 	if in.Amount != "" {
-		parent, err := c.salePayment(ctx, shop, token, in.OrderID)
+		parent, err := s.salePayment(ctx, in.OrderID)
 		if err != nil {
 			return nil, err
 		}
@@ -269,13 +281,13 @@ func (c *AdminClient) CreateRefund(ctx context.Context, shop, token string, in R
 			UserErrors gqlUserErrors `json:"userErrors"`
 		} `json:"refundCreate"`
 	}
-	if err := c.query(ctx, shop, token, "RefundCreate", refundCreateMutation, map[string]any{"input": input, "key": in.Key}, &data); err != nil {
+	if err := s.c.query(ctx, s.shop, s.token, "RefundCreate", refundCreateMutation, map[string]any{"input": input, "key": in.Key}, &data); err != nil {
 		return nil, err
 	}
 	if err := data.RefundCreate.UserErrors.err(); err != nil {
 		return nil, err
 	}
-	return c.snapshot(shop, data.RefundCreate.Order)
+	return s.snapshot(data.RefundCreate.Order)
 }
 
 type gqlTransaction struct {
@@ -287,13 +299,13 @@ type gqlTransaction struct {
 
 // salePayment is the order's successful sale or capture, which a refund
 // goes back to.
-func (c *AdminClient) salePayment(ctx context.Context, shop, token string, orderID int64) (gqlTransaction, error) {
+func (s ShopAdmin) salePayment(ctx context.Context, orderID int64) (gqlTransaction, error) {
 	var data struct {
 		Order *struct {
 			Transactions []gqlTransaction `json:"transactions"`
 		} `json:"order"`
 	}
-	if err := c.query(ctx, shop, token, "OrderTransactions", orderTransactionsQuery, map[string]any{"id": orderGID(orderID)}, &data); err != nil {
+	if err := s.c.query(ctx, s.shop, s.token, "OrderTransactions", orderTransactionsQuery, map[string]any{"id": orderGID(orderID)}, &data); err != nil {
 		return gqlTransaction{}, err
 	}
 	if data.Order != nil {
@@ -333,7 +345,7 @@ type gqlFulfillmentOrder struct {
 
 // fulfillmentOrders reads the order's open fulfilment orders and, per line
 // item id, the units they still hold.
-func (c *AdminClient) fulfillmentOrders(ctx context.Context, shop, token string, orderID int64) ([]gqlFulfillmentOrder, map[int64]int, error) {
+func (s ShopAdmin) fulfillmentOrders(ctx context.Context, orderID int64) ([]gqlFulfillmentOrder, map[int64]int, error) {
 	var data struct {
 		Order *struct {
 			FulfillmentOrders struct {
@@ -341,7 +353,7 @@ func (c *AdminClient) fulfillmentOrders(ctx context.Context, shop, token string,
 			} `json:"fulfillmentOrders"`
 		} `json:"order"`
 	}
-	if err := c.query(ctx, shop, token, "OrderFulfillmentOrders", orderFulfillmentOrdersQuery, map[string]any{"id": orderGID(orderID)}, &data); err != nil {
+	if err := s.c.query(ctx, s.shop, s.token, "OrderFulfillmentOrders", orderFulfillmentOrdersQuery, map[string]any{"id": orderGID(orderID)}, &data); err != nil {
 		return nil, nil, err
 	}
 	if data.Order == nil {
@@ -366,8 +378,8 @@ func (c *AdminClient) fulfillmentOrders(ctx context.Context, shop, token string,
 // orders and answers the order after. fulfillmentCreate takes no
 // idempotency key: after a lost answer, the units left to ship show
 // whether it went through before it is sent again.
-func (c *AdminClient) CreateFulfillment(ctx context.Context, shop, token string, in FulfilInput) (json.RawMessage, error) {
-	open, before, err := c.fulfillmentOrders(ctx, shop, token, in.OrderID)
+func (s ShopAdmin) CreateFulfillment(ctx context.Context, in FulfilInput) (json.RawMessage, error) {
+	open, before, err := s.fulfillmentOrders(ctx, in.OrderID)
 	if err != nil {
 		return nil, err
 	}
@@ -415,13 +427,13 @@ func (c *AdminClient) CreateFulfillment(ctx context.Context, shop, token string,
 		} `json:"fulfillmentCreate"`
 	}
 	var shipped bool
-	err = c.once(ctx, func() error {
-		if err := c.mutate(ctx, shop, token, "FulfillmentCreate", fulfillmentCreateMutation, map[string]any{"fulfillment": input}, &data); err != nil {
+	err = s.once(func() error {
+		if err := s.c.mutate(ctx, s.shop, s.token, "FulfillmentCreate", fulfillmentCreateMutation, map[string]any{"fulfillment": input}, &data); err != nil {
 			return err
 		}
 		return data.FulfillmentCreate.UserErrors.err()
 	}, func() (bool, error) {
-		_, after, err := c.fulfillmentOrders(ctx, shop, token, in.OrderID)
+		_, after, err := s.fulfillmentOrders(ctx, in.OrderID)
 		for id, q := range want {
 			if q > 0 && before[id]-after[id] < min(q, before[id]) {
 				return false, err
@@ -434,12 +446,12 @@ func (c *AdminClient) CreateFulfillment(ctx context.Context, shop, token string,
 	case err != nil:
 		return nil, err
 	case shipped: // the lost answer's order is read instead
-		body, _, err := c.OrderSnapshot(ctx, shop, token, in.OrderID)
+		body, _, err := s.OrderSnapshot(ctx, in.OrderID)
 		return body, err
 	case data.FulfillmentCreate.Fulfillment == nil:
-		return nil, &AdminError{Shop: shop, Status: http.StatusOK, Message: "fulfillmentCreate answered no fulfillment", kind: ErrAdminBadResponse}
+		return nil, &AdminError{Shop: s.shop, Status: http.StatusOK, Message: "fulfillmentCreate answered no fulfillment", kind: ErrAdminBadResponse}
 	}
-	return c.snapshot(shop, data.FulfillmentCreate.Fulfillment.Order)
+	return s.snapshot(data.FulfillmentCreate.Fulfillment.Order)
 }
 
 // AdjustReasons are the reasons inventoryAdjustQuantities takes.
@@ -459,7 +471,7 @@ type AdjustInput struct {
 }
 
 // AdjustInventory applies the change and answers the available quantity after it.
-func (c *AdminClient) AdjustInventory(ctx context.Context, shop, token string, in AdjustInput) (available int, err error) {
+func (s ShopAdmin) AdjustInventory(ctx context.Context, in AdjustInput) (available int, err error) {
 	if in.Key == "" {
 		return 0, errors.New("shopify: an inventory adjustment needs an idempotency key")
 	}
@@ -480,7 +492,7 @@ func (c *AdminClient) AdjustInventory(ctx context.Context, shop, token string, i
 			UserErrors gqlUserErrors `json:"userErrors"`
 		} `json:"inventoryAdjustQuantities"`
 	}
-	if err := c.query(ctx, shop, token, "InventoryAdjustQuantities", inventoryAdjustMutation, map[string]any{"input": input, "key": in.Key}, &data); err != nil {
+	if err := s.c.query(ctx, s.shop, s.token, "InventoryAdjustQuantities", inventoryAdjustMutation, map[string]any{"input": input, "key": in.Key}, &data); err != nil {
 		return 0, err
 	}
 	if err := data.InventoryAdjustQuantities.UserErrors.err(); err != nil {
@@ -493,5 +505,5 @@ func (c *AdminClient) AdjustInventory(ctx context.Context, shop, token string, i
 			}
 		}
 	}
-	return 0, &AdminError{Shop: shop, Status: http.StatusOK, Message: "the adjustment answered no available quantity", kind: ErrAdminBadResponse}
+	return 0, &AdminError{Shop: s.shop, Status: http.StatusOK, Message: "the adjustment answered no available quantity", kind: ErrAdminBadResponse}
 }

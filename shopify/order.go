@@ -120,10 +120,24 @@ type rawRefund struct {
 		Kind   string     `json:"kind"`
 		Status string     `json:"status"`
 	} `json:"transactions"`
-	RefundLineItems []struct {
-		LineItemID jsonNumber `json:"line_item_id"`
-		Quantity   jsonNumber `json:"quantity"`
-	} `json:"refund_line_items"`
+	RefundLineItems []rawRefundLine `json:"refund_line_items"`
+}
+
+type rawRefundLine struct {
+	LineItemID  jsonNumber `json:"line_item_id"`
+	Quantity    jsonNumber `json:"quantity"`
+	RestockType string     `json:"restock_type"`
+}
+
+// refundLines converts a refund's lines; prefix names the refund's place in the body.
+func (p parser) refundLines(prefix string, raw []rawRefundLine) []domain.ShopifyRefundLine {
+	var out []domain.ShopifyRefundLine
+	for j, li := range raw {
+		lf := prefix + "refund_line_items[" + strconv.Itoa(j) + "]"
+		out = append(out, domain.ShopifyRefundLine{LineItemID: p.id(lf+".line_item_id", li.LineItemID),
+			Quantity: p.quantity(lf+".quantity", li.Quantity), RestockType: li.RestockType})
+	}
+	return out
 }
 
 // DecodeOrder decodes and validates an orders/* webhook body. Unknown
@@ -200,10 +214,7 @@ func DecodeOrder(body []byte) (domain.ShopifyOrder, error) {
 			tf := field + ".transactions[" + strconv.Itoa(j) + "]"
 			sr.Transactions = append(sr.Transactions, domain.ShopifyTransaction{Amount: p.money(tf+".amount", t.Amount), Kind: t.Kind, Status: t.Status})
 		}
-		for j, li := range r.RefundLineItems {
-			lf := field + ".refund_line_items[" + strconv.Itoa(j) + "]"
-			sr.RefundLineItems = append(sr.RefundLineItems, domain.ShopifyRefundLine{LineItemID: p.id(lf+".line_item_id", li.LineItemID), Quantity: p.quantity(lf+".quantity", li.Quantity)})
-		}
+		sr.RefundLineItems = p.refundLines(field+".", r.RefundLineItems)
 		s.Refunds = append(s.Refunds, sr)
 	}
 	// Before the current_* fields, total_price was what a paid order had
@@ -400,10 +411,7 @@ func DecodeRefund(body []byte, currency string) (RefundBody, error) {
 		tf := "transactions[" + strconv.Itoa(j) + "]"
 		r.Transactions = append(r.Transactions, domain.ShopifyTransaction{Amount: p.money(tf+".amount", t.Amount), Kind: t.Kind, Status: t.Status})
 	}
-	for j, li := range raw.RefundLineItems {
-		lf := "refund_line_items[" + strconv.Itoa(j) + "]"
-		r.RefundLineItems = append(r.RefundLineItems, domain.ShopifyRefundLine{LineItemID: p.id(lf+".line_item_id", li.LineItemID), Quantity: p.quantity(lf+".quantity", li.Quantity)})
-	}
+	r.RefundLineItems = p.refundLines("", raw.RefundLineItems)
 	out := RefundBody{OrderID: p.id("order_id", raw.OrderID), Refund: r}
 	if out.OrderID == 0 {
 		f.add("order_id", "is required")

@@ -10,7 +10,7 @@ import (
 func TestDecodeRefund(t *testing.T) {
 	body := []byte(`{"id":9100000000000000001,"order_id":5000000000000000123,"created_at":"2025-11-24T10:00:00-05:00",
 		"transactions":[{"amount":"1500","kind":"refund","status":"success"}],
-		"refund_line_items":[{"line_item_id":9000000000000000001,"quantity":1}]}`)
+		"refund_line_items":[{"line_item_id":9000000000000000001,"quantity":1,"restock_type":"return"}]}`)
 	r, err := DecodeRefund(body, "JPY")
 	if err != nil {
 		t.Fatal(err)
@@ -20,6 +20,9 @@ func TestDecodeRefund(t *testing.T) {
 	}
 	if l := r.Refund.RefundLines(); len(l) != 1 || l[0] != (domain.LineQuantity{LineID: "9000000000000000001", Quantity: 1}) {
 		t.Errorf("lines = %+v", l)
+	}
+	if rt := r.Refund.RefundLineItems[0].RestockType; rt != "return" {
+		t.Errorf("restock type = %q, want return", rt)
 	}
 	for name, bad := range map[string][]byte{
 		"truncated":      body[:40],

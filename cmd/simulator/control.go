@@ -103,7 +103,7 @@ func (s *simulator) createRun(w http.ResponseWriter, r *http.Request) {
 		p.Concurrency = 1
 	}
 	pl := buildPlan(p)
-	rn := &run{id: uuid.NewString(), params: p, started: time.Now().UTC(), deliveries: pl.deliveries, expected: pl.expected}
+	rn := &run{id: uuid.NewString(), params: p, started: time.Now().UTC(), deliveries: pl.deliveries, expected: pl.expected, shopify: pl.shopify}
 	s.mu.Lock()
 	s.runs[rn.id] = rn
 	s.targets[p.Shop] = runTarget{target: p.Target, secret: p.Secret}

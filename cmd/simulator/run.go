@@ -17,6 +17,7 @@ type run struct {
 	finished   time.Time
 	deliveries []*delivery
 	expected   expectedState
+	shopify    expectedState
 }
 
 type runView struct {
@@ -36,6 +37,9 @@ type runView struct {
 	Dropped      int           `json:"dropped"`
 	Deliveries   []delivery    `json:"deliveries,omitempty"`
 	Expected     expectedState `json:"expected"`
+	// Shopify is every order as Shopify holds it at the end, whatever the
+	// webhooks failed to tell: what reconciliation converges to.
+	Shopify expectedState `json:"shopify"`
 }
 
 // view snapshots the run; withDeliveries=false keeps big runs cheap to poll.
@@ -44,7 +48,7 @@ func (r *run) view(withDeliveries bool) runView {
 	defer r.mu.Unlock()
 	v := runView{
 		ID: r.id, Scenario: r.params.Scenario, Shop: r.params.Shop, Target: r.params.Target, Seed: r.params.Seed,
-		Status: "running", StartedAt: r.started, Total: len(r.deliveries), Expected: r.expected,
+		Status: "running", StartedAt: r.started, Total: len(r.deliveries), Expected: r.expected, Shopify: r.shopify,
 	}
 	if r.done {
 		v.Status = "done"
