@@ -2661,15 +2661,14 @@ export interface operations {
             200: components["responses"]["OrderWritten"];
             /**
              * @description Shopify accepted the action on a Shopify order, but the order is too large
-             *     to read back at once: it follows from Shopify's webhooks. The body is the
-             *     order as it was.
+             *     to read back at once: it follows from Shopify's webhooks.
              */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OrderWritten"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2768,15 +2767,14 @@ export interface operations {
             200: components["responses"]["OrderWritten"];
             /**
              * @description Shopify accepted the action on a Shopify order, but the order is too large
-             *     to read back at once: it follows from Shopify's webhooks. The body is the
-             *     order as it was.
+             *     to read back at once: it follows from Shopify's webhooks.
              */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OrderWritten"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2831,15 +2829,14 @@ export interface operations {
             200: components["responses"]["OrderWritten"];
             /**
              * @description Shopify accepted the action on a Shopify order, but the order is too large
-             *     to read back at once: it follows from Shopify's webhooks. The body is the
-             *     order as it was.
+             *     to read back at once: it follows from Shopify's webhooks.
              */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OrderWritten"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2904,15 +2901,14 @@ export interface operations {
             200: components["responses"]["OrderWritten"];
             /**
              * @description Shopify accepted the action on a Shopify order, but the order is too large
-             *     to read back at once: it follows from Shopify's webhooks. The body is the
-             *     order as it was.
+             *     to read back at once: it follows from Shopify's webhooks.
              */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OrderWritten"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2976,15 +2972,14 @@ export interface operations {
             200: components["responses"]["OrderWritten"];
             /**
              * @description Shopify accepted the action on a Shopify order, but the order is too large
-             *     to read back at once: it follows from Shopify's webhooks. The body is the
-             *     order as it was.
+             *     to read back at once: it follows from Shopify's webhooks.
              */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OrderWritten"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             400: components["responses"]["BadRequest"];
