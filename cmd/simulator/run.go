@@ -122,9 +122,7 @@ feed:
 func (s *simulator) send(ctx context.Context, r *run, d *delivery) {
 	// Shopify knows the order before the webhook leaves, and the receiver
 	// may ask the Admin API about it straight away.
-	if d.state != nil {
-		s.orders.record(d.Shop, d.OrderID, d.state)
-	}
+	s.record(d)
 	if d.Dropped {
 		return
 	}

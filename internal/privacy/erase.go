@@ -15,6 +15,7 @@ import (
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/shopify"
 	"github.com/ordermill/ordermill/workers"
 )
 
@@ -67,9 +68,9 @@ func (x *Eraser) Handler() workers.Handler {
 			return nil
 		}
 		switch rec.Topic {
-		case "customers/redact":
+		case shopify.TopicCustomersRedact:
 			return x.EraseCustomer(ctx, e, rec.Shop, rec.CustomerID)
-		case "shop/redact":
+		case shopify.TopicShopRedact:
 			return x.EraseShop(ctx, e, rec.Shop)
 		}
 		return nil // a data request is answered on demand (Export)
