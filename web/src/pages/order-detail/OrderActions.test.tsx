@@ -38,7 +38,9 @@ function answer(status: number, body: unknown) {
 }
 
 function sent(fetchMock: ReturnType<typeof answer>) {
-  const [url, init] = fetchMock.mock.calls[0];
+  const call = fetchMock.mock.calls[0];
+  if (!call) throw new Error('nothing was sent');
+  const [url, init] = call;
   return { url, method: init?.method, body: JSON.parse(String(init?.body)) };
 }
 
