@@ -56,7 +56,7 @@ export function BulkRedeliverPanel() {
             {report.dry_run
               ? report.matched === 0
                 ? 'Nothing matches: no failed webhook fits this filter.'
-                : `Preview: ${report.matched} failed webhooks match. Nothing has been written yet.`
+                : `Preview: ${report.matched === 1 ? '1 failed webhook matches' : `${report.matched} failed webhooks match`}. Nothing has been written yet.`
               : `Done: ${report.redelivered} processed again, ${report.failed} failed.`}
           </p>
           {report.items.length > 0 && (
@@ -106,7 +106,7 @@ export function BulkRedeliverPanel() {
               disabled={bulk.isPending}
               onClick={() => bulk.mutate({ ...filter, dry_run: false })}
             >
-              Process {report.items.length} webhooks again
+              Process {report.items.length === 1 ? '1 webhook' : `${report.items.length} webhooks`} again
             </button>
           )}
         </div>

@@ -70,7 +70,7 @@ export function BulkRequeuePanel() {
             {report.dry_run
               ? report.matched === 0
                 ? 'Nothing matches: no open dead letter fits this filter.'
-                : `Preview: ${report.matched} open dead letters match. Nothing has changed yet.`
+                : `Preview: ${report.matched === 1 ? '1 open dead letter matches' : `${report.matched} open dead letters match`}. Nothing has changed yet.`
               : `Done: ${report.requeued} re-queued, ${report.failed} failed.`}
             {report.items.length < report.matched && ` Only the oldest ${report.items.length} are handled per run.`}
           </p>
@@ -112,7 +112,7 @@ export function BulkRequeuePanel() {
               disabled={bulk.isPending}
               onClick={() => bulk.mutate({ ...filter, dry_run: false })}
             >
-              Re-queue {report.items.length} dead letters
+              Re-queue {report.items.length === 1 ? '1 dead letter' : `${report.items.length} dead letters`}
             </button>
           )}
         </div>
