@@ -9,7 +9,6 @@ import (
 
 	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/domain"
-	"github.com/ordermill/ordermill/workers"
 )
 
 // deadLetterRoutes lists events the workers gave up on and re-queues them.
@@ -53,7 +52,7 @@ func (s *server) listDeadLetters(c *gin.Context) {
 		p.NextCursor = encodeCursor(deadLetterCursor{Before: items[limit-1].ID})
 	}
 	for _, d := range items {
-		p.Items = append(p.Items, explainedDeadLetter{DeadLetter: d, Explanation: workers.ExplainDeadLetter(d)})
+		p.Items = append(p.Items, explainedDeadLetter{DeadLetter: d, Explanation: s.ExplainDeadLetter(d)})
 	}
 	c.JSON(http.StatusOK, p)
 }

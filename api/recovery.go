@@ -60,7 +60,7 @@ func (s *server) bulkRequeueDeadLetters(c *gin.Context) {
 	since, until := req.bounds()
 	r, err := s.DeadLetters.RequeueMatching(c.Request.Context(), principalFrom(c).Shop, bus.DeadLetterFilter{
 		Handler: req.Handler, EventType: req.EventType, ErrorContains: req.ErrorContains, Since: since, Until: until,
-	}, req.DryRun, workers.ExplainDeadLetter)
+	}, req.DryRun, s.ExplainDeadLetter)
 	if err != nil {
 		s.problemFromError(c, err)
 		return

@@ -12,7 +12,6 @@ import (
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
-	"github.com/ordermill/ordermill/internal/privacy"
 	"github.com/ordermill/ordermill/internal/shops"
 	"github.com/ordermill/ordermill/internal/testenv/apitest"
 )
@@ -92,7 +91,7 @@ func TestForgedTopicsChangeNothing(t *testing.T) {
 	const neighbour, neighbourID = "neighbour.myshopify.com", 954890
 	env := apitest.New(t)
 	p := env.Platform
-	runWebhookWorkers(t, env, privacy.NewEraser(p.Store, p.Keys, p.Redis, p.Config.StreamPrefix, p.Log).Handler())
+	runWebhookWorkers(t, env, p.Eraser().Handler())
 	ctx := context.Background()
 	for _, s := range []struct {
 		domain string

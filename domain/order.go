@@ -160,6 +160,9 @@ type RefundDetail struct {
 	Lines      []LineQuantity `json:"lines"`
 	Reason     string         `json:"reason,omitempty"`
 	RefundedAt time.Time      `json:"refunded_at"`
+	// LowersCurrent: see OrderRefunded; a snapshot older than the refund
+	// still needs its current figures lowered by it.
+	LowersCurrent bool `json:"lowers_current,omitempty"`
 }
 
 // Order is the order aggregate. The zero value is an order that does not exist
@@ -421,21 +424,19 @@ func (o *Order) Apply(e Event) {
 		if slices.Contains(o.s.Refunds, e.RefundID) {
 			break // Shopify's refunds/create after the snapshot that carried it
 		}
+		detail := RefundDetail{ID: e.RefundID, Amount: e.Amount, Lines: slices.Clone(e.Lines), Reason: e.Reason,
+			RefundedAt: e.RefundedAt.UTC(), LowersCurrent: e.LowersCurrent}
 		for _, lq := range e.Lines {
 			if i := o.lineIndex(lq.LineID); i >= 0 {
 				o.s.Lines[i].RefundedQuantity += lq.Quantity
-				if e.LowersCurrent {
-					o.s.Lines[i].Quantity = max(0, o.s.Lines[i].Quantity-lq.Quantity)
-				}
 			}
 		}
 		if e.LowersCurrent {
-			o.s.Total = max(0, o.s.Total-e.Amount)
+			o.s.lowerCurrent(detail)
 		}
 		o.s.Refunded += e.Amount
 		o.s.Refunds = append(o.s.Refunds, e.RefundID)
-		o.s.RefundDetails = append(o.s.RefundDetails, RefundDetail{ID: e.RefundID, Amount: e.Amount,
-			Lines: slices.Clone(e.Lines), Reason: e.Reason, RefundedAt: e.RefundedAt.UTC()})
+		o.s.RefundDetails = append(o.s.RefundDetails, detail)
 		switch {
 		case o.s.Refunded >= o.s.Paid && o.s.Refunded > 0:
 			o.s.FinancialStatus = FinancialRefunded

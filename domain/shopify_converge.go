@@ -274,18 +274,18 @@ func (s ShopifyOrder) facts(local OrderState) OrderFacts {
 				OriginalQuantity: l.OriginalQuantity, UnitPrice: l.UnitPrice})
 		}
 	}
-	keptNewer := false
+	keptShipment, keptRefund := false, false // news the snapshot predates
 	for _, fl := range s.Fulfillments {
 		sh := fl.shipment()
 		if i := slices.IndexFunc(local.Shipments, func(x Shipment) bool { return x.ID == sh.ID }); i >= 0 &&
 			local.Shipments[i].UpdatedAt.After(sh.UpdatedAt) {
-			sh, keptNewer = local.Shipments[i], true
+			sh, keptShipment = local.Shipments[i], true
 		}
 		f.Shipments = append(f.Shipments, sh)
 	}
 	for _, sh := range local.Shipments {
 		if sh.UpdatedAt.After(s.UpdatedAt) && !slices.ContainsFunc(f.Shipments, func(x Shipment) bool { return x.ID == sh.ID }) {
-			f.Shipments, keptNewer = append(f.Shipments, sh), true
+			f.Shipments, keptShipment = append(f.Shipments, sh), true
 		}
 	}
 	for _, r := range s.Refunds {
@@ -296,7 +296,10 @@ func (s ShopifyOrder) facts(local OrderState) OrderFacts {
 	}
 	for _, r := range local.RefundDetails {
 		if r.RefundedAt.After(s.UpdatedAt) && !slices.ContainsFunc(f.RefundDetails, func(x RefundDetail) bool { return x.ID == r.ID }) {
-			f.RefundDetails, keptNewer = append(f.RefundDetails, r), true
+			f.RefundDetails, keptRefund = append(f.RefundDetails, r), true
+			if r.LowersCurrent { // the snapshot's current figures predate it
+				f.lowerCurrent(r)
+			}
 		}
 	}
 	f.shipAndRefund()
@@ -320,11 +323,15 @@ func (s ShopifyOrder) facts(local OrderState) OrderFacts {
 		}
 	}
 	f.Paid, f.Refunded = s.money(f, local)
-	if keptNewer { // news the snapshot predates moves the statuses on from it
+	// Newer news moves only the status it is about: a refund that empties
+	// unshipped lines does not make the order fulfilled.
+	if keptShipment {
 		o := Order{s: OrderState{OrderFacts: f}}
 		if fs := o.fulfillmentStatus(); fs != FulfillmentUnfulfilled {
 			f.FulfillmentStatus = fs
 		}
+	}
+	if keptRefund {
 		switch {
 		case f.Refunded > 0 && f.Refunded >= f.Paid:
 			f.FinancialStatus = FinancialRefunded
@@ -342,6 +349,17 @@ func (s ShopifyOrder) facts(local OrderState) OrderFacts {
 		f.CancelledAt, f.CancelReason = s.CancelledAt.UTC(), s.cancelReason()
 	}
 	return f
+}
+
+// lowerCurrent takes a refund the facts' current figures do not yet reflect
+// off the current total and line quantities, as Shopify's current_* do.
+func (f *OrderFacts) lowerCurrent(r RefundDetail) {
+	f.Total = max(0, f.Total-r.Amount)
+	for _, lq := range r.Lines {
+		if i := slices.IndexFunc(f.Lines, func(l Line) bool { return l.ID == lq.LineID }); i >= 0 {
+			f.Lines[i].Quantity = max(0, f.Lines[i].Quantity-lq.Quantity)
+		}
+	}
 }
 
 // returned is the number of units of a line that the snapshot's refunds

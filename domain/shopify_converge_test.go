@@ -780,6 +780,75 @@ func TestShopifyRefundLowersCurrentFiguresUntilItsSnapshot(t *testing.T) {
 	}
 }
 
+// A snapshot newer than the last one applied but older than a refund that
+// arrived directly predates the refund: its current figures are lowered by it.
+func TestShopifySnapshotOlderThanADirectRefundKeepsItsLoweredFigures(t *testing.T) {
+	o := &Order{}
+	first := unpaidOrder(t)
+	applySnapshot(t, o, first)
+	line := first.LineItems[0]
+	r := ShopifyRefund{ID: 83, CreatedAt: first.UpdatedAt.Add(time.Minute),
+		Transactions:    []ShopifyTransaction{{Amount: Money{line.Price.Amount, first.Currency}, Kind: "refund", Status: "success"}},
+		RefundLineItems: []ShopifyRefundLine{{LineItemID: line.ID, Quantity: 1}}}
+	evs, err := o.ApplyShopifyRefund(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		o.Apply(e)
+	}
+	lowered := o.Snapshot()
+	between := first
+	between.UpdatedAt = first.UpdatedAt.Add(30 * time.Second)
+	between.Tags = []string{"vip"}
+	applySnapshot(t, o, between)
+	got := o.Snapshot()
+	if got.Total != lowered.Total || got.Lines[0].Quantity != lowered.Lines[0].Quantity || got.Refunded != lowered.Refunded {
+		t.Fatalf("after an older snapshot: total %d, quantity %d, refunded %d; want %d, %d, %d", got.Total,
+			got.Lines[0].Quantity, got.Refunded, lowered.Total, lowered.Lines[0].Quantity, lowered.Refunded)
+	}
+	if len(got.Tags) != 1 {
+		t.Fatalf("the snapshot's tags were not applied: %v", got.Tags)
+	}
+}
+
+// A full refund that arrived directly empties every line; a snapshot it
+// postdates, stating a partial fulfilment, stays partial: the refund is news
+// about money, not about shipping.
+func TestShopifyDirectRefundDoesNotMoveTheStatedFulfilmentStatus(t *testing.T) {
+	o := &Order{}
+	first := unpaidOrder(t)
+	if len(first.LineItems) < 2 {
+		t.Fatalf("the fixture needs two lines, has %d", len(first.LineItems))
+	}
+	applySnapshot(t, o, first)
+	var lines []ShopifyRefundLine
+	for _, li := range first.LineItems {
+		lines = append(lines, ShopifyRefundLine{LineItemID: li.ID, Quantity: li.CurrentQuantity})
+	}
+	r := ShopifyRefund{ID: 84, CreatedAt: first.UpdatedAt.Add(time.Hour), RefundLineItems: lines,
+		Transactions: []ShopifyTransaction{{Amount: first.TotalPrice, Kind: "refund", Status: "success"}}}
+	evs, err := o.ApplyShopifyRefund(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		o.Apply(e)
+	}
+	shipped := first
+	shipped.UpdatedAt = first.UpdatedAt.Add(time.Minute)
+	shipped.FulfillmentStatus = "partial"
+	li := first.LineItems[0]
+	shipped.Fulfillments = []ShopifyFulfillment{{ID: 91, OrderID: first.ID, Status: ShipmentSuccess,
+		CreatedAt: shipped.UpdatedAt, UpdatedAt: shipped.UpdatedAt,
+		LineItems: []ShopifyFulfillmentLine{{ID: li.ID, Quantity: li.CurrentQuantity}}}}
+	applySnapshot(t, o, shipped)
+	got := o.Snapshot()
+	if got.FulfillmentStatus != FulfillmentPartial || got.FinancialStatus != FinancialRefunded {
+		t.Fatalf("fulfilment %s, financial %s; want partial, refunded", got.FulfillmentStatus, got.FinancialStatus)
+	}
+}
+
 // A line Shopify states fulfilled, without the fulfillments behind it, keeps
 // the units it shipped after a refund took them back: they shipped, and
 // only what is left (its current quantity) plus what was returned says how

@@ -1,6 +1,7 @@
 // Package eventstore is Ordermill's source of truth: an append-only PostgreSQL
-// table of immutable, hash-chained events, read per stream or in commit order,
-// and relayed to Redis Streams.
+// table of immutable, hash-chained events, appended with an expected version
+// and read per stream or in commit order (never past the horizon). Package
+// relay publishes them to Redis Streams.
 package eventstore
 
 import (

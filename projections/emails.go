@@ -21,10 +21,12 @@ func (*Emails) Name() string { return "emails" }
 // Categories implements Projector.
 func (*Emails) Categories() []string { return []string{"email"} }
 
-// Reset implements Projector.
-func (*Emails) Reset(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `TRUNCATE emails_view`)
-	return err
+// Tables implements Projector.
+func (*Emails) Tables() []string { return []string{"emails_view"} }
+
+// PersonalData implements Projector: the recipient of an order confirmation, found by the order.placed event it confirms.
+func (*Emails) PersonalData() []PersonalData {
+	return []PersonalData{{Table: "emails_view", Columns: []string{"to_address"}, Customer: "source_event_id = ANY(@placed)"}}
 }
 
 // Apply implements Projector. A failed email that is re-queued and sent

@@ -26,11 +26,11 @@ func (*Fulfillments) Name() string { return "fulfillments" }
 // Categories implements Projector.
 func (*Fulfillments) Categories() []string { return []string{"order"} }
 
-// Reset implements Projector.
-func (*Fulfillments) Reset(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `TRUNCATE fulfillments_view`)
-	return err
-}
+// Tables implements Projector.
+func (*Fulfillments) Tables() []string { return []string{"fulfillments_view"} }
+
+// PersonalData implements Projector: shipments carry no personal data.
+func (*Fulfillments) PersonalData() []PersonalData { return nil }
 
 // fulfillmentSucceeded is the status of every row: the order aggregate
 // records only shipments that left (Shopify's SUCCESS); cancelled or failed

@@ -34,11 +34,11 @@ func (*Inventory) Name() string { return "inventory" }
 // Categories implements Projector.
 func (*Inventory) Categories() []string { return []string{"inventory"} }
 
-// Reset implements Projector.
-func (*Inventory) Reset(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `TRUNCATE inventory_view`)
-	return err
-}
+// Tables implements Projector.
+func (*Inventory) Tables() []string { return []string{"inventory_view"} }
+
+// PersonalData implements Projector: stock levels carry no personal data.
+func (*Inventory) PersonalData() []PersonalData { return nil }
 
 // Apply implements Projector.
 func (p *Inventory) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Event) error {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -77,11 +79,40 @@ func FillOrderCache(ctx context.Context, rdb redis.Scripter, key string, entry C
 	return fillOrderCache.Run(ctx, rdb, []string{key}, entry.Encode(), entry.Version, ttl.Milliseconds()).Err()
 }
 
-// HoldOffOrderCache drops the cached order id (read-model row version
+// holdOff implements cacheHolder for orders_view: once the erasure commits,
+// it holds off the cached copies of the orders it scrubs.
+func (p *Orders) holdOff(ctx context.Context, tx pgx.Tx, pd PersonalData, where string, args pgx.NamedArgs) (func(context.Context) error, error) {
+	if p.cache == nil || pd.Table != "orders_view" {
+		return nil, nil
+	}
+	type row struct {
+		ID      uuid.UUID
+		Version int64
+	}
+	rows, err := tx.Query(ctx, `SELECT id, version FROM orders_view WHERE `+where, args)
+	if err != nil {
+		return nil, err
+	}
+	scrubbed, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		// One key per call: keys of a Redis Cluster live in different slots.
+		for _, o := range scrubbed {
+			if err := holdOffOrderCache(ctx, p.cache, p.prefix, o.ID, o.Version); err != nil {
+				return fmt.Errorf("forget cached order: %w", err)
+			}
+		}
+		return nil
+	}, nil
+}
+
+// holdOffOrderCache drops the cached order id (read-model row version
 // version) and keeps fills of that version out for a while. An erasure
 // scrubs rows without changing their version, so a reader that loaded a row
 // before the scrub would otherwise put it back after a plain delete.
-func HoldOffOrderCache(ctx context.Context, rdb redis.Scripter, prefix string, id uuid.UUID, version int64) error {
+func holdOffOrderCache(ctx context.Context, rdb redis.Scripter, prefix string, id uuid.UUID, version int64) error {
 	return staleOrderCache(ctx, rdb, OrderCacheKey(prefix, id), version+1)
 }
 

@@ -72,7 +72,7 @@ func TestOrderCacheFillNeverGoesBack(t *testing.T) {
 // An erasure scrubs a row without changing its version: a reader that
 // loaded the row before the scrub must not put it back after the erasure
 // dropped the cached order, while the order's next version fills as usual.
-func TestHoldOffOrderCacheKeepsTheUnscrubbedRowOut(t *testing.T) {
+func TestHoldOffKeepsTheUnscrubbedRowOut(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
 	ctx := context.Background()
 	id := uuid.New()
@@ -81,7 +81,7 @@ func TestHoldOffOrderCacheKeepsTheUnscrubbedRowOut(t *testing.T) {
 	if err := FillOrderCache(ctx, rdb, key, before, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if err := HoldOffOrderCache(ctx, rdb, prefix, id, 4); err != nil {
+	if err := holdOffOrderCache(ctx, rdb, prefix, id, 4); err != nil {
 		t.Fatal(err)
 	}
 	if err := FillOrderCache(ctx, rdb, key, before, time.Minute); err != nil {

@@ -43,10 +43,12 @@ func (*Orders) Name() string { return "orders" }
 // Categories implements Projector.
 func (*Orders) Categories() []string { return []string{"order"} }
 
-// Reset implements Projector.
-func (*Orders) Reset(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `TRUNCATE order_lines_view, orders_view`)
-	return err
+// Tables implements Projector.
+func (*Orders) Tables() []string { return []string{"orders_view", "order_lines_view"} }
+
+// PersonalData implements Projector: the customer's contact details and the order note.
+func (*Orders) PersonalData() []PersonalData {
+	return []PersonalData{{Table: "orders_view", Columns: []string{"email", "customer_name", "note"}, Customer: "id = ANY(@orders)"}}
 }
 
 // Apply implements Projector.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -23,7 +24,7 @@ func Rebuild(ctx context.Context, store *eventstore.Store, p Projector, progress
 func rebuild(ctx context.Context, store *eventstore.Store, p Projector, batch int, progress func(int64)) (int64, error) {
 	pool := store.Pool()
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if err := p.Reset(ctx, tx); err != nil {
+		if _, err := tx.Exec(ctx, `TRUNCATE `+strings.Join(p.Tables(), ", ")); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM projection_streams WHERE projection = $1`, p.Name()); err != nil {

@@ -21,11 +21,11 @@ func (*Reports) Name() string { return "reports" }
 // Categories implements Projector.
 func (*Reports) Categories() []string { return []string{"report"} }
 
-// Reset implements Projector.
-func (*Reports) Reset(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `TRUNCATE reports_view`)
-	return err
-}
+// Tables implements Projector.
+func (*Reports) Tables() []string { return []string{"reports_view"} }
+
+// PersonalData implements Projector: reports record who asked (a staff user), not customers.
+func (*Reports) PersonalData() []PersonalData { return nil }
 
 // Apply implements Projector.
 func (*Reports) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Event) error {

@@ -29,11 +29,16 @@ type Projector interface {
 	Name() string
 	// Categories are the stream categories (Redis streams) it reads.
 	Categories() []string
+	// Tables are the read-model tables it writes, and no others: a rebuild
+	// empties them, a shadow rebuild copies and swaps them. Its migration
+	// creates them.
+	Tables() []string
+	// PersonalData is where its tables hold personal data, which an erasure
+	// scrubs (see Redactor); nil when they hold none.
+	PersonalData() []PersonalData
 	// Apply changes the read model for one event inside tx. The runner has
 	// already made sure the event is the next one of its stream.
 	Apply(ctx context.Context, tx pgx.Tx, e eventstore.Event) error
-	// Reset empties the read model before a rebuild.
-	Reset(ctx context.Context, tx pgx.Tx) error
 }
 
 // BatchProjector is a Projector whose rows each depend on the events of one

@@ -19,30 +19,6 @@ import (
 	"github.com/ordermill/ordermill/eventstore"
 )
 
-// TableOwner is a Projector that names the read-model tables it writes, so
-// they can be rebuilt beside the live ones and swapped in.
-type TableOwner interface {
-	Tables() []string
-}
-
-// Tables implements TableOwner (the tables Reset empties).
-func (*Orders) Tables() []string { return []string{"orders_view", "order_lines_view"} }
-
-// Tables implements TableOwner.
-func (*Inventory) Tables() []string { return []string{"inventory_view"} }
-
-// Tables implements TableOwner.
-func (*Webhooks) Tables() []string { return []string{"webhooks_view"} }
-
-// Tables implements TableOwner.
-func (*Fulfillments) Tables() []string { return []string{"fulfillments_view"} }
-
-// Tables implements TableOwner.
-func (*Emails) Tables() []string { return []string{"emails_view"} }
-
-// Tables implements TableOwner.
-func (*Reports) Tables() []string { return []string{"reports_view"} }
-
 // Schemas a shadow rebuild uses: shadow tables are built in one, and live
 // tables moved to the other by a swap until they are dropped.
 const (
@@ -77,17 +53,6 @@ func OpenShadow(ctx context.Context, pool *pgxpool.Pool) (*Shadow, error) {
 
 // Close closes the shadow connections.
 func (s *Shadow) Close() { s.shadow.Close() }
-
-// ErrNoTables is returned for a projector that does not name its tables.
-var ErrNoTables = errors.New("projector does not name its tables (TableOwner)")
-
-func tablesOf(p Projector) ([]string, error) {
-	o, ok := p.(TableOwner)
-	if !ok {
-		return nil, fmt.Errorf("%s: %w", p.Name(), ErrNoTables)
-	}
-	return o.Tables(), nil
-}
 
 // shadowLockKey serialises shadow rebuilds and swaps across processes.
 const shadowLockKey = 0x6f6d7368 // "omsh"
@@ -146,12 +111,9 @@ type RebuildResult struct {
 // that upserts (not a BulkLoader) gets its unique indexes before.
 func (s *Shadow) Rebuild(ctx context.Context, p Projector, progress func(int64)) (RebuildResult, error) {
 	res := RebuildResult{Projection: p.Name()}
-	tables, err := tablesOf(p)
-	if err != nil {
-		return res, err
-	}
+	tables := p.Tables()
 	start := time.Now()
-	err = s.withLock(ctx, func() error {
+	err := s.withLock(ctx, func() error {
 		var later [][]string
 		err := pgx.BeginFunc(ctx, s.live, func(tx pgx.Tx) error {
 			var err error
@@ -326,10 +288,7 @@ func (d TableDiff) Same() bool { return d.Added == 0 && d.Removed == 0 && d.Chan
 // Diff compares each of p's live tables with its shadow copy row by row,
 // matching rows by primary key, and keeps up to examples rows of each kind.
 func (s *Shadow) Diff(ctx context.Context, p Projector, examples int) ([]TableDiff, error) {
-	tables, err := tablesOf(p)
-	if err != nil {
-		return nil, err
-	}
+	tables := p.Tables()
 	var out []TableDiff
 	for _, t := range tables {
 		d := TableDiff{Table: t}
@@ -421,10 +380,7 @@ func rowDiff(key []string, live, shadow []byte) (RowDiff, error) {
 // since the rebuild, holding off the live projector's writes (not its
 // readers) so no event is applied to the old table only.
 func (s *Shadow) Swap(ctx context.Context, p Projector) error {
-	tables, err := tablesOf(p)
-	if err != nil {
-		return err
-	}
+	tables := p.Tables()
 	return s.withLock(ctx, func() error {
 		// Catch up without locks first, so the locked catch-up is short.
 		if err := pgx.BeginFunc(ctx, s.shadow, func(tx pgx.Tx) error { return s.catchUp(ctx, tx, p) }); err != nil {

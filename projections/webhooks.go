@@ -23,11 +23,11 @@ func (*Webhooks) Name() string { return "webhooks" }
 // Categories implements Projector.
 func (*Webhooks) Categories() []string { return []string{"webhook"} }
 
-// Reset implements Projector.
-func (*Webhooks) Reset(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `TRUNCATE webhooks_view`)
-	return err
-}
+// Tables implements Projector.
+func (*Webhooks) Tables() []string { return []string{"webhooks_view"} }
+
+// PersonalData implements Projector: the log keeps topics and outcomes; bodies stay sealed in the events.
+func (*Webhooks) PersonalData() []PersonalData { return nil }
 
 // Apply implements Projector.
 func (*Webhooks) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Event) error {

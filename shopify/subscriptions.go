@@ -15,14 +15,6 @@ var (
 	installedShop             = document("installed_shop")
 )
 
-// SubscribedTopics are the webhook topics the platform processes, which
-// every installed shop is subscribed to. The privacy (compliance) topics
-// cannot be subscribed through the API: shopify.app.toml declares them.
-var SubscribedTopics = []string{
-	"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled",
-	"refunds/create", "inventory_levels/update", "app/uninstalled",
-}
-
 // TopicEnum is a topic's WebhookSubscriptionTopic value: orders/create is ORDERS_CREATE.
 func TopicEnum(topic string) string { return strings.ToUpper(strings.ReplaceAll(topic, "/", "_")) }
 

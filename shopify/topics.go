@@ -30,6 +30,14 @@ const (
 	TopicShopRedact               = "shop/redact"
 )
 
+// SubscribedTopics are the webhook topics the platform processes, which
+// every installed shop is subscribed to. The privacy (compliance) topics
+// cannot be subscribed through the API: shopify.app.toml declares them.
+var SubscribedTopics = []string{
+	TopicOrdersCreate, TopicOrdersUpdated, TopicOrdersPaid, TopicOrdersCancelled, TopicOrdersFulfilled,
+	TopicRefundsCreate, TopicInventoryLevelsUpdate, TopicAppUninstalled,
+}
+
 // OrderSnapshotTopics are the topics whose bodies are full order snapshots.
 var OrderSnapshotTopics = []string{TopicOrdersCreate, TopicOrdersUpdated, TopicOrdersPaid, TopicOrdersCancelled,
 	TopicOrdersFulfilled, TopicOrdersPartiallyFulfilled}

@@ -103,10 +103,10 @@ var complianceKeys = []struct {
 	key    string
 	topics []string
 }{
-	{"customer", []string{"customers/redact", "customers/data_request"}},
-	{"orders_to_redact", []string{"customers/redact"}},
-	{"orders_requested", []string{"customers/data_request"}},
-	{"data_request", []string{"customers/data_request"}},
+	{"customer", []string{TopicCustomersRedact, TopicCustomersDataRequest}},
+	{"orders_to_redact", []string{TopicCustomersRedact}},
+	{"orders_requested", []string{TopicCustomersDataRequest}},
+	{"data_request", []string{TopicCustomersDataRequest}},
 }
 
 func decodeCompliance(topic string, body []byte, signer Signer) (ComplianceRequest, error) {
@@ -144,7 +144,7 @@ func decodeCompliance(topic string, body []byte, signer Signer) (ComplianceReque
 		}
 	}
 	orders, field := raw.OrdersToRedact, "orders_to_redact"
-	if topic == "customers/data_request" {
+	if topic == TopicCustomersDataRequest {
 		orders, field = raw.OrdersRequested, "orders_requested"
 	}
 	for i, n := range orders {

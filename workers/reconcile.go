@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/shopify"
@@ -113,39 +114,45 @@ func (r *Reconciler) Run(ctx context.Context, interval time.Duration, shops func
 	}
 }
 
+// reconcileLease is how long a run's claim on its shop lasts; every page
+// renews it, so it lapses only when the process running it died.
+const reconcileLease = 5 * time.Minute
+
 // Reconcile reads one shop's orders updated since its cursor, page by page,
-// and applies what its webhooks missed. A shop another process is
-// reconciling is skipped. The cursor moves only when a run completes; a
-// failed run keeps its error for the progress report and is retried whole
-// (re-applying a snapshot appends nothing).
+// and applies what its webhooks missed. A shop another process has claimed
+// is skipped. No transaction stays open while Shopify is called: the claim
+// is a lease written and committed first. The cursor moves only when a run
+// completes; a failed run keeps its error for the progress report and is
+// retried whole (re-applying a snapshot appends nothing).
 func (r *Reconciler) Reconcile(ctx context.Context, shop string) error {
 	token, err := r.tokens.AccessToken(ctx, shop)
 	if err != nil {
 		return fmt.Errorf("access token of %s: %w", shop, err)
 	}
-	// A shop seen for the first time starts at the backfill window.
-	if _, err := r.pool.Exec(ctx, `INSERT INTO shopify_reconciliation (shop, updated_since) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-		shop, r.now().Add(-BackfillWindow)); err != nil {
-		return err
-	}
-	tx, err := r.pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	claim := uuid.New()
 	var since time.Time
-	err = tx.QueryRow(ctx, `SELECT updated_since FROM shopify_reconciliation WHERE shop = $1 FOR UPDATE SKIP LOCKED`, shop).Scan(&since)
+	var backfill *time.Time
+	// A shop seen for the first time starts at the backfill window.
+	err = r.pool.QueryRow(ctx, `
+		INSERT INTO shopify_reconciliation AS r (shop, updated_since, claimed_by, claimed_until)
+		VALUES ($1, $2, $3, now() + $4::interval)
+		ON CONFLICT (shop) DO UPDATE SET claimed_by = $3, claimed_until = now() + $4::interval
+			WHERE r.claimed_until IS NULL OR r.claimed_until < now()
+		RETURNING updated_since, backfill_started_at`,
+		shop, r.now().Add(-BackfillWindow), claim, reconcileLease).Scan(&since, &backfill)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // another process is on it
 	}
 	if err != nil {
 		return err
 	}
+	// Writes after the calls carry on when ctx ends, so a cancelled run
+	// still releases its claim and records why it stopped.
+	release := context.WithoutCancel(ctx)
 	fail := func(cause error) error {
-		if _, err := tx.Exec(ctx, `UPDATE shopify_reconciliation SET last_error = $2, last_run_at = $3 WHERE shop = $1`,
-			shop, cause.Error(), r.now()); err == nil {
-			_ = tx.Commit(ctx)
-		}
+		_, _ = r.pool.Exec(release, `
+			UPDATE shopify_reconciliation SET last_error = $3, last_run_at = $4, claimed_by = NULL, claimed_until = NULL
+			WHERE shop = $1 AND claimed_by = $2`, shop, claim, cause.Error(), r.now())
 		return cause
 	}
 	started := r.now()
@@ -173,21 +180,33 @@ func (r *Reconciler) Reconcile(ctx context.Context, shop string) error {
 			break
 		}
 		after = page.After
+		tag, err := r.pool.Exec(ctx, `UPDATE shopify_reconciliation SET claimed_until = now() + $3::interval WHERE shop = $1 AND claimed_by = $2`,
+			shop, claim, reconcileLease)
+		if err != nil {
+			return fail(err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("reconciliation of %s: the claim lapsed and another process took over", shop)
+		}
 	}
 	// The cursor never passes the run's start: an order changed while the
-	// pages were read is read again next time.
+	// pages were read is read again next time. A backfill started meanwhile
+	// keeps its earlier cursor.
 	cursor = minTime(cursor, started)
-	if _, err := tx.Exec(ctx, `
-		UPDATE shopify_reconciliation SET updated_since = $2, last_run_at = $3, last_error = NULL,
-			orders_read = orders_read + $4, snapshots_appended = snapshots_appended + $5,
-			backfill_done_at = CASE WHEN backfill_started_at IS NOT NULL AND backfill_done_at IS NULL THEN $3 ELSE backfill_done_at END
-		WHERE shop = $1`, shop, cursor, r.now(), read, appended); err != nil {
+	if _, err := r.pool.Exec(release, `
+		UPDATE shopify_reconciliation SET last_run_at = $4, last_error = NULL,
+			orders_read = orders_read + $5, snapshots_appended = snapshots_appended + $6,
+			updated_since = CASE WHEN backfill_started_at IS NOT DISTINCT FROM $7 THEN $3 ELSE updated_since END,
+			backfill_done_at = CASE WHEN backfill_started_at IS NOT DISTINCT FROM $7 AND backfill_started_at IS NOT NULL AND backfill_done_at IS NULL
+				THEN $4 ELSE backfill_done_at END,
+			claimed_by = NULL, claimed_until = NULL
+		WHERE shop = $1 AND claimed_by = $2`, shop, claim, cursor, r.now(), read, appended, backfill); err != nil {
 		return err
 	}
 	if appended > 0 {
 		r.log.InfoContext(ctx, "reconciliation healed orders", "shop", shop, "orders_read", read, "events", appended)
 	}
-	return tx.Commit(ctx)
+	return nil
 }
 
 // apply brings one order to Shopify's snapshot, returning the events appended.
@@ -197,20 +216,9 @@ func (r *Reconciler) apply(ctx context.Context, shop string, body []byte, meta e
 		return 0, fmt.Errorf("order from the Admin API: %w", err)
 	}
 	stream := domain.OrderStream(domain.ShopifyOrderID(shop, snap.ID))
-	res, err := r.store.Update(ctx, stream, eventstore.AnyVersion, func(history []eventstore.Event) ([]eventstore.NewEvent, error) {
-		order := &domain.Order{}
-		if len(history) > 0 {
-			var err error
-			if order, err = orderFromHistory(history); err != nil {
-				return nil, err
-			}
-		}
-		events, err := order.ApplyShopifySnapshot(snap, shop)
-		if err != nil || len(events) == 0 {
-			return nil, err
-		}
-		return eventstore.Encode(shop, meta, events...)
-	})
+	res, err := app.Update(ctx, r.store, stream, orderOf,
+		func(o *domain.Order) ([]domain.Event, error) { return o.ApplyShopifySnapshot(snap, shop) },
+		app.By(shop, meta))
 	return len(res.Events), err
 }
 

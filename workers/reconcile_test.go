@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
 	"github.com/ordermill/ordermill/projections"
 	"github.com/ordermill/ordermill/shopify"
@@ -51,5 +53,66 @@ func TestReconciliationHealsMissedWebhooks(t *testing.T) {
 	}
 	if n := s.count(t, `SELECT count(*) FROM events`); n != events {
 		t.Errorf("the second run appended %d events to orders already up to date", n-events)
+	}
+}
+
+// While a shop's Admin API keeps failing and the run is retrying, nothing
+// of the database is held: the shop's row locks at once under a short
+// lock_timeout, and an event appended meanwhile (a webhook's) reaches the
+// readers of the log, which stop at the oldest open transaction. The
+// cancelled run records its error and releases its claim.
+func TestReconciliationHoldsNothingWhileShopifyIsDown(t *testing.T) {
+	s := newStack(t)
+	sim := testenv.StartSimulator(t)
+	sim.Do(t, "POST", "/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
+	sim.Do(t, "POST", "/_sim/faults", map[string]any{"admin": map[string]any{"status": 503, "count": 1000}}, nil)
+	admin := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL, Attempts: 1000, Backoff: 500 * time.Millisecond, MaxWait: time.Second})
+	rec := workers.NewReconciler(s.pool, s.store, admin, tokens{testShop: testToken}, nil)
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- rec.Reconcile(ctx, testShop) }()
+	waitFor(t, "the run to meet the failing Admin API", func() bool { return len(sim.AdminCalls(t)) > 0 })
+
+	if n := s.count(t, `SELECT count(*) FROM shopify_reconciliation WHERE shop = $1 AND claimed_until > now()`, testShop); n != 1 {
+		t.Fatalf("the running reconciliation has no claim on its shop")
+	}
+	tx, err := s.pool.Begin(s.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(s.ctx, `SET LOCAL lock_timeout = '500ms'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(s.ctx, `SELECT 1 FROM shopify_reconciliation WHERE shop = $1 FOR UPDATE`, testShop); err != nil {
+		t.Fatalf("the shop's reconciliation row is locked during the Admin API call: %v", err)
+	}
+	if err := tx.Rollback(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	registered, err := domain.RegisterShop(testShop, "Test shop", "USD", 0, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := s.append(t, domain.ShopStream(testShop), testShop, eventstore.NoStream, registered...)[0]
+	waitFor(t, "the appended event to be readable in commit order", func() bool {
+		return s.count(t, `SELECT count(*) FROM events WHERE event_id = $1 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())`, ev.ID) == 1
+	})
+	select {
+	case err := <-done:
+		t.Fatalf("the run ended while the Admin API was still failing: %v", err)
+	default:
+	}
+
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("a cancelled run reported success")
+	}
+	p, found, err := rec.Progress(s.ctx, testShop)
+	if err != nil || !found || p.LastError == nil || p.LastRunAt == nil {
+		t.Fatalf("progress after the failed run: %+v %v %v", p, found, err)
+	}
+	if n := s.count(t, `SELECT count(*) FROM shopify_reconciliation WHERE shop = $1 AND claimed_by IS NULL AND claimed_until IS NULL`, testShop); n != 1 {
+		t.Error("the failed run kept its claim")
 	}
 }

@@ -105,6 +105,16 @@ type adminAPI struct {
 	orders *orderStore
 	apps   *apps // tokens granted through OAuth; the app operations
 
+	levels *levels
+	// emit sends the webhooks of a mutation's change (set by the simulator).
+	emit func(shop string, a action)
+
+	// mutating serialises mutations, each a read-modify-write of an order.
+	mutating sync.Mutex
+	gen      *generator // ids for what mutations create
+	idemMu   sync.Mutex
+	idem     map[idempotencyKey]idempotentResult
+
 	mu      sync.Mutex
 	tokens  map[string]string // access token → shop
 	buckets map[string]*bucket
@@ -120,8 +130,8 @@ func newAdminAPI(cfg adminConfig, orders *orderStore, now func() time.Time) *adm
 	if len(cfg.versions) == 0 {
 		cfg.versions = defaultAPIVersions
 	}
-	return &adminAPI{cfg: cfg, now: now, orders: orders, apps: newApps(cfg.oauth, now),
-		tokens: map[string]string{}, buckets: map[string]*bucket{}}
+	return &adminAPI{cfg: cfg, now: now, orders: orders, apps: newApps(cfg.oauth, now), levels: &levels{m: map[levelKey]int{}},
+		idem: map[idempotencyKey]idempotentResult{}, tokens: map[string]string{}, buckets: map[string]*bucket{}}
 }
 
 func (a *adminAPI) registerShop(shop, token string) {
@@ -304,7 +314,7 @@ func (a *adminAPI) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		if op.def.Operation == ast.Mutation {
 			roots = a.mutationRoots()
 		}
-		data, errs := op.execute(shop, roots)
+		data, errs := op.execute(shop, version, roots)
 		resp.Data, resp.Errors = data, errs
 		a.settle(shop, &cost, float64(op.actualCost(data)))
 		resp.Extensions["cost"] = cost
@@ -335,15 +345,22 @@ func (a *adminAPI) inventoryItem(_ string, args map[string]any) (any, []gqlError
 
 // mutationRoots are the Mutation fields the simulator implements.
 func (a *adminAPI) mutationRoots() map[string]rootField {
-	return map[string]rootField{}
+	return map[string]rootField{
+		"orderCancel":               a.orderCancel,
+		"orderMarkAsPaid":           a.orderMarkAsPaid,
+		"orderUpdate":               a.orderUpdate,
+		"refundCreate":              a.idempotent(a.refundCreate),
+		"fulfillmentCreate":         a.fulfillmentCreate,
+		"inventoryAdjustQuantities": a.idempotent(a.inventoryAdjustQuantities),
+	}
 }
 
-func (a *adminAPI) order(shop string, args map[string]any) (any, []gqlError) {
-	id, errs := legacyID(args["id"], "Order")
+func (a *adminAPI) order(c fieldCall) (any, []gqlError) {
+	id, errs := legacyID(c.args["id"], "Order")
 	if errs != nil {
 		return nil, errs
 	}
-	st := a.orders.get(shop, id)
+	st := a.orders.get(c.shop, id)
 	if st == nil {
 		return nil, nil
 	}

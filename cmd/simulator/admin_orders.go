@@ -19,7 +19,8 @@ const readWindow = 60 * 24 * time.Hour
 // orders lists a shop's orders as QueryRoot.orders does, for the arguments
 // the reconciliation job uses: first, after, sortKey UPDATED_AT and a query
 // of updated_at comparisons (>=, >, <=, <).
-func (a *adminAPI) ordersConnection(shop string, args map[string]any) (any, []gqlError) {
+func (a *adminAPI) ordersConnection(c fieldCall) (any, []gqlError) {
+	shop, args := c.shop, c.args
 	first := 50
 	if n, ok := args["first"].(int64); ok {
 		first = int(n)
@@ -121,10 +122,20 @@ func orderNode(st *orderState) (obj, []gqlError) {
 	if err := json.Unmarshal(st.snapshot, &o); err != nil {
 		return nil, []gqlError{{Message: "simulator: stored order: " + err.Error()}}
 	}
-	money := func(amount string) obj {
-		return obj{"shopMoney": obj{"amount": amount, "currencyCode": o.Currency}}
-	}
-	gid := func(kind string, id int64) string { return "gid://shopify/" + kind + "/" + strconv.FormatInt(id, 10) }
+	return orderObject(&o), nil
+}
+
+func gid(kind string, id int64) string {
+	return "gid://shopify/" + kind + "/" + strconv.FormatInt(id, 10)
+}
+
+// moneyBag is a MoneyBag in the order's currency.
+func moneyBag(o *order, amount string) obj {
+	return obj{"shopMoney": obj{"amount": amount, "currencyCode": o.Currency}}
+}
+
+// orderObject is the GraphQL Order of an order's REST representation.
+func orderObject(o *order) obj {
 	upper := func(s *string) any {
 		if s == nil {
 			return nil
@@ -136,38 +147,16 @@ func orderNode(st *orderState) (obj, []gqlError) {
 		lines[i] = obj{"node": obj{
 			"id": gid("LineItem", li.ID), "sku": li.SKU, "title": li.Title, "quantity": li.Quantity, "currentQuantity": li.CurrentQuantity,
 			"variant":              obj{"id": gid("ProductVariant", li.VariantID)},
-			"originalUnitPriceSet": money(li.Price),
+			"originalUnitPriceSet": moneyBag(o, li.Price),
 		}}
 	}
 	fulfillments := make([]any, len(o.Fulfillments))
 	for i, f := range o.Fulfillments {
-		edges := make([]any, len(f.LineItems))
-		for j, l := range f.LineItems {
-			edges[j] = obj{"node": obj{"quantity": l.Quantity, "lineItem": obj{"id": gid("LineItem", l.ID), "sku": l.SKU}}}
-		}
-		fulfillments[i] = obj{
-			"id": gid("Fulfillment", f.ID), "status": strings.ToUpper(f.Status), "createdAt": f.CreatedAt,
-			"fulfillmentLineItems": obj{"edges": edges, "pageInfo": obj{"hasNextPage": false}},
-		}
+		fulfillments[i] = fulfillmentObject(f)
 	}
 	refunds := make([]any, len(o.Refunds))
 	for i, r := range o.Refunds {
-		edges := make([]any, len(r.RefundLineItems))
-		for j, l := range r.RefundLineItems {
-			edges[j] = obj{"node": obj{"quantity": l.Quantity, "restockType": strings.ToUpper(l.RestockType),
-				"lineItem": obj{"id": gid("LineItem", l.LineItemID)}}}
-		}
-		var refunded int64
-		for _, t := range r.Transactions {
-			if t.Kind == "refund" && t.Status == "success" {
-				refunded += parseMinor(t.Amount, currencyExp(o.Currency))
-			}
-		}
-		refunds[i] = obj{
-			"id": gid("Refund", r.ID), "createdAt": r.CreatedAt,
-			"totalRefundedSet": money(formatMoney(refunded, currencyExp(o.Currency))),
-			"refundLineItems":  obj{"edges": edges, "pageInfo": obj{"hasNextPage": false}},
-		}
+		refunds[i] = refundObject(o, r)
 	}
 	var customer any
 	if o.Customer.ID != 0 {
@@ -183,12 +172,87 @@ func orderNode(st *orderState) (obj, []gqlError) {
 		"currencyCode": o.Currency, "createdAt": o.CreatedAt, "updatedAt": o.UpdatedAt,
 		"cancelledAt": o.CancelledAt, "cancelReason": upper(o.CancelReason),
 		"displayFinancialStatus": strings.ToUpper(o.FinancialStatus), "displayFulfillmentStatus": fulfillment,
-		"totalPriceSet": money(o.TotalPrice), "subtotalPriceSet": money(o.SubtotalPrice),
-		"currentTotalPriceSet": money(o.CurrentTotalPrice), "currentSubtotalPriceSet": money(o.CurrentSubtotal),
+		"canMarkAsPaid": canMarkAsPaid(o),
+		"totalPriceSet": moneyBag(o, o.TotalPrice), "subtotalPriceSet": moneyBag(o, o.SubtotalPrice),
+		"currentTotalPriceSet": moneyBag(o, o.CurrentTotalPrice), "currentSubtotalPriceSet": moneyBag(o, o.CurrentSubtotal),
 		"test": o.Test, "note": o.Note, "tags": tagList(o.Tags),
 		"customer": customer, "lineItems": obj{"edges": lines, "pageInfo": obj{"hasNextPage": false}},
 		"fulfillments": fulfillments, "refunds": refunds,
-	}, nil
+		"transactions": transactionObjects(o), "fulfillmentOrders": fulfillmentOrders(o),
+	}
+}
+
+func fulfillmentObject(f fulfillment) obj {
+	edges := make([]any, len(f.LineItems))
+	for j, l := range f.LineItems {
+		edges[j] = obj{"node": obj{"quantity": l.Quantity, "lineItem": obj{"id": gid("LineItem", l.ID), "sku": l.SKU}}}
+	}
+	var url any
+	if f.TrackingURL != "" {
+		url = f.TrackingURL
+	}
+	return obj{
+		"id": gid("Fulfillment", f.ID), "name": f.Name, "status": strings.ToUpper(f.Status), "createdAt": f.CreatedAt,
+		"trackingInfo":         []any{obj{"company": f.TrackingCompany, "number": f.TrackingNumber, "url": url}},
+		"fulfillmentLineItems": obj{"edges": edges, "pageInfo": obj{"hasNextPage": false}},
+	}
+}
+
+func refundObject(o *order, r refund) obj {
+	edges := make([]any, len(r.RefundLineItems))
+	for j, l := range r.RefundLineItems {
+		edges[j] = obj{"node": obj{"quantity": l.Quantity, "restockType": strings.ToUpper(l.RestockType), "lineItem": obj{"id": gid("LineItem", l.LineItemID)}}}
+	}
+	var refunded int64
+	for _, t := range r.Transactions {
+		if t.Kind == "refund" && t.Status == "success" {
+			refunded += parseMinor(t.Amount, currencyExp(o.Currency))
+		}
+	}
+	return obj{
+		"id": gid("Refund", r.ID), "createdAt": r.CreatedAt, "note": r.Note,
+		"totalRefundedSet": moneyBag(o, formatMoney(refunded, currencyExp(o.Currency))),
+		"refundLineItems":  obj{"edges": edges, "pageInfo": obj{"hasNextPage": false}},
+	}
+}
+
+// transactionObjects are Order.transactions: the sale of a paid order (the
+// scenarios' orders are paid in one capture) and every refund.
+func transactionObjects(o *order) []any {
+	txs := []any{}
+	if slices.Contains([]string{"paid", "partially_refunded", "refunded"}, o.FinancialStatus) {
+		txs = append(txs, obj{"id": gid("OrderTransaction", o.ID), "kind": "SALE", "status": "SUCCESS",
+			"gateway": "shopify_payments", "amountSet": moneyBag(o, o.TotalPrice)})
+	}
+	for _, r := range o.Refunds {
+		for _, t := range r.Transactions {
+			txs = append(txs, obj{"id": gid("OrderTransaction", t.ID), "kind": strings.ToUpper(t.Kind), "status": strings.ToUpper(t.Status),
+				"gateway": t.Gateway, "amountSet": moneyBag(o, t.Amount)})
+		}
+	}
+	return txs
+}
+
+// fulfillmentOrders is Order.fulfillmentOrders: the simulator ships every
+// order from one location, so it has one fulfilment order, whose id is the
+// order's and whose line items' ids are the order lines'.
+func fulfillmentOrders(o *order) obj {
+	items := make([]any, len(o.LineItems))
+	for i, li := range o.LineItems {
+		items[i] = obj{"id": gid("FulfillmentOrderLineItem", li.ID), "totalQuantity": li.CurrentQuantity,
+			"remainingQuantity": remaining(li), "lineItem": obj{"id": gid("LineItem", li.ID)}}
+	}
+	return connection([]any{obj{"id": gid("FulfillmentOrder", o.ID), "status": fulfillmentOrderStatus(o), "lineItems": connection(items)}})
+}
+
+// connection is a connection holding every node on one page, with both
+// its edges and its nodes.
+func connection(nodes []any) obj {
+	edges := make([]any, len(nodes))
+	for i, n := range nodes {
+		edges[i] = obj{"node": n}
+	}
+	return obj{"edges": edges, "nodes": nodes, "pageInfo": obj{"hasNextPage": false, "endCursor": nil}}
 }
 
 // tagList is Order.tags: the REST body's comma-separated tags as a list.

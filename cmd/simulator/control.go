@@ -102,9 +102,10 @@ func (s *simulator) createRun(w http.ResponseWriter, r *http.Request) {
 		p.Concurrency = 1
 	}
 	pl := buildPlan(p)
-	rn := &run{id: uuid.NewString(), params: p, started: time.Now().UTC(), deliveries: pl.deliveries, expected: pl.expected}
+	rn := &run{id: uuid.NewString(), params: p, started: time.Now().UTC(), deliveries: pl.deliveries, expected: pl.expected, shopify: pl.shopify}
 	s.mu.Lock()
 	s.runs[rn.id] = rn
+	s.targets[p.Shop] = runTarget{target: p.Target, secret: p.Secret}
 	s.mu.Unlock()
 	s.log.Info("run started", "run", rn.id, "scenario", p.Scenario, "shop", p.Shop, "target", p.Target, "deliveries", len(pl.deliveries))
 	go s.execute(s.ctx, rn)
@@ -130,12 +131,20 @@ type faultsRequest struct {
 		Count             int `json:"count"`
 		RetryAfterSeconds int `json:"retry_after_seconds"`
 	} `json:"admin"`
-	SES *sesFault `json:"ses"`
+	SES      *sesFault      `json:"ses"`
+	Webhooks *webhookFaults `json:"webhooks"`
 }
 
 type faultsView struct {
-	Admin adminFault `json:"admin"`
-	SES   sesFault   `json:"ses"`
+	Admin    adminFault    `json:"admin"`
+	SES      sesFault      `json:"ses"`
+	Webhooks webhookFaults `json:"webhooks"`
+}
+
+// webhookFaults apply to the webhooks of Admin API mutations and of the
+// trickle; a run's deliveries have their own drop_pct.
+type webhookFaults struct {
+	DropPct float64 `json:"drop_pct"`
 }
 
 // setFaults handles POST /_sim/faults. Each part present replaces that
@@ -176,8 +185,20 @@ func (s *simulator) setFaults(w http.ResponseWriter, r *http.Request) {
 		}
 		s.ses.setFault(*f)
 	}
-	s.log.Info("faults set", "admin", s.admin.faultState(), "ses", s.ses.faultState())
-	writeJSON(w, http.StatusOK, faultsView{Admin: s.admin.faultState(), SES: s.ses.faultState()})
+	if f := req.Webhooks; f != nil {
+		if !validPct(f.DropPct) {
+			badRequest(w, "webhooks.drop_pct must be between 0 and 100")
+			return
+		}
+		s.mu.Lock()
+		s.dropPct = f.DropPct
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	hooks := webhookFaults{DropPct: s.dropPct}
+	s.mu.Unlock()
+	s.log.Info("faults set", "admin", s.admin.faultState(), "ses", s.ses.faultState(), "webhooks", hooks)
+	writeJSON(w, http.StatusOK, faultsView{Admin: s.admin.faultState(), SES: s.ses.faultState(), Webhooks: hooks})
 }
 
 // registerShop handles POST /_sim/shops.

@@ -13,9 +13,19 @@ import (
 type obj = map[string]any
 
 // rootField is a field of QueryRoot or Mutation the simulator implements. It
-// gets the field's arguments with the variables substituted and returns the
-// field's whole value.
-type rootField func(shop string, args map[string]any) (any, []gqlError)
+// gets the call and returns the field's whole value.
+type rootField func(c fieldCall) (any, []gqlError)
+
+// fieldCall is one root field to resolve: the shop asking, the Admin API version
+// served, the field's arguments with the variables substituted, and the key
+// of its @idempotent directive (empty without one).
+type fieldCall struct {
+	shop           string
+	version        string
+	field          string
+	args           map[string]any
+	idempotencyKey string
+}
 
 // operation is one parsed request: the operation to run and its variables.
 type operation struct {
@@ -87,10 +97,28 @@ func (op *operation) args(f *ast.Field) (map[string]any, error) {
 	return out, nil
 }
 
+// idempotencyKey is the key of a field's @idempotent directive.
+func (op *operation) idempotencyKey(f *ast.Field) (string, error) {
+	d := f.Directives.ForName("idempotent")
+	if d == nil {
+		return "", nil
+	}
+	a := d.Arguments.ForName("key")
+	if a == nil {
+		return "", fmt.Errorf("directive @idempotent of %s needs its key", f.Name)
+	}
+	v, err := a.Value.Value(op.vars)
+	key, _ := v.(string)
+	if err != nil || key == "" {
+		return "", fmt.Errorf("directive @idempotent of %s: the key must be a non-empty string", f.Name)
+	}
+	return key, nil
+}
+
 // execute runs the operation's root fields and shapes each value to its
 // selection. A field the simulator does not implement fails the request, as
 // an unknown field fails validation at Shopify.
-func (op *operation) execute(shop string, roots map[string]rootField) (obj, []gqlError) {
+func (op *operation) execute(shop, version string, roots map[string]rootField) (obj, []gqlError) {
 	var errs []gqlError
 	data := obj{}
 	for _, f := range op.fields(op.def.SelectionSet) {
@@ -105,7 +133,12 @@ func (op *operation) execute(shop string, roots map[string]rootField) (obj, []gq
 			errs = append(errs, gqlError{Message: err.Error(), Extensions: map[string]string{"code": "argumentLiteralsIncompatible"}})
 			continue
 		}
-		v, ferrs := resolve(shop, args)
+		key, err := op.idempotencyKey(f)
+		if err != nil {
+			errs = append(errs, gqlError{Message: err.Error(), Extensions: map[string]string{"code": "argumentLiteralsIncompatible"}})
+			continue
+		}
+		v, ferrs := resolve(fieldCall{shop: shop, version: version, field: f.Name, args: args, idempotencyKey: key})
 		errs = append(errs, ferrs...)
 		shaped, serrs := op.shape(v, f.SelectionSet)
 		errs = append(errs, serrs...)

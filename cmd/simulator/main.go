@@ -24,6 +24,7 @@ import (
 
 type config struct {
 	addr    string
+	dropPct float64
 	admin   adminConfig
 	trickle trickleConfig
 }
@@ -33,12 +34,14 @@ const usage = `Usage: simulator [flags]
 A local stand-in for Shopify and AWS SES v2.
 
 Endpoints:
-  POST /admin/api/{version}/graphql.json   Shopify GraphQL Admin API (order fulfillments, webhook subscriptions, shop)
+  POST /admin/api/{version}/graphql.json   Shopify GraphQL Admin API: orders, webhook subscriptions, shop; the mutations
+                                           orderCancel, orderMarkAsPaid, orderUpdate, refundCreate, fulfillmentCreate and
+                                           inventoryAdjustQuantities, which send the webhooks Shopify would
   GET  /admin/oauth/authorize              OAuth grant screen (approves at once; ?shop= names the shop)
   POST /admin/oauth/access_token           token endpoint: code, refresh_token, token exchange, client credentials
                                            (X-Shopify-Shop-Domain names the shop)
   POST /v2/email/outbound-emails           SES v2 SendEmail
-  /_sim/...                                control API (runs, faults, shops, recorded calls)
+  /_sim/...                                control API (runs, faults, shops, recorded calls, webhooks of mutations)
 
 Trickle mode (enabled by --trickle-target) sends a new order every interval
 and, for earlier orders, their later payments, fulfilments, cancellations
@@ -63,6 +66,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.admin.oauth.clientSecret, "app-client-secret", "demo-webhook-secret", "client secret of that app; it signs the redirects and the webhooks sent to its subscriptions")
 	fs.DurationVar(&c.admin.oauth.accessTTL, "oauth-access-ttl", time.Hour, "lifetime of expiring offline access tokens")
 	fs.DurationVar(&c.admin.oauth.refreshTTL, "oauth-refresh-ttl", 90*24*time.Hour, "lifetime of their refresh tokens")
+	fs.Float64Var(&c.dropPct, "webhook-drop-pct", 0, "percentage of the webhooks of Admin API mutations and of the trickle that are never delivered, as Shopify sometimes fails to (reconciliation heals them)")
 	fs.StringVar(&c.trickle.target, "trickle-target", "", "base URL to trickle webhooks to, e.g. http://127.0.0.1:8080 (trickle is off when empty)")
 	fs.StringVar(&c.trickle.shop, "trickle-shop", "demo.myshopify.com", "shop domain for trickled webhooks")
 	fs.StringVar(&c.trickle.secret, "trickle-secret", "demo-webhook-secret", "webhook secret used to sign trickled webhooks")
@@ -97,6 +101,8 @@ func validateConfig(c config, rest []string) error {
 		return errors.New("--trickle-target must be an http(s) base URL")
 	case c.trickle.target != "" && (!validHost(c.trickle.shop) || c.trickle.secret == ""):
 		return errors.New("--trickle-shop and --trickle-secret are required with --trickle-target")
+	case !validPct(c.dropPct):
+		return errors.New("--webhook-drop-pct must be between 0 and 100")
 	case c.trickle.interval < time.Second:
 		// Shopify timestamps have second resolution; faster ticks could give
 		// two snapshots of one order the same updated_at.
@@ -114,21 +120,27 @@ type simulator struct {
 	admin  *adminAPI
 	ses    *sesService
 
-	mu   sync.Mutex
-	runs map[string]*run
+	mu      sync.Mutex
+	runs    map[string]*run
+	targets map[string]runTarget // per shop, its last run's
+	emitted []*delivery          // webhooks of mutations
+	dropPct float64              // share of mutation and trickle webhooks lost
 }
 
 func newSimulator(ctx context.Context, log *slog.Logger, cfg adminConfig) *simulator {
 	orders := newOrderStore()
-	return &simulator{
-		log:    log,
-		ctx:    ctx,
-		sender: &sender{client: &http.Client{Timeout: 10 * time.Second}, backoff: 100 * time.Millisecond},
-		orders: orders,
-		admin:  newAdminAPI(cfg, orders, time.Now),
-		ses:    &sesService{now: time.Now, fault: sesFault{FailTo: []string{}, Status: http.StatusBadRequest}},
-		runs:   map[string]*run{},
+	s := &simulator{
+		log:     log,
+		ctx:     ctx,
+		sender:  &sender{client: &http.Client{Timeout: 10 * time.Second}, backoff: 100 * time.Millisecond},
+		orders:  orders,
+		admin:   newAdminAPI(cfg, orders, time.Now),
+		ses:     &sesService{now: time.Now, fault: sesFault{FailTo: []string{}, Status: http.StatusBadRequest}},
+		runs:    map[string]*run{},
+		targets: map[string]runTarget{},
 	}
+	s.admin.emit = s.emit
+	return s
 }
 
 func (s *simulator) routes() http.Handler {
@@ -138,6 +150,7 @@ func (s *simulator) routes() http.Handler {
 	mux.HandleFunc("POST /_sim/faults", s.setFaults)
 	mux.HandleFunc("POST /_sim/shops", s.registerShop)
 	mux.HandleFunc("GET /_sim/admin/calls", s.adminCalls)
+	mux.HandleFunc("GET /_sim/deliveries", s.deliveries)
 	mux.HandleFunc("DELETE /_sim/admin/calls", s.clearAdminCalls)
 	mux.HandleFunc("GET /_sim/ses/messages", s.sesMessages)
 	mux.HandleFunc("DELETE /_sim/ses/messages", s.clearSESMessages)
@@ -176,6 +189,7 @@ func serve(cfg config, log *slog.Logger) error {
 		return err
 	}
 	sim := newSimulator(ctx, log, cfg.admin)
+	sim.dropPct = cfg.dropPct
 	if t := cfg.trickle; t.target != "" {
 		if t.accessToken != "" {
 			sim.admin.registerShop(t.shop, t.accessToken)

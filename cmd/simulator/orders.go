@@ -58,6 +58,7 @@ type fulfillment struct {
 	CreatedAt         string            `json:"created_at"`
 	TrackingCompany   string            `json:"tracking_company"`
 	TrackingNumber    string            `json:"tracking_number"`
+	TrackingURL       string            `json:"tracking_url,omitempty"`
 	LineItems         []fulfillmentLine `json:"line_items"`
 
 	created time.Time
@@ -453,20 +454,8 @@ func (g *generator) advance(l *orderLife, at time.Time) action {
 // fulfil ships either the first line (or one unit of a single line) or
 // everything still unshipped.
 func (g *generator) fulfil(o *order, at time.Time, partial bool) {
-	id := g.id()
-	f := fulfillment{
-		ID:                id,
-		AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/Fulfillment/%d", id),
-		OrderID:           o.ID,
-		Name:              fmt.Sprintf("%s.%d", o.Name, len(o.Fulfillments)+1),
-		Status:            "success",
-		CreatedAt:         at.In(o.cur.loc).Format(time.RFC3339),
-		TrackingCompany:   "UPS",
-		TrackingNumber:    fmt.Sprintf("1Z%016d", id%10_000_000_000_000_000),
-		created:           at,
-	}
-	for i := range o.LineItems {
-		li := &o.LineItems[i]
+	units := map[int64]int{}
+	for i, li := range o.LineItems {
 		q := li.Quantity - li.removed - li.fulfilled
 		if partial {
 			if len(o.LineItems) == 1 {
@@ -475,6 +464,39 @@ func (g *generator) fulfil(o *order, at time.Time, partial bool) {
 				q = 0
 			}
 		}
+		units[li.ID] = q
+	}
+	g.ship(o, at, units, tracking{})
+}
+
+// tracking is what a fulfilment's carrier told; empty, the scenarios ship
+// with UPS under a number made from the fulfilment's id.
+type tracking struct {
+	company, number, url string
+}
+
+// ship creates a fulfilment of units (line item id → quantity) and returns
+// it, nil when there was nothing to ship.
+func (g *generator) ship(o *order, at time.Time, units map[int64]int, t tracking) *fulfillment {
+	id := g.id()
+	if t == (tracking{}) {
+		t = tracking{company: "UPS", number: fmt.Sprintf("1Z%016d", id%10_000_000_000_000_000)}
+	}
+	f := fulfillment{
+		ID:                id,
+		AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/Fulfillment/%d", id),
+		OrderID:           o.ID,
+		Name:              fmt.Sprintf("%s.%d", o.Name, len(o.Fulfillments)+1),
+		Status:            "success",
+		CreatedAt:         at.In(o.cur.loc).Format(time.RFC3339),
+		TrackingCompany:   t.company,
+		TrackingNumber:    t.number,
+		TrackingURL:       t.url,
+		created:           at,
+	}
+	for i := range o.LineItems {
+		li := &o.LineItems[i]
+		q := units[li.ID]
 		if q == 0 {
 			continue
 		}
@@ -486,34 +508,25 @@ func (g *generator) fulfil(o *order, at time.Time, partial bool) {
 		}
 		f.LineItems = append(f.LineItems, fulfillmentLine{ID: li.ID, VariantID: li.VariantID, SKU: li.SKU, Title: li.Title, Quantity: q})
 	}
-	if len(f.LineItems) > 0 { // edits may have removed what was left to ship
-		o.Fulfillments = append(o.Fulfillments, f)
-	}
 	o.FulfillmentStatus = nullable("fulfilled")
 	for _, li := range o.LineItems {
 		if li.FulfillableQuantity > 0 {
 			o.FulfillmentStatus = nullable("partial")
 		}
 	}
+	if len(f.LineItems) == 0 { // edits may have removed what was left to ship
+		return nil
+	}
+	o.Fulfillments = append(o.Fulfillments, f)
+	return &o.Fulfillments[len(o.Fulfillments)-1]
 }
 
 // refund returns one unit of the first refundable line, or everything not
-// yet refunded.
+// yet refunded, and the money for it.
 func (g *generator) refund(o *order, at time.Time, partial bool, restock string) *refund {
-	ts := at.In(o.cur.loc).Format(time.RFC3339)
-	id := g.id()
-	rf := refund{
-		ID:                id,
-		AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/Refund/%d", id),
-		OrderID:           o.ID,
-		CreatedAt:         ts,
-		ProcessedAt:       ts,
-		Restock:           true,
-		RefundLineItems:   []refundLine{},
-	}
+	var lines []refundUnits
 	var amount int64
-	for i := range o.LineItems {
-		li := &o.LineItems[i]
+	for _, li := range o.LineItems {
 		q := li.Quantity - li.removed - li.refunded
 		if partial {
 			q = min(q, 1)
@@ -521,13 +534,8 @@ func (g *generator) refund(o *order, at time.Time, partial bool, restock string)
 		if q == 0 {
 			continue
 		}
-		li.refunded += q
-		li.CurrentQuantity = li.Quantity - li.removed - li.refunded
-		sub := li.price * int64(q)
-		amount += sub
-		rf.RefundLineItems = append(rf.RefundLineItems, refundLine{
-			ID: g.id(), LineItemID: li.ID, Quantity: q, RestockType: restock, Subtotal: formatMoney(sub, o.cur.exp),
-		})
+		lines = append(lines, refundUnits{lineID: li.ID, quantity: q, restockType: restock})
+		amount += li.price * int64(q)
 		if partial {
 			break
 		}
@@ -536,18 +544,60 @@ func (g *generator) refund(o *order, at time.Time, partial bool, restock string)
 		// Whatever is left, so rounding never leaves a cent behind.
 		amount = o.total - o.refunded
 	}
+	rf := g.refundLines(o, at, lines, nil)
+	g.refundMoney(o, rf, amount, "shopify_payments")
+	return rf
+}
+
+// refundUnits is one line of a refund as asked for.
+type refundUnits struct {
+	lineID      int64
+	quantity    int
+	restockType string // REST's restock_type: no_restock, cancel, return, legacy_restock
+}
+
+// refundLines creates a refund of the given units, without money: a
+// refund's transactions come from refundMoney.
+func (g *generator) refundLines(o *order, at time.Time, lines []refundUnits, note *string) *refund {
+	ts := at.In(o.cur.loc).Format(time.RFC3339)
+	id := g.id()
+	rf := refund{
+		ID:                id,
+		AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/Refund/%d", id),
+		OrderID:           o.ID,
+		CreatedAt:         ts,
+		ProcessedAt:       ts,
+		Note:              note,
+		RefundLineItems:   []refundLine{},
+		Transactions:      []transaction{},
+	}
+	for _, u := range lines {
+		i := slices.IndexFunc(o.LineItems, func(li lineItem) bool { return li.ID == u.lineID })
+		li := &o.LineItems[i]
+		li.refunded += u.quantity
+		li.CurrentQuantity = li.Quantity - li.removed - li.refunded
+		rf.Restock = rf.Restock || u.restockType != "no_restock"
+		rf.RefundLineItems = append(rf.RefundLineItems, refundLine{
+			ID: g.id(), LineItemID: li.ID, Quantity: u.quantity, RestockType: u.restockType,
+			Subtotal: formatMoney(li.price*int64(u.quantity), o.cur.exp),
+		})
+	}
+	o.Refunds = append(o.Refunds, rf)
+	return &o.Refunds[len(o.Refunds)-1]
+}
+
+// refundMoney pays amount back on rf and moves the order's financial status.
+func (g *generator) refundMoney(o *order, rf *refund, amount int64, gateway string) {
 	o.refunded += amount
 	o.listedRefunds += amount
-	rf.Transactions = []transaction{{
+	rf.Transactions = append(rf.Transactions, transaction{
 		ID: g.id(), OrderID: o.ID, Kind: "refund", Status: "success",
-		Amount: formatMoney(amount, o.cur.exp), Currency: o.Currency, Gateway: "shopify_payments",
-	}}
-	o.Refunds = append(o.Refunds, rf)
+		Amount: formatMoney(amount, o.cur.exp), Currency: o.Currency, Gateway: gateway,
+	})
 	o.FinancialStatus = "partially_refunded"
 	if o.refunded >= o.total {
 		o.FinancialStatus = "refunded"
 	}
-	return &rf
 }
 
 // orderState is what a test may expect of an order after one action, and

@@ -17,6 +17,7 @@ type run struct {
 	finished   time.Time
 	deliveries []*delivery
 	expected   expectedState
+	shopify    expectedState
 }
 
 type runView struct {
@@ -36,6 +37,9 @@ type runView struct {
 	Dropped      int           `json:"dropped"`
 	Deliveries   []delivery    `json:"deliveries,omitempty"`
 	Expected     expectedState `json:"expected"`
+	// Shopify is every order as Shopify holds it at the end, whatever the
+	// webhooks failed to tell: what reconciliation converges to.
+	Shopify expectedState `json:"shopify"`
 }
 
 // view snapshots the run; withDeliveries=false keeps big runs cheap to poll.
@@ -44,7 +48,7 @@ func (r *run) view(withDeliveries bool) runView {
 	defer r.mu.Unlock()
 	v := runView{
 		ID: r.id, Scenario: r.params.Scenario, Shop: r.params.Shop, Target: r.params.Target, Seed: r.params.Seed,
-		Status: "running", StartedAt: r.started, Total: len(r.deliveries), Expected: r.expected,
+		Status: "running", StartedAt: r.started, Total: len(r.deliveries), Expected: r.expected, Shopify: r.shopify,
 	}
 	if r.done {
 		v.Status = "done"
@@ -118,9 +122,7 @@ feed:
 func (s *simulator) send(ctx context.Context, r *run, d *delivery) {
 	// Shopify knows the order before the webhook leaves, and the receiver
 	// may ask the Admin API about it straight away.
-	if d.state != nil {
-		s.orders.record(d.Shop, d.OrderID, d.state)
-	}
+	s.record(d)
 	if d.Dropped {
 		return
 	}

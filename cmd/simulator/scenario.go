@@ -42,6 +42,7 @@ type expectedState struct {
 type plan struct {
 	deliveries []*delivery
 	expected   expectedState
+	shopify    expectedState
 }
 
 // scenarioBase anchors synthetic timestamps so a seed reproduces them.
@@ -213,7 +214,7 @@ func buildPlan(p runParams) plan {
 		}
 	}
 	ds = injectFaults(ds, p, rand.New(rand.NewPCG(uint64(p.Seed), 0xfa17)))
-	return plan{deliveries: ds, expected: expectedFrom(ds)}
+	return plan{deliveries: ds, expected: expectedFrom(ds), shopify: shopifyFrom(ds)}
 }
 
 // delivery signs one webhook of an action; its webhook id is drawn from the
@@ -334,14 +335,27 @@ func malform(d *delivery, secret string, r *rand.Rand) {
 }
 
 // expectedFrom keeps, per order, the newest snapshot among the deliveries
-// that were neither badly signed nor malformed. Orders never validly
-// delivered are left out.
+// that were neither badly signed nor malformed: what the webhooks alone
+// tell a receiver. Orders never validly delivered are left out.
 func expectedFrom(ds []*delivery) expectedState {
-	newest := map[int64]*orderState{}
-	for _, d := range ds {
+	return newestStates(ds, func(d *delivery) bool {
 		// Ordermill applies refunds/create directly, so a refund whose
 		// snapshots all failed still shows: the order as it was after it.
-		if d.Bad || !d.snapshot && d.Topic != shopify.TopicRefundsCreate {
+		return !d.Bad && (d.snapshot || d.Topic == shopify.TopicRefundsCreate)
+	})
+}
+
+// shopifyFrom keeps, per order, its newest state among all deliveries,
+// failed ones included: the orders as Shopify holds them when the run ends,
+// which reconciliation brings a receiver to whatever the webhooks missed.
+func shopifyFrom(ds []*delivery) expectedState {
+	return newestStates(ds, func(d *delivery) bool { return d.state != nil })
+}
+
+func newestStates(ds []*delivery, keep func(*delivery) bool) expectedState {
+	newest := map[int64]*orderState{}
+	for _, d := range ds {
+		if !keep(d) {
 			continue
 		}
 		if cur, ok := newest[d.OrderID]; !ok || d.state.updated.After(cur.updated) {

@@ -63,10 +63,8 @@ func (s *simulator) trickle(ctx context.Context, cfg trickleConfig) {
 }
 
 func (s *simulator) trickleSend(ctx context.Context, cfg trickleConfig, d *delivery) {
-	if d.state != nil {
-		s.orders.record(d.Shop, d.OrderID, d.state)
-	}
-	if !s.admin.apps.delivers(d.Shop, d.Topic) {
+	s.record(d)
+	if !s.admin.apps.delivers(d.Shop, d.Topic) || s.dropWebhook() {
 		return
 	}
 	status, attempts, err := s.sender.deliver(ctx, cfg.target, d)

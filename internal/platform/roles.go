@@ -153,6 +153,7 @@ func (p *Platform) handler() (http.Handler, error) {
 		Keys: keys, BcryptCost: p.Config.BcryptCost, TrustedProxies: p.Config.TrustedProxies, WriteTimeout: p.Config.HTTPWriteTimeout,
 		CORSOrigins: p.Config.CORSOrigins,
 		Shops:       p.Shops, Shopify: p.installEndpoints(), WebhookMaxBytes: p.Config.WebhookMaxBytes, Webhooks: p.WebhookProcessor(), DeadLetters: deadLetters,
+		ExplainDeadLetter: workers.ExplainDeadLetter,
 		Limits: api.RateLimits{
 			Principal: limit(p.Config.RateLimitUser), IP: limit(p.Config.RateLimitIP), Login: limit(p.Config.RateLimitLogin),
 			WebhookFailures: limit(p.Config.RateLimitWebhookFailures), AuthFailures: limit(p.Config.RateLimitAuthFailures),

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/internal/privacy"
+	"github.com/ordermill/ordermill/projections"
 	"github.com/ordermill/ordermill/shopify"
 	"github.com/ordermill/ordermill/workers"
 )
@@ -56,8 +57,14 @@ func (p *Platform) WorkerHandlers() []workers.Handler {
 		workers.NewInventoryLookup(p.Store, p.ShopifyAdmin(), p.Shops, p.Log).Handler(),
 		workers.NewEmailWorker(p.Store, mailer, p.Log).Handler(),
 		workers.NewReportBuilder(p.Store, p.ReadPool, p.Log).Handler(),
-		privacy.NewEraser(p.Store, p.Keys, p.Redis, p.Config.StreamPrefix, p.Log).Handler(),
+		p.Eraser().Handler(),
 	}
+}
+
+// Eraser carries out Shopify's redaction requests on every read model.
+func (p *Platform) Eraser() *privacy.Eraser {
+	models := projections.NewRedactor(p.Pool, projections.All(p.Redis, p.Config.StreamPrefix))
+	return privacy.NewEraser(p.Store, p.Keys, models, p.Log)
 }
 
 // ShopifyAdmin is the Admin API client every process shares a bucket through.

@@ -7,17 +7,15 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
-	"github.com/ordermill/ordermill/projections"
+	"github.com/ordermill/ordermill/shopify"
 	"github.com/ordermill/ordermill/workers"
 )
 
@@ -25,23 +23,36 @@ import (
 const HandlerName = "privacy"
 
 // Eraser carries out customers/redact and shop/redact: it destroys data
-// keys, scrubs the read models and the order cache, and records the
-// erasure as an event with no personal data.
+// keys, scrubs the read models and their caches, and records the erasure as
+// an event with no personal data.
 type Eraser struct {
 	store  *eventstore.Store
 	keys   *Keyring
-	cache  redis.Cmdable // nil when nothing caches orders
-	prefix string
+	models ReadModels
 	log    *slog.Logger
 	now    func() time.Time
 }
 
-// NewEraser returns the eraser; cache and prefix locate the API's order cache.
-func NewEraser(store *eventstore.Store, keys *Keyring, cache redis.Cmdable, prefix string, log *slog.Logger) *Eraser {
+// ReadModels erases personal data from the read models, which know where
+// they keep it (projections.Redactor).
+type ReadModels interface {
+	// Exclusively runs fn while no read model is being rebuilt, so that no
+	// rebuild copies what fn erases.
+	Exclusively(ctx context.Context, fn func() error) error
+	// EraseShop scrubs shop's rows in tx; after drops cached copies once tx
+	// has committed.
+	EraseShop(ctx context.Context, tx pgx.Tx, shop string) (after func(context.Context) error, err error)
+	// EraseCustomer scrubs the rows of a customer's orders and of their
+	// order.placed events in tx; after is as for EraseShop.
+	EraseCustomer(ctx context.Context, tx pgx.Tx, shop string, orders, placed []uuid.UUID) (after func(context.Context) error, err error)
+}
+
+// NewEraser returns the eraser of models.
+func NewEraser(store *eventstore.Store, keys *Keyring, models ReadModels, log *slog.Logger) *Eraser {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Eraser{store: store, keys: keys, cache: cache, prefix: prefix, log: log, now: time.Now}
+	return &Eraser{store: store, keys: keys, models: models, log: log, now: time.Now}
 }
 
 // Handler is the eraser as a worker: it acts on the compliance records the
@@ -57,9 +68,9 @@ func (x *Eraser) Handler() workers.Handler {
 			return nil
 		}
 		switch rec.Topic {
-		case "customers/redact":
+		case shopify.TopicCustomersRedact:
 			return x.EraseCustomer(ctx, e, rec.Shop, rec.CustomerID)
-		case "shop/redact":
+		case shopify.TopicShopRedact:
 			return x.EraseShop(ctx, e, rec.Shop)
 		}
 		return nil // a data request is answered on demand (Export)
@@ -104,98 +115,6 @@ func (x *Eraser) awaitEarlierWebhooks(ctx context.Context, source eventstore.Eve
 	}
 }
 
-// erasedText is what a scrubbed read-model field holds: what a rebuild from
-// the events writes there once the key is gone. Empty fields stay empty.
-const erasedText = `CASE WHEN %[1]s = '' THEN '' ELSE '` + eventstore.Erased + `' END`
-
-// personalColumns are the read-model columns that hold personal data, with
-// the column that finds a customer's rows: the order's id, or the id of the
-// order.placed event that caused the row (byPlaced). Keep it in step with
-// the projectors.
-var personalColumns = []struct {
-	table    string
-	columns  []string
-	key      string
-	byPlaced bool
-}{
-	{table: "orders_view", columns: []string{"email", "customer_name", "note"}, key: "id"},
-	{table: "emails_view", columns: []string{"to_address"}, key: "source_event_id", byPlaced: true},
-}
-
-// scrubbedOrder is a live orders_view row the scrub changed.
-type scrubbedOrder struct {
-	id      uuid.UUID
-	version int64
-}
-
-// scrubReadModels scrubs the personal columns of shop's rows (of one
-// customer's rows when customer is set) in every copy of the read models:
-// the live tables and those a shadow rebuild keeps (projections.CopySchemas).
-// It returns the live orders it scrubbed.
-func scrubReadModels(ctx context.Context, tx pgx.Tx, shop string, customer *customerRows) ([]scrubbedOrder, error) {
-	schemas := append([]string{"public"}, projections.CopySchemas...)
-	tables := make([]string, len(personalColumns))
-	for i, pc := range personalColumns {
-		tables[i] = pc.table
-	}
-	rows, err := tx.Query(ctx, `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = ANY($1) AND c.relname = ANY($2) AND c.relkind IN ('r', 'p')`, schemas, tables)
-	if err != nil {
-		return nil, err
-	}
-	present := map[string]bool{}
-	var schema, table string
-	if _, err := pgx.ForEachRow(rows, []any{&schema, &table}, func() error {
-		present[schema+"."+table] = true
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	var orders []scrubbedOrder
-	for _, pc := range personalColumns {
-		sets := make([]string, len(pc.columns))
-		for i, c := range pc.columns {
-			sets[i] = c + " = " + fmt.Sprintf(erasedText, c)
-		}
-		where, args := `shop = $1`, []any{shop}
-		if customer != nil {
-			where += ` AND ` + pc.key + ` = ANY($2)`
-			args = append(args, customer.orders)
-			if pc.byPlaced {
-				args[1] = customer.placed
-			}
-		}
-		for _, schema := range schemas {
-			name := pgx.Identifier{schema, pc.table}
-			if !present[schema+"."+pc.table] {
-				continue
-			}
-			stmt := `UPDATE ` + name.Sanitize() + ` SET ` + strings.Join(sets, ", ") + ` WHERE ` + where
-			if schema != "public" || pc.table != "orders_view" {
-				if _, err := tx.Exec(ctx, stmt, args...); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			rows, err := tx.Query(ctx, stmt+` RETURNING id, version`, args...)
-			if err != nil {
-				return nil, err
-			}
-			var o scrubbedOrder
-			if _, err := pgx.ForEachRow(rows, []any{&o.id, &o.version}, func() error {
-				orders = append(orders, o)
-				return nil
-			}); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return orders, nil
-}
-
-// customerRows are a customer's orders and their order.placed events.
-type customerRows struct{ orders, placed []uuid.UUID }
-
 // customerOrders returns the ids and order.placed event ids of the orders
 // of a Shopify customer of shop.
 func customerOrders(ctx context.Context, pool *pgxpool.Pool, shop string, customerID int64) (orders, placed []uuid.UUID, err error) {
@@ -228,16 +147,16 @@ func (x *Eraser) EraseCustomer(ctx context.Context, source eventstore.Event, sho
 		return fmt.Errorf("erase customer %d: %w", customerID, err)
 	}
 	var (
-		n        int
-		scrubbed []scrubbedOrder
+		n     int
+		after func(context.Context) error
 	)
-	err = projections.WithoutShadow(ctx, pool, func() error {
+	err = x.models.Exclusively(ctx, func() error {
 		var err error
 		if n, err = x.keys.Destroy(ctx, shop, CustomerSubject(customerID)); err != nil {
 			return err
 		}
 		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			scrubbed, err = scrubReadModels(ctx, tx, shop, &customerRows{orders: orders, placed: placed})
+			after, err = x.models.EraseCustomer(ctx, tx, shop, orders, placed)
 			return err
 		})
 		if err != nil {
@@ -248,8 +167,8 @@ func (x *Eraser) EraseCustomer(ctx context.Context, source eventstore.Event, sho
 	if err != nil {
 		return err
 	}
-	if err := x.forgetCached(ctx, scrubbed); err != nil {
-		return err
+	if err := after(ctx); err != nil {
+		return fmt.Errorf("erase customer %d: %w", customerID, err)
 	}
 	x.log.InfoContext(ctx, "customer erased", "shop", shop, "customer_id", customerID, "orders", len(orders), "keys_destroyed", n)
 	return x.record(ctx, source, shop, domain.CustomerRedacted{Shop: shop, CustomerID: customerID, Orders: orders,
@@ -267,16 +186,16 @@ func (x *Eraser) EraseShop(ctx context.Context, source eventstore.Event, shop st
 	}
 	pool := x.store.Pool()
 	var (
-		n        int
-		scrubbed []scrubbedOrder
+		n     int
+		after func(context.Context) error
 	)
-	err := projections.WithoutShadow(ctx, pool, func() error {
+	err := x.models.Exclusively(ctx, func() error {
 		var err error
 		if n, err = x.keys.DestroyShop(ctx, shop); err != nil {
 			return err
 		}
 		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			if scrubbed, err = scrubReadModels(ctx, tx, shop, nil); err != nil {
+			if after, err = x.models.EraseShop(ctx, tx, shop); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE shop = $1`, shop); err != nil {
@@ -293,26 +212,11 @@ func (x *Eraser) EraseShop(ctx context.Context, source eventstore.Event, shop st
 	if err != nil {
 		return err
 	}
-	if err := x.forgetCached(ctx, scrubbed); err != nil {
-		return err
+	if err := after(ctx); err != nil {
+		return fmt.Errorf("erase shop %s: %w", shop, err)
 	}
-	x.log.InfoContext(ctx, "shop erased", "shop", shop, "orders", len(scrubbed), "keys_destroyed", n)
+	x.log.InfoContext(ctx, "shop erased", "shop", shop, "keys_destroyed", n)
 	return x.record(ctx, source, shop, domain.ShopRedacted{Shop: shop, KeysDestroyed: n, RedactedAt: x.now().UTC()})
-}
-
-// forgetCached drops the scrubbed orders from the API's order cache and
-// holds off fills of the rows as they were read before the scrub.
-func (x *Eraser) forgetCached(ctx context.Context, orders []scrubbedOrder) error {
-	if x.cache == nil {
-		return nil
-	}
-	// One key per call: keys of a Redis Cluster live in different slots.
-	for _, o := range orders {
-		if err := projections.HoldOffOrderCache(ctx, x.cache, x.prefix, o.id, o.version); err != nil {
-			return fmt.Errorf("forget cached order: %w", err)
-		}
-	}
-	return nil
 }
 
 // record appends the erasure with an id derived from its source, so a

@@ -116,7 +116,7 @@ func TestCustomerRedactErasesEverywhere(t *testing.T) {
 	rolesCtx, stopRoles := context.WithCancel(ctx)
 	roles := make(chan error, 2)
 	go func() { roles <- p.Run(rolesCtx, []string{"relay", "projectors"}) }()
-	eraser := privacy.NewEraser(p.Store, p.Keys, p.Redis, prefix, logger)
+	eraser := p.Eraser()
 	go func() {
 		roles <- workers.NewRouter(p.WorkersConfig(), p.WebhookProcessor().Handler(), eraser.Handler()).Run(rolesCtx)
 	}()
@@ -342,7 +342,7 @@ func TestCustomerRedactErasesEverywhere(t *testing.T) {
 
 	// Rebuilding every read model from events gives the scrubbed tables back.
 	for _, pr := range projections.WithCipher(p.Cipher, projections.All(nil, prefix)) {
-		tables := pr.(projections.TableOwner).Tables()
+		tables := pr.Tables()
 		before := dumpTables(ctx, t, p.Pool, tables...)
 		if _, err := projections.Rebuild(ctx, p.Store, pr, nil); err != nil {
 			t.Fatal(err)

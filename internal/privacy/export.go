@@ -14,6 +14,7 @@ import (
 	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 // Request is a compliance webhook of a shop as the merchant sees it.
@@ -55,7 +56,7 @@ func Requests(ctx context.Context, store *eventstore.Store, shop string) ([]Requ
 		}
 		r.Topic, r.CustomerID, r.Orders = rec.Topic, rec.CustomerID, rec.OrdersAffected
 		switch {
-		case rec.Topic == "customers/data_request":
+		case rec.Topic == shopify.TopicCustomersDataRequest:
 			r.Status = "export_ready"
 		case erased:
 			r.Status = "erased"

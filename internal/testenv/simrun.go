@@ -24,6 +24,11 @@ type SimRun struct {
 	Expected     struct {
 		Orders []ExpectedOrder `json:"orders"`
 	} `json:"expected"`
+	// Shopify is every order as Shopify holds it when the run ends, what
+	// the webhooks missed included: what reconciliation converges to.
+	Shopify struct {
+		Orders []ExpectedOrder `json:"orders"`
+	} `json:"shopify"`
 }
 
 // SimDelivery is one webhook POST the simulator made (or will make).

@@ -1,0 +1,3 @@
+ALTER TABLE shopify_reconciliation
+    DROP COLUMN claimed_by,
+    DROP COLUMN claimed_until;
