@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/shopify"
@@ -70,7 +71,10 @@ func (l *InventoryLookup) handle(ctx context.Context, e eventstore.Event) error 
 	}
 	// Each held level is synced by its own event's handling; per location
 	// the newest wins, so this repeats nothing a products webhook synced.
-	return l.update(ctx, e, shop, domain.InventoryStream(shop, key), syncDecision(shop, key, held.Level))
+	_, err = app.Update(ctx, l.store, domain.InventoryStream(shop, key), app.LoadInventory(shop, key),
+		func(inv *domain.Inventory) ([]domain.Event, error) { return inv.SetAvailableFromShopify(held.Level) },
+		app.By(shop, OutcomeMetadata(InventoryLookupHandlerName, e)))
+	return err
 }
 
 // lookUp asks Shopify for the item's variant and records the mapping; it
@@ -89,33 +93,15 @@ func (l *InventoryLookup) lookUp(ctx context.Context, source eventstore.Event, s
 			"shop", shop, "item", itemID, "found", found, "err", err)
 		return "", nil
 	}
-	var key string
-	err = l.update(ctx, source, shop, domain.InventoryItemStream(shop, itemID), func(history []domain.Event) ([]domain.Event, error) {
-		item, err := inventoryItemFrom(shop, itemID, history)
-		if err != nil {
-			return nil, err
-		}
-		events, err := item.Map(variant, sku)
-		key = domain.InventoryKey(sku, variant)
-		return events, err
-	})
-	return key, err
-}
-
-// update is load–decide–append on one stream with optimistic retry, the
-// events caused by source.
-func (l *InventoryLookup) update(ctx context.Context, source eventstore.Event, shop, stream string,
-	decide func(history []domain.Event) ([]domain.Event, error)) error {
-	_, err := l.store.Update(ctx, stream, eventstore.AnyVersion, func(stored []eventstore.Event) ([]eventstore.NewEvent, error) {
-		history, err := eventstore.Decode(stored)
-		if err != nil {
-			return nil, err
-		}
-		events, err := decide(history)
-		if err != nil || len(events) == 0 {
-			return nil, err
-		}
-		return eventstore.Encode(shop, OutcomeMetadata(InventoryLookupHandlerName, source), events...)
-	})
-	return err
+	res, err := app.Update(ctx, l.store, domain.InventoryItemStream(shop, itemID),
+		func(history []domain.Event) (*domain.InventoryItem, error) {
+			return inventoryItemFrom(shop, itemID, history)
+		},
+		func(item *domain.InventoryItem) ([]domain.Event, error) { return item.Map(variant, sku) },
+		app.By(shop, OutcomeMetadata(InventoryLookupHandlerName, source)))
+	if err != nil {
+		return "", err
+	}
+	key, _ := res.Aggregate.Key()
+	return key, nil
 }

@@ -329,8 +329,8 @@ func (a *adminAPI) queryRoots() map[string]rootField {
 
 // inventoryItem answers from the catalog, whose every product has one
 // variant with one inventory item.
-func (a *adminAPI) inventoryItem(_ string, args map[string]any) (any, []gqlError) {
-	id, errs := legacyID(args["id"], "InventoryItem")
+func (a *adminAPI) inventoryItem(c fieldCall) (any, []gqlError) {
+	id, errs := legacyID(c.args["id"], "InventoryItem")
 	if errs != nil {
 		return nil, errs
 	}
