@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 )
 
@@ -115,34 +116,23 @@ type inventoryWritten struct {
 	Position string `json:"position"`
 }
 
-// inventoryCommand answers a stock command; the stream name holds the shop,
-// so every item is the caller's own and a first command creates it.
-func (s *server) inventoryCommand(c *gin.Context, req any, command func(inv *domain.Inventory) ([]domain.Event, error)) {
+// inventoryCommand answers a stock command on the item named in the path.
+func (s *server) inventoryCommand(c *gin.Context, req any,
+	command func(by app.Caller, pre app.Precondition, key string) (app.Result[*domain.Inventory], error)) {
 	pre, ok := ifMatch(c)
 	if !ok || !bindJSON(c, req) {
 		return
 	}
-	shop, key := principalFrom(c).Shop, strings.TrimSpace(c.Param("key"))
-	load := func(history []domain.Event) (*domain.Inventory, error) {
-		inv, err := domain.NewInventory(shop, key)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range history {
-			inv.Apply(e)
-		}
-		return inv, nil
-	}
-	inv, res, err := updateAggregate(c, s, domain.InventoryStream(shop, key), pre, load, command)
+	res, err := command(callerOf(c), pre, strings.TrimSpace(c.Param("key")))
 	if err != nil {
 		s.problemFromError(c, err)
 		return
 	}
-	st := inv.Snapshot()
-	resp, err := jsonResponse(http.StatusOK, writeHeaders(res.Version, res.Position), inventoryWritten{
+	st := res.Aggregate.Snapshot()
+	resp, err := jsonResponse(http.StatusOK, writeHeaders(res.Appended.Version, res.Appended.Position), inventoryWritten{
 		inventoryItem: inventoryItem{Key: st.Key, OnHand: st.OnHand, Reserved: st.Reserved, Available: st.Available,
 			Backordered: st.Backordered, Version: int64(st.Version)},
-		Position: res.Position.String(),
+		Position: res.Appended.Position.String(),
 	})
 	if err != nil {
 		s.problemFromError(c, err)
@@ -158,8 +148,8 @@ type adjustRequest struct {
 
 func (s *server) adjustInventory(c *gin.Context) {
 	var req adjustRequest
-	s.inventoryCommand(c, &req, func(inv *domain.Inventory) ([]domain.Event, error) {
-		return inv.Adjust(req.Delta, req.Reason)
+	s.inventoryCommand(c, &req, func(by app.Caller, pre app.Precondition, key string) (app.Result[*domain.Inventory], error) {
+		return s.app.AdjustStock(c.Request.Context(), by, pre, app.AdjustStock{Key: key, Delta: req.Delta, Reason: req.Reason})
 	})
 }
 
@@ -170,10 +160,7 @@ type countRequest struct {
 
 func (s *server) countInventory(c *gin.Context) {
 	var req countRequest
-	s.inventoryCommand(c, &req, func(inv *domain.Inventory) ([]domain.Event, error) {
-		if req.OnHand == nil {
-			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "on_hand", Message: "is required"}}}
-		}
-		return inv.Count(*req.OnHand, req.Reason)
+	s.inventoryCommand(c, &req, func(by app.Caller, pre app.Precondition, key string) (app.Result[*domain.Inventory], error) {
+		return s.app.CountStock(c.Request.Context(), by, pre, app.CountStock{Key: key, OnHand: req.OnHand, Reason: req.Reason})
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/shops"
@@ -56,13 +57,14 @@ type Deps struct {
 // registers its routes from NewRouter.
 type server struct {
 	Deps
+	app             *app.App
 	limiter         *redis_rate.Limiter
 	placeholderHash []byte           // see newPlaceholderHash
 	positions       *positionWatcher // X-Min-Position waits
 }
 
 func newServer(d Deps) *server {
-	return &server{Deps: d, limiter: redis_rate.NewLimiter(d.Redis), placeholderHash: newPlaceholderHash(d.BcryptCost)}
+	return &server{Deps: d, app: app.New(d.Store), limiter: redis_rate.NewLimiter(d.Redis), placeholderHash: newPlaceholderHash(d.BcryptCost)}
 }
 
 // NewRouter builds the HTTP handler for the api role.

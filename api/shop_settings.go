@@ -1,15 +1,12 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/ordermill/ordermill/domain"
-	"github.com/ordermill/ordermill/eventstore"
 )
 
 // shopSettingsRoutes registers the caller's shop settings: everyone of the
@@ -25,28 +22,9 @@ type shopSettings struct {
 	Version int `json:"version"`
 }
 
-// loadShop rebuilds a shop from its stream; a shop without one is not found.
-func loadShop(history []domain.Event) (*domain.Shop, error) {
-	shop, err := domain.NewShopFromHistory(history)
-	if errors.Is(err, domain.ErrNotFound) {
-		return nil, errNotFound
-	}
-	return shop, err
-}
-
 func (s *server) getShopSettings(c *gin.Context) {
 	shopDomain := principalFrom(c).Shop
-	stored, err := s.Store.ReadStream(c.Request.Context(), domain.ShopStream(shopDomain), 1)
-	if errors.Is(err, eventstore.ErrStreamNotFound) {
-		err = errNotFound
-	}
-	var shop *domain.Shop
-	if err == nil {
-		var history []domain.Event
-		if history, err = eventstore.Decode(stored); err == nil {
-			shop, err = loadShop(history)
-		}
-	}
+	shop, err := s.app.Shop(c.Request.Context(), shopDomain)
 	if err != nil {
 		s.problemFromError(c, fmt.Errorf("settings of %s: %w", shopDomain, err))
 		return
@@ -66,19 +44,17 @@ func (s *server) patchShopSettings(c *gin.Context) {
 	if !ok || !bindJSON(c, &req) {
 		return
 	}
-	shop, res, err := updateAggregate(c, s, domain.ShopStream(principalFrom(c).Shop), pre, loadShop,
-		func(shop *domain.Shop) ([]domain.Event, error) {
-			next := shop.Settings()
-			if req.ShopifyOrderConfirmations != nil {
-				next.ShopifyOrderConfirmations = *req.ShopifyOrderConfirmations
-			}
-			return shop.ChangeSettings(next, time.Now())
-		})
+	res, err := s.app.ChangeShopSettings(c.Request.Context(), callerOf(c), pre, func(next *domain.ShopSettings) {
+		if req.ShopifyOrderConfirmations != nil {
+			next.ShopifyOrderConfirmations = *req.ShopifyOrderConfirmations
+		}
+	})
 	if err != nil {
 		s.problemFromError(c, err)
 		return
 	}
-	resp, err := jsonResponse(http.StatusOK, writeHeaders(res.Version, res.Position),
+	shop := res.Aggregate
+	resp, err := jsonResponse(http.StatusOK, writeHeaders(res.Appended.Version, res.Appended.Position),
 		shopSettings{ShopSettings: shop.Settings(), Version: shop.Version()})
 	if err != nil {
 		s.problemFromError(c, err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/platform"
@@ -103,21 +104,8 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 	local := func(id int64, cmd func(o *domain.Order) ([]domain.Event, error)) {
 		t.Helper()
 		stream := domain.OrderStream(domain.ShopifyOrderID(shop, id))
-		if _, err := store.Update(ctx, stream, eventstore.AnyVersion, func(history []eventstore.Event) ([]eventstore.NewEvent, error) {
-			events, err := eventstore.Decode(history)
-			if err != nil {
-				return nil, err
-			}
-			o, err := domain.NewOrderFromHistory(events)
-			if err != nil {
-				return nil, err
-			}
-			evs, err := cmd(o)
-			if err != nil {
-				return nil, err
-			}
-			return eventstore.Encode(shop, eventstore.Metadata{Actor: "test", Source: "api"}, evs...)
-		}); err != nil {
+		if _, err := app.Update(ctx, store, stream, domain.NewOrderFromHistory, cmd,
+			app.By(shop, eventstore.Metadata{Actor: "test", Source: "api"})); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 )
@@ -136,25 +137,10 @@ func (m *InventoryManager) recordBackorders(ctx context.Context, source eventsto
 // and returns the item's whole history of events, the new ones included.
 func (m *InventoryManager) apply(ctx context.Context, source eventstore.Event, shop, key string,
 	cmd func(*domain.Inventory) ([]domain.Event, error)) ([]domain.Event, error) {
-	var all []domain.Event
-	_, err := m.store.Update(ctx, domain.InventoryStream(shop, key), eventstore.AnyVersion,
-		func(history []eventstore.Event) ([]eventstore.NewEvent, error) {
-			inv, err := domain.NewInventory(shop, key)
-			if err != nil {
-				return nil, err
-			}
-			if all, err = eventstore.Decode(history); err != nil {
-				return nil, err
-			}
-			for _, ev := range all {
-				inv.Apply(ev)
-			}
-			out, err := cmd(inv)
-			if err != nil || len(out) == 0 {
-				return nil, err
-			}
-			all = append(all, out...)
-			return eventstore.Encode(shop, OutcomeMetadata(InventoryHandlerName, source), out...)
-		})
-	return all, err
+	var history []domain.Event
+	load := app.LoadInventory(shop, key)
+	res, err := app.Update(ctx, m.store, domain.InventoryStream(shop, key),
+		func(h []domain.Event) (*domain.Inventory, error) { history = h; return load(h) },
+		cmd, app.By(shop, OutcomeMetadata(InventoryHandlerName, source)))
+	return append(history, res.Events...), err
 }
