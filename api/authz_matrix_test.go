@@ -51,6 +51,7 @@ var routeRules = map[string]string{
 	"POST /api/v1/shops":          "O---",
 	"PATCH /api/v1/shops/:domain": "O---",
 	"GET /api/v1/shop/settings":   "OSAT",
+	"GET /api/v1/shop/backfill":   "OSAT",
 	"PATCH /api/v1/shop/settings": "O---",
 	"GET /api/v1/shop/install":    "O---",
 

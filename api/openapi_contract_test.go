@@ -224,6 +224,7 @@ func TestOpenAPIContract(t *testing.T) {
 	check(e.Do(t, http.MethodGet, "/api/v1/orders/00000000-0000-0000-0000-000000000001", owner, nil), http.StatusNotFound)
 	check(e.Do(t, http.MethodGet, "/api/v1/orders/export?status=cancelled", owner, nil), http.StatusOK)
 	check(e.Do(t, http.MethodGet, "/api/v1/dashboard", owner, nil), http.StatusOK)
+	check(e.Do(t, http.MethodGet, "/api/v1/shop/backfill", owner, nil), http.StatusOK)
 	check(e.Do(t, http.MethodGet, "/api/v1/dashboard?from=someday", owner, nil), http.StatusBadRequest)
 	check(e.Do(t, http.MethodPost, "/api/v1/dead-letters/requeue", owner, map[string]any{"handler": "email", "dry_run": true}), http.StatusOK)
 	check(e.Do(t, http.MethodPost, "/api/v1/webhooks/redeliver", owner, map[string]any{"topic": "orders/create", "dry_run": true}), http.StatusOK)

@@ -56,6 +56,8 @@ type Deps struct {
 	AuditInterval time.Duration
 	// ShopifyAPIVersion is the Admin API version calls name, shown in settings.
 	ShopifyAPIVersion string
+	// Backfill reports the install backfill's progress; nil: never started.
+	Backfill *workers.Reconciler
 }
 
 // server carries the dependencies every handler uses; each feature file
@@ -103,6 +105,7 @@ func NewRouter(d Deps) Handler {
 	s.webhookRoutes(r, v1)
 	s.shopRoutes(v1)
 	s.shopSettingsRoutes(v1)
+	s.backfillRoutes(v1)
 	s.deadLetterRoutes(v1)
 	s.reportRoutes(v1)
 	s.emailRoutes(v1)

@@ -35,9 +35,9 @@ func (e *installEnv) call(t *testing.T, access, method, path string, body any) (
 	return resp.StatusCode, out
 }
 
-// playOrders has the simulator send a run of orders to the installed shop
-// and waits until they are all in the read model.
-func (e *installEnv) playOrders(t *testing.T, shop string, params map[string]any) testenv.SimRun {
+// playRun has the simulator send a run to the installed shop and waits
+// until it is done.
+func (e *installEnv) playRun(t *testing.T, shop string, params map[string]any) testenv.SimRun {
 	t.Helper()
 	params["shop"], params["secret"], params["target"] = shop, e.cfg.ShopifyClientSecret, e.url
 	var run struct{ ID string }
@@ -49,6 +49,14 @@ func (e *installEnv) playOrders(t *testing.T, shop string, params map[string]any
 		e.sim.Do(t, http.MethodGet, "/_sim/runs/"+run.ID+"?deliveries=false", nil, &r)
 		return r.Status == "done"
 	})
+	return r
+}
+
+// playOrders plays a run to the installed shop and waits until every
+// webhook it sent is processed.
+func (e *installEnv) playOrders(t *testing.T, shop string, params map[string]any) testenv.SimRun {
+	t.Helper()
+	r := e.playRun(t, shop, params)
 	eventually(t, "every webhook of the run to be processed", func() bool {
 		return e.count(t, `SELECT count(*) FROM webhooks_view WHERE shop = $1 AND status = 'processed'`, shop) == r.Acknowledged
 	})

@@ -132,7 +132,7 @@ func (c *AdminClient) OrdersUpdatedSince(ctx context.Context, shop, token string
 			PageInfo gqlPageInfo `json:"pageInfo"`
 		} `json:"orders"`
 	}
-	vars := map[string]any{"query": "updated_at:>='" + since.UTC().Format(time.RFC3339) + "'"}
+	vars := map[string]any{"query": updatedSince(since)}
 	if after != "" {
 		vars["after"] = after
 	}
@@ -308,4 +308,27 @@ func legacyID(gid, kind string) (int64, bool) {
 	}
 	id, err := strconv.ParseInt(n, 10, 64)
 	return id, err == nil && id > 0
+}
+
+var ordersCountQuery = document("orders_count")
+
+// OrdersCount is how many of a shop's orders were updated at or after
+// since; exact is false when Shopify stopped counting at its limit.
+func (c *AdminClient) OrdersCount(ctx context.Context, shop, token string, since time.Time) (n int64, exact bool, err error) {
+	var data struct {
+		OrdersCount struct {
+			Count     int64  `json:"count"`
+			Precision string `json:"precision"`
+		} `json:"ordersCount"`
+	}
+	vars := map[string]any{"query": updatedSince(since)}
+	if err := c.query(ctx, shop, token, "OrdersCount", ordersCountQuery, vars, &data); err != nil {
+		return 0, false, err
+	}
+	return data.OrdersCount.Count, data.OrdersCount.Precision == "EXACT", nil
+}
+
+// updatedSince is the orders search query for orders updated at or after since.
+func updatedSince(since time.Time) string {
+	return "updated_at:>='" + since.UTC().Format(time.RFC3339) + "'"
 }

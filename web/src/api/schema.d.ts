@@ -938,6 +938,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/shop/backfill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How far the install's backfill of the last 60 days of orders has come
+         * @description Installing (and reinstalling) the app reads the shop's orders of the last 60 days (what Shopify lets an app see) back from Shopify and applies them as snapshots, marked as reconciliation. The progress is kept as each page is read; a failed run is retried by the periodic reconciliation and starts its count over.
+         */
+        get: operations["getShopBackfill"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/emails": {
         parameters: {
             query?: never;
@@ -3975,6 +3995,53 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getShopBackfill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The backfill's progress. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description failed means its last run failed; the next one starts over.
+                         * @enum {string}
+                         */
+                        status: "not_started" | "pending" | "running" | "done" | "failed";
+                        /**
+                         * Format: int64
+                         * @description Orders read so far in the current run.
+                         */
+                        orders_read: number;
+                        /**
+                         * Format: int64
+                         * @description Shopify's count of orders to read, taken when the run started.
+                         */
+                        orders_total: number | null;
+                        /** @description False when Shopify stopped counting at its limit (10,000). */
+                        total_exact: boolean;
+                        pages: number;
+                        /** Format: date-time */
+                        started_at: string | null;
+                        /** Format: date-time */
+                        finished_at: string | null;
+                        last_error: string | null;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["Problem"];
         };
     };
