@@ -208,9 +208,17 @@ func TestOpenAPIContract(t *testing.T) {
 	check(e.Do(t, http.MethodPost, path+"/pay", owner, map[string]any{}, "If-Match", `"9"`), http.StatusPreconditionFailed)
 	check(e.Do(t, http.MethodPost, path+"/pay", owner, map[string]any{}), http.StatusOK)
 	check(e.Do(t, http.MethodPost, path+"/pay", owner, map[string]any{}), http.StatusConflict)
-	check(e.Do(t, http.MethodPost, path+"/refund", owner, map[string]any{"amount": 100, "lines": []map[string]any{{"line_id": "1", "quantity": 1}}}), http.StatusOK)
+	check(e.Do(t, http.MethodPost, path+"/refund", owner, map[string]any{"amount": 100, "lines": []map[string]any{{"line_id": "1", "quantity": 1}},
+		"reason": "damaged", "restock": true}), http.StatusOK)
 	check(e.Do(t, http.MethodPost, path+"/cancel", owner, map[string]string{"reason": "customer changed their mind"}), http.StatusOK)
 	check(e.Do(t, http.MethodPost, path+"/cancel", owner, map[string]string{"reason": "again"}), http.StatusConflict)
+	shipped := "/api/v1/orders/" + placeOrder(t, e, owner, sampleOrder("contract@example.com")).ID
+	check(e.Do(t, http.MethodPatch, shipped, owner, map[string]any{"note": "Gift wrap", "tags": []string{"vip"}}), http.StatusOK)
+	check(e.Do(t, http.MethodPatch, shipped, owner, map[string]any{"tags": []string{strings.Repeat("x", 256)}}), http.StatusUnprocessableEntity)
+	check(e.Do(t, http.MethodPost, shipped+"/fulfil", owner, map[string]any{"lines": []map[string]any{{"line_id": "1", "quantity": 99}}}), http.StatusConflict)
+	check(e.Do(t, http.MethodPost, shipped+"/fulfil", owner, map[string]any{"lines": []map[string]any{{"line_id": "1", "quantity": 1}},
+		"carrier": "UPS", "tracking_number": "1Z999", "tracking_url": "https://ups.example.test/1Z999"}), http.StatusOK)
+	check(e.Do(t, http.MethodPost, shipped+"/fulfil", owner, map[string]any{}), http.StatusOK)
 	check(e.Do(t, http.MethodPost, "/api/v1/orders", owner, map[string]any{"currency": "EUR", "lines": []any{}}), http.StatusUnprocessableEntity)
 	check(e.Do(t, http.MethodPost, "/api/v1/orders", owner, "{}", "Content-Type", "text/plain"), http.StatusUnsupportedMediaType)
 	check(e.Do(t, http.MethodGet, "/api/v1/orders/00000000-0000-0000-0000-000000000001", owner, nil), http.StatusNotFound)
@@ -229,6 +237,7 @@ func TestOpenAPIContract(t *testing.T) {
 	check(e.Fresh(t, "/api/v1/inventory?backordered=false", owner, inv.Position), http.StatusOK)
 	check(e.Do(t, http.MethodPost, "/api/v1/inventory/SKU-C/count", owner, map[string]any{"reason": "x"}), http.StatusUnprocessableEntity)
 	check(e.Do(t, http.MethodGet, "/api/v1/inventory/NOPE", owner, nil), http.StatusNotFound)
+	check(e.Do(t, http.MethodGet, "/api/v1/inventory/SKU-C/history?limit=1", owner, nil), http.StatusOK)
 	check(e.Do(t, http.MethodGet, "/api/v1/cache/stats", owner, nil), http.StatusOK)
 	check(e.Do(t, http.MethodGet, "/api/v1/status/lag", owner, nil), http.StatusOK)
 	// Ready or not (the relay may still be electing a leader): both are described.
@@ -242,6 +251,7 @@ func TestOpenAPIContract(t *testing.T) {
 	check(e.Do(t, http.MethodGet, "/api/v1/shop/settings", owner, nil), http.StatusOK)
 	check(e.Do(t, http.MethodPatch, "/api/v1/shop/settings", owner, map[string]any{"shopify_order_confirmations": true}), http.StatusOK)
 	check(e.Do(t, http.MethodGet, "/api/v1/shops", owner, nil), http.StatusOK)
+	check(e.Do(t, http.MethodGet, "/api/v1/shop/install", owner, nil), http.StatusOK)
 	check(e.Do(t, http.MethodPatch, "/api/v1/shops/"+shop, owner, map[string]any{
 		"webhook_secrets": []string{"contract-secret", "next-secret"},
 	}), http.StatusOK)

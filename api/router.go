@@ -51,6 +51,11 @@ type Deps struct {
 	// OperatorTokenHash is OperatorTokenHash(ORDERMILL_OPERATOR_TOKEN); nil
 	// leaves the operator routes to nobody (the CLI does their work).
 	OperatorTokenHash []byte
+
+	// AuditInterval is ORDERMILL_AUDIT_INTERVAL (0: off), shown on the audit page.
+	AuditInterval time.Duration
+	// ShopifyAPIVersion is the Admin API version calls name, shown in settings.
+	ShopifyAPIVersion string
 }
 
 // server carries the dependencies every handler uses; each feature file
@@ -64,7 +69,11 @@ type server struct {
 }
 
 func newServer(d Deps) *server {
-	return &server{Deps: d, app: app.New(d.Store), limiter: redis_rate.NewLimiter(d.Redis), placeholderHash: newPlaceholderHash(d.BcryptCost)}
+	uses := app.New(d.Store)
+	if d.Shopify != nil && d.Shopify.Admin != nil && d.Shops != nil {
+		uses.WithShopify(shopifyAccess(d.Shopify.Admin, d.Shops))
+	}
+	return &server{Deps: d, app: uses, limiter: redis_rate.NewLimiter(d.Redis), placeholderHash: newPlaceholderHash(d.BcryptCost)}
 }
 
 // NewRouter builds the HTTP handler for the api role.

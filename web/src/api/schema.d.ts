@@ -325,7 +325,12 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Set an order's note and tags
+         * @description Names the order by its id only. `tags` replaces every tag; a field left out
+         *     stays as it is. For a Shopify order the change is made in Shopify first.
+         */
+        patch: operations["annotateOrder"];
         trace?: never;
     };
     "/api/v1/orders/{id}/events": {
@@ -404,6 +409,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orders/{id}/fulfil": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ship units of an order, with the carrier's tracking
+         * @description `lines` empty or absent ships everything not yet shipped. For a Shopify
+         *     order the fulfilment is created in Shopify first, over the order's
+         *     fulfillment orders, and the order follows Shopify's answer.
+         */
+        post: operations["fulfilOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/inventory": {
         parameters: {
             query?: never;
@@ -441,6 +470,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/inventory/{key}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The SKU, or `variant-<id>` for items without one. */
+                key: components["parameters"]["InventoryKey"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What changed the item's stock, newest first
+         * @description Read from the item's own event stream, so it is complete as soon as a write answers: reservations and releases by orders, shipments, adjustments, counts and Shopify's levels per location, with who made each.
+         */
+        get: operations["inventoryHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/inventory/{key}/adjust": {
         parameters: {
             query?: never;
@@ -453,7 +505,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change stock on hand by a delta (received, damaged, lost) */
+        /**
+         * Change stock on hand by a delta (received, damaged, lost)
+         * @description An item whose stock Shopify keeps (it has Shopify levels) is changed in
+         *     Shopify first (inventoryAdjustQuantities at one location); the item then
+         *     takes Shopify's new level. Shopify's refusal answers 422 with its reasons
+         *     in `shopify_errors`. An `Idempotency-Key` header is passed on to Shopify,
+         *     so a retry with it changes the stock once.
+         */
         post: operations["adjustInventory"];
         delete?: never;
         options?: never;
@@ -859,6 +918,26 @@ export interface paths {
         patch: operations["patchShopSettings"];
         trace?: never;
     };
+    "/api/v1/shop/install": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How the caller's shop is connected to Shopify (owners)
+         * @description Whether the app is installed, how (OAuth, token exchange, the client-credentials grant, or a token made by hand and added through the CLI or the API), the Admin API version calls name, the granted scopes, the webhook subscriptions the periodic check last confirmed and the last reconciliation run. Never a token or secret.
+         */
+        get: operations["getShopInstall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/emails": {
         parameters: {
             query?: never;
@@ -953,6 +1032,26 @@ export interface paths {
          * @description Every stream of every shop, and the newest trusted signed checkpoint with its count of settled events. Shop users get 403.
          */
         post: operations["runVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the scheduled audits last did
+         * @description The schedule (ORDERMILL_AUDIT_INTERVAL), the outcome and time of the last recorded verify run of the whole log, and the newest signed checkpoint. A recorded run spans every shop, so its counts and findings are not shown here.
+         */
+        get: operations["auditStatus"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1290,6 +1389,49 @@ export interface components {
             global_position: number;
             detail: string;
         };
+        ShopInstall: {
+            shop: string;
+            installed: boolean;
+            /** Format: date-time */
+            uninstalled_at: string | null;
+            /**
+             * @description How the shop got its Admin API token: OAuth, token exchange (embedded app), the client-credentials grant (the merchant's own app), or a token made by hand and added through the CLI, the API or otherwise (access_token).
+             * @enum {string}
+             */
+            method: "oauth" | "token_exchange" | "client_credentials" | "cli" | "api" | "access_token";
+            /** @example 2026-10 */
+            api_version: string;
+            scopes: string[];
+            /** @description Webhook topics the last successful subscription check found subscribed; null before one. */
+            subscriptions: number | null;
+            /** Format: date-time */
+            subscriptions_checked_at: string | null;
+            /**
+             * Format: date-time
+             * @description When reconciliation last read the shop's orders from Shopify; null before it did.
+             */
+            reconciled_at: string | null;
+            /** @description The last reconciliation run's error; empty when it succeeded. */
+            reconciliation_error: string;
+        };
+        AuditStatus: {
+            /** @description Seconds between scheduled verify runs of the whole log; null when the schedule is off. */
+            schedule_seconds: number | null;
+            /** @description The last recorded verify run of the whole log (scheduled or the operator's). */
+            last_run: {
+                /** Format: date-time */
+                finished_at: string;
+                /** @description The run found nothing. */
+                ok: boolean;
+            } | null;
+            /** @description The newest signed checkpoint; a verify run checks its signer and heads. */
+            checkpoint: {
+                id: number;
+                /** Format: date-time */
+                signed_at: string;
+                key_id: string;
+            } | null;
+        };
         ShopVerify: {
             shop: string;
             /** @description Nothing was found. */
@@ -1324,6 +1466,19 @@ export interface components {
                 /** @example lines[0].quantity */
                 field: string;
                 message: string;
+            }[];
+            /** @description Shopify's reasons for refusing an action on a Shopify order, as it gave them. */
+            shopify_errors?: {
+                /**
+                 * @example [
+                 *       "refundLineItems",
+                 *       "0",
+                 *       "quantity"
+                 *     ]
+                 */
+                field: string[] | null;
+                message: string;
+                code?: string;
             }[];
         };
         Readiness: {
@@ -1446,7 +1601,14 @@ export interface components {
             test: boolean;
             /** @description Stream version, also the ETag. */
             version: number;
+            /** @description The actions the order's state allows now, as the domain decides them: what a client should offer. A command can still be refused for its input, or for a change that came in between. */
+            allowed_actions: components["schemas"]["OrderAction"][];
         };
+        /**
+         * @description cancel, pay and refund are POST /orders/{id}/cancel, /pay and /refund; fulfil is a shipment of what is left unfulfilled; annotate (note and tags) is listed once its command exists.
+         * @enum {string}
+         */
+        OrderAction: "cancel" | "pay" | "refund" | "fulfil" | "annotate";
         OrderLine: {
             id: string;
             sku: string;
@@ -1574,7 +1736,8 @@ export interface components {
             /** @description The name of the user or API token in metadata.actor; empty for workers, webhooks and the deleted. */
             actor_name: string;
         };
-        InventoryItem: {
+        InventoryFigures: {
+            /** @description The SKU, or variant-<id> for a variant without one. */
             key: string;
             on_hand: number;
             reserved: number;
@@ -1583,6 +1746,42 @@ export interface components {
             /** @description Units sold beyond stock. */
             backordered: number;
             version: number;
+            /** @description Shopify's available figure per location, as its stock webhooks last said. */
+            locations: {
+                /** Format: int64 */
+                location_id: number;
+                available: number;
+            }[];
+        };
+        InventoryItem: components["schemas"]["InventoryFigures"] & {
+            /** @description The product title of the newest order line that sold the item; empty before one. */
+            title: string;
+            /** @description That line's SKU. */
+            sku: string;
+            /**
+             * Format: int64
+             * @description That line's Shopify variant.
+             */
+            variant_id: number | null;
+        };
+        InventoryChange: {
+            /** @description The event's version in the item's stream. */
+            version: number;
+            /** @enum {string} */
+            kind: "reserved" | "released" | "shipped" | "backordered" | "adjusted" | "counted" | "shopify_level";
+            /** Format: date-time */
+            recorded_at: string;
+            /** @description Units reserved, released, shipped or backordered; the change of an adjustment; the on-hand figure a count set; Shopify's available figure at location_id. */
+            quantity: number;
+            reason: string;
+            /** Format: uuid */
+            order_id: string | null;
+            /** Format: int64 */
+            location_id: number | null;
+            /** @description Who made it: user:<id>, token:<id>, or the worker or webhook that did. */
+            actor: string;
+            /** @description The person's or token's name; empty for others. */
+            actor_name: string;
         };
         Webhook: {
             /** Format: uuid */
@@ -1812,7 +2011,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["InventoryItem"] & components["schemas"]["Positioned"];
+                "application/json": components["schemas"]["InventoryFigures"] & components["schemas"]["Positioned"];
             };
         };
     };
@@ -2440,6 +2639,70 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    annotateOrder: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of the version the change is based on, like "3", or * for any. Compared strongly (RFC 9110): a weak W/"3" never matches and the write answers 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The order's id; or its Shopify id (digits); or its name, like `#1083`
+                 *     (percent-encoded: `%231083`). A Shopify id wins over a name; a name
+                 *     that several orders share answers 409.
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    note?: string;
+                    tags?: string[];
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["OrderWritten"];
+            /**
+             * @description Shopify accepted the action on a Shopify order, but the order is too large
+             *     to read back at once: it follows from Shopify's webhooks.
+             */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Invalid"];
+            /**
+             * @description A Shopify order's action did not get Shopify's answer (throttled, down,
+             *     timed out): nothing changed, and trying again is safe.
+             */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
     listOrderEvents: {
         parameters: {
             query?: never;
@@ -2488,12 +2751,39 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /**
+                     * @description For a Shopify order, one of Shopify's reasons (customer, declined,
+                     *     fraud, inventory, staff, other) is sent as it is; any other text is
+                     *     sent as reason "other" with the text as the staff note.
+                     */
                     reason: string;
+                    /**
+                     * @description Shopify orders only. Pay back what was paid, to the original payment methods.
+                     * @default false
+                     */
+                    refund?: boolean;
+                    /**
+                     * @description Shopify orders only. Put the units back in stock.
+                     * @default true
+                     */
+                    restock?: boolean;
                 };
             };
         };
         responses: {
             200: components["responses"]["OrderWritten"];
+            /**
+             * @description Shopify accepted the action on a Shopify order, but the order is too large
+             *     to read back at once: it follows from Shopify's webhooks.
+             */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -2503,6 +2793,19 @@ export interface operations {
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Invalid"];
+            /**
+             * @description A Shopify order's action did not get Shopify's answer (throttled, down,
+             *     timed out): nothing changed, and trying again is safe.
+             */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             default: components["responses"]["Problem"];
         };
     };
@@ -2531,6 +2834,18 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["OrderWritten"];
+            /**
+             * @description Shopify accepted the action on a Shopify order, but the order is too large
+             *     to read back at once: it follows from Shopify's webhooks.
+             */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -2540,6 +2855,19 @@ export interface operations {
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Invalid"];
+            /**
+             * @description A Shopify order's action did not get Shopify's answer (throttled, down,
+             *     timed out): nothing changed, and trying again is safe.
+             */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             default: components["responses"]["Problem"];
         };
     };
@@ -2566,11 +2894,30 @@ export interface operations {
                         line_id: string;
                         quantity: number;
                     }[];
+                    /** @description Why, kept with the refund (a Shopify refund's note). */
+                    reason?: string;
+                    /**
+                     * @description Shopify orders only. Put the refunded units back in stock.
+                     * @default false
+                     */
+                    restock?: boolean;
                 };
             };
         };
         responses: {
             200: components["responses"]["OrderWritten"];
+            /**
+             * @description Shopify accepted the action on a Shopify order, but the order is too large
+             *     to read back at once: it follows from Shopify's webhooks.
+             */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -2580,6 +2927,90 @@ export interface operations {
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Invalid"];
+            /**
+             * @description A Shopify order's action did not get Shopify's answer (throttled, down,
+             *     timed out): nothing changed, and trying again is safe.
+             */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    fulfilOrder: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of the version the change is based on, like "3", or * for any. Compared strongly (RFC 9110): a weak W/"3" never matches and the write answers 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    lines?: {
+                        line_id: string;
+                        quantity: number;
+                    }[];
+                    /** @description The tracking company, like UPS. */
+                    carrier?: string;
+                    tracking_number?: string;
+                    /** Format: uri */
+                    tracking_url?: string;
+                    /**
+                     * @description Shopify orders only. Shopify emails the customer the shipment.
+                     * @default false
+                     */
+                    notify_customer?: boolean;
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["OrderWritten"];
+            /**
+             * @description Shopify accepted the action on a Shopify order, but the order is too large
+             *     to read back at once: it follows from Shopify's webhooks.
+             */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Invalid"];
+            /**
+             * @description A Shopify order's action did not get Shopify's answer (throttled, down,
+             *     timed out): nothing changed, and trying again is safe.
+             */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             default: components["responses"]["Problem"];
         };
     };
@@ -2653,12 +3084,48 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    inventoryHistory: {
+        parameters: {
+            query?: {
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The SKU, or `variant-<id>` for items without one. */
+                key: components["parameters"]["InventoryKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of changes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["InventoryChange"][];
+                        next_cursor: components["schemas"]["NextCursor"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
     adjustInventory: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The ETag of the version the change is based on, like "3", or * for any. Compared strongly (RFC 9110): a weak W/"3" never matches and the write answers 412. */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                "Idempotency-Key"?: string;
             };
             path: {
                 /** @description The SKU, or `variant-<id>` for items without one. */
@@ -2671,7 +3138,17 @@ export interface operations {
                 "application/json": {
                     /** @description Not zero; may not take on hand below zero. */
                     delta: number;
+                    /**
+                     * @description For an item Shopify keeps, one of Shopify's reasons (correction,
+                     *     damaged, received, restock, shrinkage, …) is sent as it is; any
+                     *     other is sent as a correction.
+                     */
                     reason: string;
+                    /**
+                     * @description The Shopify location of an item Shopify keeps; may be left out
+                     *     when Shopify stocks the item at one location.
+                     */
+                    location_id?: string;
                 };
             };
         };
@@ -2680,6 +3157,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -2713,6 +3191,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3475,6 +3954,30 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    getShopInstall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The install status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopInstall"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
     listEmails: {
         parameters: {
             query?: {
@@ -3697,6 +4200,29 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    auditStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The audit status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditStatus"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["Problem"];
         };
     };
