@@ -9,7 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/eventstore"
 )
 
@@ -66,19 +66,10 @@ func (s *server) awaitMinPosition(c *gin.Context, projection string) (requested,
 	return true, true
 }
 
-// precondition is a request's If-Match: the stream version it expects.
-type precondition struct {
-	version int64
-	present bool
-	// weak marks a W/ tag, which If-Match compares strongly and so never
-	// matches (RFC 9110 §13.1.1): the write answers 412.
-	weak bool
-}
-
 // ifMatch parses If-Match: `"<version>"`, `W/"<version>"` (which never
 // matches) or `*` (any current version). ok is false when the header is
 // malformed and the request was answered.
-func ifMatch(c *gin.Context) (pre precondition, ok bool) {
+func ifMatch(c *gin.Context) (pre app.Precondition, ok bool) {
 	raw := strings.TrimSpace(c.GetHeader("If-Match"))
 	if raw == "" || raw == "*" {
 		return pre, true
@@ -89,47 +80,12 @@ func ifMatch(c *gin.Context) (pre precondition, ok bool) {
 		abortProblem(c, http.StatusBadRequest, `If-Match must be an ETag of this API, like "3"`)
 		return pre, false
 	}
-	return precondition{version: v, present: true, weak: weak}, true
+	return app.Precondition{Version: v, Present: true, Weak: weak}, true
 }
 
-// aggregate is what updateAggregate needs of domain.Order and domain.Inventory.
-type aggregate interface {
-	Apply(e domain.Event)
-	Version() int
-}
-
-// updateAggregate is load–decide–append for one request. load rebuilds the
-// aggregate (errNotFound when it is not the caller's), If-Match is checked
-// only then, so a 412 never reveals another shop's aggregate, and command
-// decides. Without If-Match a concurrent writer's conflict is retried on
-// fresh history. The aggregate is returned with the new events applied.
-func updateAggregate[A aggregate](c *gin.Context, s *server, stream string, pre precondition,
-	load func([]domain.Event) (A, error), command func(A) ([]domain.Event, error)) (A, eventstore.AppendResult, error) {
-	var agg A
-	res, err := s.Store.Update(c.Request.Context(), stream, eventstore.AnyVersion,
-		func(stored []eventstore.Event) ([]eventstore.NewEvent, error) {
-			history, err := eventstore.Decode(stored)
-			if err != nil {
-				return nil, err
-			}
-			a, err := load(history)
-			if err != nil {
-				return nil, err
-			}
-			if pre.present && (pre.weak || pre.version != int64(a.Version())) {
-				return nil, &eventstore.ConflictError{Stream: stream, Expected: eventstore.Exact(pre.version)}
-			}
-			events, err := command(a)
-			if err != nil {
-				return nil, err
-			}
-			for _, e := range events {
-				a.Apply(e)
-			}
-			agg = a
-			return eventstore.Encode(principalFrom(c).Shop, eventMeta(c), events...)
-		})
-	return agg, res, err
+// callerOf is the authenticated caller as the application layer knows it.
+func callerOf(c *gin.Context) app.Caller {
+	return app.Caller{Shop: principalFrom(c).Shop, Meta: eventMeta(c)}
 }
 
 // etag is a stream version as an HTTP entity tag.

@@ -26,15 +26,15 @@ func (s *server) problemFromError(c *gin.Context, err error) {
 			fields[i] = FieldError{Field: f.Field, Message: f.Message}
 		}
 		abortProblem(c, http.StatusUnprocessableEntity, "the request has invalid fields", fields...)
-	case errors.As(err, &transition):
-		abortProblem(c, http.StatusConflict, transition.Error())
-	case errors.Is(err, domain.ErrOverFulfilment), errors.Is(err, domain.ErrOverRefund),
-		errors.Is(err, domain.ErrInsufficientStock), errors.Is(err, errConflict):
-		abortProblem(c, http.StatusConflict, err.Error())
 	case errors.Is(err, eventstore.ErrConcurrency):
 		abortProblem(c, http.StatusPreconditionFailed, "the resource changed since the version in If-Match")
 	case errors.Is(err, eventstore.ErrStreamNotFound), errors.Is(err, domain.ErrNotFound), errors.Is(err, errNotFound):
 		abortProblem(c, http.StatusNotFound, "no such resource")
+	case errors.As(err, &transition):
+		abortProblem(c, http.StatusConflict, transition.Error())
+	case domain.IsRejection(err), errors.Is(err, errConflict):
+		// The aggregate's state refuses the command.
+		abortProblem(c, http.StatusConflict, err.Error())
 	case errors.Is(err, errUnavailable):
 		s.Logger.ErrorContext(c.Request.Context(), "credential store unavailable", "err", err,
 			"path", c.Request.URL.Path, "request_id", c.GetString("request_id"))

@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/shops"
@@ -200,9 +201,9 @@ func (s *server) ensureOwner(ctx context.Context, shop string, info shopify.Shop
 	if strings.TrimSpace(name) == "" {
 		name = info.Name
 	}
-	_, err = RegisterUser(ctx, s.Store, NewUser{Shop: shop, Email: email, Name: name, Role: domain.RoleOwner,
-		Password: base64.RawURLEncoding.EncodeToString(pw), BcryptCost: s.BcryptCost, Meta: meta})
-	if err != nil && !errors.Is(err, ErrEmailTaken) {
+	_, err = s.app.RegisterUser(ctx, app.Caller{Shop: shop, Meta: meta}, app.NewUser{Email: email, Name: name,
+		Role: domain.RoleOwner, Password: base64.RawURLEncoding.EncodeToString(pw), BcryptCost: s.BcryptCost})
+	if err != nil && !errors.Is(err, app.ErrEmailTaken) {
 		return userRow{}, err
 	}
 	return s.userByEmail(ctx, shop, email)

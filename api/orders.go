@@ -19,6 +19,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/projections"
@@ -46,12 +47,13 @@ type orderWritten struct {
 	Position string `json:"position"`
 }
 
-func orderResponse(status int, o *domain.Order, res eventstore.AppendResult) (storedResponse, error) {
-	h := writeHeaders(res.Version, res.Position)
+func orderResponse(status int, res app.Result[*domain.Order]) (storedResponse, error) {
+	o := res.Aggregate
+	h := writeHeaders(res.Appended.Version, res.Appended.Position)
 	if status == http.StatusCreated {
 		h["Location"] = "/api/v1/orders/" + o.ID().String()
 	}
-	return jsonResponse(status, h, orderWritten{orderDetail: orderFromState(o.Snapshot()), Position: res.Position.String()})
+	return jsonResponse(status, h, orderWritten{orderDetail: orderFromState(o.Snapshot()), Position: res.Appended.Position.String()})
 }
 
 type createOrderRequest struct {
@@ -110,35 +112,19 @@ func (s *server) createOrder(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	p := principalFrom(c)
-	s.idempotentWrite(c, p.Shop, req, func(ctx context.Context, tx pgx.Tx) (storedResponse, error) {
-		events, err := domain.PlaceOrder(req.command(p.Shop, uuid.New(), time.Now()))
+	by := callerOf(c)
+	s.idempotentWrite(c, by.Shop, req, func(ctx context.Context, tx pgx.Tx) (storedResponse, error) {
+		res, err := s.app.PlaceOrder(ctx, by, req.command(by.Shop, uuid.New(), time.Now()), app.InTx(tx))
 		if err != nil {
 			return storedResponse{}, err
 		}
-		order, err := domain.NewOrderFromHistory(events)
-		if err != nil {
-			return storedResponse{}, err
-		}
-		encoded, err := eventstore.Encode(p.Shop, eventMeta(c), events...)
-		if err == nil {
-			err = s.Store.Seal(ctx, encoded) // AppendTx stores what it is given
-		}
-		if err != nil {
-			return storedResponse{}, err
-		}
-		res, err := eventstore.AppendTx(ctx, tx, eventstore.StreamAppend{
-			Stream: domain.OrderStream(order.ID()), Expected: eventstore.NoStream, Events: encoded,
-		})
-		if err != nil {
-			return storedResponse{}, err
-		}
-		return orderResponse(http.StatusCreated, order, res)
+		return orderResponse(http.StatusCreated, res)
 	})
 }
 
 // orderCommand answers a command on an existing order of the caller's shop.
-func (s *server) orderCommand(c *gin.Context, req any, command func(o *domain.Order, now time.Time) ([]domain.Event, error)) {
+func (s *server) orderCommand(c *gin.Context, req any,
+	command func(by app.Caller, pre app.Precondition, id uuid.UUID) (app.Result[*domain.Order], error)) {
 	id, ok := pathID(c)
 	if !ok {
 		return
@@ -147,21 +133,12 @@ func (s *server) orderCommand(c *gin.Context, req any, command func(o *domain.Or
 	if !ok || !bindJSON(c, req) {
 		return
 	}
-	shop := principalFrom(c).Shop
-	load := func(history []domain.Event) (*domain.Order, error) {
-		o, err := domain.NewOrderFromHistory(history)
-		if err == nil && o.Snapshot().Shop != shop {
-			err = errNotFound
-		}
-		return o, err
-	}
-	order, res, err := updateAggregate(c, s, domain.OrderStream(id), pre, load,
-		func(o *domain.Order) ([]domain.Event, error) { return command(o, time.Now()) })
+	res, err := command(callerOf(c), pre, id)
 	if err != nil {
 		s.problemFromError(c, err)
 		return
 	}
-	resp, err := orderResponse(http.StatusOK, order, res)
+	resp, err := orderResponse(http.StatusOK, res)
 	if err != nil {
 		s.problemFromError(c, err)
 		return
@@ -175,8 +152,8 @@ type cancelRequest struct {
 
 func (s *server) cancelOrder(c *gin.Context) {
 	var req cancelRequest
-	s.orderCommand(c, &req, func(o *domain.Order, now time.Time) ([]domain.Event, error) {
-		return o.Cancel(req.Reason, now)
+	s.orderCommand(c, &req, func(by app.Caller, pre app.Precondition, id uuid.UUID) (app.Result[*domain.Order], error) {
+		return s.app.CancelOrder(c.Request.Context(), by, pre, app.CancelOrder{ID: id, Reason: req.Reason})
 	})
 }
 
@@ -186,12 +163,8 @@ type payRequest struct {
 
 func (s *server) payOrder(c *gin.Context) {
 	var req payRequest
-	s.orderCommand(c, &req, func(o *domain.Order, now time.Time) ([]domain.Event, error) {
-		amount := o.Snapshot().Total
-		if req.Amount != nil {
-			amount = *req.Amount
-		}
-		return o.MarkPaid(amount, now)
+	s.orderCommand(c, &req, func(by app.Caller, pre app.Precondition, id uuid.UUID) (app.Result[*domain.Order], error) {
+		return s.app.PayOrder(c.Request.Context(), by, pre, app.PayOrder{ID: id, Amount: req.Amount})
 	})
 }
 
@@ -204,11 +177,9 @@ type refundRequest struct {
 
 func (s *server) refundOrder(c *gin.Context) {
 	var req refundRequest
-	s.orderCommand(c, &req, func(o *domain.Order, now time.Time) ([]domain.Event, error) {
-		if req.RefundID == "" {
-			req.RefundID = uuid.NewString()
-		}
-		return o.Refund(req.RefundID, req.Amount, req.Lines, now)
+	s.orderCommand(c, &req, func(by app.Caller, pre app.Precondition, id uuid.UUID) (app.Result[*domain.Order], error) {
+		return s.app.RefundOrder(c.Request.Context(), by, pre,
+			app.RefundOrder{ID: id, RefundID: req.RefundID, Amount: req.Amount, Lines: req.Lines})
 	})
 }
 

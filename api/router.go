@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/shops"
@@ -50,19 +51,25 @@ type Deps struct {
 	// OperatorTokenHash is OperatorTokenHash(ORDERMILL_OPERATOR_TOKEN); nil
 	// leaves the operator routes to nobody (the CLI does their work).
 	OperatorTokenHash []byte
+
+	// AuditInterval is ORDERMILL_AUDIT_INTERVAL (0: off), shown on the audit page.
+	AuditInterval time.Duration
+	// ShopifyAPIVersion is the Admin API version calls name, shown in settings.
+	ShopifyAPIVersion string
 }
 
 // server carries the dependencies every handler uses; each feature file
 // registers its routes from NewRouter.
 type server struct {
 	Deps
+	app             *app.App
 	limiter         *redis_rate.Limiter
 	placeholderHash []byte           // see newPlaceholderHash
 	positions       *positionWatcher // X-Min-Position waits
 }
 
 func newServer(d Deps) *server {
-	return &server{Deps: d, limiter: redis_rate.NewLimiter(d.Redis), placeholderHash: newPlaceholderHash(d.BcryptCost)}
+	return &server{Deps: d, app: app.New(d.Store), limiter: redis_rate.NewLimiter(d.Redis), placeholderHash: newPlaceholderHash(d.BcryptCost)}
 }
 
 // NewRouter builds the HTTP handler for the api role.

@@ -12,8 +12,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
-	"github.com/ordermill/ordermill/eventstore"
 )
 
 // tokenRow is an api_tokens row as listed; the secret itself is never stored.
@@ -62,25 +62,8 @@ func (s *server) createToken(c *gin.Context) {
 	if req.ExpiresAt != nil {
 		cmd.ExpiresAt = *req.ExpiresAt
 	}
-	events, err := domain.CreateAPIToken(cmd)
-	if err != nil {
-		s.problemFromError(c, err)
-		return
-	}
-	e := events[0].(domain.APITokenCreated)
-	ctx := c.Request.Context()
-	_, err = appendInline(ctx, s.Store, domain.APITokenStream(e.TokenID), eventstore.NoStream, p.Shop, eventMeta(c), events,
-		func(tx pgx.Tx) error {
-			var expires *time.Time
-			if !e.ExpiresAt.IsZero() {
-				expires = &e.ExpiresAt
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO api_tokens
-				(id, shop, name, role, token_hash, prefix, created_by, owner_id, created_at, expires_at, version)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)`,
-				e.TokenID, e.Shop, e.Name, e.Role, e.TokenHash, e.Prefix, p.Actor(), p.Owner, e.CreatedAt, expires)
-			return err
-		})
+	e, err := s.app.CreateAPIToken(c.Request.Context(), callerOf(c),
+		app.NewAPIToken{CreateAPITokenCommand: cmd, CreatedBy: p.Actor(), Owner: p.Owner})
 	if err != nil {
 		s.problemFromError(c, err)
 		return
@@ -123,26 +106,11 @@ func (s *server) revokeToken(c *gin.Context) {
 	if !ok {
 		return
 	}
-	now := time.Now()
-	err := s.updateToken(c, id, now, func(t *domain.APIToken) ([]domain.Event, error) { return t.Revoke(now) })
-	if err != nil {
+	if err := s.app.RevokeAPIToken(c.Request.Context(), callerOf(c), id, (*domain.APIToken).Revoke); err != nil {
 		s.problemFromError(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
-}
-
-// updateToken appends what decide makes of a token of the caller's shop; the
-// only change a token knows is its revocation.
-func (s *server) updateToken(c *gin.Context, id uuid.UUID, now time.Time, decide func(*domain.APIToken) ([]domain.Event, error)) error {
-	ctx := c.Request.Context()
-	_, err := updateInline(ctx, s.Store, domain.APITokenStream(id), principalFrom(c).Shop, eventMeta(c),
-		domain.NewAPITokenFromHistory, decide,
-		func(tx pgx.Tx, t *domain.APIToken) error {
-			_, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = $2, version = $3 WHERE id = $1`, t.ID(), now, t.Version())
-			return err
-		})
-	return err
 }
 
 // revokeUnbackedTokens revokes the tokens that derive from owner and that
@@ -158,9 +126,8 @@ func (s *server) revokeUnbackedTokens(c *gin.Context, owner *domain.User) error 
 	if err != nil {
 		return err
 	}
-	now := time.Now()
 	for _, id := range ids {
-		if err := s.updateToken(c, id, now, func(t *domain.APIToken) ([]domain.Event, error) {
+		if err := s.app.RevokeAPIToken(c.Request.Context(), callerOf(c), id, func(t *domain.APIToken, now time.Time) ([]domain.Event, error) {
 			return t.RevokeForOwner(owner, now)
 		}); err != nil {
 			return fmt.Errorf("revoke token %s: %w", id, err)

@@ -22,6 +22,17 @@ var (
 	ErrNotFound = errors.New("not found")
 )
 
+// IsRejection reports whether err is the domain refusing a command, for its
+// input or for the aggregate's state, rather than a failure that a retry
+// could fix. It is the one list of business rejections: the API answers them
+// 4xx and the webhook processor records them as failed, not retried.
+func IsRejection(err error) bool {
+	var validation *ValidationError
+	return errors.As(err, &validation) || errors.Is(err, ErrInvalidTransition) ||
+		errors.Is(err, ErrOverFulfilment) || errors.Is(err, ErrOverRefund) ||
+		errors.Is(err, ErrInsufficientStock) || errors.Is(err, ErrNotFound)
+}
+
 // TransitionError reports a command that the aggregate's current state forbids.
 type TransitionError struct {
 	From   Status

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/uuid"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 )
@@ -277,21 +278,14 @@ func emailFromHistory(history []eventstore.Event) (*domain.Email, error) {
 // record appends what decide returns on top of the latest outcome.
 func (w *EmailWorker) record(ctx context.Context, source eventstore.Event, stream string,
 	decide func(*domain.Email) ([]domain.Event, error)) error {
-	_, err := w.store.Update(ctx, stream, eventstore.AnyVersion, func(history []eventstore.Event) ([]eventstore.NewEvent, error) {
-		current, err := emailFromHistory(history)
-		if err != nil {
-			return nil, err
-		}
-		events, err := decide(current)
-		if err != nil || len(events) == 0 {
-			return nil, err
-		}
-		out, err := eventstore.Encode(source.Tenant, OutcomeMetadata(EmailHandlerName, source), events...)
-		for i := range out {
-			out[i].ID = outcomeID(stream, out[i].Type)
-		}
-		return out, err
-	})
+	_, err := app.Update(ctx, w.store, stream, domain.NewEmailFromHistory, decide,
+		app.By(source.Tenant, OutcomeMetadata(EmailHandlerName, source)),
+		app.EventIDs(func(stream string, events []eventstore.NewEvent) []eventstore.NewEvent {
+			for i := range events {
+				events[i].ID = outcomeID(stream, events[i].Type)
+			}
+			return events
+		}))
 	if errors.Is(err, eventstore.ErrDuplicateEvent) {
 		return nil // a concurrent delivery recorded the same outcome
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/shopify"
@@ -215,20 +216,9 @@ func (r *Reconciler) apply(ctx context.Context, shop string, body []byte, meta e
 		return 0, fmt.Errorf("order from the Admin API: %w", err)
 	}
 	stream := domain.OrderStream(domain.ShopifyOrderID(shop, snap.ID))
-	res, err := r.store.Update(ctx, stream, eventstore.AnyVersion, func(history []eventstore.Event) ([]eventstore.NewEvent, error) {
-		order := &domain.Order{}
-		if len(history) > 0 {
-			var err error
-			if order, err = orderFromHistory(history); err != nil {
-				return nil, err
-			}
-		}
-		events, err := order.ApplyShopifySnapshot(snap, shop)
-		if err != nil || len(events) == 0 {
-			return nil, err
-		}
-		return eventstore.Encode(shop, meta, events...)
-	})
+	res, err := app.Update(ctx, r.store, stream, orderOf,
+		func(o *domain.Order) ([]domain.Event, error) { return o.ApplyShopifySnapshot(snap, shop) },
+		app.By(shop, meta))
 	return len(res.Events), err
 }
 

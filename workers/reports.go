@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 )
@@ -93,17 +94,8 @@ func reportFromHistory(history []eventstore.Event) (*domain.Report, error) {
 }
 
 func (b *ReportBuilder) record(ctx context.Context, source eventstore.Event, decide func(*domain.Report) ([]domain.Event, error)) error {
-	_, err := b.store.Update(ctx, source.StreamID, eventstore.AnyVersion, func(history []eventstore.Event) ([]eventstore.NewEvent, error) {
-		r, err := reportFromHistory(history)
-		if err != nil {
-			return nil, err
-		}
-		events, err := decide(r)
-		if err != nil || len(events) == 0 {
-			return nil, err
-		}
-		return eventstore.Encode(source.Tenant, OutcomeMetadata(ReportsHandlerName, source), events...)
-	})
+	_, err := app.Update(ctx, b.store, source.StreamID, domain.NewReportFromHistory, decide,
+		app.By(source.Tenant, OutcomeMetadata(ReportsHandlerName, source)))
 	return err
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/shops"
@@ -190,7 +191,7 @@ func (w *Webhooks) process(ctx context.Context, src eventstore.Event, at eventst
 			at = eventstore.Exact(done[len(done)-1].StreamVersion)
 		case (errors.Is(err, eventstore.ErrConcurrency) || errors.Is(err, eventstore.ErrDuplicateEvent)) && attempt < commitAttempts:
 			// Another writer changed a stream the plan read: decide again on its news.
-			if err := eventstore.WaitToRetry(ctx, attempt); err != nil {
+			if err := app.WaitToRetry(ctx, attempt); err != nil {
 				return WebhookOutcome{}, err
 			}
 		case err != nil:
@@ -215,7 +216,7 @@ func (w *Webhooks) decide(ctx context.Context, p *plan, src eventstore.Event, at
 	outcome, extra, err := w.apply(ctx, p, src, wh)
 	var result domain.Event = outcome
 	if err != nil {
-		if !permanent(err) {
+		if !domain.IsRejection(err) {
 			return nil, err
 		}
 		p.rewind(mark)
@@ -231,15 +232,6 @@ func (w *Webhooks) decide(ctx context.Context, p *plan, src eventstore.Event, at
 	}
 	p.appends = append(p.appends, eventstore.StreamAppend{Stream: src.StreamID, Expected: at, Events: events})
 	return result, nil
-}
-
-// permanent reports errors that no retry can change: the payload or the
-// command is wrong, not the infrastructure.
-func permanent(err error) bool {
-	var ve *domain.ValidationError
-	return errors.As(err, &ve) || errors.Is(err, domain.ErrInvalidTransition) ||
-		errors.Is(err, domain.ErrOverFulfilment) || errors.Is(err, domain.ErrOverRefund) ||
-		errors.Is(err, domain.ErrInsufficientStock) || errors.Is(err, domain.ErrNotFound)
 }
 
 // apply runs the webhook's domain commands. It returns the processed outcome

@@ -27,7 +27,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ordermill/ordermill/api"
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/bench/load"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
@@ -136,10 +136,8 @@ func registerOwner(shop, email, password string) error {
 		return err
 	}
 	defer pool.Close()
-	_, err = api.RegisterUser(ctx, eventstore.New(pool), api.NewUser{
-		Shop: shop, Email: email, Name: "Load", Role: domain.RoleOwner, Password: password,
-		Meta: eventstore.Metadata{Source: "apiload"},
-	})
+	_, err = app.New(eventstore.New(pool)).RegisterUser(ctx, app.Caller{Shop: shop, Meta: eventstore.Metadata{Source: "apiload"}},
+		app.NewUser{Email: email, Name: "Load", Role: domain.RoleOwner, Password: password})
 	return err
 }
 

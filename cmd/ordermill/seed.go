@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/ordermill/ordermill/api"
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/config"
@@ -80,9 +80,9 @@ func seedCmd(args []string) error {
 		return fmt.Errorf("demo shop: %w", err)
 	}
 	for _, u := range demoUsers {
-		_, err := api.RegisterUser(ctx, p.Store, api.NewUser{Shop: demoShop, Email: u.email, Name: u.name,
-			Role: u.role, Password: demoPassword, BcryptCost: cfg.BcryptCost, Meta: meta})
-		if err != nil && !errors.Is(err, api.ErrEmailTaken) {
+		_, err := app.New(p.Store).RegisterUser(ctx, app.Caller{Shop: demoShop, Meta: meta}, app.NewUser{Email: u.email,
+			Name: u.name, Role: u.role, Password: demoPassword, BcryptCost: cfg.BcryptCost})
+		if err != nil && !errors.Is(err, app.ErrEmailTaken) {
 			return fmt.Errorf("user %s: %w", u.email, err)
 		}
 	}

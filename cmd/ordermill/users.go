@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/ordermill/ordermill/api"
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/config"
@@ -40,10 +40,8 @@ func usersCmd(args []string) error {
 		return err
 	}
 	defer p.Close()
-	id, err := api.RegisterUser(ctx, p.Store, api.NewUser{
-		Shop: *shop, Email: *email, Name: *name, Role: domain.Role(*role), Password: *password,
-		BcryptCost: cfg.BcryptCost, Meta: eventstore.Metadata{Actor: "cli", Source: "cli"},
-	})
+	id, err := app.New(p.Store).RegisterUser(ctx, app.Caller{Shop: *shop, Meta: eventstore.Metadata{Actor: "cli", Source: "cli"}},
+		app.NewUser{Email: *email, Name: *name, Role: domain.Role(*role), Password: *password, BcryptCost: cfg.BcryptCost})
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/ordermill/ordermill/api"
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/bench/load"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
@@ -59,8 +59,8 @@ func (b *bench) reads(ctx context.Context) error {
 		return err
 	}
 	const email, password = "bench-owner@example.test", "quiet-harbour-2024"
-	if _, err := api.RegisterUser(ctx, e.p.Store, api.NewUser{Shop: benchShop, Email: email, Name: "Bench",
-		Role: domain.RoleOwner, Password: password, Meta: eventstore.Metadata{Source: "bench"}}); err != nil {
+	if _, err := app.New(e.p.Store).RegisterUser(ctx, app.Caller{Shop: benchShop, Meta: eventstore.Metadata{Source: "bench"}},
+		app.NewUser{Email: email, Name: "Bench", Role: domain.RoleOwner, Password: password}); err != nil {
 		return err
 	}
 	client := httpClient()

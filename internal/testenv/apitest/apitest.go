@@ -22,6 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ordermill/ordermill/api"
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/internal/platform"
@@ -160,9 +161,8 @@ func (e *Env) Keys(t testing.TB) *api.Keys {
 // CreateUser registers a user directly through the event store.
 func (e *Env) CreateUser(t testing.TB, shop, email string, role domain.Role, password string) uuid.UUID {
 	t.Helper()
-	id, err := api.RegisterUser(context.Background(), e.Platform.Store, api.NewUser{
-		Shop: shop, Email: email, Name: strings.Split(email, "@")[0], Role: role, Password: password,
-		BcryptCost: e.Config.BcryptCost,
+	id, err := app.New(e.Platform.Store).RegisterUser(context.Background(), app.Caller{Shop: shop}, app.NewUser{
+		Email: email, Name: strings.Split(email, "@")[0], Role: role, Password: password, BcryptCost: e.Config.BcryptCost,
 	})
 	if err != nil {
 		t.Fatalf("create user %s: %v", email, err)

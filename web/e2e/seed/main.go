@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ordermill/ordermill/api"
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/config"
@@ -69,9 +70,8 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("add shop: %w", err)
 	}
 	for _, u := range in.Users {
-		if _, err := api.RegisterUser(ctx, p.Store, api.NewUser{
-			Shop: in.Shop, Email: u.Email, Name: u.Name, Role: domain.Role(u.Role), Password: u.Password,
-			BcryptCost: 4, Meta: meta,
+		if _, err := app.New(p.Store).RegisterUser(ctx, app.Caller{Shop: in.Shop, Meta: meta}, app.NewUser{
+			Email: u.Email, Name: u.Name, Role: domain.Role(u.Role), Password: u.Password, BcryptCost: 4,
 		}); err != nil {
 			return fmt.Errorf("add user %s: %w", u.Email, err)
 		}

@@ -1,0 +1,232 @@
+// Package app holds Ordermill's use cases: the command and query handlers
+// that api, workers and cmd call, and Update, the one way an aggregate is
+// loaded, decided on and appended to.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
+)
+
+// Aggregate is what Update needs of an aggregate: it evolves by its own events.
+type Aggregate interface {
+	Apply(domain.Event)
+}
+
+// Result is what Update did: the aggregate with the new events applied, the
+// new events, and the stream's state after the append (when nothing was
+// appended, the state it was loaded at; in a batch, the version it will have).
+type Result[A Aggregate] struct {
+	Aggregate A
+	Events    []domain.Event
+	Appended  eventstore.AppendResult
+}
+
+// attempts bounds how often Update decides again after a concurrent writer
+// took the version it read.
+const attempts = 10
+
+// Update is load–decide–append for one aggregate stream: load rebuilds the
+// aggregate from the stream's history (empty for a stream with no events),
+// decide raises events, and they are appended at the version loaded. A
+// concurrent writer's conflict is retried on fresh history, unless the
+// append expects a version (Expect), is part of a caller's transaction (InTx)
+// or of a batch (Into). Errors of load and decide are returned as they are,
+// so a precondition load checks (If-Match) is never retried. Deciding no
+// events appends nothing.
+func Update[A Aggregate](ctx context.Context, store *eventstore.Store, stream string,
+	load func(history []domain.Event) (A, error), decide func(A) ([]domain.Event, error), opts ...Option) (Result[A], error) {
+	o := options{expected: eventstore.AnyVersion}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var row func(pgx.Tx, A) error
+	if o.row != nil {
+		var ok bool
+		if row, ok = o.row.(func(pgx.Tx, A) error); !ok {
+			return Result[A]{}, fmt.Errorf("update %s: Row is for %T, not for this aggregate", stream, o.row)
+		}
+	}
+	retry := o.expected == eventstore.AnyVersion && o.tx == nil && o.batch == nil
+	for attempt := 1; ; attempt++ {
+		res, err := update(ctx, store, stream, load, decide, row, &o)
+		var failed appendError
+		if errors.As(err, &failed) {
+			err = failed.err
+			if retry && errors.Is(err, eventstore.ErrConcurrency) && attempt < attempts {
+				if err := WaitToRetry(ctx, attempt); err != nil {
+					return res, err
+				}
+				continue
+			}
+		}
+		return res, err
+	}
+}
+
+// appendError marks errors of the append, the only ones Update retries.
+type appendError struct{ err error }
+
+func (e appendError) Error() string { return e.err.Error() }
+func (e appendError) Unwrap() error { return e.err }
+
+func update[A Aggregate](ctx context.Context, store *eventstore.Store, stream string,
+	load func([]domain.Event) (A, error), decide func(A) ([]domain.Event, error), row func(pgx.Tx, A) error, o *options) (Result[A], error) {
+	res := Result[A]{Appended: eventstore.AppendResult{Stream: stream}}
+	stored, err := o.read(ctx, store, stream)
+	if err != nil {
+		return res, err
+	}
+	version := int64(len(stored))
+	if o.expected != eventstore.AnyVersion && int64(o.expected) != version {
+		return res, &eventstore.ConflictError{Stream: stream, Expected: o.expected}
+	}
+	history, err := eventstore.Decode(stored)
+	if err != nil {
+		return res, err
+	}
+	if res.Aggregate, err = load(history); err != nil {
+		return res, err
+	}
+	res.Appended.Version = version
+	if version > 0 {
+		res.Appended.Position = stored[version-1].Position
+	}
+	if res.Events, err = decide(res.Aggregate); err != nil || len(res.Events) == 0 {
+		return res, err
+	}
+	for _, e := range res.Events {
+		res.Aggregate.Apply(e)
+	}
+	encoded, err := eventstore.Encode(o.tenant, o.meta, res.Events...)
+	if err != nil {
+		return res, err
+	}
+	if o.ids != nil {
+		encoded = o.ids(stream, encoded)
+	}
+	next := eventstore.StreamAppend{Stream: stream, Expected: eventstore.Exact(version), Events: encoded}
+	if o.batch != nil {
+		o.batch.appends = append(o.batch.appends, next)
+		res.Appended.Version = version + int64(len(encoded))
+		return res, nil
+	}
+	if o.tx == nil && row == nil {
+		appended, err := store.Append(ctx, stream, next.Expected, encoded...)
+		if err != nil {
+			return res, appendError{err}
+		}
+		res.Appended = appended
+		return res, nil
+	}
+	// AppendTx stores what it is given: seal as Append would.
+	if err := store.Seal(ctx, encoded); err != nil {
+		return res, err
+	}
+	inTx := func(tx pgx.Tx) error {
+		appended, err := eventstore.AppendTx(ctx, tx, next)
+		if err != nil {
+			return appendError{err}
+		}
+		res.Appended = appended
+		if row != nil {
+			return row(tx, res.Aggregate)
+		}
+		return nil
+	}
+	if o.tx != nil {
+		return res, inTx(o.tx)
+	}
+	return res, store.InTx(ctx, inTx)
+}
+
+// Option changes how Update reads and appends.
+type Option func(*options)
+
+type options struct {
+	tenant   string
+	meta     eventstore.Metadata
+	expected eventstore.ExpectedVersion
+	tx       pgx.Tx
+	row      any // func(pgx.Tx, A) error
+	ids      func(stream string, events []eventstore.NewEvent) []eventstore.NewEvent
+	batch    *Batch
+}
+
+// read is the stream's history: none for a stream that must not exist yet,
+// from the batch when there is one.
+func (o *options) read(ctx context.Context, store *eventstore.Store, stream string) ([]eventstore.Event, error) {
+	switch {
+	case o.expected == eventstore.NoStream:
+		return nil, nil
+	case o.batch != nil:
+		return o.batch.history(ctx, stream)
+	}
+	stored, err := store.ReadStream(ctx, stream, 1)
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		err = nil
+	}
+	return stored, err
+}
+
+// By sets the tenant (the shop) and the metadata of the appended events.
+func By(tenant string, meta eventstore.Metadata) Option {
+	return func(o *options) { o.tenant, o.meta = tenant, meta }
+}
+
+// Expect makes the append require the stream to be at version v, without
+// retrying; NoStream creates an aggregate, and skips reading its stream.
+func Expect(v eventstore.ExpectedVersion) Option {
+	return func(o *options) { o.expected = v }
+}
+
+// InTx appends inside the caller's transaction (one storing an idempotent
+// response, say), which commits it. A conflict is returned, not retried: it
+// has aborted the transaction.
+func InTx(tx pgx.Tx) Option {
+	return func(o *options) { o.tx = tx }
+}
+
+// Row keeps a write model beside the events (the users and api_tokens
+// tables): row runs with the updated aggregate in the append's transaction.
+// A is the aggregate type Update is called with.
+func Row[A Aggregate](row func(tx pgx.Tx, updated A) error) Option {
+	return func(o *options) { o.row = row }
+}
+
+// EventIDs lets the caller give the encoded events deterministic ids (and
+// metadata), so that a redelivered message's write is refused as a
+// duplicate (eventstore.ErrDuplicateEvent).
+func EventIDs(ids func(stream string, events []eventstore.NewEvent) []eventstore.NewEvent) Option {
+	return func(o *options) { o.ids = ids }
+}
+
+// Into plans the append in b instead of appending: b.Commit appends
+// everything planned in one transaction, and b's later decisions on the same
+// stream see the planned events.
+func Into(b *Batch) Option {
+	return func(o *options) { o.batch = b }
+}
+
+// WaitToRetry waits a short random time, longer with each attempt, before a
+// write that lost a version conflict decides again, so that racing writers
+// (many orders reserving one SKU's stock) spread out. It returns ctx's error
+// if ctx ends first.
+func WaitToRetry(ctx context.Context, attempt int) error {
+	t := time.NewTimer(rand.N(time.Duration(attempt) * 2 * time.Millisecond))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
