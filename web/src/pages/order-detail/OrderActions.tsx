@@ -4,17 +4,16 @@ import { MutationError } from '../../components/ErrorNotice';
 import { minorToDecimalString, parseMoney } from '../../format/money';
 import { useOrderAction } from './orderApi';
 
-/** OrderActions offers only the transitions the order's state allows; the server decides in the end. */
+/** OrderActions offers exactly the actions the server lists in allowed_actions (the domain decides them). */
 export function OrderActions({ order }: { order: OrderDetail }) {
   const action = useOrderAction(order.id);
   const [open, setOpen] = useState<'cancel' | 'refund' | null>(null);
   const [reason, setReason] = useState('');
   const [amount, setAmount] = useState('');
 
-  const cancelled = order.status === 'cancelled';
-  const canCancel = !cancelled && order.fulfillment_status === 'unfulfilled';
-  const canPay = !cancelled && order.financial_status === 'pending';
-  const canRefund = order.financial_status === 'paid' || order.financial_status === 'partially_refunded';
+  const canCancel = order.allowed_actions.includes('cancel');
+  const canPay = order.allowed_actions.includes('pay');
+  const canRefund = order.allowed_actions.includes('refund');
   const refundable = order.paid - order.refunded;
 
   function submitCancel(e: FormEvent) {
