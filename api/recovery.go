@@ -8,8 +8,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/bus"
-	"github.com/ordermill/ordermill/workers"
 )
 
 // Bulk recovery: re-queue dead letters or redeliver failed webhooks selected
@@ -78,9 +78,9 @@ type bulkRedeliverRequest struct {
 // redeliveryOutcome is what redelivering one failed webhook did, or in a dry
 // run would do: the outcome and, for a dry run, the events it would append.
 type redeliveryOutcome struct {
-	Webhook webhookSummary         `json:"webhook"`
-	Outcome workers.WebhookOutcome `json:"outcome"`
-	Changes []plannedAppend        `json:"changes"`
+	Webhook webhookSummary     `json:"webhook"`
+	Outcome app.WebhookOutcome `json:"outcome"`
+	Changes []plannedAppend    `json:"changes"`
 	// Result is would_redeliver (dry run), redelivered, or failed (Error says why).
 	Result string `json:"result"`
 	Error  string `json:"error,omitempty"`
@@ -115,7 +115,7 @@ func (s *server) bulkRedeliverWebhooks(c *gin.Context) {
 	ctx := c.Request.Context()
 	var f sqlFilter
 	f.add("shop = ?", principalFrom(c).Shop)
-	f.add("status = ?", workers.WebhookStatusFailed)
+	f.add("status = ?", app.WebhookStatusFailed)
 	if req.Topic != "" {
 		f.add("topic = ?", req.Topic)
 	}

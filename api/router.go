@@ -5,6 +5,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -19,7 +20,6 @@ import (
 	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/shops"
-	"github.com/ordermill/ordermill/workers"
 )
 
 // Deps is what the API needs from the process.
@@ -39,11 +39,11 @@ type Deps struct {
 	WriteTimeout time.Duration
 	CORSOrigins  []string // browser origins allowed to call the API ("*": any); none by default
 
-	Shops           *shops.Registry   // shop credentials; verifies webhooks
-	Shopify         *ShopifyApp       // the install endpoints; nil: off
-	WebhookMaxBytes int64             // 0: DefaultWebhookMaxBytes
-	Webhooks        *workers.Webhooks // re-runs webhook processing on redeliver
-	DeadLetters     *bus.DeadLetters  // lists and re-queues what workers gave up on
+	Shops           *shops.Registry  // shop credentials; verifies webhooks
+	Shopify         *ShopifyApp      // the install endpoints; nil: off
+	WebhookMaxBytes int64            // 0: DefaultWebhookMaxBytes
+	Webhooks        WebhookProcessor // re-runs webhook processing on redeliver
+	DeadLetters     *bus.DeadLetters // lists and re-queues what workers gave up on
 	// ExplainDeadLetter says what a dead letter means to a merchant
 	// (workers.ExplainDeadLetter: the workers know what their failures mean).
 	ExplainDeadLetter func(bus.DeadLetter) bus.DeadLetterExplanation
@@ -57,7 +57,17 @@ type Deps struct {
 	// ShopifyAPIVersion is the Admin API version calls name, shown in settings.
 	ShopifyAPIVersion string
 	// Backfill reports the install backfill's progress; nil: never started.
-	Backfill *workers.Reconciler
+	Backfill app.Reconciliation
+}
+
+// WebhookProcessor processes stored webhooks again on request: the workers'
+// webhook processor, handed in by the platform.
+type WebhookProcessor interface {
+	// Redeliver processes the webhook of stream again, unless it was processed.
+	Redeliver(ctx context.Context, stream string) (app.WebhookOutcome, error)
+	// DryRun returns the outcome and the appends processing it now would
+	// make, writing nothing.
+	DryRun(ctx context.Context, stream string) (app.WebhookOutcome, []eventstore.StreamAppend, error)
 }
 
 // server carries the dependencies every handler uses; each feature file

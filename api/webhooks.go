@@ -18,10 +18,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/shops"
-	"github.com/ordermill/ordermill/workers"
 )
 
 // DefaultWebhookMaxBytes bounds a webhook body when Deps sets no limit.
@@ -244,7 +244,7 @@ type webhookCursor struct {
 	ID         uuid.UUID `json:"id"`
 }
 
-var webhookStatuses = []string{workers.WebhookStatusReceived, workers.WebhookStatusProcessed, workers.WebhookStatusFailed}
+var webhookStatuses = []string{app.WebhookStatusReceived, app.WebhookStatusProcessed, app.WebhookStatusFailed}
 
 // listWebhooks pages through the shop's webhook log, newest first.
 func (s *server) listWebhooks(c *gin.Context) {

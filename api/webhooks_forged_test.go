@@ -14,6 +14,7 @@ import (
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/shops"
 	"github.com/ordermill/ordermill/internal/testenv/apitest"
+	"github.com/ordermill/ordermill/workers"
 )
 
 const (
@@ -91,7 +92,7 @@ func TestForgedTopicsChangeNothing(t *testing.T) {
 	const neighbour, neighbourID = "neighbour.myshopify.com", 954890
 	env := apitest.New(t)
 	p := env.Platform
-	runWebhookWorkers(t, env, p.Eraser().Handler())
+	runWebhookWorkers(t, env, workers.Eraser(p.Eraser()))
 	ctx := context.Background()
 	for _, s := range []struct {
 		domain string

@@ -11,15 +11,15 @@ import (
 // but writes nothing: it returns the outcome and every append processing
 // would make, in order. Unlike Redeliver it runs even for a processed
 // webhook, showing what today's code would make of it.
-func (w *Webhooks) DryRun(ctx context.Context, stream string) (WebhookOutcome, []eventstore.StreamAppend, error) {
+func (w *Webhooks) DryRun(ctx context.Context, stream string) (app.WebhookOutcome, []eventstore.StreamAppend, error) {
 	events, err := w.store.ReadStream(ctx, stream, 1)
 	if err != nil {
-		return WebhookOutcome{}, nil, err
+		return app.WebhookOutcome{}, nil, err
 	}
 	p := app.NewBatch(w.store)
 	result, err := w.decide(ctx, p, events[0], eventstore.Exact(int64(len(events))))
 	if err != nil {
-		return WebhookOutcome{}, nil, err
+		return app.WebhookOutcome{}, nil, err
 	}
 	return describe(result), p.Appends(), nil
 }

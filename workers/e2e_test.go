@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/platform"
@@ -182,14 +183,14 @@ func TestWebhooksEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		status[id] = st
-		if st == workers.WebhookStatusFailed && reason == "" {
+		if st == app.WebhookStatusFailed && reason == "" {
 			t.Errorf("webhook %s failed without a reason", id)
 		}
 	}
 	for id := range acked {
-		want := workers.WebhookStatusProcessed
+		want := app.WebhookStatusProcessed
 		if slices.Contains(malformed, id) {
-			want = workers.WebhookStatusFailed
+			want = app.WebhookStatusFailed
 		}
 		if status[id] != want {
 			t.Errorf("webhook %s is %q, want %q", id, status[id], want)

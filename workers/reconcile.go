@@ -56,27 +56,6 @@ func NewReconciler(pool *pgxpool.Pool, store *eventstore.Store, admin *shopify.A
 	return &Reconciler{pool: pool, store: store, admin: admin, tokens: tokens, log: log, now: time.Now}
 }
 
-// ReconcileProgress is a shop's reconciliation state.
-type ReconcileProgress struct {
-	Shop              string     `json:"shop"`
-	UpdatedSince      time.Time  `json:"updated_since"`
-	LastRunAt         *time.Time `json:"last_run_at"`
-	LastError         *string    `json:"last_error"`
-	OrdersRead        int64      `json:"orders_read"`
-	SnapshotsAppended int64      `json:"snapshots_appended"`
-	BackfillStartedAt *time.Time `json:"backfill_started_at"`
-	BackfillDoneAt    *time.Time `json:"backfill_done_at"`
-	// The backfill's progress: orders and pages read so far in its current
-	// run, and Shopify's count of what there is to read (nil until its run
-	// asked; at least that many when not exact).
-	BackfillOrdersRead  int64  `json:"backfill_orders_read"`
-	BackfillPages       int    `json:"backfill_pages"`
-	BackfillOrdersTotal *int64 `json:"backfill_orders_total"`
-	BackfillTotalExact  bool   `json:"backfill_total_exact"`
-	// Running is true while a run holds the shop.
-	Running bool `json:"running"`
-}
-
 // StartBackfill makes the shop's next run read the last 60 days of orders:
 // what an install calls, and what a reinstall calls again.
 func (r *Reconciler) StartBackfill(ctx context.Context, shop string) error {
@@ -91,7 +70,7 @@ func (r *Reconciler) StartBackfill(ctx context.Context, shop string) error {
 
 // Progress returns the shop's reconciliation state; found is false before
 // its first backfill or run.
-func (r *Reconciler) Progress(ctx context.Context, shop string) (p ReconcileProgress, found bool, err error) {
+func (r *Reconciler) Progress(ctx context.Context, shop string) (p app.ReconcileProgress, found bool, err error) {
 	err = r.pool.QueryRow(ctx, `
 		SELECT shop, updated_since, last_run_at, last_error, orders_read, snapshots_appended, backfill_started_at, backfill_done_at,
 			backfill_orders_read, backfill_pages, backfill_orders_total, backfill_total_exact, coalesce(claimed_until > now(), false)

@@ -22,13 +22,6 @@ import (
 // WebhooksHandler names the webhook processor's consumer group and outcomes.
 const WebhooksHandler = "webhooks"
 
-// Webhook statuses, as the outcome of processing shows them.
-const (
-	WebhookStatusReceived  = "received"
-	WebhookStatusProcessed = "processed"
-	WebhookStatusFailed    = "failed"
-)
-
 // Webhooks turns captured Shopify webhooks into domain commands. Its outcome
 // for each webhook is one event on the webhook's own stream, appended at
 // version 2 (right after webhook.received) in the same transaction as the
@@ -56,22 +49,13 @@ func (w *Webhooks) Handler() Handler {
 	return Handler{Name: WebhooksHandler, Categories: []string{"webhook"}, HandleBatch: w.processBatch}
 }
 
-// WebhookOutcome is what processing a webhook concluded.
-type WebhookOutcome struct {
-	Status string `json:"status"` // processed or failed
-	Result string `json:"result,omitempty"`
-	Detail string `json:"detail,omitempty"`
-	// AlreadyDone means an earlier run had recorded this outcome.
-	AlreadyDone bool `json:"already_done"`
-}
-
 // Redeliver runs processing again from the stored webhook.received event of
 // stream. A processed webhook is left alone; a failed one is processed again
 // (say, after a fix) and its new outcome appended.
-func (w *Webhooks) Redeliver(ctx context.Context, stream string) (WebhookOutcome, error) {
+func (w *Webhooks) Redeliver(ctx context.Context, stream string) (app.WebhookOutcome, error) {
 	events, err := w.store.ReadStream(ctx, stream, 1)
 	if err != nil {
-		return WebhookOutcome{}, err
+		return app.WebhookOutcome{}, err
 	}
 	if last, ok := lastOutcome(events); ok && last.Type == (domain.WebhookProcessed{}).EventType() {
 		return outcomeOf(last), nil
@@ -92,20 +76,20 @@ func lastOutcome(events []eventstore.Event) (eventstore.Event, bool) {
 }
 
 // outcomeOf describes an outcome recorded by an earlier run.
-func outcomeOf(e eventstore.Event) WebhookOutcome {
+func outcomeOf(e eventstore.Event) app.WebhookOutcome {
 	d, _ := eventstore.DecodeEvent(e.Type, e.Data)
 	o := describe(d)
 	o.AlreadyDone = true
 	return o
 }
 
-func describe(e domain.Event) WebhookOutcome {
-	var o WebhookOutcome
+func describe(e domain.Event) app.WebhookOutcome {
+	var o app.WebhookOutcome
 	switch d := e.(type) {
 	case domain.WebhookProcessed:
-		o.Status, o.Result, o.Detail = WebhookStatusProcessed, d.Result, d.Detail
+		o.Status, o.Result, o.Detail = app.WebhookStatusProcessed, d.Result, d.Detail
 	case domain.WebhookFailed:
-		o.Status, o.Detail = WebhookStatusFailed, d.Reason
+		o.Status, o.Detail = app.WebhookStatusFailed, d.Reason
 	}
 	return o
 }
@@ -157,10 +141,10 @@ func (w *Webhooks) processBatch(ctx context.Context, events []eventstore.Event) 
 // retry could fix (the database) are returned; a webhook that can never apply
 // (a malformed body, a command the domain refuses) is recorded as failed
 // instead, so it never blocks the stream.
-func (w *Webhooks) process(ctx context.Context, src eventstore.Event, at eventstore.ExpectedVersion) (outcome WebhookOutcome, _ error) {
+func (w *Webhooks) process(ctx context.Context, src eventstore.Event, at eventstore.ExpectedVersion) (outcome app.WebhookOutcome, _ error) {
 	opened := []eventstore.Event{src} // the relay publishes the body sealed
 	if err := w.store.Open(ctx, opened); err != nil {
-		return WebhookOutcome{}, err
+		return app.WebhookOutcome{}, err
 	}
 	var result domain.Event
 	err := app.RunBatch(ctx, w.store, func(b *app.Batch, attempt int) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
@@ -271,7 +272,7 @@ func orderFields(s domain.OrderState) [][]string {
 // redeliverResult is the JSON shape of a redelivery or dry run.
 type redeliverResult struct {
 	DryRun  bool                      `json:"dry_run"`
-	Outcome workers.WebhookOutcome    `json:"outcome"`
+	Outcome app.WebhookOutcome        `json:"outcome"`
 	Appends []eventstore.StreamAppend `json:"appends,omitempty"` // dry run: what would be appended
 }
 

@@ -40,13 +40,6 @@ var shared = []string{"internal/config", "internal/database", "internal/secrets"
 // onTop are packages besides commands that may import anything.
 var onTop = []string{"internal/testenv", "internal/testenv/apitest", "internal/chaos", "internal/archtest", "deploy", "bench/load"}
 
-// pending are upward imports on their way out, each with what keeps it. The
-// test fails once one is gone, so that it is struck from this list too.
-var pending = map[[2]string]string{
-	{"internal/privacy", "workers"}: "the eraser's worker handler (workers.Handler)",
-	{"api", "workers"}:              "webhook redelivery re-runs workers.Webhooks and shows its WebhookOutcome",
-}
-
 type pkg struct {
 	ImportPath string
 	Name       string
@@ -116,7 +109,6 @@ func TestImportsPointDown(t *testing.T) {
 	for _, p := range pkgs {
 		byPath[p.ImportPath] = p
 	}
-	used := map[[2]string]bool{}
 	for _, p := range pkgs {
 		from, ok := level(p)
 		if !ok {
@@ -139,17 +131,8 @@ func TestImportsPointDown(t *testing.T) {
 			if !upward {
 				continue
 			}
-			if _, ok := pending[[2]string{p.ImportPath, path}]; ok {
-				used[[2]string{p.ImportPath, path}] = true
-				continue
-			}
 			t.Errorf("%s imports %s, which points up: %s is in %s and may only import the layers below it; %s is in %s",
 				p.ImportPath, path, p.ImportPath, describe(from), path, describe(to))
-		}
-	}
-	for edge, why := range pending {
-		if !used[edge] {
-			t.Errorf("%s no longer imports %s (%s): strike it from pending", edge[0], edge[1], why)
 		}
 	}
 }

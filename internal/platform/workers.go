@@ -57,7 +57,7 @@ func (p *Platform) WorkerHandlers() []workers.Handler {
 		workers.NewInventoryLookup(p.Store, p.ShopifyAdmin(), p.Shops, p.Log).Handler(),
 		workers.NewEmailWorker(p.Store, mailer, p.Log).Handler(),
 		workers.NewReportBuilder(p.Store, p.ReadPool, p.Log).Handler(),
-		p.Eraser().Handler(),
+		workers.Eraser(p.Eraser()),
 	}
 }
 

@@ -17,7 +17,6 @@ import (
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/shopify"
-	"github.com/ordermill/ordermill/workers"
 )
 
 // HandlerName names the erasure worker's consumer group.
@@ -56,26 +55,25 @@ func NewEraser(store *eventstore.Store, keys *Keyring, models ReadModels, log *s
 	return &Eraser{store: store, keys: keys, models: models, log: log, now: time.Now}
 }
 
-// Handler is the eraser as a worker: it acts on the compliance records the
-// webhook processor appends, so the webhook itself is answered at once.
-func (x *Eraser) Handler() workers.Handler {
-	return workers.Handler{Name: HandlerName, Categories: []string{"webhook"}, Handle: func(ctx context.Context, e eventstore.Event) error {
-		if e.Type != (domain.WebhookComplianceRecorded{}).EventType() {
-			return nil
-		}
-		var rec domain.WebhookComplianceRecorded
-		if err := json.Unmarshal(e.Data, &rec); err != nil {
-			x.log.ErrorContext(ctx, "undecodable compliance record", "stream", e.StreamID, "err", err)
-			return nil
-		}
-		switch rec.Topic {
-		case shopify.TopicCustomersRedact:
-			return x.EraseCustomer(ctx, e, rec.Shop, rec.CustomerID)
-		case shopify.TopicShopRedact:
-			return x.EraseShop(ctx, e, rec.Shop)
-		}
-		return nil // a data request is answered on demand (Export)
-	}}
+// Handle acts on the compliance records the webhook processor appends to
+// webhook streams, so that the webhook itself is answered at once; it passes
+// over every other event. Package workers runs it as a worker.
+func (x *Eraser) Handle(ctx context.Context, e eventstore.Event) error {
+	if e.Type != (domain.WebhookComplianceRecorded{}).EventType() {
+		return nil
+	}
+	var rec domain.WebhookComplianceRecorded
+	if err := json.Unmarshal(e.Data, &rec); err != nil {
+		x.log.ErrorContext(ctx, "undecodable compliance record", "stream", e.StreamID, "err", err)
+		return nil
+	}
+	switch rec.Topic {
+	case shopify.TopicCustomersRedact:
+		return x.EraseCustomer(ctx, e, rec.Shop, rec.CustomerID)
+	case shopify.TopicShopRedact:
+		return x.EraseShop(ctx, e, rec.Shop)
+	}
+	return nil // a data request is answered on demand (Export)
 }
 
 // earlierWebhooksWait bounds how long an erasure waits for the webhooks

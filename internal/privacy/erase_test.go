@@ -118,7 +118,7 @@ func TestCustomerRedactErasesEverywhere(t *testing.T) {
 	go func() { roles <- p.Run(rolesCtx, []string{"relay", "projectors"}) }()
 	eraser := p.Eraser()
 	go func() {
-		roles <- workers.NewRouter(p.WorkersConfig(), p.WebhookProcessor().Handler(), eraser.Handler()).Run(rolesCtx)
+		roles <- workers.NewRouter(p.WorkersConfig(), p.WebhookProcessor().Handler(), workers.Eraser(eraser)).Run(rolesCtx)
 	}()
 
 	sim := testenv.StartSimulator(t)
@@ -233,7 +233,7 @@ func TestCustomerRedactErasesEverywhere(t *testing.T) {
 	if err := p.Redis.Set(ctx, cached, `{"email":"`+gone.Email+`"}`, time.Minute).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := eraser.Handler().Handle(ctx, source); err != nil {
+	if err := eraser.Handle(ctx, source); err != nil {
 		t.Fatal(err)
 	}
 	if v := p.Redis.Get(ctx, cached).Val(); strings.Contains(v, gone.Email) {
