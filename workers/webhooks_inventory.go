@@ -97,7 +97,12 @@ func inventoryItemFrom(shop string, id int64, history []domain.Event) (*domain.I
 // syncLevels records Shopify's levels on the stock key; each location's
 // newest wins.
 func syncLevels(ctx context.Context, p *plan, src eventstore.Event, shop, key string, levels ...domain.StockLevel) (int, error) {
-	return p.update(ctx, src, shop, domain.InventoryStream(shop, key), func(history []domain.Event) ([]domain.Event, error) {
+	return p.update(ctx, src, shop, domain.InventoryStream(shop, key), syncDecision(shop, key, levels...))
+}
+
+// syncDecision decides the stock key's events for Shopify's levels.
+func syncDecision(shop, key string, levels ...domain.StockLevel) func(history []domain.Event) ([]domain.Event, error) {
+	return func(history []domain.Event) ([]domain.Event, error) {
 		inv, err := domain.NewInventory(shop, key)
 		if err != nil {
 			return nil, err
@@ -117,5 +122,5 @@ func syncLevels(ctx context.Context, p *plan, src eventstore.Event, shop, key st
 			out = append(out, events...)
 		}
 		return out, nil
-	})
+	}
 }
