@@ -52,6 +52,7 @@ var routeRules = map[string]string{
 	"PATCH /api/v1/shops/:domain": "O---",
 	"GET /api/v1/shop/settings":   "OSAT",
 	"PATCH /api/v1/shop/settings": "O---",
+	"GET /api/v1/shop/install":    "O---",
 
 	"POST /api/v1/orders":            "OS-T",
 	"GET /api/v1/orders":             "OSAT",
@@ -67,6 +68,7 @@ var routeRules = map[string]string{
 
 	"GET /api/v1/inventory":              "OSAT",
 	"GET /api/v1/inventory/:key":         "OSAT",
+	"GET /api/v1/inventory/:key/history": "OSAT",
 	"POST /api/v1/inventory/:key/adjust": "OS-T",
 	"POST /api/v1/inventory/:key/count":  "OS-T",
 
@@ -88,6 +90,7 @@ var routeRules = map[string]string{
 	"GET /api/v1/privacy/requests/:id/export": "O---",
 
 	"GET /api/v1/audit/verify":                     "O-A-",
+	"GET /api/v1/audit/status":                     "O-A-",
 	"POST /api/v1/audit/verify":                    "----",
 	"GET /api/v1/audit/webhooks/:shop/:webhook_id": "O-A-",
 	"GET /api/v1/audit/orders/:id/state":           "O-A-",
