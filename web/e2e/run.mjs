@@ -304,6 +304,7 @@ step('dashboard, dead letters, settings render for the owner', async (ctx) => {
     ['/emails', 'Emails', '11-emails'],
     ['/reports', 'Reports', '12-reports'],
     ['/settings', 'Settings', '13-settings'],
+    ['/no-such-page', 'Page not found', '13c-not-found'],
   ]) {
     await page.goto(`${ctx.api}${path}`);
     await page.getByRole('heading', { name: heading, exact: true }).waitFor();
