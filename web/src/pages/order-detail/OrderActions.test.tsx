@@ -14,7 +14,7 @@ const base: OrderDetail = {
   status: 'paid', financial_status: 'paid', fulfillment_status: 'unfulfilled', item_count: 3,
   placed_at: '2024-05-01T10:00:00Z', cancelled_at: null, tags: ['vip'], test: false, version: 2,
   totals: { discounts: 0, shipping: 0, tax: 0, original_subtotal: 12500, original_total: 12500, original_discounts: 0, original_shipping: 0, original_tax: 0 },
-  note: 'Leave at the door', cancel_reason: '', shipments: [], refunds: [],
+  note: 'Leave at the door', cancel_reason: '', shipments: [], refunds: [], allowed_actions: [],
   lines: [
     { id: '11', sku: 'MUG', variant_id: '5', inventory_key: 'MUG', title: 'Mug', quantity: 2, original_quantity: 2, fulfilled_quantity: 0, refunded_quantity: 0, unit_price: 5000, currency_exponent: 3 },
     { id: '12', sku: 'TEE', variant_id: '6', inventory_key: 'TEE', title: 'Tee', quantity: 1, original_quantity: 1, fulfilled_quantity: 0, refunded_quantity: 0, unit_price: 2500, currency_exponent: 3 },
@@ -22,7 +22,7 @@ const base: OrderDetail = {
 };
 
 function orderWith(actions: OrderActionName[]): OrderDetail {
-  return { ...base, allowed_actions: actions } as OrderDetail;
+  return { ...base, allowed_actions: actions };
 }
 
 /** Answers every request with status and body, and records what was sent. */

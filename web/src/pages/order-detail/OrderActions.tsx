@@ -6,30 +6,14 @@ import { NotesTagsForm } from './NotesTagsForm';
 import { RefundForm } from './RefundForm';
 import { useOrderAction, type OrderActionName } from './orderApi';
 
-/**
- * The actions the API says the order allows (allowed_actions: for a Shopify
- * order, those Ordermill can send to Shopify). A server that does not send
- * the list yet is answered from the order's state, as the domain decides it.
- */
-export function allowedActions(order: OrderDetail): Set<OrderActionName> {
-  const told = (order as OrderDetail & { allowed_actions?: OrderActionName[] }).allowed_actions;
-  if (told) return new Set(told);
-  const cancelled = order.status === 'cancelled';
-  const allowed = new Set<OrderActionName>();
-  if (!cancelled && order.fulfillment_status === 'unfulfilled') allowed.add('cancel');
-  if (!cancelled && order.financial_status === 'pending') allowed.add('pay');
-  if (order.financial_status === 'paid' || order.financial_status === 'partially_refunded') allowed.add('refund');
-  return allowed;
-}
-
 type Open = 'cancel' | 'refund' | 'fulfil' | 'annotate' | null;
 
-/** OrderActions offers exactly the actions the order allows; each write's refusal (Shopify's too) is shown as given. */
+/** OrderActions offers exactly the actions the API lists in allowed_actions (the domain decides them; for a Shopify order, those Ordermill can send to Shopify); each write's refusal (Shopify's too) is shown as given. */
 export function OrderActions({ order }: { order: OrderDetail }) {
   const action = useOrderAction(order.id);
   const [open, setOpen] = useState<Open>(null);
   const [reason, setReason] = useState('');
-  const allowed = allowedActions(order);
+  const allowed = new Set<OrderActionName>(order.allowed_actions);
   const toggle = (which: Exclude<Open, null>) => {
     action.reset();
     setOpen(open === which ? null : which);
