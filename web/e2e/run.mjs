@@ -485,6 +485,43 @@ step('a list keeps its filter and page in the address; the timeline names people
   if (linked !== '/favicon.svg') throw new Error(`the page links the icon ${linked}`);
 });
 
+step('an order is fulfilled with tracking, then refunded with a reason', async (ctx) => {
+  const page = ctx.ownerPage;
+  const token = await apiToken(ctx.api, users.owner);
+  const order = await apiCall(ctx.api, token, 'POST', '/api/v1/orders', {
+    currency: 'USD', email: 'ship-check@e2e.test', customer_name: 'Ship Check',
+    lines: [{ sku: 'E2E-USD', title: 'Price check USD', quantity: 2, unit_price: 1999 }],
+  });
+  await apiCall(ctx.api, token, 'POST', `/api/v1/orders/${order.id}/pay`, {});
+  await page.goto(`${ctx.api}/orders/${order.id}`);
+  await page.getByRole('button', { name: 'Fulfil…' }).click();
+  const ship = page.getByRole('form', { name: 'Fulfil items' });
+  await ship.getByLabel('Carrier').fill('UPS');
+  await ship.getByLabel('Tracking number').fill('1Z999AA10123456784');
+  await ship.getByLabel('Tracking URL').fill('https://www.ups.com/track?tracknum=1Z999AA10123456784');
+  await ship.getByRole('button', { name: 'Fulfil 2 items' }).click();
+  await page.locator('.badges').getByText('Fulfilled').first().waitFor();
+  const tracking = page.getByRole('link', { name: '1Z999AA10123456784' });
+  await tracking.waitFor();
+  if ((await tracking.getAttribute('href')) !== 'https://www.ups.com/track?tracknum=1Z999AA10123456784') throw new Error('the tracking link is wrong');
+  await shot(page, '24-order-fulfilled');
+  await checkA11y(page, '/orders/:id (fulfilled)');
+
+  await page.getByRole('button', { name: 'Refund…' }).click();
+  const refund = page.getByRole('form', { name: 'Refund' });
+  await refund.getByLabel('Price check USD').fill('1');
+  if ((await refund.getByLabel('Amount to refund (USD)').inputValue()) !== '19.99') throw new Error('one unit is not priced 19.99');
+  await refund.getByLabel('Reason').fill('Arrived damaged (e2e)');
+  await shot(page, '25-order-refund-form');
+  await checkA11y(page, '/orders/:id (refund form)');
+  await refund.getByRole('button', { name: 'Refund $19.99' }).click();
+  await page.locator('.badges').getByText('Partially refunded').first().waitFor();
+  await page.getByText('Arrived damaged (e2e)').waitFor();
+  const after = await apiCall(ctx.api, token, 'GET', `/api/v1/orders/${order.id}`);
+  if (after.refunded !== 1999 || after.refunds[0]?.reason !== 'Arrived damaged (e2e)') throw new Error(`refund on the server: ${JSON.stringify(after.refunds)}`);
+  await shot(page, '26-order-refunded');
+});
+
 step('an API token is created and shown once', async (ctx) => {
   const page = ctx.ownerPage;
   await page.goto(`${ctx.api}/settings`);
