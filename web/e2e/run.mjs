@@ -520,6 +520,18 @@ step('an order is fulfilled with tracking, then refunded with a reason', async (
   const after = await apiCall(ctx.api, token, 'GET', `/api/v1/orders/${order.id}`);
   if (after.refunded !== 1999 || after.refunds[0]?.reason !== 'Arrived damaged (e2e)') throw new Error(`refund on the server: ${JSON.stringify(after.refunds)}`);
   await shot(page, '26-order-refunded');
+
+  await page.getByRole('button', { name: 'Edit note and tags…' }).click();
+  const notes = page.getByRole('form', { name: 'Note and tags' });
+  await notes.getByLabel('Note').fill('Customer sent photos of the damage (e2e)');
+  await notes.getByLabel('Tags, separated by commas').fill('damaged, priority, damaged');
+  await notes.getByRole('button', { name: 'Save note and tags' }).click();
+  await page.getByRole('list', { name: 'Tags' }).getByText('priority').waitFor();
+  await page.getByText('Customer sent photos of the damage (e2e)').waitFor();
+  const annotated = await apiCall(ctx.api, token, 'GET', `/api/v1/orders/${order.id}`);
+  if (annotated.tags.join(',') !== 'damaged,priority') throw new Error(`tags on the server: ${annotated.tags}`);
+  await shot(page, '27-order-annotated');
+  await checkA11y(page, '/orders/:id (note and tags)');
 });
 
 step('an API token is created and shown once', async (ctx) => {
