@@ -45,6 +45,8 @@ type orderSummary struct {
 	Tags              []string   `json:"tags"`
 	Test              bool       `json:"test"`
 	Version           int64      `json:"version"`
+	// AllowedActions is what the order's state allows, as the domain decides.
+	AllowedActions []domain.Action `json:"allowed_actions"`
 }
 
 // orderDetail is one order with its lines, and what Shopify states about it
@@ -142,7 +144,7 @@ func orderFromState(o domain.OrderState) orderDetail {
 		CustomerName: o.CustomerName, Currency: o.Currency, CurrencyExponent: domain.CurrencyExponent(o.Currency), Subtotal: o.Subtotal, Total: o.Total,
 		Paid: o.Paid, Refunded: o.Refunded, Status: string(o.Status), FinancialStatus: string(o.FinancialStatus),
 		FulfillmentStatus: string(o.FulfillmentStatus), PlacedAt: o.PlacedAt, CancelledAt: optionalTime(o.CancelledAt),
-		Tags: nonNil(o.Tags), Test: o.Test, Version: int64(o.Version),
+		Tags: nonNil(o.Tags), Test: o.Test, Version: int64(o.Version), AllowedActions: o.Statuses().AllowedActions(),
 	},
 		Totals: o.Totals, Note: o.Note, CancelReason: o.CancelReason,
 		Shipments: shipmentsOf(o.Shipments), Refunds: refundsOf(o.RefundDetails),
@@ -174,6 +176,8 @@ func scanOrder(row pgx.Row, more ...any) (orderSummary, error) {
 		&o.PlacedAt, &o.CancelledAt, &o.Tags, &o.Test, &o.Version}, more...)...)
 	o.ShopifyID = idString(shopifyID)
 	o.CurrencyExponent = domain.CurrencyExponent(o.Currency)
+	o.AllowedActions = domain.OrderStatuses{Status: domain.Status(o.Status), FinancialStatus: domain.FinancialStatus(o.FinancialStatus),
+		FulfillmentStatus: domain.FulfillmentStatus(o.FulfillmentStatus), Cancelled: o.CancelledAt != nil}.AllowedActions()
 	o.PlacedAt = o.PlacedAt.UTC()
 	if o.CancelledAt != nil {
 		*o.CancelledAt = o.CancelledAt.UTC()

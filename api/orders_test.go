@@ -35,6 +35,7 @@ type orderOut struct {
 	PlacedAt          time.Time `json:"placed_at"`
 	Version           int64     `json:"version"`
 	Position          string    `json:"position"`
+	AllowedActions    []string  `json:"allowed_actions"`
 	Lines             []struct {
 		ID               string `json:"id"`
 		Quantity         int    `json:"quantity"`

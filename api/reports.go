@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
-	"github.com/ordermill/ordermill/eventstore"
 )
 
 const reportsProjection = "reports"
@@ -68,23 +68,13 @@ func (s *server) requestReport(c *gin.Context) {
 	p := principalFrom(c)
 	s.idempotentWrite(c, p.Shop, req, func(ctx context.Context, tx pgx.Tx) (storedResponse, error) {
 		id := uuid.New()
-		events, err := domain.RequestReport(domain.RequestReportCommand{
-			ReportID: id, Shop: p.Shop, Kind: domain.ReportKind(req.Kind), From: req.From, To: req.To,
-			RequestedBy: p.Actor(), At: time.Now(),
-		})
+		written, err := s.app.RequestReport(ctx, callerOf(c), domain.RequestReportCommand{
+			ReportID: id, Kind: domain.ReportKind(req.Kind), From: req.From, To: req.To, RequestedBy: p.Actor(), At: time.Now(),
+		}, app.InTx(tx))
 		if err != nil {
 			return storedResponse{}, err
 		}
-		encoded, err := eventstore.Encode(p.Shop, eventMeta(c), events...)
-		if err != nil {
-			return storedResponse{}, err
-		}
-		res, err := eventstore.AppendTx(ctx, tx, eventstore.StreamAppend{
-			Stream: domain.ReportStream(id), Expected: eventstore.NoStream, Events: encoded,
-		})
-		if err != nil {
-			return storedResponse{}, err
-		}
+		res := written.Appended
 		h := writeHeaders(res.Version, res.Position)
 		h["Location"] = "/api/v1/reports/" + id.String()
 		return jsonResponse(http.StatusAccepted, h,

@@ -286,7 +286,7 @@ func (s *server) refresh(c *gin.Context) {
 	// The role and the active flag come from the users table, not the old
 	// token, so changes apply at the latest on the next refresh.
 	u, err := s.userByID(ctx, userID)
-	if err == nil && !u.Active {
+	if err == nil && !u.domainUser().Active() {
 		err = errNotFound
 	}
 	if errors.Is(err, errNotFound) {

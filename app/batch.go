@@ -110,6 +110,27 @@ func (b *Batch) Rewind(m Mark) {
 	b.appends, b.effects, b.committed = b.appends[:m.appends], b.effects[:m.effects], b.committed[:m.committed]
 }
 
+// RunBatch makes a batch with plan and commits it. When the commit loses to
+// a concurrent writer (a version conflict, or an event id a concurrent run
+// stored first), plan runs again on a fresh batch, which reads that writer's
+// news, after a short wait. attempt counts the runs from 1.
+func RunBatch(ctx context.Context, store *eventstore.Store, plan func(b *Batch, attempt int) error) error {
+	for attempt := 1; ; attempt++ {
+		b := NewBatch(store)
+		if err := plan(b, attempt); err != nil {
+			return err
+		}
+		err := b.Commit(ctx)
+		if (errors.Is(err, eventstore.ErrConcurrency) || errors.Is(err, eventstore.ErrDuplicateEvent)) && attempt < attempts {
+			if err := WaitToRetry(ctx, attempt); err != nil {
+				return err
+			}
+			continue
+		}
+		return err
+	}
+}
+
 // Commit runs the effects and then appends everything in one transaction.
 func (b *Batch) Commit(ctx context.Context) error {
 	for _, effect := range b.effects {

@@ -41,13 +41,11 @@ const attempts = 10
 // append expects a version (Expect), is part of a caller's transaction (InTx)
 // or of a batch (Into). Errors of load and decide are returned as they are,
 // so a precondition load checks (If-Match) is never retried. Deciding no
-// events appends nothing.
+// events appends nothing. decide must not apply its events to the aggregate:
+// Update does, once they are decided.
 func Update[A Aggregate](ctx context.Context, store *eventstore.Store, stream string,
 	load func(history []domain.Event) (A, error), decide func(A) ([]domain.Event, error), opts ...Option) (Result[A], error) {
-	o := options{expected: eventstore.AnyVersion}
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := newOptions(opts)
 	var row func(pgx.Tx, A) error
 	if o.row != nil {
 		var ok bool
@@ -57,7 +55,7 @@ func Update[A Aggregate](ctx context.Context, store *eventstore.Store, stream st
 	}
 	retry := o.expected == eventstore.AnyVersion && o.tx == nil && o.batch == nil
 	for attempt := 1; ; attempt++ {
-		res, err := update(ctx, store, stream, load, decide, row, &o)
+		res, err := update(ctx, store, stream, load, decide, row, o)
 		var failed appendError
 		if errors.As(err, &failed) {
 			err = failed.err
@@ -70,6 +68,22 @@ func Update[A Aggregate](ctx context.Context, store *eventstore.Store, stream st
 		}
 		return res, err
 	}
+}
+
+// Append appends events that need no decision (the record that something
+// happened, such as an erasure), with Update's options but Row: an event
+// id EventIDs derives from a message makes its redelivery a duplicate.
+func Append(ctx context.Context, store *eventstore.Store, stream string, events []domain.Event, opts ...Option) (eventstore.AppendResult, error) {
+	o := newOptions(opts)
+	if o.row != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: Row needs Update", stream)
+	}
+	res, err := o.write(ctx, store, stream, o.expected, events, nil)
+	var failed appendError
+	if errors.As(err, &failed) {
+		err = failed.err
+	}
+	return res, err
 }
 
 // appendError marks errors of the append, the only ones Update retries.
@@ -106,25 +120,40 @@ func update[A Aggregate](ctx context.Context, store *eventstore.Store, stream st
 	for _, e := range res.Events {
 		res.Aggregate.Apply(e)
 	}
-	encoded, err := eventstore.Encode(o.tenant, o.meta, res.Events...)
+	var rows func(pgx.Tx) error
+	if row != nil {
+		rows = func(tx pgx.Tx) error { return row(tx, res.Aggregate) }
+	}
+	res.Appended, err = o.write(ctx, store, stream, eventstore.Exact(version), res.Events, rows)
+	return res, err
+}
+
+// write appends events to stream at expected, in the way the options say;
+// rows, when not nil, runs in the append's transaction. Errors of the
+// append itself come as appendError.
+func (o *options) write(ctx context.Context, store *eventstore.Store, stream string, expected eventstore.ExpectedVersion,
+	events []domain.Event, rows func(pgx.Tx) error) (eventstore.AppendResult, error) {
+	res := eventstore.AppendResult{Stream: stream}
+	encoded, err := eventstore.Encode(o.tenant, o.meta, events...)
 	if err != nil {
 		return res, err
 	}
 	if o.ids != nil {
 		encoded = o.ids(stream, encoded)
 	}
-	next := eventstore.StreamAppend{Stream: stream, Expected: eventstore.Exact(version), Events: encoded}
-	if o.batch != nil {
-		o.batch.appends = append(o.batch.appends, next)
-		res.Appended.Version = version + int64(len(encoded))
+	next := eventstore.StreamAppend{Stream: stream, Expected: expected, Events: encoded}
+	switch {
+	case o.batch != nil:
+		o.batch.Add(next)
+		if expected != eventstore.AnyVersion {
+			res.Version = int64(expected) + int64(len(encoded))
+		}
 		return res, nil
-	}
-	if o.tx == nil && row == nil {
-		appended, err := store.Append(ctx, stream, next.Expected, encoded...)
+	case o.tx == nil && rows == nil:
+		res, err = store.Append(ctx, stream, expected, encoded...)
 		if err != nil {
 			return res, appendError{err}
 		}
-		res.Appended = appended
 		return res, nil
 	}
 	// AppendTx stores what it is given: seal as Append would.
@@ -132,13 +161,12 @@ func update[A Aggregate](ctx context.Context, store *eventstore.Store, stream st
 		return res, err
 	}
 	inTx := func(tx pgx.Tx) error {
-		appended, err := eventstore.AppendTx(ctx, tx, next)
-		if err != nil {
+		var err error
+		if res, err = eventstore.AppendTx(ctx, tx, next); err != nil {
 			return appendError{err}
 		}
-		res.Appended = appended
-		if row != nil {
-			return row(tx, res.Aggregate)
+		if rows != nil {
+			return rows(tx)
 		}
 		return nil
 	}
@@ -159,6 +187,14 @@ type options struct {
 	row      any // func(pgx.Tx, A) error
 	ids      func(stream string, events []eventstore.NewEvent) []eventstore.NewEvent
 	batch    *Batch
+}
+
+func newOptions(opts []Option) *options {
+	o := &options{expected: eventstore.AnyVersion}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
 }
 
 // read is the stream's history: none for a stream that must not exist yet,

@@ -513,8 +513,10 @@ func (o *Order) requireExists() error {
 	return nil
 }
 
-// unpaid are the financial statuses from which the total can be paid.
-var unpaid = []FinancialStatus{FinancialPending, FinancialAuthorized, FinancialPartiallyPaid}
+// isUnpaid reports the financial statuses from which the total can be paid.
+func isUnpaid(f FinancialStatus) bool {
+	return f == FinancialPending || f == FinancialAuthorized || f == FinancialPartiallyPaid
+}
 
 // MarkPaid records payment of the order total. Partial payments are not
 // modelled: the amount must equal the total.
@@ -522,8 +524,8 @@ func (o *Order) MarkPaid(amount int64, at time.Time) ([]Event, error) {
 	if err := o.requireExists(); err != nil {
 		return nil, err
 	}
-	if !o.s.CancelledAt.IsZero() || !slices.Contains(unpaid, o.s.FinancialStatus) {
-		return nil, &TransitionError{From: o.s.Status, Action: "pay"}
+	if err := o.s.Statuses().refusal(ActionPay); err != nil {
+		return nil, err
 	}
 	var f fieldErrors
 	if amount != o.s.Total {
@@ -558,8 +560,8 @@ func (o *Order) Fulfill(fulfillmentID string, lines []LineQuantity, at time.Time
 	if slices.Contains(o.s.Fulfillments, fulfillmentID) {
 		return nil, nil
 	}
-	if !o.s.CancelledAt.IsZero() || o.s.FinancialStatus == FinancialRefunded {
-		return nil, &TransitionError{From: o.s.Status, Action: "fulfil"}
+	if err := o.s.Statuses().refusal(ActionFulfil); err != nil {
+		return nil, err
 	}
 	clean, err := o.validateLineQuantities(lines, true, at, "fulfilled_at")
 	if err != nil {
@@ -642,8 +644,8 @@ func (o *Order) Cancel(reason string, at time.Time) ([]Event, error) {
 	if err := o.requireExists(); err != nil {
 		return nil, err
 	}
-	if !o.s.CancelledAt.IsZero() || o.s.FulfillmentStatus != FulfillmentUnfulfilled {
-		return nil, &TransitionError{From: o.s.Status, Action: "cancel"}
+	if err := o.s.Statuses().refusal(ActionCancel); err != nil {
+		return nil, err
 	}
 	var f fieldErrors
 	reason = strings.TrimSpace(reason)
@@ -672,8 +674,8 @@ func (o *Order) Refund(refundID string, amount int64, lines []LineQuantity, at t
 	if slices.Contains(o.s.Refunds, refundID) {
 		return nil, nil
 	}
-	if o.s.FinancialStatus != FinancialPaid && o.s.FinancialStatus != FinancialPartiallyRefunded {
-		return nil, &TransitionError{From: o.s.Status, Action: "refund"}
+	if err := o.s.Statuses().refusal(ActionRefund); err != nil {
+		return nil, err
 	}
 	if amount < 0 {
 		return nil, invalid("amount", "must not be negative")

@@ -72,7 +72,7 @@ func (o *Order) ApplyShopifySnapshot(s ShopifyOrder, shop string) ([]Event, erro
 	if edit, ok := s.edit(next.s); ok {
 		raise(edit)
 	}
-	if s.paid() && slices.Contains(unpaid, next.s.FinancialStatus) {
+	if s.paid() && isUnpaid(next.s.FinancialStatus) {
 		// Shopify has no payment time on the order; the snapshot time is when we learnt it.
 		follow("pay", func() ([]Event, error) { return next.MarkPaid(next.s.Total, s.UpdatedAt) },
 			OrderPaid{Amount: next.s.Total, PaidAt: s.UpdatedAt.UTC()})

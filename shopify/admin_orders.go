@@ -322,3 +322,13 @@ func (c *AdminClient) OrdersCount(ctx context.Context, shop, token string, since
 func updatedSince(since time.Time) string {
 	return "updated_at:>='" + since.UTC().Format(time.RFC3339) + "'"
 }
+
+// legacyID takes the numeric id out of a global id like gid://shopify/Order/123.
+func legacyID(gid, kind string) (int64, bool) {
+	n, ok := strings.CutPrefix(gid, "gid://shopify/"+kind+"/")
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(n, 10, 64)
+	return id, err == nil && id > 0
+}

@@ -3,6 +3,7 @@ package workers
 import (
 	"context"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/eventstore"
 )
 
@@ -15,10 +16,10 @@ func (w *Webhooks) DryRun(ctx context.Context, stream string) (WebhookOutcome, [
 	if err != nil {
 		return WebhookOutcome{}, nil, err
 	}
-	p := newPlan(w.store)
+	p := app.NewBatch(w.store)
 	result, err := w.decide(ctx, p, events[0], eventstore.Exact(int64(len(events))))
 	if err != nil {
 		return WebhookOutcome{}, nil, err
 	}
-	return describe(result), p.appends, nil
+	return describe(result), p.Appends(), nil
 }

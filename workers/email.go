@@ -170,7 +170,7 @@ func (w *EmailWorker) Handler() Handler {
 // outcomeID names an email's outcome event after its stream and type, so the
 // database itself refuses a second email.sent or email.failed for one email.
 func outcomeID(stream, eventType string) uuid.UUID {
-	return uuid.NewSHA1(outcomeNamespace, []byte(stream+"/"+eventType))
+	return uuid.NewSHA1(app.OutcomeNamespace, []byte(stream+"/"+eventType))
 }
 
 func (w *EmailWorker) handle(ctx context.Context, e eventstore.Event) error {
@@ -279,7 +279,7 @@ func emailFromHistory(history []eventstore.Event) (*domain.Email, error) {
 func (w *EmailWorker) record(ctx context.Context, source eventstore.Event, stream string,
 	decide func(*domain.Email) ([]domain.Event, error)) error {
 	_, err := app.Update(ctx, w.store, stream, domain.NewEmailFromHistory, decide,
-		app.By(source.Tenant, OutcomeMetadata(EmailHandlerName, source)),
+		app.By(source.Tenant, app.OutcomeMetadata(EmailHandlerName, source)),
 		app.EventIDs(func(stream string, events []eventstore.NewEvent) []eventstore.NewEvent {
 			for i := range events {
 				events[i].ID = outcomeID(stream, events[i].Type)

@@ -140,11 +140,7 @@ func (m *InventoryManager) recordBackorders(ctx context.Context, source eventsto
 	if len(backorders) == 0 {
 		return nil
 	}
-	encoded, err := eventstore.Encode(shop, eventstore.Metadata{}, backorders...)
-	if err != nil {
-		return err
-	}
-	_, err = m.store.Append(ctx, source.StreamID, eventstore.AnyVersion, Outcome(InventoryHandlerName, source, source.StreamID, encoded)...)
+	_, err := app.Append(ctx, m.store, source.StreamID, backorders, app.By(shop, eventstore.Metadata{}), app.CausedBy(InventoryHandlerName, source))
 	if errors.Is(err, eventstore.ErrDuplicateEvent) {
 		return nil
 	}
@@ -159,6 +155,6 @@ func (m *InventoryManager) apply(ctx context.Context, source eventstore.Event, s
 	load := app.LoadInventory(shop, key)
 	res, err := app.Update(ctx, m.store, domain.InventoryStream(shop, key),
 		func(h []domain.Event) (*domain.Inventory, error) { history = h; return load(h) },
-		cmd, app.By(shop, OutcomeMetadata(InventoryHandlerName, source)))
+		cmd, app.By(shop, app.OutcomeMetadata(InventoryHandlerName, source)))
 	return append(history, res.Events...), err
 }

@@ -59,7 +59,7 @@ func (l *InventoryLookup) handle(ctx context.Context, e eventstore.Event) error 
 	if err != nil {
 		return err
 	}
-	item, err := inventoryItemFrom(shop, itemID, history)
+	item, err := inventoryItem(shop, itemID)(history)
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (l *InventoryLookup) handle(ctx context.Context, e eventstore.Event) error 
 	// the newest wins, so this repeats nothing a products webhook synced.
 	_, err = app.Update(ctx, l.store, domain.InventoryStream(shop, key), app.LoadInventory(shop, key),
 		func(inv *domain.Inventory) ([]domain.Event, error) { return inv.SetAvailableFromShopify(held.Level) },
-		app.By(shop, OutcomeMetadata(InventoryLookupHandlerName, e)))
+		app.By(shop, eventstore.Metadata{}), app.CausedBy(InventoryLookupHandlerName, e))
 	return err
 }
 
@@ -95,12 +95,10 @@ func (l *InventoryLookup) lookUp(ctx context.Context, source eventstore.Event, s
 	}
 	var key string
 	_, err = app.Update(ctx, l.store, domain.InventoryItemStream(shop, itemID),
-		func(history []domain.Event) (*domain.InventoryItem, error) {
-			return inventoryItemFrom(shop, itemID, history)
-		},
+		inventoryItem(shop, itemID),
 		func(item *domain.InventoryItem) ([]domain.Event, error) {
 			key = domain.InventoryKey(sku, variant)
 			return item.Map(variant, sku)
-		}, app.By(shop, OutcomeMetadata(InventoryLookupHandlerName, source)))
+		}, app.By(shop, eventstore.Metadata{}), app.CausedBy(InventoryLookupHandlerName, source))
 	return key, err
 }

@@ -95,7 +95,7 @@ func reportFromHistory(history []eventstore.Event) (*domain.Report, error) {
 
 func (b *ReportBuilder) record(ctx context.Context, source eventstore.Event, decide func(*domain.Report) ([]domain.Event, error)) error {
 	_, err := app.Update(ctx, b.store, source.StreamID, domain.NewReportFromHistory, decide,
-		app.By(source.Tenant, OutcomeMetadata(ReportsHandlerName, source)))
+		app.By(source.Tenant, app.OutcomeMetadata(ReportsHandlerName, source)))
 	return err
 }
 

@@ -7,10 +7,8 @@ package workers
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/attribute"
@@ -143,37 +141,4 @@ func (h Handler) handleOne(ctx context.Context, e eventstore.Event) error {
 		span.SetStatus(codes.Error, err.Error())
 	}
 	return err
-}
-
-// outcomeNamespace is the UUID v5 namespace of handler outcome event ids.
-// Changing it would let redelivered events record their outcomes twice.
-var outcomeNamespace = uuid.MustParse("3c0f7a52-8e41-4d7b-a9f6-2b1e5d0c8a93")
-
-// Outcome prepares the events handler appends to stream in reaction to
-// source: each gets an id derived from (handler, source, stream, index), so a
-// redelivered source that appends again is refused as ErrDuplicateEvent, and
-// metadata naming source as the cause, with its correlation id.
-func Outcome(handler string, source eventstore.Event, stream string, events []eventstore.NewEvent) []eventstore.NewEvent {
-	meta := OutcomeMetadata(handler, source)
-	for i := range events {
-		name := handler + "/" + source.ID.String() + "/" + stream + "/" + strconv.Itoa(i)
-		events[i].ID = uuid.NewSHA1(outcomeNamespace, []byte(name))
-		events[i].Metadata = meta
-	}
-	return events
-}
-
-// OutcomeMetadata is the metadata of events handler appends because of source.
-func OutcomeMetadata(handler string, source eventstore.Event) eventstore.Metadata {
-	correlation := source.Metadata.CorrelationID
-	if correlation == "" {
-		correlation = source.ID.String()
-	}
-	return eventstore.Metadata{
-		CorrelationID: correlation,
-		CausationID:   source.ID.String(),
-		Actor:         "worker:" + handler,
-		Source:        "worker",
-		TraceParent:   source.Metadata.TraceParent, // what it caused stays in the caller's trace
-	}
 }

@@ -110,10 +110,6 @@ func describe(e domain.Event) WebhookOutcome {
 	return o
 }
 
-// commitAttempts bounds how often a plan is made again after another writer
-// changed a stream it read.
-const commitAttempts = 10
-
 // processBatch processes webhook.received events (the processor's own
 // outcomes come back on the same category and are skipped) with one plan and
 // one commit. If the commit fails, say because another writer changed an
@@ -134,19 +130,19 @@ func (w *Webhooks) processBatch(ctx context.Context, events []eventstore.Event) 
 	}
 	if len(received) > 1 {
 		received = slices.Clone(received) // opened in place
-		p := newPlan(w.store)
+		b := app.NewBatch(w.store)
 		// Every webhook is decided even after one fails: the prefetch needs
 		// the streams of all.
 		decideAll := func() (first error) {
 			for _, e := range received {
-				if _, err := w.decide(ctx, p, e, eventstore.Exact(e.StreamVersion)); err != nil && first == nil {
+				if _, err := w.decide(ctx, b, e, eventstore.Exact(e.StreamVersion)); err != nil && first == nil {
 					first = err
 				}
 			}
 			return first
 		}
-		if w.store.Open(ctx, received) == nil && p.prefetch(ctx, decideAll) == nil &&
-			decideAll() == nil && p.commit(ctx) == nil {
+		if w.store.Open(ctx, received) == nil && b.Prefetch(ctx, decideAll) == nil &&
+			decideAll() == nil && b.Commit(ctx) == nil {
 			return errs
 		}
 	}
@@ -161,76 +157,68 @@ func (w *Webhooks) processBatch(ctx context.Context, events []eventstore.Event) 
 // retry could fix (the database) are returned; a webhook that can never apply
 // (a malformed body, a command the domain refuses) is recorded as failed
 // instead, so it never blocks the stream.
-func (w *Webhooks) process(ctx context.Context, src eventstore.Event, at eventstore.ExpectedVersion) (WebhookOutcome, error) {
+func (w *Webhooks) process(ctx context.Context, src eventstore.Event, at eventstore.ExpectedVersion) (outcome WebhookOutcome, _ error) {
 	opened := []eventstore.Event{src} // the relay publishes the body sealed
 	if err := w.store.Open(ctx, opened); err != nil {
 		return WebhookOutcome{}, err
 	}
-	for attempt := 1; ; attempt++ {
-		p := newPlan(w.store)
-		result, err := w.decide(ctx, p, opened[0], at)
-		if err != nil {
-			return WebhookOutcome{}, err
-		}
-		err = p.commit(ctx)
-		var conflict *eventstore.ConflictError
-		switch {
-		case errors.As(err, &conflict) && conflict.Stream == src.StreamID:
-			// Another run of this webhook got there first, or a duplicate
-			// delivery was recorded meanwhile: then decide again after it.
-			done, rerr := w.store.ReadStream(ctx, src.StreamID, int64(at)+1)
-			if rerr != nil || len(done) == 0 {
-				return WebhookOutcome{AlreadyDone: true}, rerr
+	var result domain.Event
+	err := app.RunBatch(ctx, w.store, func(b *app.Batch, attempt int) error {
+		if attempt > 1 {
+			// Another run of this webhook may have got there first, or a
+			// duplicate delivery been recorded meanwhile: then decide after it.
+			done, err := w.store.ReadStream(ctx, src.StreamID, int64(at)+1)
+			if err != nil && !errors.Is(err, eventstore.ErrStreamNotFound) {
+				return err
 			}
 			if last, ok := lastOutcome(done); ok {
-				return outcomeOf(last), nil
+				result = nil
+				outcome = outcomeOf(last)
+				return nil
 			}
-			if attempt >= commitAttempts {
-				return WebhookOutcome{}, err
+			if len(done) > 0 {
+				at = eventstore.Exact(done[len(done)-1].StreamVersion)
 			}
-			at = eventstore.Exact(done[len(done)-1].StreamVersion)
-		case (errors.Is(err, eventstore.ErrConcurrency) || errors.Is(err, eventstore.ErrDuplicateEvent)) && attempt < commitAttempts:
-			// Another writer changed a stream the plan read: decide again on its news.
-			if err := app.WaitToRetry(ctx, attempt); err != nil {
-				return WebhookOutcome{}, err
-			}
-		case err != nil:
-			return WebhookOutcome{}, err
-		default:
-			return describe(result), nil
 		}
+		var err error
+		result, err = w.decide(ctx, b, opened[0], at)
+		return err
+	})
+	if err != nil || result == nil {
+		return outcome, err
 	}
+	return describe(result), nil
 }
 
 // decide adds to p what processing the opened webhook src appends, its
 // outcome at version at of the webhook's stream last, and returns that
 // outcome. Only errors a retry could fix are returned.
-func (w *Webhooks) decide(ctx context.Context, p *plan, src eventstore.Event, at eventstore.ExpectedVersion) (domain.Event, error) {
+func (w *Webhooks) decide(ctx context.Context, p *app.Batch, src eventstore.Event, at eventstore.ExpectedVersion) (domain.Event, error) {
 	var wh domain.WebhookReceived
 	if err := json.Unmarshal(src.Data, &wh); err != nil {
 		// Not a webhook this code wrote: nothing to record an outcome for.
 		w.log.ErrorContext(ctx, "undecodable webhook.received event", "stream", src.StreamID, "err", err)
 		return nil, nil
 	}
-	mark := p.mark()
+	mark := p.Mark()
 	outcome, extra, err := w.apply(ctx, p, src, wh)
 	var result domain.Event = outcome
 	if err != nil {
 		if !domain.IsRejection(err) {
 			return nil, err
 		}
-		p.rewind(mark)
+		p.Rewind(mark)
 		failed := domain.WebhookFailed{Reason: err.Error()}
 		if id, ok := shopify.OrderIDOf(strings.ToLower(wh.Topic), wh.Body); ok {
 			failed.OrderID = domain.ShopifyOrderID(wh.Shop, id).String()
 		}
 		result, extra = failed, nil
 	}
-	events, err := eventstore.Encode(wh.Shop, OutcomeMetadata(WebhooksHandler, src), append(extra, result)...)
+	events, err := eventstore.Encode(wh.Shop, app.OutcomeMetadata(WebhooksHandler, src), append(extra, result)...)
 	if err != nil {
 		return nil, err
 	}
-	p.appends = append(p.appends, eventstore.StreamAppend{Stream: src.StreamID, Expected: at, Events: events})
+	p.Add(eventstore.StreamAppend{Stream: src.StreamID, Expected: at, Events: events})
 	return result, nil
 }
 
@@ -239,7 +227,7 @@ func (w *Webhooks) decide(ctx context.Context, p *plan, src eventstore.Event, at
 // first checked against its topic and the signing shop: Shopify signs the
 // body only, so a genuine body re-posted under another topic must change
 // nothing.
-func (w *Webhooks) apply(ctx context.Context, p *plan, src eventstore.Event, wh domain.WebhookReceived) (domain.WebhookProcessed, []domain.Event, error) {
+func (w *Webhooks) apply(ctx context.Context, p *app.Batch, src eventstore.Event, wh domain.WebhookReceived) (domain.WebhookProcessed, []domain.Event, error) {
 	if string(wh.Body) == eventstore.Erased {
 		return domain.WebhookProcessed{Result: "ignored", Detail: "body erased"}, nil, nil
 	}
@@ -299,29 +287,32 @@ func appliedOrUnchanged(n int, orderID, detail string) domain.WebhookProcessed {
 
 // orderSnapshot applies a full order body: the newest updated_at wins, an
 // order not seen before is created.
-func (w *Webhooks) orderSnapshot(ctx context.Context, p *plan, src eventstore.Event, shop string, snap domain.ShopifyOrder) (domain.WebhookProcessed, []domain.Event, error) {
+func (w *Webhooks) orderSnapshot(ctx context.Context, p *app.Batch, src eventstore.Event, shop string, snap domain.ShopifyOrder) (domain.WebhookProcessed, []domain.Event, error) {
 	id := domain.ShopifyOrderID(shop, snap.ID)
 	var overrides []domain.Override
-	n, err := p.update(ctx, src, shop, domain.OrderStream(id), func(history []domain.Event) ([]domain.Event, error) {
-		order, err := orderOf(history)
-		if err != nil {
-			return nil, err
-		}
-		events, err := order.ApplyShopifySnapshot(snap, shop)
-		overrides = nil
-		for _, e := range events {
-			if a, ok := e.(domain.OrderSnapshotApplied); ok {
-				overrides = a.Overrides
-			}
-		}
-		return events, err
+	res, err := update(ctx, p, src, shop, domain.OrderStream(id), orderOf, func(order *domain.Order) ([]domain.Event, error) {
+		return order.ApplyShopifySnapshot(snap, shop)
 	})
+	for _, e := range res.Events {
+		if a, ok := e.(domain.OrderSnapshotApplied); ok {
+			overrides = a.Overrides
+		}
+	}
+	n := len(res.Events)
 	if err == nil && len(overrides) > 0 {
-		p.committed = append(p.committed, func() { countOverrides(overrides) })
+		p.OnCommit(func() { countOverrides(overrides) })
 		return domain.WebhookProcessed{Result: "applied", OrderID: id.String(), Events: n,
 			Detail: "order snapshot applied over local state Shopify contradicts"}, nil, nil
 	}
 	return appliedOrUnchanged(n, id.String(), "order snapshot applied"), nil, err
+}
+
+// update plans in p the load–decide–append of one stream that processing
+// the webhook src decides, the events' ids derived from src (see Outcome).
+// Through p it reads and appends, so it needs no store of its own.
+func update[A app.Aggregate](ctx context.Context, p *app.Batch, src eventstore.Event, shop, stream string,
+	load func([]domain.Event) (A, error), decide func(A) ([]domain.Event, error)) (app.Result[A], error) {
+	return app.Update(ctx, nil, stream, load, decide, app.Into(p), app.By(shop, eventstore.Metadata{}), app.CausedBy(WebhooksHandler, src))
 }
 
 // orderOf rebuilds an order from its history; no history is an order not placed yet.
@@ -335,7 +326,7 @@ func orderOf(history []domain.Event) (*domain.Order, error) {
 // refund applies a refunds/create body directly, so the refund shows before
 // the snapshot that carries it; the refund's id makes it idempotent with
 // that snapshot. A refund of an order not known yet waits for its snapshot.
-func (w *Webhooks) refund(ctx context.Context, p *plan, src eventstore.Event, wh domain.WebhookReceived, r shopify.RefundBody) (domain.WebhookProcessed, []domain.Event, error) {
+func (w *Webhooks) refund(ctx context.Context, p *app.Batch, src eventstore.Event, wh domain.WebhookReceived, r shopify.RefundBody) (domain.WebhookProcessed, []domain.Event, error) {
 	id := domain.ShopifyOrderID(wh.Shop, r.OrderID)
 	return w.orderNews(ctx, p, src, wh.Shop, id, fmt.Sprintf("refund %d", r.Refund.ID), func(o *domain.Order) ([]domain.Event, error) {
 		// Amounts are in the order's currency, which the body need not name.
@@ -349,7 +340,7 @@ func (w *Webhooks) refund(ctx context.Context, p *plan, src eventstore.Event, wh
 
 // fulfillment applies a fulfillments/create or fulfillments/update body: a
 // new shipment, or its tracking and status.
-func (w *Webhooks) fulfillment(ctx context.Context, p *plan, src eventstore.Event, shop string, f domain.ShopifyFulfillment) (domain.WebhookProcessed, []domain.Event, error) {
+func (w *Webhooks) fulfillment(ctx context.Context, p *app.Batch, src eventstore.Event, shop string, f domain.ShopifyFulfillment) (domain.WebhookProcessed, []domain.Event, error) {
 	id := domain.ShopifyOrderID(shop, f.OrderID)
 	return w.orderNews(ctx, p, src, shop, id, fmt.Sprintf("fulfillment %d", f.ID), func(o *domain.Order) ([]domain.Event, error) {
 		return o.ApplyShopifyFulfillment(f)
@@ -357,7 +348,7 @@ func (w *Webhooks) fulfillment(ctx context.Context, p *plan, src eventstore.Even
 }
 
 // deleteOrder hides an order Shopify deleted; its history stays.
-func (w *Webhooks) deleteOrder(ctx context.Context, p *plan, src eventstore.Event, wh domain.WebhookReceived, d shopify.OrderDeletion) (domain.WebhookProcessed, []domain.Event, error) {
+func (w *Webhooks) deleteOrder(ctx context.Context, p *app.Batch, src eventstore.Event, wh domain.WebhookReceived, d shopify.OrderDeletion) (domain.WebhookProcessed, []domain.Event, error) {
 	id := domain.ShopifyOrderID(wh.Shop, d.OrderID)
 	at := src.RecordedAt
 	if t, err := time.Parse(time.RFC3339Nano, wh.TriggeredAt); err == nil && t.UTC().Year() >= 1970 && t.UTC().Year() <= 9999 {
@@ -370,19 +361,16 @@ func (w *Webhooks) deleteOrder(ctx context.Context, p *plan, src eventstore.Even
 
 // orderNews applies news about an existing order. News of an order not
 // known yet is deferred: Shopify's snapshot of the order carries it.
-func (w *Webhooks) orderNews(ctx context.Context, p *plan, src eventstore.Event, shop string, id uuid.UUID, what string,
+func (w *Webhooks) orderNews(ctx context.Context, p *app.Batch, src eventstore.Event, shop string, id uuid.UUID, what string,
 	apply func(*domain.Order) ([]domain.Event, error)) (domain.WebhookProcessed, []domain.Event, error) {
 	unknown := false
-	n, err := p.update(ctx, src, shop, domain.OrderStream(id), func(history []domain.Event) ([]domain.Event, error) {
-		if unknown = len(history) == 0; unknown {
+	res, err := update(ctx, p, src, shop, domain.OrderStream(id), orderOf, func(order *domain.Order) ([]domain.Event, error) {
+		if unknown = order.Version() == 0; unknown {
 			return nil, nil
-		}
-		order, err := domain.NewOrderFromHistory(history)
-		if err != nil {
-			return nil, err
 		}
 		return apply(order)
 	})
+	n := len(res.Events)
 	if err == nil && unknown {
 		return domain.WebhookProcessed{Result: "deferred", OrderID: id.String(),
 			Detail: what + " of an order not received yet: its snapshot carries it"}, nil, nil
@@ -393,17 +381,13 @@ func (w *Webhooks) orderNews(ctx context.Context, p *plan, src eventstore.Event,
 // uninstall records app/uninstalled on the shop and destroys its Admin API
 // tokens. The shop's webhook secrets stay valid: Shopify still sends
 // shop/redact afterwards.
-func (w *Webhooks) uninstall(ctx context.Context, p *plan, src eventstore.Event, wh domain.WebhookReceived) (domain.WebhookProcessed, []domain.Event, error) {
+func (w *Webhooks) uninstall(ctx context.Context, p *app.Batch, src eventstore.Event, wh domain.WebhookReceived) (domain.WebhookProcessed, []domain.Event, error) {
 	at := src.RecordedAt
 	// A header time JSON cannot hold (outside years 0–9999) would fail every retry.
 	if t, err := time.Parse(time.RFC3339Nano, wh.TriggeredAt); err == nil && t.UTC().Year() >= 1970 && t.UTC().Year() <= 9999 {
 		at = t
 	}
-	n, err := p.update(ctx, src, wh.Shop, domain.ShopStream(wh.Shop), func(history []domain.Event) ([]domain.Event, error) {
-		shop, err := domain.NewShopFromHistory(history)
-		if err != nil {
-			return nil, err
-		}
+	res, err := update(ctx, p, src, wh.Shop, domain.ShopStream(wh.Shop), domain.NewShopFromHistory, func(shop *domain.Shop) ([]domain.Event, error) {
 		if !shop.Installed() {
 			return nil, nil // a repeated uninstall
 		}
@@ -412,8 +396,9 @@ func (w *Webhooks) uninstall(ctx context.Context, p *plan, src eventstore.Event,
 	if err != nil {
 		return domain.WebhookProcessed{}, nil, err
 	}
+	n := len(res.Events)
 	if n > 0 { // the tokens go only with an uninstall that counts, never with a reinstalled shop's
-		p.effects = append(p.effects, func(ctx context.Context) error { return w.shops.MarkUninstalled(ctx, wh.Shop, at) })
+		p.Effect(func(ctx context.Context) error { return w.shops.MarkUninstalled(ctx, wh.Shop, at) })
 	}
 	return appliedOrUnchanged(n, "", "shop uninstalled"), nil, nil
 }

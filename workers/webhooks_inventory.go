@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/shopify"
@@ -19,23 +20,21 @@ import (
 
 // inventoryLevel syncs Shopify's available figure of an item at a location
 // to the item's stock key, or holds it until the item is mapped.
-func inventoryLevel(ctx context.Context, p *plan, src eventstore.Event, shop string, level shopify.InventoryLevel) (domain.WebhookProcessed, []domain.Event, error) {
+func inventoryLevel(ctx context.Context, p *app.Batch, src eventstore.Event, shop string, level shopify.InventoryLevel) (domain.WebhookProcessed, []domain.Event, error) {
 	if !level.Tracked {
 		return domain.WebhookProcessed{Result: "ignored", Detail: "stock of the item is not tracked"}, nil, nil
 	}
 	stock := domain.StockLevel{LocationID: level.LocationID, Available: level.Available, UpdatedAt: level.UpdatedAt}
 	var key string
-	n, err := p.update(ctx, src, shop, domain.InventoryItemStream(shop, level.InventoryItemID), func(history []domain.Event) ([]domain.Event, error) {
-		item, err := inventoryItemFrom(shop, level.InventoryItemID, history)
-		if err != nil {
-			return nil, err
-		}
-		key, _ = item.Key()
-		return item.Hold(stock)
-	})
+	res, err := update(ctx, p, src, shop, domain.InventoryItemStream(shop, level.InventoryItemID),
+		inventoryItem(shop, level.InventoryItemID), func(item *domain.InventoryItem) ([]domain.Event, error) {
+			key, _ = item.Key()
+			return item.Hold(stock)
+		})
 	if err != nil {
 		return domain.WebhookProcessed{}, nil, err
 	}
+	n := len(res.Events)
 	if key == "" {
 		detail := fmt.Sprintf("level of inventory item %d held until a products webhook names its variant", level.InventoryItemID)
 		if n == 0 {
@@ -49,7 +48,7 @@ func inventoryLevel(ctx context.Context, p *plan, src eventstore.Event, shop str
 
 // mapInventoryItems records the stock key of every variant's inventory
 // item and syncs the levels held for items that were not mapped before.
-func mapInventoryItems(ctx context.Context, p *plan, src eventstore.Event, shop string, product shopify.Product) (domain.WebhookProcessed, []domain.Event, error) {
+func mapInventoryItems(ctx context.Context, p *app.Batch, src eventstore.Event, shop string, product shopify.Product) (domain.WebhookProcessed, []domain.Event, error) {
 	total := 0
 	for _, v := range product.Variants {
 		if v.InventoryItemID == 0 {
@@ -57,21 +56,18 @@ func mapInventoryItems(ctx context.Context, p *plan, src eventstore.Event, shop 
 		}
 		var held []domain.StockLevel
 		var key string
-		n, err := p.update(ctx, src, shop, domain.InventoryItemStream(shop, v.InventoryItemID), func(history []domain.Event) ([]domain.Event, error) {
-			item, err := inventoryItemFrom(shop, v.InventoryItemID, history)
-			if err != nil {
-				return nil, err
-			}
-			events, err := item.Map(v.ID, v.SKU)
-			if len(events) > 0 {
-				held, key = item.Held(), events[0].(domain.InventoryItemMapped).Key
-			}
-			return events, err
-		})
+		res, err := update(ctx, p, src, shop, domain.InventoryItemStream(shop, v.InventoryItemID),
+			inventoryItem(shop, v.InventoryItemID), func(item *domain.InventoryItem) ([]domain.Event, error) {
+				events, err := item.Map(v.ID, v.SKU)
+				if len(events) > 0 {
+					held, key = item.Held(), events[0].(domain.InventoryItemMapped).Key
+				}
+				return events, err
+			})
 		if err != nil {
 			return domain.WebhookProcessed{}, nil, err
 		}
-		total += n
+		total += len(res.Events)
 		if len(held) > 0 {
 			synced, err := syncLevels(ctx, p, src, shop, key, held...)
 			if err != nil {
@@ -83,44 +79,46 @@ func mapInventoryItems(ctx context.Context, p *plan, src eventstore.Event, shop 
 	return appliedOrUnchanged(total, "", "inventory items of product "+strconv.FormatInt(product.ID, 10)+" mapped"), nil, nil
 }
 
-func inventoryItemFrom(shop string, id int64, history []domain.Event) (*domain.InventoryItem, error) {
-	item, err := domain.NewInventoryItem(shop, id)
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range history {
-		item.Apply(e)
-	}
-	return item, nil
-}
-
-// syncLevels records Shopify's levels on the stock key; each location's
-// newest wins.
-func syncLevels(ctx context.Context, p *plan, src eventstore.Event, shop, key string, levels ...domain.StockLevel) (int, error) {
-	return p.update(ctx, src, shop, domain.InventoryStream(shop, key), syncDecision(shop, key, levels...))
-}
-
-// syncDecision decides the stock key's events for Shopify's levels.
-func syncDecision(shop, key string, levels ...domain.StockLevel) func(history []domain.Event) ([]domain.Event, error) {
-	return func(history []domain.Event) ([]domain.Event, error) {
-		inv, err := domain.NewInventory(shop, key)
+// inventoryItem rebuilds Shopify's inventory item id of shop from its history.
+func inventoryItem(shop string, id int64) func([]domain.Event) (*domain.InventoryItem, error) {
+	return func(history []domain.Event) (*domain.InventoryItem, error) {
+		item, err := domain.NewInventoryItem(shop, id)
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range history {
-			inv.Apply(e)
+			item.Apply(e)
 		}
-		var out []domain.Event
-		for _, l := range levels {
-			events, err := inv.SetAvailableFromShopify(l)
+		return item, nil
+	}
+}
+
+// syncLevels records Shopify's levels on the stock key; each location's
+// newest wins.
+func syncLevels(ctx context.Context, p *app.Batch, src eventstore.Event, shop, key string, levels ...domain.StockLevel) (int, error) {
+	load := app.LoadInventory(shop, key)
+	var history []domain.Event
+	res, err := update(ctx, p, src, shop, domain.InventoryStream(shop, key),
+		func(h []domain.Event) (*domain.Inventory, error) { history = h; return load(h) },
+		func(*domain.Inventory) ([]domain.Event, error) {
+			// Each level decides on the ones before it, on a copy: Update
+			// applies the events to its aggregate itself.
+			inv, err := load(history)
 			if err != nil {
 				return nil, err
 			}
-			for _, e := range events {
-				inv.Apply(e)
+			var out []domain.Event
+			for _, l := range levels {
+				events, err := inv.SetAvailableFromShopify(l)
+				if err != nil {
+					return nil, err
+				}
+				for _, e := range events {
+					inv.Apply(e)
+				}
+				out = append(out, events...)
 			}
-			out = append(out, events...)
-		}
-		return out, nil
-	}
+			return out, nil
+		})
+	return len(res.Events), err
 }

@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
@@ -17,7 +15,6 @@ import (
 	"github.com/ordermill/ordermill/internal/shops"
 	"github.com/ordermill/ordermill/internal/testenv"
 	"github.com/ordermill/ordermill/shopify"
-	"github.com/ordermill/ordermill/workers"
 )
 
 // Shopify's stock levels name inventory items; products/* webhooks map them
@@ -28,12 +25,9 @@ import (
 func TestInventoryLevelsLandOnTheVariantsStockKey(t *testing.T) {
 	ctx := context.Background()
 	const shop = "levels.myshopify.com"
-	store := eventstore.New(testenv.Pool(t))
-	handle := workers.NewWebhooks(store, nil, nil).Handler().HandleBatch
-	product, err := os.ReadFile("testdata/shopify_product.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rig := newWebhookRig(t, shop)
+	store := rig.store
+	product := readFile(t, "testdata/shopify_product.json")
 	// The black variant has no SKU: its stock is keyed by variant, as its order lines are.
 	productBody := strings.Replace(string(product), `"sku": "IPOD2008BLACK"`, `"sku": null`, 1)
 	n := 0
@@ -41,20 +35,7 @@ func TestInventoryLevelsLandOnTheVariantsStockKey(t *testing.T) {
 		t.Helper()
 		n++
 		id := fmt.Sprintf("level-%d", n)
-		events, err := eventstore.Encode(shop, eventstore.Metadata{Source: "webhook"}, domain.WebhookReceived{
-			Shop: shop, Topic: topic, WebhookID: id, Body: []byte(body), ReceivedAt: time.Now().UTC()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := store.Append(ctx, domain.WebhookStream(shop, id), eventstore.NoStream, events...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, err := range handle(ctx, res.Events) {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		rig.process(rig.capture(id, topic, body))
 		outcome, err := store.ReadStream(ctx, domain.WebhookStream(shop, id), 2)
 		if err != nil || len(outcome) != 1 || outcome[0].Type != "webhook.processed" {
 			t.Fatalf("%s outcome: %v, %v", topic, outcome, err)

@@ -88,15 +88,10 @@ func seedCmd(args []string) error {
 	}
 	for _, s := range demoStock {
 		key := domain.InventoryKey(s.sku, s.variant)
-		inv, err := domain.NewInventory(demoShop, key)
-		if err != nil {
-			return err
-		}
-		events, err := inv.Count(s.onHand, "opening stock")
-		if err != nil {
-			return err
-		}
-		if err := appendOnce(ctx, p.Store, domain.InventoryStream(demoShop, key), meta, events); err != nil {
+		_, err := app.Update(ctx, p.Store, domain.InventoryStream(demoShop, key), app.LoadInventory(demoShop, key),
+			func(inv *domain.Inventory) ([]domain.Event, error) { return inv.Count(s.onHand, "opening stock") },
+			app.By(demoShop, meta), app.Expect(eventstore.NoStream))
+		if err := seeded(err); err != nil {
 			return err
 		}
 	}
@@ -176,20 +171,20 @@ func seedOrders(ctx context.Context, store *eventstore.Store, meta eventstore.Me
 				return err
 			}
 		}
-		if err := appendOnce(ctx, store, domain.OrderStream(id), meta, events); err != nil {
+		_, err = app.Update(ctx, store, domain.OrderStream(id),
+			func([]domain.Event) (*domain.Order, error) { return &domain.Order{}, nil },
+			func(*domain.Order) ([]domain.Event, error) { return events, nil },
+			app.By(demoShop, meta), app.Expect(eventstore.NoStream))
+		if err := seeded(err); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// appendOnce creates a stream unless it exists: a second seed changes nothing.
-func appendOnce(ctx context.Context, store *eventstore.Store, stream string, meta eventstore.Metadata, events []domain.Event) error {
-	encoded, err := eventstore.Encode(demoShop, meta, events...)
-	if err != nil {
-		return err
-	}
-	_, err = store.Append(ctx, stream, eventstore.NoStream, encoded...)
+// seeded is the error of creating a seeded stream: one that exists already
+// is no error, so a second seed changes nothing.
+func seeded(err error) error {
 	if errors.Is(err, eventstore.ErrConcurrency) {
 		return nil
 	}

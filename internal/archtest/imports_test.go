@@ -43,7 +43,7 @@ var onTop = []string{"internal/testenv", "internal/testenv/apitest", "internal/c
 // pending are upward imports on their way out, each with what keeps it. The
 // test fails once one is gone, so that it is struck from this list too.
 var pending = map[[2]string]string{
-	{"internal/privacy", "workers"}: "the eraser's worker handler and its outcome ids (workers.Outcome)",
+	{"internal/privacy", "workers"}: "the eraser's worker handler (workers.Handler)",
 	{"api", "workers"}:              "webhook redelivery re-runs workers.Webhooks and shows its WebhookOutcome",
 }
 

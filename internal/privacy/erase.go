@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/shopify"
@@ -223,11 +224,7 @@ func (x *Eraser) EraseShop(ctx context.Context, source eventstore.Event, shop st
 // repeated run records it once.
 func (x *Eraser) record(ctx context.Context, source eventstore.Event, shop string, e domain.Event) error {
 	stream := domain.RedactionStream(shop)
-	encoded, err := eventstore.Encode(shop, eventstore.Metadata{}, e)
-	if err != nil {
-		return err
-	}
-	_, err = x.store.Append(ctx, stream, eventstore.AnyVersion, workers.Outcome(HandlerName, source, stream, encoded)...)
+	_, err := app.Append(ctx, x.store, stream, []domain.Event{e}, app.By(shop, eventstore.Metadata{}), app.CausedBy(HandlerName, source))
 	if errors.Is(err, eventstore.ErrDuplicateEvent) {
 		return nil
 	}

@@ -1621,7 +1621,14 @@ export interface components {
             test: boolean;
             /** @description Stream version, also the ETag. */
             version: number;
+            /** @description The actions the order's state allows now, as the domain decides them: what a client should offer. A command can still be refused for its input, or for a change that came in between. */
+            allowed_actions: components["schemas"]["OrderAction"][];
         };
+        /**
+         * @description cancel, pay and refund are POST /orders/{id}/cancel, /pay and /refund; fulfil is a shipment of what is left unfulfilled; annotate (note and tags) is listed once its command exists.
+         * @enum {string}
+         */
+        OrderAction: "cancel" | "pay" | "refund" | "fulfil" | "annotate";
         OrderLine: {
             id: string;
             sku: string;

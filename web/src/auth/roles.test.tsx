@@ -10,7 +10,7 @@ const order: OrderDetail = {
   id: 'o1', name: '#1001', shopify_id: '820982911946154508', source: 'shopify', email: 'a@example.com',
   customer_name: 'Ada', currency: 'JPY', currency_exponent: 0, subtotal: 1500, total: 1500, paid: 0, refunded: 0, status: 'placed',
   financial_status: 'pending', fulfillment_status: 'unfulfilled', item_count: 1, placed_at: '2024-05-01T10:00:00Z',
-  cancelled_at: null, tags: [], test: false, version: 1,
+  cancelled_at: null, tags: [], test: false, version: 1, allowed_actions: ['cancel', 'pay', 'fulfil'],
   totals: { discounts: 0, shipping: 0, tax: 0, original_subtotal: 1500, original_total: 1500, original_discounts: 0, original_shipping: 0, original_tax: 0 },
   note: '', cancel_reason: '', shipments: [], refunds: [],
   lines: [{ id: '1', sku: 'MUG', variant_id: null, inventory_key: 'MUG', title: 'Mug', quantity: 1, original_quantity: 1, fulfilled_quantity: 0, refunded_quantity: 0, unit_price: 1500, currency_exponent: 0 }],

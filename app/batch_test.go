@@ -1,4 +1,4 @@
-package workers
+package app
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 // A prefetch reads every stream the decisions ask for, in one query, and
 // plans nothing itself.
-func TestPlanPrefetchReadsEveryStreamOnce(t *testing.T) {
+func TestBatchPrefetchReadsEveryStreamOnce(t *testing.T) {
 	ctx := context.Background()
 	store := eventstore.New(testenv.Pool(t))
 	for _, s := range []string{"order-x", "order-y"} {
@@ -20,32 +20,32 @@ func TestPlanPrefetchReadsEveryStreamOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p := newPlan(store)
+	b := NewBatch(store)
 	asked := 0
-	err := p.prefetch(ctx, func() error {
+	err := b.Prefetch(ctx, func() error {
 		for _, s := range []string{"order-x", "order-y", "order-z"} {
 			asked++
-			if _, err := p.history(ctx, s); err != errMissing {
+			if _, err := b.history(ctx, s); err != errMissing {
 				t.Errorf("history of %s while collecting: %v, want errMissing", s, err)
 			}
 		}
-		p.appends = append(p.appends, eventstore.StreamAppend{Stream: "order-x"})
+		b.Add(eventstore.StreamAppend{Stream: "order-x"})
 		return errMissing
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if asked != 3 || len(p.appends) != 0 || p.missing != nil {
-		t.Fatalf("asked %d, plan left with %d appends, missing %v", asked, len(p.appends), p.missing)
+	if asked != 3 || len(b.appends) != 0 || b.missing != nil {
+		t.Fatalf("asked %d, batch left with %d appends, missing %v", asked, len(b.appends), b.missing)
 	}
 	for s, want := range map[string]int{"order-x": 1, "order-y": 1, "order-z": 0} {
-		stored, ok := p.stored[s]
+		stored, ok := b.stored[s]
 		if !ok || len(stored) != want {
 			t.Errorf("%s: prefetched %v (%d events), want %d events", s, ok, len(stored), want)
 		}
 	}
 	// Now every decision is served from what was read.
-	if h, err := p.history(ctx, "order-y"); err != nil || len(h) != 1 {
+	if h, err := b.history(ctx, "order-y"); err != nil || len(h) != 1 {
 		t.Errorf("history of order-y after the prefetch: %d events, %v", len(h), err)
 	}
 }
