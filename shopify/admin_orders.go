@@ -300,16 +300,6 @@ var fulfillmentStatus = map[string]any{
 	"FULFILLED": "fulfilled", "PARTIALLY_FULFILLED": "partial", "RESTOCKED": "restocked",
 }
 
-// legacyID takes the numeric id out of a global id like gid://shopify/Order/123.
-func legacyID(gid, kind string) (int64, bool) {
-	n, ok := strings.CutPrefix(gid, "gid://shopify/"+kind+"/")
-	if !ok {
-		return 0, false
-	}
-	id, err := strconv.ParseInt(n, 10, 64)
-	return id, err == nil && id > 0
-}
-
 var ordersCountQuery = document("orders_count")
 
 // OrdersCount is how many of a shop's orders were updated at or after
@@ -331,4 +321,14 @@ func (c *AdminClient) OrdersCount(ctx context.Context, shop, token string, since
 // updatedSince is the orders search query for orders updated at or after since.
 func updatedSince(since time.Time) string {
 	return "updated_at:>='" + since.UTC().Format(time.RFC3339) + "'"
+}
+
+// legacyID takes the numeric id out of a global id like gid://shopify/Order/123.
+func legacyID(gid, kind string) (int64, bool) {
+	n, ok := strings.CutPrefix(gid, "gid://shopify/"+kind+"/")
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(n, 10, 64)
+	return id, err == nil && id > 0
 }
