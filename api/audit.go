@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -22,6 +23,7 @@ import (
 func (s *server) auditRoutes(g *gin.RouterGroup) {
 	audit := s.require(domain.PermAudit)
 	g.GET("/audit/verify", audit, s.verifyShop)
+	g.GET("/audit/status", audit, s.auditStatus)
 	g.GET("/audit/webhooks/:shop/:webhook_id", audit, s.traceWebhook)
 	g.GET("/audit/orders/:id/state", audit, s.orderStateAt)
 	g.GET("/audit/export", audit, s.exportEvents)
@@ -68,6 +70,56 @@ func (s *server) verifyShop(c *gin.Context) {
 			TrustedFirstKey: r.TrustedFirstKey}
 	}
 	c.JSON(http.StatusOK, v)
+}
+
+// auditStatus is what the scheduled audits last did. A recorded run spans
+// every shop, so only its outcome and time are told, not its counts or
+// findings (they name other shops' streams).
+type auditStatus struct {
+	// ScheduleSeconds is ORDERMILL_AUDIT_INTERVAL; null when switched off.
+	ScheduleSeconds *int64                 `json:"schedule_seconds"`
+	LastRun         *auditStatusRun        `json:"last_run"`
+	Checkpoint      *auditStatusCheckpoint `json:"checkpoint"`
+}
+
+// auditStatusCheckpoint names the newest signed checkpoint; whether its
+// signer is trusted is what a verify run checks.
+type auditStatusCheckpoint struct {
+	ID       int64     `json:"id"`
+	SignedAt time.Time `json:"signed_at"`
+	KeyID    string    `json:"key_id"`
+}
+
+type auditStatusRun struct {
+	FinishedAt time.Time `json:"finished_at"`
+	OK         bool      `json:"ok"`
+}
+
+func (s *server) auditStatus(c *gin.Context) {
+	ctx := c.Request.Context()
+	log := audit.New(s.Store)
+	var st auditStatus
+	if s.AuditInterval > 0 {
+		secs := int64(s.AuditInterval / time.Second)
+		st.ScheduleSeconds = &secs
+	}
+	run, err := log.LastAudit(ctx)
+	switch {
+	case err == nil:
+		st.LastRun = &auditStatusRun{FinishedAt: run.FinishedAt, OK: run.OK}
+	case !errors.Is(err, audit.ErrNoAuditRun):
+		s.problemFromError(c, err)
+		return
+	}
+	cp, err := log.NewestCheckpoint(ctx)
+	switch {
+	case err == nil:
+		st.Checkpoint = &auditStatusCheckpoint{ID: cp.ID, SignedAt: cp.SignedAt, KeyID: audit.KeyID(cp.PublicKey)}
+	case !errors.Is(err, audit.ErrNoCheckpoint):
+		s.problemFromError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, st)
 }
 
 // verifyLockKey keeps on-demand runs from piling up: each walks every event.

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -17,6 +18,7 @@ import (
 	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/internal/testenv/apitest"
 )
 
@@ -133,4 +135,56 @@ func TestAuditAPI(t *testing.T) {
 	}
 	status(e.Do(t, http.MethodGet, "/api/v1/audit/webhooks/"+shop+"/w-9", stranger, nil), http.StatusNotFound)
 	status(e.Do(t, http.MethodGet, "/api/v1/audit/webhooks/"+shop+"/w-404", auditor, nil), http.StatusNotFound)
+}
+
+func TestAuditStatusAPI(t *testing.T) {
+	e := apitest.New(t, func(c *config.Config) { c.AuditInterval = 2 * time.Hour })
+	const shop = "audit-status.myshopify.com"
+	auditor := e.UserToken(t, shop, domain.RoleAuditor)
+	staff := e.UserToken(t, shop, domain.RoleStaff)
+	type status struct {
+		ScheduleSeconds *int64 `json:"schedule_seconds"`
+		LastRun         *struct {
+			FinishedAt time.Time `json:"finished_at"`
+			OK         bool      `json:"ok"`
+		} `json:"last_run"`
+		Checkpoint *struct {
+			ID    int64  `json:"id"`
+			KeyID string `json:"key_id"`
+		} `json:"checkpoint"`
+	}
+	if resp := e.Do(t, http.MethodGet, "/api/v1/audit/status", staff, nil); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("staff reads the audit status: %d", resp.StatusCode)
+	}
+	var before status
+	apitest.Decode(t, e.Do(t, http.MethodGet, "/api/v1/audit/status", auditor, nil), &before)
+	if before.ScheduleSeconds == nil || *before.ScheduleSeconds != 7200 || before.Checkpoint != nil {
+		t.Fatalf("before any run: %+v", before)
+	}
+
+	// A scheduled round: verify the whole log, record it, sign its heads.
+	ctx := context.Background()
+	log := audit.New(e.Platform.Store)
+	report, err := log.Audit(ctx, audit.AuditOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := log.RecordAudit(ctx, report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := log.SignCheckpoint(ctx, key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var after status
+	apitest.Decode(t, e.Do(t, http.MethodGet, "/api/v1/audit/status", auditor, nil), &after)
+	if after.LastRun == nil || !after.LastRun.OK || after.LastRun.FinishedAt.Sub(run.FinishedAt).Abs() > time.Millisecond || after.Checkpoint == nil || after.Checkpoint.ID != cp.ID ||
+		after.Checkpoint.KeyID != audit.KeyID(key.Public().(ed25519.PublicKey)) {
+		t.Fatalf("after a round: %+v", after)
+	}
 }

@@ -3,7 +3,9 @@ package api
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,6 +21,7 @@ func (s *server) inventoryRoutes(g *gin.RouterGroup) {
 	read, write := s.require(domain.PermReadInventory), s.require(domain.PermWriteInventory)
 	g.GET("/inventory", read, s.listInventory)
 	g.GET("/inventory/:key", read, s.getInventory)
+	g.GET("/inventory/:key/history", read, s.inventoryHistory)
 	g.POST("/inventory/:key/adjust", write, s.adjustInventory)
 	g.POST("/inventory/:key/count", write, s.countInventory)
 }
@@ -26,19 +29,56 @@ func (s *server) inventoryRoutes(g *gin.RouterGroup) {
 // inventoryItem is one stock item; available is on_hand − reserved and goes
 // negative when oversold, backordered is the oversold part.
 type inventoryItem struct {
+	inventoryFigures
+	// Title, SKU and VariantID are those of the newest order line that sold
+	// the item: Shopify's stock webhooks name neither product nor variant.
+	Title     string `json:"title"`
+	SKU       string `json:"sku"`
+	VariantID *int64 `json:"variant_id"`
+}
+
+// inventoryFigures are an item's stock figures, as a write answers them.
+type inventoryFigures struct {
 	Key         string `json:"key"`
 	OnHand      int    `json:"on_hand"`
 	Reserved    int    `json:"reserved"`
 	Available   int    `json:"available"`
 	Backordered int    `json:"backordered"`
 	Version     int64  `json:"version"`
+	// Locations are Shopify's available figures per location.
+	Locations []inventoryLocation `json:"locations"`
 }
 
-const inventoryColumns = `key, on_hand, reserved, available, backordered, version`
+func locationsOf(levels map[int64]int) []inventoryLocation {
+	out := make([]inventoryLocation, 0, len(levels))
+	for _, id := range slices.Sorted(maps.Keys(levels)) {
+		out = append(out, inventoryLocation{LocationID: id, Available: levels[id]})
+	}
+	return out
+}
+
+type inventoryLocation struct {
+	LocationID int64 `json:"location_id"`
+	Available  int   `json:"available"`
+}
+
+// inventoryColumns select from inventory_view v; the line is looked up per
+// item (order_lines_view_inventory_key).
+const inventoryColumns = `v.key, v.on_hand, v.reserved, v.available, v.backordered, v.version, v.shopify_levels,
+	coalesce(l.title, ''), coalesce(l.sku, ''), l.variant_id`
+
+const inventoryFrom = ` FROM inventory_view v LEFT JOIN LATERAL (
+		SELECT ol.title, ol.sku, ol.variant_id FROM order_lines_view ol JOIN orders_view o ON o.id = ol.order_id
+		WHERE ol.shop = v.shop AND ol.inventory_key = v.key ORDER BY o.placed_at DESC LIMIT 1) l ON true`
 
 func scanInventory(row pgx.Row) (inventoryItem, error) {
-	var i inventoryItem
-	err := row.Scan(&i.Key, &i.OnHand, &i.Reserved, &i.Available, &i.Backordered, &i.Version)
+	var (
+		i      inventoryItem
+		levels map[int64]int
+	)
+	err := row.Scan(&i.Key, &i.OnHand, &i.Reserved, &i.Available, &i.Backordered, &i.Version, &levels,
+		&i.Title, &i.SKU, &i.VariantID)
+	i.Locations = locationsOf(levels)
 	return i, err
 }
 
@@ -54,18 +94,18 @@ func (s *server) listInventory(c *gin.Context) {
 		cur  inventoryCursor
 	)
 	limit := pageSize(c, &errs)
-	f.add("shop = ?", principalFrom(c).Shop)
+	f.add("v.shop = ?", principalFrom(c).Shop)
 	switch c.Query("backordered") {
 	case "":
 	case "true":
-		f.add("backordered > 0")
+		f.add("v.backordered > 0")
 	case "false":
-		f.add("backordered = 0")
+		f.add("v.backordered = 0")
 	default:
 		errs.add("backordered", "must be true or false")
 	}
 	if decodeCursor(c, &cur, &errs) {
-		f.add("key > ?", cur.Key)
+		f.add("v.key > ?", cur.Key)
 	}
 	if errs.answered(c) {
 		return
@@ -73,8 +113,8 @@ func (s *server) listInventory(c *gin.Context) {
 	if _, ok := s.awaitMinPosition(c, inventoryProjection); !ok {
 		return
 	}
-	rows, err := s.ReadPool.Query(c.Request.Context(), `SELECT `+inventoryColumns+` FROM inventory_view
-		WHERE `+f.sql()+` ORDER BY key LIMIT `+strconv.Itoa(limit+1), f.args...)
+	rows, err := s.ReadPool.Query(c.Request.Context(), `SELECT `+inventoryColumns+inventoryFrom+`
+		WHERE `+f.sql()+` ORDER BY v.key LIMIT `+strconv.Itoa(limit+1), f.args...)
 	var items []inventoryItem
 	if err == nil {
 		items, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (inventoryItem, error) { return scanInventory(row) })
@@ -97,7 +137,7 @@ func (s *server) getInventory(c *gin.Context) {
 		return
 	}
 	item, err := scanInventory(s.ReadPool.QueryRow(c.Request.Context(),
-		`SELECT `+inventoryColumns+` FROM inventory_view WHERE shop = $1 AND key = $2`, shop, key))
+		`SELECT `+inventoryColumns+inventoryFrom+` WHERE v.shop = $1 AND v.key = $2`, shop, key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = errNotFound
 	}
@@ -112,7 +152,7 @@ func (s *server) getInventory(c *gin.Context) {
 // inventoryWritten is a write's answer: the item's new figures and the
 // position to pass back as X-Min-Position.
 type inventoryWritten struct {
-	inventoryItem
+	inventoryFigures
 	Position string `json:"position"`
 }
 
@@ -130,8 +170,8 @@ func (s *server) inventoryCommand(c *gin.Context, req any,
 	}
 	st := res.Aggregate.Snapshot()
 	resp, err := jsonResponse(http.StatusOK, writeHeaders(res.Appended.Version, res.Appended.Position), inventoryWritten{
-		inventoryItem: inventoryItem{Key: st.Key, OnHand: st.OnHand, Reserved: st.Reserved, Available: st.Available,
-			Backordered: st.Backordered, Version: int64(st.Version)},
+		inventoryFigures: inventoryFigures{Key: st.Key, OnHand: st.OnHand, Reserved: st.Reserved, Available: st.Available,
+			Backordered: st.Backordered, Version: int64(st.Version), Locations: locationsOf(st.ShopifyLevels)},
 		Position: res.Appended.Position.String(),
 	})
 	if err != nil {

@@ -110,3 +110,66 @@ func TestInventoryAdjustAndCount(t *testing.T) {
 	stranger := e.UserToken(t, "other-stock.myshopify.com", domain.RoleOwner)
 	apitest.Problem(t, e.Do(t, http.MethodGet, path, stranger, nil, "X-Min-Position", got.Position), http.StatusNotFound)
 }
+
+// An item is named by the order line that sold it, and its history is its
+// stream told as changes, newest first, with who made each.
+func TestInventoryTitleAndHistory(t *testing.T) {
+	e, _ := newContractEnv(t)
+	shop := "stock-history.myshopify.com"
+	owner := e.UserToken(t, shop, domain.RoleOwner)
+	placeOrder(t, e, owner, sampleOrder("history@example.com")) // SKU-1 is a "Mug"
+	expectInventory(t, e, http.MethodPost, "/api/v1/inventory/SKU-1/adjust", owner, map[string]any{"delta": 10, "reason": "received"}, http.StatusOK)
+	got := expectInventory(t, e, http.MethodPost, "/api/v1/inventory/SKU-1/count", owner, map[string]any{"on_hand": 7, "reason": "cycle count"}, http.StatusOK)
+
+	var item struct {
+		inventoryOut
+		Title     string `json:"title"`
+		SKU       string `json:"sku"`
+		Locations []any  `json:"locations"`
+	}
+	apitest.Decode(t, e.Fresh(t, "/api/v1/inventory/SKU-1", owner, got.Position), &item)
+	if item.Title != "Mug" || item.SKU != "SKU-1" || item.OnHand != 7 || item.Locations == nil {
+		t.Fatalf("item: %+v", item)
+	}
+
+	type change struct {
+		Version   int64  `json:"version"`
+		Kind      string `json:"kind"`
+		Quantity  int    `json:"quantity"`
+		Reason    string `json:"reason"`
+		Actor     string `json:"actor"`
+		ActorName string `json:"actor_name"`
+	}
+	var changes []change
+	query := "limit=1"
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("the history does not end")
+		}
+		var p struct {
+			Items      []change `json:"items"`
+			NextCursor *string  `json:"next_cursor"`
+		}
+		resp := e.Do(t, http.MethodGet, "/api/v1/inventory/SKU-1/history?"+query, owner, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("history: %d %s", resp.StatusCode, apitest.ReadBody(t, resp))
+		}
+		apitest.Decode(t, resp, &p)
+		changes = append(changes, p.Items...)
+		if p.NextCursor == nil {
+			break
+		}
+		query = "limit=1&cursor=" + *p.NextCursor
+	}
+	if len(changes) != 2 ||
+		changes[0] != (change{Version: 2, Kind: "counted", Quantity: 7, Reason: "cycle count", Actor: changes[0].Actor, ActorName: changes[0].ActorName}) ||
+		changes[1] != (change{Version: 1, Kind: "adjusted", Quantity: 10, Reason: "received", Actor: changes[1].Actor, ActorName: changes[1].ActorName}) {
+		t.Fatalf("history: %+v", changes)
+	}
+	if !strings.HasPrefix(changes[0].Actor, "user:") || changes[0].ActorName == "" {
+		t.Fatalf("the count is not named after its user: %+v", changes[0])
+	}
+	apitest.Problem(t, e.Do(t, http.MethodGet, "/api/v1/inventory/NOPE/history", owner, nil), http.StatusNotFound)
+	stranger := e.UserToken(t, "other-history.myshopify.com", domain.RoleOwner)
+	apitest.Problem(t, e.Do(t, http.MethodGet, "/api/v1/inventory/SKU-1/history", stranger, nil), http.StatusNotFound)
+}

@@ -229,6 +229,7 @@ func TestOpenAPIContract(t *testing.T) {
 	check(e.Fresh(t, "/api/v1/inventory?backordered=false", owner, inv.Position), http.StatusOK)
 	check(e.Do(t, http.MethodPost, "/api/v1/inventory/SKU-C/count", owner, map[string]any{"reason": "x"}), http.StatusUnprocessableEntity)
 	check(e.Do(t, http.MethodGet, "/api/v1/inventory/NOPE", owner, nil), http.StatusNotFound)
+	check(e.Do(t, http.MethodGet, "/api/v1/inventory/SKU-C/history?limit=1", owner, nil), http.StatusOK)
 	check(e.Do(t, http.MethodGet, "/api/v1/cache/stats", owner, nil), http.StatusOK)
 	check(e.Do(t, http.MethodGet, "/api/v1/status/lag", owner, nil), http.StatusOK)
 	// Ready or not (the relay may still be electing a leader): both are described.
@@ -242,6 +243,7 @@ func TestOpenAPIContract(t *testing.T) {
 	check(e.Do(t, http.MethodGet, "/api/v1/shop/settings", owner, nil), http.StatusOK)
 	check(e.Do(t, http.MethodPatch, "/api/v1/shop/settings", owner, map[string]any{"shopify_order_confirmations": true}), http.StatusOK)
 	check(e.Do(t, http.MethodGet, "/api/v1/shops", owner, nil), http.StatusOK)
+	check(e.Do(t, http.MethodGet, "/api/v1/shop/install", owner, nil), http.StatusOK)
 	check(e.Do(t, http.MethodPatch, "/api/v1/shops/"+shop, owner, map[string]any{
 		"webhook_secrets": []string{"contract-secret", "next-secret"},
 	}), http.StatusOK)

@@ -51,6 +51,11 @@ type Deps struct {
 	// OperatorTokenHash is OperatorTokenHash(ORDERMILL_OPERATOR_TOKEN); nil
 	// leaves the operator routes to nobody (the CLI does their work).
 	OperatorTokenHash []byte
+
+	// AuditInterval is ORDERMILL_AUDIT_INTERVAL (0: off), shown on the audit page.
+	AuditInterval time.Duration
+	// ShopifyAPIVersion is the Admin API version calls name, shown in settings.
+	ShopifyAPIVersion string
 }
 
 // server carries the dependencies every handler uses; each feature file

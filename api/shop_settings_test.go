@@ -1,8 +1,12 @@
 package api_test
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/internal/testenv/apitest"
@@ -66,4 +70,52 @@ func TestShopSettings(t *testing.T) {
 	apitest.Problem(t, e.Do(t, http.MethodPatch, path, owner, map[string]any{"shopify_order_confirmations": false}, "If-Match", `"1"`),
 		http.StatusPreconditionFailed)
 	apitest.Problem(t, e.Do(t, http.MethodPatch, path, owner, map[string]any{"shopify_order_confirmations": "yes"}), http.StatusBadRequest)
+}
+
+// The install status says how the shop got its token, never the token, and
+// follows an uninstall.
+func TestShopInstallStatus(t *testing.T) {
+	e, _ := newContractEnv(t)
+	const shop = "install-status.myshopify.com"
+	owner := e.UserToken(t, shop, domain.RoleOwner)
+	staff := e.UserToken(t, shop, domain.RoleStaff)
+	const path = "/api/v1/shop/install"
+
+	apitest.Problem(t, e.Do(t, http.MethodGet, path, owner, nil), http.StatusNotFound) // not registered yet
+	resp := e.Do(t, http.MethodPost, "/api/v1/shops", owner, map[string]any{"domain": shop, "name": "Install",
+		"currency": "EUR", "webhook_secrets": []string{"secret"}, "access_token": "shpat_install"})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("register: %d %s", resp.StatusCode, apitest.ReadBody(t, resp))
+	}
+	resp.Body.Close()
+	apitest.Problem(t, e.Do(t, http.MethodGet, path, staff, nil), http.StatusForbidden)
+
+	type install struct {
+		Installed     bool    `json:"installed"`
+		UninstalledAt *string `json:"uninstalled_at"`
+		Method        string  `json:"method"`
+		APIVersion    string  `json:"api_version"`
+		Subscriptions *int    `json:"subscriptions"`
+		ReconciledAt  *string `json:"reconciled_at"`
+	}
+	var got install
+	resp = e.Do(t, http.MethodGet, path, owner, nil)
+	body := apitest.ReadBody(t, resp)
+	if strings.Contains(body, "shpat_install") {
+		t.Fatalf("the install status discloses the token: %s", body)
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Installed || got.Method != "api" || got.APIVersion != e.Config.ShopifyAPIVersion || got.Subscriptions != nil || got.ReconciledAt != nil {
+		t.Fatalf("registered through the API: %+v", got)
+	}
+
+	if err := e.Platform.Shops.MarkUninstalled(context.Background(), shop, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	apitest.Decode(t, e.Do(t, http.MethodGet, path, owner, nil), &got)
+	if got.Installed || got.UninstalledAt == nil || got.Method != "api" {
+		t.Fatalf("after the uninstall: %+v", got)
+	}
 }

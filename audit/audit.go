@@ -127,3 +127,24 @@ func (s *Log) LastAudit(ctx context.Context) (AuditRun, error) {
 	run.StartedAt, run.FinishedAt = run.StartedAt.UTC(), run.FinishedAt.UTC()
 	return run, json.Unmarshal(findings, &run.Findings)
 }
+
+// ErrNoCheckpoint is returned by NewestCheckpoint before the first signing.
+var ErrNoCheckpoint = errors.New("no checkpoint signed yet")
+
+// NewestCheckpoint returns the checkpoint signed last. Its signature and
+// heads are not checked here; Audit does that.
+func (s *Log) NewestCheckpoint(ctx context.Context) (SignedCheckpoint, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, transaction_id::text::bigint, global_position, settled_xid::text::bigint,
+		settled_events, streams, signed_at, public_key, signature FROM signed_checkpoints ORDER BY id DESC LIMIT 1`)
+	if err != nil {
+		return SignedCheckpoint{}, fmt.Errorf("newest signed checkpoint: %w", err)
+	}
+	cp, err := pgx.CollectExactlyOneRow(rows, scanCheckpoint)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return cp, ErrNoCheckpoint
+	}
+	if err != nil {
+		return cp, fmt.Errorf("newest signed checkpoint: %w", err)
+	}
+	return cp, nil
+}

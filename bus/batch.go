@@ -43,8 +43,16 @@ type Config struct {
 	MaxRetries int
 	// RetryInterval is the first backoff; it doubles per retry (default 200ms).
 	RetryInterval time.Duration
-	Logger        *slog.Logger
+	// Linger is how long a read that found less than a full batch makes
+	// the handler's next read wait, so that batches form at low rates
+	// (default DefaultLinger; negative: no wait). See ReadGate.
+	Linger time.Duration
+	Logger *slog.Logger
 }
+
+// DefaultLinger is Config.Linger's default: a message waits at most this
+// much longer per handler it passes through.
+const DefaultLinger = 10 * time.Millisecond
 
 // Handler is one consumer group's handler. It must be idempotent, because
 // delivery is at-least-once.
@@ -116,6 +124,9 @@ func Run(ctx context.Context, cfg Config, handlers ...Handler) error {
 	if cfg.RetryInterval <= 0 {
 		cfg.RetryInterval = 200 * time.Millisecond
 	}
+	if cfg.Linger == 0 {
+		cfg.Linger = DefaultLinger
+	}
 	pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: sharedClient{cfg.Redis}},
 		watermill.NewSlogLogger(cfg.Logger))
 	if err != nil {
@@ -125,8 +136,10 @@ func Run(ctx context.Context, cfg Config, handlers ...Handler) error {
 	var wg sync.WaitGroup
 	for _, h := range handlers {
 		StartMetrics(h.Name)
+		gate := NewReadGate(max(cfg.Linger, 0))
 		for i := range max(h.Consumers, 1) {
 			c := newConsumer(cfg, h, i, dead)
+			c.Gate = gate
 			wg.Go(func() { c.Run(ctx) })
 		}
 	}

@@ -36,6 +36,10 @@ type BatchConsumer struct {
 	// handed over again.
 	RetryMin, RetryMax time.Duration
 	Log                *slog.Logger
+	// Gate, shared by the consumers of one handler in a process, lets one
+	// of them read at a time and spaces reads that found little: see readGate.
+	// Nil: this consumer reads on its own.
+	Gate *ReadGate
 	// Handle handles a batch and returns the deliveries it could not. Those
 	// stay pending in Redis and are handed over again, after a backoff and
 	// before anything new is read, as a nacked message would be.
@@ -89,7 +93,7 @@ func (c *BatchConsumer) Run(ctx context.Context) {
 			if len(held) > 0 {
 				wait = max(time.Until(retryAt), time.Millisecond)
 			}
-			read, err := c.read(ctx, reads, wait)
+			read, err := c.gatedRead(ctx, reads, wait)
 			if err != nil {
 				c.readFailed(ctx, "read", err)
 				continue
@@ -111,6 +115,60 @@ func (c *BatchConsumer) Run(ctx context.Context) {
 		retryAt = time.Now().Add(backoff)
 		held = append(held, failed...)
 	}
+}
+
+// ReadGate coalesces the reads of a handler's consumers in one process.
+// Each read of a batch has fixed costs (XREADGROUP, the handler's
+// transaction and its bookkeeping, XACK), and at a low rate every consumer
+// blocked in XREADGROUP took one message each: a batch of one per event
+// (make bench, scenario 2). Behind the gate one consumer at a time waits
+// for messages while the others handle theirs, and a read that found less
+// than a full batch makes the next one wait until Linger has passed, so
+// that messages arriving meanwhile are handed over together. A message
+// waits at most Linger longer; under load batches are full and reads are
+// not spaced.
+type ReadGate struct {
+	Linger time.Duration
+	turn   chan struct{}
+	next   time.Time // guarded by turn
+}
+
+// NewReadGate returns a gate spacing reads that found little by linger.
+func NewReadGate(linger time.Duration) *ReadGate {
+	return &ReadGate{Linger: linger, turn: make(chan struct{}, 1)}
+}
+
+// gatedRead is read behind c.Gate, waiting no longer than wait in all.
+func (c *BatchConsumer) gatedRead(ctx context.Context, reads []string, wait time.Duration) ([]Delivery, error) {
+	g := c.Gate
+	if g == nil {
+		return c.read(ctx, reads, wait)
+	}
+	deadline := time.Now().Add(wait)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case g.turn <- struct{}{}:
+	case <-t.C:
+		return nil, nil // another consumer is reading; this one has messages to retry
+	case <-ctx.Done():
+		return nil, nil
+	}
+	defer func() { <-g.turn }()
+	if d := min(time.Until(g.next), time.Until(deadline)); d > 0 {
+		t.Reset(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return nil, nil
+		}
+	}
+	batch, err := c.read(ctx, reads, max(time.Until(deadline), time.Millisecond))
+	g.next = time.Time{}
+	if len(batch) > 0 && len(batch) < c.MaxBatch {
+		g.next = time.Now().Add(g.Linger)
+	}
+	return batch, err
 }
 
 // read takes new messages from every stream, waiting up to wait for some.

@@ -146,7 +146,8 @@ type Inventory struct {
 	// held maps an order to the units it still holds. An order keeps its entry
 	// after release or shipment, so a redelivered reserve is still recognised.
 	held      map[uuid.UUID]int
-	committed map[string]bool // "<order id>/<fulfillment id>"
+	committed map[string]bool   // "<order id>/<fulfillment id>"
+	shipped   map[uuid.UUID]int // units of an order's shipments taken off the shelf
 	shortfall int
 	// levels and levelAt are Shopify's available figure per location and
 	// when Shopify stated it: on hand is their sum plus our reservations.
@@ -170,7 +171,7 @@ func NewInventory(shop, key string) (*Inventory, error) {
 		return nil, err
 	}
 	return &Inventory{shop: shop, key: key, held: map[uuid.UUID]int{}, committed: map[string]bool{},
-		levels: map[int64]int{}, levelAt: map[int64]time.Time{}}, nil
+		shipped: map[uuid.UUID]int{}, levels: map[int64]int{}, levelAt: map[int64]time.Time{}}, nil
 }
 
 // Apply changes the stock item by one event.
@@ -188,6 +189,7 @@ func (inv *Inventory) Apply(e Event) {
 		inv.held[e.OrderID] -= e.Released
 		inv.reserved -= e.Released
 		inv.committed[commitKey(e.OrderID, e.FulfillmentID)] = true
+		inv.shipped[e.OrderID] += e.Quantity
 	case InventoryBackordered:
 		inv.shortfall += e.Quantity
 	case InventoryAdjusted:
@@ -235,6 +237,32 @@ func (inv *Inventory) Reserve(orderID uuid.UUID, qty int) ([]Event, error) {
 	return []Event{InventoryReserved{
 		Shop: inv.shop, Key: inv.key, OrderID: orderID, Quantity: qty, Backordered: max(0, backordered),
 	}}, nil
+}
+
+// Hold makes an order hold what it still needs of the item after an edit
+// or a refund changed its lines: wanted, the order's current quantity of the
+// item (0 when cancelled), less the units its shipments already took. More
+// is reserved, less released; an order already holding that returns no
+// events, so the same or a repeated change is harmless.
+func (inv *Inventory) Hold(orderID uuid.UUID, wanted int) ([]Event, error) {
+	var f fieldErrors
+	if orderID == uuid.Nil {
+		f.add("order_id", "is required")
+	}
+	if wanted < 0 {
+		f.add("quantity", "must not be negative")
+	}
+	if err := f.err(); err != nil {
+		return nil, err
+	}
+	switch delta := max(0, wanted-inv.shipped[orderID]) - inv.held[orderID]; {
+	case delta > 0:
+		return []Event{InventoryReserved{Shop: inv.shop, Key: inv.key, OrderID: orderID, Quantity: delta,
+			Backordered: max(0, delta-max(0, inv.onHand-inv.reserved))}}, nil
+	case delta < 0:
+		return []Event{InventoryReleased{Shop: inv.shop, Key: inv.key, OrderID: orderID, Quantity: -delta}}, nil
+	}
+	return nil, nil
 }
 
 // Release gives back whatever the order still holds, for a cancelled order.

@@ -200,3 +200,48 @@ func TestInventoryKey(t *testing.T) {
 		}
 	}
 }
+
+// An edit or refund sets what an order holds to what its lines still need:
+// more is reserved, less released, shipped units never held again, and the
+// same figure twice changes nothing.
+func TestInventoryHoldFollowsChangedLines(t *testing.T) {
+	hold := func(n int) invStep { return func(i *Inventory) ([]Event, error) { return i.Hold(orderA, n) } }
+	tests := []struct {
+		name          string
+		steps         []invStep
+		wanted        int
+		held, reserve int // after
+		events        int
+	}{
+		{"a line added", []invStep{count(10), reserve(orderA, 2)}, 5, 5, 5, 1},
+		{"a line removed", []invStep{count(10), reserve(orderA, 5)}, 2, 2, 2, 1},
+		{"unchanged", []invStep{count(10), reserve(orderA, 2)}, 2, 2, 2, 0},
+		{"after a shipment", []invStep{count(10), reserve(orderA, 3), commit(orderA, "f1", 2)}, 2, 0, 0, 1},
+		{"shipped all, then refunded", []invStep{count(10), reserve(orderA, 3), commit(orderA, "f1", 3)}, 1, 0, 0, 0},
+		{"before its reservation", []invStep{count(10)}, 4, 4, 4, 1},
+		{"repeated", []invStep{count(10), reserve(orderA, 2), hold(6)}, 6, 6, 6, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inv, _ := newInventory(t, tt.steps...)
+			evs, err := inv.Hold(orderA, tt.wanted)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range evs {
+				inv.Apply(e)
+			}
+			if s := inv.Snapshot(); len(evs) != tt.events || inv.Held(orderA) != tt.held || s.Reserved != tt.reserve {
+				t.Fatalf("%d events %v, held %d, reserved %d; want %d, %d, %d", len(evs), evs, inv.Held(orderA), s.Reserved,
+					tt.events, tt.held, tt.reserve)
+			}
+		})
+	}
+	inv, _ := newInventory(t, count(1))
+	if evs, _ := inv.Hold(orderA, 3); evs[0].(InventoryReserved).Backordered != 2 {
+		t.Fatalf("holding 3 of 1 on hand: %v, want 2 backordered", evs)
+	}
+	if _, err := inv.Hold(orderA, -1); err == nil {
+		t.Fatal("a negative quantity was accepted")
+	}
+}

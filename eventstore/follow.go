@@ -15,8 +15,12 @@ const FollowBatch = 2000
 type FollowOptions struct {
 	BatchSize int // default FollowBatch
 	// PollInterval bounds how long a committed event can wait unseen when a
-	// notification is lost or its rows are still behind an older open transaction.
-	PollInterval time.Duration
+	// notification is lost or its rows are still behind an older open
+	// transaction, after a wake-up. Polls that find nothing double it, up
+	// to IdlePollInterval, so that an idle follower costs next to nothing;
+	// a wake-up brings it back.
+	PollInterval     time.Duration
+	IdlePollInterval time.Duration // default 10 × PollInterval
 }
 
 func (o *FollowOptions) defaults() {
@@ -25,6 +29,9 @@ func (o *FollowOptions) defaults() {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 200 * time.Millisecond
+	}
+	if o.IdlePollInterval < o.PollInterval {
+		o.IdlePollInterval = 10 * o.PollInterval
 	}
 }
 
@@ -39,8 +46,9 @@ func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, h
 	wake := make(chan struct{}, 1)
 	go Listen(ctx, s.pool, notifyChannel, wake)
 
-	ticker := time.NewTicker(opts.PollInterval)
-	defer ticker.Stop()
+	poll := opts.PollInterval
+	timer := time.NewTimer(poll)
+	defer timer.Stop()
 	pos := from
 	// A follower that is caught up reads a few events per query, and one
 	// catching up reads full batches: only then is a batch's room worth
@@ -62,11 +70,17 @@ func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, h
 				continue
 			}
 		}
+		if len(events) > 0 {
+			poll = opts.PollInterval
+		}
+		timer.Reset(poll)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-wake:
-		case <-ticker.C:
+			poll = opts.PollInterval
+		case <-timer.C:
+			poll = min(2*poll, opts.IdlePollInterval)
 		}
 	}
 }

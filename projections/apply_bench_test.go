@@ -13,15 +13,20 @@ import (
 
 // BenchmarkApplyOrders applies 30 new orders (about one projector batch at
 // 500 webhooks/s) in one transaction, with the writes held back and sent
-// together as the runner does, and, as the baseline in the same run, each
-// write in its own round trip: `go test -run '^$' -bench ApplyOrders ./projections`.
+// together with COMMIT as the runner does, and, as the baseline in the same
+// run, each statement in its own round trip: `go test -run '^$' -bench ApplyOrders ./projections`.
 func BenchmarkApplyOrders(b *testing.B) {
 	f := newFixture(b)
 	p := NewOrders(nil, "")
 	for _, c := range []struct {
-		name  string
-		apply func(context.Context, pgx.Tx, Projector, []eventstore.Event, []string) ([]eventstore.Event, int, error)
-	}{{"writes-together", applyDeferred}, {"write-per-round-trip", applyIn}} {
+		name string
+		inTx func(context.Context, func(pgx.Tx) error) error
+	}{
+		{"writes-together", func(ctx context.Context, fn func(pgx.Tx) error) error {
+			return inDeferredTx(ctx, f.pool, func(tx *deferredTx) error { return fn(tx) })
+		}},
+		{"write-per-round-trip", func(ctx context.Context, fn func(pgx.Tx) error) error { return pgx.BeginFunc(ctx, f.pool, fn) }},
+	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
@@ -33,8 +38,8 @@ func BenchmarkApplyOrders(b *testing.B) {
 				given = inStreamOrder(given)
 				streams := streamsOf(given)
 				b.StartTimer()
-				err := pgx.BeginFunc(f.ctx, f.pool, func(tx pgx.Tx) error {
-					_, _, err := c.apply(f.ctx, tx, p, given, streams)
+				err := c.inTx(f.ctx, func(tx pgx.Tx) error {
+					_, _, err := applyIn(f.ctx, tx, p, given, streams)
 					return err
 				})
 				if err != nil {

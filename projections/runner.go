@@ -95,9 +95,9 @@ func applyMany(ctx context.Context, pool *pgxpool.Pool, p Projector, events []ev
 		batch   []eventstore.Event
 		applied int
 	)
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	err := inDeferredTx(ctx, pool, func(tx *deferredTx) error {
 		var err error
-		batch, applied, err = applyDeferred(ctx, tx, p, given, streams)
+		batch, applied, err = applyIn(ctx, tx, p, given, streams)
 		return err
 	})
 	if err != nil {
@@ -127,17 +127,6 @@ func streamsOf(events []eventstore.Event) []string {
 		}
 	}
 	return streams
-}
-
-// applyDeferred is applyIn with the writes held back and sent in one round
-// trip before each read and at the end.
-func applyDeferred(ctx context.Context, tx pgx.Tx, p Projector, given []eventstore.Event, streams []string) ([]eventstore.Event, int, error) {
-	d := &deferredTx{Tx: tx}
-	batch, applied, err := applyIn(ctx, d, p, given, streams)
-	if err != nil {
-		return nil, 0, err
-	}
-	return batch, applied, d.flush(ctx)
 }
 
 // applyIn applies given (in stream order, each once) to p inside tx,
@@ -253,22 +242,22 @@ func recordApplied(ctx context.Context, tx pgx.Tx, name string, events []eventst
 		txids = append(txids, strconv.FormatUint(e.Position.TransactionID, 10))
 		gpos = append(gpos, e.Position.GlobalPos)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO projection_streams (projection, stream_id, version, transaction_id, global_position)
-		SELECT $1, s, v, t::xid8, g FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[]) AS u(s, v, t, g)
-		ON CONFLICT (projection, stream_id) DO UPDATE SET version = EXCLUDED.version,
-			transaction_id = EXCLUDED.transaction_id, global_position = EXCLUDED.global_position`,
-		name, streams, versions, txids, gpos); err != nil {
-		return err
-	}
 	e := newest
 	txid := strconv.FormatUint(e.Position.TransactionID, 10)
-	// Progress only moves forward in commit order, whatever order messages arrive in.
-	_, err := tx.Exec(ctx, `INSERT INTO projection_progress (projection, transaction_id, global_position, event_recorded_at)
-		VALUES ($1, $2::text::xid8, $3, $4)
+	// One statement for both, as every batch records: each statement has a
+	// fixed cost in the backend. Progress only moves forward in commit
+	// order, whatever order messages arrive in.
+	_, err := tx.Exec(ctx, `WITH streams AS (
+			INSERT INTO projection_streams (projection, stream_id, version, transaction_id, global_position)
+			SELECT $1, s, v, t::xid8, g FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[]) AS u(s, v, t, g)
+			ON CONFLICT (projection, stream_id) DO UPDATE SET version = EXCLUDED.version,
+				transaction_id = EXCLUDED.transaction_id, global_position = EXCLUDED.global_position)
+		INSERT INTO projection_progress (projection, transaction_id, global_position, event_recorded_at)
+		VALUES ($1, $6::text::xid8, $7, $8)
 		ON CONFLICT (projection) DO UPDATE SET transaction_id = EXCLUDED.transaction_id,
 			global_position = EXCLUDED.global_position, event_recorded_at = EXCLUDED.event_recorded_at, updated_at = now()
 		WHERE (projection_progress.transaction_id, projection_progress.global_position) < (EXCLUDED.transaction_id, EXCLUDED.global_position)`,
-		name, txid, e.Position.GlobalPos, e.RecordedAt)
+		name, streams, versions, txids, gpos, txid, e.Position.GlobalPos, e.RecordedAt)
 	return err
 }
 

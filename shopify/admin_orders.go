@@ -277,3 +277,13 @@ func (o gqlOrder) webhookBody() (body json.RawMessage, complete bool, err error)
 var fulfillmentStatus = map[string]any{
 	"FULFILLED": "fulfilled", "PARTIALLY_FULFILLED": "partial", "RESTOCKED": "restocked",
 }
+
+// legacyID takes the numeric id out of a global id like gid://shopify/Order/123.
+func legacyID(gid, kind string) (int64, bool) {
+	n, ok := strings.CutPrefix(gid, "gid://shopify/"+kind+"/")
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(n, 10, 64)
+	return id, err == nil && id > 0
+}

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/internal/testenv"
 	"github.com/ordermill/ordermill/shopify"
 )
@@ -45,28 +44,36 @@ func (o *observed) statuses() []int {
 	return s
 }
 
-func sameFulfillments(t *testing.T, got []shopify.AdminFulfillment, want domain.ShopifyOrder) {
+// firstPage checks page is the first of several pages of the shop's orders.
+func firstPage(t *testing.T, page shopify.OrdersPage) {
 	t.Helper()
-	if len(got) != len(want.Fulfillments) {
-		t.Fatalf("got %d fulfillments, want %d: %+v", len(got), len(want.Fulfillments), got)
-	}
-	for i, w := range want.Fulfillments {
-		g := got[i]
-		if g.ID != w.ID || !g.CreatedAt.Equal(w.CreatedAt) || len(g.Lines) != len(w.LineItems) {
-			t.Fatalf("fulfillment %d: got %+v, want %+v", i, g, w)
-		}
-		for j, l := range w.LineItems {
-			if g.Lines[j].LineItemID != l.ID || g.Lines[j].Quantity != l.Quantity {
-				t.Fatalf("fulfillment %d line %d: got %+v, want %+v", i, j, g.Lines[j], l)
-			}
-		}
+	if len(page.Orders)+page.Truncated != 4 || page.After == "" {
+		t.Fatalf("got %d orders (%d truncated), next page %q; want the first page of 4", len(page.Orders), page.Truncated, page.After)
 	}
 }
+
+// playOrders has the simulator play 6 orders of the last hours, which the
+// Admin API answers (it shows the last 60 days), and returns one's id.
+func playOrders(t *testing.T, sim *testenv.Simulator) int64 {
+	t.Helper()
+	run := sim.Play(t, map[string]any{"scenario": "orders", "shop": testShop, "orders": 6, "seed": 7, "concurrency": 4,
+		"start": time.Now().Add(-6 * time.Hour)})
+	for _, d := range run.Deliveries {
+		if o, err := shopify.DecodeOrder(d.Body); err == nil && d.Topic == shopify.TopicOrdersCreate {
+			return o.ID
+		}
+	}
+	t.Fatal("the scenario created no order")
+	return 0
+}
+
+// future is a time no order was updated after.
+var future = time.Now().Add(24 * time.Hour)
 
 func TestShopifyClientRetriesUntilItSucceeds(t *testing.T) {
 	sim := testenv.StartSimulator(t)
 	sim.Do(t, "POST", "/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
-	order := testenv.FulfilledOrder(t, sim.PlayOrders(t, testShop, 6))
+	playOrders(t, sim)
 
 	tests := []struct {
 		name       string
@@ -86,11 +93,11 @@ func TestShopifyClientRetriesUntilItSucceeds(t *testing.T) {
 			sim.Do(t, "POST", "/_sim/faults", map[string]any{"admin": map[string]int{
 				"status": tt.status, "count": tt.count, "retry_after_seconds": tt.retryAfter}}, nil)
 
-			got, found, err := client.OrderFulfillments(t.Context(), testShop, testToken, order.ID)
-			if err != nil || !found {
-				t.Fatalf("OrderFulfillments: found %v, %v", found, err)
+			page, err := client.OrdersUpdatedSince(t.Context(), testShop, testToken, time.Time{}, "")
+			if err != nil {
+				t.Fatalf("OrdersUpdatedSince: %v", err)
 			}
-			sameFulfillments(t, got, order)
+			firstPage(t, page)
 			want := append(slices.Repeat([]int{tt.status}, tt.count), http.StatusOK)
 			calls := sim.AdminCalls(t)
 			var statuses []int
@@ -114,79 +121,79 @@ func TestShopifyClientRetriesUntilItSucceeds(t *testing.T) {
 		client := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL, Attempts: 3, Backoff: 5 * time.Millisecond})
 		sim.Do(t, "POST", "/_sim/faults", map[string]any{"admin": map[string]int{"status": 500, "count": 10}}, nil)
 		t.Cleanup(func() { sim.Do(t, "POST", "/_sim/faults", map[string]any{"admin": map[string]int{"count": 0}}, nil) })
-		_, _, err := client.OrderFulfillments(t.Context(), testShop, testToken, order.ID)
+		_, err := client.OrdersUpdatedSince(t.Context(), testShop, testToken, time.Time{}, "")
 		var se *shopify.AdminError
 		if !errors.Is(err, shopify.ErrAdminUnavailable) || !errors.As(err, &se) || se.Status != 500 || se.Attempts != 3 {
 			t.Fatalf("want ErrShopifyUnavailable after 3 attempts, got %v", err)
 		}
 	})
 
-	t.Run("refused token and unknown order", func(t *testing.T) {
+	t.Run("refused token and no orders", func(t *testing.T) {
 		client := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL})
-		_, _, err := client.OrderFulfillments(t.Context(), testShop, "shpat_wrong", order.ID)
+		_, err := client.OrdersUpdatedSince(t.Context(), testShop, "shpat_wrong", time.Time{}, "")
 		var se *shopify.AdminError
 		if !errors.Is(err, shopify.ErrAdminUnauthorized) || !errors.As(err, &se) || se.Attempts != 1 {
 			t.Fatalf("want ErrShopifyUnauthorized at once, got %v", err)
 		}
-		fs, found, err := client.OrderFulfillments(t.Context(), testShop, testToken, 1)
-		if err != nil || found || fs != nil {
-			t.Fatalf("unknown order: %v %v %v", fs, found, err)
+		page, err := client.OrdersUpdatedSince(t.Context(), testShop, testToken, future, "")
+		if err != nil || len(page.Orders) != 0 || page.Truncated != 0 || page.After != "" {
+			t.Fatalf("no orders updated since tomorrow: %+v, %v", page, err)
 		}
 	})
 }
 
 func TestShopifyClientWaitsOutThrottling(t *testing.T) {
-	sim := testenv.StartSimulator(t, "--admin-bucket-size", "250", "--admin-restore-rate", "100")
+	sim := testenv.StartSimulator(t, "--admin-bucket-size", "1000", "--admin-restore-rate", "370")
 	sim.Do(t, "POST", "/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
-	order := testenv.FulfilledOrder(t, sim.PlayOrders(t, testShop, 6))
+	order := playOrders(t, sim)
 	var obs observed
 	client := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL, Observe: obs.add})
 	sim.Do(t, "DELETE", "/_sim/admin/calls", nil, nil)
 
-	// Another app of the shop spends 240 of the 250 points (240 aliased
-	// order lookups, each costing 1); OrderFulfillments requests 216.
+	// Another app of the shop spends 990 of the 1000 points (990 aliased
+	// order lookups, each costing 1); OrdersUpdatedSince requests 790.
 	var q strings.Builder
 	q.WriteString("query Drain($id: ID!) {")
-	for i := range 240 {
+	for i := range 990 {
 		fmt.Fprintf(&q, " o%d: order(id: $id) { id }", i)
 	}
 	q.WriteString(" }")
-	gid := fmt.Sprintf("gid://shopify/Order/%d", order.ID)
+	gid := fmt.Sprintf("gid://shopify/Order/%d", order)
 	if code := testenv.AdminPost(t, sim, testToken, q.String(), map[string]any{"id": gid}); code != http.StatusOK {
 		t.Fatalf("drain: %d", code)
 	}
-	got, found, err := client.OrderFulfillments(t.Context(), testShop, testToken, order.ID)
-	if err != nil || !found {
+	page, err := client.OrdersUpdatedSince(t.Context(), testShop, testToken, time.Time{}, "")
+	if err != nil {
 		t.Fatalf("query: %v", err)
 	}
-	sameFulfillments(t, got, order)
+	firstPage(t, page)
 	calls := sim.AdminCalls(t)
 	// One retry, served: the client waited as long as throttleStatus said
-	// the bucket needed ((216 − 10 left) / 100 per second), not less.
+	// the bucket needed (the points missing at the restore rate), not less.
 	if len(calls) != 3 || !calls[1].Throttled || calls[2].Throttled {
 		t.Fatalf("want the query throttled, then served; calls: %+v", calls)
 	}
-	if n := len(obs.calls); n != 2 || obs.calls[0].RequestedCost != 216 || !obs.calls[0].Throttled {
-		t.Errorf("hook saw %+v", obs.calls)
+	if n := len(obs.calls); n != 2 || obs.calls[0].RequestedCost != 790 || !obs.calls[0].Throttled {
+		t.Fatalf("hook saw %+v", obs.calls)
 	}
 }
 
 // Processes sharing the Redis bucket spend no more than Shopify restores:
 // many concurrent calls from two clients are never throttled.
 func TestSharedBucketAvoidsThrottling(t *testing.T) {
-	sim := testenv.StartSimulator(t, "--admin-bucket-size", "500", "--admin-restore-rate", "250")
+	sim := testenv.StartSimulator(t, "--admin-bucket-size", "1000", "--admin-restore-rate", "1000")
 	sim.Do(t, "POST", "/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
-	order := testenv.FulfilledOrder(t, sim.PlayOrders(t, testShop, 6))
+	playOrders(t, sim)
 	rdb, prefix := testenv.Redis(t)
 	sim.Do(t, "DELETE", "/_sim/admin/calls", nil, nil)
 
 	var wg sync.WaitGroup
 	for range 2 { // two processes
 		client := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL, Bucket: shopify.NewRedisBucket(rdb, prefix)})
-		for range 6 {
+		for range 3 {
 			wg.Go(func() {
 				for range 2 {
-					if _, _, err := client.OrderFulfillments(t.Context(), testShop, testToken, order.ID); err != nil {
+					if _, err := client.OrdersUpdatedSince(t.Context(), testShop, testToken, time.Time{}, ""); err != nil {
 						t.Errorf("query: %v", err)
 					}
 				}
@@ -201,8 +208,8 @@ func TestSharedBucketAvoidsThrottling(t *testing.T) {
 			throttled++
 		}
 	}
-	if len(calls) != 24 || throttled != 0 {
-		t.Fatalf("%d calls, %d throttled; want 24 calls, none throttled", len(calls), throttled)
+	if len(calls) != 12 || throttled != 0 {
+		t.Fatalf("%d calls, %d throttled; want 12 calls, none throttled", len(calls), throttled)
 	}
 }
 
@@ -239,7 +246,7 @@ func TestShopifyClientTimesOut(t *testing.T) {
 	client := shopify.NewAdminClient(shopify.AdminConfig{
 		BaseURL: "http://" + ln.Addr().String(), Timeout: 100 * time.Millisecond, Attempts: 2, Backoff: 5 * time.Millisecond,
 	})
-	_, _, err = client.OrderFulfillments(t.Context(), testShop, testToken, 42)
+	_, err = client.OrdersUpdatedSince(t.Context(), testShop, testToken, time.Time{}, "")
 	var se *shopify.AdminError
 	if !errors.Is(err, shopify.ErrAdminTimeout) || !errors.As(err, &se) || se.Attempts != 2 || se.Status != 0 {
 		t.Fatalf("want ErrShopifyTimeout after 2 attempts, got %v", err)
@@ -252,7 +259,7 @@ func TestShopifyClientTimesOut(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	slow := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: "http://" + ln.Addr().String(), Timeout: time.Hour})
-	if _, _, err := slow.OrderFulfillments(ctx, testShop, testToken, 42); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := slow.OrdersUpdatedSince(ctx, testShop, testToken, time.Time{}, ""); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("want the caller's deadline, got %v", err)
 	}
 }
@@ -269,7 +276,7 @@ func TestAdminClientNamesTheAPIVersion(t *testing.T) {
 	} {
 		var obs observed
 		client := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL, APIVersion: tt.configured, Observe: obs.add})
-		if _, _, err := client.OrderFulfillments(t.Context(), testShop, testToken, 1); err != nil {
+		if _, err := client.OrdersUpdatedSince(t.Context(), testShop, testToken, future, ""); err != nil {
 			t.Fatalf("%q: %v", tt.configured, err)
 		}
 		if len(obs.calls) != 1 || obs.calls[0].APIVersion != tt.served {

@@ -276,7 +276,7 @@ func TestSchemaCheckCatchesMistakes(t *testing.T) {
 	}
 }
 
-// snake turns an operation name like OrderFulfillments into order_fulfillments.
+// snake turns an operation name like OrdersUpdatedSince into orders_updated_since.
 func snake(s string) string {
 	var b strings.Builder
 	for i, r := range s {

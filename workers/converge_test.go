@@ -13,9 +13,11 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ordermill/ordermill/app"
@@ -54,27 +56,14 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 	go func() { _ = p.Run(ctx, []string{"relay", "projectors", "workers"}) }()
 	store := eventstore.New(p.Pool)
 
-	seq := 0
+	send := func(shop, secret, topic string, raw []byte) string {
+		t.Helper()
+		return postWebhook(t, srv.URL, shop, secret, topic, raw)
+	}
 	post := func(topic string, body map[string]any) {
 		t.Helper()
 		raw, _ := json.Marshal(body)
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write(raw)
-		seq++
-		req, _ := http.NewRequest("POST", srv.URL+"/webhooks/shopify", bytes.NewReader(raw))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Shopify-Topic", topic)
-		req.Header.Set("X-Shopify-Shop-Domain", shop)
-		req.Header.Set("X-Shopify-Webhook-Id", fmt.Sprintf("w-%d-%d", time.Now().UnixNano(), seq))
-		req.Header.Set("X-Shopify-Hmac-Sha256", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: %d", topic, resp.StatusCode)
-		}
+		send(shop, secret, topic, raw)
 	}
 	type row struct {
 		financial, fulfillment string
@@ -178,28 +167,14 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 	// 450789469, partially refunded with two of its three lines removed.
 	t.Run("Shopify's sample payloads", func(t *testing.T) {
 		const id = 450789469
-		sample := func(name string) map[string]any {
-			t.Helper()
-			body, err := os.ReadFile("../shopify/testdata/samples/" + name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dec := json.NewDecoder(bytes.NewReader(body))
-			dec.UseNumber()
-			var v map[string]any
-			if err := dec.Decode(&v); err != nil {
-				t.Fatal(err)
-			}
-			return v
-		}
-		post(shopify.TopicOrdersUpdated, sample("orders_updated.json"))
+		send(shop, secret, shopify.TopicOrdersUpdated, sampleBody(t, "orders_updated.json"))
 		// Totals as Shopify states them: current 199.65 of 598.94, 209.00 refunded.
 		waitRow(id, row{"partially_refunded", "unfulfilled", false, 20900, 19965, 3, 0})
-		post(shopify.TopicRefundsCreate, sample("refunds_create_known.json")) // listed by the snapshot: nothing new
-		post(shopify.TopicRefundsCreate, sample("refunds_create.json"))       // 41.94 more, after the snapshot
+		send(shop, secret, shopify.TopicRefundsCreate, sampleBody(t, "refunds_create_known.json")) // listed by the snapshot: nothing new
+		send(shop, secret, shopify.TopicRefundsCreate, sampleBody(t, "refunds_create.json"))       // 41.94 more, after the snapshot
 		// It lowers the current total as Shopify's current_total_price would.
 		waitRow(id, row{"partially_refunded", "unfulfilled", false, 25094, 19965 - 4194, 3, 0})
-		post(shopify.TopicFulfillmentsCreate, sample("fulfillments_create.json"))
+		send(shop, secret, shopify.TopicFulfillmentsCreate, sampleBody(t, "fulfillments_create.json"))
 		waitFor(t, "the sample fulfillment's tracking", func() bool {
 			var n int
 			_ = p.Pool.QueryRow(ctx, `SELECT count(*) FROM orders_view WHERE shop = $1 AND shopify_id = $2
@@ -221,6 +196,111 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 		}
 		const want = "processed/applied processed/applied processed/applied processed/unchanged"
 		waitFor(t, "the outcomes "+want, func() bool { return outcomes() == want })
+	})
+
+	// Every other topic's sample, over the same path: each one's effect.
+	t.Run("Shopify's sample payloads of every topic", func(t *testing.T) {
+		outcome := func(shop, webhookID string) (result string, order uuid.UUID) {
+			var o *uuid.UUID
+			_ = p.Pool.QueryRow(ctx, `SELECT status || '/' || result, order_id FROM webhooks_view WHERE shop = $1 AND webhook_id = $2`,
+				shop, webhookID).Scan(&result, &o)
+			if o != nil {
+				order = *o
+			}
+			return result, order
+		}
+		processed := func(shop, webhookID, want string) {
+			t.Helper()
+			waitFor(t, webhookID+" to be "+want, func() bool { r, _ := outcome(shop, webhookID); return r == want })
+		}
+		holds := func(what, query string, args ...any) {
+			t.Helper()
+			waitFor(t, what, func() bool {
+				var ok bool
+				_ = p.Pool.QueryRow(ctx, query, args...).Scan(&ok)
+				return ok
+			})
+		}
+		lineShipped := func(order int64, line string, want int) {
+			t.Helper()
+			holds(fmt.Sprintf("line %s of order %d to have shipped %d", line, order, want), `SELECT l.fulfilled_quantity = $4
+				FROM order_lines_view l JOIN orders_view o ON o.id = l.order_id WHERE o.shop = $1 AND o.shopify_id = $2 AND l.line_id = $3`,
+				shop, order, line, want)
+		}
+		// hasEvent waits for an event of the type on the stream whose data
+		// holds want at dataPath, or any such event when dataPath is empty.
+		hasEvent := func(what, stream, eventType, dataPath, want string) {
+			t.Helper()
+			holds(what, `SELECT count(*) > 0 FROM events WHERE stream_id = $1 AND event_type = $2
+				AND ($3 = '' OR data #>> string_to_array($3, '.') = $4)`, stream, eventType, dataPath, want)
+		}
+
+		// A pending order is placed, another paid and then cancelled.
+		send(shop, secret, shopify.TopicOrdersCreate, sampleBody(t, "orders_create.json"))
+		waitRow(1073459974, row{"pending", "unfulfilled", false, 0, 19900, 1, 0})
+		send(shop, secret, shopify.TopicOrdersPaid, sampleBody(t, "orders_paid.json"))
+		waitRow(1073459984, row{"paid", "unfulfilled", false, 0, 19900, 1, 0})
+		send(shop, secret, shopify.TopicOrdersCancelled, sampleBody(t, "orders_cancelled.json"))
+		waitRow(1073459984, row{"paid", "unfulfilled", true, 0, 19900, 1, 0})
+		holds("the cancel reason", `SELECT cancel_reason = 'customer' AND status = 'cancelled' FROM orders_view WHERE shop = $1 AND shopify_id = 1073459984`, shop)
+
+		// Stated fulfilments, without fulfillments listed: the statuses win.
+		send(shop, secret, shopify.TopicOrdersFulfilled, sampleBody(t, "orders_fulfilled.json"))
+		waitRow(1073459964, row{"paid", "fulfilled", false, 0, 19900, 1, 0})
+		lineShipped(1073459964, "1071823194", 1)
+		send(shop, secret, shopify.TopicOrdersPartiallyFulfilled, sampleBody(t, "orders_partially_fulfilled.json"))
+		waitRow(1073459962, row{"paid", "partial", false, 0, 27037, 3, 0})
+		lineShipped(1073459962, "1071823190", 1)
+		lineShipped(1073459962, "1071823192", 0)
+
+		// The edit waits for its snapshot; tracking lands on the shipment.
+		send(shop, secret, shopify.TopicOrdersUpdated, sampleBody(t, "orders_updated.json"))
+		edit := send(shop, secret, shopify.TopicOrdersEdited, sampleBody(t, "orders_edited.json"))
+		processed(shop, edit, "processed/deferred")
+		if _, order := outcome(shop, edit); order != domain.ShopifyOrderID(shop, 450789469) {
+			t.Errorf("the edit names order %s, want order 450789469's", order)
+		}
+		send(shop, secret, shopify.TopicFulfillmentsUpdate, sampleBody(t, "fulfillments_update.json"))
+		holds("the tracking of fulfillment 1069019869", `SELECT count(*) = 1 FROM orders_view WHERE shop = $1 AND shopify_id = 450789469
+			AND shipments @> '[{"id": "1069019869", "status": "success", "tracking_company": "UPS", "tracking_numbers": ["1Z001985YW99744790"]}]'`, shop)
+
+		// A deleted order is hidden, its history kept.
+		send(shop, secret, shopify.TopicOrdersDelete, sampleBody(t, "orders_delete.json"))
+		holds("order 1073459974 deleted", `SELECT deleted FROM orders_view WHERE shop = $1 AND shopify_id = 1073459974`, shop)
+
+		// Products map inventory items to stock keys, where levels then land.
+		send(shop, secret, shopify.TopicProductsCreate, sampleBody(t, "products_create.json"))
+		hasEvent("inventory item 1070325019 mapped", domain.InventoryItemStream(shop, 1070325019), "inventory_item.mapped", "key", "variant-1070325019")
+		send(shop, secret, shopify.TopicProductsUpdate, sampleBody(t, "products_update.json"))
+		send(shop, secret, shopify.TopicInventoryLevelsUpdate, sampleBody(t, "inventory_levels_update.json"))
+		holds("42 of IPOD2008PINK available", `SELECT available = 42 FROM inventory_view WHERE shop = $1 AND key = 'IPOD2008PINK'`, shop)
+
+		// app/uninstalled names the shop that signs it, here Shopify's sample shop.
+		const sampleShop, sampleSecret = "jsmith.myshopify.com", "jsmith-secret"
+		if _, err := p.Shops.Add(ctx, shops.Registration{Domain: sampleShop, Name: "John Smith Test Store", Currency: "USD", ShopifyID: 548380009,
+			WebhookSecrets: []string{sampleSecret}, AccessToken: "shpat_jsmith"}, eventstore.Metadata{Actor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		processed(sampleShop, send(sampleShop, sampleSecret, shopify.TopicAppUninstalled, sampleBody(t, "app_uninstalled.json")), "processed/applied")
+		hasEvent("the sample shop uninstalled", domain.ShopStream(sampleShop), "shop.uninstalled", "", "")
+
+		// The privacy topics, for the shop the template's payloads name.
+		const privacyShop, privacySecret = "privacy-sample.myshopify.com", "privacy-secret"
+		if _, err := p.Shops.Add(ctx, shops.Registration{Domain: privacyShop, Name: "Privacy", Currency: "USD", ShopifyID: 954889,
+			WebhookSecrets: []string{privacySecret}, AccessToken: "shpat_privacy"}, eventstore.Metadata{Actor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		privacy := func(topic, name string) string {
+			body := strings.ReplaceAll(string(sampleBody(t, name)), "{shop}", strings.TrimSuffix(privacyShop, ".myshopify.com"))
+			id := send(privacyShop, privacySecret, topic, []byte(body))
+			processed(privacyShop, id, "processed/recorded")
+			return id
+		}
+		privacy(shopify.TopicCustomersDataRequest, "customers_data_request.json")
+		privacy(shopify.TopicCustomersRedact, "customers_redact.json")
+		hasEvent("customer 191167 redacted", domain.RedactionStream(privacyShop), "customer.redacted", "customer_id", "191167")
+		privacy(shopify.TopicShopRedact, "shop_redact.json")
+		hasEvent("the shop redacted", domain.RedactionStream(privacyShop), "shop.redacted", "shop", privacyShop)
 	})
 }
 
@@ -265,4 +345,40 @@ func fulfillment(id, orderID int64, order map[string]any, lines ...any) map[stri
 	}
 	return map[string]any{"id": id, "order_id": orderID, "status": "success", "created_at": order["updated_at"],
 		"updated_at": order["updated_at"], "tracking_company": "UPS", "tracking_numbers": []any{"1Z1"}, "line_items": items}
+}
+
+// sampleBody is one of Shopify's sample payloads (shopify/testdata/samples), byte for byte.
+func sampleBody(t *testing.T, name string) []byte {
+	t.Helper()
+	body, err := os.ReadFile("../shopify/testdata/samples/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+var webhookSeq atomic.Int64
+
+// postWebhook signs raw as Shopify would for the shop, posts it to the
+// platform at url and returns the webhook id.
+func postWebhook(t *testing.T, url, shop, secret, topic string, raw []byte) string {
+	t.Helper()
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(raw)
+	id := fmt.Sprintf("w-%d-%d", time.Now().UnixNano(), webhookSeq.Add(1))
+	req, _ := http.NewRequest("POST", url+"/webhooks/shopify", bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Shopify-Topic", topic)
+	req.Header.Set("X-Shopify-Shop-Domain", shop)
+	req.Header.Set("X-Shopify-Webhook-Id", id)
+	req.Header.Set("X-Shopify-Hmac-Sha256", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d", topic, resp.StatusCode)
+	}
+	return id
 }

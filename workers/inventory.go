@@ -17,8 +17,9 @@ import (
 const InventoryHandlerName = "inventory"
 
 // InventoryManager keeps stock in step with orders: order.placed reserves
-// each stocked line's units, order.cancelled releases what the order still
-// holds and order.fulfilled commits the shipped units. Each stock item is its
+// each stocked line's units, order.edited and order.refunded make the order
+// hold what its changed lines still need, order.cancelled releases what the
+// order still holds and order.fulfilled commits the shipped units. Each stock item is its
 // own stream, so one order event touches several streams one after another;
 // the Inventory aggregate is idempotent per order (reserve, release) and per
 // fulfillment (commit), so a redelivery after a partial run completes the
@@ -46,12 +47,19 @@ func (m *InventoryManager) Handler() Handler {
 }
 
 func (m *InventoryManager) handle(ctx context.Context, e eventstore.Event) error {
-	if e.Type != "order.placed" && e.Type != "order.cancelled" && e.Type != "order.fulfilled" {
+	upTo := e.StreamVersion
+	switch e.Type {
+	case "order.placed", "order.cancelled", "order.fulfilled":
+		// The order as it was at this event: later events must not change
+		// what this one reserves or commits.
+	case "order.edited", "order.refunded":
+		// What the order holds follows its newest lines, whichever of its
+		// changes is handled last.
+		upTo = 0
+	default:
 		return nil
 	}
-	// The order as it was at this event: later events must not change what
-	// this one reserves or commits.
-	order, err := loadOrder(ctx, m.store, e.StreamID, e.StreamVersion)
+	order, err := loadOrder(ctx, m.store, e.StreamID, upTo)
 	if err != nil {
 		return err
 	}
@@ -75,6 +83,16 @@ func (m *InventoryManager) handle(ctx context.Context, e eventstore.Event) error
 			}
 		}
 		act = func(inv *domain.Inventory, qty int) ([]domain.Event, error) { return inv.Reserve(state.ID, qty) }
+	case "order.edited", "order.refunded":
+		for _, l := range state.Lines {
+			if key, ok := keyOf[l.ID]; ok {
+				perKey[key] += l.Quantity
+				if !state.CancelledAt.IsZero() {
+					perKey[key] = 0 // a cancelled order holds nothing
+				}
+			}
+		}
+		act = func(inv *domain.Inventory, qty int) ([]domain.Event, error) { return inv.Hold(state.ID, qty) }
 	case "order.cancelled":
 		for _, key := range keyOf {
 			perKey[key] = 0

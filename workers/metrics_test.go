@@ -17,12 +17,11 @@ import (
 func TestExternalCallMetrics(t *testing.T) {
 	sim := startSimulator(t)
 	call(t, "POST", sim+"/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
-	order := testenv.FulfilledOrder(t, shopifyOrders(t, sim, testShop, 3))
 	call(t, "POST", sim+"/_sim/faults", map[string]any{"admin": map[string]int{"status": http.StatusInternalServerError, "count": 1}}, nil)
 
 	client := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim, Backoff: 10 * time.Millisecond, Observe: workers.ObserveShopify})
-	if _, found, err := client.OrderFulfillments(t.Context(), testShop, testToken, order.ID); err != nil || !found {
-		t.Fatalf("OrderFulfillments: found %v, %v", found, err)
+	if _, err := client.OrdersUpdatedSince(t.Context(), testShop, testToken, time.Time{}, ""); err != nil {
+		t.Fatalf("OrdersUpdatedSince: %v", err)
 	}
 	mailer := workers.NewMailer(workers.MailerConfig{Endpoint: sim, From: "orders@ordermill.test"})
 	if _, err := mailer.Send(t.Context(), workers.Mail{To: "ada@example.test", Subject: "hello", Text: "hi"}); err != nil {

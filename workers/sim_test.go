@@ -58,14 +58,6 @@ func call(t *testing.T, method, url string, body, out any) int {
 	return resp.StatusCode
 }
 
-// shopifyOrders has the simulator play the orders scenario for shop (see
-// testenv.Simulator.PlayOrders); whatever the tests record about these
-// orders comes from the Admin API.
-func shopifyOrders(t *testing.T, sim, shop string, orders int) map[int64][]domain.ShopifyOrder {
-	t.Helper()
-	return (&testenv.Simulator{URL: sim}).PlayOrders(t, shop, orders)
-}
-
 const (
 	testShop  = "acme.myshopify.com"
 	testToken = "shpat_acme"

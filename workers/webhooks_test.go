@@ -2,15 +2,12 @@ package workers_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
-	"github.com/ordermill/ordermill/internal/testenv"
-	"github.com/ordermill/ordermill/workers"
 )
 
 // A batch of webhooks commits in one transaction; two snapshots of one order
@@ -20,35 +17,11 @@ import (
 func TestWebhookBatches(t *testing.T) {
 	ctx := context.Background()
 	const shop = "batch.myshopify.com"
-	store := eventstore.New(testenv.Pool(t))
-	handle := workers.NewWebhooks(store, nil, nil).Handler().HandleBatch
-	body, err := os.ReadFile("../shopify/testdata/order.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rig := newWebhookRig(t, shop)
+	store := rig.store
+	body := readFile(t, "../shopify/testdata/order.json")
 	order := func(id, updatedAt string) string {
 		return strings.NewReplacer("5000000000000000123", id, "2024-03-02T09:30:00-05:00", updatedAt).Replace(string(body))
-	}
-	receive := func(id, topic, body string) eventstore.Event {
-		t.Helper()
-		events, err := eventstore.Encode(shop, eventstore.Metadata{Source: "webhook"}, domain.WebhookReceived{
-			Shop: shop, Topic: topic, WebhookID: id, Body: []byte(body), ReceivedAt: time.Now().UTC()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := store.Append(ctx, domain.WebhookStream(shop, id), eventstore.NoStream, events...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.Events[0]
-	}
-	run := func(batch ...eventstore.Event) {
-		t.Helper()
-		for i, err := range handle(ctx, batch) {
-			if err != nil {
-				t.Fatalf("webhook %d: %v", i, err)
-			}
-		}
 	}
 	count := func(where string) (n int) {
 		t.Helper()
@@ -67,12 +40,12 @@ func TestWebhookBatches(t *testing.T) {
 	}
 
 	batch := []eventstore.Event{
-		receive("a-create", "orders/create", order("7001", "2024-03-01T10:00:00-05:00")),
-		receive("b-create", "orders/create", order("7002", "2024-03-01T10:00:00-05:00")),
-		receive("a-update", "orders/updated", order("7001", "2024-03-02T09:30:00-05:00")),
-		receive("broken", "orders/create", `{"id": `),
+		rig.capture("a-create", "orders/create", order("7001", "2024-03-01T10:00:00-05:00")),
+		rig.capture("b-create", "orders/create", order("7002", "2024-03-01T10:00:00-05:00")),
+		rig.capture("a-update", "orders/updated", order("7001", "2024-03-02T09:30:00-05:00")),
+		rig.capture("broken", "orders/create", `{"id": `),
 	}
-	run(batch...)
+	rig.process(batch...)
 	for id, want := range map[string]string{"a-create": "webhook.processed", "b-create": "webhook.processed",
 		"a-update": "webhook.processed", "broken": "webhook.failed"} {
 		if got := outcome(id); got != want {
@@ -103,14 +76,14 @@ func TestWebhookBatches(t *testing.T) {
 	}
 
 	before := count(`true`)
-	run(batch...)
+	rig.process(batch...)
 	if n := count(`true`); n != before {
 		t.Errorf("a redelivered batch appended %d events", n-before)
 	}
 
 	// The processed a-create conflicts on its own stream, so the batch's
 	// commit fails; c-create must be processed all the same.
-	run(batch[0], receive("c-create", "orders/create", order("7003", "2024-03-01T10:00:00-05:00")))
+	rig.process(batch[0], rig.capture("c-create", "orders/create", order("7003", "2024-03-01T10:00:00-05:00")))
 	if got := outcome("c-create"); got != "webhook.processed" {
 		t.Errorf("c-create: outcome %s", got)
 	}

@@ -324,7 +324,23 @@ func (a *adminAPI) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 
 // queryRoots are the QueryRoot fields the simulator implements.
 func (a *adminAPI) queryRoots() map[string]rootField {
-	return map[string]rootField{"order": a.order, "orders": a.ordersConnection}
+	return map[string]rootField{"order": a.order, "orders": a.ordersConnection, "inventoryItem": a.inventoryItem}
+}
+
+// inventoryItem answers from the catalog, whose every product has one
+// variant with one inventory item.
+func (a *adminAPI) inventoryItem(c fieldCall) (any, []gqlError) {
+	id, errs := legacyID(c.args["id"], "InventoryItem")
+	if errs != nil {
+		return nil, errs
+	}
+	for _, p := range catalog {
+		if p.inventoryItemID == id {
+			return obj{"id": fmt.Sprintf("gid://shopify/InventoryItem/%d", id), "sku": nullable(p.sku),
+				"variants": obj{"nodes": []any{obj{"id": fmt.Sprintf("gid://shopify/ProductVariant/%d", p.variantID), "sku": nullable(p.sku)}}}}, nil
+		}
+	}
+	return nil, nil
 }
 
 // mutationRoots are the Mutation fields the simulator implements.

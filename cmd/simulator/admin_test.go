@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/ordermill/ordermill/shopify"
 )
 
 // orderQuery requests 1 + 14 points: the order and up to 14 fulfillments.
@@ -229,5 +232,37 @@ func TestQueryCost(t *testing.T) {
 		if r, a := op.requestedCost(), op.actualCost(tt.data); r != tt.requested || a != tt.got {
 			t.Errorf("%s: requested %d actual %d, want %d and %d", tt.query, r, a, tt.requested, tt.got)
 		}
+	}
+}
+
+// An inventory item of the catalog names its variant and SKU, the way the
+// shopify package asks (InventoryItemVariant); an unknown item is null.
+func TestAdminAPIInventoryItem(t *testing.T) {
+	_, base := startSimulator(t, defaultAdmin, nil)
+	call(t, "POST", base+"/_sim/shops", map[string]string{"shop": "foxtrot.myshopify.com", "access_token": "shpat_fox"}, nil)
+	query, err := shopify.Documents.ReadFile("graphql/inventory_item_variant.graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask := func(item int64) map[string]any {
+		var got struct {
+			Data   struct{ InventoryItem map[string]any }
+			Errors []struct{ Message string }
+		}
+		adminPost(t, base, "shpat_fox", map[string]any{"query": string(query),
+			"variables": map[string]string{"id": fmt.Sprintf("gid://shopify/InventoryItem/%d", item)}}, &got)
+		if len(got.Errors) > 0 {
+			t.Fatalf("item %d: %+v", item, got.Errors)
+		}
+		return got.Data.InventoryItem
+	}
+	mug := catalog[2]
+	want := map[string]any{"id": fmt.Sprintf("gid://shopify/InventoryItem/%d", mug.inventoryItemID), "variants": map[string]any{
+		"nodes": []any{map[string]any{"id": fmt.Sprintf("gid://shopify/ProductVariant/%d", mug.variantID), "sku": mug.sku}}}}
+	if got := ask(mug.inventoryItemID); !reflect.DeepEqual(got, want) {
+		t.Fatalf("the mug's item: %v, want %v", got, want)
+	}
+	if got := ask(1); got != nil {
+		t.Fatalf("an unknown item: %v, want null", got)
 	}
 }

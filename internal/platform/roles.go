@@ -159,6 +159,7 @@ func (p *Platform) handler() (http.Handler, error) {
 			WebhookFailures: limit(p.Config.RateLimitWebhookFailures), AuthFailures: limit(p.Config.RateLimitAuthFailures),
 		},
 		OperatorTokenHash: api.OperatorTokenHash(p.Config.OperatorToken),
+		AuditInterval:     p.Config.AuditInterval, ShopifyAPIVersion: p.Config.ShopifyAPIVersion,
 	}), nil
 }
 

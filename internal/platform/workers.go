@@ -54,6 +54,7 @@ func (p *Platform) WorkerHandlers() []workers.Handler {
 	return []workers.Handler{
 		p.WebhookProcessor().Handler(),
 		workers.NewInventoryManager(p.Store, p.Log).Handler(),
+		workers.NewInventoryLookup(p.Store, p.ShopifyAdmin(), p.Shops, p.Log).Handler(),
 		workers.NewEmailWorker(p.Store, mailer, p.Log).Handler(),
 		workers.NewReportBuilder(p.Store, p.ReadPool, p.Log).Handler(),
 		p.Eraser().Handler(),

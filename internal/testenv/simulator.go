@@ -11,13 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ordermill/ordermill/domain"
-	"github.com/ordermill/ordermill/shopify"
 )
 
 // Simulator is cmd/simulator running as a subprocess: the real HTTP stand-in
@@ -102,27 +98,6 @@ func (s *Simulator) Do(t testing.TB, method, path string, body, out any) int {
 	return resp.StatusCode
 }
 
-// PlayOrders has the simulator play the orders scenario for shop, so that its
-// Admin API knows those orders, and returns each order's snapshots in the
-// order they were sent. The webhooks go to a sink that only acknowledges
-// them: nothing of Ordermill sees them.
-func (s *Simulator) PlayOrders(t testing.TB, shop string, orders int) map[int64][]domain.ShopifyOrder {
-	t.Helper()
-	run := s.Play(t, map[string]any{"scenario": "orders", "shop": shop, "orders": orders, "seed": 7, "concurrency": 4})
-	out := map[int64][]domain.ShopifyOrder{}
-	for _, d := range run.Deliveries {
-		if !strings.HasPrefix(d.Topic, "orders/") {
-			continue
-		}
-		o, err := shopify.DecodeOrder(d.Body)
-		if err != nil {
-			t.Fatalf("simulator sent an undecodable %s: %v", d.Topic, err)
-		}
-		out[o.ID] = append(out[o.ID], o)
-	}
-	return out
-}
-
 // Play runs a scenario (POST /_sim/runs params) to the end and returns the
 // run. Without a target, the webhooks go to a sink that only acknowledges
 // them.
@@ -149,35 +124,6 @@ func (s *Simulator) Play(t testing.TB, params map[string]any) SimRun {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return run
-}
-
-// FulfilledOrder returns an order whose latest snapshot has a successful
-// fulfillment, and that snapshot.
-func FulfilledOrder(t testing.TB, orders map[int64][]domain.ShopifyOrder) domain.ShopifyOrder {
-	t.Helper()
-	ids := slices.Sorted(func(yield func(int64) bool) {
-		for id := range orders {
-			if !yield(id) {
-				return
-			}
-		}
-	})
-	for _, id := range ids {
-		snaps := orders[id]
-		last := snaps[len(snaps)-1]
-		for _, s := range snaps {
-			if s.UpdatedAt.After(last.UpdatedAt) {
-				last = s
-			}
-		}
-		for _, f := range last.Fulfillments {
-			if f.Status == "success" {
-				return last
-			}
-		}
-	}
-	t.Fatal("the scenario produced no fulfilled order")
-	return domain.ShopifyOrder{}
 }
 
 // AdminCall is one Admin API call in the simulator's call log.

@@ -259,7 +259,8 @@ step('cancelling an order releases its stock', async (ctx) => {
   await page.goto(`${ctx.api}/inventory`);
   const row = page.locator('table tbody tr', { has: page.getByText(sku, { exact: true }) });
   await row.waitFor();
-  const reservedBefore = Number(await row.locator('td').nth(2).innerText());
+  // Columns: product, key, available, reserved, on hand, backordered, locations.
+  const reservedBefore = Number(await row.locator('td').nth(3).innerText());
   await page.goBack();
   await page.getByRole('button', { name: 'Cancel order…' }).click();
   await page.getByLabel('Reason for cancelling').fill('Customer asked to cancel (e2e)');
@@ -268,7 +269,7 @@ step('cancelling an order releases its stock', async (ctx) => {
   await shot(page, '05-order-cancelled');
   await page.goto(`${ctx.api}/inventory`);
   await waitFor(`reserved of ${sku} to drop by ${qty}`, async () => {
-    const r = Number(await row.locator('td').nth(2).innerText());
+    const r = Number(await row.locator('td').nth(3).innerText());
     return r === reservedBefore - qty;
   }, 20_000, 500);
   await shot(page, '06-inventory');
@@ -343,13 +344,31 @@ step('stock is adjusted from the inventory page', async (ctx) => {
   const button = page.getByRole('button', { name: 'Adjust E2E-USD' });
   await button.waitFor();
   const row = page.locator('table tbody tr', { has: button });
-  const onHand = Number(await row.locator('td').nth(1).innerText());
+  const onHand = Number(await row.locator('td').nth(4).innerText());
+  if ((await row.locator('td').first().innerText()).trim() !== 'Price check USD') throw new Error('the item is not named after its product');
   await button.click();
   await page.getByLabel('Change (e.g. 10 or -2)').fill('25');
   await page.getByLabel('Reason').fill('Received purchase order (e2e)');
   await page.getByRole('button', { name: 'Save' }).click();
-  await waitFor('on hand to grow by 25', async () => Number(await row.locator('td').nth(1).innerText()) === onHand + 25, 20_000, 300);
+  await waitFor('on hand to grow by 25', async () => Number(await row.locator('td').nth(4).innerText()) === onHand + 25, 20_000, 300);
   await shot(page, '17-inventory-adjusted');
+  // The item's page: its history starts with the adjustment, by whom and why.
+  await row.getByRole('link', { name: 'Price check USD' }).click();
+  await page.getByRole('heading', { name: 'Price check USD', exact: true }).waitFor();
+  const history = page.getByRole('table', { name: 'Stock history, newest first' });
+  const first = history.locator('tbody tr').first();
+  await first.getByText('+25 on hand').waitFor();
+  for (const text of ['Adjusted', 'Received purchase order (e2e)', users.owner.name]) await first.getByText(text, { exact: true }).waitFor();
+  // A count from the item's page comes first in its history at once.
+  await page.getByRole('button', { name: 'Adjust E2E-USD' }).click();
+  await page.getByLabel('Set counted on hand').check();
+  await page.getByLabel('Counted on hand', { exact: true }).fill('40');
+  await page.getByLabel('Reason').fill('Cycle count (e2e)');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await first.getByText('on hand set to 40').waitFor();
+  await page.locator('.facts dd').filter({ hasText: /^40$/ }).first().waitFor();
+  await shot(page, '17b-inventory-item');
+  await checkA11y(page, '/inventory/:key');
 });
 
 step('a sales summary is requested, built and downloaded as CSV', async (ctx) => {
@@ -419,6 +438,52 @@ step('an email\'s recipient reads in clear for the owner, masked for the auditor
   await page.getByRole('heading', { name: /^Order / }).waitFor();
 });
 
+step('settings show the Shopify connection and switch an email preference', async (ctx) => {
+  const page = ctx.ownerPage;
+  const token = await apiToken(ctx.api, users.owner);
+  await page.goto(`${ctx.api}/settings`);
+  const connection = page.getByRole('region', { name: 'Shopify connection' });
+  await connection.getByText('Installed', { exact: true }).waitFor();
+  await connection.getByText('Admin API version').waitFor();
+  const toggle = page.getByLabel('Send order confirmations for orders placed in Shopify');
+  const before = (await apiCall(ctx.api, token, 'GET', '/api/v1/shop/settings')).shopify_order_confirmations;
+  if ((await toggle.isChecked()) !== before) throw new Error('the checkbox does not show the saved setting');
+  await toggle.click();
+  await page.getByText(`Saved: order confirmations for Shopify orders are ${before ? 'off' : 'on'}.`).waitFor();
+  const after = (await apiCall(ctx.api, token, 'GET', '/api/v1/shop/settings')).shopify_order_confirmations;
+  if (after === before) throw new Error('the preference did not change on the server');
+  await shot(page, '13b-settings-connection');
+  await checkA11y(page, '/settings (preference saved)');
+  await toggle.click(); // back as it was
+  await page.getByText(`Saved: order confirmations for Shopify orders are ${before ? 'on' : 'off'}.`).waitFor();
+});
+
+step('a list keeps its filter and page in the address; the timeline names people; the favicon is served', async (ctx) => {
+  const page = ctx.ownerPage;
+  await page.goto(`${ctx.api}/emails`);
+  await page.getByLabel('Kind').selectOption('order_confirmation');
+  await page.waitForURL(/kind=order_confirmation/);
+  await page.reload();
+  await page.getByRole('heading', { name: 'Emails', exact: true }).waitFor();
+  if ((await page.getByLabel('Kind').inputValue()) !== 'order_confirmation') throw new Error('the filter is lost on reload');
+  // An order the owner created through the API: its placement is theirs.
+  const token = await apiToken(ctx.api, users.owner);
+  const order = await apiCall(ctx.api, token, 'POST', '/api/v1/orders', {
+    currency: 'USD', email: 'names@e2e.test', customer_name: 'Name Check',
+    lines: [{ sku: 'E2E-USD', title: 'Price check USD', quantity: 1, unit_price: 100 }],
+  });
+  await page.goto(`${ctx.api}/orders/${order.id}`);
+  const history = page.getByRole('list', { name: 'Order history' });
+  await history.getByText(`by ${users.owner.name}`).first().waitFor();
+  if ((await history.getByText(/by user:/).count()) > 0) throw new Error('the timeline shows a user id');
+  const icon = await fetch(`${ctx.api}/favicon.svg`);
+  if (!icon.ok || !(icon.headers.get('content-type') ?? '').startsWith('image/svg+xml')) {
+    throw new Error(`favicon: ${icon.status} ${icon.headers.get('content-type')}`);
+  }
+  const linked = await page.locator('link[rel="icon"]').getAttribute('href');
+  if (linked !== '/favicon.svg') throw new Error(`the page links the icon ${linked}`);
+});
+
 step('an API token is created and shown once', async (ctx) => {
   const page = ctx.ownerPage;
   await page.goto(`${ctx.api}/settings`);
@@ -463,6 +528,8 @@ step('auditor finds no write buttons', async (ctx) => {
   await shot(page, '23-auditor-emails');
   await page.goto(`${ctx.api}/audit`);
   await page.getByRole('heading', { name: 'Audit' }).waitFor();
+  // The e2e server runs the default schedule (ORDERMILL_AUDIT_INTERVAL=1h).
+  await page.getByText('The whole log, every hour.').waitFor();
   await page.getByRole('button', { name: 'Verify now' }).click();
   await page.getByText(/^Verified\./).waitFor({ timeout: 60_000 });
   await page.getByText('Events checked').waitFor();

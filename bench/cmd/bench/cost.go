@@ -1,15 +1,18 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 )
@@ -30,6 +33,26 @@ type cost struct {
 	statementsCounted    bool
 	seconds              float64 // wall time of the span, statsDelay included
 	backends, newBackend int
+	// top are the statements run most often in the span, most first.
+	top []statementCount
+}
+
+// statementCount is how often a statement ran in a span.
+type statementCount struct {
+	query string
+	calls int64
+}
+
+// topStatements is how many of a span's statements cost.top keeps.
+const topStatements = 8
+
+// topPerWebhook lists c's most frequent statements, per webhook.
+func (c cost) topPerWebhook() string {
+	parts := make([]string, len(c.top))
+	for i, s := range c.top {
+		parts[i] = fmt.Sprintf("%.2f × %s", float64(s.calls)/float64(max(c.webhooks, 1)), s.query)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // perWebhook formats seconds per webhook in ms.
@@ -77,6 +100,7 @@ type costSnapshot struct {
 	backends          map[int]float64
 	bench, redis      float64
 	xacts, statements int64
+	byQuery           map[int64]statementCount
 }
 
 func (m *costMeter) snapshot(ctx context.Context) (costSnapshot, error) {
@@ -106,8 +130,23 @@ func (m *costMeter) snapshot(ctx context.Context) (costSnapshot, error) {
 		return s, err
 	}
 	if m.statements {
-		if err := m.pool.QueryRow(ctx, `SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements s
-			JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1`, m.db).Scan(&s.statements); err != nil {
+		// The first words of each statement name it in the report.
+		rows, err := m.pool.Query(ctx, `SELECT s.queryid, s.calls,
+				left(regexp_replace(s.query, '\s+', ' ', 'g'), 60)
+			FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1`, m.db)
+		if err != nil {
+			return s, err
+		}
+		s.byQuery = map[int64]statementCount{}
+		var (
+			id int64
+			c  statementCount
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&id, &c.calls, &c.query}, func() error {
+			s.byQuery[id] = c
+			s.statements += c.calls
+			return nil
+		}); err != nil {
 			return s, err
 		}
 	}
@@ -139,6 +178,13 @@ func (m *costMeter) measure(ctx context.Context, f func() (int64, error)) (cost,
 	c := cost{webhooks: n, bench: after.bench - before.bench, redis: after.redis - before.redis,
 		xacts: after.xacts - before.xacts, statements: after.statements - before.statements,
 		statementsCounted: m.statements, seconds: after.at.Sub(before.at).Seconds(), backends: len(after.backends)}
+	for id, a := range after.byQuery {
+		if n := a.calls - before.byQuery[id].calls; n > 0 {
+			c.top = append(c.top, statementCount{a.query, n})
+		}
+	}
+	slices.SortFunc(c.top, func(a, b statementCount) int { return cmp.Compare(b.calls, a.calls) })
+	c.top = c.top[:min(len(c.top), topStatements)]
 	// A backend that connected during the span spent all its CPU in it.
 	for pid, secs := range after.backends {
 		if b, ok := before.backends[pid]; ok {

@@ -8,6 +8,7 @@
 //	go run ./bench/cmd/bench -only 1,6 -out scratch
 //	go run ./bench/cmd/bench -only 3 -cpuprofile relay.prof  # then go tool pprof
 //	go run ./bench/cmd/bench -only 1 -server-cpuprofile capture.prof  # the server, saturated
+//	go run ./bench/cmd/bench -only 2 -rates 50,100 -cpuprofile low.prof # part of the sweep
 //
 // Each scenario runs on its own fresh database and Redis key prefix on the
 // servers of ORDERMILL_DATABASE_URL and ORDERMILL_REDIS_URL. Scenarios 1 and
@@ -24,6 +25,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -49,7 +51,7 @@ var (
 	full = sizes{
 		captureRates: []float64{250, 500, 1000, 2000}, phase: 10 * time.Second, workers: 32,
 		e2eRates: []float64{50, 100, 250, 500, 1000}, readRates: [3]float64{1000, 1000, 250}, relayEvents: 50_000,
-		rebuildOrders: 250_000, capacityPhase: 10 * time.Second, idlePhase: 20 * time.Second,
+		rebuildOrders: 250_000, capacityPhase: 10 * time.Second, idlePhase: 30 * time.Second,
 	}
 	short = sizes{
 		captureRates: []float64{50, 100}, phase: time.Second, workers: 4,
@@ -74,6 +76,7 @@ func main() {
 	only := flag.String("only", "", "comma-separated scenario numbers to run (default: all)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the in-process platform included) to this file")
 	serverProfile := flag.String("server-cpuprofile", "", "write a CPU profile of the capture server during scenario 1's saturated phase to this file")
+	rates := flag.String("rates", "", "comma-separated webhooks/s of scenario 2's sweep (default: 50,100,250,500,1000)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -88,7 +91,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	path, err := run(ctx, os.Getenv("BENCH_SHORT") != "", *out, *only, *serverProfile)
+	path, err := run(ctx, os.Getenv("BENCH_SHORT") != "", *out, *only, *serverProfile, *rates)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
@@ -97,7 +100,7 @@ func main() {
 	fmt.Println("wrote", path)
 }
 
-func run(ctx context.Context, isShort bool, out, only, serverProfile string) (string, error) {
+func run(ctx context.Context, isShort bool, out, only, serverProfile, rates string) (string, error) {
 	base, err := config.Load()
 	if err != nil {
 		return "", err
@@ -105,6 +108,16 @@ func run(ctx context.Context, isShort bool, out, only, serverProfile string) (st
 	b := &bench{base: base, size: full, serverProfile: serverProfile, report: &Report{Short: isShort, Started: time.Now()}}
 	if isShort {
 		b.size = short
+	}
+	if rates != "" {
+		b.size.e2eRates = nil
+		for _, f := range strings.Split(rates, ",") {
+			r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || r <= 0 {
+				return "", fmt.Errorf("-rates: %q is not a rate", f)
+			}
+			b.size.e2eRates = append(b.size.e2eRates, r)
+		}
 	}
 	b.report.Date = b.report.Started.Format("2006-01-02")
 	if b.tmp, err = os.MkdirTemp("", "ordermill-bench"); err != nil {

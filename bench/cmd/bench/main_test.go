@@ -22,7 +22,7 @@ func TestShortRun(t *testing.T) {
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	md, err := run(ctx, true, out, "", "")
+	md, err := run(ctx, true, out, "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -441,6 +441,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/inventory/{key}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The SKU, or `variant-<id>` for items without one. */
+                key: components["parameters"]["InventoryKey"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What changed the item's stock, newest first
+         * @description Read from the item's own event stream, so it is complete as soon as a write answers: reservations and releases by orders, shipments, adjustments, counts and Shopify's levels per location, with who made each.
+         */
+        get: operations["inventoryHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/inventory/{key}/adjust": {
         parameters: {
             query?: never;
@@ -859,6 +882,26 @@ export interface paths {
         patch: operations["patchShopSettings"];
         trace?: never;
     };
+    "/api/v1/shop/install": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How the caller's shop is connected to Shopify (owners)
+         * @description Whether the app is installed, how (OAuth, token exchange, the client-credentials grant, or a token made by hand and added through the CLI or the API), the Admin API version calls name, the granted scopes, the webhook subscriptions the periodic check last confirmed and the last reconciliation run. Never a token or secret.
+         */
+        get: operations["getShopInstall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/emails": {
         parameters: {
             query?: never;
@@ -953,6 +996,26 @@ export interface paths {
          * @description Every stream of every shop, and the newest trusted signed checkpoint with its count of settled events. Shop users get 403.
          */
         post: operations["runVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the scheduled audits last did
+         * @description The schedule (ORDERMILL_AUDIT_INTERVAL), the outcome and time of the last recorded verify run of the whole log, and the newest signed checkpoint. A recorded run spans every shop, so its counts and findings are not shown here.
+         */
+        get: operations["auditStatus"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1290,6 +1353,49 @@ export interface components {
             global_position: number;
             detail: string;
         };
+        ShopInstall: {
+            shop: string;
+            installed: boolean;
+            /** Format: date-time */
+            uninstalled_at: string | null;
+            /**
+             * @description How the shop got its Admin API token: OAuth, token exchange (embedded app), the client-credentials grant (the merchant's own app), or a token made by hand and added through the CLI, the API or otherwise (access_token).
+             * @enum {string}
+             */
+            method: "oauth" | "token_exchange" | "client_credentials" | "cli" | "api" | "access_token";
+            /** @example 2026-10 */
+            api_version: string;
+            scopes: string[];
+            /** @description Webhook topics the last successful subscription check found subscribed; null before one. */
+            subscriptions: number | null;
+            /** Format: date-time */
+            subscriptions_checked_at: string | null;
+            /**
+             * Format: date-time
+             * @description When reconciliation last read the shop's orders from Shopify; null before it did.
+             */
+            reconciled_at: string | null;
+            /** @description The last reconciliation run's error; empty when it succeeded. */
+            reconciliation_error: string;
+        };
+        AuditStatus: {
+            /** @description Seconds between scheduled verify runs of the whole log; null when the schedule is off. */
+            schedule_seconds: number | null;
+            /** @description The last recorded verify run of the whole log (scheduled or the operator's). */
+            last_run: {
+                /** Format: date-time */
+                finished_at: string;
+                /** @description The run found nothing. */
+                ok: boolean;
+            } | null;
+            /** @description The newest signed checkpoint; a verify run checks its signer and heads. */
+            checkpoint: {
+                id: number;
+                /** Format: date-time */
+                signed_at: string;
+                key_id: string;
+            } | null;
+        };
         ShopVerify: {
             shop: string;
             /** @description Nothing was found. */
@@ -1581,7 +1687,8 @@ export interface components {
             /** @description The name of the user or API token in metadata.actor; empty for workers, webhooks and the deleted. */
             actor_name: string;
         };
-        InventoryItem: {
+        InventoryFigures: {
+            /** @description The SKU, or variant-<id> for a variant without one. */
             key: string;
             on_hand: number;
             reserved: number;
@@ -1590,6 +1697,42 @@ export interface components {
             /** @description Units sold beyond stock. */
             backordered: number;
             version: number;
+            /** @description Shopify's available figure per location, as its stock webhooks last said. */
+            locations: {
+                /** Format: int64 */
+                location_id: number;
+                available: number;
+            }[];
+        };
+        InventoryItem: components["schemas"]["InventoryFigures"] & {
+            /** @description The product title of the newest order line that sold the item; empty before one. */
+            title: string;
+            /** @description That line's SKU. */
+            sku: string;
+            /**
+             * Format: int64
+             * @description That line's Shopify variant.
+             */
+            variant_id: number | null;
+        };
+        InventoryChange: {
+            /** @description The event's version in the item's stream. */
+            version: number;
+            /** @enum {string} */
+            kind: "reserved" | "released" | "shipped" | "backordered" | "adjusted" | "counted" | "shopify_level";
+            /** Format: date-time */
+            recorded_at: string;
+            /** @description Units reserved, released, shipped or backordered; the change of an adjustment; the on-hand figure a count set; Shopify's available figure at location_id. */
+            quantity: number;
+            reason: string;
+            /** Format: uuid */
+            order_id: string | null;
+            /** Format: int64 */
+            location_id: number | null;
+            /** @description Who made it: user:<id>, token:<id>, or the worker or webhook that did. */
+            actor: string;
+            /** @description The person's or token's name; empty for others. */
+            actor_name: string;
         };
         Webhook: {
             /** Format: uuid */
@@ -1819,7 +1962,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["InventoryItem"] & components["schemas"]["Positioned"];
+                "application/json": components["schemas"]["InventoryFigures"] & components["schemas"]["Positioned"];
             };
         };
     };
@@ -2660,6 +2803,41 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    inventoryHistory: {
+        parameters: {
+            query?: {
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The SKU, or `variant-<id>` for items without one. */
+                key: components["parameters"]["InventoryKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of changes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["InventoryChange"][];
+                        next_cursor: components["schemas"]["NextCursor"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
     adjustInventory: {
         parameters: {
             query?: never;
@@ -3482,6 +3660,30 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    getShopInstall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The install status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopInstall"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
     listEmails: {
         parameters: {
             query?: {
@@ -3704,6 +3906,29 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    auditStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The audit status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditStatus"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["Problem"];
         };
     };

@@ -17,6 +17,7 @@ const DashboardPage = page(() => import('../pages/dashboard/DashboardPage'), 'Da
 const OrdersPage = page(() => import('../pages/orders/OrdersPage'), 'OrdersPage');
 const OrderDetailPage = page(() => import('../pages/order-detail/OrderDetailPage'), 'OrderDetailPage');
 const InventoryPage = page(() => import('../pages/inventory/InventoryPage'), 'InventoryPage');
+const InventoryItemPage = page(() => import('../pages/inventory/InventoryItemPage'), 'InventoryItemPage');
 const WebhooksPage = page(() => import('../pages/webhooks/WebhooksPage'), 'WebhooksPage');
 const WebhookDetailPage = page(() => import('../pages/webhooks/WebhookDetailPage'), 'WebhookDetailPage');
 const DeadLettersPage = page(() => import('../pages/dead-letters/DeadLettersPage'), 'DeadLettersPage');
@@ -45,6 +46,7 @@ const router = createBrowserRouter([
       { path: 'orders', element: guarded('orders:read', OrdersPage) },
       { path: 'orders/:id', element: guarded('orders:read', OrderDetailPage) },
       { path: 'inventory', element: guarded('inventory:read', InventoryPage) },
+      { path: 'inventory/:key', element: guarded('inventory:read', InventoryItemPage) },
       { path: 'webhooks', element: guarded('webhooks:read', WebhooksPage) },
       { path: 'webhooks/:id', element: guarded('webhooks:read', WebhookDetailPage) },
       { path: 'dead-letters', element: guarded('webhooks:read', DeadLettersPage) },

@@ -1,15 +1,24 @@
-import { useMutation } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { request } from '../../api/client';
 import { saveResponse } from '../../api/download';
-import type { AuditFinding, AuditVerify } from '../../api/model';
+import type { AuditFinding, AuditStatus, AuditVerify } from '../../api/model';
 import { MutationError } from '../../components/ErrorNotice';
 import { PageHeader } from '../../components/PageHeader';
+import { QueryBoundary } from '../../components/QueryBoundary';
 import { dayEnd, dayStart, formatPrecise } from '../../format/time';
 
 export function AuditPage() {
+  const queryClient = useQueryClient();
+  const status = useQuery({
+    queryKey: ['audit', 'status'],
+    queryFn: ({ signal }) => request<AuditStatus>('/api/v1/audit/status', { signal }),
+  });
   // Each call walks the shop's hash chains now; nothing runs until asked.
-  const verify = useMutation({ mutationFn: () => request<AuditVerify>('/api/v1/audit/verify') });
+  const verify = useMutation({
+    mutationFn: () => request<AuditVerify>('/api/v1/audit/verify'),
+    onSettled: () => void queryClient.invalidateQueries({ queryKey: ['audit', 'status'] }),
+  });
   const [since, setSince] = useState('');
   const [until, setUntil] = useState('');
   const [format, setFormat] = useState('jsonl');
@@ -48,6 +57,12 @@ export function AuditPage() {
         <MutationError error={verify.error} />
         {verify.data && !verify.isPending && <Verdict v={verify.data} />}
       </section>
+      <section aria-labelledby="schedule-h" className="panel">
+        <h2 id="schedule-h">Scheduled verification</h2>
+        <QueryBoundary query={status} what="the audit schedule">
+          {(st) => <Schedule st={st} />}
+        </QueryBoundary>
+      </section>
       <form className="panel filters" onSubmit={submit} aria-labelledby="export-h">
         <h2 id="export-h">Export events</h2>
         <div className="field">
@@ -71,6 +86,53 @@ export function AuditPage() {
         <MutationError error={exportLog.error} />
       </form>
     </section>
+  );
+}
+
+/** A duration in seconds in the largest whole unit: 3600 → "1 hour". */
+function every(seconds: number): string {
+  for (const [unit, size] of [
+    ['day', 86_400],
+    ['hour', 3600],
+    ['minute', 60],
+  ] as const) {
+    if (seconds % size === 0) {
+      const n = seconds / size;
+      return n === 1 ? unit : `${n} ${unit}s`;
+    }
+  }
+  return `${seconds} seconds`;
+}
+
+function Schedule({ st }: { st: AuditStatus }) {
+  return (
+    <dl className="facts">
+      <dt>Schedule</dt>
+      <dd>
+        {st.schedule_seconds === null
+          ? 'Off: the whole log is verified only when an operator runs it.'
+          : `The whole log, every ${every(st.schedule_seconds)}.`}
+      </dd>
+      <dt>Last run</dt>
+      <dd>
+        {st.last_run === null ? (
+          'None yet.'
+        ) : (
+          <>
+            <span className={st.last_run.ok ? 'badge badge-success' : 'badge badge-critical'}>
+              {st.last_run.ok ? 'Clean' : 'Found tampering'}
+            </span>{' '}
+            {formatPrecise(st.last_run.finished_at)}
+          </>
+        )}
+      </dd>
+      <dt>Last signed checkpoint</dt>
+      <dd>
+        {st.checkpoint === null
+          ? 'None yet: no checkpoint key is configured, or no clean round has signed one.'
+          : `#${st.checkpoint.id}, signed ${formatPrecise(st.checkpoint.signed_at)} by key ${st.checkpoint.key_id}`}
+      </dd>
+    </dl>
   );
 }
 

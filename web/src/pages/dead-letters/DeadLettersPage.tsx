@@ -14,7 +14,7 @@ import { BulkRequeuePanel } from './BulkRequeuePanel';
 /** What a dead letter was about: its order or stock item, linked. */
 export function Subject({ orderId, inventoryKey }: { orderId: string | null; inventoryKey?: string }) {
   if (orderId) return <Link to={`/orders/${orderId}`}>Order</Link>;
-  if (inventoryKey) return <Link to={`/inventory?q=${encodeURIComponent(inventoryKey)}`}>{inventoryKey}</Link>;
+  if (inventoryKey) return <Link to={`/inventory/${encodeURIComponent(inventoryKey)}`}>{inventoryKey}</Link>;
   return <span className="muted">—</span>;
 }
 

@@ -1,13 +1,15 @@
-import { useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { createColumnHelper } from '@tanstack/react-table';
 import { Link } from 'react-router';
 import { request } from '../../api/client';
 import type { Email, Page } from '../../api/model';
 import { useCan } from '../../auth/session';
+import { CursorPager } from '../../components/CursorPager';
 import { DataTable } from '../../components/DataTable';
 import { PageHeader } from '../../components/PageHeader';
 import { QueryBoundary } from '../../components/QueryBoundary';
 import { StatusBadge } from '../../components/StatusBadge';
+import { useCursorPages, useListFilters } from '../../components/useCursorPages';
 import { formatPrecise } from '../../format/time';
 import { LIVE_INTERVAL_MS } from '../orders/ordersApi';
 
@@ -39,9 +41,13 @@ const columns = [
 
 export function EmailsPage() {
   const seesAddresses = useCan('customers:read');
+  const pages = useCursorPages();
+  const filters = useListFilters(['status', 'kind'] as const);
+  const { status, kind } = filters.values;
   const emails = useQuery({
-    queryKey: ['emails'],
-    queryFn: ({ signal }) => request<Page<Email>>('/api/v1/emails', { signal }),
+    queryKey: ['emails', status, kind, pages.cursor ?? null],
+    queryFn: ({ signal }) => request<Page<Email>>('/api/v1/emails', { signal, query: { status, kind, cursor: pages.cursor } }),
+    placeholderData: keepPreviousData,
     refetchInterval: LIVE_INTERVAL_MS * 3,
   });
   return (
@@ -54,8 +60,39 @@ export function EmailsPage() {
             : 'Emails sent through SES. Your role sees recipients masked.'
         }
       />
+      <div className="filters">
+        <div className="field">
+          <label htmlFor="em-status">Status</label>
+          <select id="em-status" value={status} onChange={(e) => filters.set({ status: e.target.value })}>
+            <option value="">Any</option>
+            <option value="sent">sent</option>
+            <option value="failed">failed</option>
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="em-kind">Kind</label>
+          <select id="em-kind" value={kind} onChange={(e) => filters.set({ kind: e.target.value })}>
+            <option value="">Any</option>
+            {Object.entries(kindLabel).map(([k, label]) => (
+              <option key={k} value={k}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
       <QueryBoundary query={emails} what="emails">
-        {(data) => <DataTable caption="Emails sent" data={data.items} columns={columns} rowKey={(e) => e.id} empty="No emails sent yet." />}
+        {(data) => (
+          <>
+            <DataTable caption="Emails sent" data={data.items} columns={columns} rowKey={(e) => e.id} empty="No emails match." />
+            <CursorPager
+              page={pages.page}
+              hasNext={Boolean(data.next_cursor)}
+              onPrevious={pages.previous}
+              onNext={() => pages.next(data.next_cursor)}
+            />
+          </>
+        )}
       </QueryBoundary>
     </section>
   );

@@ -1,13 +1,13 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { request } from '../../api/client';
-import type { InventoryItem, Written } from '../../api/model';
+import type { InventoryFigures, Written } from '../../api/model';
 import { MutationError } from '../../components/ErrorNotice';
 
 type Mode = 'adjust' | 'count';
 
 /** AdjustForm changes stock by a delta (received, damaged) or sets a counted on-hand figure, always with a reason. */
-export function AdjustForm({ item, onDone }: { item: InventoryItem; onDone: () => void }) {
+export function AdjustForm({ item, onDone }: { item: InventoryFigures; onDone: () => void }) {
   const queryClient = useQueryClient();
   const [mode, setMode] = useState<Mode>('adjust');
   const [value, setValue] = useState('');
@@ -17,7 +17,7 @@ export function AdjustForm({ item, onDone }: { item: InventoryItem; onDone: () =
 
   const save = useMutation({
     mutationFn: () =>
-      request<InventoryItem & Written>(`/api/v1/inventory/${encodeURIComponent(item.key)}/${mode}`, {
+      request<InventoryFigures & Written>(`/api/v1/inventory/${encodeURIComponent(item.key)}/${mode}`, {
         method: 'POST',
         body: mode === 'adjust' ? { delta: n, reason: reason.trim() } : { on_hand: n, reason: reason.trim() },
       }),

@@ -1,6 +1,7 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { createColumnHelper } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
+import { Link } from 'react-router';
 import { request } from '../../api/client';
 import type { InventoryItem, Page } from '../../api/model';
 import { useCan } from '../../auth/session';
@@ -34,6 +35,12 @@ export function InventoryPage() {
 
   const columns = useMemo(
     () => [
+      col.accessor('title', {
+        header: 'Product',
+        cell: (c) => (
+          <Link to={`/inventory/${encodeURIComponent(c.row.original.key)}`}>{c.getValue() || 'Not sold yet'}</Link>
+        ),
+      }),
       col.accessor('key', { header: 'SKU / key', cell: (c) => <code>{c.getValue()}</code> }),
       col.accessor('available', { header: 'Available' }),
       col.accessor('reserved', { header: 'Reserved' }),
@@ -41,6 +48,10 @@ export function InventoryPage() {
       col.accessor('backordered', {
         header: 'Backordered',
         cell: (c) => (c.getValue() > 0 ? <span className="badge badge-warning">{c.getValue()}</span> : 0),
+      }),
+      col.accessor('locations', {
+        header: 'Shopify locations',
+        cell: (c) => (c.getValue().length === 0 ? <span className="muted">—</span> : c.getValue().length),
       }),
       ...(canWrite
         ? [
@@ -90,7 +101,7 @@ export function InventoryPage() {
             data={inventory.data?.items ?? []}
             columns={columns}
             rowKey={(i) => i.key}
-            numeric={['available', 'reserved', 'on_hand', 'backordered']}
+            numeric={['available', 'reserved', 'on_hand', 'backordered', 'locations']}
             empty="No stock yet. Items appear when orders or counts mention them."
           />
           <CursorPager

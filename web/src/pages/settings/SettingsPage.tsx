@@ -1,5 +1,7 @@
 import { Can } from '../../components/Can';
 import { PageHeader } from '../../components/PageHeader';
+import { EmailPreferencesSection } from './EmailPreferencesSection';
+import { InstallSection } from './InstallSection';
 import { PrivacySection } from './PrivacySection';
 import { ShopsSection } from './ShopsSection';
 import { TokensSection } from './TokensSection';
@@ -9,6 +11,10 @@ export function SettingsPage() {
   return (
     <section className="page">
       <PageHeader title="Settings" />
+      <Can permission="shops:manage">
+        <InstallSection />
+        <EmailPreferencesSection />
+      </Can>
       <UsersSection />
       <Can permission="tokens:manage">
         <TokensSection />
