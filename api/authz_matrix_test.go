@@ -62,6 +62,8 @@ var routeRules = map[string]string{
 	"POST /api/v1/orders/:id/cancel": "OS-T",
 	"POST /api/v1/orders/:id/pay":    "OS-T",
 	"POST /api/v1/orders/:id/refund": "OS-T",
+	"POST /api/v1/orders/:id/fulfil": "OS-T",
+	"PATCH /api/v1/orders/:id":       "OS-T",
 	"GET /api/v1/cache/stats":        "O-A-",
 	"GET /api/v1/status/lag":         "OS-T",
 
@@ -139,6 +141,8 @@ func matrixBodies(r shopResources, shopA string) map[string]func() any {
 		"POST /api/v1/orders/:id/cancel":     func() any { return map[string]any{"reason": "customer"} },
 		"POST /api/v1/orders/:id/pay":        func() any { return map[string]any{"amount": 1500} },
 		"POST /api/v1/orders/:id/refund":     func() any { return map[string]any{"refund_id": "r-" + uuid.NewString(), "amount": 100} },
+		"POST /api/v1/orders/:id/fulfil":     func() any { return map[string]any{"carrier": "UPS"} },
+		"PATCH /api/v1/orders/:id":           func() any { return map[string]any{"note": "matrix"} },
 		"POST /api/v1/inventory/:key/adjust": func() any { return map[string]any{"delta": 1, "reason": "matrix"} },
 		"POST /api/v1/inventory/:key/count":  func() any { return map[string]any{"on_hand": 7, "reason": "matrix"} },
 		"POST /api/v1/reports":               func() any { return map[string]any{"kind": "sales_summary", "from": "2025-01-01", "to": "2025-01-31"} },

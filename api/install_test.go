@@ -51,7 +51,7 @@ func newInstallEnv(t *testing.T) *installEnv {
 		t.Fatal(err)
 	}
 	cfg.AppURL = "http://" + ln.Addr().String()
-	cfg.ShopifyAPIURL = sim.URL
+	cfg.ShopifyAPIURL, cfg.SESEndpoint = sim.URL, sim.URL
 	cfg.MetricsAddr, cfg.JWTKeyFile, cfg.BcryptCost = "", "", bcrypt.MinCost
 	high := config.Rate{N: 100000, Per: time.Second}
 	cfg.RateLimitUser, cfg.RateLimitIP, cfg.RateLimitLogin, cfg.RateLimitAuthFailures = high, high, high, high

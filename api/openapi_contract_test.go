@@ -208,9 +208,17 @@ func TestOpenAPIContract(t *testing.T) {
 	check(e.Do(t, http.MethodPost, path+"/pay", owner, map[string]any{}, "If-Match", `"9"`), http.StatusPreconditionFailed)
 	check(e.Do(t, http.MethodPost, path+"/pay", owner, map[string]any{}), http.StatusOK)
 	check(e.Do(t, http.MethodPost, path+"/pay", owner, map[string]any{}), http.StatusConflict)
-	check(e.Do(t, http.MethodPost, path+"/refund", owner, map[string]any{"amount": 100, "lines": []map[string]any{{"line_id": "1", "quantity": 1}}}), http.StatusOK)
+	check(e.Do(t, http.MethodPost, path+"/refund", owner, map[string]any{"amount": 100, "lines": []map[string]any{{"line_id": "1", "quantity": 1}},
+		"reason": "damaged", "restock": true}), http.StatusOK)
 	check(e.Do(t, http.MethodPost, path+"/cancel", owner, map[string]string{"reason": "customer changed their mind"}), http.StatusOK)
 	check(e.Do(t, http.MethodPost, path+"/cancel", owner, map[string]string{"reason": "again"}), http.StatusConflict)
+	shipped := "/api/v1/orders/" + placeOrder(t, e, owner, sampleOrder("contract@example.com")).ID
+	check(e.Do(t, http.MethodPatch, shipped, owner, map[string]any{"note": "Gift wrap", "tags": []string{"vip"}}), http.StatusOK)
+	check(e.Do(t, http.MethodPatch, shipped, owner, map[string]any{"tags": []string{strings.Repeat("x", 256)}}), http.StatusUnprocessableEntity)
+	check(e.Do(t, http.MethodPost, shipped+"/fulfil", owner, map[string]any{"lines": []map[string]any{{"line_id": "1", "quantity": 99}}}), http.StatusConflict)
+	check(e.Do(t, http.MethodPost, shipped+"/fulfil", owner, map[string]any{"lines": []map[string]any{{"line_id": "1", "quantity": 1}},
+		"carrier": "UPS", "tracking_number": "1Z999", "tracking_url": "https://ups.example.test/1Z999"}), http.StatusOK)
+	check(e.Do(t, http.MethodPost, shipped+"/fulfil", owner, map[string]any{}), http.StatusOK)
 	check(e.Do(t, http.MethodPost, "/api/v1/orders", owner, map[string]any{"currency": "EUR", "lines": []any{}}), http.StatusUnprocessableEntity)
 	check(e.Do(t, http.MethodPost, "/api/v1/orders", owner, "{}", "Content-Type", "text/plain"), http.StatusUnsupportedMediaType)
 	check(e.Do(t, http.MethodGet, "/api/v1/orders/00000000-0000-0000-0000-000000000001", owner, nil), http.StatusNotFound)

@@ -69,7 +69,11 @@ type server struct {
 }
 
 func newServer(d Deps) *server {
-	return &server{Deps: d, app: app.New(d.Store), limiter: redis_rate.NewLimiter(d.Redis), placeholderHash: newPlaceholderHash(d.BcryptCost)}
+	uses := app.New(d.Store)
+	if d.Shopify != nil && d.Shopify.Admin != nil && d.Shops != nil {
+		uses.WithShopify(shopifyAccess(d.Shopify.Admin, d.Shops))
+	}
+	return &server{Deps: d, app: uses, limiter: redis_rate.NewLimiter(d.Redis), placeholderHash: newPlaceholderHash(d.BcryptCost)}
 }
 
 // NewRouter builds the HTTP handler for the api role.

@@ -16,8 +16,6 @@ var (
 	ErrOverFulfilment = errors.New("fulfilment exceeds unfulfilled quantity")
 	// ErrOverRefund means a refund exceeds what was paid or what was ordered.
 	ErrOverRefund = errors.New("refund exceeds paid amount or ordered quantity")
-	// ErrInsufficientStock means a commit would take more units than are on hand.
-	ErrInsufficientStock = errors.New("insufficient stock on hand")
 	// ErrNotFound means a command was sent to an aggregate that has no events yet.
 	ErrNotFound = errors.New("not found")
 )
@@ -30,7 +28,7 @@ func IsRejection(err error) bool {
 	var validation *ValidationError
 	return errors.As(err, &validation) || errors.Is(err, ErrInvalidTransition) ||
 		errors.Is(err, ErrOverFulfilment) || errors.Is(err, ErrOverRefund) ||
-		errors.Is(err, ErrInsufficientStock) || errors.Is(err, ErrNotFound)
+		errors.Is(err, ErrNotFound)
 }
 
 // TransitionError reports a command that the aggregate's current state forbids.

@@ -18,7 +18,6 @@ func TestIsRejection(t *testing.T) {
 		{&TransitionError{From: StatusCancelled, Action: "pay"}, true},
 		{fmt.Errorf("order 7: %w", ErrOverRefund), true},
 		{ErrOverFulfilment, true},
-		{ErrInsufficientStock, true},
 		{fmt.Errorf("shop: %w", ErrNotFound), true},
 		{context.DeadlineExceeded, false},
 		{errors.New("connection refused"), false},

@@ -615,7 +615,7 @@ func TestShopifySnapshotNeverFreezes(t *testing.T) {
 				return st.Status == StatusFulfilled && st.CancelledAt.IsZero() && st.Lines[1].FulfilledQuantity == 3
 			}, "local_cancel"},
 		{"local refund, then Shopify refunds", func(o *Order) ([]Event, error) {
-			return o.Refund("local-1", o.s.Paid, nil, o.s.PlacedAt)
+			return o.Refund("local-1", o.s.Paid, nil, o.s.PlacedAt, "")
 		},
 			func(s ShopifyOrder) ShopifyOrder {
 				s = later(s, time.Hour)

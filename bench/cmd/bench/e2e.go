@@ -166,7 +166,8 @@ func (b *bench) endToEnd(ctx context.Context) error {
 		"writes to. CPU is counted per process from /proc: the bench process (the roles and the load generator), the " +
 		"Postgres backends connected to the scenario's database (not the server's shared background processes) and " +
 		"the scenario's own redis-server; transactions from pg_stat_database, statements from pg_stat_statements " +
-		"where the server loads it. Capture alone is the api role only, on a database of its own, at the same rates.")
+		"(loaded by the scenario's own server; counted on the configured one only where it loads it). Capture alone " +
+		"is the api role only, on a database of its own, at the same rates.")
 	return nil
 }
 
