@@ -64,8 +64,7 @@ func (b *Batch) history(ctx context.Context, stream string) ([]eventstore.Event,
 	return history, nil
 }
 
-// Add plans appends that no decision made (a webhook's own outcome).
-func (b *Batch) Add(appends ...eventstore.StreamAppend) { b.appends = append(b.appends, appends...) }
+func (b *Batch) add(a eventstore.StreamAppend) { b.appends = append(b.appends, a) }
 
 // Effect plans a change outside the event store, run before the commit; it
 // must be idempotent.

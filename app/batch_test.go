@@ -29,7 +29,7 @@ func TestBatchPrefetchReadsEveryStreamOnce(t *testing.T) {
 				t.Errorf("history of %s while collecting: %v, want errMissing", s, err)
 			}
 		}
-		b.Add(eventstore.StreamAppend{Stream: "order-x"})
+		b.add(eventstore.StreamAppend{Stream: "order-x"})
 		return errMissing
 	})
 	if err != nil {

@@ -144,7 +144,7 @@ func (o *options) write(ctx context.Context, store *eventstore.Store, stream str
 	next := eventstore.StreamAppend{Stream: stream, Expected: expected, Events: encoded}
 	switch {
 	case o.batch != nil:
-		o.batch.Add(next)
+		o.batch.add(next)
 		if expected != eventstore.AnyVersion {
 			res.Version = int64(expected) + int64(len(encoded))
 		}

@@ -198,11 +198,11 @@ func (w *Webhooks) decide(ctx context.Context, p *app.Batch, src eventstore.Even
 		}
 		result, extra = failed, nil
 	}
-	events, err := eventstore.Encode(wh.Shop, app.OutcomeMetadata(WebhooksHandler, src), append(extra, result)...)
-	if err != nil {
+	// The outcome appends at the webhook's version, so that a concurrent run's is refused.
+	if _, err := app.Append(ctx, nil, src.StreamID, append(extra, result), app.Into(p), app.Expect(at),
+		app.By(wh.Shop, app.OutcomeMetadata(WebhooksHandler, src))); err != nil {
 		return nil, err
 	}
-	p.Add(eventstore.StreamAppend{Stream: src.StreamID, Expected: at, Events: events})
 	return result, nil
 }
 
