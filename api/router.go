@@ -1,7 +1,7 @@
 // Package api is Ordermill's HTTP port: the Gin router, authentication,
 // authorization, the REST API under /api/v1, Shopify webhook intake and the SPA.
-// Handlers decode, call the domain or the event store, and encode; business
-// rules live in domain.
+// Handlers decode, call the use cases in app (reads query the read models),
+// and encode; business rules live in domain.
 package api
 
 import (
