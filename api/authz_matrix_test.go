@@ -51,7 +51,9 @@ var routeRules = map[string]string{
 	"POST /api/v1/shops":          "O---",
 	"PATCH /api/v1/shops/:domain": "O---",
 	"GET /api/v1/shop/settings":   "OSAT",
+	"GET /api/v1/shop/backfill":   "OSAT",
 	"PATCH /api/v1/shop/settings": "O---",
+	"GET /api/v1/shop/install":    "O---",
 
 	"POST /api/v1/orders":            "OS-T",
 	"GET /api/v1/orders":             "OSAT",
@@ -62,11 +64,14 @@ var routeRules = map[string]string{
 	"POST /api/v1/orders/:id/cancel": "OS-T",
 	"POST /api/v1/orders/:id/pay":    "OS-T",
 	"POST /api/v1/orders/:id/refund": "OS-T",
+	"POST /api/v1/orders/:id/fulfil": "OS-T",
+	"PATCH /api/v1/orders/:id":       "OS-T",
 	"GET /api/v1/cache/stats":        "O-A-",
 	"GET /api/v1/status/lag":         "OS-T",
 
 	"GET /api/v1/inventory":              "OSAT",
 	"GET /api/v1/inventory/:key":         "OSAT",
+	"GET /api/v1/inventory/:key/history": "OSAT",
 	"POST /api/v1/inventory/:key/adjust": "OS-T",
 	"POST /api/v1/inventory/:key/count":  "OS-T",
 
@@ -88,6 +93,7 @@ var routeRules = map[string]string{
 	"GET /api/v1/privacy/requests/:id/export": "O---",
 
 	"GET /api/v1/audit/verify":                     "O-A-",
+	"GET /api/v1/audit/status":                     "O-A-",
 	"POST /api/v1/audit/verify":                    "----",
 	"GET /api/v1/audit/webhooks/:shop/:webhook_id": "O-A-",
 	"GET /api/v1/audit/orders/:id/state":           "O-A-",
@@ -139,6 +145,8 @@ func matrixBodies(r shopResources, shopA string) map[string]func() any {
 		"POST /api/v1/orders/:id/cancel":     func() any { return map[string]any{"reason": "customer"} },
 		"POST /api/v1/orders/:id/pay":        func() any { return map[string]any{"amount": 1500} },
 		"POST /api/v1/orders/:id/refund":     func() any { return map[string]any{"refund_id": "r-" + uuid.NewString(), "amount": 100} },
+		"POST /api/v1/orders/:id/fulfil":     func() any { return map[string]any{"carrier": "UPS"} },
+		"PATCH /api/v1/orders/:id":           func() any { return map[string]any{"note": "matrix"} },
 		"POST /api/v1/inventory/:key/adjust": func() any { return map[string]any{"delta": 1, "reason": "matrix"} },
 		"POST /api/v1/inventory/:key/count":  func() any { return map[string]any{"on_hand": 7, "reason": "matrix"} },
 		"POST /api/v1/reports":               func() any { return map[string]any{"kind": "sales_summary", "from": "2025-01-01", "to": "2025-01-31"} },

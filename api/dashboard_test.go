@@ -7,16 +7,19 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv/apitest"
 )
 
 type dashboardOut struct {
 	Days []struct {
-		Date     string `json:"date"`
-		Orders   int64  `json:"orders"`
-		Webhooks int64  `json:"webhooks"`
+		Date           string `json:"date"`
+		Orders         int64  `json:"orders"`
+		Webhooks       int64  `json:"webhooks"`
+		WebhooksFailed int64  `json:"webhooks_failed"`
 	} `json:"days"`
 	Sales []struct {
 		Date             string `json:"date"`
@@ -24,6 +27,7 @@ type dashboardOut struct {
 		CurrencyExponent int    `json:"currency_exponent"`
 		Orders           int64  `json:"orders"`
 		Gross            int64  `json:"gross"`
+		Refunded         int64  `json:"refunded"`
 	} `json:"sales"`
 	AverageOrderValue []struct {
 		Currency string `json:"currency"`
@@ -57,11 +61,45 @@ func TestDashboardEqualsEvents(t *testing.T) {
 	placeOrder(t, e, owner, dashboardOrder("JPY", "Mug", 2, 1500, "2025-03-01T00:00:00Z"))
 	placeOrder(t, e, owner, dashboardOrder("JPY", "Tea", 1, 999, "2025-03-01T23:59:59Z"))
 	placeOrder(t, e, owner, dashboardOrder("USD", "Mug", 1, 1999, "2025-03-02T08:00:00+09:00")) // 1 March in UTC
-	placeOrder(t, e, owner, dashboardOrder("USD", "Tea", 3, 250, "2025-03-02T10:00:00Z"))
+	tea := placeOrder(t, e, owner, dashboardOrder("USD", "Tea", 3, 250, "2025-03-02T10:00:00Z"))
 	voided := placeOrder(t, e, owner, dashboardOrder("USD", "Lamp", 5, 10000, "2025-03-02T11:00:00Z"))
 	cancelled, _ := expectOrder(t, e, http.MethodPost, "/api/v1/orders/"+voided.ID+"/cancel", owner,
 		map[string]any{"reason": "customer"}, http.StatusOK)
 	expectStatus(t, e.Fresh(t, "/api/v1/orders", owner, cancelled.Position), http.StatusOK).Body.Close()
+	// A refund of part of the 2 March USD order, once paid.
+	expectOrder(t, e, http.MethodPost, "/api/v1/orders/"+tea.ID+"/pay", owner, map[string]any{}, http.StatusOK)
+	refunded, _ := expectOrder(t, e, http.MethodPost, "/api/v1/orders/"+tea.ID+"/refund", owner, map[string]any{"amount": 100}, http.StatusOK)
+	expectStatus(t, e.Fresh(t, "/api/v1/orders", owner, refunded.Position), http.StatusOK).Body.Close()
+
+	// Webhooks, counted on the day they arrived (stored): more than a page
+	// of the list holds (the figure once stopped at one page), some failed,
+	// and one of another shop.
+	var lastHook eventstore.Position
+	hook := func(shopDomain, id string, failed bool) {
+		t.Helper()
+		events := []domain.Event{domain.WebhookReceived{Shop: shopDomain, Topic: "orders/create", WebhookID: id, ReceivedAt: time.Now().UTC()}}
+		if failed {
+			events = append(events, domain.WebhookFailed{Reason: "malformed body"})
+		}
+		encoded, err := eventstore.Encode(shopDomain, eventstore.Metadata{}, events...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Platform.Store.Append(context.Background(), domain.WebhookStream(shopDomain, id), eventstore.NoStream, encoded...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lastHook = res.Position
+	}
+	for i := range 206 {
+		hook(shop, fmt.Sprintf("d-%d", i), i%50 == 0)
+	}
+	hook("dash-other.myshopify.com", "x-0", false)
+	expectStatus(t, e.Fresh(t, "/api/v1/webhooks", owner, lastHook.String()), http.StatusOK).Body.Close()
+	today := time.Now().UTC()
+	var recent dashboardOut
+	apitest.Decode(t, expectStatus(t, e.Do(t, http.MethodGet, "/api/v1/dashboard?from="+today.AddDate(0, 0, -1).Format(time.DateOnly)+
+		"&to="+today.Format(time.DateOnly), owner, nil), http.StatusOK), &recent)
 
 	var d dashboardOut
 	apitest.Decode(t, expectStatus(t, e.Do(t, http.MethodGet, "/api/v1/dashboard?from=2025-02-28&to=2025-03-03", owner, nil),
@@ -96,11 +134,41 @@ func TestDashboardEqualsEvents(t *testing.T) {
 		t.Fatalf("events per day %v: the fixture is not what the test means", want)
 	}
 
+	// Webhooks per UTC day of arrival and those that failed, from the webhook events.
+	type hooks struct{ received, failed int64 }
+	wantHooks := map[string]hooks{}
+	rows, err = pool.Query(ctx, `SELECT to_char((r.recorded_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'),
+			count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM events f WHERE f.stream_id = r.stream_id AND f.event_type = 'webhook.failed'))
+		FROM events r WHERE r.tenant_id = $1 AND r.event_type = 'webhook.received' GROUP BY 1`, shop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all hooks
+	for rows.Next() {
+		var day string
+		var h hooks
+		if err := rows.Scan(&day, &h.received, &h.failed); err != nil {
+			t.Fatal(err)
+		}
+		wantHooks[day] = h
+		all.received, all.failed = all.received+h.received, all.failed+h.failed
+	}
+	if all != (hooks{206, 5}) {
+		t.Fatalf("webhook events %v: the fixture is not what the test means", wantHooks)
+	}
+	for _, day := range append(d.Days, recent.Days...) {
+		if got := (hooks{day.Webhooks, day.WebhooksFailed}); got != wantHooks[day.Date] {
+			t.Errorf("%s: dashboard counts webhooks %+v, events %+v", day.Date, got, wantHooks[day.Date])
+		}
+	}
+
 	// Sales per day and currency: placed orders' totals, less those cancelled unpaid.
 	type key struct{ day, currency string }
-	wantSales := map[key][2]int64{}
+	wantSales := map[key][3]int64{}
+	// Refunds count on the day of the order they refund, as the sales summary has them.
 	rows, err = pool.Query(ctx, `SELECT to_char(((p.data->>'placed_at')::timestamptz AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'),
-			p.data->>'currency', count(*), sum((p.data->>'total')::bigint)
+			p.data->>'currency', count(*), sum((p.data->>'total')::bigint),
+			coalesce(sum((SELECT sum((r.data->>'amount')::bigint) FROM events r WHERE r.stream_id = p.stream_id AND r.event_type = 'order.refunded')), 0)::bigint
 		FROM events p WHERE p.tenant_id = $1 AND p.event_type = 'order.placed'
 			AND NOT EXISTS (SELECT 1 FROM events c WHERE c.stream_id = p.stream_id AND c.event_type = 'order.cancelled')
 		GROUP BY 1, 2`, shop)
@@ -109,18 +177,21 @@ func TestDashboardEqualsEvents(t *testing.T) {
 	}
 	for rows.Next() {
 		var k key
-		var v [2]int64
-		if err := rows.Scan(&k.day, &k.currency, &v[0], &v[1]); err != nil {
+		var v [3]int64
+		if err := rows.Scan(&k.day, &k.currency, &v[0], &v[1], &v[2]); err != nil {
 			t.Fatal(err)
 		}
 		wantSales[k] = v
+	}
+	if wantSales[key{"2025-03-02", "USD"}][2] != 100 {
+		t.Fatalf("refund events %v: the fixture is not what the test means", wantSales)
 	}
 	if len(d.Sales) != len(wantSales) {
 		t.Fatalf("sales %+v, events say %v", d.Sales, wantSales)
 	}
 	for _, s := range d.Sales {
-		if w := wantSales[key{s.Date, s.Currency}]; w != [2]int64{s.Orders, s.Gross} {
-			t.Errorf("sales %s %s: %d orders, %d gross; events: %v", s.Date, s.Currency, s.Orders, s.Gross, w)
+		if w := wantSales[key{s.Date, s.Currency}]; w != [3]int64{s.Orders, s.Gross, s.Refunded} {
+			t.Errorf("sales %s %s: %d orders, %d gross, %d refunded; events: %v", s.Date, s.Currency, s.Orders, s.Gross, s.Refunded, w)
 		}
 		if s.CurrencyExponent != domain.CurrencyExponent(s.Currency) {
 			t.Errorf("sales in %s carry exponent %d", s.Currency, s.CurrencyExponent)

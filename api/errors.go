@@ -19,6 +19,9 @@ func (s *server) problemFromError(c *gin.Context, err error) {
 		validation *domain.ValidationError
 		transition *domain.TransitionError
 	)
+	if s.shopifyProblem(c, err) {
+		return
+	}
 	switch {
 	case errors.As(err, &validation):
 		fields := make([]FieldError, len(validation.Fields))

@@ -39,7 +39,7 @@ type installEnv struct {
 	browser *http.Client // follows no redirects: each step is checked
 }
 
-func newInstallEnv(t *testing.T) *installEnv {
+func newInstallEnv(t *testing.T, tweaks ...func(*config.Config)) *installEnv {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end")
@@ -51,11 +51,14 @@ func newInstallEnv(t *testing.T) *installEnv {
 		t.Fatal(err)
 	}
 	cfg.AppURL = "http://" + ln.Addr().String()
-	cfg.ShopifyAPIURL = sim.URL
+	cfg.ShopifyAPIURL, cfg.SESEndpoint = sim.URL, sim.URL
 	cfg.MetricsAddr, cfg.JWTKeyFile, cfg.BcryptCost = "", "", bcrypt.MinCost
 	high := config.Rate{N: 100000, Per: time.Second}
 	cfg.RateLimitUser, cfg.RateLimitIP, cfg.RateLimitLogin, cfg.RateLimitAuthFailures = high, high, high, high
 	cfg.ShopifySubscriptionsCheck = time.Second
+	for _, tweak := range tweaks {
+		tweak(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	p, err := platform.Open(ctx, cfg, log, false)

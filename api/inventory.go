@@ -184,12 +184,16 @@ func (s *server) inventoryCommand(c *gin.Context, req any,
 type adjustRequest struct {
 	Delta  int    `json:"delta"`
 	Reason string `json:"reason"`
+	// LocationID names the Shopify location of an item Shopify keeps; it
+	// may be left out when the item is stocked at one.
+	LocationID int64 `json:"location_id,string"`
 }
 
 func (s *server) adjustInventory(c *gin.Context) {
 	var req adjustRequest
 	s.inventoryCommand(c, &req, func(by app.Caller, pre app.Precondition, key string) (app.Result[*domain.Inventory], error) {
-		return s.app.AdjustStock(c.Request.Context(), by, pre, app.AdjustStock{Key: key, Delta: req.Delta, Reason: req.Reason})
+		return s.app.AdjustStock(c.Request.Context(), by, pre, app.AdjustStock{Key: key, Delta: req.Delta, Reason: req.Reason,
+			LocationID: req.LocationID, IdempotencyKey: c.GetHeader("Idempotency-Key")})
 	})
 }
 

@@ -37,6 +37,8 @@ func (s *server) orderRoutes(g *gin.RouterGroup) {
 	g.POST("/orders/:id/cancel", write, s.cancelOrder)
 	g.POST("/orders/:id/pay", write, s.payOrder)
 	g.POST("/orders/:id/refund", write, s.refundOrder)
+	g.POST("/orders/:id/fulfil", write, s.fulfilOrder)
+	g.PATCH("/orders/:id", write, s.annotateOrder)
 	g.GET("/cache/stats", s.require(domain.PermAudit), s.cacheStats)
 }
 
@@ -148,12 +150,15 @@ func (s *server) orderCommand(c *gin.Context, req any,
 
 type cancelRequest struct {
 	Reason string `json:"reason"`
+	// Refund and Restock are for Shopify orders (see app.CancelOrder).
+	Refund  bool  `json:"refund"`
+	Restock *bool `json:"restock"`
 }
 
 func (s *server) cancelOrder(c *gin.Context) {
 	var req cancelRequest
 	s.orderCommand(c, &req, func(by app.Caller, pre app.Precondition, id uuid.UUID) (app.Result[*domain.Order], error) {
-		return s.app.CancelOrder(c.Request.Context(), by, pre, app.CancelOrder{ID: id, Reason: req.Reason})
+		return s.app.CancelOrder(c.Request.Context(), by, pre, app.CancelOrder{ID: id, Reason: req.Reason, Refund: req.Refund, Restock: req.Restock})
 	})
 }
 
@@ -173,13 +178,50 @@ type refundRequest struct {
 	RefundID string                `json:"refund_id"`
 	Amount   int64                 `json:"amount"`
 	Lines    []domain.LineQuantity `json:"lines"`
+	Reason   string                `json:"reason"`
+	Restock  bool                  `json:"restock"`
 }
 
 func (s *server) refundOrder(c *gin.Context) {
 	var req refundRequest
 	s.orderCommand(c, &req, func(by app.Caller, pre app.Precondition, id uuid.UUID) (app.Result[*domain.Order], error) {
-		return s.app.RefundOrder(c.Request.Context(), by, pre,
-			app.RefundOrder{ID: id, RefundID: req.RefundID, Amount: req.Amount, Lines: req.Lines})
+		return s.app.RefundOrder(c.Request.Context(), by, pre, app.RefundOrder{ID: id, RefundID: req.RefundID, Amount: req.Amount,
+			Lines: req.Lines, Reason: req.Reason, Restock: req.Restock})
+	})
+}
+
+type fulfilRequest struct {
+	// Lines empty ships everything not yet shipped.
+	Lines          []domain.LineQuantity `json:"lines"`
+	Carrier        string                `json:"carrier"`
+	TrackingNumber string                `json:"tracking_number"`
+	TrackingURL    string                `json:"tracking_url"`
+	NotifyCustomer bool                  `json:"notify_customer"`
+}
+
+func (s *server) fulfilOrder(c *gin.Context) {
+	var req fulfilRequest
+	s.orderCommand(c, &req, func(by app.Caller, pre app.Precondition, id uuid.UUID) (app.Result[*domain.Order], error) {
+		t := domain.Tracking{Company: req.Carrier}
+		if n := strings.TrimSpace(req.TrackingNumber); n != "" {
+			t.Numbers = []string{n}
+		}
+		if u := strings.TrimSpace(req.TrackingURL); u != "" {
+			t.URLs = []string{u}
+		}
+		return s.app.FulfilOrder(c.Request.Context(), by, pre, app.FulfilOrder{ID: id, Lines: req.Lines, Tracking: t, Notify: req.NotifyCustomer})
+	})
+}
+
+type annotateRequest struct {
+	Note *string  `json:"note"`
+	Tags []string `json:"tags"`
+}
+
+func (s *server) annotateOrder(c *gin.Context) {
+	var req annotateRequest
+	s.orderCommand(c, &req, func(by app.Caller, pre app.Precondition, id uuid.UUID) (app.Result[*domain.Order], error) {
+		return s.app.AnnotateOrder(c.Request.Context(), by, pre, app.AnnotateOrder{ID: id, Note: req.Note, Tags: req.Tags})
 	})
 }
 

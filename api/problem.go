@@ -14,6 +14,9 @@ type Problem struct {
 	Detail   string       `json:"detail,omitempty"`
 	Instance string       `json:"instance,omitempty"`
 	Errors   []FieldError `json:"errors,omitempty"`
+	// ShopifyErrors are Shopify's reasons for refusing an action on a
+	// Shopify order.
+	ShopifyErrors []ShopifyError `json:"shopify_errors,omitempty"`
 }
 
 // FieldError names one invalid field of a request.

@@ -56,6 +56,9 @@ type Deps struct {
 	AuditInterval time.Duration
 	// ShopifyAPIVersion is the Admin API version calls name, shown in settings.
 	ShopifyAPIVersion string
+	// Backfill reports the install backfill's progress (the workers'
+	// reconciler); nil: never started.
+	Backfill BackfillProgress
 }
 
 // WebhookProcessor processes stored webhooks again on request: the workers'
@@ -66,6 +69,11 @@ type WebhookProcessor interface {
 	// DryRun returns the outcome and the appends processing it now would
 	// make, writing nothing.
 	DryRun(ctx context.Context, stream string) (app.WebhookOutcome, []eventstore.StreamAppend, error)
+}
+
+// BackfillProgress reads a shop's reconciliation state.
+type BackfillProgress interface {
+	Progress(ctx context.Context, shop string) (p app.ReconcileProgress, found bool, err error)
 }
 
 // server carries the dependencies every handler uses; each feature file
@@ -79,7 +87,11 @@ type server struct {
 }
 
 func newServer(d Deps) *server {
-	return &server{Deps: d, app: app.New(d.Store), limiter: redis_rate.NewLimiter(d.Redis), placeholderHash: newPlaceholderHash(d.BcryptCost)}
+	uses := app.New(d.Store)
+	if d.Shopify != nil && d.Shopify.Admin != nil && d.Shops != nil {
+		uses.WithShopify(shopifyAccess(d.Shopify.Admin, d.Shops))
+	}
+	return &server{Deps: d, app: uses, limiter: redis_rate.NewLimiter(d.Redis), placeholderHash: newPlaceholderHash(d.BcryptCost)}
 }
 
 // NewRouter builds the HTTP handler for the api role.
@@ -109,6 +121,7 @@ func NewRouter(d Deps) Handler {
 	s.webhookRoutes(r, v1)
 	s.shopRoutes(v1)
 	s.shopSettingsRoutes(v1)
+	s.backfillRoutes(v1)
 	s.deadLetterRoutes(v1)
 	s.reportRoutes(v1)
 	s.emailRoutes(v1)

@@ -10,8 +10,9 @@ import (
 // App runs the use cases on one event store. Its methods are split by use
 // case over this package's files.
 type App struct {
-	store *eventstore.Store
-	now   func() time.Time
+	store   *eventstore.Store
+	now     func() time.Time
+	shopify ShopifyAccess // nil: Shopify orders' actions are refused
 }
 
 // New returns the use cases over store.

@@ -1,9 +1,16 @@
 package app
 
 import (
+	"cmp"
 	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 // LoadInventory rebuilds the stock item (shop, key) from its history; an
@@ -21,17 +28,54 @@ func LoadInventory(shop, key string) func([]domain.Event) (*domain.Inventory, er
 	}
 }
 
-// AdjustStock is a request to change a stock item's units on hand by Delta.
+// AdjustStock is a request to change a stock item's units on hand by
+// Delta. LocationID names the Shopify location of an item Shopify keeps
+// (0: its one location); IdempotencyKey makes a retry change Shopify once.
 type AdjustStock struct {
-	Key    string
-	Delta  int
-	Reason string
+	Key            string
+	Delta          int
+	Reason         string
+	LocationID     int64
+	IdempotencyKey string
 }
 
-// AdjustStock adjusts a stock item of the caller's shop.
+// AdjustStock adjusts a stock item of the caller's shop. An item whose
+// figures Shopify keeps (it has Shopify levels) is adjusted in Shopify first.
 func (a *App) AdjustStock(ctx context.Context, by Caller, pre Precondition, cmd AdjustStock) (Result[*domain.Inventory], error) {
-	return a.changeStock(ctx, by, cmd.Key, pre, func(inv *domain.Inventory) ([]domain.Event, error) {
+	stream := domain.InventoryStream(by.Shop, cmd.Key)
+	var inShopify *domain.Inventory
+	res, err := Update(ctx, a.store, stream, checked(stream, pre, LoadInventory(by.Shop, cmd.Key)), func(inv *domain.Inventory) ([]domain.Event, error) {
+		if len(inv.Snapshot().ShopifyLevels) > 0 {
+			inShopify = inv // nothing is appended before Shopify answers
+			return nil, nil
+		}
 		return inv.Adjust(cmd.Delta, cmd.Reason)
+	}, by.by())
+	if err != nil || inShopify == nil {
+		return res, err
+	}
+	return a.writeBackStock(ctx, by, inShopify, func(ctx context.Context, w ShopifyWriter, item int64, levels map[int64]int) (int64, int, error) {
+		loc := cmd.LocationID
+		if loc == 0 && len(levels) == 1 {
+			for only := range levels {
+				loc = only
+			}
+		}
+		switch {
+		case loc == 0:
+			return 0, 0, &domain.ValidationError{Fields: []domain.FieldError{{Field: "location_id",
+				Message: fmt.Sprintf("is required: Shopify stocks this item at %d locations", len(levels))}}}
+		case cmd.Delta == 0:
+			return 0, 0, &domain.ValidationError{Fields: []domain.FieldError{{Field: "delta", Message: "must not be zero"}}}
+		}
+		// Shopify takes one of its reasons; any other adjustment is a correction.
+		reason := strings.ToLower(strings.TrimSpace(cmd.Reason))
+		if !slices.Contains(shopify.AdjustReasons, reason) {
+			reason = "correction"
+		}
+		available, err := w.AdjustInventory(ctx, shopify.AdjustInput{InventoryItemID: item, LocationID: loc, Delta: cmd.Delta,
+			Reason: reason, Key: cmp.Or(cmd.IdempotencyKey, uuid.NewString())})
+		return loc, available, err
 	})
 }
 

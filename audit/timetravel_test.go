@@ -43,13 +43,15 @@ func TestOrderAtReturnsTheStateAfterEachEvent(t *testing.T) {
 		}, expect{domain.StatusPlaced, domain.FinancialPending, domain.FulfillmentUnfulfilled, 0, 0, 0, 0}},
 		{func(o *domain.Order) ([]domain.Event, error) { return o.MarkPaid(2500, at.Add(time.Minute)) },
 			expect{domain.StatusPaid, domain.FinancialPaid, domain.FulfillmentUnfulfilled, 2500, 0, 0, 0}},
-		{func(o *domain.Order) ([]domain.Event, error) { return o.Fulfill("f1", lines, at.Add(time.Hour)) },
+		{func(o *domain.Order) ([]domain.Event, error) {
+			return o.Fulfill("f1", lines, at.Add(time.Hour), domain.Tracking{})
+		},
 			expect{domain.StatusPartiallyFulfilled, domain.FinancialPaid, domain.FulfillmentPartial, 2500, 0, 2, 0}},
 		{func(o *domain.Order) ([]domain.Event, error) {
-			return o.Fulfill("f2", []domain.LineQuantity{{LineID: "b", Quantity: 1}}, at.Add(2*time.Hour))
+			return o.Fulfill("f2", []domain.LineQuantity{{LineID: "b", Quantity: 1}}, at.Add(2*time.Hour), domain.Tracking{})
 		}, expect{domain.StatusFulfilled, domain.FinancialPaid, domain.FulfillmentFulfilled, 2500, 0, 2, 0}},
 		{func(o *domain.Order) ([]domain.Event, error) {
-			return o.Refund("r1", 500, []domain.LineQuantity{{LineID: "b", Quantity: 1}}, at.Add(24*time.Hour))
+			return o.Refund("r1", 500, []domain.LineQuantity{{LineID: "b", Quantity: 1}}, at.Add(24*time.Hour), "")
 		}, expect{domain.StatusPartiallyRefunded, domain.FinancialPartiallyRefunded, domain.FulfillmentFulfilled, 2500, 500, 2, 1}},
 	}
 

@@ -35,6 +35,7 @@ func sampleEvents() []Event {
 		OrderEdited{Lines: []PlacedLine{{ID: "9000000000000000001", Title: "Mug", Quantity: 3, UnitPrice: 1500}}, Subtotal: 4500, Total: 5000, EditedAt: at},
 		OrderFulfillmentUpdated{FulfillmentID: "6000000000000000001", Status: "cancelled", TrackingNumbers: []string{"1Z"}, UpdatedAt: at},
 		OrderDeleted{DeletedAt: at},
+		OrderAnnotated{Note: "Gift wrap", Tags: []string{"vip"}, AnnotatedAt: at},
 		InventoryReserved{Shop: "demo.myshopify.com", Key: "MUG", OrderID: id, Quantity: 3, Backordered: 1},
 		InventoryReleased{Shop: "demo.myshopify.com", Key: "MUG", OrderID: id, Quantity: 3},
 		InventoryCommitted{Shop: "demo.myshopify.com", Key: "MUG", OrderID: id, FulfillmentID: "f1", Quantity: 3, Released: 2},

@@ -359,7 +359,7 @@ func NewOrderFromHistory(events []Event) (*Order, error) {
 	for _, e := range events {
 		switch e.(type) {
 		case OrderPlaced, OrderPaid, OrderFulfilled, OrderCancelled, OrderRefunded, OrderSnapshotApplied,
-			OrderEdited, OrderFulfillmentUpdated, OrderDeleted, OrderBackordered:
+			OrderEdited, OrderFulfillmentUpdated, OrderDeleted, OrderBackordered, OrderAnnotated:
 		default:
 			return nil, fmt.Errorf("order history holds %s: %w", e.EventType(), ErrUnknownEventType)
 		}
@@ -449,6 +449,8 @@ func (o *Order) Apply(e Event) {
 			o.s.OrderFacts = e.Facts.clone()
 			o.s.Email, o.s.CustomerName, o.s.Note = e.Email, e.CustomerName, e.Note
 		}
+	case OrderAnnotated:
+		o.s.Note, o.s.Tags = e.Note, slices.Clone(e.Tags)
 	case OrderDeleted:
 		o.s.Deleted = true
 	}
@@ -538,10 +540,17 @@ func (o *Order) MarkPaid(amount int64, at time.Time) ([]Event, error) {
 	return []Event{OrderPaid{Amount: amount, PaidAt: at.UTC()}}, nil
 }
 
+// Tracking is what a shipment's carrier gave to follow it.
+type Tracking struct {
+	Company string
+	Numbers []string
+	URLs    []string
+}
+
 // Fulfill records one shipment. Unpaid orders may be fulfilled, as Shopify
 // allows (merchants ship on invoice); cancelled and fully refunded ones may not.
 // A fulfillmentID seen before yields no events, so redeliveries are harmless.
-func (o *Order) Fulfill(fulfillmentID string, lines []LineQuantity, at time.Time) ([]Event, error) {
+func (o *Order) Fulfill(fulfillmentID string, lines []LineQuantity, at time.Time, tracking Tracking) ([]Event, error) {
 	if err := o.requireExists(); err != nil {
 		return nil, err
 	}
@@ -564,7 +573,69 @@ func (o *Order) Fulfill(fulfillmentID string, lines []LineQuantity, at time.Time
 			return nil, fmt.Errorf("%w: line %s has %d unfulfilled, %d requested", ErrOverFulfilment, l.ID, left, lq.Quantity)
 		}
 	}
-	return []Event{OrderFulfilled{FulfillmentID: fulfillmentID, Lines: clean, FulfilledAt: at.UTC()}}, nil
+	return []Event{OrderFulfilled{FulfillmentID: fulfillmentID, Lines: clean, FulfilledAt: at.UTC(),
+		TrackingCompany: strings.TrimSpace(tracking.Company), TrackingNumbers: slices.Clone(tracking.Numbers), TrackingURLs: slices.Clone(tracking.URLs)}}, nil
+}
+
+// Unfulfilled is every line's units not yet shipped: what a fulfilment of
+// "everything" ships.
+func (o *Order) Unfulfilled() []LineQuantity {
+	var out []LineQuantity
+	for _, l := range o.s.Lines {
+		if left := l.Quantity - l.FulfilledQuantity; left > 0 {
+			out = append(out, LineQuantity{LineID: l.ID, Quantity: left})
+		}
+	}
+	return out
+}
+
+// Limits Shopify puts on an order's note and tags.
+const (
+	maxNoteLength = 5000
+	maxTagLength  = 255
+	maxTags       = 250
+)
+
+// Annotate sets the merchant's note and tags; nil leaves either as it is.
+// Tags are trimmed, blank ones dropped and duplicates kept once, as Shopify
+// does. Nothing changing yields no events.
+func (o *Order) Annotate(note *string, tags []string, at time.Time) ([]Event, error) {
+	if err := o.requireExists(); err != nil {
+		return nil, err
+	}
+	var f fieldErrors
+	next := OrderAnnotated{Note: o.s.Note, Tags: slices.Clone(o.s.Tags), AnnotatedAt: at.UTC()}
+	if note != nil {
+		next.Note = *note
+		if len(next.Note) > maxNoteLength {
+			f.add("note", "must be at most %d characters", maxNoteLength)
+		}
+	}
+	if tags != nil {
+		next.Tags = []string{}
+		for i, t := range tags {
+			t = strings.TrimSpace(t)
+			switch {
+			case len(t) > maxTagLength:
+				f.add("tags["+strconv.Itoa(i)+"]", "must be at most %d characters", maxTagLength)
+			case t != "" && !slices.Contains(next.Tags, t):
+				next.Tags = append(next.Tags, t)
+			}
+		}
+		if len(next.Tags) > maxTags {
+			f.add("tags", "must hold at most %d tags", maxTags)
+		}
+	}
+	if at.IsZero() {
+		f.add("annotated_at", "is required")
+	}
+	if err := f.err(); err != nil {
+		return nil, err
+	}
+	if next.Note == o.s.Note && slices.Equal(next.Tags, o.s.Tags) {
+		return nil, nil
+	}
+	return []Event{next}, nil
 }
 
 // Cancel cancels an order that has shipped nothing; an unpaid order's payment
@@ -591,8 +662,9 @@ func (o *Order) Cancel(reason string, at time.Time) ([]Event, error) {
 }
 
 // Refund returns money and optionally line units of a paid order, cancelled or
-// not. A refundID seen before yields no events, so redeliveries are harmless.
-func (o *Order) Refund(refundID string, amount int64, lines []LineQuantity, at time.Time) ([]Event, error) {
+// not, for the merchant's reason. A refundID seen before yields no events,
+// so redeliveries are harmless.
+func (o *Order) Refund(refundID string, amount int64, lines []LineQuantity, at time.Time, reason string) ([]Event, error) {
 	if err := o.requireExists(); err != nil {
 		return nil, err
 	}
@@ -624,7 +696,7 @@ func (o *Order) Refund(refundID string, amount int64, lines []LineQuantity, at t
 			return nil, fmt.Errorf("%w: line %s has %d refundable units, %d requested", ErrOverRefund, l.ID, left, lq.Quantity)
 		}
 	}
-	return []Event{OrderRefunded{RefundID: refundID, Amount: amount, Lines: clean, RefundedAt: at.UTC()}}, nil
+	return []Event{OrderRefunded{RefundID: refundID, Amount: amount, Lines: clean, RefundedAt: at.UTC(), Reason: strings.TrimSpace(reason)}}, nil
 }
 
 // validateLineQuantities checks that every entry names a distinct existing line

@@ -98,6 +98,14 @@ type OrderCancelled struct {
 	CancelledAt time.Time `json:"cancelled_at"`
 }
 
+// OrderAnnotated records the merchant's note and tags of a local order, as
+// they are now. The note is personal (sealed with the shop's key).
+type OrderAnnotated struct {
+	Note        string    `json:"note"`
+	Tags        []string  `json:"tags"`
+	AnnotatedAt time.Time `json:"annotated_at"`
+}
+
 // OrderRefunded records one refund of money and, optionally, of line units.
 type OrderRefunded struct {
 	RefundID   string         `json:"refund_id"`
@@ -167,3 +175,6 @@ func (OrderFulfillmentUpdated) EventType() string { return "order.fulfillment_up
 
 // EventType implements Event.
 func (OrderDeleted) EventType() string { return "order.deleted" }
+
+// EventType implements Event.
+func (OrderAnnotated) EventType() string { return "order.annotated" }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,11 +54,11 @@ func run(t *testing.T, o *Order, steps ...step) []Event {
 func place(o *Order) ([]Event, error) { return PlaceOrder(placeCmd()) }
 func pay(o *Order) ([]Event, error)   { return o.MarkPaid(3000, t0.Add(time.Hour)) }
 func fulfil(id string, lines ...LineQuantity) step {
-	return func(o *Order) ([]Event, error) { return o.Fulfill(id, lines, t0.Add(2*time.Hour)) }
+	return func(o *Order) ([]Event, error) { return o.Fulfill(id, lines, t0.Add(2*time.Hour), Tracking{}) }
 }
 func cancel(o *Order) ([]Event, error) { return o.Cancel("customer", t0.Add(3*time.Hour)) }
 func refund(id string, amount int64, lines ...LineQuantity) step {
-	return func(o *Order) ([]Event, error) { return o.Refund(id, amount, lines, t0.Add(4*time.Hour)) }
+	return func(o *Order) ([]Event, error) { return o.Refund(id, amount, lines, t0.Add(4*time.Hour), "") }
 }
 
 var (
@@ -346,5 +347,52 @@ func TestFulfilmentStatusOfOrdersWithNothingLeft(t *testing.T) {
 	}
 	if got := unshipped.fulfillmentStatus(); got != FulfillmentUnfulfilled {
 		t.Errorf("nothing shipped, every unit taken back: %s, want unfulfilled", got)
+	}
+}
+
+// A fulfilment keeps its tracking, and "everything unfulfilled" is what is
+// left of each line after the shipments so far.
+func TestFulfilWithTrackingAndUnfulfilled(t *testing.T) {
+	o := &Order{}
+	run(t, o, place, pay, fulfilPart)
+	if got := o.Unfulfilled(); !reflect.DeepEqual(got, []LineQuantity{{"a", 1}, {"b", 1}}) {
+		t.Fatalf("unfulfilled after one unit of a: %v", got)
+	}
+	evs := run(t, o, func(o *Order) ([]Event, error) {
+		return o.Fulfill("f2", o.Unfulfilled(), t0.Add(3*time.Hour), Tracking{Company: " DHL ", Numbers: []string{"JD1"}, URLs: []string{"https://t.test/JD1"}})
+	})
+	sh := o.Snapshot().Shipments[1]
+	if len(evs) != 1 || sh.TrackingCompany != "DHL" || sh.TrackingNumbers[0] != "JD1" || sh.TrackingURLs[0] != "https://t.test/JD1" || o.Status() != StatusFulfilled {
+		t.Fatalf("shipment %+v, status %s", sh, o.Status())
+	}
+	if got := o.Unfulfilled(); got != nil {
+		t.Errorf("unfulfilled of a fulfilled order: %v", got)
+	}
+}
+
+func TestAnnotate(t *testing.T) {
+	o := &Order{}
+	placed := run(t, o, place)
+	note := "Gift wrap"
+	evs := run(t, o, func(o *Order) ([]Event, error) { return o.Annotate(&note, []string{" vip ", "", "vip", "gift"}, t0) })
+	if s := o.Snapshot(); len(evs) != 1 || s.Note != "Gift wrap" || !reflect.DeepEqual(s.Tags, []string{"vip", "gift"}) {
+		t.Fatalf("annotated: %v, note %q tags %v", evs, s.Note, s.Tags)
+	}
+	if again, err := NewOrderFromHistory(append(placed, evs...)); err != nil || again.Snapshot().Note != note {
+		t.Fatalf("history with order.annotated: %v", err)
+	}
+	if evs, err := o.Annotate(nil, []string{"vip", "gift"}, t0); err != nil || evs != nil {
+		t.Errorf("the same tags again: %v %v", evs, err)
+	}
+	evs = run(t, o, func(o *Order) ([]Event, error) { return o.Annotate(nil, []string{}, t0) })
+	if s := o.Snapshot(); len(evs) != 1 || s.Note != "Gift wrap" || len(s.Tags) != 0 {
+		t.Errorf("clearing the tags kept the note? note %q tags %v", s.Note, s.Tags)
+	}
+	var v *ValidationError
+	if _, err := o.Annotate(nil, []string{strings.Repeat("x", 256)}, t0); !errors.As(err, &v) {
+		t.Errorf("a tag of 257 characters: %v", err)
+	}
+	if _, err := (&Order{}).Annotate(&note, nil, t0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("annotating no order: %v", err)
 	}
 }

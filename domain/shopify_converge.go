@@ -83,7 +83,7 @@ func (o *Order) ApplyShopifySnapshot(s ShopifyOrder, shop string) ([]Event, erro
 			continue // pending, open, cancelled, error and failure shipped nothing
 		}
 		lines := fl.lines()
-		follow("fulfil "+fid, func() ([]Event, error) { return next.Fulfill(fid, lines, fl.CreatedAt) }, fl.event())
+		follow("fulfil "+fid, func() ([]Event, error) { return next.Fulfill(fid, lines, fl.CreatedAt, fl.tracking()) }, fl.event())
 	}
 	for _, r := range s.Refunds {
 		rid := strconv.FormatInt(r.ID, 10)
@@ -91,7 +91,7 @@ func (o *Order) ApplyShopifySnapshot(s ShopifyOrder, shop string) ([]Event, erro
 		if (amount == 0 && len(lines) == 0) || slices.Contains(next.s.Refunds, rid) {
 			continue // a refund that returned neither money nor goods (a note) changes nothing
 		}
-		follow("refund "+rid, func() ([]Event, error) { return next.Refund(rid, amount, lines, r.CreatedAt) }, r.event())
+		follow("refund "+rid, func() ([]Event, error) { return next.Refund(rid, amount, lines, r.CreatedAt, r.Note) }, r.event())
 	}
 	if !s.CancelledAt.IsZero() && next.s.CancelledAt.IsZero() {
 		reason := s.cancelReason()
@@ -232,6 +232,10 @@ func (f ShopifyFulfillment) lines() []LineQuantity {
 		lines = append(lines, LineQuantity{LineID: strconv.FormatInt(li.ID, 10), Quantity: li.Quantity})
 	}
 	return lines
+}
+
+func (f ShopifyFulfillment) tracking() Tracking {
+	return Tracking{Company: f.TrackingCompany, Numbers: f.TrackingNumbers, URLs: f.TrackingURLs}
 }
 
 func (f ShopifyFulfillment) event() OrderFulfilled {

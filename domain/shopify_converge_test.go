@@ -107,6 +107,8 @@ func (g *lifeGen) retotal() {
 		g.s.FulfillmentStatus = "partial"
 	case shipped:
 		g.s.FulfillmentStatus = "fulfilled"
+	default:
+		g.s.FulfillmentStatus = ""
 	}
 }
 
@@ -192,6 +194,32 @@ func (g *lifeGen) track() bool {
 	f.TrackingCompany, f.TrackingNumbers, f.UpdatedAt = "DHL", []string{fmt.Sprintf("JD%d", g.id())}, g.at.Add(time.Second)
 	g.s.Fulfillments = append(slices.Clone(g.s.Fulfillments[:n-1]), f)
 	g.life.fulfillments = append(g.life.fulfillments, f)
+	return true
+}
+
+// cancelShipment cancels the newest successful shipment (fulfillments/update
+// with status cancelled): its units are to ship again. Shipments whose
+// units were returned stay.
+func (g *lifeGen) cancelShipment() bool {
+	i := slices.IndexFunc(g.s.Fulfillments, func(f ShopifyFulfillment) bool { return f.Status == ShipmentSuccess })
+	for j := len(g.s.Fulfillments) - 1; j > i; j-- {
+		if g.s.Fulfillments[j].Status == ShipmentSuccess {
+			i = j
+			break
+		}
+	}
+	if i < 0 || !g.s.CancelledAt.IsZero() || slices.ContainsFunc(g.lines, func(l lineTruth) bool { return l.returned > 0 }) {
+		return false
+	}
+	f := g.s.Fulfillments[i]
+	f.Status, f.UpdatedAt = "cancelled", g.at.Add(time.Second)
+	for _, fl := range f.LineItems {
+		g.lines[slices.IndexFunc(g.s.LineItems, func(li ShopifyLineItem) bool { return li.ID == fl.ID })].shipped -= fl.Quantity
+	}
+	g.s.Fulfillments = slices.Clone(g.s.Fulfillments)
+	g.s.Fulfillments[i] = f
+	g.life.fulfillments = append(g.life.fulfillments, f)
+	g.retotal()
 	return true
 }
 
@@ -361,7 +389,9 @@ func newLife(r *rand.Rand, steps int) orderLife {
 		case 2, 3:
 			changed = g.fulfil()
 		case 4:
-			changed = g.track()
+			if changed = g.track(); g.r.IntN(3) == 0 {
+				changed = g.cancelShipment() || changed
+			}
 		case 5:
 			changed = g.refund(g.r.IntN(2) == 0)
 		case 6:
@@ -549,7 +579,8 @@ func showsSnapshot(o OrderState, s ShopifyOrder, truth lifeTruth) []string {
 		check("paid", o.Paid, truth.paid)
 	}
 	if len(s.Fulfillments) > 0 || s.FulfillmentStatus == "" {
-		check("fulfillments", len(o.Fulfillments), len(s.Fulfillments))
+		shipped := slices.DeleteFunc(slices.Clone(s.Fulfillments), func(f ShopifyFulfillment) bool { return f.Status != ShipmentSuccess })
+		check("fulfillments", len(o.Fulfillments), len(shipped))
 	}
 	return problems
 }
@@ -615,7 +646,7 @@ func TestShopifySnapshotNeverFreezes(t *testing.T) {
 				return st.Status == StatusFulfilled && st.CancelledAt.IsZero() && st.Lines[1].FulfilledQuantity == 3
 			}, "local_cancel"},
 		{"local refund, then Shopify refunds", func(o *Order) ([]Event, error) {
-			return o.Refund("local-1", o.s.Paid, nil, o.s.PlacedAt)
+			return o.Refund("local-1", o.s.Paid, nil, o.s.PlacedAt, "")
 		},
 			func(s ShopifyOrder) ShopifyOrder {
 				s = later(s, time.Hour)

@@ -159,6 +159,16 @@ type attempt struct {
 
 // query runs one GraphQL operation, retrying as the type's comment says.
 func (c *AdminClient) query(ctx context.Context, shop, token, op, query string, vars map[string]any, out any) error {
+	return c.run(ctx, shop, token, op, query, vars, out, true)
+}
+
+// mutate runs a mutation that must not run twice: throttled attempts are
+// retried (Shopify ran nothing), a lost answer is not (it may have run).
+func (c *AdminClient) mutate(ctx context.Context, shop, token, op, query string, vars map[string]any, out any) error {
+	return c.run(ctx, shop, token, op, query, vars, out, false)
+}
+
+func (c *AdminClient) run(ctx context.Context, shop, token, op, query string, vars map[string]any, out any, retryLost bool) error {
 	body, err := json.Marshal(map[string]any{"query": query, "operationName": op, "variables": vars})
 	if err != nil {
 		return err
@@ -181,7 +191,7 @@ func (c *AdminClient) query(ctx context.Context, shop, token, op, query string, 
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w: %w", a.err, ctx.Err())
 		}
-		if a.wait <= 0 || n >= c.cfg.Attempts {
+		if a.wait <= 0 || n >= c.cfg.Attempts || (!retryLost && lostAnswer(a.err)) {
 			return a.err
 		}
 		wait := min(a.wait, c.cfg.MaxWait)

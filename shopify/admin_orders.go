@@ -80,14 +80,20 @@ type gqlOrder struct {
 		PageInfo gqlPageInfo `json:"pageInfo"`
 	} `json:"lineItems"`
 	Fulfillments []struct {
-		ID                   string          `json:"id"`
-		Status               string          `json:"status"`
-		CreatedAt            string          `json:"createdAt"`
+		ID           string `json:"id"`
+		Status       string `json:"status"`
+		CreatedAt    string `json:"createdAt"`
+		TrackingInfo []struct {
+			Company *string `json:"company"`
+			Number  *string `json:"number"`
+			URL     *string `json:"url"`
+		} `json:"trackingInfo"`
 		FulfillmentLineItems gqlQuantityConn `json:"fulfillmentLineItems"`
 	} `json:"fulfillments"`
 	Refunds []struct {
 		ID               string          `json:"id"`
 		CreatedAt        string          `json:"createdAt"`
+		Note             *string         `json:"note"`
 		TotalRefundedSet gqlMoney        `json:"totalRefundedSet"`
 		RefundLineItems  gqlQuantityConn `json:"refundLineItems"`
 	} `json:"refunds"`
@@ -126,7 +132,7 @@ func (c *AdminClient) OrdersUpdatedSince(ctx context.Context, shop, token string
 			PageInfo gqlPageInfo `json:"pageInfo"`
 		} `json:"orders"`
 	}
-	vars := map[string]any{"query": "updated_at:>='" + since.UTC().Format(time.RFC3339) + "'"}
+	vars := map[string]any{"query": updatedSince(since)}
 	if after != "" {
 		vars["after"] = after
 	}
@@ -193,10 +199,13 @@ func (o gqlOrder) webhookBody() (body json.RawMessage, complete bool, err error)
 		RestockType string      `json:"restock_type,omitempty"`
 	}
 	type fulfillment struct {
-		ID        json.Number `json:"id"`
-		Status    string      `json:"status"`
-		CreatedAt string      `json:"created_at"`
-		LineItems []qty       `json:"line_items"`
+		ID              json.Number `json:"id"`
+		Status          string      `json:"status"`
+		CreatedAt       string      `json:"created_at"`
+		TrackingCompany *string     `json:"tracking_company"`
+		TrackingNumbers []string    `json:"tracking_numbers"`
+		TrackingURLs    []string    `json:"tracking_urls"`
+		LineItems       []qty       `json:"line_items"`
 	}
 	type transaction struct {
 		Amount string `json:"amount"`
@@ -206,6 +215,7 @@ func (o gqlOrder) webhookBody() (body json.RawMessage, complete bool, err error)
 	type refund struct {
 		ID              json.Number   `json:"id"`
 		CreatedAt       string        `json:"created_at"`
+		Note            *string       `json:"note"`
 		Transactions    []transaction `json:"transactions"`
 		RefundLineItems []qty         `json:"refund_line_items"`
 	}
@@ -245,7 +255,19 @@ func (o gqlOrder) webhookBody() (body json.RawMessage, complete bool, err error)
 		if f.FulfillmentLineItems.PageInfo.HasNextPage {
 			return nil, false, nil
 		}
-		ff := fulfillment{ID: restID(f.ID, "Fulfillment"), Status: strings.ToLower(f.Status), CreatedAt: f.CreatedAt, LineItems: []qty{}}
+		ff := fulfillment{ID: restID(f.ID, "Fulfillment"), Status: strings.ToLower(f.Status), CreatedAt: f.CreatedAt,
+			TrackingNumbers: []string{}, TrackingURLs: []string{}, LineItems: []qty{}}
+		for _, t := range f.TrackingInfo {
+			if ff.TrackingCompany == nil {
+				ff.TrackingCompany = t.Company
+			}
+			if t.Number != nil && *t.Number != "" {
+				ff.TrackingNumbers = append(ff.TrackingNumbers, *t.Number)
+			}
+			if t.URL != nil && *t.URL != "" {
+				ff.TrackingURLs = append(ff.TrackingURLs, *t.URL)
+			}
+		}
 		for _, e := range f.FulfillmentLineItems.Edges {
 			ff.LineItems = append(ff.LineItems, qty{ID: restID(e.Node.LineItem.ID, "LineItem"), Quantity: e.Node.Quantity})
 		}
@@ -257,7 +279,7 @@ func (o gqlOrder) webhookBody() (body json.RawMessage, complete bool, err error)
 		if r.RefundLineItems.PageInfo.HasNextPage {
 			return nil, false, nil
 		}
-		rf := refund{ID: restID(r.ID, "Refund"), CreatedAt: r.CreatedAt, Transactions: []transaction{}, RefundLineItems: []qty{}}
+		rf := refund{ID: restID(r.ID, "Refund"), CreatedAt: r.CreatedAt, Note: r.Note, Transactions: []transaction{}, RefundLineItems: []qty{}}
 		if amount := r.TotalRefundedSet.ShopMoney.Amount; amount != "" && strings.Trim(amount, "0.") != "" {
 			rf.Transactions = append(rf.Transactions, transaction{Amount: amount, Kind: "refund", Status: "success"})
 		}
@@ -286,4 +308,27 @@ func legacyID(gid, kind string) (int64, bool) {
 	}
 	id, err := strconv.ParseInt(n, 10, 64)
 	return id, err == nil && id > 0
+}
+
+var ordersCountQuery = document("orders_count")
+
+// OrdersCount is how many of a shop's orders were updated at or after
+// since; exact is false when Shopify stopped counting at its limit.
+func (c *AdminClient) OrdersCount(ctx context.Context, shop, token string, since time.Time) (n int64, exact bool, err error) {
+	var data struct {
+		OrdersCount struct {
+			Count     int64  `json:"count"`
+			Precision string `json:"precision"`
+		} `json:"ordersCount"`
+	}
+	vars := map[string]any{"query": updatedSince(since)}
+	if err := c.query(ctx, shop, token, "OrdersCount", ordersCountQuery, vars, &data); err != nil {
+		return 0, false, err
+	}
+	return data.OrdersCount.Count, data.OrdersCount.Precision == "EXACT", nil
+}
+
+// updatedSince is the orders search query for orders updated at or after since.
+func updatedSince(since time.Time) string {
+	return "updated_at:>='" + since.UTC().Format(time.RFC3339) + "'"
 }

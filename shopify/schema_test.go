@@ -222,7 +222,8 @@ func deprecatedUses(set ast.SelectionSet) []string {
 
 // TestDocumentsValidateAgainstAdminSchema checks every GraphQL document the
 // Admin client can send against Shopify's schema: each file holds one named
-// operation, named after the file, valid, and asking for nothing deprecated.
+// operation, named after the file, valid with the fragments it spreads, and
+// asking for nothing deprecated.
 func TestDocumentsValidateAgainstAdminSchema(t *testing.T) {
 	schema := adminSchema(t)
 	files, err := fs.Glob(shopify.Documents, "graphql/*.graphql")
@@ -231,11 +232,11 @@ func TestDocumentsValidateAgainstAdminSchema(t *testing.T) {
 	}
 	for _, file := range files {
 		t.Run(path.Base(file), func(t *testing.T) {
-			src, err := fs.ReadFile(shopify.Documents, file)
+			src, err := shopify.Document(strings.TrimSuffix(path.Base(file), ".graphql"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			doc, errs := gqlparser.LoadQueryWithRules(schema, string(src), nil)
+			doc, errs := gqlparser.LoadQueryWithRules(schema, src, nil)
 			if len(errs) > 0 {
 				t.Fatalf("invalid against the %s Admin schema:\n%v", shopify.DefaultAPIVersion, errs)
 			}

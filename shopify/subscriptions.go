@@ -22,6 +22,7 @@ func TopicEnum(topic string) string { return strings.ToUpper(strings.ReplaceAll(
 type UserError struct {
 	Field   []string `json:"field"`
 	Message string   `json:"message"`
+	Code    string   `json:"code,omitempty"` // typed user errors carry one
 }
 
 // UserErrors is a mutation's list of refusals, as one error.

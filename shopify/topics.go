@@ -34,8 +34,9 @@ const (
 // every installed shop is subscribed to. The privacy (compliance) topics
 // cannot be subscribed through the API: shopify.app.toml declares them.
 var SubscribedTopics = []string{
-	TopicOrdersCreate, TopicOrdersUpdated, TopicOrdersPaid, TopicOrdersCancelled, TopicOrdersFulfilled,
-	TopicRefundsCreate, TopicInventoryLevelsUpdate, TopicAppUninstalled,
+	TopicOrdersCreate, TopicOrdersUpdated, TopicOrdersPaid, TopicOrdersCancelled, TopicOrdersFulfilled, TopicOrdersEdited, TopicOrdersDelete,
+	TopicRefundsCreate, TopicFulfillmentsCreate, TopicFulfillmentsUpdate,
+	TopicInventoryLevelsUpdate, TopicProductsCreate, TopicProductsUpdate, TopicAppUninstalled,
 }
 
 // OrderSnapshotTopics are the topics whose bodies are full order snapshots.

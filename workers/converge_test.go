@@ -133,7 +133,7 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 		post(shopify.TopicOrdersPaid, snapshotBody(t, id, 0, "paid", ""))
 		waitRow(id, row{"paid", "unfulfilled", false, 0, 6497, 2, 0})
 		local(id, func(o *domain.Order) ([]domain.Event, error) {
-			return o.Refund("local-1", 6497, nil, placedAt.Add(30*time.Second))
+			return o.Refund("local-1", 6497, nil, placedAt.Add(30*time.Second), "")
 		})
 		waitRow(id, row{"refunded", "unfulfilled", false, 6497, 6497, 2, 0})
 		refund := map[string]any{"id": 81, "order_id": id, "created_at": at(1), "note": "broken",

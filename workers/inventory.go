@@ -17,9 +17,11 @@ import (
 const InventoryHandlerName = "inventory"
 
 // InventoryManager keeps stock in step with orders: order.placed reserves
-// each stocked line's units, order.edited and order.refunded make the order
-// hold what its changed lines still need, order.cancelled releases what the
-// order still holds and order.fulfilled commits the shipped units. Each stock item is its
+// each stocked line's units, order.edited, order.refunded and Shopify's
+// snapshots make the order hold what its lines still need (a snapshot may
+// state lines shipped without listing the shipment), order.cancelled
+// releases what the order still holds and order.fulfilled commits the
+// shipped units. Each stock item is its
 // own stream, so one order event touches several streams one after another;
 // the Inventory aggregate is idempotent per order (reserve, release) and per
 // fulfillment (commit), so a redelivery after a partial run completes the
@@ -52,7 +54,7 @@ func (m *InventoryManager) handle(ctx context.Context, e eventstore.Event) error
 	case "order.placed", "order.cancelled", "order.fulfilled":
 		// The order as it was at this event: later events must not change
 		// what this one reserves or commits.
-	case "order.edited", "order.refunded":
+	case "order.edited", "order.refunded", "order.snapshot_applied":
 		// What the order holds follows its newest lines, whichever of its
 		// changes is handled last.
 		upTo = 0
@@ -83,10 +85,22 @@ func (m *InventoryManager) handle(ctx context.Context, e eventstore.Event) error
 			}
 		}
 		act = func(inv *domain.Inventory, qty int) ([]domain.Event, error) { return inv.Reserve(state.ID, qty) }
-	case "order.edited", "order.refunded":
+	case "order.edited", "order.refunded", "order.snapshot_applied":
+		inShipments := map[string]int{} // line id → units its shipments carry, committed when handled
+		for _, sh := range state.Shipments {
+			for _, lq := range sh.Lines {
+				if sh.Status == domain.ShipmentSuccess {
+					inShipments[lq.LineID] += lq.Quantity
+				}
+			}
+		}
 		for _, l := range state.Lines {
 			if key, ok := keyOf[l.ID]; ok {
-				perKey[key] += l.Quantity
+				// Units Shopify states shipped with no shipment listed
+				// left the shelf too; its levels count them, so they are
+				// released, not committed.
+				stated := max(0, l.FulfilledQuantity-inShipments[l.ID])
+				perKey[key] += max(0, l.Quantity-stated)
 				if !state.CancelledAt.IsZero() {
 					perKey[key] = 0 // a cancelled order holds nothing
 				}

@@ -90,7 +90,7 @@ func TestInventoryFollowsOrders(t *testing.T) {
 	})
 
 	fulfil := orderCommand(t, s, shipped.StreamID, func(o *domain.Order) ([]domain.Event, error) {
-		return o.Fulfill("f-1", []domain.LineQuantity{{LineID: "1", Quantity: 2}, {LineID: "3", Quantity: 1}}, now)
+		return o.Fulfill("f-1", []domain.LineQuantity{{LineID: "1", Quantity: 2}, {LineID: "3", Quantity: 1}}, now, domain.Tracking{})
 	})
 	waitFor(t, "the shipment's commit", func() bool {
 		a, _ := stock(t, s, "A")
@@ -135,7 +135,7 @@ func TestInventoryFollowsOrders(t *testing.T) {
 	// Shipping more than is on hand is a backorder, on the stock item and on
 	// the order's timeline; never a dead letter.
 	overship := orderCommand(t, s, shipped.StreamID, func(o *domain.Order) ([]domain.Event, error) {
-		return o.Fulfill("f-2", []domain.LineQuantity{{LineID: "2", Quantity: 3}}, now)
+		return o.Fulfill("f-2", []domain.LineQuantity{{LineID: "2", Quantity: 3}}, now, domain.Tracking{})
 	})
 	var timeline []eventstore.Event
 	waitFor(t, "the over-shipment's backorder on the order", func() bool {

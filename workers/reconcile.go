@@ -56,36 +56,27 @@ func NewReconciler(pool *pgxpool.Pool, store *eventstore.Store, admin *shopify.A
 	return &Reconciler{pool: pool, store: store, admin: admin, tokens: tokens, log: log, now: time.Now}
 }
 
-// ReconcileProgress is a shop's reconciliation state.
-type ReconcileProgress struct {
-	Shop              string     `json:"shop"`
-	UpdatedSince      time.Time  `json:"updated_since"`
-	LastRunAt         *time.Time `json:"last_run_at"`
-	LastError         *string    `json:"last_error"`
-	OrdersRead        int64      `json:"orders_read"`
-	SnapshotsAppended int64      `json:"snapshots_appended"`
-	BackfillStartedAt *time.Time `json:"backfill_started_at"`
-	BackfillDoneAt    *time.Time `json:"backfill_done_at"`
-}
-
 // StartBackfill makes the shop's next run read the last 60 days of orders:
 // what an install calls, and what a reinstall calls again.
 func (r *Reconciler) StartBackfill(ctx context.Context, shop string) error {
 	now := r.now()
 	_, err := r.pool.Exec(ctx, `
 		INSERT INTO shopify_reconciliation (shop, updated_since, backfill_started_at) VALUES ($1, $2, $3)
-		ON CONFLICT (shop) DO UPDATE SET updated_since = $2, backfill_started_at = $3, backfill_done_at = NULL`,
+		ON CONFLICT (shop) DO UPDATE SET updated_since = $2, backfill_started_at = $3, backfill_done_at = NULL,
+			backfill_orders_read = 0, backfill_pages = 0, backfill_orders_total = NULL`,
 		shop, now.Add(-BackfillWindow), now)
 	return err
 }
 
 // Progress returns the shop's reconciliation state; found is false before
 // its first backfill or run.
-func (r *Reconciler) Progress(ctx context.Context, shop string) (p ReconcileProgress, found bool, err error) {
+func (r *Reconciler) Progress(ctx context.Context, shop string) (p app.ReconcileProgress, found bool, err error) {
 	err = r.pool.QueryRow(ctx, `
-		SELECT shop, updated_since, last_run_at, last_error, orders_read, snapshots_appended, backfill_started_at, backfill_done_at
+		SELECT shop, updated_since, last_run_at, last_error, orders_read, snapshots_appended, backfill_started_at, backfill_done_at,
+			backfill_orders_read, backfill_pages, backfill_orders_total, backfill_total_exact, coalesce(claimed_until > now(), false)
 		FROM shopify_reconciliation WHERE shop = $1`, shop).
-		Scan(&p.Shop, &p.UpdatedSince, &p.LastRunAt, &p.LastError, &p.OrdersRead, &p.SnapshotsAppended, &p.BackfillStartedAt, &p.BackfillDoneAt)
+		Scan(&p.Shop, &p.UpdatedSince, &p.LastRunAt, &p.LastError, &p.OrdersRead, &p.SnapshotsAppended, &p.BackfillStartedAt, &p.BackfillDoneAt,
+			&p.BackfillOrdersRead, &p.BackfillPages, &p.BackfillOrdersTotal, &p.BackfillTotalExact, &p.Running)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, false, nil
 	}
@@ -132,14 +123,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, shop string) error {
 	claim := uuid.New()
 	var since time.Time
 	var backfill *time.Time
-	// A shop seen for the first time starts at the backfill window.
+	var backfilling bool
+	// A shop seen for the first time starts at the backfill window. A run
+	// of an unfinished backfill counts its progress from zero: it reads
+	// everything again.
 	err = r.pool.QueryRow(ctx, `
 		INSERT INTO shopify_reconciliation AS r (shop, updated_since, claimed_by, claimed_until)
 		VALUES ($1, $2, $3, now() + $4::interval)
-		ON CONFLICT (shop) DO UPDATE SET claimed_by = $3, claimed_until = now() + $4::interval
+		ON CONFLICT (shop) DO UPDATE SET claimed_by = $3, claimed_until = now() + $4::interval,
+			backfill_orders_read = CASE WHEN r.backfill_done_at IS NULL THEN 0 ELSE r.backfill_orders_read END,
+			backfill_pages = CASE WHEN r.backfill_done_at IS NULL THEN 0 ELSE r.backfill_pages END
 			WHERE r.claimed_until IS NULL OR r.claimed_until < now()
-		RETURNING updated_since, backfill_started_at`,
-		shop, r.now().Add(-BackfillWindow), claim, reconcileLease).Scan(&since, &backfill)
+		RETURNING updated_since, backfill_started_at, backfill_started_at IS NOT NULL AND backfill_done_at IS NULL`,
+		shop, r.now().Add(-BackfillWindow), claim, reconcileLease).Scan(&since, &backfill, &backfilling)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // another process is on it
 	}
@@ -157,37 +153,56 @@ func (r *Reconciler) Reconcile(ctx context.Context, shop string) error {
 	}
 	started := r.now()
 	meta := eventstore.Metadata{CorrelationID: uuid.NewString(), Actor: ReconcileSource, Source: ReconcileSource}
-	cursor, after := since, ""
-	var read, appended int64
-	for {
-		page, err := r.admin.OrdersUpdatedSince(ctx, shop, token, since.Add(-reconcileOverlap), after)
+	from := since.Add(-reconcileOverlap)
+	if backfilling {
+		// How many there are to read, for the progress shown in the app.
+		total, exact, err := r.admin.OrdersCount(ctx, shop, token, from)
 		if err != nil {
 			return fail(err)
 		}
+		if _, err := r.pool.Exec(ctx, `UPDATE shopify_reconciliation SET backfill_orders_total = $3, backfill_total_exact = $4
+			WHERE shop = $1 AND claimed_by = $2`, shop, claim, total, exact); err != nil {
+			return fail(err)
+		}
+	}
+	cursor, after := since, ""
+	var read, appended int64
+	for {
+		page, err := r.admin.OrdersUpdatedSince(ctx, shop, token, from, after)
+		if err != nil {
+			return fail(err)
+		}
+		var pageRead, pageAppended int64
 		for i, body := range page.Orders {
 			n, err := r.apply(ctx, shop, body, meta)
 			if err != nil {
 				return fail(err)
 			}
-			read++
-			appended += int64(n)
+			pageRead++
+			pageAppended += int64(n)
 			cursor = maxTime(cursor, page.UpdatedAt[i])
 		}
+		read, appended = read+pageRead, appended+pageAppended
 		if page.Truncated > 0 {
 			r.log.WarnContext(ctx, "reconciliation: orders too large for a page left to their webhooks", "shop", shop, "count", page.Truncated)
 		}
-		if page.After == "" {
-			break
-		}
-		after = page.After
-		tag, err := r.pool.Exec(ctx, `UPDATE shopify_reconciliation SET claimed_until = now() + $3::interval WHERE shop = $1 AND claimed_by = $2`,
-			shop, claim, reconcileLease)
+		// Each page's progress is kept as it goes, and renews the claim.
+		tag, err := r.pool.Exec(ctx, `
+			UPDATE shopify_reconciliation SET claimed_until = now() + $3::interval,
+				orders_read = orders_read + $4, snapshots_appended = snapshots_appended + $5,
+				backfill_orders_read = backfill_orders_read + CASE WHEN $6 THEN $4 ELSE 0 END,
+				backfill_pages = backfill_pages + CASE WHEN $6 THEN 1 ELSE 0 END
+			WHERE shop = $1 AND claimed_by = $2`, shop, claim, reconcileLease, pageRead, pageAppended, backfilling)
 		if err != nil {
 			return fail(err)
 		}
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("reconciliation of %s: the claim lapsed and another process took over", shop)
 		}
+		if page.After == "" {
+			break
+		}
+		after = page.After
 	}
 	// The cursor never passes the run's start: an order changed while the
 	// pages were read is read again next time. A backfill started meanwhile
@@ -195,12 +210,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, shop string) error {
 	cursor = minTime(cursor, started)
 	if _, err := r.pool.Exec(release, `
 		UPDATE shopify_reconciliation SET last_run_at = $4, last_error = NULL,
-			orders_read = orders_read + $5, snapshots_appended = snapshots_appended + $6,
-			updated_since = CASE WHEN backfill_started_at IS NOT DISTINCT FROM $7 THEN $3 ELSE updated_since END,
-			backfill_done_at = CASE WHEN backfill_started_at IS NOT DISTINCT FROM $7 AND backfill_started_at IS NOT NULL AND backfill_done_at IS NULL
+			updated_since = CASE WHEN backfill_started_at IS NOT DISTINCT FROM $5 THEN $3 ELSE updated_since END,
+			backfill_done_at = CASE WHEN backfill_started_at IS NOT DISTINCT FROM $5 AND backfill_started_at IS NOT NULL AND backfill_done_at IS NULL
 				THEN $4 ELSE backfill_done_at END,
 			claimed_by = NULL, claimed_until = NULL
-		WHERE shop = $1 AND claimed_by = $2`, shop, claim, cursor, r.now(), read, appended, backfill); err != nil {
+		WHERE shop = $1 AND claimed_by = $2`, shop, claim, cursor, r.now(), backfill); err != nil {
 		return err
 	}
 	if appended > 0 {

@@ -43,6 +43,11 @@ func TestReconciliationHealsMissedWebhooks(t *testing.T) {
 	if err != nil || !found || p.OrdersRead != 12 || p.SnapshotsAppended == 0 || p.BackfillDoneAt == nil || p.LastError != nil {
 		t.Fatalf("progress: %+v %v %v", p, found, err)
 	}
+	// Four orders a page: the backfill read its 12 of Shopify's count of 12 in 3 pages.
+	if p.BackfillOrdersRead != 12 || p.BackfillOrdersTotal == nil || *p.BackfillOrdersTotal != 12 || !p.BackfillTotalExact || p.BackfillPages != 3 || p.Running {
+		t.Errorf("backfill progress: read %d of %v (exact %v) in %d pages, running %v", p.BackfillOrdersRead, p.BackfillOrdersTotal,
+			p.BackfillTotalExact, p.BackfillPages, p.Running)
+	}
 	if n := s.count(t, `SELECT count(*) FROM events WHERE stream_id LIKE 'order-%' AND metadata->>'source' IS DISTINCT FROM 'reconciliation'`); n != 0 {
 		t.Errorf("%d order events not marked as reconciliation", n)
 	}
@@ -53,6 +58,9 @@ func TestReconciliationHealsMissedWebhooks(t *testing.T) {
 	}
 	if n := s.count(t, `SELECT count(*) FROM events`); n != events {
 		t.Errorf("the second run appended %d events to orders already up to date", n-events)
+	}
+	if p, _, _ := rec.Progress(s.ctx, testShop); p.BackfillOrdersRead != 12 || p.OrdersRead <= 12 {
+		t.Errorf("after a later run: backfill read %d, all runs %d", p.BackfillOrdersRead, p.OrdersRead)
 	}
 }
 

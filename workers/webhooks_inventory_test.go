@@ -103,7 +103,8 @@ func TestInventoryLevelsLandOnTheVariantsStockKey(t *testing.T) {
 // Over real HTTP with the simulator as Shopify: a level of an item no
 // products webhook named is mapped by asking the Admin API and lands on the
 // row orders reserve; an item Shopify does not know stays held without a
-// dead letter; and a Shopify order's reservations follow its edits.
+// dead letter; and a Shopify order's reservations follow its edits and its
+// stated fulfilment.
 func TestShopifyStockMeetsOrdersEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
@@ -189,4 +190,11 @@ func TestShopifyStockMeetsOrdersEndToEnd(t *testing.T) {
 	stockShows("MUG-BLUE", figures{0, 3})
 	stockShows("variant-4000000000000000002", figures{0, 0})
 	stockShows("MUG-350", figures{5, 1})
+
+	// Shopify states the order fulfilled without listing the shipment: the
+	// units left, and Shopify's levels count them, so nothing stays reserved.
+	edited["updated_at"], edited["fulfillment_status"] = at(2), "fulfilled"
+	post(shopify.TopicOrdersFulfilled, edited)
+	stockShows("MUG-BLUE", figures{0, 0})
+	stockShows("MUG-350", figures{5, 0})
 }

@@ -160,7 +160,9 @@ func seedOrders(ctx context.Context, store *eventstore.Store, meta eventstore.Me
 			for _, l := range cmd.Lines {
 				lines = append(lines, domain.LineQuantity{LineID: l.ID, Quantity: l.Quantity})
 			}
-			if err := later(func() ([]domain.Event, error) { return order.Fulfill("seed-fulfillment-1", lines, at) }); err != nil {
+			if err := later(func() ([]domain.Event, error) {
+				return order.Fulfill("seed-fulfillment-1", lines, at, domain.Tracking{})
+			}); err != nil {
 				return err
 			}
 		}

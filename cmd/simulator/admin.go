@@ -309,6 +309,11 @@ func (a *adminAPI) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		resp.Errors = []gqlError{{Message: "Throttled", Extensions: map[string]string{"code": "THROTTLED"}}}
 	case handlesGraphQL(op):
 		resp.Data, resp.Errors = a.apps.answerGraphQL(shop, req.Query, req.Variables)
+		// These are charged what they cost too, or frequent subscription
+		// checks would drain the bucket for good.
+		data, _ := resp.Data.(obj)
+		a.settle(shop, &cost, float64(op.actualCost(data)))
+		resp.Extensions["cost"] = cost
 	default:
 		roots := a.queryRoots()
 		if op.def.Operation == ast.Mutation {
@@ -324,7 +329,7 @@ func (a *adminAPI) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 
 // queryRoots are the QueryRoot fields the simulator implements.
 func (a *adminAPI) queryRoots() map[string]rootField {
-	return map[string]rootField{"order": a.order, "orders": a.ordersConnection, "inventoryItem": a.inventoryItem}
+	return map[string]rootField{"order": a.order, "orders": a.ordersConnection, "ordersCount": a.ordersCount, "inventoryItem": a.inventoryItem}
 }
 
 // inventoryItem answers from the catalog, whose every product has one

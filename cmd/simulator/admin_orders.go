@@ -41,13 +41,7 @@ func (a *adminAPI) ordersConnection(c fieldCall) (any, []gqlError) {
 	if s, ok := args["after"].(string); ok {
 		after = s
 	}
-	oldest := a.now().Add(-readWindow)
-	var rows []*orderState
-	for _, st := range a.orders.list(shop) {
-		if !st.created().Before(oldest) && filters.match(st.updated) {
-			rows = append(rows, st)
-		}
-	}
+	rows := a.visibleOrders(shop, filters)
 	slices.SortFunc(rows, func(x, y *orderState) int {
 		return cmp.Or(x.updated.Compare(y.updated), cmp.Compare(x.expected.ShopifyID, y.expected.ShopifyID))
 	})
@@ -70,6 +64,37 @@ func (a *adminAPI) ordersConnection(c fieldCall) (any, []gqlError) {
 		end = cursor(st)
 	}
 	return obj{"edges": edges, "pageInfo": obj{"hasNextPage": len(rows) > len(page), "endCursor": end}}, nil
+}
+
+// visibleOrders are the shop's orders an app sees (created within the read
+// window) that match the filter.
+func (a *adminAPI) visibleOrders(shop string, filters updatedFilter) []*orderState {
+	oldest := a.now().Add(-readWindow)
+	var rows []*orderState
+	for _, st := range a.orders.list(shop) {
+		if !st.created().Before(oldest) && filters.match(st.updated) {
+			rows = append(rows, st)
+		}
+	}
+	return rows
+}
+
+// ordersCount counts orders as QueryRoot.ordersCount does: exactly up to
+// limit (default 10,000), then "at least" the limit.
+func (a *adminAPI) ordersCount(c fieldCall) (any, []gqlError) {
+	filters, err := parseUpdatedAt(fmt.Sprint(cmp.Or(c.args["query"], "")))
+	if err != nil {
+		return nil, []gqlError{{Message: err.Error(), Extensions: map[string]string{"code": "BAD_REQUEST"}}}
+	}
+	limit := 10_000
+	if v, given := c.args["limit"]; given && v != nil {
+		limit = intArg(v)
+	}
+	n, precision := len(a.visibleOrders(c.shop, filters)), "EXACT"
+	if n > limit {
+		n, precision = limit, "AT_LEAST"
+	}
+	return obj{"count": n, "precision": precision}, nil
 }
 
 func cursor(st *orderState) string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -216,6 +217,18 @@ func (s *simulator) registerShop(w http.ResponseWriter, r *http.Request) {
 	}
 	s.admin.registerShop(req.Shop, req.AccessToken)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// shopOrders handles GET /_sim/shops/{shop}/orders: every order as Shopify
+// has it now (after runs and mutations), as a run's expected state lists them.
+func (s *simulator) shopOrders(w http.ResponseWriter, r *http.Request) {
+	list := s.orders.list(strings.ToLower(r.PathValue("shop")))
+	out := make([]expectedOrder, 0, len(list))
+	for _, st := range list {
+		out = append(out, st.expected)
+	}
+	slices.SortFunc(out, func(a, b expectedOrder) int { return cmp.Compare(a.ShopifyID, b.ShopifyID) })
+	writeJSON(w, http.StatusOK, map[string]any{"orders": out})
 }
 
 func (s *simulator) adminCalls(w http.ResponseWriter, _ *http.Request) {

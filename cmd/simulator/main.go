@@ -159,6 +159,7 @@ func (s *simulator) routes() http.Handler {
 	mux.HandleFunc("POST /admin/oauth/access_token", s.admin.apps.accessToken)
 	mux.HandleFunc("POST /_sim/apps", s.registerOwnApp)
 	mux.HandleFunc("GET /_sim/shops/{shop}/subscriptions", s.listSubscriptions)
+	mux.HandleFunc("GET /_sim/shops/{shop}/orders", s.shopOrders)
 	mux.HandleFunc("DELETE /_sim/shops/{shop}/subscriptions/{topic...}", s.dropSubscription)
 	mux.HandleFunc("POST /_sim/shops/{shop}/uninstall", s.uninstall)
 	mux.HandleFunc("POST /_sim/shops/{shop}/expire-tokens", s.expireTokens)

@@ -362,8 +362,10 @@ func (a *adminAPI) fulfillmentCreate(c fieldCall) (any, []gqlError) {
 		ts := at.In(o.cur.loc).Format(time.RFC3339)
 		return orderChange{topics: []string{"fulfillments/create", topic, "orders/updated"},
 			bodies: map[string][]byte{"fulfillments/create": mustJSON(fulfillmentBody(created, ts))},
-			payload: func(*order) obj {
-				return obj{"fulfillment": fulfillmentObject(created), "userErrors": []any{}}
+			payload: func(o *order) obj {
+				f := fulfillmentObject(created)
+				f["order"] = orderObject(o)
+				return obj{"fulfillment": f, "userErrors": []any{}}
 			}}, nil
 	})
 }

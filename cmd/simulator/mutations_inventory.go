@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/ordermill/ordermill/shopify"
 )
 
 // levels are Shopify's available quantities per shop, inventory item and
@@ -33,11 +35,6 @@ func (l *levels) recordWebhook(shop string, body []byte) {
 	l.m[levelKey{shop, lv.InventoryItemID, lv.LocationID}] = lv.Available
 }
 
-// adjustReasons are the reasons inventoryAdjustQuantities accepts.
-var adjustReasons = []string{"correction", "cycle_count_available", "damaged", "movement_created", "movement_updated",
-	"movement_received", "movement_canceled", "other", "promotion", "quality_control", "received", "reservation_created",
-	"reservation_deleted", "reservation_updated", "restock", "safety_stock", "shrinkage"}
-
 func (a *adminAPI) inventoryAdjustQuantities(c fieldCall) (any, []gqlError) {
 	input, _ := c.args["input"].(map[string]any)
 	refused := func(errs ...any) (any, []gqlError) {
@@ -50,7 +47,7 @@ func (a *adminAPI) inventoryAdjustQuantities(c fieldCall) (any, []gqlError) {
 		// Shopify also adjusts the unavailable quantities; the simulator
 		// keeps only what is available to sell.
 		return refused(userError("INVALID_QUANTITY_NAME", fmt.Sprintf("The quantity name %q is not supported", name), "input", "name"))
-	case !slices.Contains(adjustReasons, reason):
+	case !slices.Contains(shopify.AdjustReasons, reason):
 		return refused(userError("INVALID_REASON", "The specified reason is invalid.", "input", "reason"))
 	}
 	changes, _ := input["changes"].([]any)

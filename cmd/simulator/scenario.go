@@ -56,9 +56,20 @@ var scenarios = map[string]func(g *generator, n int) []action{
 	"uninstall":  uninstallScenario,
 	"inventory":  inventoryScenario,
 	"lifecycle":  lifecycleScenario,
+	"open":       openScenario,
 }
 
 func minutes(n int) time.Duration { return time.Duration(n) * time.Minute }
+
+// openScenario places n orders and leaves them to the merchant, about a
+// third of them unpaid and none shipped: what write-back acts on.
+func openScenario(g *generator, n int) []action {
+	actions := make([]action, n)
+	for i := range n {
+		actions[i] = g.advance(g.newOrder(), g.base.Add(minutes(i)))
+	}
+	return actions
+}
 
 // ordersScenario plays n whole order lives, interleaved by time.
 func ordersScenario(g *generator, n int) []action {

@@ -26,8 +26,8 @@ func topicEnum(topic string) string { return strings.ToUpper(strings.ReplaceAll(
 var subscribedTopics = func() map[string]bool {
 	m := map[string]bool{}
 	for _, t := range []string{"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled",
-		"orders/partially_fulfilled", "orders/edited", "fulfillments/create", "fulfillments/update", "refunds/create",
-		"inventory_levels/update", "app/uninstalled"} {
+		"orders/partially_fulfilled", "orders/edited", "orders/delete", "fulfillments/create", "fulfillments/update", "refunds/create",
+		"inventory_levels/update", "products/create", "products/update", "app/uninstalled"} {
 		m[topicEnum(t)] = true
 	}
 	return m

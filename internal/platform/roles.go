@@ -152,7 +152,7 @@ func (p *Platform) handler() (http.Handler, error) {
 		Logger: p.Log, Checks: p.readinessChecks(),
 		Keys: keys, BcryptCost: p.Config.BcryptCost, TrustedProxies: p.Config.TrustedProxies, WriteTimeout: p.Config.HTTPWriteTimeout,
 		CORSOrigins: p.Config.CORSOrigins,
-		Shops:       p.Shops, Shopify: p.installEndpoints(), WebhookMaxBytes: p.Config.WebhookMaxBytes, Webhooks: p.WebhookProcessor(), DeadLetters: deadLetters,
+		Shops:       p.Shops, Shopify: p.installEndpoints(), Backfill: p.Reconciler(), WebhookMaxBytes: p.Config.WebhookMaxBytes, Webhooks: p.WebhookProcessor(), DeadLetters: deadLetters,
 		ExplainDeadLetter: workers.ExplainDeadLetter,
 		Limits: api.RateLimits{
 			Principal: limit(p.Config.RateLimitUser), IP: limit(p.Config.RateLimitIP), Login: limit(p.Config.RateLimitLogin),

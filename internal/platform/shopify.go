@@ -1,6 +1,9 @@
 package platform
 
 import (
+	"context"
+	"time"
+
 	"github.com/ordermill/ordermill/api"
 	"github.com/ordermill/ordermill/internal/shops"
 	"github.com/ordermill/ordermill/shopify"
@@ -22,7 +25,30 @@ func (p *Platform) shopifyAdmin() *shopify.AdminClient {
 // installEndpoints is what the API's Shopify install endpoints use.
 func (p *Platform) installEndpoints() *api.ShopifyApp {
 	app := p.ShopifyApp()
-	return &api.ShopifyApp{App: app, Tokens: &shopify.TokenClient{App: app}, Admin: p.shopifyAdmin(), AppURL: p.Config.AppURL}
+	return &api.ShopifyApp{App: app, Tokens: &shopify.TokenClient{App: app}, Admin: p.shopifyAdmin(), AppURL: p.Config.AppURL,
+		Installed: p.startBackfill}
+}
+
+// backfillTimeout bounds an install's backfill run; a longer one is
+// finished by the periodic reconciliation.
+const backfillTimeout = 30 * time.Minute
+
+// startBackfill reads an installed (or reinstalled) shop's last 60 days of
+// orders from Shopify: the run starts at once, beside the request that
+// installed it, and shows its progress under /api/v1/shop/backfill.
+func (p *Platform) startBackfill(ctx context.Context, shop string, _ bool) error {
+	rec := p.Reconciler()
+	if err := rec.StartBackfill(ctx, shop); err != nil {
+		return err
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backfillTimeout)
+		defer cancel()
+		if err := rec.Reconcile(ctx, shop); err != nil {
+			p.Log.WarnContext(ctx, "install backfill failed; the periodic reconciliation retries it", "shop", shop, "err", err)
+		}
+	}()
+	return nil
 }
 
 // SubscriptionCheck keeps installed shops subscribed to their webhooks.

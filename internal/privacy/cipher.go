@@ -43,6 +43,7 @@ var personal = map[string][]field{
 	"order.placed":     {{name: "email"}, {name: "customer_name"}},
 	// Shopify's newest word on the order: its contact and its note.
 	"order.snapshot_applied": {{name: "email"}, {name: "customer_name"}, {name: "note"}},
+	"order.annotated":        {{name: "note"}},
 	"email.sent":             {{name: "to"}},
 	"email.failed":           {{name: "to"}},
 }

@@ -161,3 +161,24 @@ func AdminPost(t testing.TB, s *Simulator, token, query string, vars map[string]
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// Orders returns every order of shop as Shopify (the simulator) has it now,
+// after runs and mutations.
+func (s *Simulator) Orders(t testing.TB, shop string) []ExpectedOrder {
+	t.Helper()
+	var got struct{ Orders []ExpectedOrder }
+	if code := s.Do(t, http.MethodGet, "/_sim/shops/"+shop+"/orders", nil, &got); code != http.StatusOK {
+		t.Fatalf("simulator orders of %s: %d", shop, code)
+	}
+	return got.Orders
+}
+
+// MutationDeliveries returns the webhooks the simulator's Admin API
+// mutations caused for shop, oldest first; Status is 0 while one is on its
+// way (or was dropped).
+func (s *Simulator) MutationDeliveries(t testing.TB, shop string) []SimDelivery {
+	t.Helper()
+	var got struct{ Deliveries []SimDelivery }
+	s.Do(t, http.MethodGet, "/_sim/deliveries?shop="+shop, nil, &got)
+	return got.Deliveries
+}

@@ -35,11 +35,12 @@ var costSettings = []string{"fsync", "synchronous_commit", "full_page_writes", "
 
 // errNoPostgres means this machine cannot start a server of its own: no
 // initdb, or running as root without a postgres user to run it as.
-var errNoPostgres = errors.New("no PostgreSQL server binaries to start a server of the bench's own")
+var errNoPostgres = errors.New("no PostgreSQL server binaries to start a server of its own")
 
 func startPrivatePostgres(ctx context.Context, configured string) (*privatePostgres, error) {
+	// Debian's server binaries (the last version directory listed), else PATH's.
 	initdb, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	if p, err := exec.LookPath("initdb"); err == nil {
+	if p, err := exec.LookPath("initdb"); err == nil && len(initdb) == 0 {
 		initdb = append(initdb, p)
 	}
 	if len(initdb) == 0 {

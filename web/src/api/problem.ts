@@ -6,6 +6,8 @@ export interface Problem {
   detail?: string;
   instance?: string;
   errors?: { field: string; message: string }[];
+  /** Shopify's userErrors when Shopify refused a write Ordermill sent it. */
+  shopify_errors?: { field?: string[] | null; message: string }[];
 }
 
 /** ApiError is thrown for every non-2xx answer and for network failures (status 0). */

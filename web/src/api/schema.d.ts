@@ -325,7 +325,12 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Set an order's note and tags
+         * @description Names the order by its id only. `tags` replaces every tag; a field left out
+         *     stays as it is. For a Shopify order the change is made in Shopify first.
+         */
+        patch: operations["annotateOrder"];
         trace?: never;
     };
     "/api/v1/orders/{id}/events": {
@@ -404,6 +409,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orders/{id}/fulfil": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ship units of an order, with the carrier's tracking
+         * @description `lines` empty or absent ships everything not yet shipped. For a Shopify
+         *     order the fulfilment is created in Shopify first, over the order's
+         *     fulfillment orders, and the order follows Shopify's answer.
+         */
+        post: operations["fulfilOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/inventory": {
         parameters: {
             query?: never;
@@ -476,7 +505,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change stock on hand by a delta (received, damaged, lost) */
+        /**
+         * Change stock on hand by a delta (received, damaged, lost)
+         * @description An item whose stock Shopify keeps (it has Shopify levels) is changed in
+         *     Shopify first (inventoryAdjustQuantities at one location); the item then
+         *     takes Shopify's new level. Shopify's refusal answers 422 with its reasons
+         *     in `shopify_errors`. An `Idempotency-Key` header is passed on to Shopify,
+         *     so a retry with it changes the stock once.
+         */
         post: operations["adjustInventory"];
         delete?: never;
         options?: never;
@@ -894,6 +930,26 @@ export interface paths {
          * @description Whether the app is installed, how (OAuth, token exchange, the client-credentials grant, or a token made by hand and added through the CLI or the API), the Admin API version calls name, the granted scopes, the webhook subscriptions the periodic check last confirmed and the last reconciliation run. Never a token or secret.
          */
         get: operations["getShopInstall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/shop/backfill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How far the install's backfill of the last 60 days of orders has come
+         * @description Installing (and reinstalling) the app reads the shop's orders of the last 60 days (what Shopify lets an app see) back from Shopify and applies them as snapshots, marked as reconciliation. The progress is kept as each page is read; a failed run is retried by the periodic reconciliation and starts its count over.
+         */
+        get: operations["getShopBackfill"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1430,6 +1486,19 @@ export interface components {
                 /** @example lines[0].quantity */
                 field: string;
                 message: string;
+            }[];
+            /** @description Shopify's reasons for refusing an action on a Shopify order, as it gave them. */
+            shopify_errors?: {
+                /**
+                 * @example [
+                 *       "refundLineItems",
+                 *       "0",
+                 *       "quantity"
+                 *     ]
+                 */
+                field: string[] | null;
+                message: string;
+                code?: string;
             }[];
         };
         Readiness: {
@@ -2590,6 +2659,70 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    annotateOrder: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of the version the change is based on, like "3", or * for any. Compared strongly (RFC 9110): a weak W/"3" never matches and the write answers 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The order's id; or its Shopify id (digits); or its name, like `#1083`
+                 *     (percent-encoded: `%231083`). A Shopify id wins over a name; a name
+                 *     that several orders share answers 409.
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    note?: string;
+                    tags?: string[];
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["OrderWritten"];
+            /**
+             * @description Shopify accepted the action on a Shopify order, but the order is too large
+             *     to read back at once: it follows from Shopify's webhooks.
+             */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Invalid"];
+            /**
+             * @description A Shopify order's action did not get Shopify's answer (throttled, down,
+             *     timed out): nothing changed, and trying again is safe.
+             */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
     listOrderEvents: {
         parameters: {
             query?: never;
@@ -2638,12 +2771,39 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /**
+                     * @description For a Shopify order, one of Shopify's reasons (customer, declined,
+                     *     fraud, inventory, staff, other) is sent as it is; any other text is
+                     *     sent as reason "other" with the text as the staff note.
+                     */
                     reason: string;
+                    /**
+                     * @description Shopify orders only. Pay back what was paid, to the original payment methods.
+                     * @default false
+                     */
+                    refund?: boolean;
+                    /**
+                     * @description Shopify orders only. Put the units back in stock.
+                     * @default true
+                     */
+                    restock?: boolean;
                 };
             };
         };
         responses: {
             200: components["responses"]["OrderWritten"];
+            /**
+             * @description Shopify accepted the action on a Shopify order, but the order is too large
+             *     to read back at once: it follows from Shopify's webhooks.
+             */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -2653,6 +2813,19 @@ export interface operations {
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Invalid"];
+            /**
+             * @description A Shopify order's action did not get Shopify's answer (throttled, down,
+             *     timed out): nothing changed, and trying again is safe.
+             */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             default: components["responses"]["Problem"];
         };
     };
@@ -2681,6 +2854,18 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["OrderWritten"];
+            /**
+             * @description Shopify accepted the action on a Shopify order, but the order is too large
+             *     to read back at once: it follows from Shopify's webhooks.
+             */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -2690,6 +2875,19 @@ export interface operations {
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Invalid"];
+            /**
+             * @description A Shopify order's action did not get Shopify's answer (throttled, down,
+             *     timed out): nothing changed, and trying again is safe.
+             */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             default: components["responses"]["Problem"];
         };
     };
@@ -2716,11 +2914,30 @@ export interface operations {
                         line_id: string;
                         quantity: number;
                     }[];
+                    /** @description Why, kept with the refund (a Shopify refund's note). */
+                    reason?: string;
+                    /**
+                     * @description Shopify orders only. Put the refunded units back in stock.
+                     * @default false
+                     */
+                    restock?: boolean;
                 };
             };
         };
         responses: {
             200: components["responses"]["OrderWritten"];
+            /**
+             * @description Shopify accepted the action on a Shopify order, but the order is too large
+             *     to read back at once: it follows from Shopify's webhooks.
+             */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -2730,6 +2947,90 @@ export interface operations {
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Invalid"];
+            /**
+             * @description A Shopify order's action did not get Shopify's answer (throttled, down,
+             *     timed out): nothing changed, and trying again is safe.
+             */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    fulfilOrder: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of the version the change is based on, like "3", or * for any. Compared strongly (RFC 9110): a weak W/"3" never matches and the write answers 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    lines?: {
+                        line_id: string;
+                        quantity: number;
+                    }[];
+                    /** @description The tracking company, like UPS. */
+                    carrier?: string;
+                    tracking_number?: string;
+                    /** Format: uri */
+                    tracking_url?: string;
+                    /**
+                     * @description Shopify orders only. Shopify emails the customer the shipment.
+                     * @default false
+                     */
+                    notify_customer?: boolean;
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["OrderWritten"];
+            /**
+             * @description Shopify accepted the action on a Shopify order, but the order is too large
+             *     to read back at once: it follows from Shopify's webhooks.
+             */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Invalid"];
+            /**
+             * @description A Shopify order's action did not get Shopify's answer (throttled, down,
+             *     timed out): nothing changed, and trying again is safe.
+             */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             default: components["responses"]["Problem"];
         };
     };
@@ -2844,6 +3145,7 @@ export interface operations {
             header?: {
                 /** @description The ETag of the version the change is based on, like "3", or * for any. Compared strongly (RFC 9110): a weak W/"3" never matches and the write answers 412. */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                "Idempotency-Key"?: string;
             };
             path: {
                 /** @description The SKU, or `variant-<id>` for items without one. */
@@ -2856,7 +3158,17 @@ export interface operations {
                 "application/json": {
                     /** @description Not zero; may not take on hand below zero. */
                     delta: number;
+                    /**
+                     * @description For an item Shopify keeps, one of Shopify's reasons (correction,
+                     *     damaged, received, restock, shrinkage, …) is sent as it is; any
+                     *     other is sent as a correction.
+                     */
                     reason: string;
+                    /**
+                     * @description The Shopify location of an item Shopify keeps; may be left out
+                     *     when Shopify stocks the item at one location.
+                     */
+                    location_id?: string;
                 };
             };
         };
@@ -2865,6 +3177,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -2898,6 +3211,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3681,6 +3995,53 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getShopBackfill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The backfill's progress. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description failed means its last run failed; the next one starts over.
+                         * @enum {string}
+                         */
+                        status: "not_started" | "pending" | "running" | "done" | "failed";
+                        /**
+                         * Format: int64
+                         * @description Orders read so far in the current run.
+                         */
+                        orders_read: number;
+                        /**
+                         * Format: int64
+                         * @description Shopify's count of orders to read, taken when the run started.
+                         */
+                        orders_total: number | null;
+                        /** @description False when Shopify stopped counting at its limit (10,000). */
+                        total_exact: boolean;
+                        pages: number;
+                        /** Format: date-time */
+                        started_at: string | null;
+                        /** Format: date-time */
+                        finished_at: string | null;
+                        last_error: string | null;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["Problem"];
         };
     };

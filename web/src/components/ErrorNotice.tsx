@@ -42,10 +42,21 @@ export function MutationError({ error }: { error: unknown }) {
         : error instanceof Error
           ? error.message
           : 'The request failed.';
+  const shopify = error instanceof ApiError ? (error.problem?.shopify_errors ?? []) : [];
   return (
-    <p className="form-error" role="alert">
-      {text}
-    </p>
+    <div className="form-error" role="alert">
+      <p>{text}</p>
+      {shopify.length > 0 && (
+        <ul aria-label="Shopify's reasons">
+          {shopify.map((e, i) => (
+            <li key={i}>
+              {e.field?.length ? `${e.field.join('.')}: ` : ''}
+              {e.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
   );
 }
 

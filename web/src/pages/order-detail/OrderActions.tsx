@@ -1,65 +1,63 @@
 import { useState, type FormEvent } from 'react';
 import type { OrderDetail } from '../../api/model';
 import { MutationError } from '../../components/ErrorNotice';
-import { minorToDecimalString, parseMoney } from '../../format/money';
-import { useOrderAction } from './orderApi';
+import { FulfilForm } from './FulfilForm';
+import { NotesTagsForm } from './NotesTagsForm';
+import { RefundForm } from './RefundForm';
+import { useOrderAction, type OrderActionName } from './orderApi';
 
-/** OrderActions offers exactly the actions the server lists in allowed_actions (the domain decides them). */
+type Open = 'cancel' | 'refund' | 'fulfil' | 'annotate' | null;
+
+/** OrderActions offers exactly the actions the API lists in allowed_actions (the domain decides them; for a Shopify order, those Ordermill can send to Shopify); each write's refusal (Shopify's too) is shown as given. */
 export function OrderActions({ order }: { order: OrderDetail }) {
   const action = useOrderAction(order.id);
-  const [open, setOpen] = useState<'cancel' | 'refund' | null>(null);
+  const [open, setOpen] = useState<Open>(null);
   const [reason, setReason] = useState('');
-  const [amount, setAmount] = useState('');
-
-  const canCancel = order.allowed_actions.includes('cancel');
-  const canPay = order.allowed_actions.includes('pay');
-  const canRefund = order.allowed_actions.includes('refund');
-  const refundable = order.paid - order.refunded;
+  const allowed = new Set<OrderActionName>(order.allowed_actions);
+  const toggle = (which: Exclude<Open, null>) => {
+    action.reset();
+    setOpen(open === which ? null : which);
+  };
+  const done = { onSuccess: () => setOpen(null) };
 
   function submitCancel(e: FormEvent) {
     e.preventDefault();
-    action.mutate({ kind: 'cancel', reason: reason.trim() }, { onSuccess: () => setOpen(null) });
-  }
-  const refundMinor = parseMoney(amount, order.currency_exponent);
-  function submitRefund(e: FormEvent) {
-    e.preventDefault();
-    if (refundMinor === null) return;
-    action.mutate({ kind: 'refund', amount: refundMinor }, { onSuccess: () => setOpen(null) });
+    action.mutate({ kind: 'cancel', reason: reason.trim() }, done);
   }
 
-  if (!canCancel && !canPay && !canRefund) return null;
+  if (allowed.size === 0) return null;
   return (
     <div className="actions">
       <div className="btn-row">
-        {canPay && (
+        {allowed.has('fulfil') && (
+          <button type="button" className="btn" aria-expanded={open === 'fulfil'} onClick={() => toggle('fulfil')}>
+            Fulfil…
+          </button>
+        )}
+        {allowed.has('pay') && (
           <button type="button" className="btn" disabled={action.isPending} onClick={() => action.mutate({ kind: 'pay' })}>
             Mark as paid
           </button>
         )}
-        {canRefund && (
-          <button
-            type="button"
-            className="btn"
-            aria-expanded={open === 'refund'}
-            onClick={() => {
-              setAmount(minorToDecimalString(refundable, order.currency_exponent));
-              setOpen(open === 'refund' ? null : 'refund');
-            }}
-          >
+        {allowed.has('refund') && (
+          <button type="button" className="btn" aria-expanded={open === 'refund'} onClick={() => toggle('refund')}>
             Refund…
           </button>
         )}
-        {canCancel && (
-          <button
-            type="button"
-            className="btn btn-danger"
-            aria-expanded={open === 'cancel'}
-            onClick={() => setOpen(open === 'cancel' ? null : 'cancel')}
-          >
+        {allowed.has('annotate') && (
+          <button type="button" className="btn" aria-expanded={open === 'annotate'} onClick={() => toggle('annotate')}>
+            Edit note and tags…
+          </button>
+        )}
+        {allowed.has('cancel') && (
+          <button type="button" className="btn btn-danger" aria-expanded={open === 'cancel'} onClick={() => toggle('cancel')}>
             Cancel order…
           </button>
         )}
       </div>
+      {open === 'fulfil' && <FulfilForm order={order} busy={action.isPending} onSubmit={(a) => action.mutate(a, done)} />}
+      {open === 'refund' && <RefundForm order={order} busy={action.isPending} onSubmit={(a) => action.mutate(a, done)} />}
+      {open === 'annotate' && <NotesTagsForm order={order} busy={action.isPending} onSubmit={(a) => action.mutate(a, done)} />}
       {open === 'cancel' && (
         <form className="inline-form" onSubmit={submitCancel} aria-label="Cancel order">
           <label htmlFor="cancel-reason">Reason for cancelling</label>
@@ -73,22 +71,6 @@ export function OrderActions({ order }: { order: OrderDetail }) {
           />
           <button type="submit" className="btn btn-danger" disabled={!reason.trim() || action.isPending}>
             Confirm cancellation
-          </button>
-        </form>
-      )}
-      {open === 'refund' && (
-        <form className="inline-form" onSubmit={submitRefund} aria-label="Refund">
-          <label htmlFor="refund-amount">Amount to refund ({order.currency})</label>
-          <input
-            id="refund-amount"
-            inputMode="decimal"
-            autoFocus
-            value={amount}
-            onChange={(e) => setAmount(e.target.value)}
-            aria-invalid={refundMinor === null}
-          />
-          <button type="submit" className="btn" disabled={refundMinor === null || refundMinor <= 0 || action.isPending}>
-            Refund
           </button>
         </form>
       )}

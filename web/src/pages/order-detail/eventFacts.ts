@@ -69,6 +69,8 @@ export function describeEvent(e: StoredEvent): string {
       return `Shipment updated${typeof e.data.status === 'string' && e.data.status ? `: ${e.data.status}` : ''}`;
     case 'order.deleted':
       return 'Deleted in Shopify (hidden from lists)';
+    case 'order.annotated':
+      return 'Note and tags changed';
     default:
       return e.type;
   }

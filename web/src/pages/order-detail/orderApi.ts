@@ -64,18 +64,43 @@ export function useOrderAt(current: OrderDetail, position: string | null) {
   });
 }
 
+/** A line and how many of its units an action covers. */
+export interface LineQuantity {
+  line_id: string;
+  quantity: number;
+}
+
 export type OrderAction =
   | { kind: 'cancel'; reason: string }
   | { kind: 'pay' }
-  | { kind: 'refund'; amount: number };
+  | { kind: 'refund'; amount: number; lines: LineQuantity[]; reason?: string; restock?: boolean }
+  | {
+      kind: 'fulfil';
+      lines: LineQuantity[];
+      carrier?: string;
+      tracking_number?: string;
+      tracking_url?: string;
+      notify_customer: boolean;
+    }
+  | { kind: 'annotate'; note: string; tags: string[] };
+
+/** The names of the actions the API may offer on an order (its allowed_actions). */
+export type OrderActionName = OrderAction['kind'];
+
+/** The request an action is: annotate is a PATCH of the order, the others POST a command. */
+function actionRequest(id: string, a: OrderAction): { path: string; method: 'POST' | 'PATCH'; body: unknown } {
+  const order = `/api/v1/orders/${encodeURIComponent(id)}`;
+  const { kind, ...body } = a;
+  if (kind === 'annotate') return { path: order, method: 'PATCH', body };
+  return { path: `${order}/${kind}`, method: 'POST', body };
+}
 
 export function useOrderAction(id: string) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (a: OrderAction) => {
-      const path = `/api/v1/orders/${encodeURIComponent(id)}/${a.kind}`;
-      const body = a.kind === 'cancel' ? { reason: a.reason } : a.kind === 'refund' ? { amount: a.amount } : {};
-      return request<OrderDetail & Written>(path, { method: 'POST', body });
+      const { path, method, body } = actionRequest(id, a);
+      return request<OrderDetail & Written>(path, { method, body });
     },
     onSuccess: (order) => {
       // The write answers with the new state; show it at once, then let lists
