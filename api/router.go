@@ -1,7 +1,7 @@
 // Package api is Ordermill's HTTP port: the Gin router, authentication,
 // authorization, the REST API under /api/v1, Shopify webhook intake and the SPA.
-// Handlers decode, call the use cases in app (reads query the read models),
-// and encode; business rules live in domain.
+// Handlers decode, call the domain or the event store, and encode; business
+// rules live in domain.
 package api
 
 import (
@@ -56,9 +56,8 @@ type Deps struct {
 	AuditInterval time.Duration
 	// ShopifyAPIVersion is the Admin API version calls name, shown in settings.
 	ShopifyAPIVersion string
-	// Backfill reports the install backfill's progress (the workers'
-	// reconciler); nil: never started.
-	Backfill BackfillProgress
+	// Backfill reports the install backfill's progress; nil: never started.
+	Backfill app.Reconciliation
 }
 
 // WebhookProcessor processes stored webhooks again on request: the workers'
@@ -69,11 +68,6 @@ type WebhookProcessor interface {
 	// DryRun returns the outcome and the appends processing it now would
 	// make, writing nothing.
 	DryRun(ctx context.Context, stream string) (app.WebhookOutcome, []eventstore.StreamAppend, error)
-}
-
-// BackfillProgress reads a shop's reconciliation state.
-type BackfillProgress interface {
-	Progress(ctx context.Context, shop string) (p app.ReconcileProgress, found bool, err error)
 }
 
 // server carries the dependencies every handler uses; each feature file

@@ -1,9 +1,17 @@
 package app
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
-// ReconcileProgress is a shop's reconciliation state: where the job that
-// pulls what Shopify's webhooks missed has got to, and its install backfill.
+// Reconciliation is what the API shows of a shop's reconciliation with
+// Shopify: the workers' reconciler, handed in by the platform.
+type Reconciliation interface {
+	Progress(ctx context.Context, shop string) (p ReconcileProgress, found bool, err error)
+}
+
+// ReconcileProgress is a shop's reconciliation state.
 type ReconcileProgress struct {
 	Shop              string     `json:"shop"`
 	UpdatedSince      time.Time  `json:"updated_since"`

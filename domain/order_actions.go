@@ -3,16 +3,16 @@ package domain
 // Action names a command a client may send an order.
 type Action string
 
-// The order actions, in the order AllowedActions lists them. Annotating
-// (note, tags) joins them with its command.
+// The order actions, in the order AllowedActions lists them.
 const (
-	ActionCancel Action = "cancel"
-	ActionPay    Action = "pay"
-	ActionRefund Action = "refund"
-	ActionFulfil Action = "fulfil"
+	ActionCancel   Action = "cancel"
+	ActionPay      Action = "pay"
+	ActionRefund   Action = "refund"
+	ActionFulfil   Action = "fulfil"
+	ActionAnnotate Action = "annotate" // note and tags
 )
 
-var orderActions = []Action{ActionCancel, ActionPay, ActionRefund, ActionFulfil}
+var orderActions = []Action{ActionCancel, ActionPay, ActionRefund, ActionFulfil, ActionAnnotate}
 
 // OrderStatuses are the facts an order's actions depend on, as both the
 // aggregate and its read model hold them.
@@ -43,6 +43,8 @@ func (s OrderStatuses) refusal(a Action) error {
 		allowed = s.FinancialStatus == FinancialPaid || s.FinancialStatus == FinancialPartiallyRefunded
 	case ActionFulfil: // unpaid orders too, as Shopify allows (merchants ship on invoice)
 		allowed = !s.Cancelled && s.FinancialStatus != FinancialRefunded
+	case ActionAnnotate: // in any state, cancelled too, as Shopify's orderUpdate allows
+		allowed = true
 	}
 	if allowed {
 		return nil

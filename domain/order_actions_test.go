@@ -14,19 +14,23 @@ func TestAllowedActionsMatchTheCommands(t *testing.T) {
 		ActionPay:    pay,
 		ActionRefund: refund("r9", 100),
 		ActionFulfil: fulfil("f9", LineQuantity{"b", 1}),
+		ActionAnnotate: func(o *Order) ([]Event, error) {
+			note := "checked"
+			return o.Annotate(&note, nil, t0)
+		},
 	}
 	for _, tc := range []struct {
 		name  string
 		steps []step
 		want  []Action
 	}{
-		{"placed", []step{place}, []Action{ActionCancel, ActionPay, ActionFulfil}},
-		{"paid", []step{place, pay}, []Action{ActionCancel, ActionRefund, ActionFulfil}},
-		{"partly shipped", []step{place, pay, fulfilPart}, []Action{ActionRefund, ActionFulfil}},
-		{"shipped", []step{place, pay, fulfilAll}, []Action{ActionRefund}},
-		{"voided", []step{place, cancel}, []Action{}},
-		{"cancelled after payment", []step{place, pay, cancel}, []Action{ActionRefund}},
-		{"refunded", []step{place, pay, refund("r1", 3000)}, []Action{ActionCancel}},
+		{"placed", []step{place}, []Action{ActionCancel, ActionPay, ActionFulfil, ActionAnnotate}},
+		{"paid", []step{place, pay}, []Action{ActionCancel, ActionRefund, ActionFulfil, ActionAnnotate}},
+		{"partly shipped", []step{place, pay, fulfilPart}, []Action{ActionRefund, ActionFulfil, ActionAnnotate}},
+		{"shipped", []step{place, pay, fulfilAll}, []Action{ActionRefund, ActionAnnotate}},
+		{"voided", []step{place, cancel}, []Action{ActionAnnotate}},
+		{"cancelled after payment", []step{place, pay, cancel}, []Action{ActionRefund, ActionAnnotate}},
+		{"refunded", []step{place, pay, refund("r1", 3000)}, []Action{ActionCancel, ActionAnnotate}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := &Order{}

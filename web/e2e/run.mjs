@@ -304,6 +304,7 @@ step('dashboard, dead letters, settings render for the owner', async (ctx) => {
     ['/emails', 'Emails', '11-emails'],
     ['/reports', 'Reports', '12-reports'],
     ['/settings', 'Settings', '13-settings'],
+    ['/no-such-page', 'Page not found', '13c-not-found'],
   ]) {
     await page.goto(`${ctx.api}${path}`);
     await page.getByRole('heading', { name: heading, exact: true }).waitFor();
@@ -482,6 +483,55 @@ step('a list keeps its filter and page in the address; the timeline names people
   }
   const linked = await page.locator('link[rel="icon"]').getAttribute('href');
   if (linked !== '/favicon.svg') throw new Error(`the page links the icon ${linked}`);
+});
+
+step('an order is fulfilled with tracking, then refunded with a reason', async (ctx) => {
+  const page = ctx.ownerPage;
+  const token = await apiToken(ctx.api, users.owner);
+  const order = await apiCall(ctx.api, token, 'POST', '/api/v1/orders', {
+    currency: 'USD', email: 'ship-check@e2e.test', customer_name: 'Ship Check',
+    lines: [{ sku: 'E2E-USD', title: 'Price check USD', quantity: 2, unit_price: 1999 }],
+  });
+  await apiCall(ctx.api, token, 'POST', `/api/v1/orders/${order.id}/pay`, {});
+  await page.goto(`${ctx.api}/orders/${order.id}`);
+  await page.getByRole('button', { name: 'Fulfil…' }).click();
+  const ship = page.getByRole('form', { name: 'Fulfil items' });
+  await ship.getByLabel('Carrier').fill('UPS');
+  await ship.getByLabel('Tracking number').fill('1Z999AA10123456784');
+  await ship.getByLabel('Tracking URL').fill('https://www.ups.com/track?tracknum=1Z999AA10123456784');
+  await ship.getByRole('button', { name: 'Fulfil 2 items' }).click();
+  await page.locator('.badges').getByText('Fulfilled').first().waitFor();
+  const tracking = page.getByRole('link', { name: '1Z999AA10123456784' });
+  await tracking.waitFor();
+  if ((await tracking.getAttribute('href')) !== 'https://www.ups.com/track?tracknum=1Z999AA10123456784') throw new Error('the tracking link is wrong');
+  await shot(page, '24-order-fulfilled');
+  await checkA11y(page, '/orders/:id (fulfilled)');
+
+  await page.getByRole('button', { name: 'Refund…' }).click();
+  const refund = page.getByRole('form', { name: 'Refund' });
+  await refund.getByLabel('Price check USD').fill('1');
+  if ((await refund.getByLabel('Amount to refund (USD)').inputValue()) !== '19.99') throw new Error('one unit is not priced 19.99');
+  await refund.getByLabel('Reason').fill('Arrived damaged (e2e)');
+  await shot(page, '25-order-refund-form');
+  await checkA11y(page, '/orders/:id (refund form)');
+  await refund.getByRole('button', { name: 'Refund $19.99' }).click();
+  await page.locator('.badges').getByText('Partially refunded').first().waitFor();
+  await page.getByText('Arrived damaged (e2e)').waitFor();
+  const after = await apiCall(ctx.api, token, 'GET', `/api/v1/orders/${order.id}`);
+  if (after.refunded !== 1999 || after.refunds[0]?.reason !== 'Arrived damaged (e2e)') throw new Error(`refund on the server: ${JSON.stringify(after.refunds)}`);
+  await shot(page, '26-order-refunded');
+
+  await page.getByRole('button', { name: 'Edit note and tags…' }).click();
+  const notes = page.getByRole('form', { name: 'Note and tags' });
+  await notes.getByLabel('Note').fill('Customer sent photos of the damage (e2e)');
+  await notes.getByLabel('Tags, separated by commas').fill('damaged, priority, damaged');
+  await notes.getByRole('button', { name: 'Save note and tags' }).click();
+  await page.getByRole('list', { name: 'Tags' }).getByText('priority').waitFor();
+  await page.getByText('Customer sent photos of the damage (e2e)').waitFor();
+  const annotated = await apiCall(ctx.api, token, 'GET', `/api/v1/orders/${order.id}`);
+  if (annotated.tags.join(',') !== 'damaged,priority') throw new Error(`tags on the server: ${annotated.tags}`);
+  await shot(page, '27-order-annotated');
+  await checkA11y(page, '/orders/:id (note and tags)');
 });
 
 step('an API token is created and shown once', async (ctx) => {

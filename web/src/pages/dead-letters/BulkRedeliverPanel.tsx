@@ -26,7 +26,7 @@ export function BulkRedeliverPanel() {
         r.dry_run
           ? r.matched === 0
             ? 'Nothing matches: no failed webhook fits this filter.'
-            : `Preview: ${r.matched} failed webhooks match. Nothing has been written yet.`
+            : `Preview: ${r.matched === 1 ? '1 failed webhook matches' : `${r.matched} failed webhooks match`}. Nothing has been written yet.`
           : `Done: ${r.redelivered} processed again, ${r.failed} failed.`
       }
       caption={() => 'Failed webhooks and what processing them again does'}
@@ -54,7 +54,7 @@ export function BulkRedeliverPanel() {
           <td>{resultLabel[o.result]}</td>
         </tr>
       )}
-      run={(r) => `Process ${r.items.length} webhooks again`}
+      run={(r) => `Process ${r.items.length === 1 ? '1 webhook' : `${r.items.length} webhooks`} again`}
     />
   );
 }

@@ -42,7 +42,7 @@ export function BulkRequeuePanel() {
         r.dry_run
           ? r.matched === 0
             ? 'Nothing matches: no open dead letter fits this filter.'
-            : `Preview: ${r.matched} open dead letters match. Nothing has changed yet.`
+            : `Preview: ${r.matched === 1 ? '1 open dead letter matches' : `${r.matched} open dead letters match`}. Nothing has changed yet.`
           : `Done: ${r.requeued} re-queued, ${r.failed} failed.`
       }
       caption={(r) => (r.dry_run ? 'What a re-queue would do' : 'What the re-queue did')}
@@ -60,7 +60,7 @@ export function BulkRequeuePanel() {
           <td>{resultLabel[o.result]}</td>
         </tr>
       )}
-      run={(r) => `Re-queue ${r.items.length} dead letters`}
+      run={(r) => `Re-queue ${r.items.length === 1 ? '1 dead letter' : `${r.items.length} dead letters`}`}
     />
   );
 }

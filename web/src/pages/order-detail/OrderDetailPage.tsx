@@ -48,11 +48,7 @@ export function OrderDetailPage() {
         ) : (
           <>
             {order.data && (
-              <PaymentsAndFulfillments
-                events={events.data.items}
-                currency={order.data.currency}
-                exponent={order.data.currency_exponent}
-              />
+              <PaymentsAndFulfillments events={events.data.items} order={order.data} />
             )}
             <Timeline events={events.data.items} selected={at} onSelect={setAt} />
           </>

@@ -31,6 +31,27 @@ export function OrderSummaryCard({ order }: { order: OrderDetail }) {
             <dd>{formatDateTime(order.cancelled_at)}</dd>
           </>
         )}
+        {order.note && (
+          <>
+            <dt>Note</dt>
+            <dd className="wrap">{order.note}</dd>
+          </>
+        )}
+        {/* The past state time travel rebuilds may predate tags. */}
+        {(order.tags ?? []).length > 0 && (
+          <>
+            <dt>Tags</dt>
+            <dd>
+              <ul className="tags" aria-label="Tags">
+                {order.tags.map((t) => (
+                  <li key={t} className="badge badge-neutral">
+                    {t}
+                  </li>
+                ))}
+              </ul>
+            </dd>
+          </>
+        )}
       </dl>
       <div className="table-wrap">
         <table className="table">

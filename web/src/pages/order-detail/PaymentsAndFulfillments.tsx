@@ -1,17 +1,36 @@
-import type { StoredEvent } from '../../api/model';
+import type { OrderDetail, StoredEvent } from '../../api/model';
 import { Money } from '../../components/Money';
 import { formatDateTime } from '../../format/time';
 import { fulfillmentFacts, moneyFacts } from './eventFacts';
 
-export function PaymentsAndFulfillments({
-  events,
-  currency,
-  exponent,
-}: {
-  events: StoredEvent[];
-  currency: string;
-  exponent: number;
-}) {
+/** A shipment's carrier and tracking, each number linked to its tracking page when Shopify or the merchant gave one. */
+function Tracking({ shipment }: { shipment: OrderDetail['shipments'][number] }) {
+  if (!shipment.tracking_company && shipment.tracking_numbers.length === 0) return null;
+  return (
+    <span className="tracking">
+      {' · '}
+      {shipment.tracking_company}
+      {shipment.tracking_numbers.map((n, i) => {
+        const url = shipment.tracking_urls[i];
+        return (
+          <span key={n}>
+            {' '}
+            {url ? (
+              <a href={url} target="_blank" rel="noreferrer">
+                {n}
+              </a>
+            ) : (
+              n
+            )}
+          </span>
+        );
+      })}
+    </span>
+  );
+}
+
+export function PaymentsAndFulfillments({ events, order }: { events: StoredEvent[]; order: OrderDetail }) {
+  const { currency, currency_exponent: exponent } = order;
   const money = moneyFacts(events);
   const shipments = fulfillmentFacts(events);
   return (
@@ -22,14 +41,18 @@ export function PaymentsAndFulfillments({
           <p className="muted">No payments yet.</p>
         ) : (
           <ul className="plain-list">
-            {money.map((m) => (
-              <li key={m.id}>
-                <span className={m.kind === 'refund' ? 'refund' : undefined}>
-                  {m.kind === 'payment' ? 'Payment' : 'Refund'} <Money minor={m.amount} currency={currency} exponent={exponent} />
-                </span>
-                <span className="muted"> · {formatDateTime(m.at)}</span>
-              </li>
-            ))}
+            {money.map((m) => {
+              const reason = m.kind === 'refund' ? order.refunds.find((r) => r.id === m.id)?.reason : undefined;
+              return (
+                <li key={m.id}>
+                  <span className={m.kind === 'refund' ? 'refund' : undefined}>
+                    {m.kind === 'payment' ? 'Payment' : 'Refund'} <Money minor={m.amount} currency={currency} exponent={exponent} />
+                  </span>
+                  {reason && <span> · {reason}</span>}
+                  <span className="muted"> · {formatDateTime(m.at)}</span>
+                </li>
+              );
+            })}
           </ul>
         )}
       </section>
@@ -41,7 +64,13 @@ export function PaymentsAndFulfillments({
           <ul className="plain-list">
             {shipments.map((f) => (
               <li key={f.id}>
-                {f.units} {f.units === 1 ? 'unit' : 'units'} <span className="muted">· {f.id} · {formatDateTime(f.at)}</span>
+                {f.units} {f.units === 1 ? 'unit' : 'units'}
+                {order.shipments
+                  .filter((sh) => sh.id === f.id)
+                  .map((sh) => (
+                    <Tracking key={sh.id} shipment={sh} />
+                  ))}
+                <span className="muted"> · {f.id} · {formatDateTime(f.at)}</span>
               </li>
             ))}
           </ul>

@@ -15,6 +15,8 @@ export function RefundForm({
   onSubmit: (a: Extract<OrderAction, { kind: 'refund' }>) => void;
 }) {
   const refundable = order.paid - order.refunded;
+  // Restock goes to Shopify with its refund: the API takes it for Shopify orders only.
+  const shopify = order.shopify_id !== null;
   const [quantities, setQuantities] = useState<Record<string, number>>({});
   const [amount, setAmount] = useState(() => minorToDecimalString(refundable, order.currency_exponent));
   const [reason, setReason] = useState('');
@@ -38,7 +40,7 @@ export function RefundForm({
       amount: minor,
       lines,
       reason: reason.trim() || undefined,
-      restock: lines.length > 0 && restock ? true : undefined,
+      restock: shopify && lines.length > 0 && restock ? true : undefined,
     });
   }
 
@@ -66,7 +68,7 @@ export function RefundForm({
           <input id="refund-reason" value={reason} onChange={(e) => setReason(e.target.value)} placeholder="Arrived damaged" />
         </div>
       </div>
-      {lines.length > 0 && (
+      {lines.length > 0 && shopify && (
         <label className="checkbox">
           <input type="checkbox" checked={restock} onChange={(e) => setRestock(e.target.checked)} /> Put the returned items
           back in stock
