@@ -20,9 +20,6 @@ func New(store *eventstore.Store) *App {
 	return &App{store: store, now: time.Now}
 }
 
-// Store is the event store the use cases write to.
-func (a *App) Store() *eventstore.Store { return a.store }
-
 // Caller is who runs a command: the shop whose aggregates it may touch, and
 // the metadata (actor, request, correlation) its events carry.
 type Caller struct {

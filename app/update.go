@@ -247,7 +247,8 @@ func EventIDs(ids func(stream string, events []eventstore.NewEvent) []eventstore
 
 // Into plans the append in b instead of appending: b.Commit appends
 // everything planned in one transaction, and b's later decisions on the same
-// stream see the planned events.
+// stream see the planned events. Reads and appends go through b, so the
+// store Update and Append are given may be nil.
 func Into(b *Batch) Option {
 	return func(o *options) { o.batch = b }
 }
