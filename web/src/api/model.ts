@@ -39,6 +39,7 @@ export type ApiToken = Schemas['APIToken'];
 export type CreatedToken = Schemas['CreatedAPIToken'];
 export type Shop = Schemas['Shop'];
 export type ShopInstall = Schemas['ShopInstall'];
+export type ShopBackfill = Schemas['ShopBackfill'];
 export type ShopSettings = Schemas['ShopSettings'];
 export type PrivacyRequest = Schemas['PrivacyRequest'];
 export type Lag = Schemas['Lag'];

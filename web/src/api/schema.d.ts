@@ -1409,6 +1409,32 @@ export interface components {
             global_position: number;
             detail: string;
         };
+        /** @description How far the install's backfill of the last 60 days of orders has come. */
+        ShopBackfill: {
+            /**
+             * @description failed means its last run failed; the next one starts over.
+             * @enum {string}
+             */
+            status: "not_started" | "pending" | "running" | "done" | "failed";
+            /**
+             * Format: int64
+             * @description Orders read so far in the current run.
+             */
+            orders_read: number;
+            /**
+             * Format: int64
+             * @description Shopify's count of orders to read, taken when the run started.
+             */
+            orders_total: number | null;
+            /** @description False when Shopify stopped counting at its limit (10,000). */
+            total_exact: boolean;
+            pages: number;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+            last_error: string | null;
+        };
         ShopInstall: {
             shop: string;
             installed: boolean;
@@ -4013,31 +4039,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description failed means its last run failed; the next one starts over.
-                         * @enum {string}
-                         */
-                        status: "not_started" | "pending" | "running" | "done" | "failed";
-                        /**
-                         * Format: int64
-                         * @description Orders read so far in the current run.
-                         */
-                        orders_read: number;
-                        /**
-                         * Format: int64
-                         * @description Shopify's count of orders to read, taken when the run started.
-                         */
-                        orders_total: number | null;
-                        /** @description False when Shopify stopped counting at its limit (10,000). */
-                        total_exact: boolean;
-                        pages: number;
-                        /** Format: date-time */
-                        started_at: string | null;
-                        /** Format: date-time */
-                        finished_at: string | null;
-                        last_error: string | null;
-                    };
+                    "application/json": components["schemas"]["ShopBackfill"];
                 };
             };
             401: components["responses"]["Unauthorized"];

@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { request } from '../../api/client';
-import type { ShopInstall } from '../../api/model';
+import type { ShopBackfill, ShopInstall } from '../../api/model';
 import { QueryBoundary } from '../../components/QueryBoundary';
 import { formatDateTime } from '../../format/time';
 
@@ -45,6 +45,10 @@ export function InstallSection() {
                 ? 'Not checked yet'
                 : `${s.subscriptions} topics confirmed ${formatDateTime(s.subscriptions_checked_at)}`}
             </dd>
+            <dt>Order history import</dt>
+            <dd>
+              <BackfillProgress />
+            </dd>
             <dt>Last reconciliation</dt>
             <dd>
               {s.reconciled_at ? formatDateTime(s.reconciled_at) : 'Not run yet'}
@@ -55,4 +59,36 @@ export function InstallSection() {
       </QueryBoundary>
     </section>
   );
+}
+
+/** The install's import of the last 60 days of orders, refreshed while it runs. */
+function BackfillProgress() {
+  const backfill = useQuery({
+    queryKey: ['shop', 'backfill'],
+    queryFn: ({ signal }) => request<ShopBackfill>('/api/v1/shop/backfill', { signal }),
+    refetchInterval: (q) => (q.state.data?.status === 'running' || q.state.data?.status === 'pending' ? 2000 : false),
+  });
+  if (backfill.isPending) return <span className="muted">Loading…</span>;
+  if (backfill.isError) return <span className="error-text">Could not load the import's progress.</span>;
+  const b = backfill.data;
+  const total = b.orders_total === null ? '' : ` of ${b.total_exact ? '' : 'at least '}${b.orders_total}`;
+  switch (b.status) {
+    case 'not_started':
+      return <>Not started: it starts when the app is installed from Shopify.</>;
+    case 'done':
+      return <>Done {formatDateTime(b.finished_at)}: {b.orders_read} orders of the last 60 days read.</>;
+    case 'failed':
+      return <span className="error-text wrap">Failed after {b.orders_read} orders: {b.last_error}. The next reconciliation starts it over.</span>;
+    default:
+      return (
+        <>
+          <progress
+            aria-label="Orders imported"
+            value={b.orders_read}
+            max={b.orders_total ?? undefined}
+          />{' '}
+          {b.status === 'pending' ? 'Waiting to start' : `${b.orders_read}${total} orders read`}
+        </>
+      );
+  }
 }
