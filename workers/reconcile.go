@@ -106,8 +106,10 @@ func (r *Reconciler) Run(ctx context.Context, interval time.Duration, shops func
 }
 
 // reconcileLease is how long a run's claim on its shop lasts; every page
-// renews it, so it lapses only when the process running it died.
-const reconcileLease = 5 * time.Minute
+// renews it, so it lapses only when the process running it died. It covers
+// one page's calls with their throttling waits and retries, and no more: a
+// killed process's claim holds the shop's reconciliation back until it lapses.
+const reconcileLease = time.Minute
 
 // Reconcile reads one shop's orders updated since its cursor, page by page,
 // and applies what its webhooks missed. A shop another process has claimed
