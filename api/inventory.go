@@ -31,9 +31,10 @@ func (s *server) inventoryRoutes(g *gin.RouterGroup) {
 // negative when oversold, backordered is the oversold part.
 type inventoryItem struct {
 	inventoryFigures
-	// Title, VariantTitle, SKU and VariantID are those of the newest order
-	// line that sold the item: Shopify's stock webhooks name neither product
-	// nor variant.
+	// Title and VariantTitle are the catalog's (products/* webhooks), else
+	// those of the newest order line that sold the item; SKU and VariantID
+	// are that line's. Shopify's stock webhooks name neither product nor
+	// variant.
 	Title        string `json:"title"`
 	VariantTitle string `json:"variant_title"`
 	SKU          string `json:"sku"`
@@ -100,13 +101,17 @@ func (s *server) nameLocations(ctx context.Context, shop string, items ...*inven
 }
 
 // inventoryColumns select from inventory_view v; the line is looked up per
-// item (order_lines_view_inventory_key).
+// item (order_lines_view_inventory_key), and so are the catalog's names
+// (inventory_items_view_key).
 const inventoryColumns = `v.key, v.on_hand, v.reserved, v.available, v.backordered, v.version, v.shopify_levels,
-	coalesce(l.title, ''), coalesce(l.variant_title, ''), coalesce(l.sku, ''), l.variant_id`
+	coalesce(m.product_title, l.title, ''), coalesce(m.variant_title, l.variant_title, ''), coalesce(l.sku, ''), l.variant_id`
 
 const inventoryFrom = ` FROM inventory_view v LEFT JOIN LATERAL (
 		SELECT ol.title, ol.variant_title, ol.sku, ol.variant_id FROM order_lines_view ol JOIN orders_view o ON o.id = ol.order_id
-		WHERE ol.shop = v.shop AND ol.inventory_key = v.key ORDER BY o.placed_at DESC LIMIT 1) l ON true`
+		WHERE ol.shop = v.shop AND ol.inventory_key = v.key ORDER BY o.placed_at DESC LIMIT 1) l ON true
+	LEFT JOIN LATERAL (
+		SELECT ii.product_title, ii.variant_title FROM inventory_items_view ii
+		WHERE ii.shop = v.shop AND ii.key = v.key AND ii.product_title <> '' ORDER BY ii.version DESC LIMIT 1) m ON true`
 
 func scanInventory(row pgx.Row) (inventoryItem, error) {
 	var (

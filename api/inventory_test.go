@@ -211,6 +211,29 @@ func TestInventoryTitleAndHistory(t *testing.T) {
 		t.Fatalf("locations: %+v, want %+v", located.Locations, want)
 	}
 
+	// The catalog's names (a products webhook's mapping) win over the order
+	// line's, which may predate a rename.
+	mapped, err := eventstore.Encode(shop, eventstore.Metadata{}, domain.InventoryItemMapped{Shop: shop, InventoryItemID: 46120394000109,
+		VariantID: 44020394000109, SKU: "SKU-1", Key: "SKU-1", ProductTitle: "Enamel Mug", VariantTitle: "Cobalt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Platform.Store.Append(ctx, domain.InventoryItemStream(shop, 46120394000109), eventstore.Exact(0), mapped...); err != nil {
+		t.Fatal(err)
+	}
+	var mug struct {
+		Title        string `json:"title"`
+		VariantTitle string `json:"variant_title"`
+		SKU          string `json:"sku"`
+	}
+	eventually(t, "the item to take the catalog's names", func() bool {
+		apitest.Decode(t, e.Do(t, http.MethodGet, "/api/v1/inventory/SKU-1", owner, nil), &mug)
+		return mug.Title != "Mug"
+	})
+	if mug.Title != "Enamel Mug" || mug.VariantTitle != "Cobalt" || mug.SKU != "SKU-1" {
+		t.Fatalf("catalog names: %+v", mug)
+	}
+
 	apitest.Problem(t, e.Do(t, http.MethodGet, "/api/v1/inventory/NOPE/history", owner, nil), http.StatusNotFound)
 	stranger := e.UserToken(t, "other-history.myshopify.com", domain.RoleOwner)
 	apitest.Problem(t, e.Do(t, http.MethodGet, "/api/v1/inventory/SKU-1/history", stranger, nil), http.StatusNotFound)

@@ -26,6 +26,18 @@ type InventoryItemMapped struct {
 	VariantID       int64  `json:"variant_id"`
 	SKU             string `json:"sku"`
 	Key             string `json:"key"`
+	// ProductTitle and VariantTitle are the catalog's names of the variant;
+	// absent from mappings recorded before they were kept, and from those
+	// an Admin API lookup made.
+	ProductTitle string `json:"product_title,omitempty"`
+	VariantTitle string `json:"variant_title,omitempty"`
+}
+
+// VariantNames are a variant's names in the shop's catalog: its product's
+// title and its own ("" for a product without options).
+type VariantNames struct {
+	Product string
+	Variant string
 }
 
 // InventoryItemLevelHeld records a stock level that arrived before its
@@ -56,6 +68,7 @@ type InventoryItem struct {
 	key     string
 	variant int64
 	sku     string
+	names   VariantNames
 	held    map[int64]StockLevel
 	version int
 }
@@ -81,6 +94,9 @@ func (it *InventoryItem) Apply(e Event) {
 	switch e := e.(type) {
 	case InventoryItemMapped:
 		it.key, it.variant, it.sku = e.Key, e.VariantID, e.SKU
+		if e.ProductTitle != "" {
+			it.names = VariantNames{Product: e.ProductTitle, Variant: e.VariantTitle}
+		}
 		clear(it.held) // synced to the key together with the mapping
 	case InventoryItemLevelHeld:
 		it.held[e.Level.LocationID] = e.Level
@@ -89,18 +105,24 @@ func (it *InventoryItem) Apply(e Event) {
 }
 
 // Map records the variant (and its SKU, empty when it has none) that the
-// item stocks. The stock key follows InventoryKey, as order lines do. A
-// mapping already known returns no events.
-func (it *InventoryItem) Map(variantID int64, sku string) ([]Event, error) {
+// item stocks, with its catalog names when known (an empty Product keeps
+// the names recorded before). The stock key follows InventoryKey, as order
+// lines do. A mapping already known returns no events.
+func (it *InventoryItem) Map(variantID int64, sku string, names VariantNames) ([]Event, error) {
 	if variantID <= 0 {
 		return nil, invalid("variant_id", "is required")
 	}
 	sku = strings.TrimSpace(sku)
+	names.Product, names.Variant = strings.TrimSpace(names.Product), strings.TrimSpace(names.Variant)
+	if names.Product == "" {
+		names = it.names
+	}
 	key := InventoryKey(sku, variantID)
-	if it.key == key && it.variant == variantID && it.sku == sku {
+	if it.key == key && it.variant == variantID && it.sku == sku && it.names == names {
 		return nil, nil
 	}
-	return []Event{InventoryItemMapped{Shop: it.shop, InventoryItemID: it.id, VariantID: variantID, SKU: sku, Key: key}}, nil
+	return []Event{InventoryItemMapped{Shop: it.shop, InventoryItemID: it.id, VariantID: variantID, SKU: sku, Key: key,
+		ProductTitle: names.Product, VariantTitle: names.Variant}}, nil
 }
 
 // Hold keeps a level of an item whose variant is not known yet; per

@@ -30,7 +30,7 @@ func TestInventoryItemMapsToTheKeyOrderLinesUse(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			it := newItem(t)
-			evs, err := it.Map(44020394000103, tt.sku)
+			evs, err := it.Map(44020394000103, tt.sku, VariantNames{})
 			if err != nil || len(evs) != 1 {
 				t.Fatalf("Map = %v, %v", evs, err)
 			}
@@ -44,7 +44,7 @@ func TestInventoryItemMapsToTheKeyOrderLinesUse(t *testing.T) {
 			if !ok || key != tt.wantKey || key != lineKey {
 				t.Fatalf("key = %q, %v; want %q, the order line's %q", key, ok, tt.wantKey, lineKey)
 			}
-			if again, err := it.Map(44020394000103, tt.sku); err != nil || len(again) != 0 {
+			if again, err := it.Map(44020394000103, tt.sku, VariantNames{}); err != nil || len(again) != 0 {
 				t.Fatalf("mapping again = %v, %v; want no events", again, err)
 			}
 		})
@@ -70,7 +70,7 @@ func TestInventoryItemHoldsNewestLevelPerLocationUntilMapped(t *testing.T) {
 	if got, want := it.Held(), []StockLevel{level(1, 3, t0.Add(time.Minute)), level(2, 6, t0)}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("held = %+v, want %+v", got, want)
 	}
-	mapped, _ := it.Map(44020394000101, "BEAN-CHR")
+	mapped, _ := it.Map(44020394000101, "BEAN-CHR", VariantNames{})
 	it.Apply(mapped[0])
 	if len(it.Held()) != 0 {
 		t.Fatalf("held after mapping = %+v", it.Held())
@@ -86,10 +86,37 @@ func TestInventoryItemValidates(t *testing.T) {
 		t.Fatalf("NewInventoryItem err = %v", err)
 	}
 	it := newItem(t)
-	if _, err := it.Map(0, "X"); !errors.As(err, &ve) {
+	if _, err := it.Map(0, "X", VariantNames{}); !errors.As(err, &ve) {
 		t.Fatalf("Map without variant err = %v", err)
 	}
 	if _, err := it.Hold(StockLevel{LocationID: 1}); !errors.As(err, &ve) {
 		t.Fatalf("Hold without time err = %v", err)
+	}
+}
+
+// A products webhook names the variant; a rename records the new names, and
+// a mapping that names nothing (an Admin lookup) keeps them.
+func TestInventoryItemKeepsItsCatalogNames(t *testing.T) {
+	it := newItem(t)
+	apply := func(evs []Event, err error) int {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range roundTrip(t, evs) {
+			it.Apply(e)
+		}
+		return len(evs)
+	}
+	if n := apply(it.Map(44020394000101, "BEAN-CHR", VariantNames{Product: "Merino Beanie", Variant: "Charcoal"})); n != 1 ||
+		it.names != (VariantNames{Product: "Merino Beanie", Variant: "Charcoal"}) {
+		t.Fatalf("first mapping: %d events, names %+v", n, it.names)
+	}
+	if n := apply(it.Map(44020394000101, "BEAN-CHR", VariantNames{})); n != 0 {
+		t.Fatalf("a mapping without names: %d events", n)
+	}
+	if n := apply(it.Map(44020394000101, "BEAN-CHR", VariantNames{Product: "Merino Wool Beanie", Variant: "Charcoal"})); n != 1 ||
+		it.names.Product != "Merino Wool Beanie" {
+		t.Fatalf("a rename: %d events, names %+v", n, it.names)
 	}
 }

@@ -98,7 +98,7 @@ func (l *InventoryLookup) lookUp(ctx context.Context, source eventstore.Event, s
 		inventoryItem(shop, itemID),
 		func(item *domain.InventoryItem) ([]domain.Event, error) {
 			key = domain.InventoryKey(sku, variant)
-			return item.Map(variant, sku)
+			return item.Map(variant, sku, domain.VariantNames{}) // the lookup asks for no names
 		}, app.By(shop, eventstore.Metadata{}), app.CausedBy(InventoryLookupHandlerName, source))
 	return key, err
 }

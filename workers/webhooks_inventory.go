@@ -58,7 +58,7 @@ func mapInventoryItems(ctx context.Context, p *app.Batch, src eventstore.Event, 
 		var key string
 		res, err := update(ctx, p, src, shop, domain.InventoryItemStream(shop, v.InventoryItemID),
 			inventoryItem(shop, v.InventoryItemID), func(item *domain.InventoryItem) ([]domain.Event, error) {
-				events, err := item.Map(v.ID, v.SKU)
+				events, err := item.Map(v.ID, v.SKU, domain.VariantNames{Product: product.Title, Variant: v.Title})
 				if len(events) > 0 {
 					held, key = item.Held(), events[0].(domain.InventoryItemMapped).Key
 				}

@@ -557,8 +557,11 @@ step('an order is fulfilled with tracking, then refunded with a reason', async (
   await notes.getByRole('button', { name: 'Save note and tags' }).click();
   await page.getByRole('list', { name: 'Tags' }).getByText('priority').waitFor();
   await page.getByText('Customer sent photos of the damage (e2e)').waitFor();
-  const annotated = await apiCall(ctx.api, token, 'GET', `/api/v1/orders/${order.id}`);
-  if (annotated.tags.join(',') !== 'damaged,priority') throw new Error(`tags on the server: ${annotated.tags}`);
+  // The page shows the write's answer; the order's read model follows it shortly.
+  await waitFor('the tags on the server', async () => {
+    const annotated = await apiCall(ctx.api, token, 'GET', `/api/v1/orders/${order.id}`);
+    return annotated.tags.join(',') === 'damaged,priority';
+  }, 15_000, 300);
   await shot(page, '27-order-annotated');
   await checkA11y(page, '/orders/:id (note and tags)');
 });

@@ -1858,9 +1858,9 @@ export interface components {
             }[];
         };
         InventoryItem: components["schemas"]["InventoryFigures"] & {
-            /** @description The product title of the newest order line that sold the item; empty before one. */
+            /** @description The product's title in the catalog (products/* webhooks), else that of the newest order line that sold the item; empty before either. */
             title: string;
-            /** @description That line's variant title; empty for a product without variants. */
+            /** @description The variant's title, from the same source; empty for a product without variants. */
             variant_title: string;
             /** @description That line's SKU. */
             sku: string;
