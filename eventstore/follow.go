@@ -21,6 +21,10 @@ type FollowOptions struct {
 	// a wake-up brings it back.
 	PollInterval     time.Duration
 	IdlePollInterval time.Duration // default 10 × PollInterval
+	// Linger is how long after a read that found less than a full batch the
+	// next one waits, so that at a low rate one read (and the follower's
+	// work on what it found) covers several commits.
+	Linger time.Duration
 }
 
 func (o *FollowOptions) defaults() {
@@ -55,6 +59,7 @@ func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, h
 	// allocating up front.
 	expect := 0
 	for {
+		readAt := time.Now()
 		events, err := readAll(ctx, s.pool, pos, opts.BatchSize, expect)
 		if err != nil {
 			return err
@@ -72,6 +77,10 @@ func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, h
 		}
 		if len(events) > 0 {
 			poll = opts.PollInterval
+			// A wake-up that arrives meanwhile stays in wake for the select below.
+			if err := sleep(ctx, time.Until(readAt.Add(opts.Linger))); err != nil {
+				return err
+			}
 		}
 		timer.Reset(poll)
 		select {
@@ -82,5 +91,20 @@ func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, h
 		case <-timer.C:
 			poll = min(2*poll, opts.IdlePollInterval)
 		}
+	}
+}
+
+// sleep waits d, or less if ctx ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

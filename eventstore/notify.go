@@ -35,6 +35,12 @@ func NewNotifier(pool *pgxpool.Pool, channel string, every time.Duration) *Notif
 	return &Notifier{pool: pool, channel: channel, every: every, pending: make(chan struct{}, 1)}
 }
 
+// SetWakeInterval spaces the NOTIFYs that wake followers of "all" by at
+// least d, so that at a low rate one wake-up (and one transaction that
+// sends it) covers several appends; the first append after a quiet spell
+// still wakes them at once. Call it before the store is used.
+func (s *Store) SetWakeInterval(d time.Duration) { s.appended.every = d }
+
 // Signal asks for a NOTIFY soon; it never blocks.
 func (n *Notifier) Signal() {
 	n.once.Do(func() { go n.loop() })

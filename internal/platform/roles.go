@@ -15,6 +15,7 @@ import (
 
 	"github.com/ordermill/ordermill/api"
 	"github.com/ordermill/ordermill/audit"
+	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/migrations"
 	"github.com/ordermill/ordermill/projections"
@@ -202,6 +203,7 @@ func (p *Platform) RunRelay(ctx context.Context) error {
 	groups := append(projections.ConsumerGroups(prefix, projections.All(p.Redis, prefix)...),
 		workers.ConsumerGroups(prefix, p.WorkerHandlers()...)...)
 	return relay.NewRelay(p.Store, pub, relay.RelayConfig{TopicPrefix: prefix, Logger: p.Log,
+		Follow:   eventstore.FollowOptions{Linger: p.Config.PipelineLinger},
 		Recovery: &relay.RedisRecovery{Redis: p.Redis, Groups: groups}}).Run(ctx)
 }
 
@@ -209,6 +211,6 @@ func (p *Platform) RunRelay(ctx context.Context) error {
 func (p *Platform) RunProjectors(ctx context.Context) error {
 	return projections.NewRunner(p.Pool, projections.RunnerConfig{
 		Redis: p.Redis, TopicPrefix: p.Config.StreamPrefix, ConsumerName: ConsumerName(), Logger: p.Log,
-		MaxRetries: p.maxRetries(), RetryInterval: p.Config.WorkerRetryInterval,
+		MaxRetries: p.maxRetries(), RetryInterval: p.Config.WorkerRetryInterval, Linger: p.Config.PipelineLinger,
 	}, projections.WithCipher(p.Cipher, projections.All(p.Redis, p.Config.StreamPrefix))...).Run(ctx)
 }
