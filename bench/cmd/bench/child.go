@@ -26,16 +26,19 @@ const (
 	childEnv        = "BENCH_CHILD" // childCapture or childPipeline
 	childProfileEnv = "BENCH_CHILD_CPUPROFILE"
 	childCapture    = "capture"  // the api role alone
-	childPipeline   = "pipeline" // the api, relay, projectors and the webhook processor
+	childPipeline   = "platform" // the api, relay, projectors and the webhook processor
 )
 
 // startChild runs what (childCapture or childPipeline) on e's database and
-// Redis prefix; profile, if set, is where the child writes a CPU profile of
-// its whole run.
-func startChild(ctx context.Context, e *env, what, profile string) (*server, error) {
+// Redis prefix.
+func (b *bench) startChild(ctx context.Context, e *env, what string) (*server, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
+	}
+	profile := ""
+	if b.childProfile != "" {
+		profile = b.childProfile + "." + what
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = []string{childEnv + "=" + what, childProfileEnv + "=" + profile}

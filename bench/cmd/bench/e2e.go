@@ -58,7 +58,7 @@ func (b *bench) endToEnd(ctx context.Context) error {
 	if _, err := e.p.Pool.Exec(ctx, visibleSQL); err != nil {
 		return err
 	}
-	platform, err := startChild(ctx, e, childPipeline, b.platformProfile)
+	platform, err := b.startChild(ctx, e, childPipeline)
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func (b *bench) openCapture(ctx context.Context, base config.Config, redisPID in
 	if err != nil {
 		return nil, err
 	}
-	srv, err := startChild(ctx, e, childCapture, "")
+	srv, err := b.startChild(ctx, e, childCapture)
 	if err != nil {
 		e.close()
 		return nil, err
