@@ -146,7 +146,17 @@ func (r *Relay) runOnce(ctx context.Context) error {
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go r.watchLock(ctx, lock, cancel)
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		r.watchLock(ctx, lock, cancel)
+	}()
+	// The watcher must be done with the lock's connection before the
+	// deferred unlock above hijacks it: a ping on it then panics.
+	defer func() {
+		cancel(nil)
+		<-watching
+	}()
 	if r.recovery != nil {
 		if err := r.recover(ctx); err != nil {
 			return err
