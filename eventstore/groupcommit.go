@@ -20,12 +20,6 @@ import (
 // Only a full batch is written alongside others. Four writers each starting
 // a batch whenever idle wrote 40% of the appends alone at saturation, and
 // each append alone costs Postgres a statement and a commit.
-//
-// At a low rate nothing is in flight when an append arrives, so each goes
-// alone. After a batch of one, the next batch waits for its first append to
-// be the store's group window old (SetGroupWindow) before it is written, so
-// appends arriving meanwhile share its commit; a batch that formed by
-// itself says the rate is high enough, and the next goes without waiting.
 const (
 	groupMaxBatch    = 256
 	groupMaxInFlight = 4 // full batches written at once; more wait for one to finish
@@ -34,7 +28,6 @@ const (
 )
 
 type groupItem struct {
-	at   time.Time    // when the dispatcher took it
 	a    StreamAppend // one event; sealed once the batch is
 	row  eventRow
 	done chan groupResult
@@ -44,11 +37,6 @@ type groupResult struct {
 	res AppendResult
 	err error
 }
-
-// SetGroupWindow lets AppendGrouped calls wait up to d for others to share
-// their commit when the rate is too low for batches to form on their own
-// (the batch before was a single append). Call it before the store is used.
-func (s *Store) SetGroupWindow(d time.Duration) { s.groupWindow = d }
 
 // AppendGrouped appends one event to a stream at an exact expected version,
 // like Append, but shares sealing, the statement and its commit with
@@ -82,22 +70,10 @@ func (s *Store) dispatchGroups() {
 	var (
 		batch    []groupItem
 		inFlight int
-		lone     bool             // the last batch written held one append
-		linger   <-chan time.Time // set while a batch waits for the window
 	)
 	written := make(chan struct{})
 	for {
-		full := len(batch) == groupMaxBatch
-		if full {
-			linger = nil // a full batch waits for no one
-		}
-		if len(batch) > 0 && inFlight == 0 && lone && !full && linger == nil {
-			if wait := time.Until(batch[0].at.Add(s.groupWindow)); wait > 0 {
-				linger = time.After(wait)
-			}
-		}
-		if len(batch) > 0 && linger == nil && (inFlight == 0 || (full && inFlight < groupMaxInFlight)) {
-			lone = len(batch) == 1
+		if len(batch) > 0 && (inFlight == 0 || (len(batch) == groupMaxBatch && inFlight < groupMaxInFlight)) {
 			inFlight++
 			go func(batch []groupItem) {
 				s.flushGroup(batch)
@@ -112,12 +88,9 @@ func (s *Store) dispatchGroups() {
 		}
 		select {
 		case it := <-arrivals:
-			it.at = time.Now()
 			batch = append(batch, it)
 		case <-written:
 			inFlight--
-		case <-linger:
-			linger = nil
 		}
 	}
 }

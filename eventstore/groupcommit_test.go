@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -181,41 +180,5 @@ func TestAppendGroupedGathersWhileABatchIsWritten(t *testing.T) {
 	// them was idle made about three.
 	if transactions > stored/4 {
 		t.Errorf("%d appends from %d senders were written in %d transactions", stored, senders, transactions)
-	}
-}
-
-// At a low rate, after an append that went alone, the next waits for the
-// group window so that one arriving meanwhile shares its commit.
-func TestAppendGroupedWaitsForCompanyAfterALoneAppend(t *testing.T) {
-	pool := testenv.Pool(t)
-	store := eventstore.New(pool)
-	store.SetGroupWindow(time.Second)
-	ctx := context.Background()
-	prefix := "webhook-window-" + uuid.NewString()
-	if _, err := store.AppendGrouped(ctx, prefix+"-0", eventstore.NoStream, ev("t.window", 0)); err != nil {
-		t.Fatal(err)
-	}
-	errs := make(chan error, 2)
-	go func() {
-		_, err := store.AppendGrouped(ctx, prefix+"-1", eventstore.NoStream, ev("t.window", 1))
-		errs <- err
-	}()
-	time.Sleep(100 * time.Millisecond) // well within the window
-	go func() {
-		_, err := store.AppendGrouped(ctx, prefix+"-2", eventstore.NoStream, ev("t.window", 2))
-		errs <- err
-	}()
-	for range 2 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	var transactions int
-	if err := pool.QueryRow(ctx, `SELECT count(DISTINCT transaction_id) FROM events WHERE stream_id IN ($1, $2)`,
-		prefix+"-1", prefix+"-2").Scan(&transactions); err != nil {
-		t.Fatal(err)
-	}
-	if transactions != 1 {
-		t.Errorf("two appends within the window after a lone one were committed in %d transactions, want 1", transactions)
 	}
 }

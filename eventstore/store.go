@@ -65,9 +65,6 @@ type Store struct {
 	cipher    Cipher    // nil: data is stored as given
 	group     chan groupItem
 	groupOnce sync.Once
-	// groupWindow is how long a batch waits for more appends after a batch
-	// of one: see dispatchGroups.
-	groupWindow time.Duration
 }
 
 // New returns a Store over pool.

@@ -90,7 +90,6 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool
 	}
 	p.Store = eventstore.New(p.Pool)
 	p.Store.SetWakeInterval(cfg.PipelineLinger)
-	p.Store.SetGroupWindow(cfg.CaptureLinger)
 	if p.MasterKey, err = secrets.LoadKey(cfg.MasterKey, cfg.DataDir); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("ORDERMILL_MASTER_KEY: %w", err)
