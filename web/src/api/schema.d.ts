@@ -1661,7 +1661,10 @@ export interface components {
             variant_id: string | null;
             /** @description Empty for custom lines, which are not stocked. */
             inventory_key: string;
+            /** @description The product's title. */
             title: string;
+            /** @description The variant's title ("Charcoal / L"); empty for a product without variants, a custom line, or a line recorded before variant titles were kept. */
+            variant_title: string;
             /** @description Current: after edits; 0 for a line removed. */
             quantity: number;
             /** @description As ordered. */
@@ -1802,6 +1805,8 @@ export interface components {
         InventoryItem: components["schemas"]["InventoryFigures"] & {
             /** @description The product title of the newest order line that sold the item; empty before one. */
             title: string;
+            /** @description That line's variant title; empty for a product without variants. */
+            variant_title: string;
             /** @description That line's SKU. */
             sku: string;
             /**

@@ -14,6 +14,7 @@ import { formatPrecise } from '../../format/time';
 import { actorLabel } from '../order-detail/Timeline';
 import { LIVE_INTERVAL_MS } from '../orders/ordersApi';
 import { AdjustForm } from './AdjustForm';
+import { productName } from '../../format/product';
 
 const kindLabel: Record<InventoryChange['kind'], string> = {
   reserved: 'Reserved for an order',
@@ -81,7 +82,7 @@ export function InventoryItemPage() {
   });
   return (
     <section className="page">
-      <PageHeader title={item.data?.title || key} subtitle={<Link to="/inventory">All stock</Link>}>
+      <PageHeader title={(item.data && productName(item.data.title, item.data.variant_title)) || key} subtitle={<Link to="/inventory">All stock</Link>}>
         {canWrite && item.data && !adjusting && (
           <button type="button" className="btn" onClick={() => setAdjusting(true)} aria-label={`Adjust ${key}`}>
             Adjust

@@ -10,6 +10,7 @@ import { DataTable } from '../../components/DataTable';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Loading } from '../../components/Loading';
 import { PageHeader } from '../../components/PageHeader';
+import { productName } from '../../format/product';
 import { useCursorPages, useListFilters } from '../../components/useCursorPages';
 import { LIVE_INTERVAL_MS } from '../orders/ordersApi';
 import { AdjustForm } from './AdjustForm';
@@ -35,13 +36,14 @@ export function InventoryPage() {
 
   const columns = useMemo(
     () => [
-      col.accessor('title', {
+      col.accessor((i) => productName(i.title, i.variant_title), {
+        id: 'title',
         header: 'Product',
         cell: (c) => (
           <Link to={`/inventory/${encodeURIComponent(c.row.original.key)}`}>{c.getValue() || 'Not sold yet'}</Link>
         ),
       }),
-      col.accessor('key', { header: 'SKU / key', cell: (c) => <code>{c.getValue()}</code> }),
+      col.accessor((i) => i.sku || i.key, { id: 'sku', header: 'SKU', cell: (c) => <code>{c.getValue()}</code> }),
       col.accessor('available', { header: 'Available' }),
       col.accessor('reserved', { header: 'Reserved' }),
       col.accessor('on_hand', { header: 'On hand' }),
