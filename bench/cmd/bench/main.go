@@ -12,8 +12,10 @@
 //
 // Each scenario runs on its own fresh database and Redis key prefix on the
 // servers of ORDERMILL_DATABASE_URL and ORDERMILL_REDIS_URL. Scenarios 1 and
-// 6 run the server as a subprocess (built from the working tree); the others
-// run the platform in this process. Run it from the repository root.
+// 6 run the server as a subprocess (built from the working tree), scenario 2
+// runs the platform in a child process (this executable started again), so
+// that only the platform's CPU is counted; the others run it in this
+// process. Run it from the repository root.
 package main
 
 import (
