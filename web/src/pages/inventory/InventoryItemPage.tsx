@@ -5,9 +5,8 @@ import { Link, useParams } from 'react-router';
 import { request } from '../../api/client';
 import type { InventoryChange, InventoryItem, Page } from '../../api/model';
 import { useCan } from '../../auth/session';
-import { CursorPager } from '../../components/CursorPager';
-import { DataTable } from '../../components/DataTable';
 import { PageHeader } from '../../components/PageHeader';
+import { PagedTable } from '../../components/PagedTable';
 import { QueryBoundary } from '../../components/QueryBoundary';
 import { useCursorPages } from '../../components/useCursorPages';
 import { formatPrecise } from '../../format/time';
@@ -143,25 +142,15 @@ export function InventoryItemPage() {
         )}
       </QueryBoundary>
       <h2>History</h2>
-      <QueryBoundary query={history} what="the stock history">
-        {(data) => (
-          <>
-            <DataTable
-              caption="Stock history, newest first"
-              data={data.items}
-              columns={columns}
-              rowKey={(c) => String(c.version)}
-              empty="No changes yet."
-            />
-            <CursorPager
-              page={pages.page}
-              hasNext={Boolean(data.next_cursor)}
-              onPrevious={pages.previous}
-              onNext={() => pages.next(data.next_cursor)}
-            />
-          </>
-        )}
-      </QueryBoundary>
+      <PagedTable
+        query={history}
+        pages={pages}
+        what="the stock history"
+        caption="Stock history, newest first"
+        columns={columns}
+        rowKey={(c) => String(c.version)}
+        empty="No changes yet."
+      />
     </section>
   );
 }
