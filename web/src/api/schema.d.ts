@@ -1741,6 +1741,8 @@ export interface components {
                 sku?: string;
                 variant_id?: string;
                 title: string;
+                /** @description The variant, when the product has several ("Charcoal / L"). */
+                variant_title?: string;
                 quantity: number;
                 /** Format: int64 */
                 unit_price: number;
