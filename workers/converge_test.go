@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -23,7 +22,6 @@ import (
 	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
-	"github.com/ordermill/ordermill/internal/platform"
 	"github.com/ordermill/ordermill/internal/shops"
 	"github.com/ordermill/ordermill/internal/testenv"
 	"github.com/ordermill/ordermill/shopify"
@@ -42,17 +40,7 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 	// The shop's Admin API is not reachable here: no reconciliation runs.
 	cfg := testenv.Config(t)
 	cfg.ShopifyReconcileInterval = 0
-	p, err := platform.Open(ctx, cfg, platform.NewLogger("warn"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if _, err := p.Shops.Add(ctx, shops.Registration{Domain: shop, Name: "Converge", Currency: "USD",
-		WebhookSecrets: []string{secret}, AccessToken: "shpat_converge"}, eventstore.Metadata{Actor: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(p.Handler())
-	defer srv.Close()
+	p, srv := openWithShop(ctx, t, cfg, shop, secret)
 	go func() { _ = p.Run(ctx, []string{"relay", "projectors", "workers"}) }()
 	store := eventstore.New(p.Pool)
 
