@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -61,7 +62,41 @@ func locationsOf(levels map[int64]int) []inventoryLocation {
 
 type inventoryLocation struct {
 	LocationID int64 `json:"location_id"`
-	Available  int   `json:"available"`
+	// Name is the location's name from Shopify's locations/* webhooks;
+	// empty until one names it.
+	Name      string `json:"name"`
+	Available int    `json:"available"`
+}
+
+// nameLocations fills in the names of the items' locations.
+func (s *server) nameLocations(ctx context.Context, shop string, items ...*inventoryFigures) error {
+	var ids []int64
+	for _, it := range items {
+		for _, l := range it.Locations {
+			ids = append(ids, l.LocationID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := s.ReadPool.Query(ctx, `SELECT location_id, name FROM locations_view WHERE shop = $1 AND location_id = ANY($2)`, shop, ids)
+	if err != nil {
+		return fmt.Errorf("location names: %w", err)
+	}
+	names := map[int64]string{}
+	var (
+		id   int64
+		name string
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error { names[id] = name; return nil }); err != nil {
+		return fmt.Errorf("location names: %w", err)
+	}
+	for _, it := range items {
+		for i := range it.Locations {
+			it.Locations[i].Name = names[it.Locations[i].LocationID]
+		}
+	}
+	return nil
 }
 
 // inventoryColumns select from inventory_view v; the line is looked up per
@@ -121,6 +156,13 @@ func (s *server) listInventory(c *gin.Context) {
 	if err == nil {
 		items, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (inventoryItem, error) { return scanInventory(row) })
 	}
+	if err == nil {
+		figures := make([]*inventoryFigures, len(items))
+		for i := range items {
+			figures[i] = &items[i].inventoryFigures
+		}
+		err = s.nameLocations(c.Request.Context(), principalFrom(c).Shop, figures...)
+	}
 	if err != nil {
 		s.problemFromError(c, fmt.Errorf("list inventory: %w", err))
 		return
@@ -142,6 +184,9 @@ func (s *server) getInventory(c *gin.Context) {
 		`SELECT `+inventoryColumns+inventoryFrom+` WHERE v.shop = $1 AND v.key = $2`, shop, key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = errNotFound
+	}
+	if err == nil {
+		err = s.nameLocations(c.Request.Context(), shop, &item.inventoryFigures)
 	}
 	if err != nil {
 		s.problemFromError(c, fmt.Errorf("inventory %s: %w", key, err))
@@ -171,11 +216,16 @@ func (s *server) inventoryCommand(c *gin.Context, req any,
 		return
 	}
 	st := res.Aggregate.Snapshot()
-	resp, err := jsonResponse(http.StatusOK, writeHeaders(res.Appended.Version, res.Appended.Position), inventoryWritten{
+	written := inventoryWritten{
 		inventoryFigures: inventoryFigures{Key: st.Key, OnHand: st.OnHand, Reserved: st.Reserved, Available: st.Available,
 			Backordered: st.Backordered, Version: int64(st.Version), Locations: locationsOf(st.ShopifyLevels)},
 		Position: res.Appended.Position.String(),
-	})
+	}
+	err = s.nameLocations(c.Request.Context(), st.Shop, &written.inventoryFigures)
+	var resp storedResponse
+	if err == nil {
+		resp, err = jsonResponse(http.StatusOK, writeHeaders(res.Appended.Version, res.Appended.Position), written)
+	}
 	if err != nil {
 		s.problemFromError(c, err)
 		return

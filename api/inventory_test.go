@@ -1,11 +1,14 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv/apitest"
 )
 
@@ -172,6 +175,42 @@ func TestInventoryTitleAndHistory(t *testing.T) {
 	if !strings.HasPrefix(changes[0].Actor, "user:") || changes[0].ActorName == "" {
 		t.Fatalf("the count is not named after its user: %+v", changes[0])
 	}
+	// Shopify's level at a location is listed under the name its
+	// locations/* webhook gave the location, once one has.
+	ctx := context.Background()
+	const warehouse = 65094860801
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	synced, err := eventstore.Encode(shop, eventstore.Metadata{}, domain.InventoryLevelSynced{Shop: shop, Key: "SKU-1", LocationID: warehouse, Available: 5, UpdatedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	level, err := e.Platform.Store.Append(ctx, domain.InventoryStream(shop, "SKU-1"), eventstore.AnyVersion, synced...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named, err := eventstore.Encode(shop, eventstore.Metadata{}, domain.LocationNamed{Shop: shop, LocationID: warehouse, Name: "Ottawa warehouse", UpdatedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Platform.Store.Append(ctx, domain.LocationStream(shop, warehouse), eventstore.Exact(0), named...); err != nil {
+		t.Fatal(err)
+	}
+	type location struct {
+		LocationID int64  `json:"location_id"`
+		Name       string `json:"name"`
+		Available  int    `json:"available"`
+	}
+	var located struct {
+		Locations []location `json:"locations"`
+	}
+	eventually(t, "the item to list its location by name", func() bool {
+		apitest.Decode(t, e.Fresh(t, "/api/v1/inventory/SKU-1", owner, level.Position.String()), &located)
+		return len(located.Locations) == 1 && located.Locations[0].Name != ""
+	})
+	if want := (location{LocationID: warehouse, Name: "Ottawa warehouse", Available: 5}); located.Locations[0] != want {
+		t.Fatalf("locations: %+v, want %+v", located.Locations, want)
+	}
+
 	apitest.Problem(t, e.Do(t, http.MethodGet, "/api/v1/inventory/NOPE/history", owner, nil), http.StatusNotFound)
 	stranger := e.UserToken(t, "other-history.myshopify.com", domain.RoleOwner)
 	apitest.Problem(t, e.Do(t, http.MethodGet, "/api/v1/inventory/SKU-1/history", stranger, nil), http.StatusNotFound)

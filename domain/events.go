@@ -29,7 +29,7 @@ var registry = func() map[string]reflect.Type {
 		OrderPlaced{}, OrderPaid{}, OrderFulfilled{}, OrderCancelled{}, OrderRefunded{}, OrderSnapshotApplied{},
 		OrderEdited{}, OrderFulfillmentUpdated{}, OrderDeleted{}, OrderAnnotated{},
 		InventoryReserved{}, InventoryReleased{}, InventoryCommitted{}, InventoryAdjusted{}, InventoryCounted{}, InventoryLevelSynced{}, InventoryBackordered{}, OrderBackordered{},
-		InventoryItemMapped{}, InventoryItemLevelHeld{},
+		InventoryItemMapped{}, InventoryItemLevelHeld{}, LocationNamed{},
 		ShopRegistered{}, ShopUninstalled{}, ShopSettingsChanged{}, ShopReinstalled{},
 		UserRegistered{}, UserRoleChanged{}, UserDeactivated{},
 		APITokenCreated{}, APITokenRevoked{},

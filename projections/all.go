@@ -7,5 +7,5 @@ import "github.com/redis/go-redis/v9"
 // API's Redis cache, which projectors invalidate (cache may be nil).
 func All(cache redis.Cmdable, prefix string) []Projector {
 	return []Projector{NewOrders(cache, prefix), NewInventory(), NewWebhooks(),
-		NewFulfillments(), NewEmails(), NewReports()}
+		NewFulfillments(), NewEmails(), NewReports(), NewLocations()}
 }

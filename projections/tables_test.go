@@ -39,6 +39,9 @@ func seedEveryCategory(t *testing.T, f *fixture) {
 		domain.ReportRequested{ReportID: report, Shop: shop, Kind: domain.ReportSalesSummary, From: "2026-03-01",
 			To: "2026-03-31", RequestedBy: "owner", RequestedAt: t0},
 		domain.ReportCompleted{Rows: 1, Bytes: 10, CompletedAt: t0})
+	f.appendEvents(t, domain.LocationStream(shop, 65094860801),
+		domain.LocationNamed{Shop: shop, LocationID: 65094860801, Name: "Warehouse", UpdatedAt: t0},
+		domain.LocationNamed{Shop: shop, LocationID: 65094860801, Name: "Main warehouse", UpdatedAt: t0.Add(time.Hour)})
 }
 
 // A read model is its projector file, its migration and one line in All: so

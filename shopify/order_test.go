@@ -270,8 +270,8 @@ func TestDecodeShopifySamples(t *testing.T) {
 // Line items name the product in title and the variant in variant_title,
 // which is null for custom lines; products name each variant, and a
 // product without options has one variant titled "Default Title", which
-// names nothing.
-func TestDecodeSampleVariantTitles(t *testing.T) {
+// names nothing. Locations name the places stock webhooks give by id.
+func TestDecodeSampleNames(t *testing.T) {
 	read := func(name string) []byte {
 		t.Helper()
 		b, err := os.ReadFile("testdata/samples/" + name)
@@ -307,6 +307,13 @@ func TestDecodeSampleVariantTitles(t *testing.T) {
 	}
 	if p.Title != "IPod Nano - 8GB" || len(p.Variants) != 4 || p.Variants[0].Title != "Pink" || p.Variants[3].Title != "Black" {
 		t.Fatalf("products/update = %+v", p)
+	}
+	loc, err := DecodeLocation(read("locations_update.json"))
+	if err != nil || loc.ID != 655441491 || loc.Name != "50 Rideau Street" || loc.UpdatedAt.IsZero() {
+		t.Fatalf("locations/update = %+v, %v", loc, err)
+	}
+	if _, err := DecodeLocation([]byte(`{"id": 655441491, "name": " ", "updated_at": "2024-01-02T09:05:00-05:00"}`)); err == nil {
+		t.Fatal("a location without a name decodes")
 	}
 	p, err = DecodeProduct(read("products_create.json"))
 	if err != nil {

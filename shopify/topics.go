@@ -24,6 +24,8 @@ const (
 	TopicInventoryLevelsUpdate    = "inventory_levels/update"
 	TopicProductsCreate           = "products/create"
 	TopicProductsUpdate           = "products/update"
+	TopicLocationsCreate          = "locations/create"
+	TopicLocationsUpdate          = "locations/update"
 	TopicAppUninstalled           = "app/uninstalled"
 	TopicCustomersDataRequest     = "customers/data_request"
 	TopicCustomersRedact          = "customers/redact"
@@ -36,7 +38,8 @@ const (
 var SubscribedTopics = []string{
 	TopicOrdersCreate, TopicOrdersUpdated, TopicOrdersPaid, TopicOrdersCancelled, TopicOrdersFulfilled, TopicOrdersEdited, TopicOrdersDelete,
 	TopicRefundsCreate, TopicFulfillmentsCreate, TopicFulfillmentsUpdate,
-	TopicInventoryLevelsUpdate, TopicProductsCreate, TopicProductsUpdate, TopicAppUninstalled,
+	TopicInventoryLevelsUpdate, TopicProductsCreate, TopicProductsUpdate, TopicLocationsCreate, TopicLocationsUpdate,
+	TopicAppUninstalled,
 }
 
 // OrderSnapshotTopics are the topics whose bodies are full order snapshots.

@@ -77,6 +77,8 @@ func DecodeWebhook(topic string, body []byte, signer Signer) (any, error) {
 		return DecodeInventoryLevel(body)
 	case topic == TopicProductsCreate || topic == TopicProductsUpdate:
 		return DecodeProduct(body)
+	case topic == TopicLocationsCreate || topic == TopicLocationsUpdate:
+		return DecodeLocation(body)
 	case topic == TopicAppUninstalled:
 		return decodeShop(topic, body, signer)
 	case ComplianceTopic(topic):

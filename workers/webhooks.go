@@ -251,6 +251,8 @@ func (w *Webhooks) apply(ctx context.Context, p *app.Batch, src eventstore.Event
 		return inventoryLevel(ctx, p, src, wh.Shop, b)
 	case shopify.Product:
 		return mapInventoryItems(ctx, p, src, wh.Shop, b)
+	case shopify.Location:
+		return nameLocation(ctx, p, src, wh.Shop, b)
 	case shopify.Shop:
 		return w.uninstall(ctx, p, src, wh)
 	case shopify.ComplianceRequest:

@@ -122,3 +122,24 @@ func syncLevels(ctx context.Context, p *app.Batch, src eventstore.Event, shop, k
 		})
 	return len(res.Events), err
 }
+
+// nameLocation records the name of a location, which stock levels name by
+// id only; the inventory pages show it.
+func nameLocation(ctx context.Context, p *app.Batch, src eventstore.Event, shop string, loc shopify.Location) (domain.WebhookProcessed, []domain.Event, error) {
+	res, err := update(ctx, p, src, shop, domain.LocationStream(shop, loc.ID),
+		func(history []domain.Event) (*domain.Location, error) {
+			l, err := domain.NewLocation(shop, loc.ID)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range history {
+				l.Apply(e)
+			}
+			return l, nil
+		},
+		func(l *domain.Location) ([]domain.Event, error) { return l.Name(loc.Name, loc.UpdatedAt) })
+	if err != nil {
+		return domain.WebhookProcessed{}, nil, err
+	}
+	return appliedOrUnchanged(len(res.Events), "", "location "+strconv.FormatInt(loc.ID, 10)+" named "+loc.Name), nil, nil
+}

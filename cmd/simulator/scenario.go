@@ -188,6 +188,9 @@ func uninstallScenario(g *generator, _ int) []action {
 
 var locations = []int64{65_094_860_801, 65_094_860_802}
 
+// locationNames are the names of locations, by index.
+var locationNames = []string{"Ottawa warehouse", "Rideau Street shop"}
+
 // inventoryScenario sends the catalog, then n stock level changes across it.
 func inventoryScenario(g *generator, n int) []action {
 	actions := g.catalogUpdates(scenarioBase.Add(-time.Hour))

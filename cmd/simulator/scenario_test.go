@@ -202,7 +202,7 @@ func TestOtherScenarios(t *testing.T) {
 	for name, topics := range map[string][]string{
 		"compliance": {"customers/data_request", "customers/redact"},
 		"uninstall":  {"app/uninstalled", "shop/redact"},
-		"inventory":  {"inventory_levels/update"},
+		"inventory":  {"inventory_levels/update", "locations/update"},
 	} {
 		p := runParams{Scenario: name, Shop: "beta.myshopify.com", Secret: "s", Target: "http://127.0.0.1:1", Seed: 7, Orders: 5, Concurrency: 1}
 		got := map[string]bool{}

@@ -38,11 +38,31 @@ type productBody struct {
 	Variants          []productVariant `json:"variants"`
 }
 
-// catalogUpdates is a products/update for every catalog product at time at;
+// locationBody is a locations/* webhook body: the REST Location resource.
+type locationBody struct {
+	ID                int64  `json:"id"`
+	Name              string `json:"name"`
+	Address1          string `json:"address1"`
+	City              string `json:"city"`
+	Country           string `json:"country"`
+	CreatedAt         string `json:"created_at"`
+	UpdatedAt         string `json:"updated_at"`
+	Active            bool   `json:"active"`
+	Legacy            bool   `json:"legacy"`
+	AdminGraphqlAPIID string `json:"admin_graphql_api_id"`
+}
+
+// catalogUpdates is a locations/update for every location that stocks the
+// catalog, then a products/update for every catalog product, at time at;
 // each product has the one variant orders buy.
 func (g *generator) catalogUpdates(at time.Time) []action {
 	ts := at.In(currencies[0].loc).Format(time.RFC3339)
-	actions := make([]action, 0, len(catalog))
+	actions := make([]action, 0, len(locations)+len(catalog))
+	for i, id := range locations {
+		actions = append(actions, g.single(at, "locations/update", locationBody{ID: id, Name: locationNames[i],
+			Address1: locationNames[i], City: "Ottawa", Country: "CA", CreatedAt: ts, UpdatedAt: ts, Active: true,
+			AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/Location/%d", id)}))
+	}
 	for i, p := range catalog {
 		id := int64(8_020_394_000_100 + i)
 		body := productBody{

@@ -27,7 +27,7 @@ var subscribedTopics = func() map[string]bool {
 	m := map[string]bool{}
 	for _, t := range []string{"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled",
 		"orders/partially_fulfilled", "orders/edited", "orders/delete", "fulfillments/create", "fulfillments/update", "refunds/create",
-		"inventory_levels/update", "products/create", "products/update", "app/uninstalled"} {
+		"inventory_levels/update", "products/create", "products/update", "locations/create", "locations/update", "app/uninstalled"} {
 		m[topicEnum(t)] = true
 	}
 	return m

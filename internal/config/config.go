@@ -123,7 +123,7 @@ var Vars = []Var{
 	{"ORDERMILL_APP_URL", "http://localhost:8080", "public base URL of the app: Shopify redirects installs to <url>/shopify/callback and sends webhooks to <url>/webhooks/shopify"},
 	{"ORDERMILL_SHOPIFY_CLIENT_ID", DemoShopifyClientID, "the Shopify app's client id (Dev Dashboard); the default is the demo app the simulator knows"},
 	{"ORDERMILL_SHOPIFY_CLIENT_SECRET", DemoShopifyClientSecret, "the Shopify app's client secret: verifies installs, session tokens and webhooks; the default is the demo app's"},
-	{"ORDERMILL_SHOPIFY_SCOPES", "read_orders,write_orders,read_fulfillments,write_fulfillments,read_merchant_managed_fulfillment_orders,write_merchant_managed_fulfillment_orders,read_inventory,write_inventory,read_products", "comma-separated Admin API access scopes the app asks for on install"},
+	{"ORDERMILL_SHOPIFY_SCOPES", "read_orders,write_orders,read_fulfillments,write_fulfillments,read_merchant_managed_fulfillment_orders,write_merchant_managed_fulfillment_orders,read_inventory,write_inventory,read_products,read_locations", "comma-separated Admin API access scopes the app asks for on install"},
 	{"ORDERMILL_SHOPIFY_SUBSCRIPTIONS_CHECK", "10m", "how often installed shops' webhook subscriptions are checked and the ones Shopify dropped re-created (off: never)"},
 	{"ORDERMILL_SHOPIFY_RECONCILE_INTERVAL", "5m", "how often the workers read each shop's recently updated orders back from Shopify and apply what webhooks missed (a missed webhook heals within about twice this; off: never)"},
 	{"ORDERMILL_SES_ENDPOINT", "", "base endpoint of SES v2 (empty: AWS); the demo points it at the simulator"},

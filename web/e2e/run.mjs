@@ -377,6 +377,30 @@ step('stock is adjusted from the inventory page', async (ctx) => {
   await checkA11y(page, '/inventory/:key');
 });
 
+step('an item\'s Shopify stock is listed by location name', async (ctx) => {
+  const page = ctx.ownerPage;
+  const token = await apiToken(ctx.api, users.owner);
+  // Shopify names its locations (locations/update), maps products to stock keys, then reports levels.
+  const res = await fetch(`${ctx.sim}/_sim/runs`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ scenario: 'inventory', shop: SHOP, secret: SECRET, target: ctx.api, seed: 3, orders: 8 }),
+  });
+  if (!res.ok) throw new Error(`simulator run: ${res.status} ${await res.text()}`);
+  const item = await waitFor('a stock level at a named location', async () => {
+    const list = await apiCall(ctx.api, token, 'GET', '/api/v1/inventory?limit=100');
+    return list.items.find((i) => i.locations.some((l) => l.name !== ''));
+  }, 45_000, 500);
+  const named = item.locations.find((l) => l.name !== '');
+  await page.goto(`${ctx.api}/inventory/${encodeURIComponent(item.key)}`);
+  const table = page.getByRole('table', { name: 'Available at each Shopify location' });
+  await table.getByRole('cell', { name: named.name, exact: true }).waitFor();
+  await page.getByRole('table', { name: 'Stock history, newest first' }).getByText(`available at ${named.name}`).first().waitFor();
+  if ((await table.getByText(/^Location \d+$/).count()) > 0 && item.locations.every((l) => l.name !== '')) throw new Error('a named location shows its id');
+  await shot(page, '17c-inventory-locations');
+  await checkA11y(page, '/inventory/:key (locations)');
+});
+
 step('a sales summary is requested, built and downloaded as CSV', async (ctx) => {
   const page = ctx.ownerPage;
   await page.goto(`${ctx.api}/reports`);
@@ -590,7 +614,7 @@ step('auditor finds no write buttons', async (ctx) => {
   const bar = page.getByRole('progressbar', { name: 'Events verified' });
   await bar.waitFor();
   await page.getByText(/^Verified\./).waitFor({ timeout: 60_000 });
-  await page.getByText('Events checked').waitFor();
+  await page.getByText('Events checked', { exact: true }).waitFor();
   const [now, max] = [await bar.getAttribute('aria-valuenow'), await bar.getAttribute('aria-valuemax')];
   const checked = (await page.locator('.facts dt', { hasText: 'Events checked' }).locator('xpath=following-sibling::dd[1]').innerText()).trim();
   if (now !== max || now !== checked || Number(now) <= 0) throw new Error(`the progress bar ends at ${now} of ${max}; the verdict counts ${checked}`);

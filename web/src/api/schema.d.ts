@@ -1852,6 +1852,8 @@ export interface components {
             locations: {
                 /** Format: int64 */
                 location_id: number;
+                /** @description The location's name from Shopify's locations/* webhooks; empty until one names it. */
+                name: string;
                 available: number;
             }[];
         };

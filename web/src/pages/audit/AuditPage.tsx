@@ -12,8 +12,12 @@ export function AuditPage() {
   const queryClient = useQueryClient();
   // Each run walks the shop's hash chains now; nothing runs until asked.
   // The run answers when it is done; meanwhile the status tells its progress.
+  // Until the status names a run newer than the one shown at the click, the
+  // new run is still being counted.
+  const [previousRun, setPreviousRun] = useState<number | null>(null);
   const verify = useMutation({
     mutationFn: () => request<AuditVerifyRun>('/api/v1/audit/verify-runs', { method: 'POST' }),
+    onMutate: () => setPreviousRun(queryClient.getQueryData<AuditStatus>(['audit', 'status'])?.verify_run?.id ?? null),
     onSettled: () => void queryClient.invalidateQueries({ queryKey: ['audit', 'status'] }),
   });
   const status = useQuery({
@@ -54,7 +58,7 @@ export function AuditPage() {
           {running ? 'Verifying…' : run ? 'Verify again' : 'Verify now'}
         </button>
         <MutationError error={verify.error} />
-        <VerifyRun run={verify.isPending && run?.state !== 'running' ? null : (verify.data ?? run)} starting={verify.isPending} />
+        <VerifyRun run={verify.isPending && run?.id === previousRun ? null : (verify.data ?? run)} starting={verify.isPending} />
       </section>
       <section aria-labelledby="schedule-h" className="panel">
         <h2 id="schedule-h">Scheduled verification</h2>

@@ -1,6 +1,6 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { createColumnHelper } from '@tanstack/react-table';
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { request } from '../../api/client';
 import type { InventoryChange, InventoryItem, Page } from '../../api/model';
@@ -13,7 +13,7 @@ import { formatPrecise } from '../../format/time';
 import { actorLabel } from '../order-detail/Timeline';
 import { LIVE_INTERVAL_MS } from '../orders/ordersApi';
 import { AdjustForm } from './AdjustForm';
-import { productName } from '../../format/product';
+import { locationName, productName } from '../../format/product';
 
 const kindLabel: Record<InventoryChange['kind'], string> = {
   reserved: 'Reserved for an order',
@@ -26,7 +26,8 @@ const kindLabel: Record<InventoryChange['kind'], string> = {
 };
 
 /** What a change did to the figures, signed the way stock moved. */
-function changeText(c: InventoryChange): string {
+/** A change as a merchant reads it; locations names Shopify's locations by id. */
+function changeText(c: InventoryChange, locations: InventoryItem['locations']): string {
   switch (c.kind) {
     case 'reserved':
       return `${c.quantity} reserved`;
@@ -41,15 +42,16 @@ function changeText(c: InventoryChange): string {
     case 'counted':
       return `on hand set to ${c.quantity}`;
     case 'shopify_level':
-      return `${c.quantity} available${c.location_id ? ` at location ${c.location_id}` : ''}`;
+      if (!c.location_id) return `${c.quantity} available`;
+      return `${c.quantity} available at ${locationName(locations.find((l) => l.location_id === c.location_id) ?? { location_id: c.location_id, name: '' })}`;
   }
 }
 
 const col = createColumnHelper<InventoryChange>();
-const columns = [
+const historyColumns = (locations: InventoryItem['locations']) => [
   col.accessor('recorded_at', { header: 'When', cell: (c) => <span className="nowrap">{formatPrecise(c.getValue())}</span> }),
   col.accessor('kind', { header: 'What', cell: (c) => kindLabel[c.getValue()] }),
-  col.display({ id: 'change', header: 'Change', cell: (c) => changeText(c.row.original) }),
+  col.display({ id: 'change', header: 'Change', cell: (c) => changeText(c.row.original, locations) }),
   col.display({
     id: 'why',
     header: 'Why',
@@ -79,6 +81,8 @@ export function InventoryItemPage() {
     placeholderData: keepPreviousData,
     refetchInterval: LIVE_INTERVAL_MS,
   });
+  const locations = item.data?.locations;
+  const columns = useMemo(() => historyColumns(locations ?? []), [locations]);
   return (
     <section className="page">
       <PageHeader title={(item.data && productName(item.data.title, item.data.variant_title)) || key} subtitle={<Link to="/inventory">All stock</Link>}>
@@ -129,7 +133,7 @@ export function InventoryItemPage() {
                     <tbody>
                       {it.locations.map((l) => (
                         <tr key={l.location_id}>
-                          <td>{l.location_id === 0 ? 'Not named (older sync)' : `Location ${l.location_id}`}</td>
+                          <td>{locationName(l)}</td>
                           <td className="num">{l.available}</td>
                         </tr>
                       ))}

@@ -1,0 +1,1 @@
+DROP TABLE locations_view;
