@@ -31,7 +31,7 @@ func TestJSONNotStoredAsSentIsRefused(t *testing.T) {
 		workersDone <- workers.NewRouter(env.Platform.WorkersConfig(), env.Platform.WebhookProcessor().Handler()).Run(ctx)
 	}()
 	t.Cleanup(func() { cancel(); <-workersDone })
-	if _, err := env.Platform.Shops.Add(context.Background(), shops.Registration{Domain: shop, Name: "Strict", Currency: "JPY",
+	if _, err := env.Platform.App().RegisterShop(context.Background(), shops.Registration{Domain: shop, Name: "Strict", Currency: "JPY",
 		WebhookSecrets: []string{"s1"}, AccessToken: "shpat_strict"}, eventstore.Metadata{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}

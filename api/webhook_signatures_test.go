@@ -47,7 +47,7 @@ func TestStoredSignaturesAreNeverServed(t *testing.T) {
 	env := apitest.New(t)
 	runWebhookWorkers(t, env)
 	ctx := context.Background()
-	if _, err := env.Platform.Shops.Add(ctx, shops.Registration{Domain: shop, Name: "Signatures", Currency: "JPY",
+	if _, err := env.Platform.App().RegisterShop(ctx, shops.Registration{Domain: shop, Name: "Signatures", Currency: "JPY",
 		WebhookSecrets: []string{secret}, AccessToken: "shpat_sig"}, eventstore.Metadata{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if _, err := p.Shops.Add(ctx, shops.Registration{Domain: shop, Name: "E2E", Currency: "USD",
+	if _, err := p.App().RegisterShop(ctx, shops.Registration{Domain: shop, Name: "E2E", Currency: "USD",
 		WebhookSecrets: []string{secret}, AccessToken: "shpat_e2e"}, eventstore.Metadata{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}

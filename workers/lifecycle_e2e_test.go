@@ -42,7 +42,7 @@ func TestLifecycleEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if _, err := p.Shops.Add(ctx, shops.Registration{Domain: shop, Name: "Lifecycle", Currency: "USD",
+	if _, err := p.App().RegisterShop(ctx, shops.Registration{Domain: shop, Name: "Lifecycle", Currency: "USD",
 		WebhookSecrets: []string{secret}, AccessToken: "shpat_lifecycle"}, eventstore.Metadata{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func run(rate float64, duration time.Duration, n, concurrency int) error {
 	}
 	defer dropDatabase(cfg, dbName)
 	defer p.Close()
-	if _, err := p.Shops.Add(ctx, shops.Registration{Domain: shop, Name: "Load", Currency: "USD",
+	if _, err := p.App().RegisterShop(ctx, shops.Registration{Domain: shop, Name: "Load", Currency: "USD",
 		WebhookSecrets: []string{secret}, AccessToken: "shpat_load"}, eventstore.Metadata{Actor: "load"}); err != nil {
 		return err
 	}
