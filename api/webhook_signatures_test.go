@@ -27,7 +27,7 @@ func runWebhookWorkers(t *testing.T, env *apitest.Env, more ...workers.Handler) 
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	handlers := append([]workers.Handler{env.Platform.WebhookProcessor().Handler()}, more...)
+	handlers := append([]workers.Handler{workers.Webhooks(env.Platform.WebhookProcessor())}, more...)
 	go func() { done <- workers.NewRouter(env.Platform.WorkersConfig(), handlers...).Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()

@@ -63,7 +63,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	// messages and never acknowledges them, so a live worker must claim them
 	// once they have idled.
 	stream := relay.Topic(prefix, "webhook")
-	group := prefix + "worker." + workers.WebhooksHandler
+	group := prefix + "worker." + app.WebhooksHandler
 	if err := relay.CreateGroup(ctx, p.Redis, stream, group); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		wcfg := p.WorkersConfig()
 		wcfg.ConsumerName = name
 		done := make(chan error, 1)
-		go func() { done <- workers.NewRouter(wcfg, p.WebhookProcessor().Handler()).Run(wctx) }()
+		go func() { done <- workers.NewRouter(wcfg, workers.Webhooks(p.WebhookProcessor())).Run(wctx) }()
 		return stop, done
 	}
 	stopA, doneA := startWorker("worker-a")

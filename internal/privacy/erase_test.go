@@ -118,7 +118,7 @@ func TestCustomerRedactErasesEverywhere(t *testing.T) {
 	go func() { roles <- p.Run(rolesCtx, []string{"relay", "projectors"}) }()
 	eraser := p.Eraser()
 	go func() {
-		roles <- workers.NewRouter(p.WorkersConfig(), p.WebhookProcessor().Handler(), workers.Eraser(eraser)).Run(rolesCtx)
+		roles <- workers.NewRouter(p.WorkersConfig(), workers.Webhooks(p.WebhookProcessor()), workers.Eraser(eraser)).Run(rolesCtx)
 	}()
 
 	sim := testenv.StartSimulator(t)

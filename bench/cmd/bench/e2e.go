@@ -67,7 +67,9 @@ func (b *bench) endToEnd(ctx context.Context) error {
 	roles.Go(func() { _ = e.p.Run(runCtx, []string{"relay", "projectors"}) })
 	// Of the workers only the webhook processor: the Shopify and SES workers
 	// would call out to the real services for every order.
-	roles.Go(func() { _ = workers.NewRouter(e.p.WorkersConfig(), e.p.WebhookProcessor().Handler()).Run(runCtx) })
+	roles.Go(func() {
+		_ = workers.NewRouter(e.p.WorkersConfig(), workers.Webhooks(e.p.WebhookProcessor())).Run(runCtx)
+	})
 	if _, err := e.p.Pool.Exec(ctx, visibleSQL); err != nil {
 		return err
 	}
