@@ -55,8 +55,8 @@ type Delivery struct {
 	Failures int
 }
 
-// Run consumes until ctx ends. Messages in flight when it stops stay pending
-// and are claimed by another consumer after ClaimIdle.
+// Run consumes until ctx ends. Messages whose handling the stop cut short
+// stay pending and are claimed by another consumer after ClaimIdle.
 func (c *BatchConsumer) Run(ctx context.Context) {
 	reads := append(slices.Clone(c.Streams), slices.Repeat([]string{">"}, len(c.Streams))...)
 	c.createGroups(ctx)
@@ -104,7 +104,10 @@ func (c *BatchConsumer) Run(ctx context.Context) {
 			continue
 		}
 		failed := c.Handle(ctx, batch)
-		c.ack(ctx, batch, failed)
+		// A stop that came while the batch was handled must not cost the
+		// acknowledgement of what was done, or another consumer would
+		// claim and redo it after ClaimIdle.
+		c.ack(context.WithoutCancel(ctx), batch, failed)
 		if len(failed) == 0 {
 			if len(held) == 0 {
 				backoff = 0

@@ -63,26 +63,7 @@ func TestReadGateCoalescesBatches(t *testing.T) {
 	defer cancel()
 	client, prefix := testenv.Redis(t)
 	stream := prefix + "order"
-	add := func(n int) {
-		t.Helper()
-		_, err := client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for range n {
-				msg, err := relay.ToMessage(eventstore.Event{ID: uuid.New(), StreamID: "order-1", Type: "order.placed"})
-				if err != nil {
-					return err
-				}
-				values, err := redisstream.DefaultMarshallerUnmarshaller{}.Marshal(stream, msg)
-				if err != nil {
-					return err
-				}
-				p.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: values})
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	add := func(n int) { addEvents(t, client, stream, n) }
 	batches := make(chan int, 10)
 	gate := NewReadGate(500 * time.Millisecond)
 	for i := range 2 {
@@ -113,5 +94,60 @@ func TestReadGateCoalescesBatches(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d messages left unacknowledged", pending.Count)
 		}
+	}
+}
+
+// addEvents relays n events to stream as the relay would.
+func addEvents(t *testing.T, client redis.UniversalClient, stream string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for range n {
+			msg, err := relay.ToMessage(eventstore.Event{ID: uuid.New(), StreamID: "order-1", Type: "order.placed"})
+			if err != nil {
+				return err
+			}
+			values, err := redisstream.DefaultMarshallerUnmarshaller{}.Marshal(stream, msg)
+			if err != nil {
+				return err
+			}
+			p.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: values})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A consumer stopped while it handles a batch acknowledges what it handled,
+// so that a graceful stop hands another consumer only what was cut short
+// (after ClaimIdle), not work already done.
+func TestStoppedConsumerAcknowledgesWhatItHandled(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	client, prefix := testenv.Redis(t)
+	stream := prefix + "order"
+	addEvents(t, client, stream, 2)
+	c := &BatchConsumer{Redis: client, Group: prefix + "group", Consumer: "stopping", Streams: []string{stream},
+		ClaimIdle: time.Minute, MaxBatch: 2, Log: slog.New(slog.DiscardHandler)}
+	var cutShort string
+	c.Handle = func(_ context.Context, batch []Delivery) []Delivery {
+		stop() // the process is told to stop while the batch is handled
+		if len(batch) != 2 {
+			t.Errorf("batch of %d, want 2", len(batch))
+			return nil
+		}
+		cutShort = batch[1].ID
+		return batch[1:]
+	}
+	c.Run(ctx)
+	pending, err := client.XPendingExt(context.Background(), &redis.XPendingExtArgs{Stream: stream, Group: c.Group,
+		Start: "-", End: "+", Count: 10}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 || pending[0].ID != cutShort {
+		t.Fatalf("pending after the stop: %v, want only %s (the one cut short)", pending, cutShort)
 	}
 }
