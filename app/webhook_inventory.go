@@ -80,16 +80,7 @@ func mapInventoryItems(ctx context.Context, p *Batch, src eventstore.Event, shop
 
 // inventoryItem rebuilds Shopify's inventory item id of shop from its history.
 func LoadInventoryItem(shop string, id int64) func([]domain.Event) (*domain.InventoryItem, error) {
-	return func(history []domain.Event) (*domain.InventoryItem, error) {
-		item, err := domain.NewInventoryItem(shop, id)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range history {
-			item.Apply(e)
-		}
-		return item, nil
-	}
+	return replay(func() (*domain.InventoryItem, error) { return domain.NewInventoryItem(shop, id) })
 }
 
 // syncLevels records Shopify's levels on the stock key; each location's
