@@ -23,6 +23,7 @@ import (
 func (s *server) auditRoutes(g *gin.RouterGroup) {
 	audit := s.require(domain.PermAudit)
 	g.GET("/audit/verify", audit, s.verifyShop)
+	g.POST("/audit/verify-runs", audit, s.runShopVerify)
 	g.GET("/audit/status", audit, s.auditStatus)
 	g.GET("/audit/webhooks/:shop/:webhook_id", audit, s.traceWebhook)
 	g.GET("/audit/orders/:id/state", audit, s.orderStateAt)
@@ -63,13 +64,71 @@ func (s *server) verifyShop(c *gin.Context) {
 		s.problemFromError(c, err)
 		return
 	}
+	c.JSON(http.StatusOK, shopVerifyOf(shop, r))
+}
+
+func shopVerifyOf(shop string, r audit.AuditReport) shopVerify {
 	v := shopVerify{Shop: shop, OK: r.OK(), StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 		Events: r.Events, Streams: r.Streams, Findings: r.Findings}
 	if cp := r.Checkpoint; cp != nil {
 		v.Checkpoint = &shopVerifyCheckpoint{ID: cp.ID, SignedAt: cp.SignedAt, KeyID: audit.KeyID(cp.PublicKey),
 			TrustedFirstKey: r.TrustedFirstKey}
 	}
-	c.JSON(http.StatusOK, v)
+	return v
+}
+
+// shopVerifyRun is a recorded verify run of the caller's shop: its progress
+// while it runs, then its verdict.
+type shopVerifyRun struct {
+	ID            int64       `json:"id"`
+	State         string      `json:"state"` // running, finished, failed or interrupted
+	StartedAt     time.Time   `json:"started_at"`
+	FinishedAt    *time.Time  `json:"finished_at"`
+	EventsChecked int64       `json:"events_checked"`
+	EventsTotal   int64       `json:"events_total"`
+	StreamsTotal  int64       `json:"streams_total"`
+	Result        *shopVerify `json:"result"`
+	Error         string      `json:"error"`
+}
+
+func shopVerifyRunOf(r audit.ShopRun) shopVerifyRun {
+	v := shopVerifyRun{ID: r.ID, State: "running", StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+		EventsChecked: r.EventsChecked, EventsTotal: r.EventsTotal, StreamsTotal: r.StreamsTotal}
+	switch {
+	case r.Report != nil:
+		res := shopVerifyOf(r.Shop, *r.Report)
+		v.State, v.Result = "finished", &res
+	case r.FinishedAt != nil:
+		// The cause stays in the server's log; it may name other shops' data.
+		v.State, v.Error = "failed", "the run stopped before it finished; start another"
+	case r.Interrupted:
+		v.State = "interrupted"
+	}
+	return v
+}
+
+// runShopVerify verifies the caller's shop like verifyShop, recording the
+// run's progress, which GET /audit/status shows while it runs. The walk
+// goes on if the caller leaves, so its verdict is still recorded.
+func (s *server) runShopVerify(c *gin.Context) {
+	untilDone(c)
+	ctx := context.WithoutCancel(c.Request.Context())
+	log := audit.New(s.Store)
+	run, err := log.StartShopRun(ctx, principalFrom(c).Shop)
+	if errors.Is(err, audit.ErrShopRunInProgress) {
+		abortProblem(c, http.StatusConflict, "a verify run of this shop is in progress; GET /api/v1/audit/status shows how far it is")
+		return
+	}
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	run, err = log.RunShop(ctx, run, audit.AuditOptions{})
+	if err != nil {
+		s.problemFromError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, shopVerifyRunOf(run))
 }
 
 // auditStatus is what the scheduled audits last did. A recorded run spans
@@ -80,6 +139,8 @@ type auditStatus struct {
 	ScheduleSeconds *int64                 `json:"schedule_seconds"`
 	LastRun         *auditStatusRun        `json:"last_run"`
 	Checkpoint      *auditStatusCheckpoint `json:"checkpoint"`
+	// VerifyRun is the newest verify run of the caller's shop.
+	VerifyRun *shopVerifyRun `json:"verify_run"`
 }
 
 // auditStatusCheckpoint names the newest signed checkpoint; whether its
@@ -116,6 +177,15 @@ func (s *server) auditStatus(c *gin.Context) {
 	case err == nil:
 		st.Checkpoint = &auditStatusCheckpoint{ID: cp.ID, SignedAt: cp.SignedAt, KeyID: audit.KeyID(cp.PublicKey)}
 	case !errors.Is(err, audit.ErrNoCheckpoint):
+		s.problemFromError(c, err)
+		return
+	}
+	shopRun, err := log.LatestShopRun(ctx, principalFrom(c).Shop)
+	switch {
+	case err == nil:
+		v := shopVerifyRunOf(shopRun)
+		st.VerifyRun = &v
+	case !errors.Is(err, audit.ErrNoShopRun):
 		s.problemFromError(c, err)
 		return
 	}

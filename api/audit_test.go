@@ -188,3 +188,58 @@ func TestAuditStatusAPI(t *testing.T) {
 		t.Fatalf("after a round: %+v", after)
 	}
 }
+
+// Verify now records a run of the caller's shop: the answer and the status
+// carry its verdict and its progress at the total; while one runs, another
+// start is refused.
+func TestShopVerifyRunAPI(t *testing.T) {
+	e := apitest.New(t)
+	const shop = "audit-run.myshopify.com"
+	owner := e.UserToken(t, shop, domain.RoleOwner)
+	auditor := e.UserToken(t, shop, domain.RoleAuditor)
+	placeOrder(t, e, owner, sampleOrder("run@example.com"))
+	type run struct {
+		ID            int64  `json:"id"`
+		State         string `json:"state"`
+		EventsChecked int64  `json:"events_checked"`
+		EventsTotal   int64  `json:"events_total"`
+		StreamsTotal  int64  `json:"streams_total"`
+		Result        *struct {
+			OK     bool  `json:"ok"`
+			Events int64 `json:"events"`
+		} `json:"result"`
+	}
+	var status struct {
+		VerifyRun *run `json:"verify_run"`
+	}
+	apitest.Decode(t, e.Do(t, http.MethodGet, "/api/v1/audit/status", auditor, nil), &status)
+	if status.VerifyRun != nil {
+		t.Fatalf("a run before any: %+v", status.VerifyRun)
+	}
+	resp := e.Do(t, http.MethodPost, "/api/v1/audit/verify-runs", auditor, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("verify run: %d %s", resp.StatusCode, apitest.ReadBody(t, resp))
+	}
+	var done run
+	apitest.Decode(t, resp, &done)
+	if done.State != "finished" || done.Result == nil || !done.Result.OK || done.EventsTotal == 0 ||
+		done.EventsChecked != done.EventsTotal || done.Result.Events != done.EventsTotal || done.StreamsTotal == 0 {
+		t.Fatalf("finished run: %+v", done)
+	}
+	apitest.Decode(t, e.Do(t, http.MethodGet, "/api/v1/audit/status", auditor, nil), &status)
+	if status.VerifyRun == nil || status.VerifyRun.ID != done.ID || status.VerifyRun.State != "finished" ||
+		status.VerifyRun.EventsChecked != done.EventsTotal {
+		t.Fatalf("status after the run: %+v", status.VerifyRun)
+	}
+
+	// A run in progress (started, not yet walking) refuses a second.
+	if _, err := audit.New(e.Platform.Store).StartShopRun(context.Background(), shop); err != nil {
+		t.Fatal(err)
+	}
+	apitest.Problem(t, e.Do(t, http.MethodPost, "/api/v1/audit/verify-runs", owner, nil), http.StatusConflict)
+	apitest.Decode(t, e.Do(t, http.MethodGet, "/api/v1/audit/status", auditor, nil), &status)
+	if status.VerifyRun == nil || status.VerifyRun.State != "running" || status.VerifyRun.EventsChecked != 0 ||
+		status.VerifyRun.EventsTotal != done.EventsTotal || status.VerifyRun.Result != nil {
+		t.Fatalf("status while a run is going: %+v", status.VerifyRun)
+	}
+}

@@ -94,6 +94,7 @@ var routeRules = map[string]string{
 
 	"GET /api/v1/audit/verify":                     "O-A-",
 	"GET /api/v1/audit/status":                     "O-A-",
+	"POST /api/v1/audit/verify-runs":               "O-A-",
 	"POST /api/v1/audit/verify":                    "----",
 	"GET /api/v1/audit/webhooks/:shop/:webhook_id": "O-A-",
 	"GET /api/v1/audit/orders/:id/state":           "O-A-",

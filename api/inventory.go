@@ -30,11 +30,13 @@ func (s *server) inventoryRoutes(g *gin.RouterGroup) {
 // negative when oversold, backordered is the oversold part.
 type inventoryItem struct {
 	inventoryFigures
-	// Title, SKU and VariantID are those of the newest order line that sold
-	// the item: Shopify's stock webhooks name neither product nor variant.
-	Title     string `json:"title"`
-	SKU       string `json:"sku"`
-	VariantID *int64 `json:"variant_id"`
+	// Title, VariantTitle, SKU and VariantID are those of the newest order
+	// line that sold the item: Shopify's stock webhooks name neither product
+	// nor variant.
+	Title        string `json:"title"`
+	VariantTitle string `json:"variant_title"`
+	SKU          string `json:"sku"`
+	VariantID    *int64 `json:"variant_id"`
 }
 
 // inventoryFigures are an item's stock figures, as a write answers them.
@@ -65,10 +67,10 @@ type inventoryLocation struct {
 // inventoryColumns select from inventory_view v; the line is looked up per
 // item (order_lines_view_inventory_key).
 const inventoryColumns = `v.key, v.on_hand, v.reserved, v.available, v.backordered, v.version, v.shopify_levels,
-	coalesce(l.title, ''), coalesce(l.sku, ''), l.variant_id`
+	coalesce(l.title, ''), coalesce(l.variant_title, ''), coalesce(l.sku, ''), l.variant_id`
 
 const inventoryFrom = ` FROM inventory_view v LEFT JOIN LATERAL (
-		SELECT ol.title, ol.sku, ol.variant_id FROM order_lines_view ol JOIN orders_view o ON o.id = ol.order_id
+		SELECT ol.title, ol.variant_title, ol.sku, ol.variant_id FROM order_lines_view ol JOIN orders_view o ON o.id = ol.order_id
 		WHERE ol.shop = v.shop AND ol.inventory_key = v.key ORDER BY o.placed_at DESC LIMIT 1) l ON true`
 
 func scanInventory(row pgx.Row) (inventoryItem, error) {
@@ -77,7 +79,7 @@ func scanInventory(row pgx.Row) (inventoryItem, error) {
 		levels map[int64]int
 	)
 	err := row.Scan(&i.Key, &i.OnHand, &i.Reserved, &i.Available, &i.Backordered, &i.Version, &levels,
-		&i.Title, &i.SKU, &i.VariantID)
+		&i.Title, &i.VariantTitle, &i.SKU, &i.VariantID)
 	i.Locations = locationsOf(levels)
 	return i, err
 }

@@ -117,18 +117,21 @@ func TestInventoryTitleAndHistory(t *testing.T) {
 	e, _ := newContractEnv(t)
 	shop := "stock-history.myshopify.com"
 	owner := e.UserToken(t, shop, domain.RoleOwner)
-	placeOrder(t, e, owner, sampleOrder("history@example.com")) // SKU-1 is a "Mug"
+	order := sampleOrder("history@example.com") // SKU-1 is a "Mug"
+	order["lines"].([]map[string]any)[0]["variant_title"] = "Cobalt / 350 ml"
+	placeOrder(t, e, owner, order)
 	expectInventory(t, e, http.MethodPost, "/api/v1/inventory/SKU-1/adjust", owner, map[string]any{"delta": 10, "reason": "received"}, http.StatusOK)
 	got := expectInventory(t, e, http.MethodPost, "/api/v1/inventory/SKU-1/count", owner, map[string]any{"on_hand": 7, "reason": "cycle count"}, http.StatusOK)
 
 	var item struct {
 		inventoryOut
-		Title     string `json:"title"`
-		SKU       string `json:"sku"`
-		Locations []any  `json:"locations"`
+		Title        string `json:"title"`
+		VariantTitle string `json:"variant_title"`
+		SKU          string `json:"sku"`
+		Locations    []any  `json:"locations"`
 	}
 	apitest.Decode(t, e.Fresh(t, "/api/v1/inventory/SKU-1", owner, got.Position), &item)
-	if item.Title != "Mug" || item.SKU != "SKU-1" || item.OnHand != 7 || item.Locations == nil {
+	if item.Title != "Mug" || item.VariantTitle != "Cobalt / 350 ml" || item.SKU != "SKU-1" || item.OnHand != 7 || item.Locations == nil {
 		t.Fatalf("item: %+v", item)
 	}
 

@@ -74,8 +74,10 @@ type createOrderLine struct {
 	SKU       string `json:"sku"`
 	VariantID int64  `json:"variant_id,string,omitempty"`
 	Title     string `json:"title"`
-	Quantity  int    `json:"quantity"`
-	UnitPrice int64  `json:"unit_price"`
+	// VariantTitle names the variant when the product has several.
+	VariantTitle string `json:"variant_title"`
+	Quantity     int    `json:"quantity"`
+	UnitPrice    int64  `json:"unit_price"`
 }
 
 // command fills the defaults of a manual order; the domain validates it.
@@ -95,7 +97,8 @@ func (r createOrderRequest) command(shop string, id uuid.UUID, now time.Time) do
 			l.ID = strconv.Itoa(i + 1)
 		}
 		cmd.Lines = append(cmd.Lines, domain.PlacedLine{
-			ID: l.ID, SKU: l.SKU, VariantID: l.VariantID, Title: l.Title, Quantity: l.Quantity, UnitPrice: l.UnitPrice,
+			ID: l.ID, SKU: l.SKU, VariantID: l.VariantID, Title: l.Title, VariantTitle: l.VariantTitle,
+			Quantity: l.Quantity, UnitPrice: l.UnitPrice,
 		})
 		cmd.Subtotal += int64(l.Quantity) * l.UnitPrice
 	}

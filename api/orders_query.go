@@ -112,7 +112,8 @@ type orderLine struct {
 	VariantID         *string `json:"variant_id"`
 	InventoryKey      string  `json:"inventory_key"` // empty for custom lines, which are not stocked
 	Title             string  `json:"title"`
-	Quantity          int     `json:"quantity"` // current, after edits
+	VariantTitle      string  `json:"variant_title"` // empty for products without variants
+	Quantity          int     `json:"quantity"`      // current, after edits
 	OriginalQuantity  int     `json:"original_quantity"`
 	FulfilledQuantity int     `json:"fulfilled_quantity"`
 	RefundedQuantity  int     `json:"refunded_quantity"`
@@ -205,7 +206,7 @@ func (s *server) queryOrder(ctx context.Context, shop string, id uuid.UUID) (ord
 		d.Shipments, d.Refunds = shipmentsOf(shipments), refundsOf(refunds)
 		return err
 	})
-	b.Queue(`SELECT line_id, sku, variant_id, inventory_key, title, quantity, original_quantity, fulfilled_quantity, refunded_quantity, unit_price
+	b.Queue(`SELECT line_id, sku, variant_id, inventory_key, title, variant_title, quantity, original_quantity, fulfilled_quantity, refunded_quantity, unit_price
 		FROM order_lines_view WHERE order_id = $1 AND shop = $2 ORDER BY position`, id, shop).Query(func(rows pgx.Rows) error {
 		var err error
 		d.Lines, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (orderLine, error) {
@@ -213,7 +214,7 @@ func (s *server) queryOrder(ctx context.Context, shop string, id uuid.UUID) (ord
 				l       orderLine
 				variant *int64
 			)
-			err := row.Scan(&l.ID, &l.SKU, &variant, &l.InventoryKey, &l.Title, &l.Quantity, &l.OriginalQuantity, &l.FulfilledQuantity,
+			err := row.Scan(&l.ID, &l.SKU, &variant, &l.InventoryKey, &l.Title, &l.VariantTitle, &l.Quantity, &l.OriginalQuantity, &l.FulfilledQuantity,
 				&l.RefundedQuantity, &l.UnitPrice)
 			l.VariantID = idString(variant)
 			return l, err

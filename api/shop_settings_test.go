@@ -20,19 +20,8 @@ type shopSettingsOut struct {
 // Shopify order confirmations are off until the owner turns them on; the
 // setting is the shop's, read by everyone of the shop, changed by owners.
 func TestShopSettings(t *testing.T) {
-	e, _ := newContractEnv(t)
-	const shop = "settings.myshopify.com"
-	owner := e.UserToken(t, shop, domain.RoleOwner)
-	staff := e.UserToken(t, shop, domain.RoleStaff)
 	const path = "/api/v1/shop/settings"
-
-	apitest.Problem(t, e.Do(t, http.MethodGet, path, owner, nil), http.StatusNotFound) // not registered yet
-	resp := e.Do(t, http.MethodPost, "/api/v1/shops", owner, map[string]any{"domain": shop, "name": "Settings",
-		"currency": "EUR", "webhook_secrets": []string{"secret"}, "access_token": "shpat_settings"})
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("register: %d %s", resp.StatusCode, apitest.ReadBody(t, resp))
-	}
-	resp.Body.Close()
+	e, owner, staff := newRegisteredShop(t, path, "settings.myshopify.com", "shpat_settings")
 
 	get := func(token string) shopSettingsOut {
 		t.Helper()
@@ -48,7 +37,7 @@ func TestShopSettings(t *testing.T) {
 		t.Fatalf("default settings: %+v", got)
 	}
 	apitest.Problem(t, e.Do(t, http.MethodPatch, path, staff, map[string]any{"shopify_order_confirmations": true}), http.StatusForbidden)
-	resp = e.Do(t, http.MethodPatch, path, owner, map[string]any{"shopify_order_confirmations": true}, "If-Match", `"1"`)
+	resp := e.Do(t, http.MethodPatch, path, owner, map[string]any{"shopify_order_confirmations": true}, "If-Match", `"1"`)
 	var patched shopSettingsOut
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("PATCH: %d %s", resp.StatusCode, apitest.ReadBody(t, resp))
@@ -75,19 +64,8 @@ func TestShopSettings(t *testing.T) {
 // The install status says how the shop got its token, never the token, and
 // follows an uninstall.
 func TestShopInstallStatus(t *testing.T) {
-	e, _ := newContractEnv(t)
-	const shop = "install-status.myshopify.com"
-	owner := e.UserToken(t, shop, domain.RoleOwner)
-	staff := e.UserToken(t, shop, domain.RoleStaff)
-	const path = "/api/v1/shop/install"
-
-	apitest.Problem(t, e.Do(t, http.MethodGet, path, owner, nil), http.StatusNotFound) // not registered yet
-	resp := e.Do(t, http.MethodPost, "/api/v1/shops", owner, map[string]any{"domain": shop, "name": "Install",
-		"currency": "EUR", "webhook_secrets": []string{"secret"}, "access_token": "shpat_install"})
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("register: %d %s", resp.StatusCode, apitest.ReadBody(t, resp))
-	}
-	resp.Body.Close()
+	const shop, path = "install-status.myshopify.com", "/api/v1/shop/install"
+	e, owner, staff := newRegisteredShop(t, path, shop, "shpat_install")
 	apitest.Problem(t, e.Do(t, http.MethodGet, path, staff, nil), http.StatusForbidden)
 
 	type install struct {
@@ -99,7 +77,7 @@ func TestShopInstallStatus(t *testing.T) {
 		ReconciledAt  *string `json:"reconciled_at"`
 	}
 	var got install
-	resp = e.Do(t, http.MethodGet, path, owner, nil)
+	resp := e.Do(t, http.MethodGet, path, owner, nil)
 	body := apitest.ReadBody(t, resp)
 	if strings.Contains(body, "shpat_install") {
 		t.Fatalf("the install status discloses the token: %s", body)
@@ -118,4 +96,22 @@ func TestShopInstallStatus(t *testing.T) {
 	if got.Installed || got.UninstalledAt == nil || got.Method != "api" {
 		t.Fatalf("after the uninstall: %+v", got)
 	}
+}
+
+// newRegisteredShop is an API where shop's owner registered shop with
+// token, and the owner's and a staff member's tokens. path, a route about
+// the caller's shop, answered 404 before the registration.
+func newRegisteredShop(t *testing.T, path, shop, token string) (e *apitest.Env, owner, staff string) {
+	t.Helper()
+	e, _ = newContractEnv(t)
+	owner = e.UserToken(t, shop, domain.RoleOwner)
+	staff = e.UserToken(t, shop, domain.RoleStaff)
+	apitest.Problem(t, e.Do(t, http.MethodGet, path, owner, nil), http.StatusNotFound)
+	resp := e.Do(t, http.MethodPost, "/api/v1/shops", owner, map[string]any{"domain": shop, "name": shop,
+		"currency": "EUR", "webhook_secrets": []string{"secret"}, "access_token": token})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("register: %d %s", resp.StatusCode, apitest.ReadBody(t, resp))
+	}
+	resp.Body.Close()
+	return e, owner, staff
 }

@@ -14,8 +14,9 @@ import (
 	"github.com/ordermill/ordermill/internal/testenv"
 )
 
-// call sends one API request as the signed-in user and decodes the answer.
-func (e *installEnv) call(t *testing.T, access, method, path string, body any) (int, map[string]any) {
+// call sends one API request as the signed-in user, with header as name,
+// value pairs, and decodes the answer.
+func (e *installEnv) call(t *testing.T, access, method, path string, body any, header ...string) (int, map[string]any) {
 	t.Helper()
 	var rd bytes.Reader
 	if body != nil {
@@ -25,6 +26,9 @@ func (e *installEnv) call(t *testing.T, access, method, path string, body any) (
 	req, _ := http.NewRequest(method, e.url+path, &rd)
 	req.Header.Set("Authorization", "Bearer "+access)
 	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	resp, err := e.browser.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -256,21 +260,7 @@ func TestStockWriteBackEndToEnd(t *testing.T) {
 	before := level()
 	stream := domain.InventoryStream(shop, key)
 	adjust := func(body map[string]any, idempotencyKey string) (int, map[string]any) {
-		var rd bytes.Reader
-		b, _ := json.Marshal(body)
-		rd = *bytes.NewReader(b)
-		req, _ := http.NewRequest("POST", e.url+"/api/v1/inventory/"+key+"/adjust", &rd)
-		req.Header.Set("Authorization", "Bearer "+access)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", idempotencyKey)
-		resp, err := e.browser.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return e.call(t, access, "POST", "/api/v1/inventory/"+key+"/adjust", body, "Idempotency-Key", idempotencyKey)
 	}
 	for range 2 {
 		if code, got := adjust(map[string]any{"delta": 5, "reason": "received", "location_id": loc}, "delivery-0042"); code != http.StatusOK {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ordermill/ordermill/eventstore"
@@ -22,20 +23,9 @@ import (
 // nothing more.
 func TestAuditorRoundSignsExportsAndCatchesTampering(t *testing.T) {
 	ctx := context.Background()
-	pool := testenv.Pool(t)
-	store := eventstore.New(pool)
-	seedStreams(t, store)
-	settle(t, pool)
-	pub, key, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	export := filepath.Join(t.TempDir(), "checkpoints.jsonl")
-	reg := prometheus.NewRegistry()
-	a, err := NewAuditor(store, AuditorConfig{Interval: time.Hour, Key: key, Export: export, Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newAuditorFixture(t, export)
+	pool, a, reg := f.pool, f.auditor, f.reg
 	metric := func(name string, labels map[string]string) float64 {
 		t.Helper()
 		v, found := gathered(t, reg).Sum(name, labels)
@@ -68,7 +58,7 @@ func TestAuditorRoundSignsExportsAndCatchesTampering(t *testing.T) {
 	}
 	for _, cp := range exported {
 		// The export alone proves what was signed.
-		if !cp.PublicKey.Equal(pub) || !ed25519.Verify(cp.PublicKey, cp.Digest, cp.Signature) || cp.SettledEvents != 12 {
+		if !cp.PublicKey.Equal(f.pub) || !ed25519.Verify(cp.PublicKey, cp.Digest, cp.Signature) || cp.SettledEvents != 12 {
 			t.Fatalf("exported checkpoint does not verify: %+v", cp)
 		}
 	}
@@ -90,7 +80,7 @@ func TestAuditorRoundSignsExportsAndCatchesTampering(t *testing.T) {
 		metric("ordermill_audit_rounds_total", map[string]string{"result": "findings"}) != 1 {
 		t.Fatal("the verify metric did not drop")
 	}
-	last, err := New(store).LastAudit(ctx)
+	last, err := New(f.store).LastAudit(ctx)
 	if err != nil || last.OK || last.ID != r.Run.ID {
 		t.Fatalf("recorded run: %+v, %v", last, err)
 	}
@@ -109,21 +99,10 @@ func TestAuditorRoundSignsExportsAndCatchesTampering(t *testing.T) {
 // trigger's back fails the round, which records it and signs nothing.
 func TestAuditorRoundRefusesToSignAlteredEvent(t *testing.T) {
 	ctx := context.Background()
-	pool := testenv.Pool(t)
-	store := eventstore.New(pool)
-	seedStreams(t, store)
-	settle(t, pool)
-	_, key, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	a, err := NewAuditor(store, AuditorConfig{Interval: time.Hour, Key: key, Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newAuditorFixture(t, "")
+	pool := f.pool
 	tamper(t, pool, `UPDATE events SET data = '{"n": 99}' WHERE stream_id = 'order-1' AND stream_version = 2`)
-	r, err := a.Round(ctx)
+	r, err := f.auditor.Round(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,9 +113,37 @@ func TestAuditorRoundRefusesToSignAlteredEvent(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM signed_checkpoints`).Scan(&signed); err != nil || signed != 0 {
 		t.Fatalf("%d checkpoints signed over a tampered log (%v)", signed, err)
 	}
-	if v, _ := gathered(t, reg).Sum("ordermill_audit_verify_ok", nil); v != 0 {
+	if v, _ := gathered(t, f.reg).Sum("ordermill_audit_verify_ok", nil); v != 0 {
 		t.Fatalf("ordermill_audit_verify_ok = %v", v)
 	}
+}
+
+// auditorFixture is an auditor over seedStreams' events, settled, signing
+// with a key of its own and reporting to a registry of its own.
+type auditorFixture struct {
+	pool    *pgxpool.Pool
+	store   *eventstore.Store
+	auditor *Auditor
+	pub     ed25519.PublicKey
+	reg     *prometheus.Registry
+}
+
+// newAuditorFixture exports checkpoints to export, or nowhere when it is "".
+func newAuditorFixture(t *testing.T, export string) auditorFixture {
+	t.Helper()
+	f := auditorFixture{pool: testenv.Pool(t), reg: prometheus.NewRegistry()}
+	f.store = eventstore.New(f.pool)
+	seedStreams(t, f.store)
+	settle(t, f.pool)
+	pub, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.pub = pub
+	if f.auditor, err = NewAuditor(f.store, AuditorConfig{Interval: time.Hour, Key: key, Export: export, Registerer: f.reg}); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func gathered(t *testing.T, reg *prometheus.Registry) testenv.Metrics {

@@ -122,7 +122,7 @@ func (s *Log) verify(ctx context.Context, shop string, progress func(int64)) (Ve
 		}
 		wantVer, prevHash, prevPos = version+1, hash, pos
 		res.Events++
-		if progress != nil && res.Events%10000 == 0 {
+		if progress != nil && res.Events%progressEvery == 0 {
 			progress(res.Events)
 		}
 	}

@@ -62,10 +62,13 @@ var FulfillmentStatuses = []FulfillmentStatus{FulfillmentUnfulfilled, Fulfillmen
 // Line is one order line with its running fulfilled and refunded quantities.
 // UnitPrice is in minor units of the order currency.
 type Line struct {
-	ID                string `json:"id"`
-	SKU               string `json:"sku"`
-	VariantID         int64  `json:"variant_id"`
-	Title             string `json:"title"`
+	ID        string `json:"id"`
+	SKU       string `json:"sku"`
+	VariantID int64  `json:"variant_id"`
+	Title     string `json:"title"`
+	// VariantTitle names the variant ("Charcoal / L"); empty for a product
+	// without variants and in orders recorded before it was kept.
+	VariantTitle      string `json:"variant_title,omitempty"`
 	Quantity          int    `json:"quantity"` // current: after edits and removals
 	OriginalQuantity  int    `json:"original_quantity"`
 	FulfilledQuantity int    `json:"fulfilled_quantity"`
@@ -277,6 +280,7 @@ func validatePlacedLines(f *fieldErrors, in []PlacedLine) (int64, []PlacedLine) 
 		field := "lines[" + strconv.Itoa(i) + "]"
 		l.ID = strings.TrimSpace(l.ID)
 		l.Title = strings.TrimSpace(l.Title)
+		l.VariantTitle = strings.TrimSpace(l.VariantTitle)
 		switch {
 		case l.ID == "":
 			f.add(field+".id", "is required")
@@ -377,8 +381,8 @@ func (o *Order) Apply(e Event) {
 	case OrderPlaced:
 		lines := make([]Line, len(e.Lines))
 		for i, l := range e.Lines {
-			lines[i] = Line{ID: l.ID, SKU: l.SKU, VariantID: l.VariantID, Title: l.Title, Quantity: l.Quantity,
-				OriginalQuantity: l.Quantity, UnitPrice: l.UnitPrice}
+			lines[i] = Line{ID: l.ID, SKU: l.SKU, VariantID: l.VariantID, Title: l.Title, VariantTitle: l.VariantTitle,
+				Quantity: l.Quantity, OriginalQuantity: l.Quantity, UnitPrice: l.UnitPrice}
 		}
 		o.s = OrderState{
 			ID: e.OrderID, Shop: e.Shop, ShopifyID: e.ShopifyID, Source: e.Source,
@@ -746,6 +750,7 @@ func (o *Order) applyEdit(e OrderEdited) {
 		}
 		line := &o.s.Lines[i]
 		line.SKU, line.VariantID, line.Title, line.Quantity, line.UnitPrice = l.SKU, l.VariantID, l.Title, l.Quantity, l.UnitPrice
+		line.VariantTitle = l.VariantTitle
 	}
 	o.s.Subtotal, o.s.Total = e.Subtotal, e.Total
 	o.s.FulfillmentStatus = o.fulfillmentStatus()

@@ -18,8 +18,10 @@ type PlacedLine struct {
 	SKU       string `json:"sku"`
 	VariantID int64  `json:"variant_id"`
 	Title     string `json:"title"`
-	Quantity  int    `json:"quantity"`
-	UnitPrice int64  `json:"unit_price"`
+	// VariantTitle is absent from lines placed before it was kept.
+	VariantTitle string `json:"variant_title,omitempty"`
+	Quantity     int    `json:"quantity"`
+	UnitPrice    int64  `json:"unit_price"`
 }
 
 // LineQuantity is a number of units of one order line.

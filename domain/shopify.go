@@ -60,6 +60,7 @@ type ShopifyLineItem struct {
 	VariantID         int64
 	SKU               string
 	Title             string
+	VariantTitle      string // "" when the product has only Shopify's "Default Title" variant
 	Quantity          int
 	CurrentQuantity   int
 	Price             Money

@@ -207,7 +207,7 @@ func (s ShopifyOrder) currentLines() []PlacedLine {
 	lines := make([]PlacedLine, len(s.LineItems))
 	for i, li := range s.LineItems {
 		lines[i] = PlacedLine{ID: strconv.FormatInt(li.ID, 10), SKU: li.SKU, VariantID: li.VariantID,
-			Title: li.Title, Quantity: li.CurrentQuantity, UnitPrice: li.Price.Amount}
+			Title: li.Title, VariantTitle: li.VariantTitle, Quantity: li.CurrentQuantity, UnitPrice: li.Price.Amount}
 	}
 	return lines
 }
@@ -221,7 +221,7 @@ func (s ShopifyOrder) edit(o OrderState) (OrderEdited, bool) {
 	for i := 0; same && i < len(e.Lines); i++ {
 		l, have := e.Lines[i], o.Lines[i]
 		same = l.ID == have.ID && l.SKU == have.SKU && l.VariantID == have.VariantID && l.Title == have.Title &&
-			l.Quantity == have.Quantity && l.UnitPrice == have.UnitPrice
+			l.VariantTitle == have.VariantTitle && l.Quantity == have.Quantity && l.UnitPrice == have.UnitPrice
 	}
 	return e, !same
 }
@@ -270,11 +270,11 @@ func (s ShopifyOrder) facts(local OrderState) OrderFacts {
 	}
 	for _, li := range s.LineItems {
 		f.Lines = append(f.Lines, Line{ID: strconv.FormatInt(li.ID, 10), SKU: li.SKU, VariantID: li.VariantID, Title: li.Title,
-			Quantity: li.CurrentQuantity, OriginalQuantity: li.Quantity, UnitPrice: li.Price.Amount})
+			VariantTitle: li.VariantTitle, Quantity: li.CurrentQuantity, OriginalQuantity: li.Quantity, UnitPrice: li.Price.Amount})
 	}
 	for _, l := range local.Lines { // Shopify keeps removed lines; keep any it no longer sends, emptied
 		if !slices.ContainsFunc(f.Lines, func(x Line) bool { return x.ID == l.ID }) {
-			f.Lines = append(f.Lines, Line{ID: l.ID, SKU: l.SKU, VariantID: l.VariantID, Title: l.Title,
+			f.Lines = append(f.Lines, Line{ID: l.ID, SKU: l.SKU, VariantID: l.VariantID, Title: l.Title, VariantTitle: l.VariantTitle,
 				OriginalQuantity: l.OriginalQuantity, UnitPrice: l.UnitPrice})
 		}
 	}

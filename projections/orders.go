@@ -207,6 +207,7 @@ type lineViewRow struct {
 	VariantID         *int64    `json:"variant_id"`
 	InventoryKey      string    `json:"inventory_key"`
 	Title             string    `json:"title"`
+	VariantTitle      string    `json:"variant_title"`
 	Quantity          int       `json:"quantity"`
 	OriginalQuantity  int       `json:"original_quantity"`
 	FulfilledQuantity int       `json:"fulfilled_quantity"`
@@ -233,7 +234,7 @@ func viewRows(runs []*streamRun) ([]orderViewRow, []lineViewRow, error) {
 			key, _ := l.InventoryKey() // "" for custom lines, which are not stocked
 			lines = append(lines, lineViewRow{
 				OrderID: s.ID, LineID: l.ID, Position: j, Shop: s.Shop, SKU: l.SKU, VariantID: nonZero(l.VariantID),
-				InventoryKey: key, Title: l.Title, Quantity: l.Quantity, OriginalQuantity: l.OriginalQuantity, FulfilledQuantity: l.FulfilledQuantity,
+				InventoryKey: key, Title: l.Title, VariantTitle: l.VariantTitle, Quantity: l.Quantity, OriginalQuantity: l.OriginalQuantity, FulfilledQuantity: l.FulfilledQuantity,
 				RefundedQuantity: l.RefundedQuantity, UnitPrice: l.UnitPrice,
 			})
 		}

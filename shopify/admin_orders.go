@@ -65,10 +65,11 @@ type gqlOrder struct {
 	LineItems struct {
 		Edges []struct {
 			Node struct {
-				ID       string  `json:"id"`
-				SKU      *string `json:"sku"`
-				Title    string  `json:"title"`
-				Quantity int     `json:"quantity"`
+				ID           string  `json:"id"`
+				SKU          *string `json:"sku"`
+				Title        string  `json:"title"`
+				VariantTitle *string `json:"variantTitle"`
+				Quantity     int     `json:"quantity"`
 				// CurrentQuantity is after edits and refunds (REST current_quantity).
 				CurrentQuantity int `json:"currentQuantity"`
 				Variant         *struct {
@@ -188,6 +189,7 @@ func (o gqlOrder) webhookBody() (body json.RawMessage, complete bool, err error)
 		VariantID json.Number `json:"variant_id"`
 		SKU       *string     `json:"sku"`
 		Title     string      `json:"title"`
+		Variant   *string     `json:"variant_title"`
 		Quantity  int         `json:"quantity"`
 		Current   int         `json:"current_quantity"`
 		Price     string      `json:"price"`
@@ -243,7 +245,7 @@ func (o gqlOrder) webhookBody() (body json.RawMessage, complete bool, err error)
 	lines := []line{}
 	for _, e := range o.LineItems.Edges {
 		n := e.Node
-		l := line{ID: restID(n.ID, "LineItem"), VariantID: "0", SKU: n.SKU, Title: n.Title, Quantity: n.Quantity, Current: n.CurrentQuantity, Price: n.OriginalUnitPriceSet.ShopMoney.Amount}
+		l := line{ID: restID(n.ID, "LineItem"), VariantID: "0", SKU: n.SKU, Title: n.Title, Variant: n.VariantTitle, Quantity: n.Quantity, Current: n.CurrentQuantity, Price: n.OriginalUnitPriceSet.ShopMoney.Amount}
 		if n.Variant != nil {
 			l.VariantID = restID(n.Variant.ID, "ProductVariant")
 		}

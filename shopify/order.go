@@ -86,9 +86,11 @@ type rawLineItem struct {
 	ID        jsonNumber `json:"id"`
 	VariantID jsonNumber `json:"variant_id"`
 	SKU       string     `json:"sku"`
-	Title     string     `json:"title"`
-	Quantity  jsonNumber `json:"quantity"`
-	Price     jsonNumber `json:"price"`
+	Title     string     `json:"title"` // the product's title
+	// VariantTitle is null for custom lines and products without variants.
+	VariantTitle *string    `json:"variant_title"`
+	Quantity     jsonNumber `json:"quantity"`
+	Price        jsonNumber `json:"price"`
 	// CurrentQuantity is absent before API version 2023-01; then it is Quantity.
 	CurrentQuantity   jsonNumber `json:"current_quantity"`
 	FulfillmentStatus string     `json:"fulfillment_status"`
@@ -193,6 +195,7 @@ func DecodeOrder(body []byte) (domain.ShopifyOrder, error) {
 			VariantID:         p.id(field+".variant_id", li.VariantID),
 			SKU:               strings.TrimSpace(li.SKU),
 			Title:             li.Title,
+			VariantTitle:      variantTitle(li.VariantTitle),
 			Quantity:          p.quantity(field+".quantity", li.Quantity),
 			Price:             p.money(field+".price", li.Price),
 			FulfillmentStatus: li.FulfillmentStatus,

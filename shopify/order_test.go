@@ -266,3 +266,53 @@ func TestDecodeShopifySamples(t *testing.T) {
 		t.Fatalf("OrderIDOf = %d, %v", id, ok)
 	}
 }
+
+// Line items name the product in title and the variant in variant_title,
+// which is null for custom lines; products name each variant, and a
+// product without options has one variant titled "Default Title", which
+// names nothing.
+func TestDecodeSampleVariantTitles(t *testing.T) {
+	read := func(name string) []byte {
+		t.Helper()
+		b, err := os.ReadFile("testdata/samples/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	lineTitles := func(name string) [][2]string {
+		t.Helper()
+		o, err := DecodeOrder(read(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out [][2]string
+		for _, li := range o.LineItems {
+			out = append(out, [2]string{li.Title, li.VariantTitle})
+		}
+		return out
+	}
+	for name, want := range map[string][][2]string{
+		"orders_create.json":              {{"IPod Touch 8GB", "Black"}},
+		"orders_updated.json":             {{"IPod Nano - 8gb", "green"}, {"IPod Nano - 8gb", "red"}, {"IPod Nano - 8gb", "black"}},
+		"orders_partially_fulfilled.json": {{"Red Leather Coat", ""}, {"Blue Suede Shoes", ""}, {"Raspberry Beret", ""}},
+	} {
+		if got := lineTitles(name); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: line titles = %q, want %q", name, got, want)
+		}
+	}
+	p, err := DecodeProduct(read("products_update.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Title != "IPod Nano - 8GB" || len(p.Variants) != 4 || p.Variants[0].Title != "Pink" || p.Variants[3].Title != "Black" {
+		t.Fatalf("products/update = %+v", p)
+	}
+	p, err = DecodeProduct(read("products_create.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Title != "Burton Custom Freestyle 151" || len(p.Variants) != 1 || p.Variants[0].Title != "" {
+		t.Fatalf("products/create = %+v", p)
+	}
+}

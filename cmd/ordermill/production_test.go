@@ -36,7 +36,7 @@ func TestServeRefusesDevelopmentSettingsInProduction(t *testing.T) {
 	defer cancel()
 	serve := exec.CommandContext(ctx, bin, "serve")
 	serve.Env = append(base[:len(base)-1], // no master key: one would be generated
-		"ORDERMILL_ENV=production", "ORDERMILL_DATA_DIR="+dataDir, "ORDERMILL_HTTP_ADDR="+testenv.FreeAddr(t),
+		"ORDERMILL_ENV=production", "ORDERMILL_DATA_DIR="+dataDir, "ORDERMILL_HTTP_ADDR=127.0.0.1:0",
 		"ORDERMILL_SHOPIFY_API_URL=http://127.0.0.1:8090", "ORDERMILL_SES_ENDPOINT=http://simulator:8090",
 		"ORDERMILL_RATE_LIMIT_LOGIN=off")
 	out, err := serve.CombinedOutput()

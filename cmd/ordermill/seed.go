@@ -40,16 +40,17 @@ var demoStock = []struct {
 	variant int64
 	onHand  int
 	title   string
+	option  string // the variant's title; empty for a product without options
 	price   int64
 }{
-	{"BEAN-CHR", 44020394000101, 40, "Merino Beanie - Charcoal", 2900},
-	{"TOTE-NAT", 44020394000102, 60, "Canvas Tote", 1800},
-	{"MUG-350", 44020394000103, 80, "Enamel Mug 350ml", 1450},
-	{"", 44020394000104, 500, "Gift Card", 2500},
-	{"SOCK-3PK", 44020394000105, 45, "Wool Socks - 3 pack", 2199},
-	{"NOTE-A5", 44020394000106, 25, "Leather Notebook A5", 3400},
-	{"", 44020394000107, 200, "Handmade Soap (sample)", 650},
-	{"PLNT-CER", 44020394000108, 12, "Ceramic Planter", 4100},
+	{"BEAN-CHR", 44020394000101, 40, "Merino Beanie", "Charcoal", 2900},
+	{"TOTE-NAT", 44020394000102, 60, "Canvas Tote", "Natural", 1800},
+	{"MUG-350", 44020394000103, 80, "Enamel Mug", "350 ml", 1450},
+	{"", 44020394000104, 500, "Gift Card", "", 2500},
+	{"SOCK-3PK", 44020394000105, 45, "Wool Socks", "3 pack", 2199},
+	{"NOTE-A5", 44020394000106, 25, "Leather Notebook", "A5", 3400},
+	{"", 44020394000107, 200, "Handmade Soap (sample)", "", 650},
+	{"PLNT-CER", 44020394000108, 12, "Ceramic Planter", "", 4100},
 }
 
 // seedNamespace makes the demo's ids deterministic, which is what makes seed idempotent.
@@ -126,7 +127,7 @@ func seedOrders(ctx context.Context, store *eventstore.Store, meta eventstore.Me
 		for n, idx := range spec.items {
 			s := demoStock[idx]
 			cmd.Lines = append(cmd.Lines, domain.PlacedLine{ID: fmt.Sprintf("line-%d", n+1), SKU: s.sku,
-				VariantID: s.variant, Title: s.title, Quantity: 1 + n%2, UnitPrice: s.price})
+				VariantID: s.variant, Title: s.title, VariantTitle: s.option, Quantity: 1 + n%2, UnitPrice: s.price})
 			cmd.Subtotal += s.price * int64(1+n%2)
 		}
 		cmd.Total = cmd.Subtotal

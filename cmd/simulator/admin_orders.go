@@ -170,7 +170,7 @@ func orderObject(o *order) obj {
 	lines := make([]any, len(o.LineItems))
 	for i, li := range o.LineItems {
 		lines[i] = obj{"node": obj{
-			"id": gid("LineItem", li.ID), "sku": li.SKU, "title": li.Title, "quantity": li.Quantity, "currentQuantity": li.CurrentQuantity,
+			"id": gid("LineItem", li.ID), "sku": li.SKU, "title": li.Title, "variantTitle": li.VariantTitle, "quantity": li.Quantity, "currentQuantity": li.CurrentQuantity,
 			"variant":              obj{"id": gid("ProductVariant", li.VariantID)},
 			"originalUnitPriceSet": moneyBag(o, li.Price),
 		}}

@@ -28,7 +28,9 @@ type lineItem struct {
 	AdminGraphqlAPIID   string  `json:"admin_graphql_api_id"`
 	VariantID           int64   `json:"variant_id"`
 	SKU                 *string `json:"sku"`
-	Title               string  `json:"title"`
+	Title               string  `json:"title"`         // the product's
+	VariantTitle        *string `json:"variant_title"` // null for a product without options
+	Name                string  `json:"name"`          // "<title> - <variant title>"
 	Quantity            int     `json:"quantity"`
 	Price               string  `json:"price"`
 	CurrentQuantity     int     `json:"current_quantity"`
@@ -161,6 +163,7 @@ func formatMoney(minor int64, exp int) string {
 
 type product struct {
 	title           string
+	variant         string // empty: the product has no options, its one variant is "Default Title"
 	sku             string // empty: Shopify sends sku null
 	variantID       int64
 	inventoryItemID int64
@@ -170,14 +173,39 @@ type product struct {
 // catalog is shared by every run so stock keyed by SKU or variant adds up
 // across orders.
 var catalog = []product{
-	{"Merino Beanie - Charcoal", "BEAN-CHR", 44020394000101, 46120394000101, 2900},
-	{"Canvas Tote", "TOTE-NAT", 44020394000102, 46120394000102, 1800},
-	{"Enamel Mug 350ml", "MUG-350", 44020394000103, 46120394000103, 1450},
-	{"Gift Card", "", 44020394000104, 46120394000104, 2500},
-	{"Wool Socks - 3 pack", "SOCK-3PK", 44020394000105, 46120394000105, 2199},
-	{"Leather Notebook A5", "NOTE-A5", 44020394000106, 46120394000106, 3400},
-	{"Handmade Soap (sample)", "", 44020394000107, 46120394000107, 650},
-	{"Ceramic Planter", "PLNT-CER", 44020394000108, 46120394000108, 4100},
+	{"Merino Beanie", "Charcoal", "BEAN-CHR", 44020394000101, 46120394000101, 2900},
+	{"Canvas Tote", "Natural", "TOTE-NAT", 44020394000102, 46120394000102, 1800},
+	{"Enamel Mug", "350 ml", "MUG-350", 44020394000103, 46120394000103, 1450},
+	{"Gift Card", "", "", 44020394000104, 46120394000104, 2500},
+	{"Wool Socks", "3 pack", "SOCK-3PK", 44020394000105, 46120394000105, 2199},
+	{"Leather Notebook", "A5", "NOTE-A5", 44020394000106, 46120394000106, 3400},
+	{"Handmade Soap (sample)", "", "", 44020394000107, 46120394000107, 650},
+	{"Ceramic Planter", "", "PLNT-CER", 44020394000108, 46120394000108, 4100},
+}
+
+// lineItem is q units of the product on line id of an order in cur, named
+// as Shopify names line items: title is the product's, variant_title is
+// null for a product without options, name joins the two.
+func (p product) lineItem(id int64, q int, cur currency) lineItem {
+	li := lineItem{
+		ID: id, AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/LineItem/%d", id), VariantID: p.variantID,
+		SKU: nullable(p.sku), Title: p.title, Name: p.title, Quantity: q, CurrentQuantity: q, FulfillableQuantity: q,
+		price: p.price(cur),
+	}
+	if p.variant != "" {
+		li.VariantTitle, li.Name = &p.variant, p.title+" - "+p.variant
+	}
+	li.Price = formatMoney(li.price, cur.exp)
+	return li
+}
+
+// variantTitle is the title of the product's one variant in products/*
+// bodies.
+func (p product) variantTitle() string {
+	if p.variant == "" {
+		return "Default Title"
+	}
+	return p.variant
 }
 
 func (p product) price(c currency) int64 {
@@ -333,18 +361,7 @@ func (g *generator) newOrder() *orderLife {
 		lid := g.id()
 		q := 1 + r.IntN(3)
 		units += q
-		li := lineItem{
-			ID:                  lid,
-			AdminGraphqlAPIID:   fmt.Sprintf("gid://shopify/LineItem/%d", lid),
-			VariantID:           p.variantID,
-			SKU:                 nullable(p.sku),
-			Title:               p.title,
-			Quantity:            q,
-			CurrentQuantity:     q,
-			FulfillableQuantity: q,
-			price:               p.price(cur),
-		}
-		li.Price = formatMoney(li.price, cur.exp)
+		li := p.lineItem(lid, q, cur)
 		o.total += li.price * int64(q)
 		o.LineItems = append(o.LineItems, li)
 	}

@@ -262,11 +262,7 @@ func (g *generator) edit(o *order, s step, ts string) orderEdit {
 		p := catalog[g.rng.IntN(len(catalog))]
 		q := 1 + g.rng.IntN(2)
 		lid := g.id()
-		li := lineItem{
-			ID: lid, AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/LineItem/%d", lid), VariantID: p.variantID,
-			SKU: nullable(p.sku), Title: p.title, Quantity: q, CurrentQuantity: q, FulfillableQuantity: q, price: p.price(o.cur),
-		}
-		li.Price = formatMoney(li.price, o.cur.exp)
+		li := p.lineItem(lid, q, o.cur)
 		o.LineItems = append(o.LineItems, li)
 		o.total += li.price * int64(q)
 		e.OrderEdit.LineItems.Additions = append(e.OrderEdit.LineItems.Additions, lineDelta{ID: lid, Delta: q})

@@ -49,7 +49,7 @@ func (g *generator) catalogUpdates(at time.Time) []action {
 			ID: id, Title: p.title, Vendor: "Ordermill Demo", CreatedAt: ts, UpdatedAt: ts, Status: "active",
 			AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/Product/%d", id),
 			Variants: []productVariant{{
-				ID: p.variantID, ProductID: id, Title: "Default Title", Price: formatMoney(p.cents, 2), SKU: nullable(p.sku),
+				ID: p.variantID, ProductID: id, Title: p.variantTitle(), Price: formatMoney(p.cents, 2), SKU: nullable(p.sku),
 				Position: 1, InventoryPolicy: "deny", FulfillmentService: "manual", InventoryManagement: "shopify",
 				CreatedAt: ts, UpdatedAt: ts, Taxable: true, InventoryItemID: p.inventoryItemID, RequiresShipping: true,
 				AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/ProductVariant/%d", p.variantID),

@@ -75,7 +75,7 @@ func readyz(t *testing.T, url string) (int, readiness) {
 // and when Redis returns readiness comes back and the relay publishes the
 // webhook. Stopping the relay then releases its leader lock.
 func TestReadinessFollowsRedis(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	stopRedis := startRedis(t, addr)
 	cfg, err := config.Load()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -181,15 +182,36 @@ func (p *Platform) runAPI(ctx context.Context) error {
 		return err
 	}
 	srv := p.APIServer(h)
+	ln, err := p.listen("api", srv)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, srv, ln, p.Config.ShutdownTimeout)
+}
+
+// listen opens srv's address and logs the one it got: with port 0 the
+// system picks a free port, so tests start processes without racing other
+// processes for one.
+func (p *Platform) listen(server string, srv *http.Server) (net.Listener, error) {
+	ln, err := net.Listen("tcp", srv.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s server: %w", server, err)
+	}
+	p.Log.Info("listening", "server", server, "addr", ln.Addr().String())
+	return ln, nil
+}
+
+// serve serves srv on ln until ctx ends, then stops accepting and lets
+// in-flight requests finish for at most drain.
+func serve(ctx context.Context, srv *http.Server, ln net.Listener, drain time.Duration) error {
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	// Drain: stop accepting, let in-flight requests finish.
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), p.Config.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
 }

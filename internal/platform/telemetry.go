@@ -69,19 +69,12 @@ func (p *Platform) observeRoles(ctx context.Context, g *errgroup.Group, roles []
 	// No write timeout: a CPU profile streams for as long as it was asked to.
 	srv := &http.Server{Addr: p.Config.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: p.Config.HTTPReadTimeout, IdleTimeout: p.Config.HTTPIdleTimeout}
-	g.Go(func() error {
-		errc := make(chan error, 1)
-		go func() { errc <- srv.ListenAndServe() }()
-		select {
-		case err := <-errc:
-			return err
-		case <-ctx.Done():
-		}
-		// The last scrape may still be reading; it is short.
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		return srv.Shutdown(shutdownCtx)
-	})
+	ln, err := p.listen("metrics", srv)
+	if err != nil {
+		return err
+	}
+	// The last scrape may still be reading; it is short.
+	g.Go(func() error { return serve(ctx, srv, ln, time.Second) })
 	return nil
 }
 

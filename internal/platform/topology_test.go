@@ -2,7 +2,6 @@ package platform_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,16 +23,6 @@ type process struct {
 	exited      chan error
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func buildOrdermill(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "ordermill")
@@ -46,13 +35,10 @@ func buildOrdermill(t *testing.T) string {
 
 func startProcess(t *testing.T, bin string, env []string, name, roles string) *process {
 	t.Helper()
-	p := &process{name: name, roles: roles, metricsAddr: freeAddr(t), exited: make(chan error, 1),
+	p := &process{name: name, roles: roles, exited: make(chan error, 1),
 		logPath: filepath.Join(t.TempDir(), name+".log")}
-	env = append(env, "ORDERMILL_METRICS_ADDR="+p.metricsAddr)
-	if strings.Contains(roles, "api") {
-		p.httpAddr = freeAddr(t)
-		env = append(env, "ORDERMILL_HTTP_ADDR="+p.httpAddr)
-	}
+	// Port 0: the process binds a port the system picks and logs it.
+	env = append(env, "ORDERMILL_METRICS_ADDR=127.0.0.1:0", "ORDERMILL_HTTP_ADDR=127.0.0.1:0")
 	logFile, err := os.Create(p.logPath)
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +57,20 @@ func startProcess(t *testing.T, bin string, env []string, name, roles string) *p
 			_ = p.cmd.Process.Kill()
 			<-p.exited
 		}
+	})
+	api := strings.Contains(roles, "api")
+	waitFor(t, name+" to listen", func() bool {
+		select {
+		case err := <-p.exited:
+			t.Fatalf("%s exited: %v\n%s", name, err, tail(p.log(t), 2000))
+		default:
+		}
+		log := p.log(t)
+		p.metricsAddr = testenv.ListenAddr(log, "metrics")
+		if api {
+			p.httpAddr = testenv.ListenAddr(log, "api")
+		}
+		return p.metricsAddr != "" && (!api || p.httpAddr != "")
 	})
 	waitFor(t, name+" to serve /healthz", func() bool {
 		resp, err := http.Get("http://" + p.metricsAddr + "/healthz")

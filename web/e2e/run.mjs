@@ -327,7 +327,8 @@ step('money reads in each currency\'s own digits (USD, JPY, HUF, KWD)', async (c
   for (const [currency, minor, shown] of cases) {
     const order = await apiCall(ctx.api, token, 'POST', '/api/v1/orders', {
       currency, email: `money-${currency.toLowerCase()}@e2e.test`, customer_name: 'Money Check',
-      lines: [{ sku: `E2E-${currency}`, title: `Price check ${currency}`, quantity: 1, unit_price: minor }],
+      // The USD line names its variant, as Shopify's line items do.
+      lines: [{ sku: `E2E-${currency}`, title: `Price check ${currency}`, variant_title: currency === 'USD' ? 'Blue / Large' : undefined, quantity: 1, unit_price: minor }],
     });
     await page.goto(`${ctx.api}/orders/${order.id}`);
     const total = page.locator('.total-strong td');
@@ -346,7 +347,10 @@ step('stock is adjusted from the inventory page', async (ctx) => {
   await button.waitFor();
   const row = page.locator('table tbody tr', { has: button });
   const onHand = Number(await row.locator('td').nth(4).innerText());
-  if ((await row.locator('td').first().innerText()).trim() !== 'Price check USD') throw new Error('the item is not named after its product');
+  // Named "Product — Variant" after the newest order line that sold it, with its SKU.
+  const named = (await row.locator('td').first().innerText()).trim();
+  if (named !== 'Price check USD — Blue / Large') throw new Error(`the item is named ${named}, not after its product and variant`);
+  if ((await row.locator('td').nth(1).innerText()).trim() !== 'E2E-USD') throw new Error('the item does not show its SKU');
   await button.click();
   await page.getByLabel('Change (e.g. 10 or -2)').fill('25');
   await page.getByLabel('Reason').fill('Received purchase order (e2e)');
@@ -354,8 +358,9 @@ step('stock is adjusted from the inventory page', async (ctx) => {
   await waitFor('on hand to grow by 25', async () => Number(await row.locator('td').nth(4).innerText()) === onHand + 25, 20_000, 300);
   await shot(page, '17-inventory-adjusted');
   // The item's page: its history starts with the adjustment, by whom and why.
-  await row.getByRole('link', { name: 'Price check USD' }).click();
-  await page.getByRole('heading', { name: 'Price check USD', exact: true }).waitFor();
+  await shot(page, '17a-inventory-variant');
+  await row.getByRole('link', { name: 'Price check USD — Blue / Large' }).click();
+  await page.getByRole('heading', { name: 'Price check USD — Blue / Large', exact: true }).waitFor();
   const history = page.getByRole('table', { name: 'Stock history, newest first' });
   const first = history.locator('tbody tr').first();
   await first.getByText('+25 on hand').waitFor();
@@ -581,8 +586,15 @@ step('auditor finds no write buttons', async (ctx) => {
   // The e2e server runs the default schedule (ORDERMILL_AUDIT_INTERVAL=1h).
   await page.getByText('The whole log, every hour.').waitFor();
   await page.getByRole('button', { name: 'Verify now' }).click();
+  // The run's progress bar (polled while it runs) ends full, at the shop's event count, beside the verdict.
+  const bar = page.getByRole('progressbar', { name: 'Events verified' });
+  await bar.waitFor();
   await page.getByText(/^Verified\./).waitFor({ timeout: 60_000 });
   await page.getByText('Events checked').waitFor();
+  const [now, max] = [await bar.getAttribute('aria-valuenow'), await bar.getAttribute('aria-valuemax')];
+  const checked = (await page.locator('.facts dt', { hasText: 'Events checked' }).locator('xpath=following-sibling::dd[1]').innerText()).trim();
+  if (now !== max || now !== checked || Number(now) <= 0) throw new Error(`the progress bar ends at ${now} of ${max}; the verdict counts ${checked}`);
+  await page.getByText(new RegExp(`^${checked.replace(/\B(?=(\d{3})+(?!\d))/g, ',')} of .* events checked`)).waitFor();
   await shot(page, '15-auditor-audit');
   await checkA11y(page, '/audit (verdict)');
   await page.context().close();

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -65,7 +64,8 @@ func New(t testing.TB, opts ...Option) *Env {
 	high := config.Rate{N: 100000, Per: time.Second}
 	cfg.RateLimitUser, cfg.RateLimitIP, cfg.RateLimitLogin = high, high, high
 	cfg.RateLimitWebhookFailures, cfg.RateLimitAuthFailures = high, high
-	cfg.MetricsAddr = testenv.FreeAddr(t)
+	// Port 0: the platform logs the port it got (see waitListening).
+	cfg.MetricsAddr = "127.0.0.1:0"
 	cfg.AuditInterval = 0 // tests of the scheduled audit turn it on
 	for _, o := range opts {
 		o(&cfg)
@@ -103,28 +103,26 @@ func New(t testing.TB, opts ...Option) *Env {
 		}
 		p.Close()
 	})
-	waitListening(t, cfg.MetricsAddr, done)
+	cfg.MetricsAddr = waitListening(t, logs, done)
 	return &Env{URL: srv.URL, MetricsURL: "http://" + cfg.MetricsAddr, Platform: p, Config: cfg, Client: srv.Client(), logs: logs}
 }
 
-// waitListening returns once the platform's operators' address accepts
-// connections, which it opens in the background.
-func waitListening(t testing.TB, addr string, done <-chan error) {
+// waitListening returns the platform's operators' address once it listens
+// there, which it does in the background.
+func waitListening(t testing.TB, logs *logBuffer, done <-chan error) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		conn, err := net.Dial("tcp", addr)
-		if err == nil {
-			conn.Close()
-			return
+		if addr := testenv.ListenAddr(logs.String(), "metrics"); addr != "" {
+			return addr
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("platform stopped before serving %s: %v", addr, err)
+			t.Fatalf("platform stopped before serving its metrics: %v", err)
 		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("nothing listens on the metrics address %s: %v", addr, err)
+			t.Fatal("the platform logged no metrics address")
 		}
 	}
 }
@@ -142,10 +140,12 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 }
 
 // Logs returns everything the platform has logged so far, as JSON lines.
-func (e *Env) Logs() string {
-	e.logs.mu.Lock()
-	defer e.logs.mu.Unlock()
-	return e.logs.buf.String()
+func (e *Env) Logs() string { return e.logs.String() }
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // Keys returns the access-token keys the server signs with, for forging tokens.

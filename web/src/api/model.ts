@@ -34,6 +34,7 @@ export type ReportAccepted = Schemas['ReportAccepted'];
 export type AuditFinding = Schemas['Finding'];
 export type AuditVerify = Schemas['ShopVerify'];
 export type AuditStatus = Schemas['AuditStatus'];
+export type AuditVerifyRun = Schemas['ShopVerifyRun'];
 export type User = Schemas['User'];
 export type ApiToken = Schemas['APIToken'];
 export type CreatedToken = Schemas['CreatedAPIToken'];

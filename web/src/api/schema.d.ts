@@ -1058,6 +1058,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit/verify-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify the caller's shop's streams, recording the run's progress
+         * @description The same walk as GET /api/v1/audit/verify, recorded: while it runs, GET /api/v1/audit/status's verify_run says how many of the shop's events it has checked of how many; the answer, and verify_run afterwards, carry the verdict. The walk goes on if the caller disconnects. One run per shop at a time: 409 while another is going.
+         */
+        post: operations["runShopVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit/status": {
         parameters: {
             query?: never;
@@ -1477,6 +1497,37 @@ export interface components {
                 signed_at: string;
                 key_id: string;
             } | null;
+            /** @description The newest verify run of the caller's shop (POST /api/v1/audit/verify-runs); null before the first. */
+            verify_run: components["schemas"]["ShopVerifyRun"] | null;
+        };
+        ShopVerifyRun: {
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description interrupted: unfinished and silent for a minute (its server stopped); another run may start.
+             * @enum {string}
+             */
+            state: "running" | "finished" | "failed" | "interrupted";
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            finished_at: string | null;
+            /**
+             * Format: int64
+             * @description Events walked so far.
+             */
+            events_checked: number;
+            /**
+             * Format: int64
+             * @description The shop's events when the run started; once finished, the events it checked.
+             */
+            events_total: number;
+            /** Format: int64 */
+            streams_total: number;
+            /** @description The verdict, once finished. */
+            result: components["schemas"]["ShopVerify"] | null;
+            /** @description Why a failed run stopped; empty otherwise. */
+            error: string;
         };
         ShopVerify: {
             shop: string;
@@ -1661,7 +1712,10 @@ export interface components {
             variant_id: string | null;
             /** @description Empty for custom lines, which are not stocked. */
             inventory_key: string;
+            /** @description The product's title. */
             title: string;
+            /** @description The variant's title ("Charcoal / L"); empty for a product without variants, a custom line, or a line recorded before variant titles were kept. */
+            variant_title: string;
             /** @description Current: after edits; 0 for a line removed. */
             quantity: number;
             /** @description As ordered. */
@@ -1738,6 +1792,8 @@ export interface components {
                 sku?: string;
                 variant_id?: string;
                 title: string;
+                /** @description The variant, when the product has several ("Charcoal / L"). */
+                variant_title?: string;
                 quantity: number;
                 /** Format: int64 */
                 unit_price: number;
@@ -1802,6 +1858,8 @@ export interface components {
         InventoryItem: components["schemas"]["InventoryFigures"] & {
             /** @description The product title of the newest order line that sold the item; empty before one. */
             title: string;
+            /** @description That line's variant title; empty for a product without variants. */
+            variant_title: string;
             /** @description That line's SKU. */
             sku: string;
             /**
@@ -4264,6 +4322,30 @@ export interface operations {
                     "application/json": {
                         last_run: components["schemas"]["AuditRun"];
                     };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    runShopVerify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The finished run with its verdict. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopVerifyRun"];
                 };
             };
             401: components["responses"]["Unauthorized"];

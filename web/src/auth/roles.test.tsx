@@ -13,7 +13,7 @@ const order: OrderDetail = {
   cancelled_at: null, tags: [], test: false, version: 1, allowed_actions: ['cancel', 'pay', 'fulfil'],
   totals: { discounts: 0, shipping: 0, tax: 0, original_subtotal: 1500, original_total: 1500, original_discounts: 0, original_shipping: 0, original_tax: 0 },
   note: '', cancel_reason: '', shipments: [], refunds: [],
-  lines: [{ id: '1', sku: 'MUG', variant_id: null, inventory_key: 'MUG', title: 'Mug', quantity: 1, original_quantity: 1, fulfilled_quantity: 0, refunded_quantity: 0, unit_price: 1500, currency_exponent: 0 }],
+  lines: [{ id: '1', sku: 'MUG', variant_id: null, inventory_key: 'MUG', title: 'Mug', variant_title: '', quantity: 1, original_quantity: 1, fulfilled_quantity: 0, refunded_quantity: 0, unit_price: 1500, currency_exponent: 0 }],
 };
 
 beforeEach(() => {

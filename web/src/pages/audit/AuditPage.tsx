@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { request } from '../../api/client';
 import { saveResponse } from '../../api/download';
-import type { AuditFinding, AuditStatus, AuditVerify } from '../../api/model';
+import type { AuditFinding, AuditStatus, AuditVerify, AuditVerifyRun } from '../../api/model';
 import { MutationError } from '../../components/ErrorNotice';
 import { PageHeader } from '../../components/PageHeader';
 import { QueryBoundary } from '../../components/QueryBoundary';
@@ -10,15 +10,19 @@ import { dayEnd, dayStart, formatPrecise } from '../../format/time';
 
 export function AuditPage() {
   const queryClient = useQueryClient();
+  // Each run walks the shop's hash chains now; nothing runs until asked.
+  // The run answers when it is done; meanwhile the status tells its progress.
+  const verify = useMutation({
+    mutationFn: () => request<AuditVerifyRun>('/api/v1/audit/verify-runs', { method: 'POST' }),
+    onSettled: () => void queryClient.invalidateQueries({ queryKey: ['audit', 'status'] }),
+  });
   const status = useQuery({
     queryKey: ['audit', 'status'],
     queryFn: ({ signal }) => request<AuditStatus>('/api/v1/audit/status', { signal }),
+    refetchInterval: (q) => (verify.isPending || q.state.data?.verify_run?.state === 'running' ? 500 : false),
   });
-  // Each call walks the shop's hash chains now; nothing runs until asked.
-  const verify = useMutation({
-    mutationFn: () => request<AuditVerify>('/api/v1/audit/verify'),
-    onSettled: () => void queryClient.invalidateQueries({ queryKey: ['audit', 'status'] }),
-  });
+  const run = status.data?.verify_run ?? null;
+  const running = verify.isPending || run?.state === 'running';
   const [since, setSince] = useState('');
   const [until, setUntil] = useState('');
   const [format, setFormat] = useState('jsonl');
@@ -46,16 +50,11 @@ export function AuditPage() {
           Verifying recomputes every hash chain of this shop's events and checks their heads against the newest signed
           checkpoint. The whole log is also verified on a schedule, which signs a new checkpoint each round.
         </p>
-        <button type="button" className="btn btn-primary" onClick={() => verify.mutate()} disabled={verify.isPending}>
-          {verify.isPending ? 'Verifying…' : verify.data ? 'Verify again' : 'Verify now'}
+        <button type="button" className="btn btn-primary" onClick={() => verify.mutate()} disabled={running}>
+          {running ? 'Verifying…' : run ? 'Verify again' : 'Verify now'}
         </button>
-        {verify.isPending && (
-          <div className="loading" role="status">
-            <progress className="progress" aria-label="Verifying the event log" /> Walking every event of this shop…
-          </div>
-        )}
         <MutationError error={verify.error} />
-        {verify.data && !verify.isPending && <Verdict v={verify.data} />}
+        <VerifyRun run={verify.isPending && run?.state !== 'running' ? null : (verify.data ?? run)} starting={verify.isPending} />
       </section>
       <section aria-labelledby="schedule-h" className="panel">
         <h2 id="schedule-h">Scheduled verification</h2>
@@ -133,6 +132,49 @@ function Schedule({ st }: { st: AuditStatus }) {
           : `#${st.checkpoint.id}, signed ${formatPrecise(st.checkpoint.signed_at)} by key ${st.checkpoint.key_id}`}
       </dd>
     </dl>
+  );
+}
+
+/** A verify run: its progress bar (full once finished), then its verdict. */
+export function VerifyRun({ run, starting }: { run: AuditVerifyRun | null; starting: boolean }) {
+  if (run === null) {
+    return starting ? (
+      <p className="muted" role="status">
+        Counting this shop's events…
+      </p>
+    ) : null;
+  }
+  const max = Math.max(run.events_total, 1);
+  const now = Math.min(run.events_checked, max);
+  const label = `${run.events_checked.toLocaleString()} of ${run.events_total.toLocaleString()} events checked, in ${run.streams_total.toLocaleString()} streams`;
+  return (
+    <div className="verify-run">
+      <div
+        className="meter"
+        role="progressbar"
+        aria-label="Events verified"
+        aria-valuemin={0}
+        aria-valuemax={max}
+        aria-valuenow={now}
+        aria-valuetext={label}
+      >
+        <div className="meter-fill" style={{ width: `${(100 * now) / max}%` }} />
+      </div>
+      <p className="muted" aria-live="polite">
+        {run.state === 'running' ? `Verifying: ${label}.` : `${label}.`}
+      </p>
+      {run.state === 'finished' && run.result && <Verdict v={run.result} />}
+      {run.state === 'failed' && (
+        <p className="notice notice-critical" role="alert">
+          {run.error || 'The run stopped before it finished.'}
+        </p>
+      )}
+      {run.state === 'interrupted' && (
+        <p className="notice notice-warning" role="status">
+          The run was interrupted before it finished (its server stopped). Verify again.
+        </p>
+      )}
+    </div>
   );
 }
 

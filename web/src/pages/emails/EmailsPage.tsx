@@ -4,10 +4,8 @@ import { Link } from 'react-router';
 import { request } from '../../api/client';
 import type { Email, Page } from '../../api/model';
 import { useCan } from '../../auth/session';
-import { CursorPager } from '../../components/CursorPager';
-import { DataTable } from '../../components/DataTable';
 import { PageHeader } from '../../components/PageHeader';
-import { QueryBoundary } from '../../components/QueryBoundary';
+import { PagedTable } from '../../components/PagedTable';
 import { StatusBadge } from '../../components/StatusBadge';
 import { useCursorPages, useListFilters } from '../../components/useCursorPages';
 import { formatPrecise } from '../../format/time';
@@ -81,19 +79,15 @@ export function EmailsPage() {
           </select>
         </div>
       </div>
-      <QueryBoundary query={emails} what="emails">
-        {(data) => (
-          <>
-            <DataTable caption="Emails sent" data={data.items} columns={columns} rowKey={(e) => e.id} empty="No emails match." />
-            <CursorPager
-              page={pages.page}
-              hasNext={Boolean(data.next_cursor)}
-              onPrevious={pages.previous}
-              onNext={() => pages.next(data.next_cursor)}
-            />
-          </>
-        )}
-      </QueryBoundary>
+      <PagedTable
+        query={emails}
+        pages={pages}
+        what="emails"
+        caption="Emails sent"
+        columns={columns}
+        rowKey={(e) => e.id}
+        empty="No emails match."
+      />
     </section>
   );
 }

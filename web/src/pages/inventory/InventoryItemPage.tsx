@@ -5,15 +5,15 @@ import { Link, useParams } from 'react-router';
 import { request } from '../../api/client';
 import type { InventoryChange, InventoryItem, Page } from '../../api/model';
 import { useCan } from '../../auth/session';
-import { CursorPager } from '../../components/CursorPager';
-import { DataTable } from '../../components/DataTable';
 import { PageHeader } from '../../components/PageHeader';
+import { PagedTable } from '../../components/PagedTable';
 import { QueryBoundary } from '../../components/QueryBoundary';
 import { useCursorPages } from '../../components/useCursorPages';
 import { formatPrecise } from '../../format/time';
 import { actorLabel } from '../order-detail/Timeline';
 import { LIVE_INTERVAL_MS } from '../orders/ordersApi';
 import { AdjustForm } from './AdjustForm';
+import { productName } from '../../format/product';
 
 const kindLabel: Record<InventoryChange['kind'], string> = {
   reserved: 'Reserved for an order',
@@ -81,7 +81,7 @@ export function InventoryItemPage() {
   });
   return (
     <section className="page">
-      <PageHeader title={item.data?.title || key} subtitle={<Link to="/inventory">All stock</Link>}>
+      <PageHeader title={(item.data && productName(item.data.title, item.data.variant_title)) || key} subtitle={<Link to="/inventory">All stock</Link>}>
         {canWrite && item.data && !adjusting && (
           <button type="button" className="btn" onClick={() => setAdjusting(true)} aria-label={`Adjust ${key}`}>
             Adjust
@@ -142,25 +142,15 @@ export function InventoryItemPage() {
         )}
       </QueryBoundary>
       <h2>History</h2>
-      <QueryBoundary query={history} what="the stock history">
-        {(data) => (
-          <>
-            <DataTable
-              caption="Stock history, newest first"
-              data={data.items}
-              columns={columns}
-              rowKey={(c) => String(c.version)}
-              empty="No changes yet."
-            />
-            <CursorPager
-              page={pages.page}
-              hasNext={Boolean(data.next_cursor)}
-              onPrevious={pages.previous}
-              onNext={() => pages.next(data.next_cursor)}
-            />
-          </>
-        )}
-      </QueryBoundary>
+      <PagedTable
+        query={history}
+        pages={pages}
+        what="the stock history"
+        caption="Stock history, newest first"
+        columns={columns}
+        rowKey={(c) => String(c.version)}
+        empty="No changes yet."
+      />
     </section>
   );
 }

@@ -5,12 +5,10 @@ import { Link } from 'react-router';
 import { request } from '../../api/client';
 import type { InventoryItem, Page } from '../../api/model';
 import { useCan } from '../../auth/session';
-import { CursorPager } from '../../components/CursorPager';
-import { DataTable } from '../../components/DataTable';
-import { ErrorNotice } from '../../components/ErrorNotice';
-import { Loading } from '../../components/Loading';
 import { PageHeader } from '../../components/PageHeader';
+import { PagedTable } from '../../components/PagedTable';
 import { useCursorPages, useListFilters } from '../../components/useCursorPages';
+import { productName } from '../../format/product';
 import { LIVE_INTERVAL_MS } from '../orders/ordersApi';
 import { AdjustForm } from './AdjustForm';
 
@@ -35,13 +33,14 @@ export function InventoryPage() {
 
   const columns = useMemo(
     () => [
-      col.accessor('title', {
+      col.accessor((i) => productName(i.title, i.variant_title), {
+        id: 'title',
         header: 'Product',
         cell: (c) => (
           <Link to={`/inventory/${encodeURIComponent(c.row.original.key)}`}>{c.getValue() || 'Not sold yet'}</Link>
         ),
       }),
-      col.accessor('key', { header: 'SKU / key', cell: (c) => <code>{c.getValue()}</code> }),
+      col.accessor((i) => i.sku || i.key, { id: 'sku', header: 'SKU', cell: (c) => <code>{c.getValue()}</code> }),
       col.accessor('available', { header: 'Available' }),
       col.accessor('reserved', { header: 'Reserved' }),
       col.accessor('on_hand', { header: 'On hand' }),
@@ -90,28 +89,16 @@ export function InventoryPage() {
         </label>
       </div>
       {item && canWrite && <AdjustForm item={item} onDone={() => setEditing(null)} />}
-      {inventory.isPending ? (
-        <Loading label="Loading inventory…" />
-      ) : inventory.isError && !inventory.data ? (
-        <ErrorNotice error={inventory.error} what="inventory" onRetry={() => void inventory.refetch()} />
-      ) : (
-        <>
-          <DataTable
-            caption="Stock by SKU"
-            data={inventory.data?.items ?? []}
-            columns={columns}
-            rowKey={(i) => i.key}
-            numeric={['available', 'reserved', 'on_hand', 'backordered', 'locations']}
-            empty="No stock yet. Items appear when orders or counts mention them."
-          />
-          <CursorPager
-            page={pages.page}
-            hasNext={Boolean(inventory.data?.next_cursor)}
-            onPrevious={pages.previous}
-            onNext={() => pages.next(inventory.data?.next_cursor)}
-          />
-        </>
-      )}
+      <PagedTable
+        query={inventory}
+        pages={pages}
+        what="inventory"
+        caption="Stock by SKU"
+        columns={columns}
+        rowKey={(i) => i.key}
+        numeric={['available', 'reserved', 'on_hand', 'backordered', 'locations']}
+        empty="No stock yet. Items appear when orders or counts mention them."
+      />
     </section>
   );
 }

@@ -1,5 +1,6 @@
 import type { OrderLine } from '../../api/model';
 import type { LineQuantity } from './orderApi';
+import { productName } from '../../format/product';
 
 /** How many units of each line an action may cover: those not yet shipped, or not yet refunded. */
 export function remaining(line: OrderLine, of: 'fulfil' | 'refund'): number {
@@ -49,7 +50,7 @@ export function LineQuantities({
             return (
               <tr key={l.id}>
                 <td>
-                  <label htmlFor={id}>{l.title}</label>
+                  <label htmlFor={id}>{productName(l.title, l.variant_title)}</label>
                   {l.sku && <div className="muted">{l.sku}</div>}
                 </td>
                 <td className="num">{max}</td>

@@ -16,8 +16,8 @@ const base: OrderDetail = {
   totals: { discounts: 0, shipping: 0, tax: 0, original_subtotal: 12500, original_total: 12500, original_discounts: 0, original_shipping: 0, original_tax: 0 },
   note: 'Leave at the door', cancel_reason: '', shipments: [], refunds: [], allowed_actions: [],
   lines: [
-    { id: '11', sku: 'MUG', variant_id: '5', inventory_key: 'MUG', title: 'Mug', quantity: 2, original_quantity: 2, fulfilled_quantity: 0, refunded_quantity: 0, unit_price: 5000, currency_exponent: 3 },
-    { id: '12', sku: 'TEE', variant_id: '6', inventory_key: 'TEE', title: 'Tee', quantity: 1, original_quantity: 1, fulfilled_quantity: 0, refunded_quantity: 0, unit_price: 2500, currency_exponent: 3 },
+    { id: '11', sku: 'MUG', variant_id: '5', inventory_key: 'MUG', title: 'Mug', variant_title: 'Blue', quantity: 2, original_quantity: 2, fulfilled_quantity: 0, refunded_quantity: 0, unit_price: 5000, currency_exponent: 3 },
+    { id: '12', sku: 'TEE', variant_id: '6', inventory_key: 'TEE', title: 'Tee', variant_title: '', quantity: 1, original_quantity: 1, fulfilled_quantity: 0, refunded_quantity: 0, unit_price: 2500, currency_exponent: 3 },
   ],
 };
 
@@ -91,8 +91,8 @@ describe('order actions', () => {
     renderAs('owner', <OrderActions order={orderWith(['refund'])} />);
     await user.click(screen.getByRole('button', { name: 'Refund…' }));
     const form = screen.getByRole('form', { name: 'Refund' });
-    await user.clear(within(form).getByLabelText('Mug'));
-    await user.type(within(form).getByLabelText('Mug'), '1');
+    await user.clear(within(form).getByLabelText('Mug — Blue'));
+    await user.type(within(form).getByLabelText('Mug — Blue'), '1');
     expect(within(form).getByLabelText('Amount to refund (KWD)')).toHaveValue('5.000'); // one mug, in the dinar's three digits
     await user.type(within(form).getByLabelText('Reason'), 'Arrived damaged');
     expect(within(form).getByLabelText('Put the returned items back in stock')).toBeChecked();

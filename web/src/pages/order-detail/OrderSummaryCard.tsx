@@ -2,6 +2,7 @@ import type { OrderDetail } from '../../api/model';
 import { Money } from '../../components/Money';
 import { StatusBadge } from '../../components/StatusBadge';
 import { formatDateTime } from '../../format/time';
+import { productName } from '../../format/product';
 
 /** OrderSummaryCard shows an order's state: statuses, customer, lines and totals. */
 export function OrderSummaryCard({ order }: { order: OrderDetail }) {
@@ -80,7 +81,7 @@ export function OrderSummaryCard({ order }: { order: OrderDetail }) {
           <tbody>
             {(order.lines ?? []).map((l) => (
               <tr key={l.id}>
-                <td>{l.title}</td>
+                <td>{productName(l.title, l.variant_title)}</td>
                 <td>{l.sku || (l.variant_id ? `variant ${l.variant_id}` : '—')}</td>
                 <td className="num">{l.quantity}</td>
                 <td className="num">{l.fulfilled_quantity}</td>

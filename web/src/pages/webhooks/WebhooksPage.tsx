@@ -5,11 +5,9 @@ import { Link } from 'react-router';
 import { request } from '../../api/client';
 import type { Page, Webhook } from '../../api/model';
 import { useCan } from '../../auth/session';
-import { CursorPager } from '../../components/CursorPager';
-import { DataTable } from '../../components/DataTable';
-import { ErrorNotice, MutationError } from '../../components/ErrorNotice';
-import { Loading } from '../../components/Loading';
+import { MutationError } from '../../components/ErrorNotice';
 import { PageHeader } from '../../components/PageHeader';
+import { PagedTable } from '../../components/PagedTable';
 import { StatusBadge } from '../../components/StatusBadge';
 import { useCursorPages, useListFilters } from '../../components/useCursorPages';
 import { formatPrecise } from '../../format/time';
@@ -112,27 +110,15 @@ export function WebhooksPage() {
           Redelivery queued.
         </p>
       )}
-      {webhooks.isPending ? (
-        <Loading label="Loading webhooks…" />
-      ) : webhooks.isError && !webhooks.data ? (
-        <ErrorNotice error={webhooks.error} what="webhooks" onRetry={() => void webhooks.refetch()} />
-      ) : (
-        <>
-          <DataTable
-            caption="Webhook deliveries, newest first"
-            data={webhooks.data?.items ?? []}
-            columns={columns}
-            rowKey={(w) => w.id}
-                        empty="No webhooks received yet."
-          />
-          <CursorPager
-            page={pages.page}
-            hasNext={Boolean(webhooks.data?.next_cursor)}
-            onPrevious={pages.previous}
-            onNext={() => pages.next(webhooks.data?.next_cursor)}
-          />
-        </>
-      )}
+      <PagedTable
+        query={webhooks}
+        pages={pages}
+        what="webhooks"
+        caption="Webhook deliveries, newest first"
+        columns={columns}
+        rowKey={(w) => w.id}
+        empty="No webhooks received yet."
+      />
     </section>
   );
 }

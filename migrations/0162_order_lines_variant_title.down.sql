@@ -1,0 +1,1 @@
+ALTER TABLE order_lines_view DROP COLUMN variant_title;
