@@ -21,6 +21,7 @@ import (
 	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/database"
 )
 
 // Projector owns one read model.
@@ -293,7 +294,7 @@ type Runner struct {
 	pool       *pgxpool.Pool
 	cfg        RunnerConfig
 	projectors []Projector
-	progress   *eventstore.Notifier
+	progress   *database.Notifier
 }
 
 // NewRunner returns a runner for projectors.
@@ -304,7 +305,7 @@ func NewRunner(pool *pgxpool.Pool, cfg RunnerConfig, projectors ...Projector) *R
 	if cfg.ClaimIdle <= 0 {
 		cfg.ClaimIdle = 30 * time.Second
 	}
-	return &Runner{pool: pool, cfg: cfg, projectors: projectors, progress: eventstore.NewNotifier(pool, ProgressChannel, progressEvery)}
+	return &Runner{pool: pool, cfg: cfg, projectors: projectors, progress: database.NewNotifier(pool, ProgressChannel, progressEvery)}
 }
 
 // Run consumes until ctx ends, each projector on its own consumer.

@@ -62,7 +62,7 @@ type Relay struct {
 	pipe       *PipelinePublisher // publisher, when it is one: the relay then encodes for it
 	prefix     string
 	checkpoint string
-	follow     eventstore.FollowOptions
+	follow     FollowOptions
 	retryEvery time.Duration
 	leader     atomic.Bool
 	published  atomic.Int64
@@ -77,7 +77,7 @@ type RelayConfig struct {
 	TopicPrefix string
 	// Checkpoint names the row in checkpoints (default "relay").
 	Checkpoint string
-	Follow     eventstore.FollowOptions
+	Follow     FollowOptions
 	// StandbyRetry is how often a standby tries to become the leader.
 	StandbyRetry time.Duration
 	Logger       *slog.Logger
@@ -164,7 +164,7 @@ func (r *Relay) runOnce(ctx context.Context) error {
 		go r.guard(ctx, cancel)
 	}
 
-	from, err := r.store.LoadCheckpoint(ctx, r.checkpoint)
+	from, err := LoadCheckpoint(ctx, r.store.Pool(), r.checkpoint)
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func (r *Relay) relay(ctx context.Context, from eventstore.Position) error {
 	var wg sync.WaitGroup
 	for _, stage := range []func() error{
 		func() error {
-			return r.store.Follow(ctx, from, r.follow, func(ctx context.Context, events []eventstore.Event) error {
+			return Follow(ctx, r.store, from, r.follow, func(ctx context.Context, events []eventstore.Event) error {
 				return send(ctx, read, events)
 			})
 		},
@@ -400,7 +400,7 @@ func (r *Relay) saveCheckpoints(ctx context.Context, published <-chan eventstore
 			break
 		}
 		wait.Stop()
-		if err := r.store.SaveCheckpoint(ctx, r.checkpoint, p); err != nil {
+		if err := SaveCheckpoint(ctx, r.store.Pool(), r.checkpoint, p); err != nil {
 			return err
 		}
 		next = time.Now().Add(checkpointSpacing)

@@ -265,7 +265,7 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 
 		// app/uninstalled names the shop that signs it, here Shopify's sample shop.
 		const sampleShop, sampleSecret = "jsmith.myshopify.com", "jsmith-secret"
-		if _, err := p.Shops.Add(ctx, shops.Registration{Domain: sampleShop, Name: "John Smith Test Store", Currency: "USD", ShopifyID: 548380009,
+		if _, err := p.App().RegisterShop(ctx, shops.Registration{Domain: sampleShop, Name: "John Smith Test Store", Currency: "USD", ShopifyID: 548380009,
 			WebhookSecrets: []string{sampleSecret}, AccessToken: "shpat_jsmith"}, eventstore.Metadata{Actor: "test"}); err != nil {
 			t.Fatal(err)
 		}
@@ -274,7 +274,7 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 
 		// The privacy topics, for the shop the template's payloads name.
 		const privacyShop, privacySecret = "privacy-sample.myshopify.com", "privacy-secret"
-		if _, err := p.Shops.Add(ctx, shops.Registration{Domain: privacyShop, Name: "Privacy", Currency: "USD", ShopifyID: 954889,
+		if _, err := p.App().RegisterShop(ctx, shops.Registration{Domain: privacyShop, Name: "Privacy", Currency: "USD", ShopifyID: 954889,
 			WebhookSecrets: []string{privacySecret}, AccessToken: "shpat_privacy"}, eventstore.Metadata{Actor: "test"}); err != nil {
 			t.Fatal(err)
 		}

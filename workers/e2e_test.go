@@ -56,7 +56,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	// messages and never acknowledges them, so a live worker must claim them
 	// once they have idled.
 	stream := relay.Topic(prefix, "webhook")
-	group := prefix + "worker." + workers.WebhooksHandler
+	group := prefix + "worker." + app.WebhooksHandler
 	if err := relay.CreateGroup(ctx, p.Redis, stream, group); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		wcfg := p.WorkersConfig()
 		wcfg.ConsumerName = name
 		done := make(chan error, 1)
-		go func() { done <- workers.NewRouter(wcfg, p.WebhookProcessor().Handler()).Run(wctx) }()
+		go func() { done <- workers.NewRouter(wcfg, workers.Webhooks(p.WebhookProcessor())).Run(wctx) }()
 		return stop, done
 	}
 	stopA, doneA := startWorker("worker-a")
@@ -228,7 +228,7 @@ func openWithShop(ctx context.Context, t *testing.T, cfg config.Config, shop, se
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Close)
-	if _, err := p.Shops.Add(ctx, shops.Registration{Domain: shop, Name: shop, Currency: "USD", WebhookSecrets: []string{secret},
+	if _, err := p.App().RegisterShop(ctx, shops.Registration{Domain: shop, Name: shop, Currency: "USD", WebhookSecrets: []string{secret},
 		AccessToken: "shpat_" + strings.TrimSuffix(shop, ".myshopify.com")}, eventstore.Metadata{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/ordermill/ordermill/api"
 	"github.com/ordermill/ordermill/audit"
-	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/migrations"
 	"github.com/ordermill/ordermill/projections"
@@ -225,7 +224,7 @@ func (p *Platform) RunRelay(ctx context.Context) error {
 	groups := append(projections.ConsumerGroups(prefix, projections.All(p.Redis, prefix)...),
 		workers.ConsumerGroups(prefix, p.WorkerHandlers()...)...)
 	return relay.NewRelay(p.Store, pub, relay.RelayConfig{TopicPrefix: prefix, Logger: p.Log,
-		Follow:   eventstore.FollowOptions{Linger: p.Config.PipelineLinger},
+		Follow:   relay.FollowOptions{Linger: p.Config.PipelineLinger},
 		Recovery: &relay.RedisRecovery{Redis: p.Redis, Groups: groups}}).Run(ctx)
 }
 

@@ -94,7 +94,7 @@ func runChild(what string) error {
 		roles.Go(func() { _ = p.Run(ctx, []string{"relay", "projectors"}) })
 		// Of the workers only the webhook processor: the Shopify and SES
 		// workers would call out to the real services for every order.
-		roles.Go(func() { _ = workers.NewRouter(p.WorkersConfig(), p.WebhookProcessor().Handler()).Run(ctx) })
+		roles.Go(func() { _ = workers.NewRouter(p.WorkersConfig(), workers.Webhooks(p.WebhookProcessor())).Run(ctx) })
 	} else if what != childCapture {
 		return errors.New(childEnv + ": unknown " + what)
 	}

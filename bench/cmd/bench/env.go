@@ -71,7 +71,7 @@ func newEnv(ctx context.Context, base config.Config) (*env, error) {
 		e.close()
 		return nil, err
 	}
-	_, err = e.p.Shops.Add(ctx, shops.Registration{Domain: benchShop, Name: "Bench", Currency: "USD",
+	_, err = e.p.App().RegisterShop(ctx, shops.Registration{Domain: benchShop, Name: "Bench", Currency: "USD",
 		WebhookSecrets: []string{benchSecret}, AccessToken: "shpat_bench"}, eventstore.Metadata{Actor: "bench"})
 	if err != nil {
 		e.close()

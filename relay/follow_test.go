@@ -1,4 +1,4 @@
-package eventstore_test
+package relay_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/relay"
 )
 
 // After a read that found less than a full batch, a follower with a linger
@@ -29,7 +30,7 @@ func TestFollowLingersAfterAShortRead(t *testing.T) {
 	batches := make(chan int, 10)
 	followed := make(chan error, 1)
 	go func() {
-		followed <- store.Follow(ctx, eventstore.Start, eventstore.FollowOptions{Linger: 500 * time.Millisecond},
+		followed <- relay.Follow(ctx, store, eventstore.Start, relay.FollowOptions{Linger: 500 * time.Millisecond},
 			func(_ context.Context, events []eventstore.Event) error {
 				n := 0
 				for _, e := range events {

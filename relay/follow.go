@@ -1,8 +1,11 @@
-package eventstore
+package relay
 
 import (
 	"context"
 	"time"
+
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/database"
 )
 
 // FollowBatch is how many events Follow reads per query by default. Only a
@@ -39,16 +42,16 @@ func (o *FollowOptions) defaults() {
 	}
 }
 
-// Follow reads "all" in commit order after from, handing each batch to handle,
-// until ctx ends or handle fails. It wakes on LISTEN/NOTIFY and polls as a
+// Follow reads store's "all" in commit order after from, handing each batch
+// to handle, until ctx ends or handle fails. It wakes on LISTEN/NOTIFY and polls as a
 // fallback, so losing the listener only costs latency. Events are handed over
 // as stored, sealed: the relay publishes them so, and consumers open them.
-func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, handle func(context.Context, []Event) error) error {
+func Follow(ctx context.Context, store *eventstore.Store, from eventstore.Position, opts FollowOptions, handle func(context.Context, []eventstore.Event) error) error {
 	opts.defaults()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wake := make(chan struct{}, 1)
-	go Listen(ctx, s.pool, notifyChannel, wake)
+	go database.Listen(ctx, store.Pool(), eventstore.AppendedChannel, wake)
 
 	poll := opts.PollInterval
 	timer := time.NewTimer(poll)
@@ -60,7 +63,7 @@ func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, h
 	expect := 0
 	for {
 		readAt := time.Now()
-		events, err := readAll(ctx, s.pool, pos, opts.BatchSize, expect)
+		events, err := store.ReadAllStored(ctx, pos, opts.BatchSize, expect)
 		if err != nil {
 			return err
 		}
