@@ -271,8 +271,17 @@ func appliedOrUnchanged(n int, orderID, detail string) domain.WebhookProcessed {
 func (w *Webhooks) orderSnapshot(ctx context.Context, p *Batch, src eventstore.Event, shop string, snap domain.ShopifyOrder) (domain.WebhookProcessed, []domain.Event, error) {
 	id := domain.ShopifyOrderID(shop, snap.ID)
 	var overrides []domain.Override
+	// Read with the order's stream (a prefetch collects both before it stops).
+	deletedAt, deleted, err := heldDeletion(ctx, p, id)
+	if err != nil && !errors.Is(err, errMissing) {
+		return domain.WebhookProcessed{}, nil, err
+	}
 	res, err := planUpdate(ctx, p, src, shop, domain.OrderStream(id), OrderOrNew, func(order *domain.Order) ([]domain.Event, error) {
-		return order.ApplyShopifySnapshot(snap, shop)
+		events, err := order.ApplyShopifySnapshot(snap, shop)
+		if err != nil || order.Version() != 0 || !deleted || len(events) == 0 {
+			return events, err
+		}
+		return domain.PlaceDeleted(events, deletedAt)
 	})
 	for _, e := range res.Events {
 		if a, ok := e.(domain.OrderSnapshotApplied); ok {
@@ -336,9 +345,48 @@ func (w *Webhooks) deleteOrder(ctx context.Context, p *Batch, src eventstore.Eve
 	if t, err := time.Parse(time.RFC3339Nano, wh.TriggeredAt); err == nil && t.UTC().Year() >= 1970 && t.UTC().Year() <= 9999 {
 		at = t
 	}
-	return w.orderNews(ctx, p, src, wh.Shop, id, "deletion", func(o *domain.Order) ([]domain.Event, error) {
+	known := false // orderNews calls its command only for an order it has
+	outcome, events, err := w.orderNews(ctx, p, src, wh.Shop, id, "deletion", func(o *domain.Order) ([]domain.Event, error) {
+		known = true
 		return o.DeleteInShopify(at)
 	})
+	if err != nil || known {
+		return outcome, events, err
+	}
+	// Its snapshot will not carry the deletion: it waits for the order.
+	res, err := planUpdate(ctx, p, src, wh.Shop, domain.OrderDeletionStream(id),
+		func(history []domain.Event) (*domain.HeldDeletion, error) {
+			h := &domain.HeldDeletion{}
+			for _, e := range history {
+				h.Apply(e)
+			}
+			return h, nil
+		},
+		func(h *domain.HeldDeletion) ([]domain.Event, error) { return h.Hold(at) })
+	if err != nil {
+		return domain.WebhookProcessed{}, nil, err
+	}
+	return domain.WebhookProcessed{Result: "deferred", OrderID: id.String(), Events: len(res.Events),
+		Detail: "deletion of an order not received yet: the order is placed deleted when it arrives"}, nil, nil
+}
+
+// heldDeletion is when order id was deleted, if its deletion arrived
+// before the order.
+func heldDeletion(ctx context.Context, p *Batch, id uuid.UUID) (time.Time, bool, error) {
+	stored, err := p.history(ctx, domain.OrderDeletionStream(id))
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	history, err := eventstore.Decode(stored)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	var h domain.HeldDeletion
+	for _, e := range history {
+		h.Apply(e)
+	}
+	at, ok := h.DeletedAt()
+	return at, ok, nil
 }
 
 // orderNews applies news about an existing order. News of an order not

@@ -255,6 +255,13 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 		// A deleted order is hidden, its history kept.
 		send(shop, secret, shopify.TopicOrdersDelete, sampleBody(t, "orders_delete.json"))
 		holds("order 1073459974 deleted", `SELECT deleted FROM orders_view WHERE shop = $1 AND shopify_id = 1073459974`, shop)
+		// A deletion that overtakes its order waits for it: the order arrives deleted.
+		early := func(name string) []byte {
+			return []byte(strings.ReplaceAll(string(sampleBody(t, name)), "1073459974", "1073459975"))
+		}
+		processed(shop, send(shop, secret, shopify.TopicOrdersDelete, early("orders_delete.json")), "processed/deferred")
+		processed(shop, send(shop, secret, shopify.TopicOrdersCreate, early("orders_create.json")), "processed/applied")
+		holds("order 1073459975 placed deleted", `SELECT deleted FROM orders_view WHERE shop = $1 AND shopify_id = 1073459975`, shop)
 
 		// Products map inventory items to stock keys, where levels then land.
 		send(shop, secret, shopify.TopicProductsCreate, sampleBody(t, "products_create.json"))
