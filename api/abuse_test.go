@@ -217,7 +217,7 @@ func expectThrottled(t *testing.T, resp *http.Response) {
 func TestRejectedWebhooksAreThrottledPerIP(t *testing.T) {
 	e := apitest.New(t, failureLimits)
 	const shop = "throttle.myshopify.com"
-	if _, err := e.Platform.Shops.Add(context.Background(), shops.Registration{Domain: shop, Name: "Throttle",
+	if _, err := e.Platform.App().RegisterShop(context.Background(), shops.Registration{Domain: shop, Name: "Throttle",
 		Currency: "USD", WebhookSecrets: []string{"s1"}, AccessToken: "shpat_x"}, eventstore.Metadata{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func TestFailureLimitsWithoutRedis(t *testing.T) {
 	rs := testenv.StartRedis(t)
 	e := apitest.New(t, failureLimits, func(c *config.Config) { c.RedisURL = rs.URL() })
 	const shop = "redisdown.myshopify.com"
-	if _, err := e.Platform.Shops.Add(context.Background(), shops.Registration{Domain: shop, Name: "Down",
+	if _, err := e.Platform.App().RegisterShop(context.Background(), shops.Registration{Domain: shop, Name: "Down",
 		Currency: "USD", WebhookSecrets: []string{"s1"}, AccessToken: "shpat_x"}, eventstore.Metadata{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}

@@ -165,7 +165,7 @@ func (s *server) completeInstall(c *gin.Context, shop, grant string, token shopi
 		return userRow{}, errors.New("Shopify named another shop than the one installing")
 	}
 	meta := eventMetaFor(c, "shopify:"+shop, "install")
-	created, err := s.Shops.Install(ctx, s.Store, shops.Installation{Shop: shop, Name: info.Name, Currency: info.Currency,
+	created, err := s.app.InstallShop(ctx, shops.Installation{Shop: shop, Name: info.Name, Currency: info.Currency,
 		ShopifyID: info.ID, Grant: grant, Token: token, WebhookSecret: s.Shopify.App.ClientSecret}, meta)
 	if err != nil {
 		return userRow{}, err

@@ -560,7 +560,7 @@ func TestShopifyTokenExchangeAndClientCredentials(t *testing.T) {
 	// A merchant's own Dev Dashboard app, registered from the CLI's path.
 	const own = "own-app.myshopify.com"
 	e.sim.Do(t, http.MethodPost, "/_sim/apps", map[string]string{"shop": own, "client_id": "own-id", "client_secret": "own-secret"}, nil)
-	if _, err := e.p.Shops.Add(ctx, shops.Registration{Domain: own, Name: "Own", Currency: "EUR", WebhookSecrets: []string{"own-secret"},
+	if _, err := e.p.App().RegisterShop(ctx, shops.Registration{Domain: own, Name: "Own", Currency: "EUR", WebhookSecrets: []string{"own-secret"},
 		ClientID: "own-id", ClientSecret: "own-secret"}, eventstore.Metadata{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}

@@ -28,10 +28,10 @@ func TestJSONNotStoredAsSentIsRefused(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	workersDone := make(chan error, 1)
 	go func() {
-		workersDone <- workers.NewRouter(env.Platform.WorkersConfig(), env.Platform.WebhookProcessor().Handler()).Run(ctx)
+		workersDone <- workers.NewRouter(env.Platform.WorkersConfig(), workers.Webhooks(env.Platform.WebhookProcessor())).Run(ctx)
 	}()
 	t.Cleanup(func() { cancel(); <-workersDone })
-	if _, err := env.Platform.Shops.Add(context.Background(), shops.Registration{Domain: shop, Name: "Strict", Currency: "JPY",
+	if _, err := env.Platform.App().RegisterShop(context.Background(), shops.Registration{Domain: shop, Name: "Strict", Currency: "JPY",
 		WebhookSecrets: []string{"s1"}, AccessToken: "shpat_strict"}, eventstore.Metadata{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/database"
 	"github.com/ordermill/ordermill/projections"
 )
 
@@ -108,7 +109,7 @@ func (w *positionWatcher) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	notified := make(chan struct{}, 1)
-	go eventstore.Listen(ctx, w.listen, projections.ProgressChannel, notified)
+	go database.Listen(ctx, w.listen, projections.ProgressChannel, notified)
 	poll := time.NewTicker(w.poll)
 	defer poll.Stop()
 	lastWaiter, lastRefresh := time.Now(), time.Time{}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/database"
 	"github.com/ordermill/ordermill/internal/testenv"
 	"github.com/ordermill/ordermill/projections"
 )
@@ -73,7 +74,7 @@ func TestPositionWatcherWakesOnProgressNotification(t *testing.T) {
 	}
 
 	setProgress(t, pool, "orders", eventstore.Position{TransactionID: 100, GlobalPos: 9})
-	eventstore.NewNotifier(pool, projections.ProgressChannel, 0).Signal()
+	database.NewNotifier(pool, projections.ProgressChannel, 0).Signal()
 	for range waiters {
 		if !<-reached {
 			t.Fatal("a waiter gave up although its position was reached")

@@ -81,7 +81,7 @@ type server struct {
 }
 
 func newServer(d Deps) *server {
-	uses := app.New(d.Store)
+	uses := app.New(d.Store).WithShops(d.Shops)
 	if d.Shopify != nil && d.Shopify.Admin != nil && d.Shops != nil {
 		uses.WithShopify(shopifyAccess(d.Shopify.Admin, d.Shops))
 	}

@@ -63,7 +63,7 @@ func (s *server) addShop(c *gin.Context) {
 		abortProblem(c, http.StatusUnprocessableEntity, "the request has invalid fields", FieldError{Field: "access_token", Message: "is required"})
 		return
 	}
-	shop, err := s.Shops.Add(c.Request.Context(), shops.Registration{
+	shop, err := s.app.RegisterShop(c.Request.Context(), shops.Registration{
 		Domain: req.Domain, Name: req.Name, Currency: req.Currency, ShopifyID: req.ShopifyID,
 		WebhookSecrets: req.WebhookSecrets, AccessToken: req.AccessToken,
 	}, eventMeta(c))

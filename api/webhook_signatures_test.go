@@ -27,7 +27,7 @@ func runWebhookWorkers(t *testing.T, env *apitest.Env, more ...workers.Handler) 
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	handlers := append([]workers.Handler{env.Platform.WebhookProcessor().Handler()}, more...)
+	handlers := append([]workers.Handler{workers.Webhooks(env.Platform.WebhookProcessor())}, more...)
 	go func() { done <- workers.NewRouter(env.Platform.WorkersConfig(), handlers...).Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
@@ -47,7 +47,7 @@ func TestStoredSignaturesAreNeverServed(t *testing.T) {
 	env := apitest.New(t)
 	runWebhookWorkers(t, env)
 	ctx := context.Background()
-	if _, err := env.Platform.Shops.Add(ctx, shops.Registration{Domain: shop, Name: "Signatures", Currency: "JPY",
+	if _, err := env.Platform.App().RegisterShop(ctx, shops.Registration{Domain: shop, Name: "Signatures", Currency: "JPY",
 		WebhookSecrets: []string{secret}, AccessToken: "shpat_sig"}, eventstore.Metadata{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}

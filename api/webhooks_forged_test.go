@@ -98,7 +98,7 @@ func TestForgedTopicsChangeNothing(t *testing.T) {
 		domain string
 		id     int64
 	}{{forgedShop, forgedShopID}, {neighbour, neighbourID}} {
-		if _, err := p.Shops.Add(ctx, shops.Registration{Domain: s.domain, Name: "Shop", Currency: "USD", ShopifyID: s.id,
+		if _, err := p.App().RegisterShop(ctx, shops.Registration{Domain: s.domain, Name: "Shop", Currency: "USD", ShopifyID: s.id,
 			WebhookSecrets: []string{appSecret}, AccessToken: "shpat_" + s.domain}, eventstore.Metadata{Actor: "test"}); err != nil {
 			t.Fatal(err)
 		}

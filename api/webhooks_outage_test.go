@@ -33,7 +33,7 @@ func TestWebhookCaptureAnswers503WhilePostgresIsDown(t *testing.T) {
 		}
 		c.DatabaseURL, c.DatabaseReadURL = url, url
 	})
-	if _, err := env.Platform.Shops.Add(ctx, shops.Registration{Domain: shop, Name: "Outage", Currency: "USD",
+	if _, err := env.Platform.App().RegisterShop(ctx, shops.Registration{Domain: shop, Name: "Outage", Currency: "USD",
 		WebhookSecrets: []string{"s1"}, AccessToken: "shpat_x"}, eventstore.Metadata{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}

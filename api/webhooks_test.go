@@ -52,7 +52,7 @@ func TestWebhookCaptureAndShops(t *testing.T) {
 	// Only the webhook processor: the email worker has no SES here and would
 	// dead-letter the welcome emails this test's users cause.
 	go func() {
-		workersDone <- workers.NewRouter(env.Platform.WorkersConfig(), env.Platform.WebhookProcessor().Handler()).Run(ctx)
+		workersDone <- workers.NewRouter(env.Platform.WorkersConfig(), workers.Webhooks(env.Platform.WebhookProcessor())).Run(ctx)
 	}()
 	defer func() { cancel(); <-workersDone }()
 

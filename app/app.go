@@ -5,6 +5,7 @@ import (
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/shops"
 )
 
 // App runs the use cases on one event store. Its methods are split by use
@@ -12,7 +13,8 @@ import (
 type App struct {
 	store   *eventstore.Store
 	now     func() time.Time
-	shopify ShopifyAccess // nil: Shopify orders' actions are refused
+	shopify ShopifyAccess   // nil: Shopify orders' actions are refused
+	shops   *shops.Registry // nil: shops cannot be registered or installed
 }
 
 // New returns the use cases over store.

@@ -16,15 +16,20 @@ import (
 // LoadInventory rebuilds the stock item (shop, key) from its history; an
 // item with none is empty, and its first command creates it.
 func LoadInventory(shop, key string) func([]domain.Event) (*domain.Inventory, error) {
-	return func(history []domain.Event) (*domain.Inventory, error) {
-		inv, err := domain.NewInventory(shop, key)
+	return replay(func() (*domain.Inventory, error) { return domain.NewInventory(shop, key) })
+}
+
+// replay rebuilds the aggregate fresh makes by applying its history.
+func replay[A Aggregate](fresh func() (A, error)) func([]domain.Event) (A, error) {
+	return func(history []domain.Event) (A, error) {
+		agg, err := fresh()
 		if err != nil {
-			return nil, err
+			return agg, err
 		}
 		for _, e := range history {
-			inv.Apply(e)
+			agg.Apply(e)
 		}
-		return inv, nil
+		return agg, nil
 	}
 }
 

@@ -59,46 +59,81 @@ func (e ExportedEvent) CanonicalBytes() []byte {
 
 const exportBatch = 5000
 
-// Export streams the selected events in commit order to fn, in batches, up to
-// the newest position readers could see when it started (so a long export of
-// a busy store ends).
-func (s *Log) Export(ctx context.Context, f ExportFilter, fn func(ExportedEvent) error) error {
+// exportRange is an ExportFilter resolved against the store's head.
+type exportRange struct {
+	after, last  eventstore.Position
+	since, until *time.Time
+	shop         string
+}
+
+// exportRange bounds f by the newest position readers can see now, so that
+// a long export of a busy store ends.
+func (s *Log) exportRange(ctx context.Context, f ExportFilter) (exportRange, error) {
 	head, _, err := s.store.Head(ctx)
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return exportRange{}, fmt.Errorf("export: %w", err)
 	}
-	after, last := eventstore.Start, head
-	var since, until *time.Time
+	r := exportRange{after: eventstore.Start, last: head, shop: f.Shop}
 	if f.Since != nil {
 		if f.Since.ByPosition {
-			after = f.Since.Position
+			r.after = f.Since.Position
 		} else {
-			since = &f.Since.Time
+			r.since = &f.Since.Time
 		}
 	}
 	if f.Until != nil {
 		if f.Until.ByPosition {
 			if head.After(f.Until.Position) {
-				last = f.Until.Position
+				r.last = f.Until.Position
 			}
 		} else {
-			until = &f.Until.Time
+			r.until = &f.Until.Time
 		}
 	}
+	return r, nil
+}
+
+// where is the range in SQL over events, with its arguments ($1 to $7).
+func (r exportRange) where() (string, []any) {
+	return `(transaction_id, global_position) > ($1::text::xid8, $2)
+			  AND (transaction_id, global_position) <= ($3::text::xid8, $4)
+			  AND ($5::timestamptz IS NULL OR recorded_at >= $5)
+			  AND ($6::timestamptz IS NULL OR recorded_at < $6)
+			  AND ($7 = '' OR tenant_id = $7)`,
+		[]any{strconv.FormatUint(r.after.TransactionID, 10), r.after.GlobalPos,
+			strconv.FormatUint(r.last.TransactionID, 10), r.last.GlobalPos, r.since, r.until, r.shop}
+}
+
+// CountExport counts the events Export of f would go through now (more
+// may be written meanwhile), for a progress report.
+func (s *Log) CountExport(ctx context.Context, f ExportFilter) (int64, error) {
+	r, err := s.exportRange(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	where, args := r.where()
+	var n int64
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE `+where, args...).Scan(&n)
+	return n, err
+}
+
+// Export streams the selected events in commit order to fn, in batches, up to
+// the newest position readers could see when it started (so a long export of
+// a busy store ends).
+func (s *Log) Export(ctx context.Context, f ExportFilter, fn func(ExportedEvent) error) error {
+	r, err := s.exportRange(ctx, f)
+	if err != nil {
+		return err
+	}
 	for {
+		where, args := r.where()
 		rows, err := s.pool.Query(ctx, `SELECT global_position, transaction_id::text::bigint, event_id, stream_id,
 			stream_version, event_type, schema_version, tenant_id, recorded_at, (`+eventstore.ReadableData+`)::text, metadata::text,
 			prev_hash, hash, coalesce(`+eventstore.WithheldNames+`, '')
 			FROM events
-			WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
-			  AND (transaction_id, global_position) <= ($3::text::xid8, $4)
-			  AND ($5::timestamptz IS NULL OR recorded_at >= $5)
-			  AND ($6::timestamptz IS NULL OR recorded_at < $6)
-			  AND ($7 = '' OR tenant_id = $7)
+			WHERE `+where+`
 			ORDER BY events.transaction_id, events.global_position
-			LIMIT $8`,
-			strconv.FormatUint(after.TransactionID, 10), after.GlobalPos,
-			strconv.FormatUint(last.TransactionID, 10), last.GlobalPos, since, until, f.Shop, exportBatch)
+			LIMIT $8`, append(args, exportBatch)...)
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
@@ -130,7 +165,7 @@ func (s *Log) Export(ctx context.Context, f ExportFilter, fn func(ExportedEvent)
 		if len(batch) < exportBatch {
 			return nil
 		}
-		after = batch[len(batch)-1].Position
+		r.after = batch[len(batch)-1].Position
 	}
 }
 

@@ -189,6 +189,29 @@ func TestExportRoundTripsEveryField(t *testing.T) {
 	if n != 4 {
 		t.Fatalf("time range exported %d events, want 4", n)
 	}
+	// The progress count goes through the same selection.
+	if c, err := audit.New(store).CountExport(ctx, audit.ExportFilter{Since: &from, Until: &until}); err != nil || c != 4 {
+		t.Errorf("count of the time range = %d, %v; want 4", c, err)
+	}
+	if c, err := audit.New(store).CountExport(ctx, audit.ExportFilter{Since: &since, Shop: "b.myshopify.com"}); err != nil || c != int64(len(wantRows)) {
+		t.Errorf("count of b's events after %s = %d, %v; want %d", lines[1].Position, c, err, len(wantRows))
+	}
+	if c, err := audit.New(store).CountEvents(ctx); err != nil || c != int64(len(lines)) {
+		t.Errorf("count of all events = %d, %v; want %d", c, err, len(lines))
+	}
+	category := eventstore.Category(lines[0].StreamID)
+	var inCategory int64
+	for _, l := range lines {
+		if eventstore.Category(l.StreamID) == category {
+			inCategory++
+		}
+	}
+	if c, err := audit.New(store).CountEvents(ctx, category); err != nil || c != inCategory {
+		t.Errorf("count of category %s = %d, %v; want %d", category, c, err, inCategory)
+	}
+	if c, err := audit.New(store).CountEvents(ctx, "none"); err != nil || c != 0 {
+		t.Errorf("count of a category without events = %d, %v", c, err)
+	}
 }
 
 // waitReadable waits until readers of "all" may see p: a transaction open

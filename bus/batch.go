@@ -45,14 +45,10 @@ type Config struct {
 	RetryInterval time.Duration
 	// Linger is how long a read that found less than a full batch makes
 	// the handler's next read wait, so that batches form at low rates
-	// (default DefaultLinger; negative: no wait). See ReadGate.
+	// (ORDERMILL_PIPELINE_LINGER; 0: no wait). See ReadGate.
 	Linger time.Duration
 	Logger *slog.Logger
 }
-
-// DefaultLinger is Config.Linger's default: a message waits at most this
-// much longer per handler it passes through.
-const DefaultLinger = 10 * time.Millisecond
 
 // Handler is one consumer group's handler. It must be idempotent, because
 // delivery is at-least-once.
@@ -123,9 +119,6 @@ func Run(ctx context.Context, cfg Config, handlers ...Handler) error {
 	}
 	if cfg.RetryInterval <= 0 {
 		cfg.RetryInterval = 200 * time.Millisecond
-	}
-	if cfg.Linger == 0 {
-		cfg.Linger = DefaultLinger
 	}
 	pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: sharedClient{cfg.Redis}},
 		watermill.NewSlogLogger(cfg.Logger))

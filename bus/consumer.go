@@ -104,10 +104,7 @@ func (c *BatchConsumer) Run(ctx context.Context) {
 			continue
 		}
 		failed := c.Handle(ctx, batch)
-		// A stop that came while the batch was handled must not cost the
-		// acknowledgement of what was done, or another consumer would
-		// claim and redo it after ClaimIdle.
-		c.ack(context.WithoutCancel(ctx), batch, failed)
+		c.ackHandled(ctx, batch, failed)
 		if len(failed) == 0 {
 			if len(held) == 0 {
 				backoff = 0
@@ -251,6 +248,19 @@ func (c *BatchConsumer) decode(ctx context.Context, stream string, msgs []redis.
 		out = append(out, Delivery{Stream: stream, ID: m.ID, Event: e})
 	}
 	return out
+}
+
+// ackHandled acknowledges a handled batch but its failed messages. A stop
+// that came while the batch was handled must not cost the acknowledgement
+// of what was done, or another consumer would claim and redo it after
+// ClaimIdle; nor may an unreachable Redis hold the stop up for long.
+func (c *BatchConsumer) ackHandled(ctx context.Context, batch, failed []Delivery) {
+	if ctx.Err() != nil {
+		stopping, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		ctx = stopping
+	}
+	c.ack(ctx, batch, failed)
 }
 
 // ack acknowledges the messages of batch that are not held, in one pipelined

@@ -27,7 +27,7 @@ var ErrUnknownEventType = errors.New("unknown event type")
 var registry = func() map[string]reflect.Type {
 	events := []Event{
 		OrderPlaced{}, OrderPaid{}, OrderFulfilled{}, OrderCancelled{}, OrderRefunded{}, OrderSnapshotApplied{},
-		OrderEdited{}, OrderFulfillmentUpdated{}, OrderDeleted{}, OrderAnnotated{},
+		OrderEdited{}, OrderFulfillmentUpdated{}, OrderDeleted{}, OrderAnnotated{}, OrderDeletionHeld{},
 		InventoryReserved{}, InventoryReleased{}, InventoryCommitted{}, InventoryAdjusted{}, InventoryCounted{}, InventoryLevelSynced{}, InventoryBackordered{}, OrderBackordered{},
 		InventoryItemMapped{}, InventoryItemLevelHeld{}, LocationNamed{},
 		ShopRegistered{}, ShopUninstalled{}, ShopSettingsChanged{}, ShopReinstalled{},

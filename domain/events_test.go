@@ -48,6 +48,7 @@ func sampleEvents() []Event {
 			ProductTitle: "Enamel Mug", VariantTitle: "350 ml"},
 		InventoryItemLevelHeld{Shop: "demo.myshopify.com", InventoryItemID: 46120394000101, Level: StockLevel{LocationID: 65094860801, Available: 4, UpdatedAt: at}},
 		LocationNamed{Shop: "demo.myshopify.com", LocationID: 65094860801, Name: "Warehouse", UpdatedAt: at},
+		OrderDeletionHeld{DeletedAt: at},
 		ShopRegistered{Shop: "demo.myshopify.com", Name: "Demo", Currency: "USD", ShopifyID: 954889, RegisteredAt: at},
 		ShopUninstalled{UninstalledAt: at},
 		ShopSettingsChanged{Settings: ShopSettings{ShopifyOrderConfirmations: true}, ChangedAt: at},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/relay"
 )
 
 // runWriters spreads b.N single-event appends over writers goroutines and
@@ -104,7 +105,7 @@ func BenchmarkReadAll(b *testing.B) {
 	}
 	b.Run("ReadAll", func(b *testing.B) {
 		run(b, func(after eventstore.Position) (int, eventstore.Position, error) {
-			events, err := store.ReadAll(ctx, after, eventstore.FollowBatch)
+			events, err := store.ReadAll(ctx, after, relay.FollowBatch)
 			if err != nil || len(events) == 0 {
 				return 0, after, err
 			}
@@ -116,7 +117,7 @@ func BenchmarkReadAll(b *testing.B) {
 			rows, err := pool.Query(ctx, `SELECT * FROM events
 				WHERE (transaction_id, global_position) > ($1::text::xid8, $2) AND transaction_id < events_horizon()
 				ORDER BY transaction_id, global_position LIMIT $3`,
-				pgx.QueryResultFormats{pgx.BinaryFormatCode}, fmt.Sprint(after.TransactionID), after.GlobalPos, eventstore.FollowBatch)
+				pgx.QueryResultFormats{pgx.BinaryFormatCode}, fmt.Sprint(after.TransactionID), after.GlobalPos, relay.FollowBatch)
 			if err != nil {
 				return 0, after, err
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ordermill/ordermill/domain"
+	"github.com/ordermill/ordermill/internal/database"
 )
 
 // ExpectedVersion is what an append expects the stream's current version to be.
@@ -61,15 +62,35 @@ type AppendResult struct {
 // Store appends to and reads from the events table.
 type Store struct {
 	pool      *pgxpool.Pool
-	appended  *Notifier // wakes followers of "all"
-	cipher    Cipher    // nil: data is stored as given
+	appended  *database.Notifier // wakes followers of "all" on AppendedChannel
+	cipher    Cipher             // nil: data is stored as given
 	group     chan groupItem
 	groupOnce sync.Once
 }
 
 // New returns a Store over pool.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, appended: NewNotifier(pool, notifyChannel, 0), group: make(chan groupItem)}
+	return &Store{pool: pool, appended: database.NewNotifier(pool, AppendedChannel, 0), group: make(chan groupItem)}
+}
+
+// SetWakeInterval spaces the NOTIFYs that wake followers of "all" by at
+// least d, so that at a low rate one wake-up (and one transaction that
+// sends it) covers several appends; the first append after a quiet spell
+// still wakes them at once. Call it before the store is used.
+func (s *Store) SetWakeInterval(d time.Duration) { s.appended.SetInterval(d) }
+
+// AppendedChannel is the LISTEN/NOTIFY channel on which the store says,
+// after a commit, that events were appended: followers of "all" wake on it.
+const AppendedChannel = "ordermill_events"
+
+// InTx runs fn in a transaction and wakes followers after it commits. Use it
+// (rather than a bare pgx.BeginFunc) around AppendTx.
+func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	if err := pgx.BeginFunc(ctx, s.pool, fn); err != nil {
+		return err
+	}
+	s.appended.Signal()
+	return nil
 }
 
 // Pool exposes the pool for readers that join events with other tables.
@@ -416,14 +437,25 @@ func (s *Store) ReadAll(ctx context.Context, after Position, limit int) ([]Event
 	return events, err
 }
 
+// ReadAllStored is ReadAll as stored: sealed data stays sealed (the relay
+// publishes it so, and consumers open it). expect is about how many events
+// the caller expects, to size the read: a reader that is caught up reads a
+// few per query, and sizing each for a full batch cost it dearly.
+func (s *Store) ReadAllStored(ctx context.Context, after Position, limit, expect int) ([]Event, error) {
+	return readAll(ctx, s.pool, after, limit, expect)
+}
+
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
+// maxPrealloc bounds how many events a read makes room for up front.
+const maxPrealloc = 20_000
+
 // readAll reads up to limit events of "all" after after, expecting about
 // expect of them.
 func readAll(ctx context.Context, q querier, after Position, limit, expect int) ([]Event, error) {
-	events, err := queryEvents(ctx, q, min(expect, limit, 10*FollowBatch), `SELECT `+EventColumns+` FROM events
+	events, err := queryEvents(ctx, q, min(expect, limit, maxPrealloc), `SELECT `+EventColumns+` FROM events
 		WHERE (transaction_id, global_position) > ($1::text::xid8, $2) -- a row comparison: an index range, not a filter
 		  AND transaction_id < events_horizon()
 		ORDER BY events.transaction_id, events.global_position

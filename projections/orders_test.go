@@ -365,7 +365,7 @@ func (f *fixture) relay(client *redis.Client, prefix string) func(context.Contex
 	}
 	return relay.NewRelay(f.store, pub, relay.RelayConfig{
 		TopicPrefix: prefix, Logger: slog.New(slog.DiscardHandler),
-		Follow: eventstore.FollowOptions{BatchSize: 50, PollInterval: 50 * time.Millisecond},
+		Follow: relay.FollowOptions{BatchSize: 50, PollInterval: 50 * time.Millisecond},
 	}).Run
 }
 

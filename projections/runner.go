@@ -21,6 +21,7 @@ import (
 	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/database"
 )
 
 // Projector owns one read model.
@@ -273,6 +274,8 @@ type RunnerConfig struct {
 	// an event a projector fails to apply is retried, then dead-lettered.
 	MaxRetries    int // 0: bus.DefaultMaxRetries; bus.NoRetries: none
 	RetryInterval time.Duration
+	// Linger lets events gather at low rates: see bus.Config.
+	Linger time.Duration
 }
 
 // ProgressChannel is the LISTEN/NOTIFY channel on which runners announce
@@ -291,7 +294,7 @@ type Runner struct {
 	pool       *pgxpool.Pool
 	cfg        RunnerConfig
 	projectors []Projector
-	progress   *eventstore.Notifier
+	progress   *database.Notifier
 }
 
 // NewRunner returns a runner for projectors.
@@ -302,7 +305,7 @@ func NewRunner(pool *pgxpool.Pool, cfg RunnerConfig, projectors ...Projector) *R
 	if cfg.ClaimIdle <= 0 {
 		cfg.ClaimIdle = 30 * time.Second
 	}
-	return &Runner{pool: pool, cfg: cfg, projectors: projectors, progress: eventstore.NewNotifier(pool, ProgressChannel, progressEvery)}
+	return &Runner{pool: pool, cfg: cfg, projectors: projectors, progress: database.NewNotifier(pool, ProgressChannel, progressEvery)}
 }
 
 // Run consumes until ctx ends, each projector on its own consumer.
@@ -313,7 +316,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	return bus.Run(ctx, bus.Config{Redis: r.cfg.Redis, Pool: r.pool, TopicPrefix: r.cfg.TopicPrefix,
 		ConsumerName: r.cfg.ConsumerName, ClaimIdle: r.cfg.ClaimIdle, MaxRetries: r.cfg.MaxRetries,
-		RetryInterval: r.cfg.RetryInterval, Logger: r.cfg.Logger}, handlers...)
+		RetryInterval: r.cfg.RetryInterval, Linger: r.cfg.Linger, Logger: r.cfg.Logger}, handlers...)
 }
 
 // streamRun is one stream's events within a batch, decoded, in order.

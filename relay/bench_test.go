@@ -39,7 +39,7 @@ func BenchmarkRelay(b *testing.B) {
 		runCtx, stop := context.WithCancel(ctx)
 		defer stop()
 		r := relay.NewRelay(store, pub, relay.RelayConfig{TopicPrefix: prefix + uuid.NewString()[:6] + ":",
-			Logger: slog.New(slog.DiscardHandler), Follow: eventstore.FollowOptions{BatchSize: 1000}})
+			Logger: slog.New(slog.DiscardHandler), Follow: relay.FollowOptions{BatchSize: 1000}})
 		start := time.Now()
 		b.StartTimer()
 		go r.Run(runCtx)

@@ -62,7 +62,7 @@ type Relay struct {
 	pipe       *PipelinePublisher // publisher, when it is one: the relay then encodes for it
 	prefix     string
 	checkpoint string
-	follow     eventstore.FollowOptions
+	follow     FollowOptions
 	retryEvery time.Duration
 	leader     atomic.Bool
 	published  atomic.Int64
@@ -77,7 +77,7 @@ type RelayConfig struct {
 	TopicPrefix string
 	// Checkpoint names the row in checkpoints (default "relay").
 	Checkpoint string
-	Follow     eventstore.FollowOptions
+	Follow     FollowOptions
 	// StandbyRetry is how often a standby tries to become the leader.
 	StandbyRetry time.Duration
 	Logger       *slog.Logger
@@ -146,7 +146,17 @@ func (r *Relay) runOnce(ctx context.Context) error {
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go r.watchLock(ctx, lock, cancel)
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		r.watchLock(ctx, lock, cancel)
+	}()
+	// The watcher must be done with the lock's connection before the
+	// deferred unlock above hijacks it: a ping on it then panics.
+	defer func() {
+		cancel(nil)
+		<-watching
+	}()
 	if r.recovery != nil {
 		if err := r.recover(ctx); err != nil {
 			return err
@@ -154,7 +164,7 @@ func (r *Relay) runOnce(ctx context.Context) error {
 		go r.guard(ctx, cancel)
 	}
 
-	from, err := r.store.LoadCheckpoint(ctx, r.checkpoint)
+	from, err := LoadCheckpoint(ctx, r.store.Pool(), r.checkpoint)
 	if err != nil {
 		return err
 	}
@@ -224,7 +234,7 @@ func (r *Relay) relay(ctx context.Context, from eventstore.Position) error {
 	var wg sync.WaitGroup
 	for _, stage := range []func() error{
 		func() error {
-			return r.store.Follow(ctx, from, r.follow, func(ctx context.Context, events []eventstore.Event) error {
+			return Follow(ctx, r.store, from, r.follow, func(ctx context.Context, events []eventstore.Event) error {
 				return send(ctx, read, events)
 			})
 		},
@@ -390,7 +400,7 @@ func (r *Relay) saveCheckpoints(ctx context.Context, published <-chan eventstore
 			break
 		}
 		wait.Stop()
-		if err := r.store.SaveCheckpoint(ctx, r.checkpoint, p); err != nil {
+		if err := SaveCheckpoint(ctx, r.store.Pool(), r.checkpoint, p); err != nil {
 			return err
 		}
 		next = time.Now().Add(checkpointSpacing)

@@ -122,7 +122,7 @@ func (r *Relay) recover(ctx context.Context) error {
 	if lost, err := r.redisLost(ctx); err != nil || !lost {
 		return err
 	}
-	published, err := r.store.LoadCheckpoint(ctx, r.checkpoint)
+	published, err := LoadCheckpoint(ctx, r.store.Pool(), r.checkpoint)
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func (r *Relay) recover(ctx context.Context) error {
 				}
 			}
 		}
-		from, err := r.store.LoadCheckpoint(ctx, r.watermarkName())
+		from, err := LoadCheckpoint(ctx, r.store.Pool(), r.watermarkName())
 		if err != nil {
 			return err
 		}
@@ -159,7 +159,7 @@ func (r *Relay) recover(ctx context.Context) error {
 			from = published
 		}
 		r.log.WarnContext(ctx, "redis lost published events; republishing", "from", from.String(), "was_at", published.String())
-		if err := r.store.SaveCheckpoint(ctx, r.checkpoint, from); err != nil {
+		if err := SaveCheckpoint(ctx, r.store.Pool(), r.checkpoint, from); err != nil {
 			return err
 		}
 		r.recoveries.Add(1)
@@ -211,7 +211,7 @@ func (r *Relay) guard(ctx context.Context, stop context.CancelCauseFunc) {
 // Redis would keep every event ever published. A group that does not exist
 // yet (it will read from the stream's start) stops its streams' trimming.
 func (r *Relay) saveWatermark(ctx context.Context) error {
-	mark, err := r.store.LoadCheckpoint(ctx, r.checkpoint)
+	mark, err := LoadCheckpoint(ctx, r.store.Pool(), r.checkpoint)
 	if err != nil {
 		return err
 	}
@@ -269,7 +269,7 @@ func (r *Relay) saveWatermark(ctx context.Context) error {
 	if lost, err := r.redisLost(ctx); err != nil || lost {
 		return err
 	}
-	if err := r.store.SaveCheckpoint(ctx, r.watermarkName(), mark); err != nil {
+	if err := SaveCheckpoint(ctx, r.store.Pool(), r.watermarkName(), mark); err != nil {
 		return err
 	}
 	for topic, id := range keep {

@@ -57,7 +57,7 @@ func testRelayRepublishesWhatRedisLost(t *testing.T, pub message.Publisher, clie
 
 	rl := relay.NewRelay(store, pub, relay.RelayConfig{
 		TopicPrefix: prefix,
-		Follow:      eventstore.FollowOptions{BatchSize: 10, PollInterval: 20 * time.Millisecond},
+		Follow:      relay.FollowOptions{BatchSize: 10, PollInterval: 20 * time.Millisecond},
 		Logger:      slog.New(slog.DiscardHandler),
 		Recovery: &relay.RedisRecovery{Redis: client, Check: 20 * time.Millisecond,
 			Groups: []relay.ConsumerGroup{{Name: group, Categories: []string{"thing"}}}},
@@ -131,7 +131,7 @@ func testRelayRepublishesWhatRedisLost(t *testing.T, pub message.Publisher, clie
 	appendThings(30, firstRun)
 	waitFor(t, "the first events to be consumed", time.Minute, func() bool { have, _ := count(firstRun); return have == 30 })
 	waitFor(t, "the watermark to pass them", time.Minute, func() bool {
-		w, err := store.LoadCheckpoint(ctx, "relay.acknowledged")
+		w, err := relay.LoadCheckpoint(ctx, store.Pool(), "relay.acknowledged")
 		return err == nil && !last.After(w)
 	})
 
@@ -142,7 +142,7 @@ func testRelayRepublishesWhatRedisLost(t *testing.T, pub message.Publisher, clie
 	secondRun := map[uuid.UUID]bool{}
 	appendThings(30, secondRun)
 	waitFor(t, "the relay to publish them", time.Minute, func() bool {
-		p, err := store.LoadCheckpoint(ctx, "relay")
+		p, err := relay.LoadCheckpoint(ctx, store.Pool(), "relay")
 		return err == nil && !last.After(p)
 	})
 	lose()
@@ -200,7 +200,7 @@ func TestRelayTrimsWhatEveryGroupAcknowledged(t *testing.T) {
 	}
 	rl := relay.NewRelay(store, relay.NewPipelinePublisher(client), relay.RelayConfig{
 		TopicPrefix: prefix,
-		Follow:      eventstore.FollowOptions{PollInterval: 20 * time.Millisecond},
+		Follow:      relay.FollowOptions{PollInterval: 20 * time.Millisecond},
 		Logger:      slog.New(slog.DiscardHandler),
 		Recovery: &relay.RedisRecovery{Redis: client, Check: 10 * time.Millisecond, Groups: []relay.ConsumerGroup{
 			{Name: g1, Categories: []string{"thing"}}, {Name: g2, Categories: []string{"thing"}},

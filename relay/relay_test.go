@@ -47,7 +47,7 @@ func forEachPublisher(t *testing.T, test func(t *testing.T, newPublisher func(re
 func newRelay(store *eventstore.Store, pub message.Publisher, prefix string) *relay.Relay {
 	return relay.NewRelay(store, pub, relay.RelayConfig{
 		TopicPrefix:  prefix,
-		Follow:       eventstore.FollowOptions{BatchSize: 50, PollInterval: 50 * time.Millisecond},
+		Follow:       relay.FollowOptions{BatchSize: 50, PollInterval: 50 * time.Millisecond},
 		StandbyRetry: 50 * time.Millisecond,
 		Logger:       slog.New(slog.DiscardHandler),
 	})
@@ -117,7 +117,7 @@ func testRelayDeliversEverythingAcrossACrash(t *testing.T, newPublisher func(red
 	second := newRelay(store, newPublisher(client), prefix)
 	go second.Run(secondCtx)
 	waitFor(t, "all events in Redis", 60*time.Second, func() bool {
-		cp, err := store.LoadCheckpoint(ctx, "relay")
+		cp, err := relay.LoadCheckpoint(ctx, store.Pool(), "relay")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -23,7 +22,6 @@ import (
 	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
-	"github.com/ordermill/ordermill/internal/platform"
 	"github.com/ordermill/ordermill/internal/shops"
 	"github.com/ordermill/ordermill/internal/testenv"
 	"github.com/ordermill/ordermill/shopify"
@@ -42,17 +40,7 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 	// The shop's Admin API is not reachable here: no reconciliation runs.
 	cfg := testenv.Config(t)
 	cfg.ShopifyReconcileInterval = 0
-	p, err := platform.Open(ctx, cfg, platform.NewLogger("warn"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if _, err := p.Shops.Add(ctx, shops.Registration{Domain: shop, Name: "Converge", Currency: "USD",
-		WebhookSecrets: []string{secret}, AccessToken: "shpat_converge"}, eventstore.Metadata{Actor: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(p.Handler())
-	defer srv.Close()
+	p, srv := openWithShop(ctx, t, cfg, shop, secret)
 	go func() { _ = p.Run(ctx, []string{"relay", "projectors", "workers"}) }()
 	store := eventstore.New(p.Pool)
 
@@ -267,6 +255,13 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 		// A deleted order is hidden, its history kept.
 		send(shop, secret, shopify.TopicOrdersDelete, sampleBody(t, "orders_delete.json"))
 		holds("order 1073459974 deleted", `SELECT deleted FROM orders_view WHERE shop = $1 AND shopify_id = 1073459974`, shop)
+		// A deletion that overtakes its order waits for it: the order arrives deleted.
+		early := func(name string) []byte {
+			return []byte(strings.ReplaceAll(string(sampleBody(t, name)), "1073459974", "1073459975"))
+		}
+		processed(shop, send(shop, secret, shopify.TopicOrdersDelete, early("orders_delete.json")), "processed/deferred")
+		processed(shop, send(shop, secret, shopify.TopicOrdersCreate, early("orders_create.json")), "processed/applied")
+		holds("order 1073459975 placed deleted", `SELECT deleted FROM orders_view WHERE shop = $1 AND shopify_id = 1073459975`, shop)
 
 		// Products map inventory items to stock keys, where levels then land.
 		send(shop, secret, shopify.TopicProductsCreate, sampleBody(t, "products_create.json"))
@@ -277,7 +272,7 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 
 		// app/uninstalled names the shop that signs it, here Shopify's sample shop.
 		const sampleShop, sampleSecret = "jsmith.myshopify.com", "jsmith-secret"
-		if _, err := p.Shops.Add(ctx, shops.Registration{Domain: sampleShop, Name: "John Smith Test Store", Currency: "USD", ShopifyID: 548380009,
+		if _, err := p.App().RegisterShop(ctx, shops.Registration{Domain: sampleShop, Name: "John Smith Test Store", Currency: "USD", ShopifyID: 548380009,
 			WebhookSecrets: []string{sampleSecret}, AccessToken: "shpat_jsmith"}, eventstore.Metadata{Actor: "test"}); err != nil {
 			t.Fatal(err)
 		}
@@ -286,7 +281,7 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 
 		// The privacy topics, for the shop the template's payloads name.
 		const privacyShop, privacySecret = "privacy-sample.myshopify.com", "privacy-secret"
-		if _, err := p.Shops.Add(ctx, shops.Registration{Domain: privacyShop, Name: "Privacy", Currency: "USD", ShopifyID: 954889,
+		if _, err := p.App().RegisterShop(ctx, shops.Registration{Domain: privacyShop, Name: "Privacy", Currency: "USD", ShopifyID: 954889,
 			WebhookSecrets: []string{privacySecret}, AccessToken: "shpat_privacy"}, eventstore.Metadata{Actor: "test"}); err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/bus"
 )
 
@@ -24,7 +25,7 @@ func ExplainDeadLetter(dl bus.DeadLetter) bus.DeadLetterExplanation {
 		}
 	}
 	switch dl.Handler {
-	case WebhooksHandler:
+	case app.WebhooksHandler:
 		x.What = "Processing a Shopify webhook failed."
 		x.Effect = "Processes the stored webhook again; what it already changed is not changed twice."
 	case EmailHandlerName:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/internal/platform"
 	"github.com/ordermill/ordermill/internal/shops"
 	"github.com/ordermill/ordermill/internal/testenv"
@@ -36,17 +38,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 
 	cfg := testenv.Config(t)
 	prefix := cfg.StreamPrefix
-	p, err := platform.Open(ctx, cfg, platform.NewLogger("warn"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if _, err := p.Shops.Add(ctx, shops.Registration{Domain: shop, Name: "E2E", Currency: "USD",
-		WebhookSecrets: []string{secret}, AccessToken: "shpat_e2e"}, eventstore.Metadata{Actor: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(p.Handler())
-	defer srv.Close()
+	p, srv := openWithShop(ctx, t, cfg, shop, secret)
 
 	roles := make(chan error, 1)
 	go func() { roles <- p.Run(ctx, []string{"relay", "projectors"}) }()
@@ -64,7 +56,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	// messages and never acknowledges them, so a live worker must claim them
 	// once they have idled.
 	stream := relay.Topic(prefix, "webhook")
-	group := prefix + "worker." + workers.WebhooksHandler
+	group := prefix + "worker." + app.WebhooksHandler
 	if err := relay.CreateGroup(ctx, p.Redis, stream, group); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +74,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		wcfg := p.WorkersConfig()
 		wcfg.ConsumerName = name
 		done := make(chan error, 1)
-		go func() { done <- workers.NewRouter(wcfg, p.WebhookProcessor().Handler()).Run(wctx) }()
+		go func() { done <- workers.NewRouter(wcfg, workers.Webhooks(p.WebhookProcessor())).Run(wctx) }()
 		return stop, done
 	}
 	stopA, doneA := startWorker("worker-a")
@@ -224,6 +216,25 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	cancel()
 	<-doneB
 	<-roles
+}
+
+// openWithShop opens the platform of cfg with shop registered (USD, its
+// webhooks signed with secret, Admin API token "shpat_" and the shop's
+// name) and serves its API; both close when the test ends.
+func openWithShop(ctx context.Context, t *testing.T, cfg config.Config, shop, secret string) (*platform.Platform, *httptest.Server) {
+	t.Helper()
+	p, err := platform.Open(ctx, cfg, platform.NewLogger("warn"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	if _, err := p.App().RegisterShop(ctx, shops.Registration{Domain: shop, Name: shop, Currency: "USD", WebhookSecrets: []string{secret},
+		AccessToken: "shpat_" + strings.TrimSuffix(shop, ".myshopify.com")}, eventstore.Metadata{Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(p.Handler())
+	t.Cleanup(srv.Close)
+	return p, srv
 }
 
 // waitUntilNone waits up to a minute for check to report nothing, then fails

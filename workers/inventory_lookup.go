@@ -59,7 +59,7 @@ func (l *InventoryLookup) handle(ctx context.Context, e eventstore.Event) error 
 	if err != nil {
 		return err
 	}
-	item, err := inventoryItem(shop, itemID)(history)
+	item, err := app.LoadInventoryItem(shop, itemID)(history)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func (l *InventoryLookup) lookUp(ctx context.Context, source eventstore.Event, s
 	}
 	var key string
 	_, err = app.Update(ctx, l.store, domain.InventoryItemStream(shop, itemID),
-		inventoryItem(shop, itemID),
+		app.LoadInventoryItem(shop, itemID),
 		func(item *domain.InventoryItem) ([]domain.Event, error) {
 			key = domain.InventoryKey(sku, variant)
 			return item.Map(variant, sku, domain.VariantNames{}) // the lookup asks for no names

@@ -3,7 +3,6 @@ package workers_test
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"slices"
 	"sort"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/platform"
-	"github.com/ordermill/ordermill/internal/shops"
 	"github.com/ordermill/ordermill/internal/testenv"
 )
 
@@ -37,15 +35,7 @@ func TestLifecycleEndToEnd(t *testing.T) {
 	sim := testenv.StartSimulator(t)
 	cfg := testenv.Config(t)
 	cfg.SESEndpoint, cfg.ShopifyAPIURL = sim.URL, sim.URL
-	p, err := platform.Open(ctx, cfg, platform.NewLogger("warn"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if _, err := p.Shops.Add(ctx, shops.Registration{Domain: shop, Name: "Lifecycle", Currency: "USD",
-		WebhookSecrets: []string{secret}, AccessToken: "shpat_lifecycle"}, eventstore.Metadata{Actor: "test"}); err != nil {
-		t.Fatal(err)
-	}
+	p, srv := openWithShop(ctx, t, cfg, shop, secret)
 	optIn, err := eventstore.Encode(shop, eventstore.Metadata{Actor: "test"},
 		domain.ShopSettingsChanged{Settings: domain.ShopSettings{ShopifyOrderConfirmations: true}, ChangedAt: time.Now()})
 	if err != nil {
@@ -55,8 +45,6 @@ func TestLifecycleEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	sim.Do(t, "POST", "/_sim/shops", map[string]string{"shop": shop, "access_token": "shpat_lifecycle"}, nil)
-	srv := httptest.NewServer(p.Handler())
-	defer srv.Close()
 	roles := make(chan error, 1)
 	go func() { roles <- p.Run(ctx, []string{"relay", "projectors", "workers"}) }()
 

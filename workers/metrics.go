@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/ordermill/ordermill/bus"
-	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/shopify"
 )
 
@@ -27,10 +26,6 @@ var (
 		Help:    "Time a handler takes per attempt (a batch handler's: per batch), by handler and success.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"handler_name", "success"})
-	shopifyOverrides = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "ordermill_shopify_overrides_total",
-		Help: "Fields of Shopify orders where a snapshot replaced contradicting local state, by field (rule: a local rule refused Shopify's change).",
-	}, []string{"field"})
 	externalDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "ordermill_external_request_duration_seconds",
 		Help:    "Calls to Shopify and SES, per attempt, by service, operation and HTTP status (\"error\": no answer).",
@@ -84,11 +79,4 @@ func observeExecution(handler string, start time.Time, errs ...error) {
 		}
 	}
 	executionTime.WithLabelValues(handler, success).Observe(time.Since(start).Seconds())
-}
-
-// countOverrides counts the fields a Shopify snapshot overrode.
-func countOverrides(overrides []domain.Override) {
-	for _, o := range overrides {
-		shopifyOverrides.WithLabelValues(o.Field).Inc()
-	}
 }

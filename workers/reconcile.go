@@ -232,7 +232,7 @@ func (r *Reconciler) apply(ctx context.Context, shop string, body []byte, meta e
 		return 0, fmt.Errorf("order from the Admin API: %w", err)
 	}
 	stream := domain.OrderStream(domain.ShopifyOrderID(shop, snap.ID))
-	res, err := app.Update(ctx, r.store, stream, orderOf,
+	res, err := app.Update(ctx, r.store, stream, app.OrderOrNew,
 		func(o *domain.Order) ([]domain.Event, error) { return o.ApplyShopifySnapshot(snap, shop) },
 		app.By(shop, meta))
 	return len(res.Events), err

@@ -121,7 +121,7 @@ func TestShopifyStockMeetsOrdersEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if _, err := p.Shops.Add(ctx, shops.Registration{Domain: shop, Name: "Stock", Currency: "USD",
+	if _, err := p.App().RegisterShop(ctx, shops.Registration{Domain: shop, Name: "Stock", Currency: "USD",
 		WebhookSecrets: []string{secret}, AccessToken: token}, eventstore.Metadata{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}

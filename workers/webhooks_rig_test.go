@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
-	"github.com/ordermill/ordermill/workers"
 )
 
 // webhookRig is the webhook processor on a database of its own, fed by hand:
@@ -26,7 +26,7 @@ type webhookRig struct {
 func newWebhookRig(t *testing.T, shop string) *webhookRig {
 	store := eventstore.New(testenv.Pool(t))
 	return &webhookRig{t: t, ctx: context.Background(), shop: shop, store: store,
-		handle: workers.NewWebhooks(store, nil, nil).Handler().HandleBatch}
+		handle: app.NewWebhooks(store, nil, nil).ProcessBatch}
 }
 
 // capture stores a webhook as the intake does, followed on its stream by

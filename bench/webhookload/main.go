@@ -83,7 +83,7 @@ func run(rate float64, duration time.Duration, n, concurrency int) error {
 	}
 	defer dropDatabase(cfg, dbName)
 	defer p.Close()
-	if _, err := p.Shops.Add(ctx, shops.Registration{Domain: shop, Name: "Load", Currency: "USD",
+	if _, err := p.App().RegisterShop(ctx, shops.Registration{Domain: shop, Name: "Load", Currency: "USD",
 		WebhookSecrets: []string{secret}, AccessToken: "shpat_load"}, eventstore.Metadata{Actor: "load"}); err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func run(rate float64, duration time.Duration, n, concurrency int) error {
 	go func() { _ = p.Run(ctx, []string{"relay", "projectors"}) }()
 	// Only the webhook processor: the Shopify and SES workers would call out
 	// to real endpoints for every order.
-	go func() { _ = workers.NewRouter(p.WorkersConfig(), p.WebhookProcessor().Handler()).Run(ctx) }()
+	go func() { _ = workers.NewRouter(p.WorkersConfig(), workers.Webhooks(p.WebhookProcessor())).Run(ctx) }()
 	target := "http://" + ln.Addr().String() + "/webhooks/shopify"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
 

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"strconv"
-	"strings"
 
 	"github.com/ordermill/ordermill/audit"
 )
@@ -45,10 +43,7 @@ func exportCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m := e.meter("export", func() int64 {
-		where, args := exportWhere(filter)
-		return countEvents(ctx, store, where, args...)
-	})
+	m := e.meter("export", func() int64 { return counted(audit.New(store).CountExport(ctx, filter)) })
 	var n int64
 	err = audit.New(store).Export(ctx, filter, func(ev audit.ExportedEvent) error {
 		n++
@@ -60,30 +55,4 @@ func exportCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return w.Flush()
-}
-
-// exportWhere is filter in SQL, to count what an export goes through.
-func exportWhere(filter audit.ExportFilter) (string, []any) {
-	var (
-		conds []string
-		args  []any
-	)
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	if filter.Shop != "" {
-		conds = append(conds, "tenant_id = "+arg(filter.Shop))
-	}
-	for _, b := range []struct {
-		m         *audit.Moment
-		time, pos string
-	}{{filter.Since, ">=", ">"}, {filter.Until, "<", "<="}} {
-		switch {
-		case b.m == nil:
-		case b.m.ByPosition:
-			conds = append(conds, "(transaction_id::text::bigint, global_position) "+b.pos+" ("+
-				arg(int64(b.m.Position.TransactionID))+", "+arg(b.m.Position.GlobalPos)+")")
-		default:
-			conds = append(conds, "recorded_at "+b.time+" "+arg(b.m.Time))
-		}
-	}
-	return strings.Join(conds, " AND "), args
 }

@@ -17,12 +17,12 @@ import (
 	"github.com/ordermill/ordermill/eventstore"
 )
 
-// streamArg turns "order <ref>" (see resolveOrder) or "stream <stream id>"
+// streamArg turns "order <ref>" (see audit.Log.FindOrder) or "stream <stream id>"
 // into a stream id.
 func streamArg(ctx context.Context, store *eventstore.Store, kind, id, shop string) (string, error) {
 	switch kind {
 	case "order":
-		u, err := resolveOrder(ctx, store, id, shop)
+		u, err := audit.New(store).FindOrder(ctx, id, shop)
 		if err != nil {
 			return "", err
 		}
@@ -137,7 +137,7 @@ func stateCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	id, err := resolveOrder(ctx, store, fs.Arg(1), *shop)
+	id, err := audit.New(store).FindOrder(ctx, fs.Arg(1), *shop)
 	if err != nil {
 		return err
 	}

@@ -308,14 +308,10 @@ func progressLine(done, total int64, elapsed time.Duration) string {
 		100*float64(min(done, total))/float64(total), rate, left)
 }
 
-// countEvents counts the events a long command will go through, for its
-// progress; 0 (no total shown) when they cannot be counted.
-func countEvents(ctx context.Context, store *eventstore.Store, where string, args ...any) int64 {
-	var n int64
-	if where == "" {
-		where = "true"
-	}
-	if err := store.Pool().QueryRow(ctx, `SELECT count(*) FROM events WHERE `+where, args...).Scan(&n); err != nil {
+// counted is a count for a progress report: 0 (no total shown) when it
+// could not be counted.
+func counted(n int64, err error) int64 {
+	if err != nil {
 		return 0
 	}
 	return n

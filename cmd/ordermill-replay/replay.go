@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ordermill/ordermill/audit"
 	"github.com/ordermill/ordermill/projections"
 )
 
@@ -58,15 +59,7 @@ func replayCmd(ctx context.Context, e *env, args []string) error {
 	defer shadow.Close()
 	var outcomes []replayOutcome
 	for _, p := range chosen {
-		m := e.meter("rebuild "+p.Name(), func() int64 {
-			var likes []string
-			var args []any
-			for _, c := range p.Categories() {
-				args = append(args, c+"-%")
-				likes = append(likes, "stream_id LIKE $"+strconv.Itoa(len(args)))
-			}
-			return countEvents(ctx, store, strings.Join(likes, " OR "), args...)
-		})
+		m := e.meter("rebuild "+p.Name(), func() int64 { return counted(audit.New(store).CountEvents(ctx, p.Categories()...)) })
 		res, err := shadow.Rebuild(ctx, p, m.update)
 		m.done()
 		if err != nil {

@@ -46,7 +46,7 @@ func verifyCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m := e.meter("verify", func() int64 { return countEvents(ctx, store, "") })
+	m := e.meter("verify", func() int64 { return counted(audit.New(store).CountEvents(ctx)) })
 	opts.Progress = m.update
 	report, err := audit.New(store).Audit(ctx, opts)
 	m.done()
@@ -146,7 +146,7 @@ func checkpointCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m := e.meter("verify before signing", func() int64 { return countEvents(ctx, store, "") })
+	m := e.meter("verify before signing", func() int64 { return counted(audit.New(store).CountEvents(ctx)) })
 	cp, err := audit.New(store).SignCheckpoint(ctx, key, m.update)
 	m.done()
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/audit"
@@ -23,7 +22,6 @@ import (
 	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/internal/secrets"
 	"github.com/ordermill/ordermill/internal/shops"
-	"github.com/ordermill/ordermill/workers"
 )
 
 func webhookCmd(ctx context.Context, e *env, args []string) error {
@@ -92,10 +90,8 @@ func webhookByLogID(ctx context.Context, store *eventstore.Store, id string) (sh
 	if err != nil {
 		return "", "", fmt.Errorf("%q is neither the log's id of a webhook (a UUID) nor a shop and webhook id", id)
 	}
-	var stream string
-	err = store.Pool().QueryRow(ctx, `SELECT stream_id FROM events WHERE event_id = $1 AND event_type = $2`,
-		u, domain.WebhookReceived{}.EventType()).Scan(&stream)
-	if errors.Is(err, pgx.ErrNoRows) {
+	stream, err := audit.New(store).StreamOf(ctx, u, domain.WebhookReceived{}.EventType())
+	if errors.Is(err, audit.ErrNoEvent) {
 		return "", "", fmt.Errorf("no stored webhook has the id %s", id)
 	}
 	if err != nil {
@@ -252,8 +248,7 @@ func outcomeLine(ctx context.Context, store *eventstore.Store, o eventstore.Even
 	}
 	line += fmt.Sprintf("; the order already held Shopify's snapshot of %s", held.Format(time.RFC3339))
 	if cause, err := uuid.Parse(source); err == nil {
-		var stream string
-		if err := store.Pool().QueryRow(ctx, `SELECT stream_id FROM events WHERE event_id = $1`, cause).Scan(&stream); err == nil {
+		if stream, err := audit.New(store).StreamOf(ctx, cause, ""); err == nil {
 			if shop, webhookID, ok := strings.Cut(strings.TrimPrefix(stream, "webhook-"), ":"); ok && strings.HasPrefix(stream, "webhook-") {
 				line += fmt.Sprintf(", from webhook %s of %s", webhookID, shop)
 			}
@@ -298,7 +293,7 @@ func redeliverCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	// Processing only logs what it cannot record as an outcome.
-	proc := workers.NewWebhooks(store, shops.NewRegistry(store.Pool(), key), slog.New(slog.NewTextHandler(e.stderr, nil)))
+	proc := app.NewWebhooks(store, shops.NewRegistry(store.Pool(), key), slog.New(slog.NewTextHandler(e.stderr, nil)))
 	stream := domain.WebhookStream(fs.Arg(0), fs.Arg(1))
 	res := redeliverResult{DryRun: *dry}
 	if *dry {

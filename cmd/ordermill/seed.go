@@ -75,7 +75,7 @@ func seedCmd(args []string) error {
 
 	// No Admin API token: the demo shop gets one by installing the app
 	// (make run does, through the simulator's OAuth).
-	_, err = p.Shops.Add(ctx, shops.Registration{Domain: demoShop, Name: "Demo Shop", Currency: "USD",
+	_, err = p.App().RegisterShop(ctx, shops.Registration{Domain: demoShop, Name: "Demo Shop", Currency: "USD",
 		WebhookSecrets: []string{demoWebhookSecret}}, meta)
 	if err != nil && !errors.Is(err, shops.ErrShopExists) {
 		return fmt.Errorf("demo shop: %w", err)

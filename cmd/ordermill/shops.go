@@ -63,7 +63,7 @@ func shopsCmd(args []string) error {
 		return err
 	}
 	defer p.Close()
-	shop, err := p.Shops.Add(ctx, shops.Registration{
+	shop, err := p.App().RegisterShop(ctx, shops.Registration{
 		Domain: *domainName, Name: *name, Currency: *currency, ShopifyID: *shopifyID, WebhookSecrets: secrets, AccessToken: *token,
 		ClientID: *clientID, ClientSecret: *clientSecret,
 	}, eventstore.Metadata{Actor: "cli", Source: "cli"})

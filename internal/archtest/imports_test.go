@@ -24,7 +24,7 @@ var layers = []struct {
 }{
 	{"the domain", []string{"domain"}},
 	{"the event store and the Shopify adapter", []string{"eventstore", "shopify"}},
-	{"the relay, the audit features and the shop registry", []string{"relay", "audit", "internal/shops"}},
+	{"the relay, the audit features and the shops' credentials", []string{"relay", "audit", "internal/shops"}},
 	{"the consumer runtime", []string{"bus"}},
 	{"the use cases", []string{"app"}},
 	{"personal data (keys, sealing, erasure)", []string{"internal/privacy"}},

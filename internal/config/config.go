@@ -71,6 +71,9 @@ type Config struct {
 	WorkerMaxRetries    int
 	WorkerConcurrency   int
 	WorkerRetryInterval time.Duration
+	// PipelineLinger is how long the relay and consumers let events gather
+	// after a read that found few.
+	PipelineLinger time.Duration
 }
 
 // Rate is a request budget: N requests per Per. Zero N means unlimited.
@@ -130,6 +133,7 @@ var Vars = []Var{
 	{"ORDERMILL_WORKER_MAX_RETRIES", "3", "retries (exponential backoff) of a failing worker or projector before the event is dead-lettered"},
 	{"ORDERMILL_WORKER_RETRY_INTERVAL", "200ms", "first retry backoff of a worker or projector; it doubles per retry"},
 	{"ORDERMILL_WORKER_CONCURRENCY", "4", "consumers each worker handler runs per process"},
+	{"ORDERMILL_PIPELINE_LINGER", "100ms", "after a read that found less than a full batch, how long the relay, each projector and each worker let events gather before reading again, so that a quiet deployment handles several per wake-up and commit; an event waits at most this much longer per stage, none under load (0: no wait)"},
 	{"ORDERMILL_JWT_KEY_FILE", "", "PEM RSA private key that signs access tokens (empty: generated into the data dir as jwt.pem)"},
 	{"ORDERMILL_BCRYPT_COST", "10", "bcrypt cost of new password hashes"},
 	{"ORDERMILL_RATE_LIMIT_USER", "50/s", "requests per user or API token (n/s, n/m, n/h or off)"},
@@ -267,6 +271,9 @@ func Load() (Config, error) {
 	}
 	if c.WorkerRetryInterval, err = time.ParseDuration(get("ORDERMILL_WORKER_RETRY_INTERVAL")); err != nil {
 		return c, fmt.Errorf("ORDERMILL_WORKER_RETRY_INTERVAL: %w", err)
+	}
+	if c.PipelineLinger, err = time.ParseDuration(get("ORDERMILL_PIPELINE_LINGER")); err != nil || c.PipelineLinger < 0 {
+		return c, fmt.Errorf("ORDERMILL_PIPELINE_LINGER: want a duration >= 0, got %q", get("ORDERMILL_PIPELINE_LINGER"))
 	}
 	if u, err := url.Parse(c.AppURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return c, fmt.Errorf("ORDERMILL_APP_URL: want the app's public base URL like https://app.example.com, got %q", c.AppURL)

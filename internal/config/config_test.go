@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCORSOrigins(t *testing.T) {
@@ -49,5 +50,18 @@ func TestShopifyAPIVersion(t *testing.T) {
 	os.Unsetenv("ORDERMILL_SHOPIFY_API_VERSION")
 	if c, err := Load(); err != nil || c.ShopifyAPIVersion != "2026-10" {
 		t.Errorf("default: %q, %v", c.ShopifyAPIVersion, err)
+	}
+}
+
+func TestPipelineLinger(t *testing.T) {
+	for in, want := range map[string]time.Duration{"100ms": 100 * time.Millisecond, "0": 0, "-1ms": -1, "soon": -1} {
+		t.Setenv("ORDERMILL_PIPELINE_LINGER", in)
+		c, err := Load()
+		if want >= 0 && (err != nil || c.PipelineLinger != want) {
+			t.Errorf("%q: %v, %v; want %v", in, c.PipelineLinger, err, want)
+		}
+		if want < 0 && (err == nil || !strings.Contains(err.Error(), "ORDERMILL_PIPELINE_LINGER")) {
+			t.Errorf("%q: error %v, want one naming the variable", in, err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package platform_test
 import (
 	"testing"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/internal/testenv"
 	"github.com/ordermill/ordermill/internal/testenv/apitest"
 	"github.com/ordermill/ordermill/workers"
@@ -23,7 +24,7 @@ func TestDeadLetterMetricsStartAtZero(t *testing.T) {
 		{"ordermill_worker_attempts_total", map[string]string{"handler": "zero-probe", "result": "error"}},
 		{"ordermill_worker_attempts_total", map[string]string{"handler": "zero-probe", "result": "ok"}},
 		{"ordermill_dead_letters_open", map[string]string{"handler": workers.EmailHandlerName}},
-		{"ordermill_dead_letters_open", map[string]string{"handler": workers.WebhooksHandler}},
+		{"ordermill_dead_letters_open", map[string]string{"handler": app.WebhooksHandler}},
 	} {
 		if v, ok := m.Sum(c.name, c.labels); !ok || v != 0 {
 			t.Errorf("%s%v = %v (found %v), want 0", c.name, c.labels, v, ok)

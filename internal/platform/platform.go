@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/internal/database"
@@ -44,6 +45,9 @@ type Platform struct {
 	// process-wide metrics stay in Prometheus's default registry.
 	Metrics *prometheus.Registry
 }
+
+// App is the use cases over this platform's store and shop registry.
+func (p *Platform) App() *app.App { return app.New(p.Store).WithShops(p.Shops) }
 
 // NewLogger returns the JSON logger every process uses; lines logged with a
 // request's or message's context carry its ids (telemetry.WithAttrs).
@@ -89,6 +93,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool
 		return nil, err
 	}
 	p.Store = eventstore.New(p.Pool)
+	p.Store.SetWakeInterval(cfg.PipelineLinger)
 	if p.MasterKey, err = secrets.LoadKey(cfg.MasterKey, cfg.DataDir); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("ORDERMILL_MASTER_KEY: %w", err)

@@ -100,7 +100,7 @@ func TestReadinessFollowsRedis(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	const shop, secret = "ready.myshopify.com", "ready-secret"
-	if _, err := p.Shops.Add(ctx, shops.Registration{Domain: shop, Name: "Ready", Currency: "EUR",
+	if _, err := p.App().RegisterShop(ctx, shops.Registration{Domain: shop, Name: "Ready", Currency: "EUR",
 		WebhookSecrets: []string{secret}, AccessToken: "token"}, eventstore.Metadata{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}

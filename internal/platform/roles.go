@@ -224,6 +224,7 @@ func (p *Platform) RunRelay(ctx context.Context) error {
 	groups := append(projections.ConsumerGroups(prefix, projections.All(p.Redis, prefix)...),
 		workers.ConsumerGroups(prefix, p.WorkerHandlers()...)...)
 	return relay.NewRelay(p.Store, pub, relay.RelayConfig{TopicPrefix: prefix, Logger: p.Log,
+		Follow:   relay.FollowOptions{Linger: p.Config.PipelineLinger},
 		Recovery: &relay.RedisRecovery{Redis: p.Redis, Groups: groups}}).Run(ctx)
 }
 
@@ -231,6 +232,6 @@ func (p *Platform) RunRelay(ctx context.Context) error {
 func (p *Platform) RunProjectors(ctx context.Context) error {
 	return projections.NewRunner(p.Pool, projections.RunnerConfig{
 		Redis: p.Redis, TopicPrefix: p.Config.StreamPrefix, ConsumerName: ConsumerName(), Logger: p.Log,
-		MaxRetries: p.maxRetries(), RetryInterval: p.Config.WorkerRetryInterval,
+		MaxRetries: p.maxRetries(), RetryInterval: p.Config.WorkerRetryInterval, Linger: p.Config.PipelineLinger,
 	}, projections.WithCipher(p.Cipher, projections.All(p.Redis, p.Config.StreamPrefix))...).Run(ctx)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/internal/privacy"
 	"github.com/ordermill/ordermill/projections"
@@ -29,14 +30,15 @@ func (p *Platform) WorkersConfig() workers.Config {
 	return workers.Config{
 		Redis: p.Redis, Pool: p.Pool, TopicPrefix: p.Config.StreamPrefix, ConsumerName: ConsumerName(),
 		ClaimIdle: p.Config.WorkerClaimIdle, MaxRetries: p.maxRetries(),
-		RetryInterval: p.Config.WorkerRetryInterval, Concurrency: p.Config.WorkerConcurrency, Logger: p.Log,
+		RetryInterval: p.Config.WorkerRetryInterval, Concurrency: p.Config.WorkerConcurrency,
+		Linger: p.Config.PipelineLinger, Logger: p.Log,
 	}
 }
 
 // WebhookProcessor turns captured Shopify webhooks into domain commands; the
 // API runs it too, to redeliver a webhook on request.
-func (p *Platform) WebhookProcessor() *workers.Webhooks {
-	return workers.NewWebhooks(p.Store, p.Shops, p.Log)
+func (p *Platform) WebhookProcessor() *app.Webhooks {
+	return app.NewWebhooks(p.Store, p.Shops, p.Log)
 }
 
 // DeadLetters lists and re-queues what the workers and projectors gave up on.
@@ -52,7 +54,7 @@ func (p *Platform) DeadLetters() (*bus.DeadLetters, error) {
 func (p *Platform) WorkerHandlers() []workers.Handler {
 	mailer := workers.NewMailer(workers.MailerConfig{Endpoint: p.Config.SESEndpoint, From: p.Config.EmailFrom})
 	return []workers.Handler{
-		p.WebhookProcessor().Handler(),
+		workers.Webhooks(p.WebhookProcessor()),
 		workers.NewInventoryManager(p.Store, p.Log).Handler(),
 		workers.NewInventoryLookup(p.Store, p.ShopifyAdmin(), p.Shops, p.Log).Handler(),
 		workers.NewEmailWorker(p.Store, mailer, p.Log).Handler(),

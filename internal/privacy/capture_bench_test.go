@@ -46,7 +46,7 @@ func BenchmarkWebhookCapture(b *testing.B) {
 	}
 	defer p.Close()
 	const shop, secret = "bench.myshopify.com", "bench-secret"
-	if _, err := p.Shops.Add(ctx, shops.Registration{Domain: shop, Name: "Bench", Currency: "USD",
+	if _, err := p.App().RegisterShop(ctx, shops.Registration{Domain: shop, Name: "Bench", Currency: "USD",
 		WebhookSecrets: []string{secret}, AccessToken: "shpat_bench"}, eventstore.Metadata{Actor: "bench"}); err != nil {
 		b.Fatal(err)
 	}

@@ -107,7 +107,7 @@ func TestCustomerRedactErasesEverywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if _, err := p.Shops.Add(ctx, shops.Registration{Domain: shop, Name: "Erasure", Currency: "USD",
+	if _, err := p.App().RegisterShop(ctx, shops.Registration{Domain: shop, Name: "Erasure", Currency: "USD",
 		WebhookSecrets: []string{secret}, AccessToken: "shpat_erasure"}, eventstore.Metadata{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestCustomerRedactErasesEverywhere(t *testing.T) {
 	go func() { roles <- p.Run(rolesCtx, []string{"relay", "projectors"}) }()
 	eraser := p.Eraser()
 	go func() {
-		roles <- workers.NewRouter(p.WorkersConfig(), p.WebhookProcessor().Handler(), workers.Eraser(eraser)).Run(rolesCtx)
+		roles <- workers.NewRouter(p.WorkersConfig(), workers.Webhooks(p.WebhookProcessor()), workers.Eraser(eraser)).Run(rolesCtx)
 	}()
 
 	sim := testenv.StartSimulator(t)

@@ -119,7 +119,7 @@ func TestShopRedactErasesTheShopEverywhere(t *testing.T) {
 	p := env.Platform
 	ctx := context.Background()
 	for _, s := range []struct{ domain, secret string }{{shopA, secretA}, {shopB, secretB}} {
-		if _, err := p.Shops.Add(ctx, shops.Registration{Domain: s.domain, Name: s.domain, Currency: "USD",
+		if _, err := p.App().RegisterShop(ctx, shops.Registration{Domain: s.domain, Name: s.domain, Currency: "USD",
 			WebhookSecrets: []string{s.secret}, AccessToken: "shpat_" + s.secret}, eventstore.Metadata{Actor: "test"}); err != nil {
 			t.Fatal(err)
 		}

@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ordermill/ordermill/domain"
-	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/secrets"
 	"github.com/ordermill/ordermill/shopify"
 )
@@ -43,7 +42,8 @@ type Shop struct {
 	UninstalledAt  *time.Time `json:"uninstalled_at"`
 }
 
-// Registration is the input of Add.
+// Registration is a shop registered with credentials given by hand (the
+// API, the CLI, the seed): what app.RegisterShop takes.
 type Registration struct {
 	Domain         string
 	Name           string
@@ -114,67 +114,45 @@ func (r *Registry) sealSecrets(shop string, list []string) [][]byte {
 	return out
 }
 
-// Add registers a shop and appends its shop.registered event in the same
-// transaction, so the table and the history never disagree.
-func (r *Registry) Add(ctx context.Context, reg Registration, meta eventstore.Metadata) (Shop, error) {
-	reg.Domain = strings.ToLower(strings.TrimSpace(reg.Domain))
-	now := r.now().UTC()
-	events, err := domain.RegisterShop(reg.Domain, reg.Name, reg.Currency, reg.ShopifyID, now)
-	if err != nil {
-		return Shop{}, err
-	}
+// Check validates what a registration adds to the domain's shop: the
+// credentials. The shop's own fields are the domain's to check.
+func (reg Registration) Check() error {
 	if err := validSecrets(reg.WebhookSecrets); err != nil {
-		return Shop{}, err
+		return err
 	}
 	if (reg.ClientID == "") != (reg.ClientSecret == "") {
-		return Shop{}, &domain.ValidationError{Fields: []domain.FieldError{{Field: "client_secret", Message: "client id and client secret go together"}}}
+		return &domain.ValidationError{Fields: []domain.FieldError{{Field: "client_secret", Message: "client id and client secret go together"}}}
 	}
 	if reg.ClientID != "" && reg.AccessToken != "" {
-		return Shop{}, &domain.ValidationError{Fields: []domain.FieldError{{Field: "access_token", Message: "give an access token or the app's client credentials, not both"}}}
+		return &domain.ValidationError{Fields: []domain.FieldError{{Field: "access_token", Message: "give an access token or the app's client credentials, not both"}}}
 	}
-	registered := events[0].(domain.ShopRegistered)
-	newEvents, err := eventstore.Encode(registered.Shop, meta, events...)
-	if err != nil {
-		return Shop{}, err
+	return nil
+}
+
+// Insert stores a new shop's row with its credentials, sealed, in tx: the
+// transaction that appends its shop.registered, so that the table and the
+// history never disagree. reg holds the shop as the domain registered it.
+// Call Forget once tx has committed.
+func (r *Registry) Insert(ctx context.Context, tx pgx.Tx, reg Registration, at time.Time) error {
+	var token, clientSecret []byte
+	var clientID *string
+	grant := shopify.GrantStatic
+	if strings.TrimSpace(reg.AccessToken) != "" {
+		token = r.key.Seal([]byte(reg.AccessToken), secretContext(reg.Domain, "access_token"))
 	}
-	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		var shopifyID *int64
-		if registered.ShopifyID != 0 {
-			shopifyID = &registered.ShopifyID
-		}
-		var token, clientSecret []byte
-		var clientID *string
-		grant := shopify.GrantStatic
-		if strings.TrimSpace(reg.AccessToken) != "" {
-			token = r.key.Seal([]byte(reg.AccessToken), secretContext(registered.Shop, "access_token"))
-		}
-		if reg.ClientID != "" {
-			grant, clientID = shopify.GrantClientCredentials, &reg.ClientID
-			clientSecret = r.key.Seal([]byte(reg.ClientSecret), secretContext(registered.Shop, "client_secret"))
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO shops (domain, name, currency, shopify_id, webhook_secrets, access_token, registered_at,
-			token_grant, client_id, client_secret)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, registered.Shop, registered.Name, registered.Currency, shopifyID,
-			r.sealSecrets(registered.Shop, reg.WebhookSecrets), token, now, grant, clientID, clientSecret)
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-			return fmt.Errorf("%s: %w", registered.Shop, ErrShopExists)
-		}
-		if err != nil {
-			return err
-		}
-		_, err = eventstore.AppendTx(ctx, tx, eventstore.StreamAppend{
-			Stream: domain.ShopStream(registered.Shop), Expected: eventstore.NoStream, Events: newEvents})
-		if errors.Is(err, eventstore.ErrConcurrency) {
-			return fmt.Errorf("%s: %w", registered.Shop, ErrShopExists)
-		}
-		return err
-	})
-	if err != nil {
-		return Shop{}, err
+	if reg.ClientID != "" {
+		grant, clientID = shopify.GrantClientCredentials, &reg.ClientID
+		clientSecret = r.key.Seal([]byte(reg.ClientSecret), secretContext(reg.Domain, "client_secret"))
 	}
-	r.forget(registered.Shop)
-	return r.Get(ctx, registered.Shop)
+	_, err := tx.Exec(ctx, `INSERT INTO shops (domain, name, currency, shopify_id, webhook_secrets, access_token, registered_at,
+		token_grant, client_id, client_secret)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, reg.Domain, reg.Name, reg.Currency, optionalID(reg.ShopifyID),
+		r.sealSecrets(reg.Domain, reg.WebhookSecrets), token, at, grant, clientID, clientSecret)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return fmt.Errorf("%s: %w", reg.Domain, ErrShopExists)
+	}
+	return err
 }
 
 const shopColumns = `domain, name, currency, shopify_id, installed, cardinality(webhook_secrets), registered_at, uninstalled_at`
@@ -241,7 +219,7 @@ func (r *Registry) Rotate(ctx context.Context, shop string, rot Rotation) (Shop,
 	if tag.RowsAffected() == 0 {
 		return Shop{}, fmt.Errorf("%s: %w", shop, ErrUnknownShop)
 	}
-	r.forget(shop)
+	r.Forget(shop)
 	return r.Get(ctx, shop)
 }
 
@@ -296,7 +274,9 @@ func (r *Registry) WebhookSecrets(ctx context.Context, shop string) ([][]byte, e
 	return c.secrets, nil
 }
 
-func (r *Registry) forget(shop string) {
+// Forget drops what the process cached of shop; call it once a change to
+// the shop's row has committed.
+func (r *Registry) Forget(shop string) {
 	r.mu.Lock()
 	delete(r.cache, shop)
 	r.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/secrets"
@@ -23,7 +24,8 @@ func TestRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := shops.NewRegistry(pool, key)
-	s, err := reg.Add(ctx, shops.Registration{Domain: "Demo.myshopify.com", Name: "Demo", Currency: "JPY",
+	uses := app.New(eventstore.New(pool)).WithShops(reg)
+	s, err := uses.RegisterShop(ctx, shops.Registration{Domain: "Demo.myshopify.com", Name: "Demo", Currency: "JPY",
 		WebhookSecrets: []string{"whsec-one"}, AccessToken: "shpat_token"}, eventstore.Metadata{Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -31,12 +33,12 @@ func TestRegistry(t *testing.T) {
 	if s.Domain != "demo.myshopify.com" || !s.Installed || s.WebhookSecrets != 1 || s.Currency != "JPY" {
 		t.Errorf("added shop = %+v", s)
 	}
-	if _, err := reg.Add(ctx, shops.Registration{Domain: "demo.myshopify.com", Name: "Again", Currency: "USD",
+	if _, err := uses.RegisterShop(ctx, shops.Registration{Domain: "demo.myshopify.com", Name: "Again", Currency: "USD",
 		WebhookSecrets: []string{"x"}, AccessToken: "y"}, eventstore.Metadata{}); !errors.Is(err, shops.ErrShopExists) {
 		t.Errorf("second add: %v, want ErrShopExists", err)
 	}
 	var ve *domain.ValidationError
-	if _, err := reg.Add(ctx, shops.Registration{Domain: "b.myshopify.com", Name: "B", Currency: "USD",
+	if _, err := uses.RegisterShop(ctx, shops.Registration{Domain: "b.myshopify.com", Name: "B", Currency: "USD",
 		WebhookSecrets: []string{"1", "2", "3"}, AccessToken: "t"}, eventstore.Metadata{}); !errors.As(err, &ve) {
 		t.Errorf("three secrets: %v, want a ValidationError", err)
 	}
@@ -100,7 +102,7 @@ func TestRegistry(t *testing.T) {
 	if signer, err := reg.Signer(ctx, "demo.myshopify.com"); err != nil || signer != (shopify.Signer{Domain: "demo.myshopify.com"}) {
 		t.Errorf("signer without id = %+v, %v", signer, err)
 	}
-	c, err := reg.Add(ctx, shops.Registration{Domain: "c.myshopify.com", Name: "C", Currency: "USD", ShopifyID: 954889,
+	c, err := uses.RegisterShop(ctx, shops.Registration{Domain: "c.myshopify.com", Name: "C", Currency: "USD", ShopifyID: 954889,
 		WebhookSecrets: []string{"whsec-c"}, AccessToken: "t"}, eventstore.Metadata{})
 	if err != nil || c.ShopifyID == nil || *c.ShopifyID != 954889 {
 		t.Fatalf("add with Shopify id: %+v, %v", c, err)
@@ -115,7 +117,7 @@ func TestRegistry(t *testing.T) {
 	if err != nil || !bytes.Contains(registered[0].Data, []byte(`"shopify_id": 954889`)) {
 		t.Errorf("shop.registered = %s, %v", registered[0].Data, err)
 	}
-	if _, err := reg.Add(ctx, shops.Registration{Domain: "d.myshopify.com", Name: "D", Currency: "USD", ShopifyID: -5,
+	if _, err := uses.RegisterShop(ctx, shops.Registration{Domain: "d.myshopify.com", Name: "D", Currency: "USD", ShopifyID: -5,
 		WebhookSecrets: []string{"x"}, AccessToken: "t"}, eventstore.Metadata{}); !errors.As(err, &ve) {
 		t.Errorf("negative Shopify id: %v, want a ValidationError", err)
 	}

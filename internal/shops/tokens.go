@@ -9,8 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/ordermill/ordermill/domain"
-	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/shopify"
 )
 
@@ -202,82 +200,24 @@ type Installation struct {
 	WebhookSecret string
 }
 
-// Install registers a shop that granted access, or resumes one that was
-// registered before (reinstalled, or registered for development): the new
-// token replaces the old, the app's secret verifies its webhooks, and an
-// uninstalled shop's history continues with shop.reinstalled. It reports
-// whether the shop was new.
-func (r *Registry) Install(ctx context.Context, store *eventstore.Store, in Installation, meta eventstore.Metadata) (created bool, err error) {
-	in.Shop = strings.ToLower(in.Shop)
-	now := r.now().UTC()
-	stream := domain.ShopStream(in.Shop)
-	// Read before the transaction; the append's expected version catches a
-	// change in between (a concurrent uninstall), and the install fails whole.
-	stored, err := store.ReadStream(ctx, stream, 0)
-	if err != nil && !errors.Is(err, eventstore.ErrStreamNotFound) {
-		return false, err
-	}
-	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT true FROM shops WHERE domain = $1 FOR UPDATE`, in.Shop).Scan(&exists); err != nil &&
-			!errors.Is(err, pgx.ErrNoRows) {
+// StoreInstallation stores, in tx, the row of a shop that granted access:
+// a new row for a shop registered in the same transaction (created), or
+// the existing one resumed (reinstalled, or registered for development).
+// The new token replaces the old, and the app's secret verifies the
+// shop's webhooks. Call Forget once tx has committed.
+func (r *Registry) StoreInstallation(ctx context.Context, tx pgx.Tx, in Installation, created bool, at time.Time) error {
+	if created {
+		err := r.Insert(ctx, tx, Registration{Domain: in.Shop, Name: in.Name, Currency: in.Currency, ShopifyID: in.ShopifyID,
+			WebhookSecrets: []string{in.WebhookSecret}}, at)
+		if err != nil {
 			return err
 		}
-		secrets := r.sealSecrets(in.Shop, []string{in.WebhookSecret})
-		if !exists {
-			created = true
-			events, err := domain.RegisterShop(in.Shop, in.Name, in.Currency, in.ShopifyID, now)
-			if err != nil {
-				return err
-			}
-			var shopifyID *int64
-			if in.ShopifyID > 0 {
-				shopifyID = &in.ShopifyID
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO shops (domain, name, currency, shopify_id, webhook_secrets, registered_at)
-				VALUES ($1, $2, $3, $4, $5, $6)`, in.Shop, strings.TrimSpace(in.Name), in.Currency, shopifyID, secrets, now); err != nil {
-				return err
-			}
-			encoded, err := eventstore.Encode(in.Shop, meta, events...)
-			if err != nil {
-				return err
-			}
-			if _, err := eventstore.AppendTx(ctx, tx, eventstore.StreamAppend{Stream: stream, Expected: eventstore.NoStream, Events: encoded}); err != nil {
-				return err
-			}
-		} else {
-			history, err := eventstore.Decode(stored)
-			if err != nil {
-				return err
-			}
-			shop, err := domain.NewShopFromHistory(history)
-			if err != nil {
-				return err
-			}
-			events, err := shop.Reinstall(now)
-			if err != nil {
-				return err
-			}
-			if len(events) > 0 {
-				encoded, err := eventstore.Encode(in.Shop, meta, events...)
-				if err != nil {
-					return err
-				}
-				if _, err := eventstore.AppendTx(ctx, tx, eventstore.StreamAppend{Stream: stream,
-					Expected: eventstore.Exact(int64(len(stored))), Events: encoded}); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.Exec(ctx, `UPDATE shops SET installed = true, uninstalled_at = NULL, webhook_secrets = $2,
-				shopify_id = coalesce(shopify_id, $3), updated_at = now() WHERE domain = $1`,
-				in.Shop, secrets, optionalID(in.ShopifyID)); err != nil {
-				return err
-			}
-		}
-		return r.storeToken(ctx, tx, in.Shop, in.Grant, in.Token)
-	})
-	r.forget(in.Shop)
-	return created, err
+	} else if _, err := tx.Exec(ctx, `UPDATE shops SET installed = true, uninstalled_at = NULL, webhook_secrets = $2,
+		shopify_id = coalesce(shopify_id, $3), updated_at = now() WHERE domain = $1`,
+		in.Shop, r.sealSecrets(in.Shop, []string{in.WebhookSecret}), optionalID(in.ShopifyID)); err != nil {
+		return err
+	}
+	return r.storeToken(ctx, tx, in.Shop, in.Grant, in.Token)
 }
 
 func optionalID(id int64) *int64 {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/secrets"
 	"github.com/ordermill/ordermill/internal/shops"
@@ -46,7 +47,7 @@ func TestAccessTokenRenewal(t *testing.T) {
 	const shop = "renew.myshopify.com"
 	soon := shopify.Token{AccessToken: "shpat_old", ExpiresAt: time.Now().Add(time.Minute),
 		RefreshToken: "shprt_old", RefreshExpiresAt: time.Now().Add(24 * time.Hour)}
-	if _, err := reg.Install(ctx, eventstore.New(pool), shops.Installation{Shop: shop, Name: "Renew", Currency: "USD",
+	if _, err := app.New(eventstore.New(pool)).WithShops(reg).InstallShop(ctx, shops.Installation{Shop: shop, Name: "Renew", Currency: "USD",
 		Grant: shopify.GrantAuthorizationCode, Token: soon, WebhookSecret: "app-secret"}, eventstore.Metadata{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}

@@ -19,20 +19,22 @@ import (
 
 // What a span of work cost, counted per process rather than machine-wide, so
 // that other work on a shared machine does not land in the figures: the
-// bench process (Ordermill's roles and the load generator), the Postgres
-// backends connected to the scenario's own database, and a redis-server the
-// bench starts for the scenario. Postgres's shared background processes (WAL
-// writer, checkpointer) serve every database and are left out.
+// platform's process (Ordermill's roles, a child of the bench), the Postgres
+// backends it has connected to the scenario's own database, and a
+// redis-server the bench starts for the scenario. The load generator, the
+// watcher and their backends are counted apart and not in the total.
+// Postgres's shared background processes (WAL writer, checkpointer) serve
+// every database and are left out.
 
 // cost is one span's CPU in seconds per process group, and the database's
 // transactions and statements.
 type cost struct {
-	webhooks             int64
-	bench, pg, redis     float64
-	xacts, statements    int64
-	statementsCounted    bool
-	seconds              float64 // wall time of the span, statsDelay included
-	backends, newBackend int
+	webhooks                  int64
+	platform, pg, redis, load float64
+	xacts, statements         int64
+	statementsCounted         bool
+	seconds                   float64 // wall time of the span, statsDelay included
+	backends, newBackend      int
 	// top are the statements run most often in the span, most first.
 	top []statementCount
 }
@@ -63,12 +65,13 @@ func (c cost) perWebhook(s float64) string {
 	return fmt.Sprintf("%.2f ms", 1e3*s/float64(c.webhooks))
 }
 
-func (c cost) total() float64 { return c.bench + c.pg + c.redis }
+// total is the pipeline's CPU: everything but the load.
+func (c cost) total() float64 { return c.platform + c.pg + c.redis }
 
 // String is the cost per webhook by process.
 func (c cost) String() string {
-	s := fmt.Sprintf("%s per webhook (bench process %s, Postgres backends %s, Redis %s); %.1f transactions",
-		c.perWebhook(c.total()), c.perWebhook(c.bench), c.perWebhook(c.pg), c.perWebhook(c.redis),
+	s := fmt.Sprintf("%s per webhook (Ordermill process %s, Postgres backends %s, Redis %s; not counted: load generator and watcher %s); %.1f transactions",
+		c.perWebhook(c.total()), c.perWebhook(c.platform), c.perWebhook(c.pg), c.perWebhook(c.redis), c.perWebhook(c.load),
 		float64(c.xacts)/float64(max(c.webhooks, 1)))
 	if c.statementsCounted {
 		s += fmt.Sprintf(" and %.1f statements", float64(c.statements)/float64(max(c.webhooks, 1)))
@@ -81,13 +84,15 @@ type costMeter struct {
 	pool     *pgxpool.Pool
 	db       string
 	redisPID int
+	// platformPID is the Ordermill process measured.
+	platformPID int
 	// statements is whether pg_stat_statements answers (it needs
 	// shared_preload_libraries): only then are statements counted.
 	statements bool
 }
 
-func newCostMeter(ctx context.Context, pool *pgxpool.Pool, db string, redisPID int) *costMeter {
-	m := &costMeter{pool: pool, db: db, redisPID: redisPID}
+func newCostMeter(ctx context.Context, pool *pgxpool.Pool, db string, redisPID, platformPID int) *costMeter {
+	m := &costMeter{pool: pool, db: db, redisPID: redisPID, platformPID: platformPID}
 	if _, err := pool.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err == nil {
 		var n int64
 		m.statements = pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_statements`).Scan(&n) == nil
@@ -96,32 +101,38 @@ func newCostMeter(ctx context.Context, pool *pgxpool.Pool, db string, redisPID i
 }
 
 type costSnapshot struct {
-	at                time.Time
-	backends          map[int]float64
-	bench, redis      float64
-	xacts, statements int64
-	byQuery           map[int64]statementCount
+	at                     time.Time
+	backends, loadBackends map[int]float64
+	platform, redis, load  float64
+	xacts, statements      int64
+	byQuery                map[int64]statementCount
 }
 
 func (m *costMeter) snapshot(ctx context.Context) (costSnapshot, error) {
-	s := costSnapshot{at: time.Now(), backends: map[int]float64{}}
-	rows, err := m.pool.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = $1`, m.db)
+	s := costSnapshot{at: time.Now(), backends: map[int]float64{}, loadBackends: map[int]float64{}}
+	rows, err := m.pool.Query(ctx, `SELECT pid, application_name = $2 FROM pg_stat_activity WHERE datname = $1`, m.db, loadApp)
 	if err != nil {
 		return s, err
 	}
 	for rows.Next() {
-		var pid int
-		if err := rows.Scan(&pid); err != nil {
+		var (
+			pid  int
+			load bool
+		)
+		if err := rows.Scan(&pid, &load); err != nil {
 			return s, err
 		}
-		if secs, ok := processCPU(pid); ok {
+		if secs, ok := processCPU(pid); ok && load {
+			s.loadBackends[pid] = secs
+		} else if ok {
 			s.backends[pid] = secs
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return s, err
 	}
-	s.bench, _ = processCPU(os.Getpid())
+	s.platform, _ = processCPU(m.platformPID)
+	s.load, _ = processCPU(os.Getpid())
 	if m.redisPID > 0 {
 		s.redis, _ = processCPU(m.redisPID)
 	}
@@ -175,7 +186,8 @@ func (m *costMeter) measure(ctx context.Context, f func() (int64, error)) (cost,
 	if err != nil {
 		return cost{}, err
 	}
-	c := cost{webhooks: n, bench: after.bench - before.bench, redis: after.redis - before.redis,
+	c := cost{webhooks: n, platform: after.platform - before.platform, redis: after.redis - before.redis,
+		load:  after.load - before.load + backendCPU(before.loadBackends, after.loadBackends, nil),
 		xacts: after.xacts - before.xacts, statements: after.statements - before.statements,
 		statementsCounted: m.statements, seconds: after.at.Sub(before.at).Seconds(), backends: len(after.backends)}
 	for id, a := range after.byQuery {
@@ -185,16 +197,25 @@ func (m *costMeter) measure(ctx context.Context, f func() (int64, error)) (cost,
 	}
 	slices.SortFunc(c.top, func(a, b statementCount) int { return cmp.Compare(b.calls, a.calls) })
 	c.top = c.top[:min(len(c.top), topStatements)]
-	// A backend that connected during the span spent all its CPU in it.
-	for pid, secs := range after.backends {
-		if b, ok := before.backends[pid]; ok {
-			c.pg += secs - b
+	c.pg = backendCPU(before.backends, after.backends, &c.newBackend)
+	return c, nil
+}
+
+// backendCPU is what the backends of after spent since before, counting in
+// connected those that connected meanwhile (they spent all their CPU in the span).
+func backendCPU(before, after map[int]float64, connected *int) float64 {
+	spent := 0.0
+	for pid, secs := range after {
+		if b, ok := before[pid]; ok {
+			spent += secs - b
 		} else {
-			c.pg += secs
-			c.newBackend++
+			spent += secs
+			if connected != nil {
+				*connected++
+			}
 		}
 	}
-	return c, nil
+	return spent
 }
 
 // processCPU is the CPU seconds pid has spent, from /proc/<pid>/stat.

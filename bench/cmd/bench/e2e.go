@@ -13,13 +13,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ordermill/ordermill/bench/load"
-	"github.com/ordermill/ordermill/workers"
 )
 
 // endToEnd is scenario 2: from a webhook's ack to its order's row in
 // orders_view, through the relay, Redis Streams, the webhook processor, the
 // order's events, the relay again and the orders projector, all running in
-// this process. The baseline is the measurement's own floor: rows a pgx
+// one child process (the load generator stays in this one). The baseline is the measurement's own floor: rows a pgx
 // INSERT commits straight into a table, found by the same watcher.
 //
 // It sweeps the rates of e2eRates (and 2000/s when 1000/s held) and prints
@@ -56,21 +55,16 @@ func (b *bench) endToEnd(ctx context.Context) error {
 		return err
 	}
 	defer e.close()
-	url, err := e.serve()
-	if err != nil {
-		return err
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	var roles sync.WaitGroup
-	// Stopped before e.close removes their streams under them.
-	defer func() { stop(); roles.Wait() }()
-	roles.Go(func() { _ = e.p.Run(runCtx, []string{"relay", "projectors"}) })
-	// Of the workers only the webhook processor: the Shopify and SES workers
-	// would call out to the real services for every order.
-	roles.Go(func() { _ = workers.NewRouter(e.p.WorkersConfig(), e.p.WebhookProcessor().Handler()).Run(runCtx) })
 	if _, err := e.p.Pool.Exec(ctx, visibleSQL); err != nil {
 		return err
 	}
+	platform, err := b.startChild(ctx, e, childPipeline)
+	if err != nil {
+		return err
+	}
+	// Stopped before e.close removes its streams under it.
+	defer platform.stop()
+	url := platform.url
 
 	client := httpClient()
 	hooks := newWebhooks()
@@ -88,7 +82,7 @@ func (b *bench) endToEnd(ctx context.Context) error {
 		return fmt.Errorf("warm-up: %d orders not visible: %v", missing, err)
 	}
 	w.summary()
-	meter := newCostMeter(ctx, e.p.Pool, e.dbName, rds.pid())
+	meter := newCostMeter(ctx, e.p.Pool, e.dbName, rds.pid(), platform.cmd.Process.Pid)
 	var sweep []sweepRow
 	for i := 0; i < len(rates); i++ {
 		rate := rates[i]
@@ -158,14 +152,17 @@ func (b *bench) endToEnd(ctx context.Context) error {
 		return err
 	}
 	b.sweepGoals(sweep, idle)
-	b.note("Scenario 2: api, relay, projectors and the webhook processor in one process with the load generator. " +
-		"A row is visible when Postgres delivers the NOTIFY that a trigger on the table sends as the row's transaction " +
-		"commits, so the watcher adds no queries to the load; the floor is that mechanism alone, on a table a pgx INSERT " +
-		"writes to. CPU is counted per process from /proc: the bench process (the roles and the load generator), the " +
-		"Postgres backends connected to the scenario's database (not the server's shared background processes) and " +
-		"the scenario's own redis-server; transactions from pg_stat_database, statements from pg_stat_statements " +
-		"(loaded by the scenario's own server; counted on the configured one only where it loads it). Capture alone " +
-		"is the api role only, on a database of its own, at the same rates.")
+	b.note("Scenario 2: api, relay, projectors and the webhook processor in one Ordermill process, a child of the bench; " +
+		"the load generator and the watcher stay in the bench process. A row is visible when Postgres delivers the NOTIFY " +
+		"that a trigger on the table sends as the row's transaction commits, so the watcher adds no queries to the load; " +
+		"the floor is that mechanism alone, on a table a pgx INSERT writes to. The trigger runs in the projector's " +
+		"backend, so its pg_notify (one per order) is counted in the pipeline's Postgres CPU. CPU is counted per process " +
+		"from /proc: the Ordermill process, the Postgres backends it connected to the scenario's database (not the " +
+		"server's shared background processes) and the scenario's own redis-server; the bench process and its own " +
+		"backends (load generator, watcher, cost meter) are shown apart and not counted. Transactions from " +
+		"pg_stat_database and statements from pg_stat_statements (loaded by the scenario's own server; counted on the " +
+		"configured one only where it loads it) include the meter's few queries. Capture alone is the api role only, in " +
+		"a child process of its own, on a database of its own, at the same rates.")
 	return nil
 }
 

@@ -51,7 +51,8 @@ func newEnv(ctx context.Context, base config.Config) (*env, error) {
 	}
 	e := &env{dbName: "ordermill_bench_" + id}
 	u.Path = "/" + e.dbName
-	cfg.DatabaseURL, cfg.DatabaseReadURL = u.String(), u.String()
+	cfg.DatabaseURL = withAppName(u.String(), loadApp)
+	cfg.DatabaseReadURL = cfg.DatabaseURL
 	cfg.StreamPrefix = "bench:" + id + ":"
 	if cfg.DataDir, err = os.MkdirTemp("", "ordermill-bench"); err != nil {
 		return nil, err
@@ -70,7 +71,7 @@ func newEnv(ctx context.Context, base config.Config) (*env, error) {
 		e.close()
 		return nil, err
 	}
-	_, err = e.p.Shops.Add(ctx, shops.Registration{Domain: benchShop, Name: "Bench", Currency: "USD",
+	_, err = e.p.App().RegisterShop(ctx, shops.Registration{Domain: benchShop, Name: "Bench", Currency: "USD",
 		WebhookSecrets: []string{benchSecret}, AccessToken: "shpat_bench"}, eventstore.Metadata{Actor: "bench"})
 	if err != nil {
 		e.close()
@@ -92,12 +93,33 @@ func (e *env) serve() (string, error) {
 
 // environ is the server configuration for a subprocess sharing this env.
 func (e *env) environ(addr, metricsAddr string) []string {
+	db := withAppName(e.cfg.DatabaseURL, platformApp)
 	return append(os.Environ(),
-		"ORDERMILL_DATABASE_URL="+e.cfg.DatabaseURL, "ORDERMILL_DATABASE_READ_URL="+e.cfg.DatabaseURL,
+		"ORDERMILL_DATABASE_URL="+db, "ORDERMILL_DATABASE_READ_URL="+db,
 		"ORDERMILL_REDIS_URL="+e.cfg.RedisURL, "ORDERMILL_STREAM_PREFIX="+e.cfg.StreamPrefix,
 		"ORDERMILL_HTTP_ADDR="+addr, "ORDERMILL_METRICS_ADDR="+metricsAddr, "ORDERMILL_AUTO_MIGRATE=false",
 		"ORDERMILL_LOG_LEVEL=error", "ORDERMILL_DATA_DIR="+e.cfg.DataDir, "ORDERMILL_MASTER_KEY="+e.cfg.MasterKey,
 		"ORDERMILL_RATE_LIMIT_USER=off", "ORDERMILL_RATE_LIMIT_IP=off")
+}
+
+// The application names that tell, in pg_stat_activity, the platform's
+// connections from the bench's own (the load generator, the watcher, the
+// cost meter).
+const (
+	platformApp = "ordermill"
+	loadApp     = "ordermill-bench"
+)
+
+// withAppName is dbURL with its connections named app.
+func withAppName(dbURL, app string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return dbURL // the caller's own parse reports it
+	}
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func (e *env) close() {

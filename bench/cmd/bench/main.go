@@ -12,8 +12,10 @@
 //
 // Each scenario runs on its own fresh database and Redis key prefix on the
 // servers of ORDERMILL_DATABASE_URL and ORDERMILL_REDIS_URL. Scenarios 1 and
-// 6 run the server as a subprocess (built from the working tree); the others
-// run the platform in this process. Run it from the repository root.
+// 6 run the server as a subprocess (built from the working tree), scenario 2
+// runs the platform in a child process (this executable started again), so
+// that only the platform's CPU is counted; the others run it in this
+// process. Run it from the repository root.
 package main
 
 import (
@@ -65,16 +67,20 @@ type bench struct {
 	// serverProfile, when set, is where scenario 1 writes a CPU profile of
 	// the server during its saturated phase.
 	serverProfile string
-	size          sizes
-	report        *Report
-	bin           string // the server binary for subprocess scenarios
-	tmp           string
+	// childProfile, when set, is where scenario 2's child processes write
+	// CPU profiles of their runs, with their names appended.
+	childProfile string
+	size         sizes
+	report       *Report
+	bin          string // the server binary for subprocess scenarios
+	tmp          string
 }
 
 func main() {
+	runIfChild()
 	out := flag.String("out", "bench/results", "directory for <date>.md and <date>.json")
 	only := flag.String("only", "", "comma-separated scenario numbers to run (default: all)")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the in-process platform included) to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process to this file, and of scenario 2's platform and capture processes to this file + \".platform\" and \".capture\"")
 	serverProfile := flag.String("server-cpuprofile", "", "write a CPU profile of the capture server during scenario 1's saturated phase to this file")
 	rates := flag.String("rates", "", "comma-separated webhooks/s of scenario 2's sweep (default: 50,100,250,500,1000)")
 	flag.Parse()
@@ -91,7 +97,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	path, err := run(ctx, os.Getenv("BENCH_SHORT") != "", *out, *only, *serverProfile, *rates)
+	path, err := run(ctx, os.Getenv("BENCH_SHORT") != "", *out, *only, *serverProfile, *cpuProfile, *rates)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
@@ -100,12 +106,13 @@ func main() {
 	fmt.Println("wrote", path)
 }
 
-func run(ctx context.Context, isShort bool, out, only, serverProfile, rates string) (string, error) {
+func run(ctx context.Context, isShort bool, out, only, serverProfile, childProfile, rates string) (string, error) {
 	base, err := config.Load()
 	if err != nil {
 		return "", err
 	}
-	b := &bench{base: base, size: full, serverProfile: serverProfile, report: &Report{Short: isShort, Started: time.Now()}}
+	b := &bench{base: base, size: full, serverProfile: serverProfile, childProfile: childProfile,
+		report: &Report{Short: isShort, Started: time.Now()}}
 	if isShort {
 		b.size = short
 	}

@@ -117,7 +117,7 @@ func (b *bench) relay(ctx context.Context) error {
 	b.note("Scenario 3: %d order.placed events of %d bytes as a Redis message, read in batches of %d and "+
 		"published %d per round trip; the relay's time includes reading the events table and saving its checkpoints. "+
 		"Each figure is over %d rounds, relay and XADD loop alternating.",
-		n, messageSize(values), eventstore.FollowBatch, relay.PipelineDepth, relayRounds)
+		n, messageSize(values), relay.FollowBatch, relay.PipelineDepth, relayRounds)
 	return nil
 }
 
@@ -129,7 +129,7 @@ func relayDuration(ctx context.Context, e *env, pub message.Publisher, name stri
 		return 0, err
 	}
 	id := randomHex(3)
-	relay := relay.NewRelay(e.p.Store, pub, relay.RelayConfig{
+	rl := relay.NewRelay(e.p.Store, pub, relay.RelayConfig{
 		TopicPrefix: e.cfg.StreamPrefix + id + ":", Checkpoint: "bench-" + id,
 		Logger: slog.New(slog.DiscardHandler),
 	})
@@ -137,16 +137,16 @@ func relayDuration(ctx context.Context, e *env, pub message.Publisher, name stri
 	defer stop()
 	start := time.Now()
 	done := make(chan error, 1)
-	go func() { done <- relay.Run(runCtx) }()
+	go func() { done <- rl.Run(runCtx) }()
 	deadline := start.Add(10 * time.Minute)
-	for relay.Published() < n {
+	for rl.Published() < n {
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("relay (%s) published %d of %d events in 10 minutes", name, relay.Published(), n)
+			return 0, fmt.Errorf("relay (%s) published %d of %d events in 10 minutes", name, rl.Published(), n)
 		}
 		time.Sleep(time.Millisecond)
 	}
 	for {
-		cp, err := e.p.Store.LoadCheckpoint(ctx, "bench-"+id)
+		cp, err := relay.LoadCheckpoint(ctx, e.p.Pool, "bench-"+id)
 		if err != nil {
 			return 0, err
 		}
@@ -170,7 +170,7 @@ func readDuration(ctx context.Context, e *env, n int64) (time.Duration, error) {
 	defer stop()
 	start := time.Now()
 	read := int64(0)
-	err := e.p.Store.Follow(ctx, eventstore.Start, eventstore.FollowOptions{},
+	err := relay.Follow(ctx, e.p.Store, eventstore.Start, relay.FollowOptions{},
 		func(_ context.Context, events []eventstore.Event) error {
 			if read += int64(len(events)); read >= n {
 				stop()

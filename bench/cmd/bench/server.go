@@ -34,6 +34,12 @@ func serverBinary(ctx context.Context, dir string) (string, error) {
 }
 
 func startServer(ctx context.Context, bin string, e *env, roles string) (*server, error) {
+	return startProcess(ctx, exec.Command(bin, "serve", "--roles", roles), e)
+}
+
+// startProcess starts cmd with e's server configuration and waits until it
+// answers on its HTTP address.
+func startProcess(ctx context.Context, cmd *exec.Cmd, e *env) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -42,8 +48,7 @@ func startServer(ctx context.Context, bin string, e *env, roles string) (*server
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve", "--roles", roles)
-	cmd.Env = e.environ(addr, metricsAddr)
+	cmd.Env = append(e.environ(addr, metricsAddr), cmd.Env...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err

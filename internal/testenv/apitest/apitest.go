@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +36,7 @@ type Env struct {
 	Platform   *platform.Platform
 	Config     config.Config
 	Client     *http.Client
-	logs       *logBuffer
+	logs       *testenv.LogBuffer
 }
 
 // Option changes the configuration before the platform opens (for example
@@ -73,7 +72,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	// Warnings go to the test output; every line, down to debug, is kept for
 	// tests that inspect what the platform logs, with the ids the request's
 	// or message's context carries, as production logs them.
-	logs := &logBuffer{}
+	logs := &testenv.LogBuffer{}
 	log := slog.New(telemetry.ContextHandler{Handler: slog.NewMultiHandler(
 		slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}),
 		slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
@@ -109,7 +108,7 @@ func New(t testing.TB, opts ...Option) *Env {
 
 // waitListening returns the platform's operators' address once it listens
 // there, which it does in the background.
-func waitListening(t testing.TB, logs *logBuffer, done <-chan error) string {
+func waitListening(t testing.TB, logs *testenv.LogBuffer, done <-chan error) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -127,26 +126,8 @@ func waitListening(t testing.TB, logs *logBuffer, done <-chan error) string {
 	}
 }
 
-// logBuffer collects log output written from many goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
 // Logs returns everything the platform has logged so far, as JSON lines.
 func (e *Env) Logs() string { return e.logs.String() }
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // Keys returns the access-token keys the server signs with, for forging tokens.
 func (e *Env) Keys(t testing.TB) *api.Keys {

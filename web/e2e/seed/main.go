@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer p.Close()
 	meta := eventstore.Metadata{Actor: "seed", Source: "e2e"}
-	if _, err := p.Shops.Add(ctx, shops.Registration{
+	if _, err := p.App().RegisterShop(ctx, shops.Registration{
 		Domain: in.Shop, Name: in.Shop, Currency: in.Currency, WebhookSecrets: []string{in.Secret}, AccessToken: in.AccessToken,
 	}, meta); err != nil {
 		return fmt.Errorf("add shop: %w", err)

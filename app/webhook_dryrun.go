@@ -1,9 +1,8 @@
-package workers
+package app
 
 import (
 	"context"
 
-	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/eventstore"
 )
 
@@ -11,15 +10,15 @@ import (
 // but writes nothing: it returns the outcome and every append processing
 // would make, in order. Unlike Redeliver it runs even for a processed
 // webhook, showing what today's code would make of it.
-func (w *Webhooks) DryRun(ctx context.Context, stream string) (app.WebhookOutcome, []eventstore.StreamAppend, error) {
+func (w *Webhooks) DryRun(ctx context.Context, stream string) (WebhookOutcome, []eventstore.StreamAppend, error) {
 	events, err := w.store.ReadStream(ctx, stream, 1)
 	if err != nil {
-		return app.WebhookOutcome{}, nil, err
+		return WebhookOutcome{}, nil, err
 	}
-	p := app.NewBatch(w.store)
+	p := NewBatch(w.store)
 	result, err := w.decide(ctx, p, events[0], eventstore.Exact(int64(len(events))))
 	if err != nil {
-		return app.WebhookOutcome{}, nil, err
+		return WebhookOutcome{}, nil, err
 	}
 	return describe(result), p.Appends(), nil
 }

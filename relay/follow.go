@@ -1,8 +1,11 @@
-package eventstore
+package relay
 
 import (
 	"context"
 	"time"
+
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/database"
 )
 
 // FollowBatch is how many events Follow reads per query by default. Only a
@@ -21,6 +24,10 @@ type FollowOptions struct {
 	// a wake-up brings it back.
 	PollInterval     time.Duration
 	IdlePollInterval time.Duration // default 10 × PollInterval
+	// Linger is how long after a read that found less than a full batch the
+	// next one waits, so that at a low rate one read (and the follower's
+	// work on what it found) covers several commits.
+	Linger time.Duration
 }
 
 func (o *FollowOptions) defaults() {
@@ -35,16 +42,16 @@ func (o *FollowOptions) defaults() {
 	}
 }
 
-// Follow reads "all" in commit order after from, handing each batch to handle,
-// until ctx ends or handle fails. It wakes on LISTEN/NOTIFY and polls as a
+// Follow reads store's "all" in commit order after from, handing each batch
+// to handle, until ctx ends or handle fails. It wakes on LISTEN/NOTIFY and polls as a
 // fallback, so losing the listener only costs latency. Events are handed over
 // as stored, sealed: the relay publishes them so, and consumers open them.
-func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, handle func(context.Context, []Event) error) error {
+func Follow(ctx context.Context, store *eventstore.Store, from eventstore.Position, opts FollowOptions, handle func(context.Context, []eventstore.Event) error) error {
 	opts.defaults()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wake := make(chan struct{}, 1)
-	go Listen(ctx, s.pool, notifyChannel, wake)
+	go database.Listen(ctx, store.Pool(), eventstore.AppendedChannel, wake)
 
 	poll := opts.PollInterval
 	timer := time.NewTimer(poll)
@@ -55,7 +62,8 @@ func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, h
 	// allocating up front.
 	expect := 0
 	for {
-		events, err := readAll(ctx, s.pool, pos, opts.BatchSize, expect)
+		readAt := time.Now()
+		events, err := store.ReadAllStored(ctx, pos, opts.BatchSize, expect)
 		if err != nil {
 			return err
 		}
@@ -72,6 +80,10 @@ func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, h
 		}
 		if len(events) > 0 {
 			poll = opts.PollInterval
+			// A wake-up that arrives meanwhile stays in wake for the select below.
+			if err := sleep(ctx, time.Until(readAt.Add(opts.Linger))); err != nil {
+				return err
+			}
 		}
 		timer.Reset(poll)
 		select {
@@ -82,5 +94,20 @@ func (s *Store) Follow(ctx context.Context, from Position, opts FollowOptions, h
 		case <-timer.C:
 			poll = min(2*poll, opts.IdlePollInterval)
 		}
+	}
+}
+
+// sleep waits d, or less if ctx ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

@@ -1,11 +1,10 @@
-package workers
+package app
 
 import (
 	"context"
 	"fmt"
 	"strconv"
 
-	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/shopify"
@@ -20,14 +19,14 @@ import (
 
 // inventoryLevel syncs Shopify's available figure of an item at a location
 // to the item's stock key, or holds it until the item is mapped.
-func inventoryLevel(ctx context.Context, p *app.Batch, src eventstore.Event, shop string, level shopify.InventoryLevel) (domain.WebhookProcessed, []domain.Event, error) {
+func inventoryLevel(ctx context.Context, p *Batch, src eventstore.Event, shop string, level shopify.InventoryLevel) (domain.WebhookProcessed, []domain.Event, error) {
 	if !level.Tracked {
 		return domain.WebhookProcessed{Result: "ignored", Detail: "stock of the item is not tracked"}, nil, nil
 	}
 	stock := domain.StockLevel{LocationID: level.LocationID, Available: level.Available, UpdatedAt: level.UpdatedAt}
 	var key string
-	res, err := update(ctx, p, src, shop, domain.InventoryItemStream(shop, level.InventoryItemID),
-		inventoryItem(shop, level.InventoryItemID), func(item *domain.InventoryItem) ([]domain.Event, error) {
+	res, err := planUpdate(ctx, p, src, shop, domain.InventoryItemStream(shop, level.InventoryItemID),
+		LoadInventoryItem(shop, level.InventoryItemID), func(item *domain.InventoryItem) ([]domain.Event, error) {
 			key, _ = item.Key()
 			return item.Hold(stock)
 		})
@@ -48,7 +47,7 @@ func inventoryLevel(ctx context.Context, p *app.Batch, src eventstore.Event, sho
 
 // mapInventoryItems records the stock key of every variant's inventory
 // item and syncs the levels held for items that were not mapped before.
-func mapInventoryItems(ctx context.Context, p *app.Batch, src eventstore.Event, shop string, product shopify.Product) (domain.WebhookProcessed, []domain.Event, error) {
+func mapInventoryItems(ctx context.Context, p *Batch, src eventstore.Event, shop string, product shopify.Product) (domain.WebhookProcessed, []domain.Event, error) {
 	total := 0
 	for _, v := range product.Variants {
 		if v.InventoryItemID == 0 {
@@ -56,8 +55,8 @@ func mapInventoryItems(ctx context.Context, p *app.Batch, src eventstore.Event, 
 		}
 		var held []domain.StockLevel
 		var key string
-		res, err := update(ctx, p, src, shop, domain.InventoryItemStream(shop, v.InventoryItemID),
-			inventoryItem(shop, v.InventoryItemID), func(item *domain.InventoryItem) ([]domain.Event, error) {
+		res, err := planUpdate(ctx, p, src, shop, domain.InventoryItemStream(shop, v.InventoryItemID),
+			LoadInventoryItem(shop, v.InventoryItemID), func(item *domain.InventoryItem) ([]domain.Event, error) {
 				events, err := item.Map(v.ID, v.SKU, domain.VariantNames{Product: product.Title, Variant: v.Title})
 				if len(events) > 0 {
 					held, key = item.Held(), events[0].(domain.InventoryItemMapped).Key
@@ -80,25 +79,16 @@ func mapInventoryItems(ctx context.Context, p *app.Batch, src eventstore.Event, 
 }
 
 // inventoryItem rebuilds Shopify's inventory item id of shop from its history.
-func inventoryItem(shop string, id int64) func([]domain.Event) (*domain.InventoryItem, error) {
-	return func(history []domain.Event) (*domain.InventoryItem, error) {
-		item, err := domain.NewInventoryItem(shop, id)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range history {
-			item.Apply(e)
-		}
-		return item, nil
-	}
+func LoadInventoryItem(shop string, id int64) func([]domain.Event) (*domain.InventoryItem, error) {
+	return replay(func() (*domain.InventoryItem, error) { return domain.NewInventoryItem(shop, id) })
 }
 
 // syncLevels records Shopify's levels on the stock key; each location's
 // newest wins.
-func syncLevels(ctx context.Context, p *app.Batch, src eventstore.Event, shop, key string, levels ...domain.StockLevel) (int, error) {
-	load := app.LoadInventory(shop, key)
+func syncLevels(ctx context.Context, p *Batch, src eventstore.Event, shop, key string, levels ...domain.StockLevel) (int, error) {
+	load := LoadInventory(shop, key)
 	var history []domain.Event
-	res, err := update(ctx, p, src, shop, domain.InventoryStream(shop, key),
+	res, err := planUpdate(ctx, p, src, shop, domain.InventoryStream(shop, key),
 		func(h []domain.Event) (*domain.Inventory, error) { history = h; return load(h) },
 		func(*domain.Inventory) ([]domain.Event, error) {
 			// Each level decides on the ones before it, on a copy: Update
@@ -125,8 +115,8 @@ func syncLevels(ctx context.Context, p *app.Batch, src eventstore.Event, shop, k
 
 // nameLocation records the name of a location, which stock levels name by
 // id only; the inventory pages show it.
-func nameLocation(ctx context.Context, p *app.Batch, src eventstore.Event, shop string, loc shopify.Location) (domain.WebhookProcessed, []domain.Event, error) {
-	res, err := update(ctx, p, src, shop, domain.LocationStream(shop, loc.ID),
+func nameLocation(ctx context.Context, p *Batch, src eventstore.Event, shop string, loc shopify.Location) (domain.WebhookProcessed, []domain.Event, error) {
+	res, err := planUpdate(ctx, p, src, shop, domain.LocationStream(shop, loc.ID),
 		func(history []domain.Event) (*domain.Location, error) {
 			l, err := domain.NewLocation(shop, loc.ID)
 			if err != nil {

@@ -1,4 +1,4 @@
-package eventstore
+package database
 
 import (
 	"context"
@@ -11,9 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/puddle/v2"
 )
-
-// notifyChannel is the LISTEN/NOTIFY channel that wakes followers of "all".
-const notifyChannel = "ordermill_events"
 
 // Notifier sends NOTIFYs on one channel after the fact, coalesced. A NOTIFY
 // inside the committing transaction would take Postgres's global notify lock
@@ -34,6 +31,10 @@ type Notifier struct {
 func NewNotifier(pool *pgxpool.Pool, channel string, every time.Duration) *Notifier {
 	return &Notifier{pool: pool, channel: channel, every: every, pending: make(chan struct{}, 1)}
 }
+
+// SetInterval changes how far apart NOTIFYs are sent; call it before the
+// first Signal.
+func (n *Notifier) SetInterval(d time.Duration) { n.every = d }
 
 // Signal asks for a NOTIFY soon; it never blocks.
 func (n *Notifier) Signal() {
@@ -57,16 +58,6 @@ func (n *Notifier) loop() {
 			slog.DebugContext(ctx, "notify failed; listeners will poll", "channel", n.channel, "err", err)
 		}
 	}
-}
-
-// InTx runs fn in a transaction and wakes followers after it commits. Use it
-// (rather than a bare pgx.BeginFunc) around AppendTx.
-func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	if err := pgx.BeginFunc(ctx, s.pool, fn); err != nil {
-		return err
-	}
-	s.appended.Signal()
-	return nil
 }
 
 // Listen signals wake on every notification on channel, and each time its
