@@ -246,6 +246,16 @@ func TestStockWriteBackEndToEnd(t *testing.T) {
 			ORDER BY key LIMIT 1`, shop).Scan(&key, &levels)
 		return err == nil
 	})
+	stream := domain.InventoryStream(shop, key)
+	// The row shows a level as soon as the item's first one is projected;
+	// the figures to start from are those of every event on its stream.
+	eventually(t, "the item's read model to reach its stream's last event", func() bool {
+		return e.count(t, `SELECT count(*) FROM projection_streams WHERE projection = 'inventory' AND stream_id = $1
+			AND version = (SELECT max(stream_version) FROM events WHERE stream_id = $1)`, stream) == 1
+	})
+	if err := e.p.Pool.QueryRow(ctx, `SELECT shopify_levels FROM inventory_view WHERE shop = $1 AND key = $2`, shop, key).Scan(&levels); err != nil {
+		t.Fatal(err)
+	}
 	var loc string
 	for l := range levels {
 		loc = l
@@ -258,7 +268,6 @@ func TestStockWriteBackEndToEnd(t *testing.T) {
 		return n
 	}
 	before := level()
-	stream := domain.InventoryStream(shop, key)
 	adjust := func(body map[string]any, idempotencyKey string) (int, map[string]any) {
 		return e.call(t, access, "POST", "/api/v1/inventory/"+key+"/adjust", body, "Idempotency-Key", idempotencyKey)
 	}

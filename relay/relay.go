@@ -230,7 +230,11 @@ func (r *Relay) relay(ctx context.Context, from eventstore.Position) error {
 	defer cancel(nil)
 	read := make(chan []eventstore.Event, 1)
 	ready := make(chan *outgoing, 1)
-	published := make(chan eventstore.Position, maxUnsaved)
+	// Unbuffered: published batches wait in saveCheckpoints, which saves
+	// at least every maxUnsaved of them, and nowhere else, so a new leader
+	// publishes again at most maxUnsaved+1 batches (the one the publisher
+	// holds while a save commits). A buffer here would add its size to that.
+	published := make(chan eventstore.Position)
 	var wg sync.WaitGroup
 	for _, stage := range []func() error{
 		func() error {
