@@ -231,14 +231,7 @@ func BenchmarkDecodeOrder(b *testing.B) {
 // Shopify's own sample payloads (testdata/samples) decode with what
 // Ordermill models of them.
 func TestDecodeShopifySamples(t *testing.T) {
-	read := func(name string) []byte {
-		t.Helper()
-		b, err := os.ReadFile("testdata/samples/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	read := func(name string) []byte { return readSample(t, name) }
 	o, err := DecodeOrder(read("orders_updated.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -272,14 +265,7 @@ func TestDecodeShopifySamples(t *testing.T) {
 // product without options has one variant titled "Default Title", which
 // names nothing. Locations name the places stock webhooks give by id.
 func TestDecodeSampleNames(t *testing.T) {
-	read := func(name string) []byte {
-		t.Helper()
-		b, err := os.ReadFile("testdata/samples/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	read := func(name string) []byte { return readSample(t, name) }
 	lineTitles := func(name string) [][2]string {
 		t.Helper()
 		o, err := DecodeOrder(read(name))
@@ -322,4 +308,14 @@ func TestDecodeSampleNames(t *testing.T) {
 	if p.Title != "Burton Custom Freestyle 151" || len(p.Variants) != 1 || p.Variants[0].Title != "" {
 		t.Fatalf("products/create = %+v", p)
 	}
+}
+
+// readSample is one of Shopify's sample payloads in testdata/samples.
+func readSample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/samples/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
