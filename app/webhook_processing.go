@@ -354,14 +354,7 @@ func (w *Webhooks) deleteOrder(ctx context.Context, p *Batch, src eventstore.Eve
 		return outcome, events, err
 	}
 	// Its snapshot will not carry the deletion: it waits for the order.
-	res, err := planUpdate(ctx, p, src, wh.Shop, domain.OrderDeletionStream(id),
-		func(history []domain.Event) (*domain.HeldDeletion, error) {
-			h := &domain.HeldDeletion{}
-			for _, e := range history {
-				h.Apply(e)
-			}
-			return h, nil
-		},
+	res, err := planUpdate(ctx, p, src, wh.Shop, domain.OrderDeletionStream(id), domain.NewHeldDeletion,
 		func(h *domain.HeldDeletion) ([]domain.Event, error) { return h.Hold(at) })
 	if err != nil {
 		return domain.WebhookProcessed{}, nil, err
@@ -381,9 +374,9 @@ func heldDeletion(ctx context.Context, p *Batch, id uuid.UUID) (time.Time, bool,
 	if err != nil {
 		return time.Time{}, false, err
 	}
-	var h domain.HeldDeletion
-	for _, e := range history {
-		h.Apply(e)
+	h, err := domain.NewHeldDeletion(history)
+	if err != nil {
+		return time.Time{}, false, err
 	}
 	at, ok := h.DeletedAt()
 	return at, ok, nil

@@ -27,6 +27,16 @@ type HeldDeletion struct {
 	version int
 }
 
+// NewHeldDeletion rebuilds a held deletion from its stream; an empty
+// stream holds none.
+func NewHeldDeletion(history []Event) (*HeldDeletion, error) {
+	h := &HeldDeletion{}
+	for _, e := range history {
+		h.Apply(e)
+	}
+	return h, nil
+}
+
 // Apply changes the held deletion by one event.
 func (h *HeldDeletion) Apply(e Event) {
 	if e, ok := e.(OrderDeletionHeld); ok && h.at.IsZero() {
