@@ -35,24 +35,27 @@ type cost struct {
 	statementsCounted         bool
 	seconds                   float64 // wall time of the span, statsDelay included
 	backends, newBackend      int
-	// top are the statements run most often in the span, most first.
+	// top are the statements that took the most time in the span, most first.
 	top []statementCount
 }
 
-// statementCount is how often a statement ran in a span.
+// statementCount is how often a statement ran in a span and the time
+// Postgres spent planning and executing it.
 type statementCount struct {
 	query string
 	calls int64
+	ms    float64
 }
 
 // topStatements is how many of a span's statements cost.top keeps.
 const topStatements = 8
 
-// topPerWebhook lists c's most frequent statements, per webhook.
+// topPerWebhook lists c's costliest statements, with their calls and time per webhook.
 func (c cost) topPerWebhook() string {
 	parts := make([]string, len(c.top))
 	for i, s := range c.top {
-		parts[i] = fmt.Sprintf("%.2f × %s", float64(s.calls)/float64(max(c.webhooks, 1)), s.query)
+		n := float64(max(c.webhooks, 1))
+		parts[i] = fmt.Sprintf("%.2f × %.3f ms %s", float64(s.calls)/n, s.ms/n, s.query)
 	}
 	return strings.Join(parts, "; ")
 }
@@ -142,7 +145,7 @@ func (m *costMeter) snapshot(ctx context.Context) (costSnapshot, error) {
 	}
 	if m.statements {
 		// The first words of each statement name it in the report.
-		rows, err := m.pool.Query(ctx, `SELECT s.queryid, s.calls,
+		rows, err := m.pool.Query(ctx, `SELECT s.queryid, s.calls, s.total_exec_time + s.total_plan_time,
 				left(regexp_replace(s.query, '\s+', ' ', 'g'), 60)
 			FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1`, m.db)
 		if err != nil {
@@ -153,7 +156,7 @@ func (m *costMeter) snapshot(ctx context.Context) (costSnapshot, error) {
 			id int64
 			c  statementCount
 		)
-		if _, err := pgx.ForEachRow(rows, []any{&id, &c.calls, &c.query}, func() error {
+		if _, err := pgx.ForEachRow(rows, []any{&id, &c.calls, &c.ms, &c.query}, func() error {
 			s.byQuery[id] = c
 			s.statements += c.calls
 			return nil
@@ -192,10 +195,10 @@ func (m *costMeter) measure(ctx context.Context, f func() (int64, error)) (cost,
 		statementsCounted: m.statements, seconds: after.at.Sub(before.at).Seconds(), backends: len(after.backends)}
 	for id, a := range after.byQuery {
 		if n := a.calls - before.byQuery[id].calls; n > 0 {
-			c.top = append(c.top, statementCount{a.query, n})
+			c.top = append(c.top, statementCount{a.query, n, a.ms - before.byQuery[id].ms})
 		}
 	}
-	slices.SortFunc(c.top, func(a, b statementCount) int { return cmp.Compare(b.calls, a.calls) })
+	slices.SortFunc(c.top, func(a, b statementCount) int { return cmp.Compare(b.ms, a.ms) })
 	c.top = c.top[:min(len(c.top), topStatements)]
 	c.pg = backendCPU(before.backends, after.backends, &c.newBackend)
 	return c, nil

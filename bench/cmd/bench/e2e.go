@@ -111,7 +111,7 @@ func (b *bench) endToEnd(ctx context.Context) error {
 		b.note("Scenario 2 at %.0f/s, from the first webhook until every order was visible: %s; capture alone at the same rate: %s.",
 			rate, spent, row.capture)
 		if len(spent.top) > 0 {
-			b.note("Scenario 2 at %.0f/s, the most frequent statements per webhook: %s.", rate, spent.topPerWebhook())
+			b.note("Scenario 2 at %.0f/s, the costliest statements, calls and time per webhook: %s.", rate, spent.topPerWebhook())
 		}
 		if rate == 1000 && row.missing == 0 && subject.P99MS < 1000 {
 			rates = append(rates, 2000)
