@@ -3,6 +3,8 @@ package eventstore
 import (
 	"context"
 	"slices"
+
+	"github.com/google/uuid"
 )
 
 // Cipher seals the personal fields of events before they are stored and
@@ -12,9 +14,32 @@ import (
 type Cipher interface {
 	// Seal replaces personal fields of events' Data with ciphertext.
 	Seal(ctx context.Context, events []NewEvent) error
+	// SealStaged seals like Seal but stores no key: the keys it has to make
+	// come back staged (nil when none), for the append to store in the
+	// statement that stores the events sealed with them.
+	SealStaged(ctx context.Context, events []NewEvent) (StagedKeys, error)
 	// Open replaces sealed fields of events' Data with plaintext, or with
 	// Erased when the key that sealed them was destroyed.
 	Open(ctx context.Context, events []Event) error
+}
+
+// StagedKeys are data keys a cipher made while sealing and has not stored.
+// The group commit stores them in the statement that stores the events
+// sealed with them: a key commits with its events, never apart from them,
+// and a webhook that makes one costs one commit, not two.
+type StagedKeys interface {
+	// Needs is the staged key event i was sealed with, uuid.Nil if it was
+	// sealed with a stored key or not at all. The event may be stored only
+	// if that key is.
+	Needs(i int) uuid.UUID
+	// Insert is a data-modifying statement for a WITH clause, its parameters
+	// numbered from $first, that stores the keys and returns the id of each
+	// it stored. A subject that got a key meanwhile elsewhere keeps that one:
+	// its staged key is not stored, nor the events sealed with it.
+	Insert(first int) (sql string, args []any)
+	// Stored tells the cipher that these keys committed, so that it seals
+	// with them from now on.
+	Stored(ids []uuid.UUID)
 }
 
 // Erased is what a reader sees in place of a personal field whose key was
@@ -32,6 +57,15 @@ func (s *Store) Seal(ctx context.Context, events []NewEvent) error {
 		return nil
 	}
 	return s.cipher.Seal(ctx, events)
+}
+
+// sealStaged seals events for the group commit, leaving the keys it makes
+// to the statement that stores them.
+func (s *Store) sealStaged(ctx context.Context, events []NewEvent) (StagedKeys, error) {
+	if s.cipher == nil {
+		return nil, nil
+	}
+	return s.cipher.SealStaged(ctx, events)
 }
 
 // Open opens events read elsewhere than through the store, such as the

@@ -28,9 +28,11 @@ const (
 )
 
 type groupItem struct {
-	a    StreamAppend // one event; sealed once the batch is
-	row  eventRow
-	done chan groupResult
+	a     StreamAppend // one event; sealed once the batch is
+	plain NewEvent     // the event as given, to seal again if it is appended alone
+	key   uuid.UUID    // the staged key it was sealed with, if any
+	row   eventRow
+	done  chan groupResult
 }
 
 type groupResult struct {
@@ -48,7 +50,7 @@ func (s *Store) AppendGrouped(ctx context.Context, stream string, expected Expec
 		// AnyVersion reads the stream's version in the statement: not batched.
 		return s.Append(ctx, stream, expected, e)
 	}
-	it := groupItem{a: StreamAppend{Stream: stream, Expected: expected, Events: []NewEvent{e}}, done: make(chan groupResult, 1)}
+	it := groupItem{a: StreamAppend{Stream: stream, Expected: expected, Events: []NewEvent{e}}, plain: e, done: make(chan groupResult, 1)}
 	s.groupOnce.Do(func() { go s.dispatchGroups() })
 	select {
 	case s.group <- it:
@@ -98,15 +100,17 @@ func (s *Store) dispatchGroups() {
 func (s *Store) flushGroup(batch []groupItem) {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
-	// One Seal for the batch, so the keys it has to make are made together.
+	// One seal for the batch, so the keys it has to make are made together,
+	// and stored with the events by the batch's statement.
 	sealed := make([]NewEvent, len(batch))
 	for i, it := range batch {
-		sealed[i] = it.a.Events[0]
+		sealed[i] = it.plain
 	}
-	if err := s.Seal(ctx, sealed); err != nil {
+	staged, err := s.sealStaged(ctx, sealed)
+	if err != nil {
 		// Each alone, so one event the cipher refuses fails only itself.
 		for _, it := range batch {
-			res, err := s.Append(ctx, it.a.Stream, it.a.Expected, it.a.Events...)
+			res, err := s.Append(ctx, it.a.Stream, it.a.Expected, it.plain)
 			it.done <- groupResult{res, err}
 		}
 		return
@@ -120,20 +124,32 @@ func (s *Store) flushGroup(batch []groupItem) {
 		}
 		sealed[i].ID = r.id
 		it.a.Events, it.row = sealed[i:i+1], r
+		if staged != nil {
+			it.key = staged.Needs(i)
+		}
 		ready = append(ready, it)
 	}
 	rest, stored := ready, false
-	if len(ready) > 1 {
+	if len(ready) > 1 || (staged != nil && len(ready) > 0) {
 		var err error
-		if rest, err = insertGroup(ctx, s.pool, ready); err != nil {
-			rest = ready
+		if rest, err = insertGroup(ctx, s.pool, ready, staged); err != nil {
+			rest = ready // nothing stored, staged keys neither
 		}
 		stored = len(rest) < len(ready)
 	}
 	// Whatever the batch did not store is appended alone, for its own answer:
-	// a conflict, a duplicate event id, or the error that failed the batch.
+	// a conflict, a duplicate event id, the error that failed the batch, or
+	// a staged key that lost to another process's (sealed again, alone).
 	for _, it := range rest {
-		r, err := appendWith(ctx, s.pool, it.a)
+		var (
+			r   AppendResult
+			err error
+		)
+		if it.key != uuid.Nil {
+			r, err = s.Append(ctx, it.a.Stream, it.a.Expected, it.plain)
+		} else {
+			r, err = appendWith(ctx, s.pool, it.a)
+		}
 		stored = stored || err == nil
 		it.done <- groupResult{r, err}
 	}
@@ -148,9 +164,27 @@ const insertGroupSQL = insertRowsSQL + `
 ON CONFLICT DO NOTHING
 RETURNING ` + assignedColumns
 
-// insertGroup writes the batch in one statement, answers the appends it
-// stored and returns the others.
-func insertGroup(ctx context.Context, q querier, batch []groupItem) ([]groupItem, error) {
+// insertGroupKeyedSQL is insertGroupSQL for a batch sealed with staged keys,
+// which keys (the cipher's statement) stores: an event whose key ($9) is
+// one of them is stored only if its key is. The sort takes every row, and
+// with them the keys' statement, before the first event is inserted, so
+// batches wait for each other's keys before any event: keys go in (shop,
+// subject) order and never deadlock.
+func insertGroupKeyedSQL(keys string) string {
+	return `WITH keys AS (` + keys + `)
+` + insertEventsSQL + `
+  FROM unnest(` + rowArrays + `, $9::uuid[])
+       WITH ORDINALITY AS e(id, stream, version, typ, sv, tenant, data, meta, key, ord)
+ WHERE e.key = '00000000-0000-0000-0000-000000000000' OR e.key IN (SELECT id FROM keys)
+ ORDER BY e.ord
+ON CONFLICT DO NOTHING
+RETURNING ` + assignedColumns
+}
+
+// insertGroup writes the batch in one statement (with the keys it was
+// sealed with, when staged is not nil), answers the appends it stored and
+// returns the others.
+func insertGroup(ctx context.Context, q querier, batch []groupItem, staged StagedKeys) ([]groupItem, error) {
 	// In stream order, so two batches holding the same streams wait for each
 	// other in one direction and never deadlock.
 	slices.SortFunc(batch, func(a, b groupItem) int { return strings.Compare(a.a.Stream, b.a.Stream) })
@@ -161,8 +195,17 @@ func insertGroup(ctx context.Context, q querier, batch []groupItem) ([]groupItem
 		rows.add(it.a.Stream, int64(it.a.Expected)+1, it.row)
 		byID[it.row.id] = i
 	}
+	sql, args := insertGroupSQL, rows.args()
+	if staged != nil {
+		keyOf := make([]uuid.UUID, n)
+		for i, it := range batch {
+			keyOf[i] = it.key
+		}
+		keys, keyArgs := staged.Insert(len(args) + 2)
+		sql, args = insertGroupKeyedSQL(keys), append(append(args, keyOf), keyArgs...)
+	}
 	start := time.Now()
-	result, err := q.Query(ctx, insertGroupSQL, rows.args()...)
+	result, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		observeAppend(start, err)
 		return nil, err
@@ -176,10 +219,17 @@ func insertGroup(ctx context.Context, q querier, batch []groupItem) ([]groupItem
 	if err != nil {
 		return nil, err
 	}
+	var committed []uuid.UUID
 	for _, e := range events {
 		i := byID[e.ID]
 		done[i] = true
+		if k := batch[i].key; k != uuid.Nil && !slices.Contains(committed, k) {
+			committed = append(committed, k)
+		}
 		batch[i].done <- groupResult{res: resultOf(e.StreamID, []Event{e})}
+	}
+	if len(committed) > 0 {
+		staged.Stored(committed)
 	}
 	var rest []groupItem
 	for i, it := range batch {

@@ -12,12 +12,18 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
+// insertEventsSQL inserts the rows of e, the arrays of a rowSet unnested.
+const insertEventsSQL = `
+INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, tenant_id, data, metadata)
+SELECT e.id, e.stream, e.version, e.typ, e.sv, e.tenant, e.data::jsonb, e.meta::jsonb`
+
+// rowArrays are a rowSet's arrays as parameters $1 to $8.
+const rowArrays = `$1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[]`
+
 // insertRowsSQL writes events of any streams at the versions given, in one
 // statement.
-const insertRowsSQL = `
-INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, tenant_id, data, metadata)
-SELECT e.id, e.stream, e.version, e.typ, e.sv, e.tenant, e.data::jsonb, e.meta::jsonb
-  FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[])
+const insertRowsSQL = insertEventsSQL + `
+  FROM unnest(` + rowArrays + `)
        WITH ORDINALITY AS e(id, stream, version, typ, sv, tenant, data, meta, ord)
  ORDER BY e.ord`
 

@@ -64,6 +64,38 @@ func sealContext(eventType, name string) string { return "event:" + eventType + 
 // Seal implements eventstore.Cipher. The keys of all events are found (or
 // made) together, in one round trip for however many new subjects.
 func (c *Cipher) Seal(ctx context.Context, events []eventstore.NewEvent) error {
+	_, err := c.seal(ctx, events, c.keys.liveKeys)
+	return err
+}
+
+// SealStaged implements eventstore.Cipher: the keys of subjects with none
+// cached are made and not stored, and events are sealed with them. A
+// subject may have a key stored already (another process made it, or the
+// cache let it go): its staged key then loses in the group commit's
+// statement, and its events are sealed again, alone.
+func (c *Cipher) SealStaged(ctx context.Context, events []eventstore.NewEvent) (eventstore.StagedKeys, error) {
+	var staged *stagedKeys
+	used, err := c.seal(ctx, events, func(_ context.Context, names []liveName) (map[liveName]liveKey, error) {
+		keys, s, err := c.keys.stage(names)
+		staged = s
+		return keys, err
+	})
+	if err != nil || staged == nil {
+		return nil, err
+	}
+	staged.byEvent = make([]uuid.UUID, len(events))
+	for i, id := range used {
+		if _, made := staged.made[id]; made {
+			staged.byEvent[i] = id
+		}
+	}
+	return staged, nil
+}
+
+// seal seals events with the keys that keys returns for their subjects and
+// returns the key each event was sealed with (uuid.Nil: none).
+func (c *Cipher) seal(ctx context.Context, events []eventstore.NewEvent,
+	keys func(context.Context, []liveName) (map[liveName]liveKey, error)) ([]uuid.UUID, error) {
 	type toSeal struct {
 		obj   map[string]json.RawMessage
 		plain map[string][]byte
@@ -79,7 +111,7 @@ func (c *Cipher) Seal(ctx context.Context, events []eventstore.NewEvent) error {
 		}
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(e.Data, &obj); err != nil {
-			return fmt.Errorf("seal %s: %w", e.Type, err)
+			return nil, fmt.Errorf("seal %s: %w", e.Type, err)
 		}
 		plain := map[string][]byte{}
 		for _, f := range fields {
@@ -92,21 +124,23 @@ func (c *Cipher) Seal(ctx context.Context, events []eventstore.NewEvent) error {
 		}
 		subject, err := c.subject(ctx, e.Type, obj, plain)
 		if err != nil {
-			return fmt.Errorf("seal %s: %w", e.Type, err)
+			return nil, fmt.Errorf("seal %s: %w", e.Type, err)
 		}
 		todo[i] = toSeal{obj: obj, plain: plain, name: liveName{e.Tenant, subject}}
 		names = append(names, liveName{e.Tenant, subject})
 	}
+	used := make([]uuid.UUID, len(events))
 	if len(todo) == 0 {
-		return nil
+		return used, nil
 	}
-	keys, err := c.keys.liveKeys(ctx, names)
+	found, err := keys(ctx, names)
 	if err != nil {
-		return fmt.Errorf("seal: %w", err)
+		return nil, fmt.Errorf("seal: %w", err)
 	}
 	for i, t := range todo {
 		e := &events[i]
-		k := keys[t.name]
+		k := found[t.name]
+		used[i] = k.id
 		for _, f := range personal[e.Type] {
 			b, ok := t.plain[f.name]
 			if !ok {
@@ -116,7 +150,7 @@ func (c *Cipher) Seal(ctx context.Context, events []eventstore.NewEvent) error {
 		}
 		e.Data = marshalObject(t.obj)
 	}
-	return nil
+	return used, nil
 }
 
 // sealedToken is a sealed field's JSON string. Nothing in it (the prefix, a

@@ -344,38 +344,15 @@ func TestFailedBatchCachesNoKey(t *testing.T) {
 	store.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, master)))
 	// Another process's, whose cache holds nothing: it reads what is stored.
 	reader.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, master)))
-	type capture struct {
-		stream string
-		body   []byte
-		err    error
-	}
 	var captures []*capture
 	for i := range 30 {
-		c := &capture{stream: domain.WebhookStream(shop, fmt.Sprintf("fail-%d", i)),
-			body: fmt.Appendf(nil, `{"id":%d,"customer":{"id":%d,"email":"f%d@example.test"}}`, i, 8000+i, i)}
+		c := newCapture(fmt.Sprintf("fail-%d", i), 8000+i)
 		if i == 15 {
 			c.stream = "Not A Stream"
 		}
 		captures = append(captures, c)
 	}
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for _, c := range captures {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			e, err := eventstore.Encode(shop, eventstore.Metadata{}, domain.WebhookReceived{Shop: shop, Topic: "orders/create",
-				WebhookID: c.stream, Body: c.body, ReceivedAt: time.Now().UTC()})
-			if err != nil {
-				c.err = err
-				return
-			}
-			<-start
-			_, c.err = store.AppendGrouped(ctx, c.stream, eventstore.NoStream, e[0])
-		}()
-	}
-	close(start)
-	wg.Wait()
+	captureAtOnce(ctx, t, map[*eventstore.Store][]*capture{store: captures})
 	for _, c := range captures {
 		if c.stream == "Not A Stream" {
 			if c.err == nil {
@@ -386,15 +363,169 @@ func TestFailedBatchCachesNoKey(t *testing.T) {
 		if c.err != nil {
 			t.Fatalf("%s: %v", c.stream, c.err)
 		}
-		read, err := reader.ReadStream(ctx, c.stream, 1)
-		if err != nil {
-			t.Fatalf("%s does not open: %v", c.stream, err)
-		}
-		var got domain.WebhookReceived
-		if err := json.Unmarshal(read[0].Data, &got); err != nil || string(got.Body) != string(c.body) {
-			t.Fatalf("%s opened to %q (%v), want %q", c.stream, got.Body, err, c.body)
+		c.checkOpens(ctx, t, reader)
+	}
+}
+
+// capture is one webhook delivery of a test, naming a customer.
+type capture struct {
+	stream string
+	body   []byte
+	err    error
+}
+
+func newCapture(webhookID string, customer int) *capture {
+	return &capture{stream: domain.WebhookStream(shop, webhookID),
+		body: fmt.Appendf(nil, `{"id":1,"customer":{"id":%d,"email":"c%d@example.test"}}`, customer, customer)}
+}
+
+// captureAtOnce captures every store's deliveries through its group commit,
+// all released at the same moment.
+func captureAtOnce(ctx context.Context, t *testing.T, captures map[*eventstore.Store][]*capture) {
+	t.Helper()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for store, cs := range captures {
+		for _, c := range cs {
+			e, err := eventstore.Encode(shop, eventstore.Metadata{}, domain.WebhookReceived{Shop: shop, Topic: "orders/create",
+				WebhookID: c.stream, Body: c.body, ReceivedAt: time.Now().UTC()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wg.Go(func() {
+				<-start
+				_, c.err = store.AppendGrouped(ctx, c.stream, eventstore.NoStream, e[0])
+			})
 		}
 	}
+	close(start)
+	wg.Wait()
+}
+
+// checkOpens reads the delivery back through reader and compares its body.
+func (c *capture) checkOpens(ctx context.Context, t *testing.T, reader *eventstore.Store) {
+	t.Helper()
+	read, err := reader.ReadStream(ctx, c.stream, 1)
+	if err != nil {
+		t.Fatalf("%s does not open: %v", c.stream, err)
+	}
+	var got domain.WebhookReceived
+	if err := json.Unmarshal(read[0].Data, &got); err != nil || string(got.Body) != string(c.body) {
+		t.Fatalf("%s opened to %q (%v), want %q", c.stream, got.Body, err, c.body)
+	}
+}
+
+// sealedWithSQL is, for each stored webhook of a test, the id of the data
+// key its body is sealed with ("sealed:v1:<id>:…", base64).
+const sealedWithSQL = `SELECT e.transaction_id, e.stream_id,
+       convert_from(substring(decode(e.data ->> 'body_base64', 'base64') FROM 11 FOR 36), 'UTF8')::uuid AS key
+  FROM events e WHERE e.event_type = 'webhook.received'`
+
+// A webhook naming a new customer stores the customer's key in the
+// statement that stores the webhook: one transaction, so the key commits
+// exactly when the event does. Captured one by one (a quiet shop's batches
+// of one) and many at once.
+func TestCaptureStoresNewKeyInItsEventsTransaction(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	master := newKey(t)
+	store, reader := eventstore.New(pool), eventstore.New(pool)
+	store.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, master)))
+	reader.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, master)))
+	var captures []*capture
+	for i := range 5 {
+		c := newCapture(fmt.Sprintf("alone-%d", i), 8100+i)
+		captureAtOnce(ctx, t, map[*eventstore.Store][]*capture{store: {c}})
+		captures = append(captures, c)
+	}
+	var together []*capture
+	for i := range 30 {
+		together = append(together, newCapture(fmt.Sprintf("together-%d", i), 8200+i))
+	}
+	captureAtOnce(ctx, t, map[*eventstore.Store][]*capture{store: together})
+	for _, c := range append(captures, together...) {
+		if c.err != nil {
+			t.Fatalf("%s: %v", c.stream, c.err)
+		}
+		c.checkOpens(ctx, t, reader)
+	}
+	var events, inTheirTransaction, transactions int
+	if err := pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE k.xmin::text::bigint = s.transaction_id::text::bigint % 4294967296),
+		count(DISTINCT s.transaction_id)
+		FROM (`+sealedWithSQL+`) s JOIN data_keys k ON k.id = s.key`).Scan(&events, &inTheirTransaction, &transactions); err != nil {
+		t.Fatal(err)
+	}
+	if want := len(captures) + len(together); events != want || inTheirTransaction != want {
+		t.Errorf("%d of %d webhooks sealed with a stored key, %d of them stored in the key's transaction; want all %d",
+			events, want, inTheirTransaction, want)
+	}
+	if transactions >= events-len(captures) {
+		t.Errorf("%d webhooks in %d transactions: the captures were not grouped", events, transactions)
+	}
+}
+
+// Processes capturing at once for the same new customers, each making the
+// customers' keys in its batches' statements, end with one key per
+// customer, and every webhook sealed with its customer's one key: a batch
+// whose key lost to another process's seals its events again with the
+// winner. The same holds for a customer whose key exists but is not cached.
+func TestConcurrentFirstCapturesShareOneKeyPerCustomer(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	master := newKey(t)
+	const customers, processes = 20, 4
+	// Customer 8300 has a key already, made by a process long gone.
+	if err := privacy.NewCipher(privacy.NewKeyring(pool, master)).Seal(ctx, []eventstore.NewEvent{mustEncode(t, placed(8300, "c@example.test", "C"))}); err != nil {
+		t.Fatal(err)
+	}
+	var existing uuid.UUID
+	if err := pool.QueryRow(ctx, `SELECT id FROM data_keys WHERE subject = 'customer:8300'`).Scan(&existing); err != nil {
+		t.Fatal(err)
+	}
+	captures := map[*eventstore.Store][]*capture{}
+	for p := range processes {
+		store := eventstore.New(pool)
+		store.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, master)))
+		for c := range customers {
+			captures[store] = append(captures[store], newCapture(fmt.Sprintf("race-%d-%d", p, c), 8300+c))
+		}
+	}
+	captureAtOnce(ctx, t, captures)
+	reader := eventstore.New(pool)
+	reader.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, master)))
+	for _, cs := range captures {
+		for _, c := range cs {
+			if c.err != nil {
+				t.Fatalf("%s: %v", c.stream, c.err)
+			}
+			c.checkOpens(ctx, t, reader)
+		}
+	}
+	var keys, subjects int
+	if err := pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT subject) FROM data_keys WHERE shop = $1`, shop).Scan(&keys, &subjects); err != nil {
+		t.Fatal(err)
+	}
+	if keys != customers || subjects != customers {
+		t.Fatalf("%d keys for %d customers, want one each of %d", keys, subjects, customers)
+	}
+	var sealed, withLiveKey, withExisting int
+	if err := pool.QueryRow(ctx, `SELECT count(*), count(k.id), count(*) FILTER (WHERE s.key = $1)
+		FROM (`+sealedWithSQL+`) s LEFT JOIN data_keys k ON k.id = s.key AND k.destroyed_at IS NULL`, existing).Scan(&sealed, &withLiveKey, &withExisting); err != nil {
+		t.Fatal(err)
+	}
+	if sealed != customers*processes || withLiveKey != sealed || withExisting != processes {
+		t.Errorf("%d webhooks stored, %d sealed with a live key, %d with customer 8300's existing key; want %d, all, %d",
+			sealed, withLiveKey, withExisting, customers*processes, processes)
+	}
+}
+
+func mustEncode(t *testing.T, e domain.Event) eventstore.NewEvent {
+	t.Helper()
+	encoded, err := eventstore.Encode(shop, eventstore.Metadata{}, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return encoded[0]
 }
 
 // Sealing rewrites the personal fields only: every other field of the

@@ -5,12 +5,14 @@
 package privacy
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,21 +81,7 @@ type liveKey struct {
 // found in one more round trip.
 func (k *Keyring) liveKeys(ctx context.Context, names []liveName) (map[liveName]liveKey, error) {
 	now := k.now()
-	out := make(map[liveName]liveKey, len(names))
-	var missing []liveName
-	k.mu.Lock()
-	for _, name := range names {
-		if _, done := out[name]; done || slices.Contains(missing, name) {
-			continue
-		}
-		id, ok := k.live[name]
-		if c := k.byID[id]; ok && c.key != nil && now.Before(c.until) {
-			out[name] = liveKey{id, c.key}
-		} else {
-			missing = append(missing, name)
-		}
-	}
-	k.mu.Unlock()
+	out, missing := k.cached(names, now)
 	if len(missing) == 0 {
 		return out, nil
 	}
@@ -116,20 +104,122 @@ func (k *Keyring) liveKeys(ctx context.Context, names []liveName) (map[liveName]
 	return out, nil
 }
 
+// cached returns the live keys of names the cache holds, and the names it
+// does not (once each).
+func (k *Keyring) cached(names []liveName, now time.Time) (map[liveName]liveKey, []liveName) {
+	out := make(map[liveName]liveKey, len(names))
+	var missing []liveName
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, name := range names {
+		if _, done := out[name]; done || slices.Contains(missing, name) {
+			continue
+		}
+		id, ok := k.live[name]
+		if c := k.byID[id]; ok && c.key != nil && now.Before(c.until) {
+			out[name] = liveKey{id, c.key}
+		} else {
+			missing = append(missing, name)
+		}
+	}
+	return out, missing
+}
+
+// stage returns the live key of each name: the cached ones, and for the
+// others new keys, not stored (see stagedKeys).
+func (k *Keyring) stage(names []liveName) (map[liveName]liveKey, *stagedKeys, error) {
+	out, missing := k.cached(names, k.now())
+	if len(missing) == 0 {
+		return out, nil, nil
+	}
+	// In one order, so that batches storing the same subjects' keys wait for
+	// each other in one direction and never deadlock.
+	slices.SortFunc(missing, func(a, b liveName) int {
+		return cmp.Or(strings.Compare(a.shop, b.shop), strings.Compare(a.subject, b.subject))
+	})
+	staged := &stagedKeys{k: k, made: map[uuid.UUID]stagedKey{}}
+	for _, name := range missing {
+		id, raw, wrapped, err := k.newKey()
+		if err != nil {
+			return nil, nil, err
+		}
+		key, err := secrets.NewKey(raw)
+		if err != nil {
+			return nil, nil, err
+		}
+		staged.ids, staged.shops, staged.subjects = append(staged.ids, id), append(staged.shops, name.shop), append(staged.subjects, name.subject)
+		staged.wrapped = append(staged.wrapped, wrapped)
+		staged.made[id] = stagedKey{name, key}
+		out[name] = liveKey{id, key}
+	}
+	return out, staged, nil
+}
+
+// newKey makes a data key and wraps it for its row.
+func (k *Keyring) newKey() (id uuid.UUID, raw, wrapped []byte, err error) {
+	raw = make([]byte, secrets.KeySize)
+	if _, err := rand.Read(raw); err != nil {
+		return uuid.Nil, nil, nil, err
+	}
+	id = uuid.New()
+	return id, raw, k.master.Seal(raw, wrapContext(id)), nil
+}
+
+// stagedKeys are keys a seal made and left for the group commit to store
+// with the events sealed with them (eventstore.StagedKeys). They are cached
+// only once stored: a key whose statement failed, or that lost to another
+// process's for the same subject, must never seal another event.
+type stagedKeys struct {
+	k               *Keyring
+	ids             []uuid.UUID
+	shops, subjects []string
+	wrapped         [][]byte
+	made            map[uuid.UUID]stagedKey
+	byEvent         []uuid.UUID
+}
+
+type stagedKey struct {
+	name liveName
+	key  *secrets.Key
+}
+
+func (s *stagedKeys) Needs(i int) uuid.UUID { return s.byEvent[i] }
+
+func (s *stagedKeys) Insert(first int) (string, []any) {
+	return insertKeysSQL(first, "id"), []any{s.ids, s.shops, s.subjects, s.wrapped}
+}
+
+func (s *stagedKeys) Stored(ids []uuid.UUID) {
+	now := s.k.now()
+	s.k.mu.Lock()
+	defer s.k.mu.Unlock()
+	for _, id := range ids {
+		m := s.made[id]
+		s.k.remember(id, m.name.shop, m.key, now)
+		s.k.live[m.name] = id
+	}
+}
+
 type wrappedKey struct {
 	id      uuid.UUID
 	wrapped []byte
 }
 
-// createSQL inserts a key for every name that has no live key and returns
-// those it made. It reads no other key: a join here with the table was
-// planned once, while the table was small, and then read every key on each
-// call for as long as Postgres kept no fresh statistics of it.
-const createSQL = `
-INSERT INTO data_keys (id, shop, subject, wrapped_key)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[])
+// insertKeysSQL inserts a key, its parameters numbered from $first, for
+// every name that has no live key and returns those it made. It reads no
+// other key: a join here with the table was planned once, while the table
+// was small, and then read every key on each call for as long as Postgres
+// kept no fresh statistics of it.
+func insertKeysSQL(first int, returning string) string {
+	p := func(i int, typ string) string { return "$" + strconv.Itoa(first+i) + "::" + typ }
+	return `INSERT INTO data_keys (id, shop, subject, wrapped_key)
+SELECT * FROM unnest(` + p(0, "uuid[]") + `, ` + p(1, "text[]") + `, ` + p(2, "text[]") + `, ` + p(3, "bytea[]") + `)
     ON CONFLICT (shop, subject) WHERE destroyed_at IS NULL DO NOTHING
-RETURNING id, shop, subject, wrapped_key`
+RETURNING ` + returning
+}
+
+// createSQL is insertKeysSQL as a statement of its own.
+var createSQL = insertKeysSQL(1, "id, shop, subject, wrapped_key")
 
 // findLiveSQL is a name's live key, found through the unique index.
 const findLiveSQL = `SELECT id, wrapped_key FROM data_keys WHERE shop = $1 AND subject = $2 AND destroyed_at IS NULL`
@@ -140,13 +230,12 @@ const findLiveSQL = `SELECT id, wrapped_key FROM data_keys WHERE shop = $1 AND s
 func (k *Keyring) findOrCreate(ctx context.Context, names []liveName) (map[liveName]wrappedKey, error) {
 	n := len(names)
 	ids, shops, subjects, wrapped := make([]uuid.UUID, n), make([]string, n), make([]string, n), make([][]byte, n)
-	raw := make([]byte, secrets.KeySize)
 	for i, name := range names {
-		if _, err := rand.Read(raw); err != nil {
+		var err error
+		if ids[i], _, wrapped[i], err = k.newKey(); err != nil {
 			return nil, err
 		}
-		ids[i], shops[i], subjects[i] = uuid.New(), name.shop, name.subject
-		wrapped[i] = k.master.Seal(raw, wrapContext(ids[i]))
+		shops[i], subjects[i] = name.shop, name.subject
 	}
 	rows, err := k.pool.Query(ctx, createSQL, ids, shops, subjects, wrapped)
 	if err != nil {
