@@ -2,9 +2,12 @@ package workers_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
@@ -26,7 +29,7 @@ func TestReconciliationHealsMissedWebhooks(t *testing.T) {
 		t.Fatalf("want every webhook dropped: %d of %d dropped, %d sent", run.Dropped, run.Total, run.Sent)
 	}
 	admin := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL, Bucket: shopify.NewRedisBucket(s.rdb, s.prefix)})
-	rec := workers.NewReconciler(s.pool, s.store, admin, tokens{testShop: testToken}, nil)
+	rec := workers.NewReconciler(s.pool, app.New(s.store), admin, tokens{testShop: testToken}, nil)
 	if err := rec.StartBackfill(s.ctx, testShop); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +78,7 @@ func TestReconciliationHoldsNothingWhileShopifyIsDown(t *testing.T) {
 	sim.Do(t, "POST", "/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
 	sim.Do(t, "POST", "/_sim/faults", map[string]any{"admin": map[string]any{"status": 503, "count": 1000}}, nil)
 	admin := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL, Attempts: 1000, Backoff: 500 * time.Millisecond, MaxWait: time.Second})
-	rec := workers.NewReconciler(s.pool, s.store, admin, tokens{testShop: testToken}, nil)
+	rec := workers.NewReconciler(s.pool, app.New(s.store), admin, tokens{testShop: testToken}, nil)
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
 	done := make(chan error, 1)
@@ -122,5 +125,54 @@ func TestReconciliationHoldsNothingWhileShopifyIsDown(t *testing.T) {
 	}
 	if n := s.count(t, `SELECT count(*) FROM shopify_reconciliation WHERE shop = $1 AND claimed_by IS NULL AND claimed_until IS NULL`, testShop); n != 1 {
 		t.Error("the failed run kept its claim")
+	}
+}
+
+// An orders/delete that overtook its order is held; reconciliation (and an
+// install's backfill) then reads the order from the Admin API as it was
+// before its deletion and must place it deleted: Shopify lists no deleted
+// orders, so no later run would delete it.
+func TestReconciliationKeepsAHeldDeletion(t *testing.T) {
+	rig := newWebhookRig(t, testShop)
+	sim := testenv.StartSimulator(t)
+	sim.Do(t, "POST", "/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
+	run := sim.Play(t, map[string]any{"scenario": "orders", "shop": testShop, "orders": 1, "seed": 5,
+		"start": time.Now().Add(-time.Hour), "drop_pct": 100})
+	if len(run.Expected.Orders) != 1 || run.Expected.Orders[0].Deleted {
+		t.Fatalf("want one live order in Shopify, got %+v", run.Expected.Orders)
+	}
+	id := run.Expected.Orders[0].ShopifyID
+	deletion := strings.Replace(string(sampleBody(t, "orders_delete.json")), "1073459974", strconv.FormatInt(id, 10), 1)
+	rig.process(rig.capture("early-delete", shopify.TopicOrdersDelete, deletion))
+	order := domain.ShopifyOrderID(testShop, id)
+	if held, err := rig.store.ReadStream(rig.ctx, domain.OrderDeletionStream(order), 1); err != nil || len(held) != 1 {
+		t.Fatalf("the deletion is not held: %d events, %v", len(held), err)
+	}
+
+	admin := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL})
+	rec := workers.NewReconciler(rig.store.Pool(), app.New(rig.store), admin, tokens{testShop: testToken}, nil)
+	if err := rec.StartBackfill(rig.ctx, testShop); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Reconcile(rig.ctx, testShop); err != nil {
+		t.Fatalf("reconcile: %v", err)
+	}
+	stored, err := rig.store.ReadStream(rig.ctx, domain.OrderStream(order), 1)
+	if err != nil {
+		t.Fatalf("the order was not placed: %v", err)
+	}
+	history, err := eventstore.Decode(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := domain.NewOrderFromHistory(history)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.Snapshot().Deleted {
+		t.Errorf("order %d was placed alive over its held deletion: %v", id, eventTypes(stored))
+	}
+	if p, _, err := rec.Progress(rig.ctx, testShop); err != nil || p.OrdersRead != 1 {
+		t.Errorf("progress: %+v, %v; want the one order read", p, err)
 	}
 }
