@@ -11,6 +11,7 @@ import (
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/internal/testenv/webhooktest"
 	"github.com/ordermill/ordermill/projections"
 	"github.com/ordermill/ordermill/shopify"
 	"github.com/ordermill/ordermill/workers"
@@ -133,7 +134,7 @@ func TestReconciliationHoldsNothingWhileShopifyIsDown(t *testing.T) {
 // before its deletion and must place it deleted: Shopify lists no deleted
 // orders, so no later run would delete it.
 func TestReconciliationKeepsAHeldDeletion(t *testing.T) {
-	rig := newWebhookRig(t, testShop)
+	rig := webhooktest.New(t, testShop)
 	sim := testenv.StartSimulator(t)
 	sim.Do(t, "POST", "/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
 	run := sim.Play(t, map[string]any{"scenario": "orders", "shop": testShop, "orders": 1, "seed": 5,
@@ -143,21 +144,21 @@ func TestReconciliationKeepsAHeldDeletion(t *testing.T) {
 	}
 	id := run.Expected.Orders[0].ShopifyID
 	deletion := strings.Replace(string(sampleBody(t, "orders_delete.json")), "1073459974", strconv.FormatInt(id, 10), 1)
-	rig.process(rig.capture("early-delete", shopify.TopicOrdersDelete, deletion))
+	rig.Process(rig.Capture("early-delete", shopify.TopicOrdersDelete, deletion))
 	order := domain.ShopifyOrderID(testShop, id)
-	if held, err := rig.store.ReadStream(rig.ctx, domain.OrderDeletionStream(order), 1); err != nil || len(held) != 1 {
+	if held, err := rig.Store.ReadStream(rig.Ctx, domain.OrderDeletionStream(order), 1); err != nil || len(held) != 1 {
 		t.Fatalf("the deletion is not held: %d events, %v", len(held), err)
 	}
 
 	admin := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL})
-	rec := workers.NewReconciler(rig.store.Pool(), app.New(rig.store), admin, tokens{testShop: testToken}, nil)
-	if err := rec.StartBackfill(rig.ctx, testShop); err != nil {
+	rec := workers.NewReconciler(rig.Store.Pool(), app.New(rig.Store), admin, tokens{testShop: testToken}, nil)
+	if err := rec.StartBackfill(rig.Ctx, testShop); err != nil {
 		t.Fatal(err)
 	}
-	if err := rec.Reconcile(rig.ctx, testShop); err != nil {
+	if err := rec.Reconcile(rig.Ctx, testShop); err != nil {
 		t.Fatalf("reconcile: %v", err)
 	}
-	stored, err := rig.store.ReadStream(rig.ctx, domain.OrderStream(order), 1)
+	stored, err := rig.Store.ReadStream(rig.Ctx, domain.OrderStream(order), 1)
 	if err != nil {
 		t.Fatalf("the order was not placed: %v", err)
 	}
@@ -172,7 +173,7 @@ func TestReconciliationKeepsAHeldDeletion(t *testing.T) {
 	if !o.Snapshot().Deleted {
 		t.Errorf("order %d was placed alive over its held deletion: %v", id, eventTypes(stored))
 	}
-	if p, _, err := rec.Progress(rig.ctx, testShop); err != nil || p.OrdersRead != 1 {
+	if p, _, err := rec.Progress(rig.Ctx, testShop); err != nil || p.OrdersRead != 1 {
 		t.Errorf("progress: %+v, %v; want the one order read", p, err)
 	}
 }
