@@ -158,20 +158,13 @@ func TestReconciliationKeepsAHeldDeletion(t *testing.T) {
 	if err := rec.Reconcile(rig.Ctx, testShop); err != nil {
 		t.Fatalf("reconcile: %v", err)
 	}
-	stored, err := rig.Store.ReadStream(rig.Ctx, domain.OrderStream(order), 1)
+	placed, err := app.Update(rig.Ctx, rig.Store, domain.OrderStream(order), domain.NewOrderFromHistory,
+		func(*domain.Order) ([]domain.Event, error) { return nil, nil })
 	if err != nil {
 		t.Fatalf("the order was not placed: %v", err)
 	}
-	history, err := eventstore.Decode(stored)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := domain.NewOrderFromHistory(history)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !o.Snapshot().Deleted {
-		t.Errorf("order %d was placed alive over its held deletion: %v", id, eventTypes(stored))
+	if !placed.Aggregate.Snapshot().Deleted {
+		t.Errorf("order %d was placed alive over its held deletion", id)
 	}
 	if p, _, err := rec.Progress(rig.Ctx, testShop); err != nil || p.OrdersRead != 1 {
 		t.Errorf("progress: %+v, %v; want the one order read", p, err)
