@@ -35,7 +35,6 @@ func (countReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 	return next
 }
 
-
 // A handler of one event at a time still reads its backlog in batches: 64
 // waiting events take a few reads, not one read (and one acknowledgement)
 // each, and every event is handled once.
