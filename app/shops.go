@@ -94,27 +94,27 @@ func (a *App) RegisterShop(ctx context.Context, reg shops.Registration, meta eve
 // exchange, or resumes one registered before (reinstalled, or registered
 // for development): an uninstalled shop's history continues with
 // shop.reinstalled, and its row takes the new token and the app's secret.
-// It reports whether the shop was new. A concurrent change to the shop's
-// stream (an uninstall) fails the install whole; the merchant installs again.
+// It reports whether the shop was new. An install that loses the shop's
+// stream to a concurrent one (the OAuth callback reached twice) or to an
+// uninstall decides again on what that wrote, so its token is the row's.
 func (a *App) InstallShop(ctx context.Context, in shops.Installation, meta eventstore.Metadata) (created bool, err error) {
 	if a.shops == nil {
 		return false, errNoShops
 	}
 	in.Shop, in.Name = strings.ToLower(in.Shop), strings.TrimSpace(in.Name)
 	at := a.now().UTC()
-	err = a.store.InTx(ctx, func(tx pgx.Tx) error {
-		_, err := Update(ctx, a.store, domain.ShopStream(in.Shop), shopOrNew, func(shop *domain.Shop) ([]domain.Event, error) {
-			if created = shop.Version() == 0; created {
-				return domain.RegisterShop(in.Shop, in.Name, in.Currency, in.ShopifyID, at)
-			}
-			return shop.Reinstall(at)
-		}, By(in.Shop, meta), InTx(tx))
-		if err != nil {
-			return err
+	defer a.shops.Forget(in.Shop)
+	res, err := Update(ctx, a.store, domain.ShopStream(in.Shop), shopOrNew, func(shop *domain.Shop) ([]domain.Event, error) {
+		if created = shop.Version() == 0; created {
+			return domain.RegisterShop(in.Shop, in.Name, in.Currency, in.ShopifyID, at)
 		}
-		// Also when the shop was installed already: its token is new.
+		return shop.Reinstall(at)
+	}, By(in.Shop, meta), Row(func(tx pgx.Tx, _ *domain.Shop) error {
 		return a.shops.StoreInstallation(ctx, tx, in, created, at)
-	})
-	a.shops.Forget(in.Shop)
-	return created, err
+	}))
+	if err != nil || len(res.Events) > 0 {
+		return created, err
+	}
+	// Installed already: no event, and its token is new all the same.
+	return false, a.store.InTx(ctx, func(tx pgx.Tx) error { return a.shops.StoreInstallation(ctx, tx, in, false, at) })
 }

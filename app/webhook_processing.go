@@ -266,35 +266,16 @@ func appliedOrUnchanged(n int, orderID, detail string) domain.WebhookProcessed {
 	return p
 }
 
-// orderSnapshot applies a full order body: the newest updated_at wins, an
-// order not seen before is created.
+// orderSnapshot applies a full order body (see applyShopifyOrder).
 func (w *Webhooks) orderSnapshot(ctx context.Context, p *Batch, src eventstore.Event, shop string, snap domain.ShopifyOrder) (domain.WebhookProcessed, []domain.Event, error) {
-	id := domain.ShopifyOrderID(shop, snap.ID)
-	var overrides []domain.Override
-	// Read with the order's stream (a prefetch collects both before it stops).
-	deletedAt, deleted, err := heldDeletion(ctx, p, id)
-	if err != nil && !errors.Is(err, errMissing) {
-		return domain.WebhookProcessed{}, nil, err
-	}
-	res, err := planUpdate(ctx, p, src, shop, domain.OrderStream(id), OrderOrNew, func(order *domain.Order) ([]domain.Event, error) {
-		events, err := order.ApplyShopifySnapshot(snap, shop)
-		if err != nil || order.Version() != 0 || !deleted || len(events) == 0 {
-			return events, err
-		}
-		return domain.PlaceDeleted(events, deletedAt)
-	})
-	for _, e := range res.Events {
-		if a, ok := e.(domain.OrderSnapshotApplied); ok {
-			overrides = a.Overrides
-		}
-	}
+	id := domain.ShopifyOrderID(shop, snap.ID).String()
+	res, err := applyShopifyOrder(ctx, p, shop, snap, causedBy(shop, src)...)
 	n := len(res.Events)
-	if err == nil && len(overrides) > 0 {
-		p.OnCommit(func() { countOverrides(overrides) })
-		return domain.WebhookProcessed{Result: "applied", OrderID: id.String(), Events: n,
+	if err == nil && len(overridesOf(res.Events)) > 0 {
+		return domain.WebhookProcessed{Result: "applied", OrderID: id, Events: n,
 			Detail: "order snapshot applied over local state Shopify contradicts"}, nil, nil
 	}
-	return appliedOrUnchanged(n, id.String(), "order snapshot applied"), nil, err
+	return appliedOrUnchanged(n, id, "order snapshot applied"), nil, err
 }
 
 // update plans in p the load–decide–append of one stream that processing
@@ -302,16 +283,12 @@ func (w *Webhooks) orderSnapshot(ctx context.Context, p *Batch, src eventstore.E
 // Through p it reads and appends, so it needs no store of its own.
 func planUpdate[A Aggregate](ctx context.Context, p *Batch, src eventstore.Event, shop, stream string,
 	load func([]domain.Event) (A, error), decide func(A) ([]domain.Event, error)) (Result[A], error) {
-	return Update(ctx, nil, stream, load, decide, Into(p), By(shop, eventstore.Metadata{}), CausedBy(WebhooksHandler, src))
+	return Update(ctx, nil, stream, load, decide, append(causedBy(shop, src), Into(p))...)
 }
 
-// OrderOrNew rebuilds an order from its history; no history is an order
-// not placed yet (one Shopify tells of for the first time).
-func OrderOrNew(history []domain.Event) (*domain.Order, error) {
-	if len(history) == 0 {
-		return &domain.Order{}, nil
-	}
-	return domain.NewOrderFromHistory(history)
+// causedBy marks what processing the webhook src appends for shop (see Outcome).
+func causedBy(shop string, src eventstore.Event) []Option {
+	return []Option{By(shop, eventstore.Metadata{}), CausedBy(WebhooksHandler, src)}
 }
 
 // refund applies a refunds/create body directly, so the refund shows before
@@ -363,31 +340,12 @@ func (w *Webhooks) deleteOrder(ctx context.Context, p *Batch, src eventstore.Eve
 		Detail: "deletion of an order not received yet: the order is placed deleted when it arrives"}, nil, nil
 }
 
-// heldDeletion is when order id was deleted, if its deletion arrived
-// before the order.
-func heldDeletion(ctx context.Context, p *Batch, id uuid.UUID) (time.Time, bool, error) {
-	stored, err := p.history(ctx, domain.OrderDeletionStream(id))
-	if err != nil {
-		return time.Time{}, false, err
-	}
-	history, err := eventstore.Decode(stored)
-	if err != nil {
-		return time.Time{}, false, err
-	}
-	h, err := domain.NewHeldDeletion(history)
-	if err != nil {
-		return time.Time{}, false, err
-	}
-	at, ok := h.DeletedAt()
-	return at, ok, nil
-}
-
 // orderNews applies news about an existing order. News of an order not
 // known yet is deferred: Shopify's snapshot of the order carries it.
 func (w *Webhooks) orderNews(ctx context.Context, p *Batch, src eventstore.Event, shop string, id uuid.UUID, what string,
 	apply func(*domain.Order) ([]domain.Event, error)) (domain.WebhookProcessed, []domain.Event, error) {
 	unknown := false
-	res, err := planUpdate(ctx, p, src, shop, domain.OrderStream(id), OrderOrNew, func(order *domain.Order) ([]domain.Event, error) {
+	res, err := planUpdate(ctx, p, src, shop, domain.OrderStream(id), orderOrNew, func(order *domain.Order) ([]domain.Event, error) {
 		if unknown = order.Version() == 0; unknown {
 			return nil, nil
 		}

@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ordermill/ordermill/app"
-	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/shopify"
 )
@@ -41,7 +40,7 @@ type ShopTokens interface {
 // the webhooks already brought up to date append nothing.
 type Reconciler struct {
 	pool   *pgxpool.Pool
-	store  *eventstore.Store
+	app    *app.App
 	admin  *shopify.AdminClient
 	tokens ShopTokens
 	log    *slog.Logger
@@ -49,11 +48,11 @@ type Reconciler struct {
 }
 
 // NewReconciler returns the reconciliation job.
-func NewReconciler(pool *pgxpool.Pool, store *eventstore.Store, admin *shopify.AdminClient, tokens ShopTokens, log *slog.Logger) *Reconciler {
+func NewReconciler(pool *pgxpool.Pool, uses *app.App, admin *shopify.AdminClient, tokens ShopTokens, log *slog.Logger) *Reconciler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Reconciler{pool: pool, store: store, admin: admin, tokens: tokens, log: log, now: time.Now}
+	return &Reconciler{pool: pool, app: uses, admin: admin, tokens: tokens, log: log, now: time.Now}
 }
 
 // StartBackfill makes the shop's next run read the last 60 days of orders:
@@ -231,10 +230,7 @@ func (r *Reconciler) apply(ctx context.Context, shop string, body []byte, meta e
 	if err != nil {
 		return 0, fmt.Errorf("order from the Admin API: %w", err)
 	}
-	stream := domain.OrderStream(domain.ShopifyOrderID(shop, snap.ID))
-	res, err := app.Update(ctx, r.store, stream, app.OrderOrNew,
-		func(o *domain.Order) ([]domain.Event, error) { return o.ApplyShopifySnapshot(snap, shop) },
-		app.By(shop, meta))
+	res, err := r.app.ApplyShopifyOrder(ctx, app.Caller{Shop: shop, Meta: meta}, snap)
 	return len(res.Events), err
 }
 

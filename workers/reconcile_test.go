@@ -2,12 +2,16 @@ package workers_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/internal/testenv/webhooktest"
 	"github.com/ordermill/ordermill/projections"
 	"github.com/ordermill/ordermill/shopify"
 	"github.com/ordermill/ordermill/workers"
@@ -26,7 +30,7 @@ func TestReconciliationHealsMissedWebhooks(t *testing.T) {
 		t.Fatalf("want every webhook dropped: %d of %d dropped, %d sent", run.Dropped, run.Total, run.Sent)
 	}
 	admin := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL, Bucket: shopify.NewRedisBucket(s.rdb, s.prefix)})
-	rec := workers.NewReconciler(s.pool, s.store, admin, tokens{testShop: testToken}, nil)
+	rec := workers.NewReconciler(s.pool, app.New(s.store), admin, tokens{testShop: testToken}, nil)
 	if err := rec.StartBackfill(s.ctx, testShop); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +79,7 @@ func TestReconciliationHoldsNothingWhileShopifyIsDown(t *testing.T) {
 	sim.Do(t, "POST", "/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
 	sim.Do(t, "POST", "/_sim/faults", map[string]any{"admin": map[string]any{"status": 503, "count": 1000}}, nil)
 	admin := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL, Attempts: 1000, Backoff: 500 * time.Millisecond, MaxWait: time.Second})
-	rec := workers.NewReconciler(s.pool, s.store, admin, tokens{testShop: testToken}, nil)
+	rec := workers.NewReconciler(s.pool, app.New(s.store), admin, tokens{testShop: testToken}, nil)
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
 	done := make(chan error, 1)
@@ -122,5 +126,47 @@ func TestReconciliationHoldsNothingWhileShopifyIsDown(t *testing.T) {
 	}
 	if n := s.count(t, `SELECT count(*) FROM shopify_reconciliation WHERE shop = $1 AND claimed_by IS NULL AND claimed_until IS NULL`, testShop); n != 1 {
 		t.Error("the failed run kept its claim")
+	}
+}
+
+// An orders/delete that overtook its order is held; reconciliation (and an
+// install's backfill) then reads the order from the Admin API as it was
+// before its deletion and must place it deleted: Shopify lists no deleted
+// orders, so no later run would delete it.
+func TestReconciliationKeepsAHeldDeletion(t *testing.T) {
+	rig := webhooktest.New(t, testShop)
+	sim := testenv.StartSimulator(t)
+	sim.Do(t, "POST", "/_sim/shops", map[string]string{"shop": testShop, "access_token": testToken}, nil)
+	run := sim.Play(t, map[string]any{"scenario": "orders", "shop": testShop, "orders": 1, "seed": 5,
+		"start": time.Now().Add(-time.Hour), "drop_pct": 100})
+	if len(run.Expected.Orders) != 1 || run.Expected.Orders[0].Deleted {
+		t.Fatalf("want one live order in Shopify, got %+v", run.Expected.Orders)
+	}
+	id := run.Expected.Orders[0].ShopifyID
+	deletion := strings.Replace(string(sampleBody(t, "orders_delete.json")), "1073459974", strconv.FormatInt(id, 10), 1)
+	rig.Process(rig.Capture("early-delete", shopify.TopicOrdersDelete, deletion))
+	order := domain.ShopifyOrderID(testShop, id)
+	if held, err := rig.Store.ReadStream(rig.Ctx, domain.OrderDeletionStream(order), 1); err != nil || len(held) != 1 {
+		t.Fatalf("the deletion is not held: %d events, %v", len(held), err)
+	}
+
+	admin := shopify.NewAdminClient(shopify.AdminConfig{BaseURL: sim.URL})
+	rec := workers.NewReconciler(rig.Store.Pool(), app.New(rig.Store), admin, tokens{testShop: testToken}, nil)
+	if err := rec.StartBackfill(rig.Ctx, testShop); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Reconcile(rig.Ctx, testShop); err != nil {
+		t.Fatalf("reconcile: %v", err)
+	}
+	placed, err := app.Update(rig.Ctx, rig.Store, domain.OrderStream(order), domain.NewOrderFromHistory,
+		func(*domain.Order) ([]domain.Event, error) { return nil, nil })
+	if err != nil {
+		t.Fatalf("the order was not placed: %v", err)
+	}
+	if !placed.Aggregate.Snapshot().Deleted {
+		t.Errorf("order %d was placed alive over its held deletion", id)
+	}
+	if p, _, err := rec.Progress(rig.Ctx, testShop); err != nil || p.OrdersRead != 1 {
+		t.Errorf("progress: %+v, %v; want the one order read", p, err)
 	}
 }

@@ -62,6 +62,12 @@ type Config struct {
 // maxBatch bounds the events a batch handler takes at once.
 const maxBatch = 100
 
+// maxEachBatch bounds the events a handler of one event at a time reads and
+// acknowledges at once. It still handles them one by one, each with its own
+// retries; reading them together spares a quiet deployment a Redis read and
+// acknowledgement per event (and lets the bus's linger gather them).
+const maxEachBatch = 32
+
 func consumerGroup(prefix, handler string) string { return prefix + "worker." + handler }
 
 // Router runs handlers on the bus, each in its own consumer group.
@@ -93,12 +99,12 @@ func (r *Router) Run(ctx context.Context) error {
 }
 
 // busHandlers are handlers as the bus runs them: a batch handler takes up to
-// maxBatch events at once, any other one event at a time.
+// maxBatch events at once, any other up to maxEachBatch, handled one by one.
 func busHandlers(prefix string, consumers int, handlers []Handler) []bus.Handler {
 	out := make([]bus.Handler, len(handlers))
 	for i, h := range handlers {
 		out[i] = bus.Handler{Name: h.Name, Group: consumerGroup(prefix, h.Name), Categories: h.Categories,
-			MaxBatch: 1, Consumers: consumers, Handle: h.handleEach}
+			MaxBatch: maxEachBatch, Consumers: consumers, Handle: h.handleEach}
 		if h.HandleBatch != nil {
 			out[i].MaxBatch, out[i].Handle = maxBatch, h.handleBatch
 		}

@@ -79,7 +79,7 @@ func (p *Platform) ShopifyAdmin() *shopify.AdminClient {
 
 // Reconciler heals what Shopify's webhooks missed.
 func (p *Platform) Reconciler() *workers.Reconciler {
-	return workers.NewReconciler(p.Pool, p.Store, p.ShopifyAdmin(), p.Shops, p.Log)
+	return workers.NewReconciler(p.Pool, p.App(), p.ShopifyAdmin(), p.Shops, p.Log)
 }
 
 // RunWorkers runs the workers role: every handler on its consumer group,

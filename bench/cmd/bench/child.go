@@ -26,7 +26,7 @@ const (
 	childEnv        = "BENCH_CHILD" // childCapture or childPipeline
 	childProfileEnv = "BENCH_CHILD_CPUPROFILE"
 	childCapture    = "capture"  // the api role alone
-	childPipeline   = "platform" // the api, relay, projectors and the webhook processor
+	childPipeline   = "platform" // the api, relay, projectors, the webhook processor and the workers that call no outside service
 )
 
 // startChild runs what (childCapture or childPipeline) on e's database and
@@ -92,9 +92,12 @@ func runChild(what string) error {
 	var roles sync.WaitGroup
 	if what == childPipeline {
 		roles.Go(func() { _ = p.Run(ctx, []string{"relay", "projectors"}) })
-		// Of the workers only the webhook processor: the Shopify and SES
-		// workers would call out to the real services for every order.
-		roles.Go(func() { _ = workers.NewRouter(p.WorkersConfig(), workers.Webhooks(p.WebhookProcessor())).Run(ctx) })
+		// Every worker that reacts to an order webhook without calling out:
+		// the Shopify and SES workers would call the real services.
+		roles.Go(func() {
+			_ = workers.NewRouter(p.WorkersConfig(), workers.Webhooks(p.WebhookProcessor()),
+				workers.NewInventoryManager(p.Store, p.Log).Handler(), workers.Eraser(p.Eraser())).Run(ctx)
+		})
 	} else if what != childCapture {
 		return errors.New(childEnv + ": unknown " + what)
 	}

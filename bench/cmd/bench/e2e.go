@@ -152,7 +152,7 @@ func (b *bench) endToEnd(ctx context.Context) error {
 		return err
 	}
 	b.sweepGoals(sweep, idle)
-	b.note("Scenario 2: api, relay, projectors and the webhook processor in one Ordermill process, a child of the bench; " +
+	b.note("Scenario 2: api, relay, projectors, the webhook processor and the workers that call no outside service (stock, privacy requests; not emails or Shopify calls) in one Ordermill process, a child of the bench; " +
 		"the load generator and the watcher stay in the bench process. A row is visible when Postgres delivers the NOTIFY " +
 		"that a trigger on the table sends as the row's transaction commits, so the watcher adds no queries to the load; " +
 		"the floor is that mechanism alone, on a table a pgx INSERT writes to. The trigger runs in the projector's " +

@@ -1,13 +1,15 @@
-package workers_test
+package app_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/testenv/webhooktest"
 )
 
 // A batch of webhooks commits in one transaction; two snapshots of one order
@@ -17,8 +19,8 @@ import (
 func TestWebhookBatches(t *testing.T) {
 	ctx := context.Background()
 	const shop = "batch.myshopify.com"
-	rig := newWebhookRig(t, shop)
-	store := rig.store
+	rig := webhooktest.New(t, shop)
+	store := rig.Store
 	body := readFile(t, "../shopify/testdata/order.json")
 	order := func(id, updatedAt string) string {
 		return strings.NewReplacer("5000000000000000123", id, "2024-03-02T09:30:00-05:00", updatedAt).Replace(string(body))
@@ -40,12 +42,12 @@ func TestWebhookBatches(t *testing.T) {
 	}
 
 	batch := []eventstore.Event{
-		rig.capture("a-create", "orders/create", order("7001", "2024-03-01T10:00:00-05:00")),
-		rig.capture("b-create", "orders/create", order("7002", "2024-03-01T10:00:00-05:00")),
-		rig.capture("a-update", "orders/updated", order("7001", "2024-03-02T09:30:00-05:00")),
-		rig.capture("broken", "orders/create", `{"id": `),
+		rig.Capture("a-create", "orders/create", order("7001", "2024-03-01T10:00:00-05:00")),
+		rig.Capture("b-create", "orders/create", order("7002", "2024-03-01T10:00:00-05:00")),
+		rig.Capture("a-update", "orders/updated", order("7001", "2024-03-02T09:30:00-05:00")),
+		rig.Capture("broken", "orders/create", `{"id": `),
 	}
-	rig.process(batch...)
+	rig.Process(batch...)
 	for id, want := range map[string]string{"a-create": "webhook.processed", "b-create": "webhook.processed",
 		"a-update": "webhook.processed", "broken": "webhook.failed"} {
 		if got := outcome(id); got != want {
@@ -76,14 +78,14 @@ func TestWebhookBatches(t *testing.T) {
 	}
 
 	before := count(`true`)
-	rig.process(batch...)
+	rig.Process(batch...)
 	if n := count(`true`); n != before {
 		t.Errorf("a redelivered batch appended %d events", n-before)
 	}
 
 	// The processed a-create conflicts on its own stream, so the batch's
 	// commit fails; c-create must be processed all the same.
-	rig.process(batch[0], rig.capture("c-create", "orders/create", order("7003", "2024-03-01T10:00:00-05:00")))
+	rig.Process(batch[0], rig.Capture("c-create", "orders/create", order("7003", "2024-03-01T10:00:00-05:00")))
 	if got := outcome("c-create"); got != "webhook.processed" {
 		t.Errorf("c-create: outcome %s", got)
 	}
@@ -93,4 +95,14 @@ func TestWebhookBatches(t *testing.T) {
 	if n := count(`true`) - before; n != 2+count(`stream_id = '`+domain.OrderStream(domain.ShopifyOrderID(shop, 7003))+`'`) {
 		t.Errorf("the fallback appended %d events, want c-create's webhook and order events only", n)
 	}
+}
+
+// readFile reads a fixture or fails.
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

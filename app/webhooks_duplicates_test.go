@@ -1,4 +1,4 @@
-package workers_test
+package app_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/testenv/webhooktest"
 )
 
 // TestDuplicateDeliveryDoesNotBlockProcessing: a duplicate delivery recorded
@@ -15,17 +16,17 @@ import (
 func TestDuplicateDeliveryDoesNotBlockProcessing(t *testing.T) {
 	ctx := context.Background()
 	const shop = "dups.myshopify.com"
-	rig := newWebhookRig(t, shop)
+	rig := webhooktest.New(t, shop)
 	body := string(readFile(t, "../shopify/testdata/order.json"))
 	var batch []eventstore.Event
 	for _, id := range []string{"dup-1", "dup-2"} {
-		batch = append(batch, rig.capture(id, "orders/create", body, domain.WebhookDuplicateReceived{ReceivedAt: time.Now().UTC()}))
+		batch = append(batch, rig.Capture(id, "orders/create", body, domain.WebhookDuplicateReceived{ReceivedAt: time.Now().UTC()}))
 	}
 	for _, b := range [][]eventstore.Event{batch[:1], batch[1:], batch} {
-		rig.process(b...)
+		rig.Process(b...)
 	}
 	for _, id := range []string{"dup-1", "dup-2"} {
-		events, err := rig.store.ReadStream(ctx, domain.WebhookStream(shop, id), 1)
+		events, err := rig.Store.ReadStream(ctx, domain.WebhookStream(shop, id), 1)
 		if err != nil {
 			t.Fatal(err)
 		}

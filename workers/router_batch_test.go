@@ -1,0 +1,82 @@
+package workers_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/testenv"
+	"github.com/ordermill/ordermill/relay"
+	"github.com/ordermill/ordermill/workers"
+)
+
+// countReads counts the XREADGROUP commands a client sends.
+type countReads struct{ n *atomic.Int64 }
+
+func (countReads) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h countReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "xreadgroup" {
+			h.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (countReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// A handler of one event at a time still reads its backlog in batches: 64
+// waiting events take a few reads, not one read (and one acknowledgement)
+// each, and every event is handled once.
+func TestHandlerOfOneEventReadsInBatches(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pool := testenv.Pool(t)
+	rdb, prefix := testenv.Redis(t)
+	store := eventstore.New(pool)
+	const events = 64
+	for i := range events {
+		if _, err := store.Append(ctx, fmt.Sprintf("job-%d", i), eventstore.NoStream,
+			eventstore.NewEvent{Type: "job.queued", Tenant: "a.myshopify.com", Data: json.RawMessage(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: rdb}, watermill.NewSlogLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go relay.NewRelay(store, pub, relay.RelayConfig{TopicPrefix: prefix}).Run(ctx)
+	waitFor(t, "the relay to publish every event", func() bool {
+		n, err := rdb.XLen(ctx, relay.Topic(prefix, "job")).Result()
+		return err == nil && n == events
+	})
+
+	var reads, handled atomic.Int64
+	client := redis.NewClient(rdb.Options())
+	defer client.Close()
+	client.AddHook(countReads{&reads})
+	h := workers.Handler{Name: "jobs", Categories: []string{"job"}, Handle: func(context.Context, eventstore.Event) error {
+		handled.Add(1)
+		return nil
+	}}
+	router := workers.NewRouter(workers.Config{Redis: client, Pool: pool, TopicPrefix: prefix, ConsumerName: "c1"}, h)
+	go func() { _ = router.Run(ctx) }()
+	waitFor(t, "every event handled", func() bool { return handled.Load() >= events })
+	// Four consumers read in turn; each read takes up to a batch.
+	if n := reads.Load(); n > 12 {
+		t.Errorf("%d reads for %d waiting events, want them read in batches", n, events)
+	}
+	if n := handled.Load(); n != events {
+		t.Errorf("handled %d events, want %d", n, events)
+	}
+}
