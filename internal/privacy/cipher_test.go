@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
@@ -338,12 +339,7 @@ func TestConcurrentSealsShareOneKeyPerCustomer(t *testing.T) {
 // is stored too: another process reads them all back.
 func TestFailedBatchCachesNoKey(t *testing.T) {
 	ctx := context.Background()
-	pool := testenv.Pool(t)
-	master := newKey(t)
-	store, reader := eventstore.New(pool), eventstore.New(pool)
-	store.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, master)))
-	// Another process's, whose cache holds nothing: it reads what is stored.
-	reader.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, master)))
+	_, _, store, reader := sealingStores(t)
 	var captures []*capture
 	for i := range 30 {
 		c := newCapture(fmt.Sprintf("fail-%d", i), 8000+i)
@@ -365,6 +361,16 @@ func TestFailedBatchCachesNoKey(t *testing.T) {
 		}
 		c.checkOpens(ctx, t, reader)
 	}
+}
+
+// sealingStores are a store that seals on a fresh database and, in another
+// process as it were, a reader that has cached no key: it reads what is stored.
+func sealingStores(t *testing.T) (pool *pgxpool.Pool, master *secrets.Key, store, reader *eventstore.Store) {
+	pool, master = testenv.Pool(t), newKey(t)
+	store, reader = eventstore.New(pool), eventstore.New(pool)
+	store.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, master)))
+	reader.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, master)))
+	return pool, master, store, reader
 }
 
 // capture is one webhook delivery of a test, naming a customer.
@@ -427,11 +433,7 @@ const sealedWithSQL = `SELECT e.transaction_id, e.stream_id,
 // of one) and many at once.
 func TestCaptureStoresNewKeyInItsEventsTransaction(t *testing.T) {
 	ctx := context.Background()
-	pool := testenv.Pool(t)
-	master := newKey(t)
-	store, reader := eventstore.New(pool), eventstore.New(pool)
-	store.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, master)))
-	reader.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, master)))
+	pool, _, store, reader := sealingStores(t)
 	var captures []*capture
 	for i := range 5 {
 		c := newCapture(fmt.Sprintf("alone-%d", i), 8100+i)
@@ -471,8 +473,7 @@ func TestCaptureStoresNewKeyInItsEventsTransaction(t *testing.T) {
 // winner. The same holds for a customer whose key exists but is not cached.
 func TestConcurrentFirstCapturesShareOneKeyPerCustomer(t *testing.T) {
 	ctx := context.Background()
-	pool := testenv.Pool(t)
-	master := newKey(t)
+	pool, master, _, reader := sealingStores(t)
 	const customers, processes = 20, 4
 	// Customer 8300 has a key already, made by a process long gone.
 	if err := privacy.NewCipher(privacy.NewKeyring(pool, master)).Seal(ctx, []eventstore.NewEvent{mustEncode(t, placed(8300, "c@example.test", "C"))}); err != nil {
@@ -491,8 +492,6 @@ func TestConcurrentFirstCapturesShareOneKeyPerCustomer(t *testing.T) {
 		}
 	}
 	captureAtOnce(ctx, t, captures)
-	reader := eventstore.New(pool)
-	reader.SetCipher(privacy.NewCipher(privacy.NewKeyring(pool, master)))
 	for _, cs := range captures {
 		for _, c := range cs {
 			if c.err != nil {
