@@ -31,6 +31,7 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	platform.TuneGC(cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cfg.Env == config.EnvProduction {

@@ -30,10 +30,12 @@ type Config struct {
 
 	AutoMigrate     bool
 	ShutdownTimeout time.Duration
-	LogLevel        string
-	DataDir         string
-	MasterKey       string
-	ShopifyAPIURL   string
+	// MemoryLimit is a server's soft memory limit in bytes (0: none).
+	MemoryLimit   int64
+	LogLevel      string
+	DataDir       string
+	MasterKey     string
+	ShopifyAPIURL string
 	// ShopifyAPIVersion is the Admin API version every call names.
 	ShopifyAPIVersion string
 	// The Shopify app: its Dev Dashboard credentials, the scopes it asks
@@ -96,6 +98,19 @@ func ParseRate(s string) (Rate, error) {
 	return Rate{N: count, Per: per}, nil
 }
 
+// parseMemory reads "512MiB", "2GiB" or "off" (0).
+func parseMemory(s string) (int64, error) {
+	if s == "off" {
+		return 0, nil
+	}
+	unit := map[string]int64{"MiB": 1 << 20, "GiB": 1 << 30}[strings.TrimLeft(s, "0123456789")]
+	n, err := strconv.ParseInt(strings.TrimRight(s, "MGiB"), 10, 64)
+	if unit == 0 || err != nil || n <= 0 {
+		return 0, fmt.Errorf("want a size like 512MiB or 2GiB, or off, got %q", s)
+	}
+	return n * unit, nil
+}
+
 // Var describes one environment variable for --help.
 type Var struct {
 	Name, Default, Help string
@@ -115,6 +130,7 @@ var Vars = []Var{
 	{"ORDERMILL_HTTP_IDLE_TIMEOUT", "90s", "how long a keep-alive connection may wait for its next request (keep it above a proxy's upstream keepalive)"},
 	{"ORDERMILL_AUTO_MIGRATE", "true", "apply pending migrations when serve starts"},
 	{"ORDERMILL_SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for in-flight work"},
+	{"ORDERMILL_MEMORY_LIMIT", "512MiB", "soft limit of a server process's memory (MiB or GiB; off: none), which the Go collector keeps to by working harder near it; servers collect at GOGC=400 unless GOGC is set, and GOMEMLIMIT, when set, wins over this"},
 	{"ORDERMILL_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"ORDERMILL_DATA_DIR", ".run", "where local keys are generated when none are configured"},
 	{"ORDERMILL_MASTER_KEY", "", "base64 32-byte key that encrypts secrets and data keys (generated into the data dir when empty)"},
@@ -228,6 +244,9 @@ func Load() (Config, error) {
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(get("ORDERMILL_SHUTDOWN_TIMEOUT")); err != nil {
 		return c, fmt.Errorf("ORDERMILL_SHUTDOWN_TIMEOUT: %w", err)
+	}
+	if c.MemoryLimit, err = parseMemory(get("ORDERMILL_MEMORY_LIMIT")); err != nil {
+		return c, fmt.Errorf("ORDERMILL_MEMORY_LIMIT: %w", err)
 	}
 	for name, dst := range map[string]*time.Duration{
 		"ORDERMILL_HTTP_READ_TIMEOUT": &c.HTTPReadTimeout, "ORDERMILL_HTTP_WRITE_TIMEOUT": &c.HTTPWriteTimeout,

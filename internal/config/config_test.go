@@ -65,3 +65,16 @@ func TestPipelineLinger(t *testing.T) {
 		}
 	}
 }
+
+func TestMemoryLimit(t *testing.T) {
+	for in, want := range map[string]int64{"512MiB": 512 << 20, "2GiB": 2 << 30, "off": 0, "512": -1, "1.5GiB": -1, "0MiB": -1, "MiB": -1, "1TiB": -1} {
+		t.Setenv("ORDERMILL_MEMORY_LIMIT", in)
+		c, err := Load()
+		if want >= 0 && (err != nil || c.MemoryLimit != want) {
+			t.Errorf("%q: %d, %v; want %d", in, c.MemoryLimit, err, want)
+		}
+		if want < 0 && (err == nil || !strings.Contains(err.Error(), "ORDERMILL_MEMORY_LIMIT")) {
+			t.Errorf("%q: error %v, want one naming the variable", in, err)
+		}
+	}
+}

@@ -77,6 +77,7 @@ func runChild(what string) error {
 	if err != nil {
 		return err
 	}
+	platform.TuneGC(cfg) // as the server does
 	p, err := platform.Open(ctx, cfg, platform.NewLogger(cfg.LogLevel), false)
 	if err != nil {
 		return err
