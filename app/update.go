@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -95,25 +96,18 @@ func (e appendError) Unwrap() error { return e.err }
 func update[A Aggregate](ctx context.Context, store *eventstore.Store, stream string,
 	load func([]domain.Event) (A, error), decide func(A) ([]domain.Event, error), row func(pgx.Tx, A) error, o *options) (Result[A], error) {
 	res := Result[A]{Appended: eventstore.AppendResult{Stream: stream}}
-	stored, err := o.read(ctx, store, stream)
+	history, position, err := o.history(ctx, store, stream)
 	if err != nil {
 		return res, err
 	}
-	version := int64(len(stored))
+	version := int64(len(history))
 	if o.expected != eventstore.AnyVersion && int64(o.expected) != version {
 		return res, &eventstore.ConflictError{Stream: stream, Expected: o.expected}
 	}
-	history, err := eventstore.Decode(stored)
-	if err != nil {
+	if res.Aggregate, err = load(slices.Clip(history)); err != nil {
 		return res, err
 	}
-	if res.Aggregate, err = load(history); err != nil {
-		return res, err
-	}
-	res.Appended.Version = version
-	if version > 0 {
-		res.Appended.Position = stored[version-1].Position
-	}
+	res.Appended.Version, res.Appended.Position = version, position
 	if res.Events, err = decide(res.Aggregate); err != nil || len(res.Events) == 0 {
 		return res, err
 	}
@@ -125,6 +119,9 @@ func update[A Aggregate](ctx context.Context, store *eventstore.Store, stream st
 		rows = func(tx pgx.Tx) error { return row(tx, res.Aggregate) }
 	}
 	res.Appended, err = o.write(ctx, store, stream, eventstore.Exact(version), res.Events, rows)
+	if err == nil && o.cache != nil && o.batch == nil {
+		o.cache.put(stream, append(slices.Clip(history), res.Events...), res.Appended.Position)
+	}
 	return res, err
 }
 
@@ -187,6 +184,7 @@ type options struct {
 	row      any // func(pgx.Tx, A) error
 	ids      func(stream string, events []eventstore.NewEvent) []eventstore.NewEvent
 	batch    *Batch
+	cache    *StreamCache
 }
 
 func newOptions(opts []Option) *options {
@@ -197,20 +195,43 @@ func newOptions(opts []Option) *options {
 	return o
 }
 
-// read is the stream's history: none for a stream that must not exist yet,
-// from the batch when there is one.
-func (o *options) read(ctx context.Context, store *eventstore.Store, stream string) ([]eventstore.Event, error) {
+// history is the stream's history, decoded, and the position of its last
+// event: none for a stream that must not exist yet, from the batch when
+// there is one, and through the cache when there is one.
+func (o *options) history(ctx context.Context, store *eventstore.Store, stream string) ([]domain.Event, eventstore.Position, error) {
+	var (
+		cached cachedStream
+		stored []eventstore.Event
+		err    error
+	)
 	switch {
 	case o.expected == eventstore.NoStream:
-		return nil, nil
 	case o.batch != nil:
-		return o.batch.history(ctx, stream)
+		stored, err = o.batch.history(ctx, stream)
+	default:
+		if o.cache != nil {
+			cached = o.cache.get(stream)
+		}
+		stored, err = store.ReadStream(ctx, stream, int64(len(cached.history))+1)
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			err = nil
+		}
 	}
-	stored, err := store.ReadStream(ctx, stream, 1)
-	if errors.Is(err, eventstore.ErrStreamNotFound) {
-		err = nil
+	if err != nil {
+		return nil, eventstore.Position{}, err
 	}
-	return stored, err
+	read, err := eventstore.Decode(stored)
+	if err != nil {
+		return nil, eventstore.Position{}, err
+	}
+	history, position := append(slices.Clip(cached.history), read...), cached.position
+	if len(stored) > 0 {
+		position = stored[len(stored)-1].Position
+	}
+	if o.cache != nil && o.batch == nil && len(read) > 0 {
+		o.cache.put(stream, history, position)
+	}
+	return history, position, nil
 }
 
 // By sets the tenant (the shop) and the metadata of the appended events.

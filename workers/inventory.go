@@ -32,15 +32,21 @@ const InventoryHandlerName = "inventory"
 // (order.backordered): the goods left, so it is never a failure.
 type InventoryManager struct {
 	store *eventstore.Store
+	// stock keeps the stock items' histories: every order of an item
+	// would read its whole history again.
+	stock *app.StreamCache
 	log   *slog.Logger
 }
+
+// stockItemsCached bounds the stock items whose histories a manager keeps.
+const stockItemsCached = 1024
 
 // NewInventoryManager returns the inventory process manager.
 func NewInventoryManager(store *eventstore.Store, log *slog.Logger) *InventoryManager {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &InventoryManager{store: store, log: log}
+	return &InventoryManager{store: store, stock: app.NewStreamCache(stockItemsCached), log: log}
 }
 
 // Handler returns the process manager for the router.
@@ -169,6 +175,6 @@ func (m *InventoryManager) apply(ctx context.Context, source eventstore.Event, s
 	load := app.LoadInventory(shop, key)
 	res, err := app.Update(ctx, m.store, domain.InventoryStream(shop, key),
 		func(h []domain.Event) (*domain.Inventory, error) { history = h; return load(h) },
-		cmd, app.By(shop, app.OutcomeMetadata(InventoryHandlerName, source)))
+		cmd, app.By(shop, app.OutcomeMetadata(InventoryHandlerName, source)), app.Cached(m.stock))
 	return append(history, res.Events...), err
 }
