@@ -224,7 +224,10 @@ func (o *options) history(ctx context.Context, store *eventstore.Store, stream s
 	if err != nil {
 		return nil, eventstore.Position{}, err
 	}
-	history, position := append(slices.Clip(cached.history), read...), cached.position
+	history, position := read, cached.position
+	if len(cached.history) > 0 {
+		history = append(slices.Clip(cached.history), read...)
+	}
 	if len(stored) > 0 {
 		position = stored[len(stored)-1].Position
 	}
