@@ -111,10 +111,16 @@ func (c *BatchConsumer) Run(ctx context.Context) {
 			}
 			continue
 		}
-		backoff = min(max(2*backoff, c.RetryMin), c.RetryMax)
+		backoff = nextBackoff(backoff, c.RetryMin, c.RetryMax)
 		retryAt = time.Now().Add(backoff)
 		held = append(held, failed...)
 	}
+}
+
+// nextBackoff is the wait before the next retry after one of prev: it
+// starts at lo and doubles with each failure, up to hi.
+func nextBackoff(prev, lo, hi time.Duration) time.Duration {
+	return min(max(2*prev, lo), hi)
 }
 
 // ReadGate coalesces the reads of a handler's consumers in one process.
