@@ -98,6 +98,7 @@ func liveOrder(snapshot []byte) (*order, error) {
 	exp := o.cur.exp
 	o.total = parseMinor(o.TotalPrice, exp)
 	o.refunded = o.total - parseMinor(o.CurrentTotalPrice, exp)
+	o.returned = o.total - parseMinor(o.CurrentSubtotal, exp)
 	refundedUnits := map[int64]int{}
 	for _, r := range o.Refunds {
 		for _, t := range r.Transactions {

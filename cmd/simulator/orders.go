@@ -76,12 +76,33 @@ type transaction struct {
 	Gateway  string `json:"gateway"`
 }
 
+// refundLine is one line of a refund; subtotal is the worth of its units,
+// which the order's current_subtotal_price stops counting. Shopify sends it
+// as a JSON number and, exactly, in subtotal_set.
 type refundLine struct {
-	ID          int64  `json:"id"`
-	LineItemID  int64  `json:"line_item_id"`
-	Quantity    int    `json:"quantity"`
-	RestockType string `json:"restock_type"`
-	Subtotal    string `json:"subtotal"`
+	ID          int64       `json:"id"`
+	LineItemID  int64       `json:"line_item_id"`
+	Quantity    int         `json:"quantity"`
+	RestockType string      `json:"restock_type"`
+	Subtotal    json.Number `json:"subtotal"`
+	SubtotalSet moneySet    `json:"subtotal_set"`
+}
+
+// moneySet is a REST body's MoneyBag (the *_set fields): the amount in the
+// shop's currency and in the customer's, which are the same here.
+type moneySet struct {
+	ShopMoney        moneyAmount `json:"shop_money"`
+	PresentmentMoney moneyAmount `json:"presentment_money"`
+}
+
+type moneyAmount struct {
+	Amount       string `json:"amount"`
+	CurrencyCode string `json:"currency_code"`
+}
+
+func (o *order) moneySet(minor int64) moneySet {
+	m := moneyAmount{Amount: formatMoney(minor, o.cur.exp), CurrencyCode: o.Currency}
+	return moneySet{ShopMoney: m, PresentmentMoney: m}
 }
 
 type refund struct {
@@ -114,8 +135,13 @@ type order struct {
 	Test              bool          `json:"test"`
 	SubtotalPrice     string        `json:"subtotal_price"`
 	TotalTax          string        `json:"total_tax"`
+	TotalDiscounts    string        `json:"total_discounts"`
+	TotalShipping     moneySet      `json:"total_shipping_price_set"`
 	TotalPrice        string        `json:"total_price"`
 	CurrentSubtotal   string        `json:"current_subtotal_price"`
+	CurrentTax        string        `json:"current_total_tax"`
+	CurrentDiscounts  string        `json:"current_total_discounts"`
+	CurrentShipping   moneySet      `json:"current_shipping_price_set"`
 	CurrentTotalPrice string        `json:"current_total_price"`
 	Customer          customer      `json:"customer"`
 	LineItems         []lineItem    `json:"line_items"`
@@ -125,6 +151,9 @@ type order struct {
 	cur      currency
 	total    int64
 	refunded int64
+	// returned is the worth of the line items refunds took back, which
+	// current_subtotal_price no longer counts; refunded is money.
+	returned int64
 	// listedRefunds is what the refunds[] array holds; refunded also counts
 	// refunds a snapshot only states.
 	listedRefunds int64
@@ -366,7 +395,6 @@ func (g *generator) newOrder() *orderLife {
 		o.LineItems = append(o.LineItems, li)
 	}
 	o.setTotals()
-	o.TotalTax = formatMoney(0, cur.exp)
 	return &orderLife{o: o, steps: g.planSteps(o.FinancialStatus == "pending", units)}
 }
 
@@ -594,9 +622,11 @@ func (g *generator) refundLines(o *order, at time.Time, lines []refundUnits, not
 		li.refunded += u.quantity
 		li.CurrentQuantity = li.Quantity - li.removed - li.refunded
 		rf.Restock = rf.Restock || u.restockType != "no_restock"
+		worth := li.price * int64(u.quantity)
+		o.returned += worth
 		rf.RefundLineItems = append(rf.RefundLineItems, refundLine{
 			ID: g.id(), LineItemID: li.ID, Quantity: u.quantity, RestockType: u.restockType,
-			Subtotal: formatMoney(li.price*int64(u.quantity), o.cur.exp),
+			Subtotal: json.Number(formatMoney(worth, o.cur.exp)), SubtotalSet: o.moneySet(worth),
 		})
 	}
 	o.Refunds = append(o.Refunds, rf)
@@ -640,10 +670,27 @@ type expectedOrder struct {
 	Cancelled         bool           `json:"cancelled"`
 	Refunded          int64          `json:"refunded"`
 	CurrentTotal      int64          `json:"current_total"`
+	Money             expectedMoney  `json:"money"`
 	Test              bool           `json:"test"`
 	Deleted           bool           `json:"deleted"`
 	Cases             []string       `json:"cases"`
 	Lines             []expectedLine `json:"lines"`
+}
+
+// expectedMoney is every other money figure of the order, in minor units,
+// each from the field of Shopify's body named beside it. Paid is what the
+// order received: nothing before payment, and once paid, its current total
+// and the refunds it lists.
+type expectedMoney struct {
+	Subtotal         int64 `json:"subtotal"`          // subtotal_price
+	CurrentSubtotal  int64 `json:"current_subtotal"`  // current_subtotal_price
+	Tax              int64 `json:"tax"`               // total_tax
+	CurrentTax       int64 `json:"current_tax"`       // current_total_tax
+	Discounts        int64 `json:"discounts"`         // total_discounts
+	CurrentDiscounts int64 `json:"current_discounts"` // current_total_discounts
+	Shipping         int64 `json:"shipping"`          // total_shipping_price_set
+	CurrentShipping  int64 `json:"current_shipping"`  // current_shipping_price_set
+	Paid             int64 `json:"paid"`
 }
 
 type expectedLine struct {
@@ -666,6 +713,7 @@ func stateOf(o *order, at time.Time) *orderState {
 		Cancelled:         o.CancelledAt != nil,
 		Refunded:          o.listedRefunds,
 		CurrentTotal:      o.total - o.refunded,
+		Money:             moneyOf(o),
 		Test:              o.Test,
 		Deleted:           o.deleted,
 		Cases:             append([]string{}, o.cases...),
@@ -675,6 +723,20 @@ func stateOf(o *order, at time.Time) *orderState {
 			CurrentQuantity: li.CurrentQuantity, FulfilledQuantity: li.fulfilled})
 	}
 	return &orderState{updated: at, expected: e, fulfillments: slices.Clone(o.Fulfillments), snapshot: mustJSON(o)}
+}
+
+func moneyOf(o *order) expectedMoney {
+	exp := o.cur.exp
+	m := expectedMoney{
+		Subtotal: parseMinor(o.SubtotalPrice, exp), CurrentSubtotal: parseMinor(o.CurrentSubtotal, exp),
+		Tax: parseMinor(o.TotalTax, exp), CurrentTax: parseMinor(o.CurrentTax, exp),
+		Discounts: parseMinor(o.TotalDiscounts, exp), CurrentDiscounts: parseMinor(o.CurrentDiscounts, exp),
+		Shipping: parseMinor(o.TotalShipping.ShopMoney.Amount, exp), CurrentShipping: parseMinor(o.CurrentShipping.ShopMoney.Amount, exp),
+	}
+	if slices.Contains([]string{"paid", "partially_refunded", "refunded"}, o.FinancialStatus) {
+		m.Paid = parseMinor(o.CurrentTotalPrice, exp) + o.listedRefunds
+	}
+	return m
 }
 
 func mustJSON(v any) []byte {

@@ -41,13 +41,19 @@ const (
 	caseDeleted            = "deleted"
 )
 
-// setTotals writes the order's money fields from its lines: total_price
-// follows edits, current_total_price also refunds.
+// setTotals writes the order's money fields from its lines, as Shopify
+// does: subtotal_price and total_price follow edits; current_subtotal_price
+// also leaves out the line items refunds took back, current_total_price the
+// money refunded. The scenarios charge no tax or shipping and give no
+// discounts, and say so with zeros, as Shopify's bodies do.
 func (o *order) setTotals() {
 	o.SubtotalPrice = formatMoney(o.total, o.cur.exp)
 	o.TotalPrice = o.SubtotalPrice
-	o.CurrentSubtotal = formatMoney(o.total-o.refunded, o.cur.exp)
-	o.CurrentTotalPrice = o.CurrentSubtotal
+	o.CurrentSubtotal = formatMoney(o.total-o.returned, o.cur.exp)
+	o.CurrentTotalPrice = formatMoney(o.total-o.refunded, o.cur.exp)
+	zero := formatMoney(0, o.cur.exp)
+	o.TotalTax, o.CurrentTax, o.TotalDiscounts, o.CurrentDiscounts = zero, zero, zero, zero
+	o.TotalShipping, o.CurrentShipping = o.moneySet(0), o.moneySet(0)
 }
 
 func (o *order) addCase(c string) {
@@ -216,7 +222,7 @@ func (g *generator) advanceLifecycle(o *order, s step, at time.Time, bodies map[
 			return []string{"orders/cancelled", "orders/updated"}
 		}
 		// The refund is stated, not listed.
-		o.refunded, o.FinancialStatus = o.total, "refunded"
+		o.refunded, o.returned, o.FinancialStatus = o.total, o.total, "refunded"
 		o.addCase(caseStatusRefunded)
 		return []string{"orders/cancelled", "orders/updated"}
 	case stepTracking:

@@ -61,6 +61,7 @@ type ExpectedOrder struct {
 	Cancelled         bool    `json:"cancelled"`
 	Refunded          int64   `json:"refunded"`
 	CurrentTotal      int64   `json:"current_total"` // current_total_price: after edits and refunds
+	Money             Money   `json:"money"`
 	Test              bool    `json:"test"`
 	Deleted           bool    `json:"deleted"`
 	// Cases names what the order's life exercised (the lifecycle scenario).
@@ -73,6 +74,21 @@ type ExpectedOrder struct {
 		CurrentQuantity   int     `json:"current_quantity"`
 		FulfilledQuantity int     `json:"fulfilled_quantity"`
 	} `json:"lines"`
+}
+
+// Money is every other money figure of an expected order, in minor units,
+// each Shopify's field named beside it. Paid is what the order received:
+// nothing before payment, then its current total and the refunds it lists.
+type Money struct {
+	Subtotal         int64 `json:"subtotal"`          // subtotal_price: after edits, before returns
+	CurrentSubtotal  int64 `json:"current_subtotal"`  // current_subtotal_price: also without the lines refunds took back
+	Tax              int64 `json:"tax"`               // total_tax
+	CurrentTax       int64 `json:"current_tax"`       // current_total_tax
+	Discounts        int64 `json:"discounts"`         // total_discounts
+	CurrentDiscounts int64 `json:"current_discounts"` // current_total_discounts
+	Shipping         int64 `json:"shipping"`          // total_shipping_price_set
+	CurrentShipping  int64 `json:"current_shipping"`  // current_shipping_price_set
+	Paid             int64 `json:"paid"`
 }
 
 // CompareOrders describes the first differences between orders_view (with
@@ -115,20 +131,29 @@ func OrderDiffs(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop stri
 	}
 	type order struct {
 		name, currency, financial, fulfillment string
-		total, refunded                        int64
+		total, originalTotal, refunded         int64
 		cancelled, test, deleted               bool
+		money                                  Money
 		lines                                  map[string]line
 	}
 	got := map[int64]*order{}
+	// The column or totals key that shows each of Shopify's figures: the
+	// current ones are the order's own, the totals as placed are "original_".
 	rows, err := pool.Query(ctx, `SELECT shopify_id, name, currency, total, refunded, financial_status, fulfillment_status,
-		cancelled_at IS NOT NULL, test, deleted FROM orders_view WHERE shop = $1`, shop)
+		cancelled_at IS NOT NULL, test, deleted, (totals->>'original_total')::bigint, subtotal, paid,
+		(totals->>'original_subtotal')::bigint, (totals->>'original_tax')::bigint, (totals->>'tax')::bigint,
+		(totals->>'original_discounts')::bigint, (totals->>'discounts')::bigint,
+		(totals->>'original_shipping')::bigint, (totals->>'shipping')::bigint
+		FROM orders_view WHERE shop = $1`, shop)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
 		var id int64
 		o := &order{lines: map[string]line{}}
-		if err := rows.Scan(&id, &o.name, &o.currency, &o.total, &o.refunded, &o.financial, &o.fulfillment, &o.cancelled, &o.test, &o.deleted); err != nil {
+		m := &o.money
+		if err := rows.Scan(&id, &o.name, &o.currency, &o.total, &o.refunded, &o.financial, &o.fulfillment, &o.cancelled, &o.test, &o.deleted, &o.originalTotal,
+			&m.CurrentSubtotal, &m.Paid, &m.Subtotal, &m.Tax, &m.CurrentTax, &m.Discounts, &m.CurrentDiscounts, &m.Shipping, &m.CurrentShipping); err != nil {
 			t.Fatal(err)
 		}
 		got[id] = o
@@ -164,9 +189,10 @@ func OrderDiffs(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop stri
 			fulfillment = *w.FulfillmentStatus
 		}
 		exp := order{name: w.Name, currency: w.Currency, financial: w.FinancialStatus, fulfillment: fulfillment,
-			total: w.CurrentTotal, refunded: w.Refunded, cancelled: w.Cancelled, test: w.Test, deleted: w.Deleted}
+			total: w.CurrentTotal, originalTotal: w.Total, refunded: w.Refunded, cancelled: w.Cancelled, test: w.Test, deleted: w.Deleted, money: w.Money}
 		if g.name != exp.name || g.currency != exp.currency || g.financial != exp.financial || g.fulfillment != exp.fulfillment ||
-			g.total != exp.total || g.refunded != exp.refunded || g.cancelled != exp.cancelled || g.test != exp.test || g.deleted != exp.deleted {
+			g.total != exp.total || g.originalTotal != exp.originalTotal || g.refunded != exp.refunded || g.cancelled != exp.cancelled || g.test != exp.test || g.deleted != exp.deleted ||
+			g.money != exp.money {
 			d = append(d, fmt.Sprintf("order %d: got %+v, want %+v", w.ShopifyID, *g, exp))
 		}
 		if len(g.lines) != len(w.Lines) {
