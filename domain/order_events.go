@@ -116,9 +116,12 @@ type OrderRefunded struct {
 	RefundedAt time.Time      `json:"refunded_at"`
 	Reason     string         `json:"reason,omitempty"`
 	// LowersCurrent marks a Shopify refund applied ahead of the snapshot
-	// that carries it: it lowers the order's current line quantities and
-	// total, as Shopify's current_* fields do, until that snapshot states them.
-	LowersCurrent bool `json:"lowers_current,omitempty"`
+	// that carries it: it lowers the order's current line quantities,
+	// subtotal (by LinesSubtotal, the worth of the units taken back) and
+	// total (by Amount), as Shopify's current_* fields do, until that
+	// snapshot states them.
+	LowersCurrent bool  `json:"lowers_current,omitempty"`
+	LinesSubtotal int64 `json:"lines_subtotal,omitempty"`
 }
 
 // OrderSnapshotApplied records that a newer Shopify snapshot was processed.

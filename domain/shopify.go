@@ -107,10 +107,14 @@ type ShopifyTransaction struct {
 // ShopifyRefundLine is the number of units of a line item in a refund.
 // RestockType is Shopify's: "return" for units that had shipped, "cancel"
 // for units that had not, "no_restock" or "legacy_restock" when it does not say.
+// Subtotal is the units' worth after their discounts (refund_line_items[].subtotal),
+// what the order's current subtotal stops counting, whatever money the refund
+// returns; nil when the body does not say.
 type ShopifyRefundLine struct {
 	LineItemID  int64
 	Quantity    int
 	RestockType string
+	Subtotal    *Money
 }
 
 // Validate checks what Ordermill relies on: ids present and unique, amounts
@@ -200,7 +204,11 @@ func (s ShopifyOrder) Validate() error {
 			checkMoney(&f, field+".transactions["+strconv.Itoa(j)+"].amount", t.Amount, s.Currency)
 		}
 		for j, li := range r.RefundLineItems {
-			checkLineRef(&f, field+".refund_line_items["+strconv.Itoa(j)+"]", "line_item_id", li.LineItemID, li.Quantity, lines)
+			lf := field + ".refund_line_items[" + strconv.Itoa(j) + "]"
+			checkLineRef(&f, lf, "line_item_id", li.LineItemID, li.Quantity, lines)
+			if li.Subtotal != nil {
+				checkMoney(&f, lf+".subtotal", *li.Subtotal, s.Currency)
+			}
 		}
 	}
 	return f.err()

@@ -356,9 +356,11 @@ func (s ShopifyOrder) facts(local OrderState) OrderFacts {
 }
 
 // lowerCurrent takes a refund the facts' current figures do not yet reflect
-// off the current total and line quantities, as Shopify's current_* do.
+// off the current total, subtotal and line quantities, as Shopify's
+// current_* do: the money off the total, the units' worth off the subtotal.
 func (f *OrderFacts) lowerCurrent(r RefundDetail) {
 	f.Total = max(0, f.Total-r.Amount)
+	f.Subtotal = max(0, f.Subtotal-r.LinesSubtotal)
 	for _, lq := range r.Lines {
 		if i := slices.IndexFunc(f.Lines, func(l Line) bool { return l.ID == lq.LineID }); i >= 0 {
 			f.Lines[i].Quantity = max(0, f.Lines[i].Quantity-lq.Quantity)
@@ -472,8 +474,22 @@ func (o *Order) ApplyShopifyRefund(r ShopifyRefund) ([]Event, error) {
 		(e.Amount == 0 && len(e.Lines) == 0) {
 		return nil, nil
 	}
-	e.LowersCurrent = true
+	e.LowersCurrent, e.LinesSubtotal = true, o.linesSubtotal(r)
 	return []Event{e}, nil
+}
+
+// linesSubtotal is the worth of the units a Shopify refund takes back: each
+// refund line's stated subtotal, else its units at the line's price.
+func (o *Order) linesSubtotal(r ShopifyRefund) int64 {
+	var sum int64
+	for _, rl := range r.RefundLineItems {
+		if rl.Subtotal != nil {
+			sum += rl.Subtotal.Amount
+		} else if i := o.lineIndex(strconv.FormatInt(rl.LineItemID, 10)); i >= 0 {
+			sum += int64(rl.Quantity) * o.s.Lines[i].UnitPrice
+		}
+	}
+	return sum
 }
 
 // ApplyShopifyFulfillment applies a fulfillments/create or

@@ -786,8 +786,8 @@ func TestDeleteInShopifyHidesOnce(t *testing.T) {
 }
 
 // A refund that arrives before the snapshot carrying it lowers the current
-// quantities and total at once, as Shopify's current_* fields do, and the
-// snapshot that then lists it changes them no further.
+// quantities, subtotal and total at once, as Shopify's current_* fields do,
+// and the snapshot that then lists it changes them no further.
 func TestShopifyRefundLowersCurrentFiguresUntilItsSnapshot(t *testing.T) {
 	o := &Order{}
 	first := unpaidOrder(t)
@@ -809,6 +809,46 @@ func TestShopifyRefundLowersCurrentFiguresUntilItsSnapshot(t *testing.T) {
 		t.Fatalf("after the refund: total %d, quantity %d; want %d, %d", after.Total, after.Lines[0].Quantity,
 			before.Total-line.Price.Amount, before.Lines[0].Quantity-1)
 	}
+	// current_subtotal_price leaves out the line items taken back; this body
+	// does not state their subtotal, so it is their price.
+	if after.Subtotal != before.Subtotal-line.Price.Amount {
+		t.Fatalf("after the refund: subtotal %d, want %d", after.Subtotal, before.Subtotal-line.Price.Amount)
+	}
+}
+
+// The current subtotal loses what a refund's lines state they were worth
+// (after their discounts), not their list price and not the money the
+// refund returns: a return refunded as store credit still leaves the
+// subtotal, and the total keeps what was not paid back.
+func TestShopifyRefundLowersTheSubtotalByItsLinesWorth(t *testing.T) {
+	o := &Order{}
+	first := unpaidOrder(t)
+	placed := applySnapshot(t, o, first)
+	line := first.LineItems[0]
+	before := o.Snapshot()
+	worth := Money{line.Price.Amount - 100, first.Currency} // a discount of 1.00 on the unit
+	r := ShopifyRefund{ID: 85, CreatedAt: first.UpdatedAt.Add(time.Minute),
+		RefundLineItems: []ShopifyRefundLine{{LineItemID: line.ID, Quantity: 1, RestockType: "return", Subtotal: &worth}}}
+	evs, err := o.ApplyShopifyRefund(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		o.Apply(e)
+	}
+	after := o.Snapshot()
+	if after.Subtotal != before.Subtotal-worth.Amount || after.Total != before.Total || after.Refunded != 0 {
+		t.Fatalf("after the refund: subtotal %d, total %d, refunded %d; want %d, %d, 0", after.Subtotal, after.Total, after.Refunded,
+			before.Subtotal-worth.Amount, before.Total)
+	}
+	// Replayed from its events, the order shows the same figures.
+	again, err := NewOrderFromHistory(append(placed, evs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Snapshot().Subtotal != after.Subtotal {
+		t.Fatalf("replayed subtotal %d, want %d", again.Snapshot().Subtotal, after.Subtotal)
+	}
 }
 
 // A snapshot newer than the last one applied but older than a refund that
@@ -829,14 +869,18 @@ func TestShopifySnapshotOlderThanADirectRefundKeepsItsLoweredFigures(t *testing.
 		o.Apply(e)
 	}
 	lowered := o.Snapshot()
+	if lowered.Subtotal != first.CurrentSubtotalPrice.Amount-line.Price.Amount {
+		t.Fatalf("after the refund: subtotal %d, want %d", lowered.Subtotal, first.CurrentSubtotalPrice.Amount-line.Price.Amount)
+	}
 	between := first
 	between.UpdatedAt = first.UpdatedAt.Add(30 * time.Second)
 	between.Tags = []string{"vip"}
 	applySnapshot(t, o, between)
 	got := o.Snapshot()
-	if got.Total != lowered.Total || got.Lines[0].Quantity != lowered.Lines[0].Quantity || got.Refunded != lowered.Refunded {
-		t.Fatalf("after an older snapshot: total %d, quantity %d, refunded %d; want %d, %d, %d", got.Total,
-			got.Lines[0].Quantity, got.Refunded, lowered.Total, lowered.Lines[0].Quantity, lowered.Refunded)
+	if got.Total != lowered.Total || got.Subtotal != lowered.Subtotal || got.Lines[0].Quantity != lowered.Lines[0].Quantity ||
+		got.Refunded != lowered.Refunded {
+		t.Fatalf("after an older snapshot: total %d, subtotal %d, quantity %d, refunded %d; want %d, %d, %d, %d", got.Total, got.Subtotal,
+			got.Lines[0].Quantity, got.Refunded, lowered.Total, lowered.Subtotal, lowered.Lines[0].Quantity, lowered.Refunded)
 	}
 	if len(got.Tags) != 1 {
 		t.Fatalf("the snapshot's tags were not applied: %v", got.Tags)

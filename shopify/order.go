@@ -129,6 +129,9 @@ type rawRefundLine struct {
 	LineItemID  jsonNumber `json:"line_item_id"`
 	Quantity    jsonNumber `json:"quantity"`
 	RestockType string     `json:"restock_type"`
+	// Subtotal is a JSON number (199.0); SubtotalSet has the exact decimal.
+	Subtotal    jsonNumber   `json:"subtotal"`
+	SubtotalSet *rawPriceSet `json:"subtotal_set"`
 }
 
 // refundLines converts a refund's lines; prefix names the refund's place in the body.
@@ -136,8 +139,17 @@ func (p parser) refundLines(prefix string, raw []rawRefundLine) []domain.Shopify
 	var out []domain.ShopifyRefundLine
 	for j, li := range raw {
 		lf := prefix + "refund_line_items[" + strconv.Itoa(j) + "]"
-		out = append(out, domain.ShopifyRefundLine{LineItemID: p.id(lf+".line_item_id", li.LineItemID),
-			Quantity: p.quantity(lf+".quantity", li.Quantity), RestockType: li.RestockType})
+		rl := domain.ShopifyRefundLine{LineItemID: p.id(lf+".line_item_id", li.LineItemID),
+			Quantity: p.quantity(lf+".quantity", li.Quantity), RestockType: li.RestockType}
+		switch {
+		case li.SubtotalSet != nil && li.SubtotalSet.ShopMoney.Amount != "":
+			m := p.money(lf+".subtotal_set.shop_money.amount", li.SubtotalSet.ShopMoney.Amount)
+			rl.Subtotal = &m
+		case li.Subtotal != "":
+			m := p.money(lf+".subtotal", li.Subtotal)
+			rl.Subtotal = &m
+		}
+		out = append(out, rl)
 	}
 	return out
 }

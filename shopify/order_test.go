@@ -251,6 +251,9 @@ func TestDecodeShopifySamples(t *testing.T) {
 	if err != nil || r.OrderID != 450789469 || r.Refund.Amount() != 4194 || r.Refund.Note != "wrong size" {
 		t.Fatalf("refund = %+v, %v", r, err)
 	}
+	if s := r.Refund.RefundLineItems[0].Subtotal; s == nil || *s != (domain.Money{Amount: 0, Currency: "USD"}) {
+		t.Fatalf("refund line subtotal = %v, want the sample's 0.00", s)
+	}
 	f, err := DecodeFulfillment(read("fulfillments_create.json"))
 	if err != nil || f.OrderID != 450789469 || f.Status != "success" || f.TrackingNumbers[0] != "MS1562678" || len(f.TrackingURLs) != 1 {
 		t.Fatalf("fulfillment = %+v, %v", f, err)
