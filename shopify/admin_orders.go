@@ -51,6 +51,12 @@ type gqlOrder struct {
 	SubtotalPriceSet         *gqlMoney `json:"subtotalPriceSet"`
 	CurrentTotalPriceSet     *gqlMoney `json:"currentTotalPriceSet"`
 	CurrentSubtotalPriceSet  *gqlMoney `json:"currentSubtotalPriceSet"`
+	TotalTaxSet              *gqlMoney `json:"totalTaxSet"`
+	CurrentTotalTaxSet       *gqlMoney `json:"currentTotalTaxSet"`
+	TotalDiscountsSet        *gqlMoney `json:"totalDiscountsSet"`
+	CurrentTotalDiscountsSet *gqlMoney `json:"currentTotalDiscountsSet"`
+	TotalShippingPriceSet    *gqlMoney `json:"totalShippingPriceSet"`
+	CurrentShippingPriceSet  *gqlMoney `json:"currentShippingPriceSet"`
 	Test                     bool      `json:"test"`
 	Note                     *string   `json:"note"`
 	Tags                     []string  `json:"tags"`
@@ -230,9 +236,18 @@ func (o gqlOrder) webhookBody() (body json.RawMessage, complete bool, err error)
 		"test":        o.Test, "note": o.Note, "tags": strings.Join(o.Tags, ", "),
 	}
 	for key, m := range map[string]*gqlMoney{"subtotal_price": o.SubtotalPriceSet,
-		"current_total_price": o.CurrentTotalPriceSet, "current_subtotal_price": o.CurrentSubtotalPriceSet} {
+		"current_total_price": o.CurrentTotalPriceSet, "current_subtotal_price": o.CurrentSubtotalPriceSet,
+		"total_tax": o.TotalTaxSet, "current_total_tax": o.CurrentTotalTaxSet,
+		"total_discounts": o.TotalDiscountsSet, "current_total_discounts": o.CurrentTotalDiscountsSet} {
 		if m != nil {
 			rest[key] = m.ShopMoney.Amount
+		}
+	}
+	// REST has shipping only as MoneyBags (shop and customer currency).
+	for key, m := range map[string]*gqlMoney{"total_shipping_price_set": o.TotalShippingPriceSet,
+		"current_shipping_price_set": o.CurrentShippingPriceSet} {
+		if m != nil {
+			rest[key] = map[string]any{"shop_money": map[string]any{"amount": m.ShopMoney.Amount}}
 		}
 	}
 	if c := o.Customer; c != nil {

@@ -152,7 +152,7 @@ func TestShopifyClientWaitsOutThrottling(t *testing.T) {
 	sim.Do(t, "DELETE", "/_sim/admin/calls", nil, nil)
 
 	// Another app of the shop spends 990 of the 1000 points (990 aliased
-	// order lookups, each costing 1); OrdersUpdatedSince requests 802.
+	// order lookups, each costing 1); OrdersUpdatedSince requests 850.
 	var q strings.Builder
 	q.WriteString("query Drain($id: ID!) {")
 	for i := range 990 {
@@ -174,7 +174,7 @@ func TestShopifyClientWaitsOutThrottling(t *testing.T) {
 	if len(calls) != 3 || !calls[1].Throttled || calls[2].Throttled {
 		t.Fatalf("want the query throttled, then served; calls: %+v", calls)
 	}
-	if n := len(obs.calls); n != 2 || obs.calls[0].RequestedCost != 802 || !obs.calls[0].Throttled {
+	if n := len(obs.calls); n != 2 || obs.calls[0].RequestedCost != 850 || !obs.calls[0].Throttled {
 		t.Fatalf("hook saw %+v", obs.calls)
 	}
 }
