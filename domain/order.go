@@ -163,10 +163,11 @@ type RefundDetail struct {
 	Lines      []LineQuantity `json:"lines"`
 	Reason     string         `json:"reason,omitempty"`
 	RefundedAt time.Time      `json:"refunded_at"`
-	// LowersCurrent and LinesSubtotal: see OrderRefunded; a snapshot older
-	// than the refund still needs its current figures lowered by it.
+	// LowersCurrent, LinesSubtotal and LinesTax: see OrderRefunded; a
+	// snapshot older than the refund still needs its current figures lowered by it.
 	LowersCurrent bool  `json:"lowers_current,omitempty"`
 	LinesSubtotal int64 `json:"lines_subtotal,omitempty"`
+	LinesTax      int64 `json:"lines_tax,omitempty"`
 }
 
 // Order is the order aggregate. The zero value is an order that does not exist
@@ -430,7 +431,8 @@ func (o *Order) Apply(e Event) {
 			break // Shopify's refunds/create after the snapshot that carried it
 		}
 		detail := RefundDetail{ID: e.RefundID, Amount: e.Amount, Lines: slices.Clone(e.Lines), Reason: e.Reason,
-			RefundedAt: e.RefundedAt.UTC(), LowersCurrent: e.LowersCurrent, LinesSubtotal: e.LinesSubtotal}
+			RefundedAt: e.RefundedAt.UTC(), LowersCurrent: e.LowersCurrent,
+			LinesSubtotal: e.LinesSubtotal, LinesTax: e.LinesTax}
 		for _, lq := range e.Lines {
 			if i := o.lineIndex(lq.LineID); i >= 0 {
 				o.s.Lines[i].RefundedQuantity += lq.Quantity

@@ -117,11 +117,12 @@ type OrderRefunded struct {
 	Reason     string         `json:"reason,omitempty"`
 	// LowersCurrent marks a Shopify refund applied ahead of the snapshot
 	// that carries it: it lowers the order's current line quantities,
-	// subtotal (by LinesSubtotal, the worth of the units taken back) and
-	// total (by Amount), as Shopify's current_* fields do, until that
-	// snapshot states them.
+	// subtotal and tax (by LinesSubtotal and LinesTax, the worth and tax of
+	// the units taken back) and total (by Amount), as Shopify's current_*
+	// fields do, until that snapshot states them.
 	LowersCurrent bool  `json:"lowers_current,omitempty"`
 	LinesSubtotal int64 `json:"lines_subtotal,omitempty"`
+	LinesTax      int64 `json:"lines_tax,omitempty"`
 }
 
 // OrderSnapshotApplied records that a newer Shopify snapshot was processed.

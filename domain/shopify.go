@@ -107,14 +107,15 @@ type ShopifyTransaction struct {
 // ShopifyRefundLine is the number of units of a line item in a refund.
 // RestockType is Shopify's: "return" for units that had shipped, "cancel"
 // for units that had not, "no_restock" or "legacy_restock" when it does not say.
-// Subtotal is the units' worth after their discounts (refund_line_items[].subtotal),
-// what the order's current subtotal stops counting, whatever money the refund
-// returns; nil when the body does not say.
+// Subtotal is the units' worth after their discounts (refund_line_items[].subtotal)
+// and TotalTax their tax: what the order's current subtotal and tax stop
+// counting, whatever money the refund returns; nil when the body does not say.
 type ShopifyRefundLine struct {
 	LineItemID  int64
 	Quantity    int
 	RestockType string
 	Subtotal    *Money
+	TotalTax    *Money
 }
 
 // Validate checks what Ordermill relies on: ids present and unique, amounts
@@ -208,6 +209,9 @@ func (s ShopifyOrder) Validate() error {
 			checkLineRef(&f, lf, "line_item_id", li.LineItemID, li.Quantity, lines)
 			if li.Subtotal != nil {
 				checkMoney(&f, lf+".subtotal", *li.Subtotal, s.Currency)
+			}
+			if li.TotalTax != nil {
+				checkMoney(&f, lf+".total_tax", *li.TotalTax, s.Currency)
 			}
 		}
 	}

@@ -356,11 +356,13 @@ func (s ShopifyOrder) facts(local OrderState) OrderFacts {
 }
 
 // lowerCurrent takes a refund the facts' current figures do not yet reflect
-// off the current total, subtotal and line quantities, as Shopify's
-// current_* do: the money off the total, the units' worth off the subtotal.
+// off the current total, subtotal, tax and line quantities, as Shopify's
+// current_* do: the money off the total, the units' worth and tax off the
+// subtotal and tax.
 func (f *OrderFacts) lowerCurrent(r RefundDetail) {
 	f.Total = max(0, f.Total-r.Amount)
 	f.Subtotal = max(0, f.Subtotal-r.LinesSubtotal)
+	f.Totals.Tax = max(0, f.Totals.Tax-r.LinesTax)
 	for _, lq := range r.Lines {
 		if i := slices.IndexFunc(f.Lines, func(l Line) bool { return l.ID == lq.LineID }); i >= 0 {
 			f.Lines[i].Quantity = max(0, f.Lines[i].Quantity-lq.Quantity)
@@ -474,22 +476,26 @@ func (o *Order) ApplyShopifyRefund(r ShopifyRefund) ([]Event, error) {
 		(e.Amount == 0 && len(e.Lines) == 0) {
 		return nil, nil
 	}
-	e.LowersCurrent, e.LinesSubtotal = true, o.linesSubtotal(r)
+	e.LowersCurrent = true
+	e.LinesSubtotal, e.LinesTax = o.linesTakenBack(r)
 	return []Event{e}, nil
 }
 
-// linesSubtotal is the worth of the units a Shopify refund takes back: each
-// refund line's stated subtotal, else its units at the line's price.
-func (o *Order) linesSubtotal(r ShopifyRefund) int64 {
-	var sum int64
+// linesTakenBack is the worth and the tax of the units a Shopify refund
+// takes back: each refund line's stated subtotal, else its units at the
+// line's price, and its stated tax, else none.
+func (o *Order) linesTakenBack(r ShopifyRefund) (subtotal, tax int64) {
 	for _, rl := range r.RefundLineItems {
 		if rl.Subtotal != nil {
-			sum += rl.Subtotal.Amount
+			subtotal += rl.Subtotal.Amount
 		} else if i := o.lineIndex(strconv.FormatInt(rl.LineItemID, 10)); i >= 0 {
-			sum += int64(rl.Quantity) * o.s.Lines[i].UnitPrice
+			subtotal += int64(rl.Quantity) * o.s.Lines[i].UnitPrice
+		}
+		if rl.TotalTax != nil {
+			tax += rl.TotalTax.Amount
 		}
 	}
-	return sum
+	return subtotal, tax
 }
 
 // ApplyShopifyFulfillment applies a fulfillments/create or

@@ -816,19 +816,21 @@ func TestShopifyRefundLowersCurrentFiguresUntilItsSnapshot(t *testing.T) {
 	}
 }
 
-// The current subtotal loses what a refund's lines state they were worth
-// (after their discounts), not their list price and not the money the
-// refund returns: a return refunded as store credit still leaves the
-// subtotal, and the total keeps what was not paid back.
+// The current subtotal and tax lose what a refund's lines state they were
+// worth (after their discounts) and taxed, not their list price and not the
+// money the refund returns: a return refunded as store credit still leaves
+// the subtotal, and the total keeps what was not paid back.
 func TestShopifyRefundLowersTheSubtotalByItsLinesWorth(t *testing.T) {
 	o := &Order{}
 	first := unpaidOrder(t)
+	first.TotalTax, first.CurrentTotalTax = Money{900, first.Currency}, Money{900, first.Currency}
 	placed := applySnapshot(t, o, first)
 	line := first.LineItems[0]
 	before := o.Snapshot()
 	worth := Money{line.Price.Amount - 100, first.Currency} // a discount of 1.00 on the unit
-	r := ShopifyRefund{ID: 85, CreatedAt: first.UpdatedAt.Add(time.Minute),
-		RefundLineItems: []ShopifyRefundLine{{LineItemID: line.ID, Quantity: 1, RestockType: "return", Subtotal: &worth}}}
+	tax := Money{150, first.Currency}
+	r := ShopifyRefund{ID: 85, CreatedAt: first.UpdatedAt.Add(time.Minute), RefundLineItems: []ShopifyRefundLine{
+		{LineItemID: line.ID, Quantity: 1, RestockType: "return", Subtotal: &worth, TotalTax: &tax}}}
 	evs, err := o.ApplyShopifyRefund(r)
 	if err != nil {
 		t.Fatal(err)
@@ -837,17 +839,18 @@ func TestShopifyRefundLowersTheSubtotalByItsLinesWorth(t *testing.T) {
 		o.Apply(e)
 	}
 	after := o.Snapshot()
-	if after.Subtotal != before.Subtotal-worth.Amount || after.Total != before.Total || after.Refunded != 0 {
-		t.Fatalf("after the refund: subtotal %d, total %d, refunded %d; want %d, %d, 0", after.Subtotal, after.Total, after.Refunded,
-			before.Subtotal-worth.Amount, before.Total)
+	if after.Subtotal != before.Subtotal-worth.Amount || after.Totals.Tax != 750 || after.Totals.OriginalTax != 900 ||
+		after.Total != before.Total || after.Refunded != 0 {
+		t.Fatalf("after the refund: subtotal %d, tax %+v, total %d, refunded %d; want %d, tax 750 of 900, %d, 0", after.Subtotal,
+			after.Totals, after.Total, after.Refunded, before.Subtotal-worth.Amount, before.Total)
 	}
 	// Replayed from its events, the order shows the same figures.
 	again, err := NewOrderFromHistory(append(placed, evs...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Snapshot().Subtotal != after.Subtotal {
-		t.Fatalf("replayed subtotal %d, want %d", again.Snapshot().Subtotal, after.Subtotal)
+	if s := again.Snapshot(); s.Subtotal != after.Subtotal || s.Totals != after.Totals {
+		t.Fatalf("replayed subtotal %d and totals %+v, want %d and %+v", s.Subtotal, s.Totals, after.Subtotal, after.Totals)
 	}
 }
 

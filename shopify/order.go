@@ -129,9 +129,12 @@ type rawRefundLine struct {
 	LineItemID  jsonNumber `json:"line_item_id"`
 	Quantity    jsonNumber `json:"quantity"`
 	RestockType string     `json:"restock_type"`
-	// Subtotal is a JSON number (199.0); SubtotalSet has the exact decimal.
+	// Subtotal and TotalTax are JSON numbers (199.0); the *_set MoneyBags
+	// have the exact decimals.
 	Subtotal    jsonNumber   `json:"subtotal"`
 	SubtotalSet *rawPriceSet `json:"subtotal_set"`
+	TotalTax    jsonNumber   `json:"total_tax"`
+	TotalTaxSet *rawPriceSet `json:"total_tax_set"`
 }
 
 // refundLines converts a refund's lines; prefix names the refund's place in the body.
@@ -139,17 +142,10 @@ func (p parser) refundLines(prefix string, raw []rawRefundLine) []domain.Shopify
 	var out []domain.ShopifyRefundLine
 	for j, li := range raw {
 		lf := prefix + "refund_line_items[" + strconv.Itoa(j) + "]"
-		rl := domain.ShopifyRefundLine{LineItemID: p.id(lf+".line_item_id", li.LineItemID),
-			Quantity: p.quantity(lf+".quantity", li.Quantity), RestockType: li.RestockType}
-		switch {
-		case li.SubtotalSet != nil && li.SubtotalSet.ShopMoney.Amount != "":
-			m := p.money(lf+".subtotal_set.shop_money.amount", li.SubtotalSet.ShopMoney.Amount)
-			rl.Subtotal = &m
-		case li.Subtotal != "":
-			m := p.money(lf+".subtotal", li.Subtotal)
-			rl.Subtotal = &m
-		}
-		out = append(out, rl)
+		out = append(out, domain.ShopifyRefundLine{LineItemID: p.id(lf+".line_item_id", li.LineItemID),
+			Quantity: p.quantity(lf+".quantity", li.Quantity), RestockType: li.RestockType,
+			Subtotal: p.statedMoney(lf+".subtotal", li.SubtotalSet, li.Subtotal),
+			TotalTax: p.statedMoney(lf+".total_tax", li.TotalTaxSet, li.TotalTax)})
 	}
 	return out
 }
@@ -381,6 +377,22 @@ func (p parser) priceSet(field string, set *rawPriceSet) domain.Money {
 		return domain.Money{Currency: p.currency}
 	}
 	return p.optionalMoney(field+".shop_money.amount", set.ShopMoney.Amount)
+}
+
+// statedMoney is an amount Shopify sends both as a MoneyBag (field+"_set",
+// exact) and as a JSON number (field), either possibly absent: the
+// MoneyBag's when present, else the number's, else nil.
+func (p parser) statedMoney(field string, set *rawPriceSet, n jsonNumber) *domain.Money {
+	var m domain.Money
+	switch {
+	case set != nil && set.ShopMoney.Amount != "":
+		m = p.money(field+"_set.shop_money.amount", set.ShopMoney.Amount)
+	case n != "":
+		m = p.money(field, n)
+	default:
+		return nil
+	}
+	return &m
 }
 
 // time parses an RFC 3339 timestamp with offset; a missing or null one is zero.

@@ -24,23 +24,29 @@ func TestDecodeRefund(t *testing.T) {
 	if rt := r.Refund.RefundLineItems[0].RestockType; rt != "return" {
 		t.Errorf("restock type = %q, want return", rt)
 	}
-	// A refund line's subtotal, the worth of its units, is exact in
-	// subtotal_set and a JSON number in subtotal; a body may have neither.
+	// A refund line's subtotal and tax, the worth of its units and their
+	// tax, are exact in the *_set MoneyBags and JSON numbers beside them; a
+	// body may have neither.
+	yen := func(n int64) *domain.Money { return &domain.Money{Amount: n, Currency: "JPY"} }
 	for name, tc := range map[string]struct {
-		line string
-		want *domain.Money
+		line          string
+		subtotal, tax *domain.Money
 	}{
-		"subtotal_set": {`"subtotal":1349.9999,"subtotal_set":{"shop_money":{"amount":"1350","currency_code":"JPY"}}`, &domain.Money{Amount: 1350, Currency: "JPY"}},
-		"subtotal":     {`"subtotal":1350.0`, &domain.Money{Amount: 1350, Currency: "JPY"}},
-		"neither":      {`"restock_type":"return"`, nil},
+		"sets": {`"subtotal":1349.9999,"subtotal_set":{"shop_money":{"amount":"1350","currency_code":"JPY"}},` +
+			`"total_tax":135.0001,"total_tax_set":{"shop_money":{"amount":"135","currency_code":"JPY"}}`, yen(1350), yen(135)},
+		"numbers": {`"subtotal":1350.0,"total_tax":135`, yen(1350), yen(135)},
+		"neither": {`"restock_type":"return"`, nil, nil},
 	} {
 		b := []byte(`{"id":1,"order_id":2,"created_at":"2025-11-24T10:00:00Z","refund_line_items":[{"line_item_id":3,"quantity":1,` + tc.line + `}]}`)
 		r, err := DecodeRefund(b, "JPY")
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if got := r.Refund.RefundLineItems[0].Subtotal; (got == nil) != (tc.want == nil) || (got != nil && *got != *tc.want) {
-			t.Errorf("%s: subtotal = %v, want %v", name, got, tc.want)
+		rl := r.Refund.RefundLineItems[0]
+		for field, m := range map[string][2]*domain.Money{"subtotal": {rl.Subtotal, tc.subtotal}, "total_tax": {rl.TotalTax, tc.tax}} {
+			if got, want := m[0], m[1]; (got == nil) != (want == nil) || (got != nil && *got != *want) {
+				t.Errorf("%s: %s = %v, want %v", name, field, got, want)
+			}
 		}
 	}
 	for name, bad := range map[string][]byte{
