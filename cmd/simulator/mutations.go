@@ -98,7 +98,8 @@ func liveOrder(snapshot []byte) (*order, error) {
 	exp := o.cur.exp
 	o.total = parseMinor(o.TotalPrice, exp)
 	o.refunded = o.total - parseMinor(o.CurrentTotalPrice, exp)
-	o.returned = o.total - parseMinor(o.CurrentSubtotal, exp)
+	o.returned = parseMinor(o.SubtotalPrice, exp) - parseMinor(o.CurrentSubtotal, exp)
+	o.returnedTax = parseMinor(o.TotalTax, exp) - parseMinor(o.CurrentTax, exp)
 	refundedUnits := map[int64]int{}
 	for _, r := range o.Refunds {
 		for _, t := range r.Transactions {
@@ -113,6 +114,7 @@ func liveOrder(snapshot []byte) (*order, error) {
 	for i := range o.LineItems {
 		li := &o.LineItems[i]
 		li.price = parseMinor(li.Price, exp)
+		li.tax = o.cur.unitTax(li.price)
 		li.refunded = refundedUnits[li.ID]
 		li.removed = li.Quantity - li.refunded - li.CurrentQuantity
 		li.fulfilled = li.Quantity - li.removed - li.FulfillableQuantity

@@ -24,23 +24,33 @@ type customer struct {
 }
 
 type lineItem struct {
-	ID                  int64   `json:"id"`
-	AdminGraphqlAPIID   string  `json:"admin_graphql_api_id"`
-	VariantID           int64   `json:"variant_id"`
-	SKU                 *string `json:"sku"`
-	Title               string  `json:"title"`         // the product's
-	VariantTitle        *string `json:"variant_title"` // null for a product without options
-	Name                string  `json:"name"`          // "<title> - <variant title>"
-	Quantity            int     `json:"quantity"`
-	Price               string  `json:"price"`
-	CurrentQuantity     int     `json:"current_quantity"`
-	FulfillableQuantity int     `json:"fulfillable_quantity"`
-	FulfillmentStatus   *string `json:"fulfillment_status"`
+	ID                  int64     `json:"id"`
+	AdminGraphqlAPIID   string    `json:"admin_graphql_api_id"`
+	VariantID           int64     `json:"variant_id"`
+	SKU                 *string   `json:"sku"`
+	Title               string    `json:"title"`         // the product's
+	VariantTitle        *string   `json:"variant_title"` // null for a product without options
+	Name                string    `json:"name"`          // "<title> - <variant title>"
+	Quantity            int       `json:"quantity"`
+	Price               string    `json:"price"`
+	CurrentQuantity     int       `json:"current_quantity"`
+	FulfillableQuantity int       `json:"fulfillable_quantity"`
+	FulfillmentStatus   *string   `json:"fulfillment_status"`
+	TaxLines            []taxLine `json:"tax_lines"`
 
 	price     int64
+	tax       int64 // per unit
 	fulfilled int
 	refunded  int
 	removed   int // by order edits
+}
+
+// taxLine is a tax charged on a line item: price is the tax on the line's
+// units, rate a fraction (0.08875).
+type taxLine struct {
+	Title string  `json:"title"`
+	Price string  `json:"price"`
+	Rate  float64 `json:"rate"`
 }
 
 type fulfillmentLine struct {
@@ -76,9 +86,10 @@ type transaction struct {
 	Gateway  string `json:"gateway"`
 }
 
-// refundLine is one line of a refund; subtotal is the worth of its units,
-// which the order's current_subtotal_price stops counting. Shopify sends it
-// as a JSON number and, exactly, in subtotal_set.
+// refundLine is one line of a refund; subtotal and total_tax are the worth
+// of its units and their tax, which the order's current_subtotal_price and
+// current_total_tax stop counting. Shopify sends them as JSON numbers and,
+// exactly, in the *_set MoneyBags.
 type refundLine struct {
 	ID          int64       `json:"id"`
 	LineItemID  int64       `json:"line_item_id"`
@@ -86,6 +97,8 @@ type refundLine struct {
 	RestockType string      `json:"restock_type"`
 	Subtotal    json.Number `json:"subtotal"`
 	SubtotalSet moneySet    `json:"subtotal_set"`
+	TotalTax    json.Number `json:"total_tax"`
+	TotalTaxSet moneySet    `json:"total_tax_set"`
 }
 
 // moneySet is a REST body's MoneyBag (the *_set fields): the amount in the
@@ -151,9 +164,10 @@ type order struct {
 	cur      currency
 	total    int64
 	refunded int64
-	// returned is the worth of the line items refunds took back, which
-	// current_subtotal_price no longer counts; refunded is money.
-	returned int64
+	// returned and returnedTax are the worth and tax of the line items
+	// refunds took back, which current_subtotal_price and current_total_tax
+	// no longer count; refunded is money.
+	returned, returnedTax int64
 	// listedRefunds is what the refunds[] array holds; refunded also counts
 	// refunds a snapshot only states.
 	listedRefunds int64
@@ -169,12 +183,20 @@ type currency struct {
 	// loc is the shop timezone that usually goes with the currency, so
 	// timestamps carry varied offsets as Shopify's do.
 	loc *time.Location
+	// taxRate is the sales tax added to prices, in millionths (88750 is
+	// 8.875%); the shops selling in the other currencies charge none.
+	taxRate int64
 }
 
 var currencies = []currency{
-	{"USD", 2, time.FixedZone("EST", -5*3600)},
-	{"EUR", 2, time.FixedZone("CET", 3600)},
-	{"JPY", 0, time.FixedZone("JST", 9*3600)},
+	{"USD", 2, time.FixedZone("EST", -5*3600), 88750},
+	{"EUR", 2, time.FixedZone("CET", 3600), 0},
+	{"JPY", 0, time.FixedZone("JST", 9*3600), 0},
+}
+
+// unitTax is the tax on one unit at price, rounded half up.
+func (c currency) unitTax(price int64) int64 {
+	return (price*c.taxRate + 500_000) / 1_000_000
 }
 
 // formatMoney renders minor units as Shopify's decimal string, honouring
@@ -219,8 +241,9 @@ func (p product) lineItem(id int64, q int, cur currency) lineItem {
 	li := lineItem{
 		ID: id, AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/LineItem/%d", id), VariantID: p.variantID,
 		SKU: nullable(p.sku), Title: p.title, Name: p.title, Quantity: q, CurrentQuantity: q, FulfillableQuantity: q,
-		price: p.price(cur),
+		price: p.price(cur), TaxLines: []taxLine{},
 	}
+	li.tax = cur.unitTax(li.price)
 	if p.variant != "" {
 		li.VariantTitle, li.Name = &p.variant, p.title+" - "+p.variant
 	}
@@ -390,9 +413,7 @@ func (g *generator) newOrder() *orderLife {
 		lid := g.id()
 		q := 1 + r.IntN(3)
 		units += q
-		li := p.lineItem(lid, q, cur)
-		o.total += li.price * int64(q)
-		o.LineItems = append(o.LineItems, li)
+		o.LineItems = append(o.LineItems, p.lineItem(lid, q, cur))
 	}
 	o.setTotals()
 	return &orderLife{o: o, steps: g.planSteps(o.FinancialStatus == "pending", units)}
@@ -580,7 +601,7 @@ func (g *generator) refund(o *order, at time.Time, partial bool, restock string)
 			continue
 		}
 		lines = append(lines, refundUnits{lineID: li.ID, quantity: q, restockType: restock})
-		amount += li.price * int64(q)
+		amount += (li.price + li.tax) * int64(q)
 		if partial {
 			break
 		}
@@ -622,11 +643,13 @@ func (g *generator) refundLines(o *order, at time.Time, lines []refundUnits, not
 		li.refunded += u.quantity
 		li.CurrentQuantity = li.Quantity - li.removed - li.refunded
 		rf.Restock = rf.Restock || u.restockType != "no_restock"
-		worth := li.price * int64(u.quantity)
+		worth, tax := li.price*int64(u.quantity), li.tax*int64(u.quantity)
 		o.returned += worth
+		o.returnedTax += tax
 		rf.RefundLineItems = append(rf.RefundLineItems, refundLine{
 			ID: g.id(), LineItemID: li.ID, Quantity: u.quantity, RestockType: u.restockType,
 			Subtotal: json.Number(formatMoney(worth, o.cur.exp)), SubtotalSet: o.moneySet(worth),
+			TotalTax: json.Number(formatMoney(tax, o.cur.exp)), TotalTaxSet: o.moneySet(tax),
 		})
 	}
 	o.Refunds = append(o.Refunds, rf)

@@ -42,18 +42,39 @@ const (
 )
 
 // setTotals writes the order's money fields from its lines, as Shopify
-// does: subtotal_price and total_price follow edits; current_subtotal_price
-// also leaves out the line items refunds took back, current_total_price the
-// money refunded. The scenarios charge no tax or shipping and give no
-// discounts, and say so with zeros, as Shopify's bodies do.
+// does: subtotal_price, total_tax and total_price (their sum) follow edits;
+// current_subtotal_price and current_total_tax also leave out the line
+// items refunds took back, current_total_price the money refunded. The
+// scenarios charge no shipping and give no discounts, and say so with
+// zeros, as Shopify's bodies do.
 func (o *order) setTotals() {
-	o.SubtotalPrice = formatMoney(o.total, o.cur.exp)
-	o.TotalPrice = o.SubtotalPrice
-	o.CurrentSubtotal = formatMoney(o.total-o.returned, o.cur.exp)
+	subtotal, tax := o.lineTotals()
+	o.total = subtotal + tax
+	o.SubtotalPrice, o.TotalTax = formatMoney(subtotal, o.cur.exp), formatMoney(tax, o.cur.exp)
+	o.TotalPrice = formatMoney(o.total, o.cur.exp)
+	o.CurrentSubtotal = formatMoney(subtotal-o.returned, o.cur.exp)
+	o.CurrentTax = formatMoney(tax-o.returnedTax, o.cur.exp)
 	o.CurrentTotalPrice = formatMoney(o.total-o.refunded, o.cur.exp)
 	zero := formatMoney(0, o.cur.exp)
-	o.TotalTax, o.CurrentTax, o.TotalDiscounts, o.CurrentDiscounts = zero, zero, zero, zero
+	o.TotalDiscounts, o.CurrentDiscounts = zero, zero
 	o.TotalShipping, o.CurrentShipping = o.moneySet(0), o.moneySet(0)
+}
+
+// lineTotals is the worth and the tax of the units the lines hold after
+// edits, refunded ones included; it also states each line's tax.
+func (o *order) lineTotals() (subtotal, tax int64) {
+	for i := range o.LineItems {
+		li := &o.LineItems[i]
+		units := int64(li.Quantity - li.removed)
+		subtotal += li.price * units
+		tax += li.tax * units
+		li.TaxLines = []taxLine{}
+		if o.cur.taxRate > 0 {
+			li.TaxLines = append(li.TaxLines, taxLine{Title: "Sales Tax", Price: formatMoney(li.tax*units, o.cur.exp),
+				Rate: float64(o.cur.taxRate) / 1e6})
+		}
+	}
+	return subtotal, tax
 }
 
 func (o *order) addCase(c string) {
@@ -222,7 +243,8 @@ func (g *generator) advanceLifecycle(o *order, s step, at time.Time, bodies map[
 			return []string{"orders/cancelled", "orders/updated"}
 		}
 		// The refund is stated, not listed.
-		o.refunded, o.returned, o.FinancialStatus = o.total, o.total, "refunded"
+		o.refunded, o.FinancialStatus = o.total, "refunded"
+		o.returned, o.returnedTax = o.lineTotals()
 		o.addCase(caseStatusRefunded)
 		return []string{"orders/cancelled", "orders/updated"}
 	case stepTracking:
@@ -268,9 +290,7 @@ func (g *generator) edit(o *order, s step, ts string) orderEdit {
 		p := catalog[g.rng.IntN(len(catalog))]
 		q := 1 + g.rng.IntN(2)
 		lid := g.id()
-		li := p.lineItem(lid, q, o.cur)
-		o.LineItems = append(o.LineItems, li)
-		o.total += li.price * int64(q)
+		o.LineItems = append(o.LineItems, p.lineItem(lid, q, o.cur))
 		e.OrderEdit.LineItems.Additions = append(e.OrderEdit.LineItems.Additions, lineDelta{ID: lid, Delta: q})
 	case s == stepEditQuantity:
 		li := &o.LineItems[open]
@@ -287,13 +307,11 @@ func (g *generator) edit(o *order, s step, ts string) orderEdit {
 		}
 		li.CurrentQuantity = li.Quantity - li.removed - li.refunded
 		li.FulfillableQuantity = li.Quantity - li.removed - li.fulfilled
-		o.total += int64(delta) * li.price
 	default: // remove a whole line
 		li := &o.LineItems[open]
 		n := li.CurrentQuantity
 		li.removed += n
 		li.CurrentQuantity, li.FulfillableQuantity = 0, 0
-		o.total -= int64(n) * li.price
 		e.OrderEdit.LineItems.Removals = append(e.OrderEdit.LineItems.Removals, lineDelta{ID: li.ID, Delta: n})
 	}
 	return e
