@@ -23,8 +23,22 @@ type Batch struct {
 	// committed run once the appends are committed (metrics of what they record).
 	committed []func()
 	// missing, when not nil, collects the streams decisions would read
-	// instead of reading them one by one (see Prefetch).
-	missing []string
+	// instead of reading them one by one (see Prefetch); missingCached
+	// those read through a cache.
+	missing       []string
+	missingCached map[string]*AggregateCache
+	// held are the aggregates of streams updated through a cache (Cached),
+	// with what the batch plans applied: they go back to their caches when
+	// the batch commits.
+	held map[string]heldAggregate
+}
+
+// heldAggregate is a cached aggregate a batch holds, and tail the events
+// read after it that no update has applied yet.
+type heldAggregate struct {
+	cachedAggregate
+	cache *AggregateCache
+	tail  []eventstore.Event
 }
 
 // errMissing stops a decision that needs a stream not read yet.
@@ -32,7 +46,8 @@ var errMissing = errors.New("stream not read yet")
 
 // NewBatch returns an empty batch over store.
 func NewBatch(store *eventstore.Store) *Batch {
-	return &Batch{store: store, appends: []eventstore.StreamAppend{}, stored: map[string][]eventstore.Event{}}
+	return &Batch{store: store, appends: []eventstore.StreamAppend{}, stored: map[string][]eventstore.Event{},
+		held: map[string]heldAggregate{}}
 }
 
 // history is stream as stored followed by what the batch already appends to
@@ -51,6 +66,12 @@ func (b *Batch) history(ctx context.Context, stream string) ([]eventstore.Event,
 		}
 		b.stored[stream] = stored
 	}
+	return b.withPlanned(stream, stored), nil
+}
+
+// withPlanned is stored, the stream's events up to some version, followed
+// by what the batch already appends to the stream.
+func (b *Batch) withPlanned(stream string, stored []eventstore.Event) []eventstore.Event {
 	history := slices.Clip(stored)
 	for _, a := range b.appends {
 		if a.Stream != stream {
@@ -61,7 +82,57 @@ func (b *Batch) history(ctx context.Context, stream string) ([]eventstore.Event,
 				Type: e.Type, SchemaVersion: e.SchemaVersion, Tenant: e.Tenant, Data: e.Data, Metadata: e.Metadata})
 		}
 	}
-	return history, nil
+	return history
+}
+
+// hold takes stream's aggregate, as the batch or else c holds it, with the
+// events after it: those stored and those the batch plans.
+func (b *Batch) hold(ctx context.Context, c *AggregateCache, stream string) (cachedAggregate, []eventstore.Event, error) {
+	h, ok := b.held[stream]
+	if !ok {
+		if b.missing != nil {
+			b.missingCached[stream] = c
+			return cachedAggregate{}, nil, errMissing
+		}
+		if err := b.PrefetchCached(ctx, c, stream); err != nil {
+			return cachedAggregate{}, nil, err
+		}
+		h = b.held[stream]
+	}
+	delete(b.held, stream)
+	return h.cachedAggregate, h.tail, nil
+}
+
+// keep holds stream's aggregate, updated, until the batch commits.
+func (b *Batch) keep(stream string, c *AggregateCache, a cachedAggregate) {
+	b.held[stream] = heldAggregate{cachedAggregate: a, cache: c}
+}
+
+// PrefetchCached reads in one query what updates through c (Cached) would
+// read of streams: the events after the aggregates c holds, all of a stream
+// it does not hold.
+func (b *Batch) PrefetchCached(ctx context.Context, c *AggregateCache, streams ...string) error {
+	from := make(map[string]int64, len(streams))
+	taken := make(map[string]cachedAggregate, len(streams))
+	for _, stream := range streams {
+		if _, ok := b.held[stream]; ok {
+			continue
+		}
+		a := c.take(stream)
+		taken[stream], from[stream] = a, a.version+1
+	}
+	if len(from) == 0 {
+		return nil
+	}
+	read, err := b.store.ReadStreamTails(ctx, from)
+	if err != nil {
+		return err
+	}
+	for stream, a := range taken {
+		// A batch plans a stream's events after its stored ones.
+		b.held[stream] = heldAggregate{cachedAggregate: a, cache: c, tail: b.withPlanned(stream, read[stream])}
+	}
+	return nil
 }
 
 func (b *Batch) add(a eventstore.StreamAppend) { b.appends = append(b.appends, a) }
@@ -80,11 +151,16 @@ func (b *Batch) Appends() []eventstore.StreamAppend { return b.appends }
 // decide once collecting the streams, reads them, and forgets what that run
 // planned.
 func (b *Batch) Prefetch(ctx context.Context, decide func() error) error {
-	b.missing = []string{}
+	b.missing, b.missingCached = []string{}, map[string]*AggregateCache{}
 	_ = decide() // each decision stops at its first stream not read yet
-	missing := b.missing
-	b.missing = nil
+	missing, missingCached := b.missing, b.missingCached
+	b.missing, b.missingCached = nil, nil
 	b.Rewind(Mark{})
+	for stream, c := range missingCached {
+		if err := b.PrefetchCached(ctx, c, stream); err != nil {
+			return err
+		}
+	}
 	if len(missing) == 0 {
 		return nil
 	}
@@ -104,8 +180,12 @@ type Mark struct{ appends, effects, committed int }
 // Mark returns how far the batch has got.
 func (b *Batch) Mark() Mark { return Mark{len(b.appends), len(b.effects), len(b.committed)} }
 
-// Rewind drops what was planned since m.
+// Rewind drops what was planned since m, and the held aggregates it was
+// applied to.
 func (b *Batch) Rewind(m Mark) {
+	for _, a := range b.appends[m.appends:] {
+		delete(b.held, a.Stream)
+	}
 	b.appends, b.effects, b.committed = b.appends[:m.appends], b.effects[:m.effects], b.committed[:m.committed]
 }
 
@@ -137,10 +217,24 @@ func (b *Batch) Commit(ctx context.Context) error {
 			return err
 		}
 	}
+	positions := map[string]eventstore.Position{}
 	if len(b.appends) > 0 {
-		if _, err := b.store.AppendStreams(ctx, b.appends...); err != nil {
+		results, err := b.store.AppendStreams(ctx, b.appends...)
+		if err != nil {
 			return err
 		}
+		for _, r := range results {
+			positions[r.Stream] = r.Position
+		}
+	}
+	for stream, h := range b.held {
+		if h.aggregate == nil {
+			continue // read, never built
+		}
+		if p, ok := positions[stream]; ok && len(h.tail) == 0 {
+			h.position = p
+		}
+		h.cache.put(stream, h.cachedAggregate)
 	}
 	for _, f := range b.committed {
 		f()

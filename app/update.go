@@ -96,19 +96,19 @@ func (e appendError) Unwrap() error { return e.err }
 func update[A Aggregate](ctx context.Context, store *eventstore.Store, stream string,
 	load func([]domain.Event) (A, error), decide func(A) ([]domain.Event, error), row func(pgx.Tx, A) error, o *options) (Result[A], error) {
 	res := Result[A]{Appended: eventstore.AppendResult{Stream: stream}}
-	history, position, err := o.history(ctx, store, stream)
+	loaded, err := loadAggregate(ctx, store, stream, load, o)
 	if err != nil {
 		return res, err
 	}
-	version := int64(len(history))
+	version := loaded.version
 	if o.expected != eventstore.AnyVersion && int64(o.expected) != version {
+		o.keep(stream, loaded)
 		return res, &eventstore.ConflictError{Stream: stream, Expected: o.expected}
 	}
-	if res.Aggregate, err = load(slices.Clip(history)); err != nil {
-		return res, err
-	}
-	res.Appended.Version, res.Appended.Position = version, position
+	res.Aggregate = loaded.aggregate.(A)
+	res.Appended.Version, res.Appended.Position = version, loaded.position
 	if res.Events, err = decide(res.Aggregate); err != nil || len(res.Events) == 0 {
+		o.keep(stream, loaded) // decide changes nothing
 		return res, err
 	}
 	for _, e := range res.Events {
@@ -119,10 +119,74 @@ func update[A Aggregate](ctx context.Context, store *eventstore.Store, stream st
 		rows = func(tx pgx.Tx) error { return row(tx, res.Aggregate) }
 	}
 	res.Appended, err = o.write(ctx, store, stream, eventstore.Exact(version), res.Events, rows)
-	if err == nil && o.cache != nil && o.batch == nil {
-		o.cache.put(stream, append(slices.Clip(history), res.Events...), res.Appended.Position)
+	if err == nil {
+		o.keep(stream, cachedAggregate{res.Aggregate, res.Appended.Version, res.Appended.Position})
 	}
 	return res, err
+}
+
+// loadAggregate rebuilds stream's aggregate with load, or, through a cache,
+// applies the events after the cached aggregate to it.
+func loadAggregate[A Aggregate](ctx context.Context, store *eventstore.Store, stream string,
+	load func([]domain.Event) (A, error), o *options) (cachedAggregate, error) {
+	var (
+		held cachedAggregate
+		tail []eventstore.Event
+		err  error
+	)
+	switch {
+	case o.expected == eventstore.NoStream: // nothing to read
+	case o.cache == nil:
+		var history []domain.Event
+		history, held.position, err = o.history(ctx, store, stream)
+		if err != nil {
+			return held, err
+		}
+		held.version = int64(len(history))
+		held.aggregate, err = load(slices.Clip(history))
+		return held, err
+	case o.batch != nil:
+		held, tail, err = o.batch.hold(ctx, o.cache, stream)
+	default:
+		held, tail, err = o.cache.read(ctx, store, stream)
+	}
+	if err != nil {
+		return held, err
+	}
+	events, err := eventstore.Decode(tail)
+	if err != nil {
+		return held, err
+	}
+	switch aggregate, ok := held.aggregate.(A); {
+	case ok:
+		for _, e := range events {
+			aggregate.Apply(e)
+		}
+		held.aggregate = aggregate
+	case held.version > 0:
+		return held, fmt.Errorf("update %s: its cached aggregate is a %T", stream, held.aggregate)
+	default:
+		if held.aggregate, err = load(events); err != nil {
+			return held, err
+		}
+	}
+	held.version += int64(len(tail))
+	if len(tail) > 0 && tail[len(tail)-1].Position != (eventstore.Position{}) {
+		held.position = tail[len(tail)-1].Position
+	}
+	return held, nil
+}
+
+// keep gives a cached stream's aggregate back: to the batch, which gives it
+// to the cache when it commits, or to the cache.
+func (o *options) keep(stream string, a cachedAggregate) {
+	switch {
+	case o.cache == nil:
+	case o.batch != nil:
+		o.batch.keep(stream, o.cache, a)
+	default:
+		o.cache.put(stream, a)
+	}
 }
 
 // write appends events to stream at expected, in the way the options say;
@@ -184,7 +248,7 @@ type options struct {
 	row      any // func(pgx.Tx, A) error
 	ids      func(stream string, events []eventstore.NewEvent) []eventstore.NewEvent
 	batch    *Batch
-	cache    *StreamCache
+	cache    *AggregateCache
 }
 
 func newOptions(opts []Option) *options {
@@ -196,11 +260,10 @@ func newOptions(opts []Option) *options {
 }
 
 // history is the stream's history, decoded, and the position of its last
-// event: none for a stream that must not exist yet, from the batch when
-// there is one, and through the cache when there is one.
+// event: none for a stream that must not exist yet, and from the batch when
+// there is one.
 func (o *options) history(ctx context.Context, store *eventstore.Store, stream string) ([]domain.Event, eventstore.Position, error) {
 	var (
-		cached cachedStream
 		stored []eventstore.Event
 		err    error
 	)
@@ -209,10 +272,7 @@ func (o *options) history(ctx context.Context, store *eventstore.Store, stream s
 	case o.batch != nil:
 		stored, err = o.batch.history(ctx, stream)
 	default:
-		if o.cache != nil {
-			cached = o.cache.get(stream)
-		}
-		stored, err = store.ReadStream(ctx, stream, int64(len(cached.history))+1)
+		stored, err = store.ReadStream(ctx, stream, 1)
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
 			err = nil
 		}
@@ -220,21 +280,11 @@ func (o *options) history(ctx context.Context, store *eventstore.Store, stream s
 	if err != nil {
 		return nil, eventstore.Position{}, err
 	}
-	read, err := eventstore.Decode(stored)
-	if err != nil {
-		return nil, eventstore.Position{}, err
+	history, err := eventstore.Decode(stored)
+	if err != nil || len(stored) == 0 {
+		return history, eventstore.Position{}, err
 	}
-	history, position := read, cached.position
-	if len(cached.history) > 0 {
-		history = append(slices.Clip(cached.history), read...)
-	}
-	if len(stored) > 0 {
-		position = stored[len(stored)-1].Position
-	}
-	if o.cache != nil && o.batch == nil && len(read) > 0 {
-		o.cache.put(stream, history, position)
-	}
-	return history, position, nil
+	return history, stored[len(stored)-1].Position, nil
 }
 
 // By sets the tenant (the shop) and the metadata of the appended events.

@@ -411,7 +411,30 @@ func (s *Store) ReadStreams(ctx context.Context, streams []string) (map[string][
 	if err != nil {
 		return nil, fmt.Errorf("read streams: %w", err)
 	}
-	out := make(map[string][]Event, len(streams))
+	return byStream(events, len(streams)), nil
+}
+
+// ReadStreamTails returns in one query each stream's events from the version
+// from gives it (inclusive) on, each stream's in order; a stream with no
+// such events has no entry. It reads the news of streams a caller already
+// holds up to some version.
+func (s *Store) ReadStreamTails(ctx context.Context, from map[string]int64) (map[string][]Event, error) {
+	streams, firsts := make([]string, 0, len(from)), make([]int64, 0, len(from))
+	for stream, first := range from {
+		streams, firsts = append(streams, stream), append(firsts, first)
+	}
+	events, err := s.QueryEvents(ctx, `SELECT `+EventColumns+` FROM events
+		JOIN unnest($1::text[], $2::bigint[]) AS tail(stream, first) ON stream_id = tail.stream AND stream_version >= tail.first
+		ORDER BY stream_id, stream_version`, streams, firsts)
+	if err != nil {
+		return nil, fmt.Errorf("read stream tails: %w", err)
+	}
+	return byStream(events, len(from)), nil
+}
+
+// byStream splits events ordered by stream into each stream's.
+func byStream(events []Event, streams int) map[string][]Event {
+	out := make(map[string][]Event, streams)
 	for i := 0; i < len(events); {
 		j := i + 1
 		for j < len(events) && events[j].StreamID == events[i].StreamID {
@@ -420,7 +443,7 @@ func (s *Store) ReadStreams(ctx context.Context, streams []string) (map[string][
 		out[events[i].StreamID] = events[i:j:j]
 		i = j
 	}
-	return out, nil
+	return out
 }
 
 // ReadAll returns up to limit events after the given position in commit

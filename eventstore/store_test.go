@@ -74,6 +74,32 @@ func TestAppendExpectedVersions(t *testing.T) {
 	}
 }
 
+// One query reads each stream's events from the version asked for on.
+func TestReadStreamTails(t *testing.T) {
+	store := eventstore.New(testenv.Pool(t))
+	ctx := context.Background()
+	run := uuid.NewString()
+	a, b, none := "order-tail-a-"+run, "order-tail-b-"+run, "order-tail-none-"+run
+	for stream, n := range map[string]int{a: 5, b: 3} {
+		for i := range n {
+			if _, err := store.Append(ctx, stream, eventstore.Exact(int64(i)), ev("t.n", i+1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got, err := store.ReadStreamTails(ctx, map[string]int64{a: 4, b: 4, none: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[a]) != 2 || got[a][0].StreamVersion != 4 || got[a][1].StreamVersion != 5 {
+		t.Fatalf("tails: %v", got)
+	}
+	var n struct{ N int }
+	if err := json.Unmarshal(got[a][1].Data, &n); err != nil || n.N != 5 {
+		t.Fatalf("the last event of %s: %s, %v", a, got[a][1].Data, err)
+	}
+}
+
 // Several streams in one append commit together or not at all, and a stream
 // named twice continues where its first part ended.
 func TestAppendStreamsIsAllOrNothing(t *testing.T) {

@@ -2,9 +2,8 @@ package workers
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
+	"iter"
 	"maps"
 	"slices"
 
@@ -21,55 +20,142 @@ const InventoryHandlerName = "inventory"
 // snapshots make the order hold what its lines still need (a snapshot may
 // state lines shipped without listing the shipment), order.cancelled
 // releases what the order still holds and order.fulfilled commits the
-// shipped units. Each stock item is its
-// own stream, so one order event touches several streams one after another;
-// the Inventory aggregate is idempotent per order (reserve, release) and per
-// fulfillment (commit), so a redelivery after a partial run completes the
-// rest and repeats nothing.
+// shipped units. It takes order events in batches and commits what a batch
+// does to every stock item in one transaction, so a redelivery after a
+// crash finds all of it or none; the Inventory aggregate is idempotent per
+// order (reserve, release) and per fulfillment (commit) as well.
 //
 // A shipment of more units than are on hand is recorded as a backorder on
-// the stock item (inventory.backordered) and on the order's timeline
-// (order.backordered): the goods left, so it is never a failure.
+// the stock item (inventory.backordered) and, in the same transaction, on
+// the order's timeline (order.backordered): the goods left, so it is never
+// a failure.
 type InventoryManager struct {
 	store *eventstore.Store
-	// stock keeps the stock items' histories: every order of an item
-	// would read its whole history again.
-	stock *app.StreamCache
-	log   *slog.Logger
+	// stock keeps the stock items: every order of an item would read and
+	// apply its whole history again.
+	stock *app.AggregateCache
 }
 
-// stockItemsCached bounds the stock items whose histories a manager keeps.
+// stockItemsCached bounds the stock items a manager keeps.
 const stockItemsCached = 1024
 
 // NewInventoryManager returns the inventory process manager.
-func NewInventoryManager(store *eventstore.Store, log *slog.Logger) *InventoryManager {
-	if log == nil {
-		log = slog.Default()
-	}
-	return &InventoryManager{store: store, stock: app.NewStreamCache(stockItemsCached), log: log}
+func NewInventoryManager(store *eventstore.Store) *InventoryManager {
+	return &InventoryManager{store: store, stock: app.NewAggregateCache(stockItemsCached)}
 }
 
 // Handler returns the process manager for the router.
 func (m *InventoryManager) Handler() Handler {
-	return Handler{Name: InventoryHandlerName, Categories: []string{"order"}, Handle: m.handle}
+	return Handler{Name: InventoryHandlerName, Categories: []string{"order"}, HandleBatch: m.handleBatch}
 }
 
-func (m *InventoryManager) handle(ctx context.Context, e eventstore.Event) error {
-	upTo := e.StreamVersion
+// stockChange is what one order event does to the stock items of its lines:
+// act with each key's units.
+type stockChange struct {
+	source        eventstore.Event
+	order         domain.OrderState
+	perKey        map[string]int
+	act           func(inv *domain.Inventory, qty int) ([]domain.Event, error)
+	fulfillmentID string // of order.fulfilled
+}
+
+func (m *InventoryManager) handleBatch(ctx context.Context, events []eventstore.Event) []error {
+	errs := make([]error, len(events))
+	orders, err := m.readOrders(ctx, events)
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	changes := make([]*stockChange, len(events))
+	for i, e := range events {
+		if history, ok := orders[e.StreamID]; ok {
+			changes[i], errs[i] = stockChangeOf(e, history)
+		}
+	}
+	var planned []error
+	err = app.RunBatch(ctx, m.store, func(b *app.Batch, _ int) error {
+		planned = slices.Clone(errs)
+		var items []string
+		for _, c := range changes {
+			for key := range c.keys() {
+				items = append(items, domain.InventoryStream(c.order.Shop, key))
+			}
+		}
+		if err := b.PrefetchCached(ctx, m.stock, items...); err != nil {
+			return err
+		}
+		for i, c := range changes {
+			if c == nil || planned[i] != nil {
+				continue
+			}
+			mark := b.Mark()
+			if planned[i] = m.plan(ctx, b, c); planned[i] != nil {
+				b.Rewind(mark)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for i, c := range changes {
+			if c != nil && planned[i] == nil {
+				planned[i] = err
+			}
+		}
+	}
+	return planned
+}
+
+// readOrders reads, in one query, the histories of the orders whose events
+// the manager acts on; a missing order is an empty history.
+func (m *InventoryManager) readOrders(ctx context.Context, events []eventstore.Event) (map[string][]domain.Event, error) {
+	var streams []string
+	for _, e := range events {
+		if actsOn(e.Type) && !slices.Contains(streams, e.StreamID) {
+			streams = append(streams, e.StreamID)
+		}
+	}
+	if len(streams) == 0 {
+		return nil, nil
+	}
+	read, err := m.store.ReadStreams(ctx, streams)
+	if err != nil {
+		return nil, err
+	}
+	orders := make(map[string][]domain.Event, len(streams))
+	for _, stream := range streams {
+		if orders[stream], err = eventstore.Decode(read[stream]); err != nil {
+			return nil, err
+		}
+	}
+	return orders, nil
+}
+
+func actsOn(eventType string) bool {
+	switch eventType {
+	case "order.placed", "order.cancelled", "order.fulfilled", "order.edited", "order.refunded", "order.snapshot_applied":
+		return true
+	}
+	return false
+}
+
+// stockChangeOf is what event e of an order with history does to stock.
+func stockChangeOf(e eventstore.Event, history []domain.Event) (*stockChange, error) {
 	switch e.Type {
 	case "order.placed", "order.cancelled", "order.fulfilled":
 		// The order as it was at this event: later events must not change
 		// what this one reserves or commits.
-	case "order.edited", "order.refunded", "order.snapshot_applied":
-		// What the order holds follows its newest lines, whichever of its
-		// changes is handled last.
-		upTo = 0
-	default:
-		return nil
+		history = history[:min(len(history), int(e.StreamVersion))]
 	}
-	order, err := loadOrder(ctx, m.store, e.StreamID, upTo)
+	// Otherwise what the order holds follows its newest lines, whichever of
+	// its changes is handled last.
+	if len(history) == 0 {
+		return nil, fmt.Errorf("order stream %s is empty", e.StreamID)
+	}
+	order, err := domain.NewOrderFromHistory(history)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	state := order.Snapshot()
 	keyOf := map[string]string{} // line id → stock key
@@ -78,19 +164,15 @@ func (m *InventoryManager) handle(ctx context.Context, e eventstore.Event) error
 			keyOf[l.ID] = key
 		}
 	}
-	var (
-		perKey        = map[string]int{}
-		act           func(inv *domain.Inventory, qty int) ([]domain.Event, error)
-		fulfillmentID string // of order.fulfilled
-	)
+	c := &stockChange{source: e, order: state, perKey: map[string]int{}}
 	switch e.Type {
 	case "order.placed":
 		for _, l := range state.Lines {
 			if key, ok := keyOf[l.ID]; ok {
-				perKey[key] += l.Quantity
+				c.perKey[key] += l.Quantity
 			}
 		}
-		act = func(inv *domain.Inventory, qty int) ([]domain.Event, error) { return inv.Reserve(state.ID, qty) }
+		c.act = func(inv *domain.Inventory, qty int) ([]domain.Event, error) { return inv.Reserve(state.ID, qty) }
 	case "order.edited", "order.refunded", "order.snapshot_applied":
 		inShipments := map[string]int{} // line id → units its shipments carry, committed when handled
 		for _, sh := range state.Shipments {
@@ -106,75 +188,68 @@ func (m *InventoryManager) handle(ctx context.Context, e eventstore.Event) error
 				// left the shelf too; its levels count them, so they are
 				// released, not committed.
 				stated := max(0, l.FulfilledQuantity-inShipments[l.ID])
-				perKey[key] += max(0, l.Quantity-stated)
+				c.perKey[key] += max(0, l.Quantity-stated)
 				if !state.CancelledAt.IsZero() {
-					perKey[key] = 0 // a cancelled order holds nothing
+					c.perKey[key] = 0 // a cancelled order holds nothing
 				}
 			}
 		}
-		act = func(inv *domain.Inventory, qty int) ([]domain.Event, error) { return inv.Hold(state.ID, qty) }
+		c.act = func(inv *domain.Inventory, qty int) ([]domain.Event, error) { return inv.Hold(state.ID, qty) }
 	case "order.cancelled":
 		for _, key := range keyOf {
-			perKey[key] = 0
+			c.perKey[key] = 0
 		}
-		act = func(inv *domain.Inventory, _ int) ([]domain.Event, error) { return inv.Release(state.ID) }
+		c.act = func(inv *domain.Inventory, _ int) ([]domain.Event, error) { return inv.Release(state.ID) }
 	case "order.fulfilled":
 		d, err := eventstore.DecodeEvent(e.Type, e.Data)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		f := d.(domain.OrderFulfilled)
-		fulfillmentID = f.FulfillmentID
+		c.fulfillmentID = f.FulfillmentID
 		for _, lq := range f.Lines {
 			if key, ok := keyOf[lq.LineID]; ok {
-				perKey[key] += lq.Quantity
+				c.perKey[key] += lq.Quantity
 			}
 		}
-		act = func(inv *domain.Inventory, qty int) ([]domain.Event, error) {
+		c.act = func(inv *domain.Inventory, qty int) ([]domain.Event, error) {
 			return inv.Commit(state.ID, f.FulfillmentID, qty)
 		}
 	}
+	return c, nil
+}
+
+// keys are the stock keys c acts on, none for a nil change.
+func (c *stockChange) keys() iter.Seq[string] {
+	if c == nil {
+		return func(func(string) bool) {}
+	}
+	return maps.Keys(c.perKey)
+}
+
+// plan plans c's commands on its stock items, and the order's side of the
+// backorders they record, in b.
+func (m *InventoryManager) plan(ctx context.Context, b *app.Batch, c *stockChange) error {
+	shop := c.order.Shop
 	var backorders []domain.Event
-	for _, key := range slices.Sorted(maps.Keys(perKey)) {
-		events, err := m.apply(ctx, e, state.Shop, key, func(inv *domain.Inventory) ([]domain.Event, error) {
-			return act(inv, perKey[key])
-		})
+	for _, key := range slices.Sorted(c.keys()) {
+		res, err := app.Update(ctx, m.store, domain.InventoryStream(shop, key), app.LoadInventory(shop, key),
+			func(inv *domain.Inventory) ([]domain.Event, error) { return c.act(inv, c.perKey[key]) },
+			app.By(shop, app.OutcomeMetadata(InventoryHandlerName, c.source)), app.Cached(m.stock), app.Into(b))
 		if err != nil {
-			return fmt.Errorf("%s of order %s on %s: %w", e.Type, state.ID, key, err)
+			return fmt.Errorf("%s of order %s on %s: %w", c.source.Type, c.order.ID, key, err)
 		}
-		for _, ev := range events {
-			// Found in the item's history too, so a redelivery after a crash
-			// still records the order's side.
-			if b, ok := ev.(domain.InventoryBackordered); ok && fulfillmentID != "" &&
-				b.OrderID == state.ID && b.FulfillmentID == fulfillmentID {
-				backorders = append(backorders, domain.OrderBackordered{Key: key, FulfillmentID: b.FulfillmentID, Quantity: b.Quantity, OnHand: b.OnHand})
+		for _, ev := range res.Events {
+			if bo, ok := ev.(domain.InventoryBackordered); ok && c.fulfillmentID != "" &&
+				bo.OrderID == c.order.ID && bo.FulfillmentID == c.fulfillmentID {
+				backorders = append(backorders, domain.OrderBackordered{Key: key, FulfillmentID: bo.FulfillmentID, Quantity: bo.Quantity, OnHand: bo.OnHand})
 			}
 		}
 	}
-	return m.recordBackorders(ctx, e, state.Shop, backorders)
-}
-
-// recordBackorders appends the order's side of its backorders once: the ids
-// derive from the source event, so a redelivery is refused as a duplicate.
-func (m *InventoryManager) recordBackorders(ctx context.Context, source eventstore.Event, shop string, backorders []domain.Event) error {
 	if len(backorders) == 0 {
 		return nil
 	}
-	_, err := app.Append(ctx, m.store, source.StreamID, backorders, app.By(shop, eventstore.Metadata{}), app.CausedBy(InventoryHandlerName, source))
-	if errors.Is(err, eventstore.ErrDuplicateEvent) {
-		return nil
-	}
+	_, err := app.Append(ctx, m.store, c.source.StreamID, backorders, app.By(shop, eventstore.Metadata{}),
+		app.CausedBy(InventoryHandlerName, c.source), app.Into(b))
 	return err
-}
-
-// apply runs one command on a stock item, retrying on concurrent writers,
-// and returns the item's whole history of events, the new ones included.
-func (m *InventoryManager) apply(ctx context.Context, source eventstore.Event, shop, key string,
-	cmd func(*domain.Inventory) ([]domain.Event, error)) ([]domain.Event, error) {
-	var history []domain.Event
-	load := app.LoadInventory(shop, key)
-	res, err := app.Update(ctx, m.store, domain.InventoryStream(shop, key),
-		func(h []domain.Event) (*domain.Inventory, error) { history = h; return load(h) },
-		cmd, app.By(shop, app.OutcomeMetadata(InventoryHandlerName, source)), app.Cached(m.stock))
-	return append(history, res.Events...), err
 }

@@ -55,7 +55,7 @@ func (p *Platform) WorkerHandlers() []workers.Handler {
 	mailer := workers.NewMailer(workers.MailerConfig{Endpoint: p.Config.SESEndpoint, From: p.Config.EmailFrom})
 	return []workers.Handler{
 		workers.Webhooks(p.WebhookProcessor()),
-		workers.NewInventoryManager(p.Store, p.Log).Handler(),
+		workers.NewInventoryManager(p.Store).Handler(),
 		workers.NewInventoryLookup(p.Store, p.ShopifyAdmin(), p.Shops, p.Log).Handler(),
 		workers.NewEmailWorker(p.Store, mailer, p.Log).Handler(),
 		workers.NewReportBuilder(p.Store, p.ReadPool, p.Log).Handler(),

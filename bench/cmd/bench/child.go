@@ -97,7 +97,7 @@ func runChild(what string) error {
 		// the Shopify and SES workers would call the real services.
 		roles.Go(func() {
 			_ = workers.NewRouter(p.WorkersConfig(), workers.Webhooks(p.WebhookProcessor()),
-				workers.NewInventoryManager(p.Store, p.Log).Handler(), workers.Eraser(p.Eraser())).Run(ctx)
+				workers.NewInventoryManager(p.Store).Handler(), workers.Eraser(p.Eraser())).Run(ctx)
 		})
 	} else if what != childCapture {
 		return errors.New(childEnv + ": unknown " + what)
