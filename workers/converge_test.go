@@ -151,6 +151,29 @@ func TestShopifyOrdersNeverFreeze(t *testing.T) {
 		post(shopify.TopicOrdersUpdated, edited)
 		waitRow(id, row{"partially_paid", "partial", false, 0, 7997, 3, 1})
 	})
+	// A refund whose snapshot never arrives (dropped, or failed) is all the
+	// order hears of it: its current figures must already be Shopify's.
+	t.Run("a refund ahead of its snapshot lowers every current figure", func(t *testing.T) {
+		const id = 7400
+		o := snapshotBody(t, id, 0, "paid", "")
+		o["total_tax"], o["current_total_tax"] = "2.00", "2.00"
+		post(shopify.TopicOrdersCreate, o)
+		waitRow(id, row{"paid", "unfulfilled", false, 0, 6497, 2, 0})
+		post(shopify.TopicRefundsCreate, map[string]any{"id": 82, "order_id": id, "created_at": at(1),
+			"transactions": []any{map[string]any{"amount": "20.99", "kind": "refund", "status": "success"}},
+			"refund_line_items": []any{map[string]any{"line_item_id": json.Number("9000000000000000001"), "quantity": 1,
+				"restock_type": "return", "subtotal": 19.99, "subtotal_set": map[string]any{"shop_money": map[string]any{"amount": "19.99"}},
+				"total_tax": 1.0, "total_tax_set": map[string]any{"shop_money": map[string]any{"amount": "1.00"}}}}})
+		// current_total_price, current_subtotal_price and current_total_tax
+		// as Shopify's next snapshot will state them.
+		const want = "4398 3498 100"
+		var got string
+		waitFor(t, "order 7400's total, subtotal and tax to be "+want, func() bool {
+			_ = p.Pool.QueryRow(ctx, `SELECT concat_ws(' ', total, subtotal, totals->>'tax') FROM orders_view
+				WHERE shop = $1 AND shopify_id = $2`, shop, id).Scan(&got)
+			return got == want
+		})
+	})
 	// Shopify's own sample payloads (see shopify/testdata/samples): order
 	// 450789469, partially refunded with two of its three lines removed.
 	t.Run("Shopify's sample payloads", func(t *testing.T) {
