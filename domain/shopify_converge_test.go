@@ -605,6 +605,19 @@ func applySnapshot(t *testing.T, o *Order, s ShopifyOrder) []Event {
 	return evs
 }
 
+// applyRefund applies a refunds/create body to o and returns its events.
+func applyRefund(t *testing.T, o *Order, r ShopifyRefund) []Event {
+	t.Helper()
+	evs, err := o.ApplyShopifyRefund(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		o.Apply(e)
+	}
+	return evs
+}
+
 // unpaidOrder is the fixture order before anything happened to it.
 func unpaidOrder(t *testing.T) ShopifyOrder {
 	s := loadShopifyOrder(t)
@@ -797,13 +810,7 @@ func TestShopifyRefundLowersCurrentFiguresUntilItsSnapshot(t *testing.T) {
 	r := ShopifyRefund{ID: 82, CreatedAt: first.UpdatedAt.Add(time.Minute),
 		Transactions:    []ShopifyTransaction{{Amount: Money{line.Price.Amount, first.Currency}, Kind: "refund", Status: "success"}},
 		RefundLineItems: []ShopifyRefundLine{{LineItemID: line.ID, Quantity: 1}}}
-	evs, err := o.ApplyShopifyRefund(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range evs {
-		o.Apply(e)
-	}
+	applyRefund(t, o, r)
 	after := o.Snapshot()
 	if after.Total != before.Total-line.Price.Amount || after.Lines[0].Quantity != before.Lines[0].Quantity-1 {
 		t.Fatalf("after the refund: total %d, quantity %d; want %d, %d", after.Total, after.Lines[0].Quantity,
@@ -831,13 +838,7 @@ func TestShopifyRefundLowersTheSubtotalByItsLinesWorth(t *testing.T) {
 	tax := Money{150, first.Currency}
 	r := ShopifyRefund{ID: 85, CreatedAt: first.UpdatedAt.Add(time.Minute), RefundLineItems: []ShopifyRefundLine{
 		{LineItemID: line.ID, Quantity: 1, RestockType: "return", Subtotal: &worth, TotalTax: &tax}}}
-	evs, err := o.ApplyShopifyRefund(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range evs {
-		o.Apply(e)
-	}
+	evs := applyRefund(t, o, r)
 	after := o.Snapshot()
 	if after.Subtotal != before.Subtotal-worth.Amount || after.Totals.Tax != 750 || after.Totals.OriginalTax != 900 ||
 		after.Total != before.Total || after.Refunded != 0 {
@@ -864,13 +865,7 @@ func TestShopifySnapshotOlderThanADirectRefundKeepsItsLoweredFigures(t *testing.
 	r := ShopifyRefund{ID: 83, CreatedAt: first.UpdatedAt.Add(time.Minute),
 		Transactions:    []ShopifyTransaction{{Amount: Money{line.Price.Amount, first.Currency}, Kind: "refund", Status: "success"}},
 		RefundLineItems: []ShopifyRefundLine{{LineItemID: line.ID, Quantity: 1}}}
-	evs, err := o.ApplyShopifyRefund(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range evs {
-		o.Apply(e)
-	}
+	applyRefund(t, o, r)
 	lowered := o.Snapshot()
 	if lowered.Subtotal != first.CurrentSubtotalPrice.Amount-line.Price.Amount {
 		t.Fatalf("after the refund: subtotal %d, want %d", lowered.Subtotal, first.CurrentSubtotalPrice.Amount-line.Price.Amount)
@@ -906,13 +901,7 @@ func TestShopifyDirectRefundDoesNotMoveTheStatedFulfilmentStatus(t *testing.T) {
 	}
 	r := ShopifyRefund{ID: 84, CreatedAt: first.UpdatedAt.Add(time.Hour), RefundLineItems: lines,
 		Transactions: []ShopifyTransaction{{Amount: first.TotalPrice, Kind: "refund", Status: "success"}}}
-	evs, err := o.ApplyShopifyRefund(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range evs {
-		o.Apply(e)
-	}
+	applyRefund(t, o, r)
 	shipped := first
 	shipped.UpdatedAt = first.UpdatedAt.Add(time.Minute)
 	shipped.FulfillmentStatus = "partial"
