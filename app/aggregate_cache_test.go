@@ -77,9 +77,14 @@ func TestCachedUpdatesInABatch(t *testing.T) {
 	run := uuid.NewString()
 	keys := []string{"a-" + run, "b-" + run}
 	streams := []string{domain.InventoryStream(shop, keys[0]), domain.InventoryStream(shop, keys[1])}
+	loads := 0
 	update := func(i, delta int, opts ...app.Option) app.Result[*domain.Inventory] {
 		t.Helper()
-		res, err := app.Update(ctx, store, streams[i], app.LoadInventory(shop, keys[i]), adjust(delta),
+		load := func(history []domain.Event) (*domain.Inventory, error) {
+			loads++
+			return app.LoadInventory(shop, keys[i])(history)
+		}
+		res, err := app.Update(ctx, store, streams[i], load, adjust(delta),
 			append([]app.Option{app.By(shop, eventstore.Metadata{}), app.Cached(cache)}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
@@ -100,9 +105,10 @@ func TestCachedUpdatesInABatch(t *testing.T) {
 		return res.Aggregate.Snapshot().OnHand
 	}
 
+	loads = 0
 	// Two decisions on one stream in a batch decide in turn.
 	b := app.NewBatch(store)
-	if err := b.PrefetchCached(ctx, cache, streams...); err != nil {
+	if err := b.PrefetchCached(ctx, cache, append(streams, streams...)...); err != nil { // each named twice
 		t.Fatal(err)
 	}
 	update(0, 2, app.Into(b))
@@ -118,6 +124,9 @@ func TestCachedUpdatesInABatch(t *testing.T) {
 	}
 	if err := b.Commit(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if loads != 1 {
+		t.Errorf("the batch replayed %d histories, want only the rewound one's", loads)
 	}
 	before := db.RowsRead(t)
 	if res := update(0, 1); res.Aggregate.Snapshot().OnHand != 56 || res.Appended.Version != 53 {

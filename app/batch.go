@@ -115,6 +115,9 @@ func (b *Batch) PrefetchCached(ctx context.Context, c *AggregateCache, streams .
 	from := make(map[string]int64, len(streams))
 	taken := make(map[string]cachedAggregate, len(streams))
 	for _, stream := range streams {
+		if _, ok := taken[stream]; ok {
+			continue
+		}
 		if _, ok := b.held[stream]; ok {
 			continue
 		}

@@ -406,12 +406,11 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64) ([]Ev
 // ReadStreams returns the events of several streams in one query, each
 // stream's in order; a stream with no events has no entry.
 func (s *Store) ReadStreams(ctx context.Context, streams []string) (map[string][]Event, error) {
-	events, err := s.QueryEvents(ctx, `SELECT `+EventColumns+` FROM events
-		WHERE stream_id = ANY($1) ORDER BY stream_id, stream_version`, streams)
-	if err != nil {
-		return nil, fmt.Errorf("read streams: %w", err)
+	from := make(map[string]int64, len(streams))
+	for _, stream := range streams {
+		from[stream] = 1
 	}
-	return byStream(events, len(streams)), nil
+	return s.ReadStreamTails(ctx, from)
 }
 
 // ReadStreamTails returns in one query each stream's events from the version
@@ -423,8 +422,12 @@ func (s *Store) ReadStreamTails(ctx context.Context, from map[string]int64) (map
 	for stream, first := range from {
 		streams, firsts = append(streams, stream), append(firsts, first)
 	}
-	events, err := s.QueryEvents(ctx, `SELECT `+EventColumns+` FROM events
-		JOIN unnest($1::text[], $2::bigint[]) AS tail(stream, first) ON stream_id = tail.stream AND stream_version >= tail.first
+	// OFFSET 0 keeps the subquery a lookup of the stream's index per
+	// stream. Joined instead (or with stream_id = ANY), the plan a
+	// connection keeps for the statement can be one made while the table
+	// was small: a scan of the whole table.
+	events, err := s.QueryEvents(ctx, `SELECT `+EventColumns+` FROM unnest($1::text[], $2::bigint[]) AS tail(stream, first)
+		CROSS JOIN LATERAL (SELECT * FROM events WHERE stream_id = tail.stream AND stream_version >= tail.first OFFSET 0) AS e
 		ORDER BY stream_id, stream_version`, streams, firsts)
 	if err != nil {
 		return nil, fmt.Errorf("read stream tails: %w", err)

@@ -46,7 +46,7 @@ func NewInventoryManager(store *eventstore.Store) *InventoryManager {
 
 // Handler returns the process manager for the router.
 func (m *InventoryManager) Handler() Handler {
-	return Handler{Name: InventoryHandlerName, Categories: []string{"order"}, HandleBatch: m.handleBatch}
+	return Handler{Name: InventoryHandlerName, Categories: []string{"order"}, HandleBatch: m.handleBatch, Serial: true}
 }
 
 // stockChange is what one order event does to the stock items of its lines:

@@ -33,6 +33,10 @@ type Handler struct {
 	// returns an error for each, nil for done. Retries and dead letters work
 	// per event as with Handle.
 	HandleBatch func(ctx context.Context, events []eventstore.Event) []error
+	// Serial runs one consumer of the handler per process, for a handler
+	// whose events decide on a few hot aggregates (stock items) that
+	// concurrent consumers would only fight over.
+	Serial bool
 }
 
 // Config configures a Router.
@@ -107,6 +111,9 @@ func busHandlers(prefix string, consumers int, handlers []Handler) []bus.Handler
 			MaxBatch: maxEachBatch, Consumers: consumers, Handle: h.handleEach}
 		if h.HandleBatch != nil {
 			out[i].MaxBatch, out[i].Handle = maxBatch, h.handleBatch
+		}
+		if h.Serial {
+			out[i].Consumers = 1
 		}
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
@@ -78,5 +79,43 @@ func TestHandlerOfOneEventReadsInBatches(t *testing.T) {
 	}
 	if n := handled.Load(); n != events {
 		t.Errorf("handled %d events, want %d", n, events)
+	}
+}
+
+// A serial handler runs one consumer in the process, though the router runs
+// several of every other handler.
+func TestSerialHandlerHandlesOneBatchAtATime(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pool := testenv.Pool(t)
+	rdb, prefix := testenv.Redis(t)
+	store := eventstore.New(pool)
+	const events = 64
+	for i := range events {
+		if _, err := store.Append(ctx, fmt.Sprintf("job-%d", i), eventstore.NoStream,
+			eventstore.NewEvent{Type: "job.queued", Tenant: "a.myshopify.com", Data: json.RawMessage(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: rdb}, watermill.NewSlogLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go relay.NewRelay(store, pub, relay.RelayConfig{TopicPrefix: prefix}).Run(ctx)
+	var inFlight, most, handled atomic.Int64
+	h := workers.Handler{Name: "jobs", Categories: []string{"job"}, Serial: true, Handle: func(context.Context, eventstore.Event) error {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(5 * time.Millisecond) // long enough for other consumers to read
+		handled.Add(1)
+		return nil
+	}}
+	router := workers.NewRouter(workers.Config{Redis: rdb, Pool: pool, TopicPrefix: prefix, ConsumerName: "c1", Concurrency: 4}, h)
+	go func() { _ = router.Run(ctx) }()
+	waitFor(t, "every event handled", func() bool { return handled.Load() >= events })
+	if m := most.Load(); m != 1 {
+		t.Errorf("%d events of a serial handler were handled at once", m)
 	}
 }
