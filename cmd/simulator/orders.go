@@ -723,6 +723,7 @@ type expectedLine struct {
 	Quantity          int     `json:"quantity"`
 	CurrentQuantity   int     `json:"current_quantity"`
 	FulfilledQuantity int     `json:"fulfilled_quantity"`
+	Price             int64   `json:"price"` // a unit's, in minor units
 }
 
 func stateOf(o *order, at time.Time) *orderState {
@@ -743,7 +744,7 @@ func stateOf(o *order, at time.Time) *orderState {
 	}
 	for _, li := range o.LineItems {
 		e.Lines = append(e.Lines, expectedLine{ID: li.ID, SKU: li.SKU, VariantID: li.VariantID, Quantity: li.Quantity,
-			CurrentQuantity: li.CurrentQuantity, FulfilledQuantity: li.fulfilled})
+			CurrentQuantity: li.CurrentQuantity, FulfilledQuantity: li.fulfilled, Price: li.price})
 	}
 	return &orderState{updated: at, expected: e, fulfillments: slices.Clone(o.Fulfillments), snapshot: mustJSON(o)}
 }

@@ -73,6 +73,7 @@ type ExpectedOrder struct {
 		Quantity          int     `json:"quantity"`
 		CurrentQuantity   int     `json:"current_quantity"`
 		FulfilledQuantity int     `json:"fulfilled_quantity"`
+		Price             int64   `json:"price"` // a unit's, in minor units
 	} `json:"lines"`
 }
 
@@ -126,7 +127,7 @@ func countOrders(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop str
 func OrderDiffs(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop string, want []ExpectedOrder) map[int64]string {
 	type line struct {
 		sku                           string
-		variant                       int64
+		variant, price                int64
 		quantity, original, fulfilled int
 	}
 	type order struct {
@@ -158,7 +159,8 @@ func OrderDiffs(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop stri
 		}
 		got[id] = o
 	}
-	rows, err = pool.Query(ctx, `SELECT o.shopify_id, l.line_id, l.sku, coalesce(l.variant_id, 0), l.quantity, l.original_quantity, l.fulfilled_quantity
+	rows, err = pool.Query(ctx, `SELECT o.shopify_id, l.line_id, l.sku, coalesce(l.variant_id, 0), l.quantity, l.original_quantity, l.fulfilled_quantity,
+		l.unit_price
 		FROM order_lines_view l JOIN orders_view o ON o.id = l.order_id WHERE o.shop = $1`, shop)
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +171,7 @@ func OrderDiffs(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop stri
 			lid string
 			l   line
 		)
-		if err := rows.Scan(&id, &lid, &l.sku, &l.variant, &l.quantity, &l.original, &l.fulfilled); err != nil {
+		if err := rows.Scan(&id, &lid, &l.sku, &l.variant, &l.quantity, &l.original, &l.fulfilled, &l.price); err != nil {
 			t.Fatal(err)
 		}
 		if o := got[id]; o != nil {
@@ -203,7 +205,8 @@ func OrderDiffs(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop stri
 			if wl.SKU != nil {
 				sku = *wl.SKU
 			}
-			want := line{sku: sku, variant: wl.VariantID, quantity: wl.CurrentQuantity, original: wl.Quantity, fulfilled: wl.FulfilledQuantity}
+			want := line{sku: sku, variant: wl.VariantID, price: wl.Price, quantity: wl.CurrentQuantity, original: wl.Quantity,
+				fulfilled: wl.FulfilledQuantity}
 			if gl := g.lines[strconv.FormatInt(wl.ID, 10)]; gl != want {
 				d = append(d, fmt.Sprintf("order %d line %d: got %+v, want %+v", w.ShopifyID, wl.ID, gl, want))
 			}
