@@ -23,10 +23,8 @@ type Batch struct {
 	// committed run once the appends are committed (metrics of what they record).
 	committed []func()
 	// missing, when not nil, collects the streams decisions would read
-	// instead of reading them one by one (see Prefetch); missingCached
-	// those read through a cache.
-	missing       []string
-	missingCached map[string]*AggregateCache
+	// instead of reading them one by one (see Prefetch).
+	missing []string
 	// held are the aggregates of streams updated through a cache (Cached),
 	// with what the batch plans applied: they go back to their caches when
 	// the batch commits.
@@ -86,14 +84,12 @@ func (b *Batch) withPlanned(stream string, stored []eventstore.Event) []eventsto
 }
 
 // hold takes stream's aggregate, as the batch or else c holds it, with the
-// events after it: those stored and those the batch plans.
+// events after it: those stored and those the batch plans. Streams read
+// through a cache are read when first needed or by PrefetchCached, never
+// collected by Prefetch.
 func (b *Batch) hold(ctx context.Context, c *AggregateCache, stream string) (cachedAggregate, []eventstore.Event, error) {
 	h, ok := b.held[stream]
 	if !ok {
-		if b.missing != nil {
-			b.missingCached[stream] = c
-			return cachedAggregate{}, nil, errMissing
-		}
 		if err := b.PrefetchCached(ctx, c, stream); err != nil {
 			return cachedAggregate{}, nil, err
 		}
@@ -154,16 +150,11 @@ func (b *Batch) Appends() []eventstore.StreamAppend { return b.appends }
 // decide once collecting the streams, reads them, and forgets what that run
 // planned.
 func (b *Batch) Prefetch(ctx context.Context, decide func() error) error {
-	b.missing, b.missingCached = []string{}, map[string]*AggregateCache{}
+	b.missing = []string{}
 	_ = decide() // each decision stops at its first stream not read yet
-	missing, missingCached := b.missing, b.missingCached
-	b.missing, b.missingCached = nil, nil
+	missing := b.missing
+	b.missing = nil
 	b.Rewind(Mark{})
-	for stream, c := range missingCached {
-		if err := b.PrefetchCached(ctx, c, stream); err != nil {
-			return err
-		}
-	}
 	if len(missing) == 0 {
 		return nil
 	}
