@@ -1,8 +1,6 @@
 package app
 
 import (
-	"context"
-	"errors"
 	"sync"
 
 	"github.com/ordermill/ordermill/eventstore"
@@ -61,16 +59,6 @@ func (c *AggregateCache) put(stream string, a cachedAggregate) {
 		}
 	}
 	c.entries[stream] = a
-}
-
-// read takes stream's aggregate and reads the events after it.
-func (c *AggregateCache) read(ctx context.Context, store *eventstore.Store, stream string) (cachedAggregate, []eventstore.Event, error) {
-	a := c.take(stream)
-	tail, err := store.ReadStream(ctx, stream, a.version+1)
-	if errors.Is(err, eventstore.ErrStreamNotFound) {
-		err = nil
-	}
-	return a, tail, err
 }
 
 // Cached makes Update keep stream's aggregate in c and read only the events

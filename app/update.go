@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -125,30 +124,29 @@ func update[A Aggregate](ctx context.Context, store *eventstore.Store, stream st
 	return res, err
 }
 
-// loadAggregate rebuilds stream's aggregate with load, or, through a cache,
-// applies the events after the cached aggregate to it.
+// loadAggregate rebuilds stream's aggregate with load from its history, or,
+// through a cache, applies the events after the cached aggregate to it.
 func loadAggregate[A Aggregate](ctx context.Context, store *eventstore.Store, stream string,
 	load func([]domain.Event) (A, error), o *options) (cachedAggregate, error) {
 	var (
 		held cachedAggregate
-		tail []eventstore.Event
+		tail []eventstore.Event // after held: stored, then what a batch plans
 		err  error
 	)
 	switch {
 	case o.expected == eventstore.NoStream: // nothing to read
-	case o.cache == nil:
-		var history []domain.Event
-		history, held.position, err = o.history(ctx, store, stream)
-		if err != nil {
-			return held, err
-		}
-		held.version = int64(len(history))
-		held.aggregate, err = load(slices.Clip(history))
-		return held, err
-	case o.batch != nil:
+	case o.batch != nil && o.cache != nil:
 		held, tail, err = o.batch.hold(ctx, o.cache, stream)
+	case o.batch != nil:
+		tail, err = o.batch.history(ctx, stream)
 	default:
-		held, tail, err = o.cache.read(ctx, store, stream)
+		if o.cache != nil {
+			held = o.cache.take(stream)
+		}
+		tail, err = store.ReadStream(ctx, stream, held.version+1)
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			err = nil
+		}
 	}
 	if err != nil {
 		return held, err
@@ -257,34 +255,6 @@ func newOptions(opts []Option) *options {
 		opt(o)
 	}
 	return o
-}
-
-// history is the stream's history, decoded, and the position of its last
-// event: none for a stream that must not exist yet, and from the batch when
-// there is one.
-func (o *options) history(ctx context.Context, store *eventstore.Store, stream string) ([]domain.Event, eventstore.Position, error) {
-	var (
-		stored []eventstore.Event
-		err    error
-	)
-	switch {
-	case o.expected == eventstore.NoStream:
-	case o.batch != nil:
-		stored, err = o.batch.history(ctx, stream)
-	default:
-		stored, err = store.ReadStream(ctx, stream, 1)
-		if errors.Is(err, eventstore.ErrStreamNotFound) {
-			err = nil
-		}
-	}
-	if err != nil {
-		return nil, eventstore.Position{}, err
-	}
-	history, err := eventstore.Decode(stored)
-	if err != nil || len(stored) == 0 {
-		return history, eventstore.Position{}, err
-	}
-	return history, stored[len(stored)-1].Position, nil
 }
 
 // By sets the tenant (the shop) and the metadata of the appended events.
