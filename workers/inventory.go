@@ -3,7 +3,6 @@ package workers
 import (
 	"context"
 	"fmt"
-	"iter"
 	"maps"
 	"slices"
 
@@ -52,11 +51,10 @@ func (m *InventoryManager) Handler() Handler {
 // stockChange is what one order event does to the stock items of its lines:
 // act with each key's units.
 type stockChange struct {
-	source        eventstore.Event
-	order         domain.OrderState
-	perKey        map[string]int
-	act           func(inv *domain.Inventory, qty int) ([]domain.Event, error)
-	fulfillmentID string // of order.fulfilled
+	source eventstore.Event
+	order  domain.OrderState
+	perKey map[string]int
+	act    func(inv *domain.Inventory, qty int) ([]domain.Event, error)
 }
 
 func (m *InventoryManager) handleBatch(ctx context.Context, events []eventstore.Event) []error {
@@ -70,8 +68,8 @@ func (m *InventoryManager) handleBatch(ctx context.Context, events []eventstore.
 	}
 	changes := make([]*stockChange, len(events))
 	for i, e := range events {
-		if history, ok := orders[e.StreamID]; ok {
-			changes[i], errs[i] = stockChangeOf(e, history)
+		if actsOn(e.Type) {
+			changes[i], errs[i] = stockChangeOf(e, orders[e.StreamID])
 		}
 	}
 	var planned []error
@@ -79,7 +77,10 @@ func (m *InventoryManager) handleBatch(ctx context.Context, events []eventstore.
 		planned = slices.Clone(errs)
 		var items []string
 		for _, c := range changes {
-			for key := range c.keys() {
+			if c == nil {
+				continue
+			}
+			for key := range c.perKey {
 				items = append(items, domain.InventoryStream(c.order.Shop, key))
 			}
 		}
@@ -206,7 +207,6 @@ func stockChangeOf(e eventstore.Event, history []domain.Event) (*stockChange, er
 			return nil, err
 		}
 		f := d.(domain.OrderFulfilled)
-		c.fulfillmentID = f.FulfillmentID
 		for _, lq := range f.Lines {
 			if key, ok := keyOf[lq.LineID]; ok {
 				c.perKey[key] += lq.Quantity
@@ -219,20 +219,12 @@ func stockChangeOf(e eventstore.Event, history []domain.Event) (*stockChange, er
 	return c, nil
 }
 
-// keys are the stock keys c acts on, none for a nil change.
-func (c *stockChange) keys() iter.Seq[string] {
-	if c == nil {
-		return func(func(string) bool) {}
-	}
-	return maps.Keys(c.perKey)
-}
-
 // plan plans c's commands on its stock items, and the order's side of the
 // backorders they record, in b.
 func (m *InventoryManager) plan(ctx context.Context, b *app.Batch, c *stockChange) error {
 	shop := c.order.Shop
 	var backorders []domain.Event
-	for _, key := range slices.Sorted(c.keys()) {
+	for _, key := range slices.Sorted(maps.Keys(c.perKey)) {
 		res, err := app.Update(ctx, m.store, domain.InventoryStream(shop, key), app.LoadInventory(shop, key),
 			func(inv *domain.Inventory) ([]domain.Event, error) { return c.act(inv, c.perKey[key]) },
 			app.By(shop, app.OutcomeMetadata(InventoryHandlerName, c.source)), app.Cached(m.stock), app.Into(b))
@@ -240,8 +232,8 @@ func (m *InventoryManager) plan(ctx context.Context, b *app.Batch, c *stockChang
 			return fmt.Errorf("%s of order %s on %s: %w", c.source.Type, c.order.ID, key, err)
 		}
 		for _, ev := range res.Events {
-			if bo, ok := ev.(domain.InventoryBackordered); ok && c.fulfillmentID != "" &&
-				bo.OrderID == c.order.ID && bo.FulfillmentID == c.fulfillmentID {
+			// Only a shipment's commit records one, for this order and shipment.
+			if bo, ok := ev.(domain.InventoryBackordered); ok {
 				backorders = append(backorders, domain.OrderBackordered{Key: key, FulfillmentID: bo.FulfillmentID, Quantity: bo.Quantity, OnHand: bo.OnHand})
 			}
 		}
