@@ -10,6 +10,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ordermill/ordermill/eventstore"
@@ -36,17 +37,17 @@ func (countReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 	return next
 }
 
-// A handler of one event at a time still reads its backlog in batches: 64
-// waiting events take a few reads, not one read (and one acknowledgement)
-// each, and every event is handled once.
-func TestHandlerOfOneEventReadsInBatches(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+// jobs is how many job.queued events relayedJobs relays.
+const jobs = 64
+
+// relayedJobs appends jobs job.queued events, one per stream, and relays
+// them to Redis until ctx ends.
+func relayedJobs(ctx context.Context, t *testing.T) (*pgxpool.Pool, *redis.Client, string) {
+	t.Helper()
 	pool := testenv.Pool(t)
 	rdb, prefix := testenv.Redis(t)
 	store := eventstore.New(pool)
-	const events = 64
-	for i := range events {
+	for i := range jobs {
 		if _, err := store.Append(ctx, fmt.Sprintf("job-%d", i), eventstore.NoStream,
 			eventstore.NewEvent{Type: "job.queued", Tenant: "a.myshopify.com", Data: json.RawMessage(`{}`)}); err != nil {
 			t.Fatal(err)
@@ -57,9 +58,19 @@ func TestHandlerOfOneEventReadsInBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	go relay.NewRelay(store, pub, relay.RelayConfig{TopicPrefix: prefix}).Run(ctx)
+	return pool, rdb, prefix
+}
+
+// A handler of one event at a time still reads its backlog in batches: 64
+// waiting events take a few reads, not one read (and one acknowledgement)
+// each, and every event is handled once.
+func TestHandlerOfOneEventReadsInBatches(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pool, rdb, prefix := relayedJobs(ctx, t)
 	waitFor(t, "the relay to publish every event", func() bool {
 		n, err := rdb.XLen(ctx, relay.Topic(prefix, "job")).Result()
-		return err == nil && n == events
+		return err == nil && n == jobs
 	})
 
 	var reads, handled atomic.Int64
@@ -72,13 +83,13 @@ func TestHandlerOfOneEventReadsInBatches(t *testing.T) {
 	}}
 	router := workers.NewRouter(workers.Config{Redis: client, Pool: pool, TopicPrefix: prefix, ConsumerName: "c1"}, h)
 	go func() { _ = router.Run(ctx) }()
-	waitFor(t, "every event handled", func() bool { return handled.Load() >= events })
+	waitFor(t, "every event handled", func() bool { return handled.Load() >= jobs })
 	// Four consumers read in turn; each read takes up to a batch.
 	if n := reads.Load(); n > 12 {
-		t.Errorf("%d reads for %d waiting events, want them read in batches", n, events)
+		t.Errorf("%d reads for %d waiting events, want them read in batches", n, jobs)
 	}
-	if n := handled.Load(); n != events {
-		t.Errorf("handled %d events, want %d", n, events)
+	if n := handled.Load(); n != jobs {
+		t.Errorf("handled %d events, want %d", n, jobs)
 	}
 }
 
@@ -87,21 +98,7 @@ func TestHandlerOfOneEventReadsInBatches(t *testing.T) {
 func TestSerialHandlerHandlesOneBatchAtATime(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pool := testenv.Pool(t)
-	rdb, prefix := testenv.Redis(t)
-	store := eventstore.New(pool)
-	const events = 64
-	for i := range events {
-		if _, err := store.Append(ctx, fmt.Sprintf("job-%d", i), eventstore.NoStream,
-			eventstore.NewEvent{Type: "job.queued", Tenant: "a.myshopify.com", Data: json.RawMessage(`{}`)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: rdb}, watermill.NewSlogLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go relay.NewRelay(store, pub, relay.RelayConfig{TopicPrefix: prefix}).Run(ctx)
+	pool, rdb, prefix := relayedJobs(ctx, t)
 	var inFlight, most, handled atomic.Int64
 	h := workers.Handler{Name: "jobs", Categories: []string{"job"}, Serial: true, Handle: func(context.Context, eventstore.Event) error {
 		n := inFlight.Add(1)
@@ -114,7 +111,7 @@ func TestSerialHandlerHandlesOneBatchAtATime(t *testing.T) {
 	}}
 	router := workers.NewRouter(workers.Config{Redis: rdb, Pool: pool, TopicPrefix: prefix, ConsumerName: "c1", Concurrency: 4}, h)
 	go func() { _ = router.Run(ctx) }()
-	waitFor(t, "every event handled", func() bool { return handled.Load() >= events })
+	waitFor(t, "every event handled", func() bool { return handled.Load() >= jobs })
 	if m := most.Load(); m != 1 {
 		t.Errorf("%d events of a serial handler were handled at once", m)
 	}
