@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/ordermill/ordermill/internal/simexpect"
 )
 
 // Limits that keep a mistyped request from exhausting memory.
@@ -223,11 +225,11 @@ func (s *simulator) registerShop(w http.ResponseWriter, r *http.Request) {
 // has it now (after runs and mutations), as a run's expected state lists them.
 func (s *simulator) shopOrders(w http.ResponseWriter, r *http.Request) {
 	list := s.orders.list(strings.ToLower(r.PathValue("shop")))
-	out := make([]expectedOrder, 0, len(list))
+	out := make([]simexpect.Order, 0, len(list))
 	for _, st := range list {
 		out = append(out, st.expected)
 	}
-	slices.SortFunc(out, func(a, b expectedOrder) int { return cmp.Compare(a.ShopifyID, b.ShopifyID) })
+	slices.SortFunc(out, func(a, b simexpect.Order) int { return cmp.Compare(a.ShopifyID, b.ShopifyID) })
 	writeJSON(w, http.StatusOK, map[string]any{"orders": out})
 }
 

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ordermill/ordermill/internal/simexpect"
 )
 
 // fakeClock lets the leaky bucket be tested without sleeping.
@@ -172,7 +174,7 @@ func TestRunAgainstReceiver(t *testing.T) {
 	}
 
 	// The Admin API now knows the orders that were sent.
-	var fulfilled *expectedOrder
+	var fulfilled *simexpect.Order
 	for i, o := range v.Expected.Orders {
 		if o.FulfillmentStatus != nil {
 			fulfilled = &v.Expected.Orders[i]

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/ordermill/ordermill/internal/simexpect"
 )
 
 // The JSON types below follow Shopify's REST webhook payloads. Ids are int64
@@ -674,7 +676,7 @@ func (g *generator) refundMoney(o *order, rf *refund, amount int64, gateway stri
 // what the Admin API answers about it.
 type orderState struct {
 	updated  time.Time
-	expected expectedOrder
+	expected simexpect.Order
 	// fulfillments shares elements with the live order, which is safe
 	// because a fulfillment is never changed once created.
 	fulfillments []fulfillment
@@ -683,51 +685,8 @@ type orderState struct {
 	snapshot []byte
 }
 
-type expectedOrder struct {
-	ShopifyID         int64          `json:"shopify_id"`
-	Name              string         `json:"name"`
-	Currency          string         `json:"currency"`
-	Total             int64          `json:"total"`
-	FinancialStatus   string         `json:"financial_status"`
-	FulfillmentStatus *string        `json:"fulfillment_status"`
-	Cancelled         bool           `json:"cancelled"`
-	Refunded          int64          `json:"refunded"`
-	CurrentTotal      int64          `json:"current_total"`
-	Money             expectedMoney  `json:"money"`
-	Test              bool           `json:"test"`
-	Deleted           bool           `json:"deleted"`
-	Cases             []string       `json:"cases"`
-	Lines             []expectedLine `json:"lines"`
-}
-
-// expectedMoney is every other money figure of the order, in minor units,
-// each from the field of Shopify's body named beside it. Paid is what the
-// order received: nothing before payment, and once paid, its current total
-// and the refunds it lists.
-type expectedMoney struct {
-	Subtotal         int64 `json:"subtotal"`          // subtotal_price
-	CurrentSubtotal  int64 `json:"current_subtotal"`  // current_subtotal_price
-	Tax              int64 `json:"tax"`               // total_tax
-	CurrentTax       int64 `json:"current_tax"`       // current_total_tax
-	Discounts        int64 `json:"discounts"`         // total_discounts
-	CurrentDiscounts int64 `json:"current_discounts"` // current_total_discounts
-	Shipping         int64 `json:"shipping"`          // total_shipping_price_set
-	CurrentShipping  int64 `json:"current_shipping"`  // current_shipping_price_set
-	Paid             int64 `json:"paid"`
-}
-
-type expectedLine struct {
-	ID                int64   `json:"id"`
-	SKU               *string `json:"sku"`
-	VariantID         int64   `json:"variant_id"`
-	Quantity          int     `json:"quantity"`
-	CurrentQuantity   int     `json:"current_quantity"`
-	FulfilledQuantity int     `json:"fulfilled_quantity"`
-	Price             int64   `json:"price"` // a unit's, in minor units
-}
-
 func stateOf(o *order, at time.Time) *orderState {
-	e := expectedOrder{
+	e := simexpect.Order{
 		ShopifyID:         o.ID,
 		Name:              o.Name,
 		Currency:          o.Currency,
@@ -743,15 +702,15 @@ func stateOf(o *order, at time.Time) *orderState {
 		Cases:             append([]string{}, o.cases...),
 	}
 	for _, li := range o.LineItems {
-		e.Lines = append(e.Lines, expectedLine{ID: li.ID, SKU: li.SKU, VariantID: li.VariantID, Quantity: li.Quantity,
+		e.Lines = append(e.Lines, simexpect.Line{ID: li.ID, SKU: li.SKU, VariantID: li.VariantID, Quantity: li.Quantity,
 			CurrentQuantity: li.CurrentQuantity, FulfilledQuantity: li.fulfilled, Price: li.price})
 	}
 	return &orderState{updated: at, expected: e, fulfillments: slices.Clone(o.Fulfillments), snapshot: mustJSON(o)}
 }
 
-func moneyOf(o *order) expectedMoney {
+func moneyOf(o *order) simexpect.Money {
 	exp := o.cur.exp
-	m := expectedMoney{
+	m := simexpect.Money{
 		Subtotal: parseMinor(o.SubtotalPrice, exp), CurrentSubtotal: parseMinor(o.CurrentSubtotal, exp),
 		Tax: parseMinor(o.TotalTax, exp), CurrentTax: parseMinor(o.CurrentTax, exp),
 		Discounts: parseMinor(o.TotalDiscounts, exp), CurrentDiscounts: parseMinor(o.CurrentDiscounts, exp),

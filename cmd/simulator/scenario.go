@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ordermill/ordermill/internal/simexpect"
 	"github.com/ordermill/ordermill/shopify"
 )
 
@@ -36,7 +37,7 @@ type runParams struct {
 }
 
 type expectedState struct {
-	Orders []expectedOrder `json:"orders"`
+	Orders []simexpect.Order `json:"orders"`
 }
 
 type plan struct {
@@ -376,10 +377,10 @@ func newestStates(ds []*delivery, keep func(*delivery) bool) expectedState {
 			newest[d.OrderID] = d.state
 		}
 	}
-	e := expectedState{Orders: []expectedOrder{}}
+	e := expectedState{Orders: []simexpect.Order{}}
 	for _, st := range newest {
 		e.Orders = append(e.Orders, st.expected)
 	}
-	slices.SortFunc(e.Orders, func(a, b expectedOrder) int { return cmp.Compare(a.ShopifyID, b.ShopifyID) })
+	slices.SortFunc(e.Orders, func(a, b simexpect.Order) int { return cmp.Compare(a.ShopifyID, b.ShopifyID) })
 	return e
 }

@@ -26,7 +26,7 @@ const (
 	stepDelete                           // orders/delete
 )
 
-// Cases a lifecycle order can exercise, as expectedOrder.Cases names them.
+// Cases a lifecycle order can exercise, as simexpect.Order.Cases names them.
 const (
 	caseEdit               = "edit"
 	caseStatusFulfilled    = "status_only_fulfilled"

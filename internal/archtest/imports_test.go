@@ -38,7 +38,7 @@ var shared = []string{"internal/config", "internal/database", "internal/secrets"
 	"migrations", "web"}
 
 // onTop are packages besides commands that may import anything.
-var onTop = []string{"internal/testenv", "internal/testenv/apitest", "internal/testenv/webhooktest", "internal/chaos", "internal/archtest", "deploy", "bench/load"}
+var onTop = []string{"internal/testenv", "internal/simexpect", "internal/testenv/apitest", "internal/testenv/webhooktest", "internal/chaos", "internal/archtest", "deploy", "bench/load"}
 
 type pkg struct {
 	ImportPath string

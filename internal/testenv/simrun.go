@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ordermill/ordermill/internal/simexpect"
 )
 
 // SimRun is the simulator's GET /_sim/runs/{id}: the run's progress, every
@@ -51,46 +53,7 @@ type SimDelivery struct {
 }
 
 // ExpectedOrder is an order's final state as the simulator's scenario left it.
-type ExpectedOrder struct {
-	ShopifyID         int64   `json:"shopify_id"`
-	Name              string  `json:"name"`
-	Currency          string  `json:"currency"`
-	Total             int64   `json:"total"`
-	FinancialStatus   string  `json:"financial_status"`
-	FulfillmentStatus *string `json:"fulfillment_status"`
-	Cancelled         bool    `json:"cancelled"`
-	Refunded          int64   `json:"refunded"`
-	CurrentTotal      int64   `json:"current_total"` // current_total_price: after edits and refunds
-	Money             Money   `json:"money"`
-	Test              bool    `json:"test"`
-	Deleted           bool    `json:"deleted"`
-	// Cases names what the order's life exercised (the lifecycle scenario).
-	Cases []string `json:"cases"`
-	Lines []struct {
-		ID                int64   `json:"id"`
-		SKU               *string `json:"sku"`
-		VariantID         int64   `json:"variant_id"`
-		Quantity          int     `json:"quantity"`
-		CurrentQuantity   int     `json:"current_quantity"`
-		FulfilledQuantity int     `json:"fulfilled_quantity"`
-		Price             int64   `json:"price"` // a unit's, in minor units
-	} `json:"lines"`
-}
-
-// Money is every other money figure of an expected order, in minor units,
-// each Shopify's field named beside it. Paid is what the order received:
-// nothing before payment, then its current total and the refunds it lists.
-type Money struct {
-	Subtotal         int64 `json:"subtotal"`          // subtotal_price: after edits, before returns
-	CurrentSubtotal  int64 `json:"current_subtotal"`  // current_subtotal_price: also without the lines refunds took back
-	Tax              int64 `json:"tax"`               // total_tax
-	CurrentTax       int64 `json:"current_tax"`       // current_total_tax
-	Discounts        int64 `json:"discounts"`         // total_discounts
-	CurrentDiscounts int64 `json:"current_discounts"` // current_total_discounts
-	Shipping         int64 `json:"shipping"`          // total_shipping_price_set
-	CurrentShipping  int64 `json:"current_shipping"`  // current_shipping_price_set
-	Paid             int64 `json:"paid"`
-}
+type ExpectedOrder = simexpect.Order
 
 // CompareOrders describes the first differences between orders_view (with
 // its lines) and the expected orders; "" means they match exactly.
@@ -134,7 +97,7 @@ func OrderDiffs(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop stri
 		name, currency, financial, fulfillment string
 		total, originalTotal, refunded         int64
 		cancelled, test, deleted               bool
-		money                                  Money
+		money                                  simexpect.Money
 		lines                                  map[string]line
 	}
 	got := map[int64]*order{}
