@@ -2,15 +2,19 @@ package api_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/internal/config"
 	"github.com/ordermill/ordermill/internal/database"
+	"github.com/ordermill/ordermill/internal/telemetry"
 	"github.com/ordermill/ordermill/internal/testenv"
 	"github.com/ordermill/ordermill/internal/testenv/apitest"
 	"github.com/ordermill/ordermill/migrations"
@@ -68,6 +72,12 @@ func TestReadYourWritesOnAReplica(t *testing.T) {
 	if behind < 1 {
 		t.Fatalf("status/lag while the replica is paused: replica %d events behind, want at least 1 (%+v)", behind, lag.Items)
 	}
+	// The metrics the dashboard and the alerts read say so too.
+	lagMetrics := replicaLagMetrics(ctx, t, dbURL, replica.URL("ordermill"))
+	if lagMetrics["ordermill_db_replica_lag_up"] != 1 || lagMetrics["ordermill_db_replica_lag_events"] < 1 ||
+		lagMetrics["ordermill_db_replica_lag_seconds"] <= 0 {
+		t.Fatalf("replica lag metrics while the replica is paused: %v", lagMetrics)
+	}
 
 	resumed := make(chan error, 1)
 	go func() {
@@ -82,4 +92,32 @@ func TestReadYourWritesOnAReplica(t *testing.T) {
 	if got.ID != o.ID || got.Version != 1 {
 		t.Fatalf("read with the write's position: %+v", got)
 	}
+}
+
+// replicaLagMetrics scrapes the replica lag collector once: gauge name → value.
+func replicaLagMetrics(ctx context.Context, t *testing.T, primaryURL, replicaURL string) map[string]float64 {
+	t.Helper()
+	primary, err := pgxpool.New(ctx, primaryURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer primary.Close()
+	replica, err := pgxpool.New(ctx, replicaURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer replica.Close()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(telemetry.NewReplicaCollector(primary, replica, slog.Default()))
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			out[f.GetName()] = m.GetGauge().GetValue()
+		}
+	}
+	return out
 }

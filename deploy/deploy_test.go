@@ -336,3 +336,46 @@ func TestComposeHealthchecks(t *testing.T) {
 		}
 	}
 }
+
+// The CI workflow runs make test against real PostgreSQL and Redis
+// services, then builds the Docker image once the tests passed.
+func TestCIWorkflow(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root, ".github/workflows/ci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type step struct {
+		Uses string `yaml:"uses"`
+		Run  string `yaml:"run"`
+	}
+	var wf struct {
+		Jobs map[string]struct {
+			Needs    any `yaml:"needs"`
+			Services map[string]struct {
+				Image string `yaml:"image"`
+			} `yaml:"services"`
+			Env   map[string]string `yaml:"env"`
+			Steps []step            `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(b, &wf); err != nil {
+		t.Fatal(err)
+	}
+	test, image := wf.Jobs["test"], wf.Jobs["image"]
+	for service, want := range map[string]string{"postgres": "postgres:", "redis": "redis:"} {
+		if !strings.HasPrefix(test.Services[service].Image, want) {
+			t.Errorf("the test job has no %s service (%+v)", service, test.Services)
+		}
+	}
+	for _, name := range []string{"ORDERMILL_DATABASE_URL", "ORDERMILL_REDIS_URL"} {
+		if test.Env[name] == "" {
+			t.Errorf("the test job does not set %s", name)
+		}
+	}
+	if !slices.ContainsFunc(test.Steps, func(s step) bool { return strings.TrimSpace(s.Run) == "make test" }) {
+		t.Errorf("the test job does not run make test: %+v", test.Steps)
+	}
+	if image.Needs != "test" || !slices.ContainsFunc(image.Steps, func(s step) bool { return strings.HasPrefix(s.Uses, "docker/build-push-action@") }) {
+		t.Errorf("the image job does not build the image after the tests: needs %v, steps %+v", image.Needs, image.Steps)
+	}
+}
