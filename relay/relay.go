@@ -57,18 +57,20 @@ func Topic(prefix, category string) string { return StreamKey(prefix, category) 
 
 // Relay publishes every event, in commit order, to its category's Redis stream.
 type Relay struct {
-	store      *eventstore.Store
-	publisher  message.Publisher
-	pipe       *PipelinePublisher // publisher, when it is one: the relay then encodes for it
-	prefix     string
-	checkpoint string
-	follow     FollowOptions
-	retryEvery time.Duration
-	leader     atomic.Bool
-	published  atomic.Int64
-	log        *slog.Logger
-	recovery   *RedisRecovery
-	recoveries atomic.Int64
+	store        *eventstore.Store
+	publisher    message.Publisher
+	pipe         *PipelinePublisher // publisher, when it is one: the relay then encodes for it
+	prefix       string
+	checkpoint   string
+	follow       FollowOptions
+	retryEvery   time.Duration
+	leader       atomic.Bool
+	published    atomic.Int64
+	log          *slog.Logger
+	recovery     *RedisRecovery
+	recoveries   atomic.Int64
+	watermarks   atomic.Int64
+	checkpointed atomic.Int64 // Published as of the newest saved checkpoint
 }
 
 // RelayConfig configures a Relay.
@@ -234,7 +236,7 @@ func (r *Relay) relay(ctx context.Context, from eventstore.Position) error {
 	// at least every maxUnsaved of them, and nowhere else, so a new leader
 	// publishes again at most maxUnsaved+1 batches (the one the publisher
 	// holds while a save commits). A buffer here would add its size to that.
-	published := make(chan eventstore.Position)
+	published := make(chan publishedUpTo)
 	var wg sync.WaitGroup
 	for _, stage := range []func() error{
 		func() error {
@@ -345,7 +347,13 @@ func (r *Relay) encode(events []eventstore.Event) (*outgoing, error) {
 }
 
 // publish sends each ready batch, in order, and hands its position on.
-func (r *Relay) publish(ctx context.Context, ready <-chan *outgoing, published chan<- eventstore.Position) error {
+// publishedUpTo is a position and Published once everything up to it is.
+type publishedUpTo struct {
+	pos   eventstore.Position
+	count int64
+}
+
+func (r *Relay) publish(ctx context.Context, ready <-chan *outgoing, published chan<- publishedUpTo) error {
 	for {
 		out, err := receive(ctx, ready)
 		if err != nil {
@@ -363,7 +371,7 @@ func (r *Relay) publish(ctx context.Context, ready <-chan *outgoing, published c
 			r.published.Add(int64(t.len()))
 			relayPublished.WithLabelValues(t.category).Add(float64(t.len()))
 		}
-		if err := send(ctx, published, out.last); err != nil {
+		if err := send(ctx, published, publishedUpTo{out.last, r.published.Load()}); err != nil {
 			return err
 		}
 	}
@@ -384,7 +392,7 @@ const checkpointSpacing = 100 * time.Millisecond
 // skipping those published meanwhile: one commit can cover many batches. So
 // a new leader publishes again at most maxUnsaved batches, as before, and the
 // newest position is saved checkpointSpacing late at worst.
-func (r *Relay) saveCheckpoints(ctx context.Context, published <-chan eventstore.Position) error {
+func (r *Relay) saveCheckpoints(ctx context.Context, published <-chan publishedUpTo) error {
 	next := time.Now()
 	for {
 		p, err := receive(ctx, published)
@@ -404,9 +412,10 @@ func (r *Relay) saveCheckpoints(ctx context.Context, published <-chan eventstore
 			break
 		}
 		wait.Stop()
-		if err := SaveCheckpoint(ctx, r.store.Pool(), r.checkpoint, p); err != nil {
+		if err := SaveCheckpoint(ctx, r.store.Pool(), r.checkpoint, p.pos); err != nil {
 			return err
 		}
+		r.checkpointed.Store(p.count)
 		next = time.Now().Add(checkpointSpacing)
 	}
 }

@@ -180,6 +180,10 @@ func (r *Relay) guard(ctx context.Context, stop context.CancelCauseFunc) {
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	// settledAt is Published when a watermark last found every group done
+	// with everything (-1: not since): until more is published, another
+	// would find the same, and an idle platform would pay for it.
+	settledAt := int64(-1)
 	for i := 0; ; i++ {
 		select {
 		case <-ctx.Done():
@@ -192,13 +196,25 @@ func (r *Relay) guard(ctx context.Context, stop context.CancelCauseFunc) {
 			stop(errRedisLost)
 			return
 		}
-		if i%5 == 0 {
-			if err := r.saveWatermark(ctx); err != nil && ctx.Err() == nil {
-				r.log.WarnContext(ctx, "relay watermark not recorded", "err", err)
-			}
+		if i%5 != 0 || r.Published() == settledAt {
+			continue
+		}
+		// The watermark of a settled round is the relay's checkpoint, saved a
+		// little after publishing: it covers everything only if that was saved.
+		published, checkpointed := r.Published(), r.checkpointed.Load()
+		settled, err := r.saveWatermark(ctx)
+		if err != nil && ctx.Err() == nil {
+			r.log.WarnContext(ctx, "relay watermark not recorded", "err", err)
+		}
+		settledAt = -1
+		if settled && checkpointed == published {
+			settledAt = published
 		}
 	}
 }
+
+// Watermarks counts the watermarks this process has computed.
+func (r *Relay) Watermarks() int64 { return r.watermarks.Load() }
 
 // saveWatermark records a position before which every group has acknowledged
 // every event of its streams. Each stream holds its category's events in
@@ -210,11 +226,14 @@ func (r *Relay) guard(ctx context.Context, stop context.CancelCauseFunc) {
 // It then trims each stream to what some group still needs: without that,
 // Redis would keep every event ever published. A group that does not exist
 // yet (it will read from the stream's start) stops its streams' trimming.
-func (r *Relay) saveWatermark(ctx context.Context) error {
+// settled reports that every group exists and had acknowledged everything.
+func (r *Relay) saveWatermark(ctx context.Context) (settled bool, err error) {
+	r.watermarks.Add(1)
 	mark, err := LoadCheckpoint(ctx, r.store.Pool(), r.checkpoint)
 	if err != nil {
-		return err
+		return false, err
 	}
+	settled = true
 	rdb := r.recovery.Redis
 	byTopic := map[string][]string{}
 	for _, g := range r.recovery.Groups {
@@ -229,14 +248,14 @@ func (r *Relay) saveWatermark(ctx context.Context) error {
 			continue // nothing was ever published to this category
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		need, trim := "", true
 		for _, name := range names {
 			info := groupInfo(infos, name)
 			id, err := firstUnacknowledged(ctx, rdb, topic, info)
 			if err != nil {
-				return err
+				return false, err
 			}
 			bound := id
 			switch {
@@ -248,12 +267,15 @@ func (r *Relay) saveWatermark(ctx context.Context) error {
 			if bound != "" && (need == "" || streamIDBefore(bound, need)) {
 				need = bound
 			}
+			if info == nil || id != "" {
+				settled = false
+			}
 			if id == "" {
 				continue // the group has everything
 			}
 			p, err := entryPosition(ctx, rdb, topic, id)
 			if err != nil {
-				return err
+				return false, err
 			}
 			// Follow reads after a position: start just before p.
 			if before := (eventstore.Position{TransactionID: p.TransactionID, GlobalPos: p.GlobalPos - 1}); mark.After(before) {
@@ -267,19 +289,19 @@ func (r *Relay) saveWatermark(ctx context.Context) error {
 	// Only a watermark computed while Redis kept its data is true: if the
 	// marker went meanwhile, some of what was read came from an empty Redis.
 	if lost, err := r.redisLost(ctx); err != nil || lost {
-		return err
+		return false, err
 	}
 	if err := SaveCheckpoint(ctx, r.store.Pool(), r.watermarkName(), mark); err != nil {
-		return err
+		return false, err
 	}
 	for topic, id := range keep {
 		// Exact, not "~", which drops only whole nodes of entries: this runs
 		// every few seconds, so the extra work is small.
 		if err := rdb.XTrimMinID(ctx, topic, id).Err(); err != nil {
-			return fmt.Errorf("trim %s: %w", topic, err)
+			return false, fmt.Errorf("trim %s: %w", topic, err)
 		}
 	}
-	return nil
+	return settled, nil
 }
 
 // groupInfo is group's entry in infos, or nil when the group does not exist.

@@ -259,3 +259,67 @@ func TestRelayTrimsWhatEveryGroupAcknowledged(t *testing.T) {
 		t.Fatalf("the gadget stream, whose group does not exist yet, holds %d of 5 entries", n)
 	}
 }
+
+// Once every group has acknowledged everything, the relay computes no more
+// watermarks until it publishes again: an idle platform would otherwise read
+// every group of every stream every few seconds for the same answer.
+func TestRelayWatermarkRestsWhileNothingIsPublished(t *testing.T) {
+	store := eventstore.New(testenv.Pool(t))
+	client, prefix := testenv.Redis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	things, group := relay.Topic(prefix, "thing"), prefix+"g"
+	if err := relay.CreateGroup(ctx, client, things, group); err != nil {
+		t.Fatal(err)
+	}
+	check := 5 * time.Millisecond // a watermark every 5 checks
+	rl := relay.NewRelay(store, relay.NewPipelinePublisher(client), relay.RelayConfig{
+		TopicPrefix: prefix,
+		Follow:      relay.FollowOptions{PollInterval: 20 * time.Millisecond},
+		Logger:      slog.New(slog.DiscardHandler),
+		Recovery: &relay.RedisRecovery{Redis: client, Check: check,
+			Groups: []relay.ConsumerGroup{{Name: group, Categories: []string{"thing"}}}},
+	})
+	relayDone := make(chan struct{})
+	go func() { rl.Run(ctx); close(relayDone) }()
+	defer func() { cancel(); <-relayDone }()
+
+	consume := func(n int) {
+		t.Helper()
+		for i := range n {
+			if _, err := store.Append(ctx, "thing-"+uuid.NewString(), eventstore.NoStream, ev("t.thing", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got int
+		for got < n {
+			res, err := client.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: "c",
+				Streams: []string{things, ">"}, Count: 100, Block: 10 * time.Second}).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range res[0].Messages {
+				if err := client.XAck(ctx, things, group, m.ID).Err(); err != nil {
+					t.Fatal(err)
+				}
+				got++
+			}
+		}
+	}
+	consume(10)
+	waitFor(t, "the stream trimmed to its last entry", time.Minute, func() bool { return client.XLen(ctx, things).Val() == 1 })
+	// The trim may come from the round before the one that settles.
+	waitFor(t, "the watermark to settle", time.Minute, func() bool {
+		before := rl.Watermarks()
+		time.Sleep(20 * check * 5)
+		return rl.Watermarks() == before
+	})
+	rested := rl.Watermarks()
+	time.Sleep(40 * check * 5) // 40 rounds
+	if n := rl.Watermarks() - rested; n != 0 {
+		t.Fatalf("%d watermarks computed with nothing published", n)
+	}
+	consume(3)
+	waitFor(t, "a watermark after more was published", time.Minute, func() bool { return rl.Watermarks() > rested })
+	waitFor(t, "the stream trimmed to the new last entry", time.Minute, func() bool { return client.XLen(ctx, things).Val() == 1 })
+}
