@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
@@ -67,14 +68,14 @@ func (c *BatchConsumer) Run(ctx context.Context) {
 	)
 	// First claim at once: a restarted process picks up its predecessor's
 	// pending messages as soon as they have idled long enough.
-	nextClaim, nextPrune := time.Now(), time.Now()
+	claims := c.Gate.claimSchedule()
+	nextPrune := time.Now()
 	for ctx.Err() == nil {
 		var batch []Delivery
 		switch {
 		case len(held) > 0 && !time.Now().Before(retryAt):
 			batch, held = held, nil
-		case !time.Now().Before(nextClaim):
-			nextClaim = time.Now().Add(min(c.ClaimIdle, redisstream.DefaultClaimInterval))
+		case claims.due(min(c.ClaimIdle, redisstream.DefaultClaimInterval)):
 			if !time.Now().Before(nextPrune) {
 				nextPrune = time.Now().Add(redisstream.DefaultCheckConsumersInterval)
 				c.prune(ctx, redisstream.DefaultConsumerTimeout)
@@ -83,6 +84,9 @@ func (c *BatchConsumer) Run(ctx context.Context) {
 			if err != nil {
 				c.readFailed(ctx, "claim", err)
 				continue
+			}
+			if len(claimed) >= c.MaxBatch {
+				claims.now() // there may be more: a dead consumer's backlog goes at reading speed
 			}
 			batch = claimed
 		}
@@ -133,15 +137,54 @@ func nextBackoff(prev, lo, hi time.Duration) time.Duration {
 // that messages arriving meanwhile are handed over together. A message
 // waits at most Linger longer; under load batches are full and reads are
 // not spaced.
+//
+// Its consumers also share one schedule of claims: any of them can take over
+// a dead consumer's messages for all, and each claiming on its own cost a
+// round trip per stream every few seconds, most of an idle platform's.
 type ReadGate struct {
 	Linger time.Duration
 	turn   chan struct{}
 	next   time.Time // guarded by turn
+	claims *claimSchedule
 }
 
 // NewReadGate returns a gate spacing reads that found little by linger.
 func NewReadGate(linger time.Duration) *ReadGate {
-	return &ReadGate{Linger: linger, turn: make(chan struct{}, 1)}
+	return &ReadGate{Linger: linger, turn: make(chan struct{}, 1), claims: &claimSchedule{}}
+}
+
+// claimSchedule is the gate's, or a schedule of the consumer's own without one.
+func (g *ReadGate) claimSchedule() *claimSchedule {
+	if g == nil {
+		return &claimSchedule{}
+	}
+	return g.claims
+}
+
+// claimSchedule says when to look for a dead consumer's messages next. Its
+// zero value is due at once.
+type claimSchedule struct {
+	mu   sync.Mutex
+	next time.Time
+}
+
+// due reports whether a claim is due, and if so schedules the next one
+// every later: the caller claims.
+func (s *claimSchedule) due(every time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if time.Now().Before(s.next) {
+		return false
+	}
+	s.next = time.Now().Add(every)
+	return true
+}
+
+// now makes the next claim due at once.
+func (s *claimSchedule) now() {
+	s.mu.Lock()
+	s.next = time.Time{}
+	s.mu.Unlock()
 }
 
 // gatedRead is read behind c.Gate, waiting no longer than wait in all.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,4 +151,78 @@ func TestStoppedConsumerAcknowledgesWhatItHandled(t *testing.T) {
 	if len(pending) != 1 || pending[0].ID != cutShort {
 		t.Fatalf("pending after the stop: %v, want only %s (the one cut short)", pending, cutShort)
 	}
+}
+
+// A handler's consumers behind one gate claim a dead consumer's messages on
+// one schedule: one XAUTOCLAIM per interval for all of them, not one each.
+// A full claim is followed by another at once, so a backlog is taken over
+// at reading speed, not a batch per interval.
+func TestGatedConsumersShareTheirClaims(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	client, prefix := testenv.Redis(t)
+	stream, group := prefix+"order", prefix+"group"
+	claims := &commandCounter{name: "xautoclaim"}
+	client.AddHook(claims)
+	if err := client.XGroupCreateMkStream(ctx, stream, group, "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	const backlog = 25
+	addEvents(t, client, stream, backlog)
+	if err := client.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: "dead",
+		Streams: []string{stream, ">"}, Count: backlog, Block: -1}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// ClaimIdle, below the default interval and above a blocked read's second.
+	const interval = 1200 * time.Millisecond
+	time.Sleep(interval)
+	handled := make(chan int, 100)
+	gate := NewReadGate(0)
+	start := time.Now()
+	for i := range 3 {
+		c := &BatchConsumer{Redis: client, Group: group, Consumer: fmt.Sprint("c", i), Streams: []string{stream},
+			ClaimIdle: interval, MaxBatch: 5, Log: slog.New(slog.DiscardHandler), Gate: gate,
+			Handle: func(_ context.Context, batch []Delivery) []Delivery { handled <- len(batch); return nil }}
+		go c.Run(ctx)
+	}
+	var got int
+	for got < backlog {
+		select {
+		case n := <-handled:
+			got += n
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d claimed messages handled", got, backlog)
+		}
+	}
+	// Five full claims and one that finds the rest gone came at once.
+	if took := time.Since(start); took >= 2*interval {
+		t.Errorf("the backlog of %d took %v to claim in batches of 5, as if a claim per interval", backlog, took)
+	}
+	claims.n.Store(0)
+	const rounds = 4
+	time.Sleep(rounds * interval)
+	if n := claims.n.Load(); n > rounds+1 {
+		t.Fatalf("%d claims in %d intervals by 3 consumers sharing a gate, want at most one per interval", n, rounds)
+	}
+}
+
+// commandCounter counts the commands of one name a client sends.
+type commandCounter struct {
+	name string
+	n    atomic.Int64
+}
+
+func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == c.name {
+			c.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }
