@@ -97,7 +97,7 @@ func (c *BatchConsumer) Run(ctx context.Context) {
 			if len(held) > 0 {
 				wait = max(time.Until(retryAt), time.Millisecond)
 			}
-			read, err := c.gatedRead(ctx, reads, wait)
+			read, err := c.gatedRead(ctx, reads, wait, len(held) > 0)
 			if err != nil {
 				c.readFailed(ctx, "read", err)
 				continue
@@ -187,25 +187,36 @@ func (s *claimSchedule) now() {
 	s.mu.Unlock()
 }
 
-// gatedRead is read behind c.Gate, waiting no longer than wait in all.
-func (c *BatchConsumer) gatedRead(ctx context.Context, reads []string, wait time.Duration) ([]Delivery, error) {
+// gatedRead is read behind c.Gate, waiting no longer than wait in all when
+// this consumer holds messages to retry. Otherwise it waits for its turn as
+// long as that takes, then up to wait for messages: the consumer reading
+// meanwhile also claims for all, so a timer here only woke an idle process.
+func (c *BatchConsumer) gatedRead(ctx context.Context, reads []string, wait time.Duration, holding bool) ([]Delivery, error) {
 	g := c.Gate
 	if g == nil {
 		return c.read(ctx, reads, wait)
 	}
+	var expired <-chan time.Time
+	if holding {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		expired = t.C
+	}
 	deadline := time.Now().Add(wait)
-	t := time.NewTimer(wait)
-	defer t.Stop()
 	select {
 	case g.turn <- struct{}{}:
-	case <-t.C:
+	case <-expired:
 		return nil, nil // another consumer is reading; this one has messages to retry
 	case <-ctx.Done():
 		return nil, nil
 	}
 	defer func() { <-g.turn }()
+	if !holding {
+		deadline = time.Now().Add(wait)
+	}
 	if d := min(time.Until(g.next), time.Until(deadline)); d > 0 {
-		t.Reset(d)
+		t := time.NewTimer(d)
+		defer t.Stop()
 		select {
 		case <-t.C:
 		case <-ctx.Done():
