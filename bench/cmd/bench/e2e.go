@@ -153,6 +153,11 @@ func (b *bench) endToEnd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if trips, err := measureRoundTrips(ctx, rds.url, rds.pid()); err != nil {
+		b.note("Scenario 2, the cost of waking: not measured: %v.", err)
+	} else {
+		b.note("Scenario 2, the cost of waking: %s.", trips)
+	}
 	b.sweepGoals(sweep, idle)
 	b.note("Scenario 2: api, relay, projectors, the webhook processor and the workers that call no outside service (stock, privacy requests; not emails or Shopify calls) in one Ordermill process, a child of the bench; " +
 		"the load generator and the watcher stay in the bench process. A row is visible when Postgres delivers the NOTIFY " +
