@@ -140,7 +140,7 @@ func nextBackoff(prev, lo, hi time.Duration) time.Duration {
 //
 // Its consumers also share one schedule of claims: any of them can take over
 // a dead consumer's messages for all, and each claiming on its own cost a
-// round trip per stream every few seconds, most of an idle platform's.
+// round trip per stream every few seconds, a third of an idle platform's.
 type ReadGate struct {
 	Linger time.Duration
 	turn   chan struct{}
@@ -168,8 +168,8 @@ type claimSchedule struct {
 	next time.Time
 }
 
-// due reports whether a claim is due, and if so schedules the next one
-// every later: the caller claims.
+// due reports whether a claim is due and, if so, schedules the next one
+// for every from now: the caller claims.
 func (s *claimSchedule) due(every time.Duration) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -162,7 +161,7 @@ func TestGatedConsumersShareTheirClaims(t *testing.T) {
 	defer cancel()
 	client, prefix := testenv.Redis(t)
 	stream, group := prefix+"order", prefix+"group"
-	claims := &commandCounter{name: "xautoclaim"}
+	claims := &testenv.CommandCounter{Name: "xautoclaim"}
 	client.AddHook(claims)
 	if err := client.XGroupCreateMkStream(ctx, stream, group, "0").Err(); err != nil {
 		t.Fatal(err)
@@ -198,31 +197,10 @@ func TestGatedConsumersShareTheirClaims(t *testing.T) {
 	if took := time.Since(start); took >= 2*interval {
 		t.Errorf("the backlog of %d took %v to claim in batches of 5, as if a claim per interval", backlog, took)
 	}
-	claims.n.Store(0)
+	claims.N.Store(0)
 	const rounds = 4
 	time.Sleep(rounds * interval)
-	if n := claims.n.Load(); n > rounds+1 {
+	if n := claims.N.Load(); n > rounds+1 {
 		t.Fatalf("%d claims in %d intervals by 3 consumers sharing a gate, want at most one per interval", n, rounds)
 	}
-}
-
-// commandCounter counts the commands of one name a client sends.
-type commandCounter struct {
-	name string
-	n    atomic.Int64
-}
-
-func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() == c.name {
-			c.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-
-func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
 }

@@ -346,13 +346,13 @@ func (r *Relay) encode(events []eventstore.Event) (*outgoing, error) {
 	return out, nil
 }
 
-// publish sends each ready batch, in order, and hands its position on.
 // publishedUpTo is a position and Published once everything up to it is.
 type publishedUpTo struct {
 	pos   eventstore.Position
 	count int64
 }
 
+// publish sends each ready batch, in order, and hands its position on.
 func (r *Relay) publish(ctx context.Context, ready <-chan *outgoing, published chan<- publishedUpTo) error {
 	for {
 		out, err := receive(ctx, ready)

@@ -19,24 +19,6 @@ import (
 	"github.com/ordermill/ordermill/workers"
 )
 
-// countReads counts the XREADGROUP commands a client sends.
-type countReads struct{ n *atomic.Int64 }
-
-func (countReads) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (h countReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() == "xreadgroup" {
-			h.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-
-func (countReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
-
 // jobs is how many job.queued events relayedJobs relays.
 const jobs = 64
 
@@ -73,10 +55,11 @@ func TestHandlerOfOneEventReadsInBatches(t *testing.T) {
 		return err == nil && n == jobs
 	})
 
-	var reads, handled atomic.Int64
+	var handled atomic.Int64
+	reads := &testenv.CommandCounter{Name: "xreadgroup"}
 	client := redis.NewClient(rdb.Options())
 	defer client.Close()
-	client.AddHook(countReads{&reads})
+	client.AddHook(reads)
 	h := workers.Handler{Name: "jobs", Categories: []string{"job"}, Handle: func(context.Context, eventstore.Event) error {
 		handled.Add(1)
 		return nil
@@ -85,7 +68,7 @@ func TestHandlerOfOneEventReadsInBatches(t *testing.T) {
 	go func() { _ = router.Run(ctx) }()
 	waitFor(t, "every event handled", func() bool { return handled.Load() >= jobs })
 	// Four consumers read in turn; each read takes up to a batch.
-	if n := reads.Load(); n > 12 {
+	if n := reads.N.Load(); n > 12 {
 		t.Errorf("%d reads for %d waiting events, want them read in batches", n, jobs)
 	}
 	if n := handled.Load(); n != jobs {
