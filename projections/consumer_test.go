@@ -21,8 +21,9 @@ import (
 	"github.com/ordermill/ordermill/relay"
 )
 
-// A backlog is applied many messages per transaction, and the result is the
-// read model a rebuild from the event store makes.
+// A backlog is applied many messages per transaction, by every projector
+// of its events in the same one, and the result is the read model a
+// rebuild from the event store makes.
 func TestRunnerAppliesABacklogInBatches(t *testing.T) {
 	f := newFixture(t)
 	client, prefix := testenv.Redis(t)
@@ -40,7 +41,7 @@ func TestRunnerAppliesABacklogInBatches(t *testing.T) {
 
 	p := NewOrders(client, prefix)
 	f.run(t, NewRunner(f.pool, RunnerConfig{Redis: client, TopicPrefix: prefix, ConsumerName: "test",
-		Logger: slog.New(slog.DiscardHandler)}, p).Run)
+		Logger: slog.New(slog.DiscardHandler)}, p, NewFulfillments()).Run)
 	waitFor(t, "every order paid in orders_view", func() bool {
 		var n int
 		if err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM orders_view WHERE status = 'paid'`).Scan(&n); err != nil {
@@ -56,6 +57,19 @@ func TestRunnerAppliesABacklogInBatches(t *testing.T) {
 	}
 	if limit := orders / 10; txs > limit {
 		t.Errorf("the backlog took %d transactions, want at most %d", txs, limit)
+	}
+	waitFor(t, "the fulfillments projector to apply the backlog", func() bool {
+		var n int
+		err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM projection_streams WHERE projection = 'fulfillments' AND version = 2`).Scan(&n)
+		return err == nil && n == orders
+	})
+	var apart int
+	if err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM projection_streams o JOIN projection_streams fl USING (stream_id)
+		WHERE o.projection = 'orders' AND fl.projection = 'fulfillments' AND o.xmin::text <> fl.xmin::text`).Scan(&apart); err != nil {
+		t.Fatal(err)
+	}
+	if apart > 0 {
+		t.Errorf("%d orders were applied by the two projectors in different transactions", apart)
 	}
 	live := f.dump(t, p)
 	if _, err := Rebuild(f.ctx, f.store, p, nil); err != nil {
@@ -118,9 +132,10 @@ func (p *poisoned) ApplyBatch(ctx context.Context, tx pgx.Tx, events []eventstor
 	return p.Orders.ApplyBatch(ctx, tx, events)
 }
 
-// An event that fails holds back only itself: the rest of its batch is
-// applied, it is retried 3 times with backoff and then dead-lettered, as a
-// worker's would be, and once re-queued it is applied.
+// An event that fails holds back only itself, and only in its projector's
+// read model: the rest of its batch is applied, another projector of the
+// same events applies it too, it is retried 3 times with backoff and then
+// dead-lettered, as a worker's would be, and once re-queued it is applied.
 func TestRunnerRetriesThenDeadLettersOnlyAFailingEvent(t *testing.T) {
 	f := newFixture(t)
 	client, prefix := testenv.Redis(t)
@@ -133,7 +148,8 @@ func TestRunnerRetriesThenDeadLettersOnlyAFailingEvent(t *testing.T) {
 	p.sick.Store(true)
 	// The default retry policy, with a short first backoff.
 	f.run(t, f.relay(client, prefix), NewRunner(f.pool, RunnerConfig{Redis: client, TopicPrefix: prefix,
-		ConsumerName: "test", Logger: slog.New(slog.DiscardHandler), RetryInterval: 5 * time.Millisecond}, p).Run)
+		ConsumerName: "test", Logger: slog.New(slog.DiscardHandler), RetryInterval: 5 * time.Millisecond},
+		p, NewFulfillments()).Run)
 
 	count := func() (n int) {
 		if err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM orders_view`).Scan(&n); err != nil {
@@ -152,10 +168,10 @@ func TestRunnerRetriesThenDeadLettersOnlyAFailingEvent(t *testing.T) {
 		return err == nil && len(open) == 1 && count() == len(ids)-1
 	})
 	dl := open[0]
-	if dl.Handler != "projector.orders" || dl.StreamID != p.stream || dl.Attempts != bus.DefaultMaxRetries+1 || dl.Error == "" {
+	if dl.Handler != HandlerName || dl.StreamID != p.stream || dl.Attempts != bus.DefaultMaxRetries+1 || dl.Error == "" {
 		t.Errorf("dead letter = %+v", dl)
 	}
-	// Each attempt applies the batch, then the failing event alone.
+	// Each attempt applies the batch, then the failing projector's events each alone.
 	if calls := p.calls.Load(); calls != 2*(bus.DefaultMaxRetries+1) {
 		t.Errorf("the failing event was handed over %d times, want %d (4 attempts)", calls, 2*(bus.DefaultMaxRetries+1))
 	}
@@ -163,8 +179,13 @@ func TestRunnerRetriesThenDeadLettersOnlyAFailingEvent(t *testing.T) {
 	if err := f.pool.QueryRow(f.ctx, `SELECT EXISTS (SELECT 1 FROM orders_view WHERE id = $1)`, ids[7]).Scan(&applied); err != nil || applied {
 		t.Fatalf("the failing order applied: %v, %v", applied, err)
 	}
+	var version int64
+	if err := f.pool.QueryRow(f.ctx, `SELECT version FROM projection_streams WHERE projection = 'fulfillments' AND stream_id = $1`,
+		p.stream).Scan(&version); err != nil || version != 1 {
+		t.Fatalf("the fulfillments projector held back by the orders projector's failure: version %d, %v", version, err)
+	}
 	waitFor(t, "nothing pending", func() bool {
-		pending, err := client.XPending(f.ctx, relay.Topic(prefix, "order"), consumerGroup(prefix, p.Name())).Result()
+		pending, err := client.XPending(f.ctx, relay.Topic(prefix, "order"), consumerGroup(prefix)).Result()
 		return err == nil && pending.Count == 0
 	})
 

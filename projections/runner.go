@@ -79,33 +79,11 @@ const (
 // An Invalidator's AfterCommit runs after the transaction; its error is
 // returned (with the outcome) so that the message is redelivered.
 func ApplyOnce(ctx context.Context, pool *pgxpool.Pool, p Projector, e eventstore.Event) (Outcome, error) {
-	applied, err := applyMany(ctx, pool, p, []eventstore.Event{e})
-	if applied > 0 {
+	applied, _, err := applyShares(ctx, pool, []share{{p: p, events: []eventstore.Event{e}}})
+	if applied != nil && applied[0] > 0 {
 		return Applied, err
 	}
 	return Skipped, err
-}
-
-// applyMany applies events of any streams, in any order and possibly
-// repeated, in one transaction, each at most once. It returns how many of
-// the given events were applied (the rest were already).
-func applyMany(ctx context.Context, pool *pgxpool.Pool, p Projector, events []eventstore.Event) (int, error) {
-	given := inStreamOrder(events)
-	streams := streamsOf(given)
-	var (
-		batch   []eventstore.Event
-		applied int
-	)
-	err := inDeferredTx(ctx, pool, func(tx *deferredTx) error {
-		var err error
-		batch, applied, err = applyIn(ctx, tx, p, given, streams)
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	// Redeliveries invalidate again: a failed invalidation is retried with its message.
-	return applied, afterCommit(ctx, p, slices.Concat(batch, given))
 }
 
 // inStreamOrder returns events sorted by stream and version, each once.
@@ -308,15 +286,11 @@ func NewRunner(pool *pgxpool.Pool, cfg RunnerConfig, projectors ...Projector) *R
 	return &Runner{pool: pool, cfg: cfg, projectors: projectors, progress: database.NewNotifier(pool, ProgressChannel, progressEvery)}
 }
 
-// Run consumes until ctx ends, each projector on its own consumer.
+// Run consumes until ctx ends, every projector on one consumer.
 func (r *Runner) Run(ctx context.Context) error {
-	handlers := make([]bus.Handler, len(r.projectors))
-	for i, p := range r.projectors {
-		handlers[i] = r.busHandler(p)
-	}
 	return bus.Run(ctx, bus.Config{Redis: r.cfg.Redis, Pool: r.pool, TopicPrefix: r.cfg.TopicPrefix,
 		ConsumerName: r.cfg.ConsumerName, ClaimIdle: r.cfg.ClaimIdle, MaxRetries: r.cfg.MaxRetries,
-		RetryInterval: r.cfg.RetryInterval, Linger: r.cfg.Linger, Logger: r.cfg.Logger}, handlers...)
+		RetryInterval: r.cfg.RetryInterval, Linger: r.cfg.Linger, Logger: r.cfg.Logger}, r.busHandler())
 }
 
 // streamRun is one stream's events within a batch, decoded, in order.

@@ -54,7 +54,7 @@ func TestFreshStartLogsNoError(t *testing.T) {
 		for _, g := range infos {
 			names = append(names, g.Name)
 		}
-		return err == nil && slices.Contains(names, "ordermill:projector.orders") && slices.Contains(names, "ordermill:worker.email")
+		return err == nil && slices.Contains(names, "ordermill:projectors") && slices.Contains(names, "ordermill:worker.email")
 	})
 	time.Sleep(2 * time.Second) // every consumer is now blocked in XREADGROUP
 

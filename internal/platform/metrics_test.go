@@ -161,7 +161,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	between("ordermill_projector_lag_seconds", map[string]string{"projector": "orders"}, 0, 3600)
 	atLeast("ordermill_projector_events_total", map[string]string{"projector": "orders", "outcome": "applied"}, orders+1)
 	atLeast("ordermill_redis_stream_length", map[string]string{"stream": "events.order"}, orders+1)
-	between("ordermill_redis_stream_pending", map[string]string{"stream": "events.order", "group": "projector.orders"}, 0, orders+1)
+	between("ordermill_redis_stream_pending", map[string]string{"stream": "events.order", "group": "projectors"}, 0, orders+1)
 	between("ordermill_redis_stream_lag", map[string]string{"stream": "events.order", "group": "worker.probe"}, 0, orders+1)
 	between("ordermill_redis_streams_up", nil, 1, 1)
 	between("ordermill_lag_up", nil, 1, 1)

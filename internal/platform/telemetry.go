@@ -40,9 +40,7 @@ func (p *Platform) observeRoles(ctx context.Context, g *errgroup.Group, roles []
 		for _, h := range p.WorkerHandlers() {
 			handlers = append(handlers, h.Name)
 		}
-		for _, pr := range projections.All(nil, p.Config.StreamPrefix) {
-			handlers = append(handlers, projections.DeadLetterName(pr.Name()))
-		}
+		handlers = append(handlers, projections.HandlerName)
 		err := p.Metrics.Register(telemetry.NewLagCollector(p.Pool, p.Log, handlers...))
 		if err == nil {
 			err = p.Metrics.Register(telemetry.NewStreamCollector(p.Redis, p.Config.StreamPrefix, p.consumedStreams(), p.Log))
@@ -82,10 +80,10 @@ func (p *Platform) observeRoles(ctx context.Context, g *errgroup.Group, roles []
 // plus the dead-letter stream: the queues whose depth matters.
 func (p *Platform) consumedStreams() []string {
 	var categories []string
-	streams := []string{bus.DeadLetterTopic(p.Config.StreamPrefix)}
+	streams := []string{bus.DeadLetterTopic(p.Config.StreamPrefix),
+		bus.RequeueTopic(p.Config.StreamPrefix, projections.HandlerName)}
 	for _, pr := range projections.All(nil, p.Config.StreamPrefix) {
 		categories = append(categories, pr.Categories()...)
-		streams = append(streams, bus.RequeueTopic(p.Config.StreamPrefix, projections.DeadLetterName(pr.Name())))
 	}
 	for _, h := range p.WorkerHandlers() {
 		categories = append(categories, h.Categories...)
