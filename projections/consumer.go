@@ -69,7 +69,7 @@ func (r *Runner) shares(events []eventstore.Event) []share {
 func (r *Runner) apply(ctx context.Context, events []eventstore.Event) []error {
 	errs := make([]error, len(events))
 	shares := r.shares(events)
-	applied, failed, err := applyShares(ctx, r.pool, shares)
+	applied, failed, err := applyShares(ctx, r.pool, shares, true)
 	if err != nil {
 		for i, s := range shares {
 			r.applyAlone(ctx, s, i == failed, errs)
@@ -78,9 +78,6 @@ func (r *Runner) apply(ctx context.Context, events []eventstore.Event) []error {
 	}
 	for i, s := range shares {
 		observeBatch(s.p.Name(), applied[i], len(s.events)-applied[i])
-		if applied[i] > 0 {
-			r.progress.Signal()
-		}
 	}
 	return errs
 }
@@ -90,22 +87,16 @@ func (r *Runner) apply(ctx context.Context, events []eventstore.Event) []error {
 // to errs.
 func (r *Runner) applyAlone(ctx context.Context, s share, failing bool, errs []error) {
 	if !failing {
-		applied, _, err := applyShares(ctx, r.pool, []share{s})
+		applied, _, err := applyShares(ctx, r.pool, []share{s}, true)
 		if err == nil {
 			observeBatch(s.p.Name(), applied[0], len(s.events)-applied[0])
-			if applied[0] > 0 {
-				r.progress.Signal()
-			}
 			return
 		}
 	}
 	log := r.cfg.Logger.With("projector", s.p.Name())
 	for i, e := range s.events {
-		outcome, err := ApplyOnce(ctx, r.pool, s.p, e)
+		outcome, err := applyOnce(ctx, r.pool, s.p, e, true)
 		observeApply(s.p.Name(), outcome, err)
-		if outcome == Applied {
-			r.progress.Signal()
-		}
 		if err != nil && ctx.Err() == nil {
 			log.Error("projector failed to apply an event", "stream", e.StreamID,
 				"version", e.StreamVersion, "type", e.Type, "err", err)
@@ -116,11 +107,13 @@ func (r *Runner) applyAlone(ctx context.Context, s share, failing bool, errs []e
 
 // applyShares applies each share (events of any streams, in any order and
 // possibly repeated) to its projector in one transaction, each event at
-// most once, then runs the Invalidators' AfterCommit. It returns how many
+// most once, then runs the Invalidators' AfterCommit; if announce is set, a
+// transaction that applied anything notifies ProgressChannel as it commits.
+// It returns how many
 // of each share's events were applied (the rest were already; nil when the
 // transaction failed) and, when a projector's apply or AfterCommit failed,
 // that share's index (-1 when the failure was elsewhere).
-func applyShares(ctx context.Context, pool *pgxpool.Pool, shares []share) (applied []int, failed int, err error) {
+func applyShares(ctx context.Context, pool *pgxpool.Pool, shares []share, announce bool) (applied []int, failed int, err error) {
 	applied, failed = make([]int, len(shares)), -1
 	batches := make([][]eventstore.Event, len(shares))
 	err = inDeferredTx(ctx, pool, func(tx *deferredTx) error {
@@ -131,6 +124,10 @@ func applyShares(ctx context.Context, pool *pgxpool.Pool, shares []share) (appli
 				failed = i
 				return err
 			}
+		}
+		if announce && slices.ContainsFunc(applied, func(n int) bool { return n > 0 }) {
+			_, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, ProgressChannel)
+			return err
 		}
 		return nil
 	})

@@ -21,7 +21,6 @@ import (
 	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
-	"github.com/ordermill/ordermill/internal/database"
 )
 
 // Projector owns one read model.
@@ -79,7 +78,12 @@ const (
 // An Invalidator's AfterCommit runs after the transaction; its error is
 // returned (with the outcome) so that the message is redelivered.
 func ApplyOnce(ctx context.Context, pool *pgxpool.Pool, p Projector, e eventstore.Event) (Outcome, error) {
-	applied, _, err := applyShares(ctx, pool, []share{{p: p, events: []eventstore.Event{e}}})
+	return applyOnce(ctx, pool, p, e, false)
+}
+
+// applyOnce is ApplyOnce, announcing on ProgressChannel if announce is set.
+func applyOnce(ctx context.Context, pool *pgxpool.Pool, p Projector, e eventstore.Event, announce bool) (Outcome, error) {
+	applied, _, err := applyShares(ctx, pool, []share{{p: p, events: []eventstore.Event{e}}}, announce)
 	if applied != nil && applied[0] > 0 {
 		return Applied, err
 	}
@@ -257,22 +261,19 @@ type RunnerConfig struct {
 }
 
 // ProgressChannel is the LISTEN/NOTIFY channel on which runners announce
-// that a projector applied events, so that reads waiting for a position
-// (the API's X-Min-Position) wake up without polling.
+// that projectors applied events, so that reads waiting for a position
+// (the API's X-Min-Position) wake up without polling. A batch announces
+// itself in its own transaction, with its COMMIT: sent apart, each
+// announcement was a transaction of its own, at a low rate as many as the
+// projectors'. The NOTIFY takes Postgres's notify lock at commit, which
+// serialises the commits of projector processes, one consumer each.
 const ProgressChannel = "ordermill_progress"
-
-// progressEvery bounds a runner's announcements to one per 50 ms, each a
-// transaction of its own: one order moves several projectors at moments of
-// their own. The first announcement after a quiet spell goes out at once;
-// under steady writes a waiting read learns of its position up to 50 ms late.
-const progressEvery = 50 * time.Millisecond
 
 // Runner feeds projectors from Redis Streams consumer groups.
 type Runner struct {
 	pool       *pgxpool.Pool
 	cfg        RunnerConfig
 	projectors []Projector
-	progress   *database.Notifier
 }
 
 // NewRunner returns a runner for projectors.
@@ -283,7 +284,7 @@ func NewRunner(pool *pgxpool.Pool, cfg RunnerConfig, projectors ...Projector) *R
 	if cfg.ClaimIdle <= 0 {
 		cfg.ClaimIdle = 30 * time.Second
 	}
-	return &Runner{pool: pool, cfg: cfg, projectors: projectors, progress: database.NewNotifier(pool, ProgressChannel, progressEvery)}
+	return &Runner{pool: pool, cfg: cfg, projectors: projectors}
 }
 
 // Run consumes until ctx ends, every projector on one consumer.
