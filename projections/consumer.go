@@ -109,10 +109,10 @@ func (r *Runner) applyAlone(ctx context.Context, s share, failing bool, errs []e
 // possibly repeated) to its projector in one transaction, each event at
 // most once, then runs the Invalidators' AfterCommit; if announce is set, a
 // transaction that applied anything notifies ProgressChannel as it commits.
-// It returns how many
-// of each share's events were applied (the rest were already; nil when the
-// transaction failed) and, when a projector's apply or AfterCommit failed,
-// that share's index (-1 when the failure was elsewhere).
+// It returns how many of each share's events were applied (the rest were
+// already; nil when the transaction failed) and, when a projector's apply
+// or AfterCommit failed, that share's index (-1 when the failure was
+// elsewhere).
 func applyShares(ctx context.Context, pool *pgxpool.Pool, shares []share, announce bool) (applied []int, failed int, err error) {
 	applied, failed = make([]int, len(shares)), -1
 	batches := make([][]eventstore.Event, len(shares))
