@@ -149,7 +149,7 @@ var Vars = []Var{
 	{"ORDERMILL_WORKER_MAX_RETRIES", "3", "retries (exponential backoff) of a failing worker or projector before the event is dead-lettered"},
 	{"ORDERMILL_WORKER_RETRY_INTERVAL", "200ms", "first retry backoff of a worker or projector; it doubles per retry"},
 	{"ORDERMILL_WORKER_CONCURRENCY", "4", "consumers each worker handler runs per process (the stock worker runs one: its batches decide on the same few stock items)"},
-	{"ORDERMILL_PIPELINE_LINGER", "100ms", "after a read that found less than a full batch, how long the relay, each projector and each worker let events gather before reading again, so that a quiet deployment handles several per wake-up and commit; an event waits at most this much longer per stage, none under load (0: no wait)"},
+	{"ORDERMILL_PIPELINE_LINGER", "100ms", "after a read that found less than a full batch, how long the relay, the projectors and each worker let events gather before reading again, so that a quiet deployment handles several per wake-up and commit; an event waits at most this much longer per stage, none under load (0: no wait)"},
 	{"ORDERMILL_JWT_KEY_FILE", "", "PEM RSA private key that signs access tokens (empty: generated into the data dir as jwt.pem)"},
 	{"ORDERMILL_BCRYPT_COST", "10", "bcrypt cost of new password hashes"},
 	{"ORDERMILL_RATE_LIMIT_USER", "50/s", "requests per user or API token (n/s, n/m, n/h or off)"},
