@@ -48,9 +48,9 @@ type share struct {
 func (r *Runner) shares(events []eventstore.Event) []share {
 	var shares []share
 	for _, p := range r.projectors {
-		s := share{p: p}
+		s, categories := share{p: p}, p.Categories()
 		for i, e := range events {
-			if slices.Contains(p.Categories(), eventstore.Category(e.StreamID)) {
+			if slices.Contains(categories, eventstore.Category(e.StreamID)) {
 				s.events, s.at = append(s.events, e), append(s.at, i)
 			}
 		}
