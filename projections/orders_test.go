@@ -71,6 +71,7 @@ func (f *fixture) dump(t testing.TB, p Projector) []string {
 		"orders": {`SELECT to_jsonb(o)::text FROM orders_view o ORDER BY id`,
 			`SELECT to_jsonb(l)::text FROM order_lines_view l ORDER BY order_id, line_id`},
 		"inventory": {`SELECT to_jsonb(i)::text FROM inventory_view i ORDER BY shop, key`},
+		"webhooks":  {`SELECT to_jsonb(w)::text FROM webhooks_view w ORDER BY id`},
 	}[p.Name()]
 	queries = append(queries,
 		`SELECT to_jsonb(s)::text FROM projection_streams s WHERE projection = '`+p.Name()+`' ORDER BY stream_id`,
