@@ -104,10 +104,10 @@ async function apiToken(api, who) {
   return (await res.json()).access_token;
 }
 
-async function apiCall(api, token, method, path, body) {
+async function apiCall(api, token, method, path, body, headers = {}) {
   const res = await fetch(`${api}${path}`, {
     method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
@@ -543,10 +543,14 @@ step('an order is fulfilled with tracking, then refunded with a reason', async (
   await refund.getByLabel('Reason').fill('Arrived damaged (e2e)');
   await shot(page, '25-order-refund-form');
   await checkA11y(page, '/orders/:id (refund form)');
+  // The page shows what the write answered; the read model follows, so the
+  // API is read at the write's position, as any client reads its own write.
+  const written = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(`/api/v1/orders/${order.id}/refund`));
   await refund.getByRole('button', { name: 'Refund $19.99' }).click();
+  const { position } = await (await written).json();
   await page.locator('.badges').getByText('Partially refunded').first().waitFor();
   await page.getByText('Arrived damaged (e2e)').waitFor();
-  const after = await apiCall(ctx.api, token, 'GET', `/api/v1/orders/${order.id}`);
+  const after = await apiCall(ctx.api, token, 'GET', `/api/v1/orders/${order.id}`, undefined, { 'X-Min-Position': position });
   if (after.refunded !== 1999 || after.refunds[0]?.reason !== 'Arrived damaged (e2e)') throw new Error(`refund on the server: ${JSON.stringify(after.refunds)}`);
   await shot(page, '26-order-refunded');
 
