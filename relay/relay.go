@@ -359,16 +359,14 @@ func (r *Relay) publish(ctx context.Context, ready <-chan *outgoing, published c
 		if err != nil {
 			return err
 		}
-		if r.pipe != nil {
-			if err := r.pipe.xadd(ctx, out.topics); err != nil {
-				return fmt.Errorf("publish: %w", err)
-			}
-		}
 		for _, t := range out.topics {
-			if r.pipe == nil {
-				if err := r.publisher.Publish(t.topic, t.msgs...); err != nil {
-					return fmt.Errorf("publish to %s: %w", t.topic, err)
-				}
+			if r.pipe != nil {
+				err = r.pipe.xadd(ctx, t.topic, t.entries)
+			} else {
+				err = r.publisher.Publish(t.topic, t.msgs...)
+			}
+			if err != nil {
+				return fmt.Errorf("publish to %s: %w", t.topic, err)
 			}
 			r.published.Add(int64(t.len()))
 			relayPublished.WithLabelValues(t.category).Add(float64(t.len()))
