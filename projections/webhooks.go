@@ -70,9 +70,17 @@ func (*Webhooks) ApplyBatch(ctx context.Context, tx pgx.Tx, events []eventstore.
 		if err != nil {
 			return err
 		}
+		switch d.(type) {
+		case domain.WebhookComplianceRecorded, domain.WebhookDuplicateReceived:
+			// Shown through the processed outcome that follows it; duplicates in
+			// the trace.
+			continue
+		}
 		f := byStream[e.StreamID]
 		if f == nil {
 			f = &fold{row: webhookRow{StreamID: e.StreamID}}
+			byStream[e.StreamID] = f
+			streams = append(streams, f)
 		}
 		row := &f.row
 		switch d := d.(type) {
@@ -84,18 +92,10 @@ func (*Webhooks) ApplyBatch(ctx context.Context, tx pgx.Tx, events []eventstore.
 			row.Status, row.Result, row.Error, row.OrderID, row.ProcessedAt = "processed", d.Result, "", nonEmpty(d.OrderID), &e.RecordedAt
 		case domain.WebhookFailed:
 			row.Status, row.Result, row.Error, row.OrderID, row.ProcessedAt = "failed", "", d.Reason, nonEmpty(d.OrderID), &e.RecordedAt
-		case domain.WebhookComplianceRecorded, domain.WebhookDuplicateReceived:
-			// Shown through the processed outcome that follows it; duplicates in
-			// the trace.
-			continue
 		default:
 			return fmt.Errorf("webhooks projector: unexpected %s", e.Type)
 		}
 		row.TransactionID, row.GlobalPosition = e.Position.TransactionID, e.Position.GlobalPos
-		if byStream[e.StreamID] == nil {
-			byStream[e.StreamID] = f
-			streams = append(streams, f)
-		}
 	}
 	var inserts, updates []webhookRow
 	for _, f := range streams {
