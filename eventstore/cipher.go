@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
 // Cipher seals the personal fields of events before they are stored and
@@ -21,6 +22,10 @@ type Cipher interface {
 	// Open replaces sealed fields of events' Data with plaintext, or with
 	// Erased when the key that sealed them was destroyed.
 	Open(ctx context.Context, events []Event) error
+	// OpenLocked opens as Open does, reading the keys in tx and keeping them
+	// from being destroyed until tx ends: a reader that writes what it
+	// opened in tx never writes it after an erasure has scrubbed.
+	OpenLocked(ctx context.Context, tx pgx.Tx, events []Event) error
 }
 
 // StagedKeys are data keys a cipher made while sealing and has not stored.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ordermill/ordermill/eventstore"
@@ -77,6 +78,8 @@ func (c *keyCipher) seal(events []eventstore.NewEvent, keyOf func(string) (uuid.
 }
 
 func (c *keyCipher) Open(context.Context, []eventstore.Event) error { return nil }
+
+func (c *keyCipher) OpenLocked(context.Context, pgx.Tx, []eventstore.Event) error { return nil }
 
 type stagedTestKeys struct {
 	c        *keyCipher

@@ -38,7 +38,7 @@ func (p *Emails) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Event) error
 		return err
 	}
 	opened := []eventstore.Event{e} // Open replaces the slice's element, not e
-	if err := p.open(ctx, opened); err != nil {
+	if err := p.openLocked(ctx, tx, opened); err != nil {
 		return err
 	}
 	e = opened[0]

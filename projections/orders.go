@@ -60,11 +60,18 @@ func (p *Orders) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Event) error
 // placement, so upserting them by (order_id, line_id) leaves no stale line
 // behind.
 func (p *Orders) ApplyBatch(ctx context.Context, tx pgx.Tx, events []eventstore.Event) error {
-	runs, err := p.runs(ctx, events)
+	history, err := p.history(ctx, tx, events)
 	if err != nil {
 		return err
 	}
-	if err := p.loadHistory(ctx, tx, runs); err != nil {
+	// The batch and the streams' history are opened together, with their
+	// keys locked in tx, so an erasure scrubs after this commits.
+	events = append(history, events...)
+	if err := p.openLocked(ctx, tx, events); err != nil {
+		return err
+	}
+	runs, err := wholeStreams(events)
+	if err != nil {
 		return err
 	}
 	orders, lines, err := viewRows(runs)
@@ -79,14 +86,12 @@ func (p *Orders) ApplyBatch(ctx context.Context, tx pgx.Tx, events []eventstore.
 
 // FoldBatch implements BulkLoader.
 func (p *Orders) FoldBatch(ctx context.Context, events []eventstore.Event) (Load, error) {
-	runs, err := p.runs(ctx, events)
-	if err != nil {
+	if err := p.open(ctx, events); err != nil {
 		return nil, err
 	}
-	for _, r := range runs {
-		if r.first != 1 {
-			return nil, fmt.Errorf("%s: fold starts at version %d, want 1", r.stream, r.first)
-		}
+	runs, err := wholeStreams(events)
+	if err != nil {
+		return nil, err
 	}
 	orders, lines, err := viewRows(runs)
 	if err != nil {
@@ -95,73 +100,72 @@ func (p *Orders) FoldBatch(ctx context.Context, events []eventstore.Event) (Load
 	return copyAll(copyRowsOf("orders_view", orders), copyRowsOf("order_lines_view", lines)), nil
 }
 
-// runs opens and decodes events, split by stream.
-func (p *Orders) runs(ctx context.Context, events []eventstore.Event) ([]*streamRun, error) {
-	if err := p.open(ctx, events); err != nil {
+// wholeStreams decodes events, split by stream, each from its first event.
+func wholeStreams(events []eventstore.Event) ([]*streamRun, error) {
+	runs, err := groupByStream(events)
+	if err != nil {
 		return nil, err
 	}
-	return groupByStream(events)
+	for _, r := range runs {
+		if r.first != 1 {
+			return nil, fmt.Errorf("%s: fold starts at version %d, want 1", r.stream, r.first)
+		}
+	}
+	return runs, nil
 }
 
-// loadHistory prepends to each run the stream's events before the batch.
-func (p *Orders) loadHistory(ctx context.Context, tx pgx.Tx, runs []*streamRun) error {
+// history returns, as stored, the events of the batch's streams that come
+// before the batch.
+func (p *Orders) history(ctx context.Context, tx pgx.Tx, events []eventstore.Event) ([]eventstore.Event, error) {
 	var (
 		streams []string
 		before  []int64
-		byID    = map[string]*streamRun{}
+		seen    = map[string]bool{}
 	)
-	for _, r := range runs {
-		if r.first > 1 {
-			streams = append(streams, r.stream)
-			before = append(before, r.first)
-			byID[r.stream] = r
+	for _, e := range events {
+		if !seen[e.StreamID] {
+			seen[e.StreamID] = true
+			if e.StreamVersion > 1 {
+				streams = append(streams, e.StreamID)
+				before = append(before, e.StreamVersion)
+			}
 		}
 	}
 	if len(streams) == 0 {
-		return nil
+		return nil, nil
 	}
 	// A LATERAL subquery with its own ORDER BY is not flattened into a join,
 	// so each stream is an index range scan whatever the statistics say. As a
 	// join, a cached plan made while the events table was small kept
 	// scanning the whole table as it grew.
-	rows, err := tx.Query(ctx, `SELECT b.stream_id, e.event_type, e.data
+	rows, err := tx.Query(ctx, `SELECT b.stream_id, e.stream_version, e.event_type, e.data
 		FROM unnest($1::text[], $2::int[]) AS b(stream_id, before),
 		LATERAL (SELECT event_type, data, stream_version FROM events
 		          WHERE stream_id = b.stream_id AND stream_version < b.before ORDER BY stream_version) e
 		ORDER BY b.stream_id, e.stream_version`, streams, before)
 	if err != nil {
-		return fmt.Errorf("load order history: %w", err)
+		return nil, fmt.Errorf("load order history: %w", err)
 	}
 	var (
 		stored []eventstore.Event
 		e      eventstore.Event
+		found  = map[string]int64{}
 	)
-	_, err = pgx.ForEachRow(rows, []any{&e.StreamID, &e.Type, &e.Data}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&e.StreamID, &e.StreamVersion, &e.Type, &e.Data}, func() error {
 		stored = append(stored, e)
+		found[e.StreamID]++
 		e.Data = nil // the next row scans into fresh memory
 		return nil
 	})
-	if err == nil {
-		err = p.open(ctx, stored)
-	}
 	if err != nil {
-		return fmt.Errorf("load order history: %w", err)
+		return nil, fmt.Errorf("load order history: %w", err)
 	}
-	history := map[string][]domain.Event{}
-	for _, e := range stored {
-		d, err := eventstore.DecodeEvent(e.Type, e.Data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", e.StreamID, err)
+	for i, id := range streams {
+		if found[id] != before[i]-1 {
+			return nil, fmt.Errorf("%s: found %d earlier events, want %d", id, found[id], before[i]-1)
 		}
-		history[e.StreamID] = append(history[e.StreamID], d)
 	}
-	for id, r := range byID {
-		if int64(len(history[id])) != r.first-1 {
-			return fmt.Errorf("%s: found %d earlier events, want %d", id, len(history[id]), r.first-1)
-		}
-		r.events = append(history[id], r.events...)
-	}
-	return nil
+	return stored, nil
 }
 
 // orderViewRow and lineViewRow are rows of orders_view and order_lines_view,

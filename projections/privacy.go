@@ -3,6 +3,8 @@ package projections
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ordermill/ordermill/eventstore"
 )
 
@@ -13,11 +15,22 @@ type sealedReader struct {
 	cipher eventstore.Cipher
 }
 
+// open opens events for a rebuild's fold, which runs outside a transaction
+// and under the lock an erasure waits for (WithoutShadow).
 func (s *sealedReader) open(ctx context.Context, events []eventstore.Event) error {
 	if s.cipher == nil || len(events) == 0 {
 		return nil
 	}
 	return s.cipher.Open(ctx, events)
+}
+
+// openLocked opens events for what tx writes from them, keeping their keys
+// from being destroyed until tx ends (eventstore.Cipher.OpenLocked).
+func (s *sealedReader) openLocked(ctx context.Context, tx pgx.Tx, events []eventstore.Event) error {
+	if s.cipher == nil || len(events) == 0 {
+		return nil
+	}
+	return s.cipher.OpenLocked(ctx, tx, events)
 }
 
 func (s *sealedReader) setCipher(c eventstore.Cipher) { s.cipher = c }

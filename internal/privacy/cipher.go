@@ -269,6 +269,20 @@ type sealedField struct {
 // Open implements eventstore.Cipher. Fields whose key was destroyed read as
 // eventstore.Erased; data sealed under another master key is an error.
 func (c *Cipher) Open(ctx context.Context, events []eventstore.Event) error {
+	return c.open(events, func(ids []uuid.UUID) (map[uuid.UUID]*secrets.Key, error) {
+		return c.keys.Keys(ctx, ids)
+	})
+}
+
+// OpenLocked implements eventstore.Cipher with Keyring.LockedKeys.
+func (c *Cipher) OpenLocked(ctx context.Context, tx pgx.Tx, events []eventstore.Event) error {
+	return c.open(events, func(ids []uuid.UUID) (map[uuid.UUID]*secrets.Key, error) {
+		return c.keys.LockedKeys(ctx, tx, ids)
+	})
+}
+
+// open opens events with the keys that keysOf returns.
+func (c *Cipher) open(events []eventstore.Event, keysOf func([]uuid.UUID) (map[uuid.UUID]*secrets.Key, error)) error {
 	var (
 		found []sealedField
 		objs  = map[int]map[string]json.RawMessage{}
@@ -305,7 +319,7 @@ func (c *Cipher) Open(ctx context.Context, events []eventstore.Event) error {
 	if len(found) == 0 {
 		return nil
 	}
-	keys, err := c.keys.Keys(ctx, ids)
+	keys, err := keysOf(ids)
 	if err != nil {
 		return err
 	}

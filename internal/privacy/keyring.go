@@ -312,9 +312,29 @@ func (k *Keyring) Keys(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*sec
 	if len(missing) == 0 {
 		return out, nil
 	}
-	rows, err := k.pool.Query(ctx, `SELECT id, shop, wrapped_key FROM data_keys WHERE id = ANY($1)`, missing)
+	return out, k.load(ctx, k.pool, `SELECT id, shop, wrapped_key FROM data_keys WHERE id = ANY($1)`, missing, out)
+}
+
+// LockedKeys returns the keys with the given ids as tx reads them, whatever
+// the cache holds, and locks their rows until tx ends. A destruction waits
+// for tx, so what tx writes from what these keys open commits before the key
+// is destroyed, and so before the erasure scrubs the read models; a key
+// destroyed before maps to nil. Rows are locked in id order, as destroy
+// locks them, so the two never deadlock.
+func (k *Keyring) LockedKeys(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*secrets.Key, error) {
+	out := make(map[uuid.UUID]*secrets.Key, len(ids))
+	return out, k.load(ctx, tx, `SELECT id, shop, wrapped_key FROM data_keys WHERE id = ANY($1) ORDER BY id FOR SHARE`, ids, out)
+}
+
+// load reads the keys with the given ids with query into out and caches
+// them. A live key the cache holds is not unwrapped again.
+func (k *Keyring) load(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, query string, ids []uuid.UUID, out map[uuid.UUID]*secrets.Key) error {
+	now := k.now()
+	rows, err := q.Query(ctx, query, ids)
 	if err != nil {
-		return nil, fmt.Errorf("load data keys: %w", err)
+		return fmt.Errorf("load data keys: %w", err)
 	}
 	type row struct {
 		id      uuid.UUID
@@ -326,26 +346,28 @@ func (k *Keyring) Keys(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*sec
 		return x, r.Scan(&x.id, &x.shop, &x.wrapped)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load data keys: %w", err)
+		return fmt.Errorf("load data keys: %w", err)
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for _, r := range found {
 		var key *secrets.Key
 		if r.wrapped != nil {
-			if key, err = k.unwrap(r.id, r.wrapped); err != nil {
-				return nil, err
+			if key = k.byID[r.id].key; key == nil {
+				if key, err = k.unwrap(r.id, r.wrapped); err != nil {
+					return err
+				}
 			}
 		}
 		k.remember(r.id, r.shop, key, now)
 		out[r.id] = key
 	}
-	for _, id := range missing {
+	for _, id := range ids {
 		if _, ok := out[id]; !ok {
-			return nil, fmt.Errorf("%w: %s", ErrUnknownKey, id)
+			return fmt.Errorf("%w: %s", ErrUnknownKey, id)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // Destroy destroys the live keys of the given subjects of shop and reports
@@ -369,7 +391,7 @@ func (k *Keyring) DestroyShop(ctx context.Context, shop string) (int, error) {
 // NULL, and cardinality(NULL) = 0 is NULL, which matches no key.
 func (k *Keyring) destroy(ctx context.Context, shop, where string, args ...any) (int, error) {
 	rows, err := k.pool.Query(ctx, `UPDATE data_keys SET wrapped_key = NULL, destroyed_at = now()
-		WHERE shop = $1 AND destroyed_at IS NULL `+where+`
+		WHERE id IN (SELECT id FROM data_keys WHERE shop = $1 AND destroyed_at IS NULL `+where+` ORDER BY id FOR UPDATE)
 		RETURNING id, subject`, append([]any{shop}, args...)...)
 	if err != nil {
 		return 0, fmt.Errorf("destroy data keys: %w", err)
