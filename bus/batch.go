@@ -43,11 +43,7 @@ type Config struct {
 	MaxRetries int
 	// RetryInterval is the first backoff; it doubles per retry (default 200ms).
 	RetryInterval time.Duration
-	// Linger is how long a read that found less than a full batch makes
-	// the handler's next read wait, so that batches form at low rates
-	// (ORDERMILL_PIPELINE_LINGER; 0: no wait). See ReadGate.
-	Linger time.Duration
-	Logger *slog.Logger
+	Logger        *slog.Logger
 }
 
 // Handler is one consumer group's handler. It must be idempotent, because
@@ -129,7 +125,7 @@ func Run(ctx context.Context, cfg Config, handlers ...Handler) error {
 	var wg sync.WaitGroup
 	for _, h := range handlers {
 		StartMetrics(h.Name)
-		gate := NewReadGate(max(cfg.Linger, 0))
+		gate := NewReadGate()
 		for i := range max(h.Consumers, 1) {
 			c := newConsumer(cfg, h, i, dead)
 			c.Gate = gate

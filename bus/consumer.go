@@ -127,30 +127,25 @@ func nextBackoff(prev, lo, hi time.Duration) time.Duration {
 	return min(max(2*prev, lo), hi)
 }
 
-// ReadGate coalesces the reads of a handler's consumers in one process.
-// Each read of a batch has fixed costs (XREADGROUP, the handler's
-// transaction and its bookkeeping, XACK), and at a low rate every consumer
-// blocked in XREADGROUP took one message each: a batch of one per event
-// (make bench, scenario 2). Behind the gate one consumer at a time waits
-// for messages while the others handle theirs, and a read that found less
-// than a full batch makes the next one wait until Linger has passed, so
-// that messages arriving meanwhile are handed over together. A message
-// waits at most Linger longer; under load batches are full and reads are
-// not spaced.
+// ReadGate lets one of a handler's consumers in a process wait for
+// messages at a time while the others handle theirs: they keep one blocked
+// read between them, not one each, and a batch the relay published (in one
+// MULTI/EXEC, which a blocked read takes whole) goes to one handler call.
+// Consumers do not wait for more messages: at a low rate the relay lets
+// events gather before it reads (relay.FollowOptions.Linger), so that
+// every stage after it handles several per wake-up.
 //
 // Its consumers also share one schedule of claims: any of them can take over
 // a dead consumer's messages for all, and each claiming on its own cost a
 // round trip per stream every few seconds, a third of an idle platform's.
 type ReadGate struct {
-	Linger time.Duration
 	turn   chan struct{}
-	next   time.Time // guarded by turn
 	claims *claimSchedule
 }
 
-// NewReadGate returns a gate spacing reads that found little by linger.
-func NewReadGate(linger time.Duration) *ReadGate {
-	return &ReadGate{Linger: linger, turn: make(chan struct{}, 1), claims: &claimSchedule{}}
+// NewReadGate returns a gate for one handler's consumers.
+func NewReadGate() *ReadGate {
+	return &ReadGate{turn: make(chan struct{}, 1), claims: &claimSchedule{}}
 }
 
 // claimSchedule is the gate's, or a schedule of the consumer's own without one.
@@ -214,21 +209,7 @@ func (c *BatchConsumer) gatedRead(ctx context.Context, reads []string, wait time
 	if !holding {
 		deadline = time.Now().Add(wait)
 	}
-	if d := min(time.Until(g.next), time.Until(deadline)); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return nil, nil
-		}
-	}
-	batch, err := c.read(ctx, reads, max(time.Until(deadline), time.Millisecond))
-	g.next = time.Time{}
-	if len(batch) > 0 && len(batch) < c.MaxBatch {
-		g.next = time.Now().Add(g.Linger)
-	}
-	return batch, err
+	return c.read(ctx, reads, max(time.Until(deadline), time.Millisecond))
 }
 
 // read takes new messages from every stream, waiting up to wait for some.

@@ -54,10 +54,8 @@ func TestBatchConsumerPrunesIdleConsumers(t *testing.T) {
 	}
 }
 
-// Behind a read gate, messages that arrive while one batch is handled go
-// to the handler as one batch, whichever of the handler's consumers reads
-// them; a gate-less consumer blocked in XREADGROUP would take the first
-// alone.
+// Behind a read gate, what the relay published at once goes to the handler
+// as one batch, whichever of the handler's consumers reads it.
 func TestReadGateCoalescesBatches(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -65,7 +63,7 @@ func TestReadGateCoalescesBatches(t *testing.T) {
 	stream := prefix + "order"
 	add := func(n int) { addEvents(t, client, stream, n) }
 	batches := make(chan int, 10)
-	gate := NewReadGate(500 * time.Millisecond)
+	gate := NewReadGate()
 	for i := range 2 {
 		c := &BatchConsumer{Redis: client, Group: prefix + "group", Consumer: fmt.Sprint("c", i), Streams: []string{stream},
 			ClaimIdle: time.Minute, MaxBatch: 10, Log: slog.New(slog.DiscardHandler), Gate: gate,
@@ -77,10 +75,9 @@ func TestReadGateCoalescesBatches(t *testing.T) {
 	if n := <-batches; n != 1 {
 		t.Fatalf("first batch: %d messages, want 1", n)
 	}
-	// Separate XADDs, each of which would wake a blocked reader on its own.
 	add(3)
 	if n := <-batches; n != 3 {
-		t.Fatalf("messages added within the linger came in a batch of %d, want 3", n)
+		t.Fatalf("messages published at once came in a batch of %d, want 3", n)
 	}
 	// Each batch is acknowledged once handled.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
@@ -97,11 +94,11 @@ func TestReadGateCoalescesBatches(t *testing.T) {
 	}
 }
 
-// addEvents relays n events to stream as the relay would.
+// addEvents relays n events to stream as the relay would: in one MULTI/EXEC.
 func addEvents(t *testing.T, client redis.UniversalClient, stream string, n int) {
 	t.Helper()
 	ctx := context.Background()
-	_, err := client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for range n {
 			msg, err := relay.ToMessage(eventstore.Event{ID: uuid.New(), StreamID: "order-1", Type: "order.placed"})
 			if err != nil {
@@ -176,7 +173,7 @@ func TestGatedConsumersShareTheirClaims(t *testing.T) {
 	const interval = 1200 * time.Millisecond
 	time.Sleep(interval)
 	handled := make(chan int, 100)
-	gate := NewReadGate(0)
+	gate := NewReadGate()
 	start := time.Now()
 	for i := range 3 {
 		c := &BatchConsumer{Redis: client, Group: group, Consumer: fmt.Sprint("c", i), Streams: []string{stream},

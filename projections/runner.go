@@ -256,8 +256,6 @@ type RunnerConfig struct {
 	// an event a projector fails to apply is retried, then dead-lettered.
 	MaxRetries    int // 0: bus.DefaultMaxRetries; bus.NoRetries: none
 	RetryInterval time.Duration
-	// Linger lets events gather at low rates: see bus.Config.
-	Linger time.Duration
 }
 
 // ProgressChannel is the LISTEN/NOTIFY channel on which runners announce
@@ -291,7 +289,7 @@ func NewRunner(pool *pgxpool.Pool, cfg RunnerConfig, projectors ...Projector) *R
 func (r *Runner) Run(ctx context.Context) error {
 	return bus.Run(ctx, bus.Config{Redis: r.cfg.Redis, Pool: r.pool, TopicPrefix: r.cfg.TopicPrefix,
 		ConsumerName: r.cfg.ConsumerName, ClaimIdle: r.cfg.ClaimIdle, MaxRetries: r.cfg.MaxRetries,
-		RetryInterval: r.cfg.RetryInterval, Linger: r.cfg.Linger, Logger: r.cfg.Logger}, r.busHandler())
+		RetryInterval: r.cfg.RetryInterval, Logger: r.cfg.Logger}, r.busHandler())
 }
 
 // streamRun is one stream's events within a batch, decoded, in order.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -49,25 +48,41 @@ func (p *PipelinePublisher) Publish(topic string, msgs ...*message.Message) erro
 		entries[i] = values
 	}
 	// The pipeline goes out as one write, so one context bounds it.
-	return p.xadd(msgs[0].Context(), topic, entries)
+	return p.xadd(msgs[0].Context(), []topicBatch{{topic: topic, entries: entries}})
 }
 
-// xadd appends one stream entry per field-value list, in order, PipelineDepth
-// per round trip.
-func (p *PipelinePublisher) xadd(ctx context.Context, topic string, entries []any) error {
+// xadd appends one stream entry per field-value list of each topic, in
+// order, PipelineDepth per round trip. Each round trip is a MULTI/EXEC
+// transaction (the relayed streams share one hash slot, so a cluster takes
+// it too): Redis serves a consumer blocked on the streams once the whole
+// transaction has run, so it reads a batch at once and not its first entry
+// alone, then the rest a read later.
+func (p *PipelinePublisher) xadd(ctx context.Context, topics []topicBatch) error {
 	if p.closed {
 		return errors.New("publisher closed")
 	}
-	for chunk := range slices.Chunk(entries, PipelineDepth) {
-		pipe := p.client.Pipeline()
-		for _, values := range chunk {
-			pipe.XAdd(ctx, &redis.XAddArgs{Stream: topic, Values: values})
+	pipe := p.client.TxPipeline()
+	flush := func() error {
+		n := pipe.Len()
+		if n == 0 {
+			return nil
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			return fmt.Errorf("xadd %d messages to %s: %w", len(chunk), topic, err)
+			return fmt.Errorf("xadd %d messages: %w", n, err)
+		}
+		return nil
+	}
+	for _, t := range topics {
+		for _, values := range t.entries {
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: t.topic, Values: values})
+			if pipe.Len() == PipelineDepth {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
 		}
 	}
-	return nil
+	return flush()
 }
 
 // Close stops further publishing; the client belongs to the caller.

@@ -3,7 +3,9 @@ package relay_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
@@ -89,4 +91,69 @@ func TestPipelinePublisherErrors(t *testing.T) {
 	if err := relay.NewPipelinePublisher(down).Publish(prefix+"x", msg); err == nil {
 		t.Fatal("publishing to an unreachable Redis succeeded")
 	}
+}
+
+// A consumer blocked on a stream takes what one Publish wrote in one read:
+// each round trip is a MULTI/EXEC, after which Redis serves blocked readers.
+// After each XADD of a plain pipeline it would take the first entry alone.
+func TestPipelinePublisherWakesABlockedReaderOnce(t *testing.T) {
+	client, prefix := testenv.Redis(t)
+	ctx := context.Background()
+	stream := prefix + "order"
+	if err := client.XGroupCreateMkStream(ctx, stream, "g", "$").Err(); err != nil {
+		t.Fatal(err)
+	}
+	opts := *client.Options()
+	opts.ClientName = "blocked-" + uuid.NewString()
+	reader := redis.NewClient(&opts)
+	defer reader.Close()
+	read := make(chan int, 1)
+	go func() {
+		res, err := reader.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{stream, ">"},
+			Count: 1000, Block: 10 * time.Second}).Result()
+		if err != nil {
+			t.Error(err)
+			read <- 0
+			return
+		}
+		read <- len(res[0].Messages)
+	}()
+	for deadline := time.Now().Add(5 * time.Second); !blocked(t, client, opts.ClientName); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the reader never blocked")
+		}
+	}
+	var msgs []*message.Message
+	for i := range 100 {
+		msg, err := relay.ToMessage(eventstore.Event{ID: uuid.New(), StreamID: fmt.Sprintf("order-%d", i), Type: "order.placed"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, msg)
+	}
+	if err := relay.NewPipelinePublisher(client).Publish(stream, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	if n := <-read; n != len(msgs) {
+		t.Fatalf("the blocked reader took %d of the %d entries published at once", n, len(msgs))
+	}
+}
+
+// blocked reports whether the connection named name waits in a blocking command.
+func blocked(t *testing.T, client *redis.Client, name string) bool {
+	t.Helper()
+	list, err := client.ClientList(context.Background()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(list) {
+		if strings.Contains(line, " name="+name+" ") {
+			for field := range strings.FieldsSeq(line) {
+				if flags, ok := strings.CutPrefix(field, "flags="); ok {
+					return strings.Contains(flags, "b")
+				}
+			}
+		}
+	}
+	return false
 }

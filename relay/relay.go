@@ -359,14 +359,16 @@ func (r *Relay) publish(ctx context.Context, ready <-chan *outgoing, published c
 		if err != nil {
 			return err
 		}
-		for _, t := range out.topics {
-			if r.pipe != nil {
-				err = r.pipe.xadd(ctx, t.topic, t.entries)
-			} else {
-				err = r.publisher.Publish(t.topic, t.msgs...)
+		if r.pipe != nil {
+			if err := r.pipe.xadd(ctx, out.topics); err != nil {
+				return fmt.Errorf("publish: %w", err)
 			}
-			if err != nil {
-				return fmt.Errorf("publish to %s: %w", t.topic, err)
+		}
+		for _, t := range out.topics {
+			if r.pipe == nil {
+				if err := r.publisher.Publish(t.topic, t.msgs...); err != nil {
+					return fmt.Errorf("publish to %s: %w", t.topic, err)
+				}
 			}
 			r.published.Add(int64(t.len()))
 			relayPublished.WithLabelValues(t.category).Add(float64(t.len()))

@@ -58,9 +58,7 @@ type Config struct {
 	// handler, at a time; handlers are idempotent and their writes retry on
 	// version conflicts, so running several is safe.
 	Concurrency int
-	// Linger lets events gather at low rates: see bus.Config.
-	Linger time.Duration
-	Logger *slog.Logger
+	Logger      *slog.Logger
 }
 
 // maxBatch bounds the events a batch handler takes at once.
@@ -99,7 +97,7 @@ func NewRouter(cfg Config, handlers ...Handler) *Router {
 func (r *Router) Run(ctx context.Context) error {
 	return bus.Run(ctx, bus.Config{Redis: r.cfg.Redis, Pool: r.cfg.Pool, TopicPrefix: r.cfg.TopicPrefix,
 		ConsumerName: r.cfg.ConsumerName, ClaimIdle: r.cfg.ClaimIdle, MaxRetries: r.cfg.MaxRetries,
-		RetryInterval: r.cfg.RetryInterval, Linger: r.cfg.Linger, Logger: r.cfg.Logger}, busHandlers(r.cfg.TopicPrefix, r.cfg.Concurrency, r.handlers)...)
+		RetryInterval: r.cfg.RetryInterval, Logger: r.cfg.Logger}, busHandlers(r.cfg.TopicPrefix, r.cfg.Concurrency, r.handlers)...)
 }
 
 // busHandlers are handlers as the bus runs them: a batch handler takes up to

@@ -73,8 +73,8 @@ type Config struct {
 	WorkerMaxRetries    int
 	WorkerConcurrency   int
 	WorkerRetryInterval time.Duration
-	// PipelineLinger is how long the relay and consumers let events gather
-	// after a read that found few.
+	// PipelineLinger is how long the relay lets events gather after a read
+	// that found few.
 	PipelineLinger time.Duration
 }
 
@@ -149,7 +149,7 @@ var Vars = []Var{
 	{"ORDERMILL_WORKER_MAX_RETRIES", "3", "retries (exponential backoff) of a failing worker or projector before the event is dead-lettered"},
 	{"ORDERMILL_WORKER_RETRY_INTERVAL", "200ms", "first retry backoff of a worker or projector; it doubles per retry"},
 	{"ORDERMILL_WORKER_CONCURRENCY", "4", "consumers each worker handler runs per process (the stock worker runs one: its batches decide on the same few stock items)"},
-	{"ORDERMILL_PIPELINE_LINGER", "100ms", "after a read that found less than a full batch, how long the relay, the projectors and each worker let events gather before reading again, so that a quiet deployment handles several per wake-up and commit; an event waits at most this much longer per stage, none under load (0: no wait)"},
+	{"ORDERMILL_PIPELINE_LINGER", "150ms", "after a read that found less than a full batch, how long the relay lets events gather before reading again; it publishes each read at once, and the projectors and workers handle it as one batch, so that a quiet deployment handles several events per wake-up and commit. An event waits at most this much longer each time it passes the relay (twice before an order shows), none under load (0: no wait)"},
 	{"ORDERMILL_JWT_KEY_FILE", "", "PEM RSA private key that signs access tokens (empty: generated into the data dir as jwt.pem)"},
 	{"ORDERMILL_BCRYPT_COST", "10", "bcrypt cost of new password hashes"},
 	{"ORDERMILL_RATE_LIMIT_USER", "50/s", "requests per user or API token (n/s, n/m, n/h or off)"},

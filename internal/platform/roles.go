@@ -232,6 +232,6 @@ func (p *Platform) RunRelay(ctx context.Context) error {
 func (p *Platform) RunProjectors(ctx context.Context) error {
 	return projections.NewRunner(p.Pool, projections.RunnerConfig{
 		Redis: p.Redis, TopicPrefix: p.Config.StreamPrefix, ConsumerName: ConsumerName(), Logger: p.Log,
-		MaxRetries: p.maxRetries(), RetryInterval: p.Config.WorkerRetryInterval, Linger: p.Config.PipelineLinger,
+		MaxRetries: p.maxRetries(), RetryInterval: p.Config.WorkerRetryInterval,
 	}, projections.WithCipher(p.Cipher, projections.All(p.Redis, p.Config.StreamPrefix))...).Run(ctx)
 }

@@ -31,7 +31,7 @@ func (p *Platform) WorkersConfig() workers.Config {
 		Redis: p.Redis, Pool: p.Pool, TopicPrefix: p.Config.StreamPrefix, ConsumerName: ConsumerName(),
 		ClaimIdle: p.Config.WorkerClaimIdle, MaxRetries: p.maxRetries(),
 		RetryInterval: p.Config.WorkerRetryInterval, Concurrency: p.Config.WorkerConcurrency,
-		Linger: p.Config.PipelineLinger, Logger: p.Log,
+		Logger: p.Log,
 	}
 }
 
