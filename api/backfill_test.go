@@ -62,6 +62,11 @@ func TestTenPercentDroppedWebhooksHeal(t *testing.T) {
 	}
 	done := time.Now()
 	var diff string
+	defer func() {
+		if t.Failed() && diff != "" {
+			t.Logf("the last difference from Shopify:\n%s", diff)
+		}
+	}()
 	eventually(t, "every order to equal Shopify's after reconciliation", func() bool {
 		diff = testenv.CompareOrders(context.Background(), t, e.p.Pool, shop, e.sim.Orders(t, shop))
 		return diff == ""

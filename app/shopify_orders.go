@@ -13,14 +13,15 @@ import (
 
 // ApplyShopifyOrder brings one of the caller's shop's orders to Shopify's
 // snapshot, as reconciliation and an install's backfill read it from the
-// Admin API: the rule an orders/* webhook follows (applyShopifyOrder), in
-// a batch of its own. Its two streams are read in one query; a concurrent
+// Admin API: the rule an orders/* webhook follows (applyShopifyOrder), for
+// a snapshot that is current (domain's ApplyCurrentShopifySnapshot), in a
+// batch of its own. Its two streams are read in one query; a concurrent
 // writer's conflict is retried on fresh history.
 func (a *App) ApplyShopifyOrder(ctx context.Context, by Caller, snap domain.ShopifyOrder) (Result[*domain.Order], error) {
 	var res Result[*domain.Order]
 	err := RunBatch(ctx, a.store, func(b *Batch, _ int) error {
 		decide := func() (err error) {
-			res, err = applyShopifyOrder(ctx, b, by.Shop, snap, by.by())
+			res, err = applyShopifyOrder(ctx, b, by.Shop, snap, true, by.by())
 			return err
 		}
 		if err := b.Prefetch(ctx, decide); err != nil {
@@ -32,10 +33,11 @@ func (a *App) ApplyShopifyOrder(ctx context.Context, by Caller, snap domain.Shop
 }
 
 // applyShopifyOrder plans in b bringing the shop's order to Shopify's
-// snapshot: the newest updated_at wins, and an order not seen before is
-// placed, deleted already when its deletion arrived first and is held. opts
-// say how the events are marked (By, CausedBy).
-func applyShopifyOrder(ctx context.Context, b *Batch, shop string, snap domain.ShopifyOrder, opts ...Option) (Result[*domain.Order], error) {
+// snapshot: the newest updated_at wins (current: the snapshot was read from
+// Shopify just now), and an order not seen before is placed, deleted
+// already when its deletion arrived first and is held. opts say how the
+// events are marked (By, CausedBy).
+func applyShopifyOrder(ctx context.Context, b *Batch, shop string, snap domain.ShopifyOrder, current bool, opts ...Option) (Result[*domain.Order], error) {
 	id := domain.ShopifyOrderID(shop, snap.ID)
 	// Read with the order's stream (a prefetch collects both before it stops).
 	deletedAt, deleted, err := heldDeletion(ctx, b, id)
@@ -43,7 +45,11 @@ func applyShopifyOrder(ctx context.Context, b *Batch, shop string, snap domain.S
 		return Result[*domain.Order]{}, err
 	}
 	res, err := Update(ctx, nil, domain.OrderStream(id), orderOrNew, func(order *domain.Order) ([]domain.Event, error) {
-		events, err := order.ApplyShopifySnapshot(snap, shop)
+		apply := order.ApplyShopifySnapshot
+		if current {
+			apply = order.ApplyCurrentShopifySnapshot
+		}
+		events, err := apply(snap, shop)
 		if err != nil || order.Version() != 0 || !deleted || len(events) == 0 {
 			return events, err
 		}

@@ -269,7 +269,7 @@ func appliedOrUnchanged(n int, orderID, detail string) domain.WebhookProcessed {
 // orderSnapshot applies a full order body (see applyShopifyOrder).
 func (w *Webhooks) orderSnapshot(ctx context.Context, p *Batch, src eventstore.Event, shop string, snap domain.ShopifyOrder) (domain.WebhookProcessed, []domain.Event, error) {
 	id := domain.ShopifyOrderID(shop, snap.ID).String()
-	res, err := applyShopifyOrder(ctx, p, shop, snap, causedBy(shop, src)...)
+	res, err := applyShopifyOrder(ctx, p, shop, snap, false, causedBy(shop, src)...)
 	n := len(res.Events)
 	if err == nil && len(overridesOf(res.Events)) > 0 {
 		return domain.WebhookProcessed{Result: "applied", OrderID: id, Events: n,

@@ -88,7 +88,7 @@ func (a *App) writeBackOrder(ctx context.Context, by Caller, o *domain.Order, re
 	meta.Source = WriteBackSource
 	stream := domain.OrderStream(st.ID)
 	return Update(ctx, a.store, stream, loadOrder(by.Shop), func(o *domain.Order) ([]domain.Event, error) {
-		return o.ApplyShopifySnapshot(snap, st.Shop)
+		return o.ApplyCurrentShopifySnapshot(snap, st.Shop)
 	}, By(by.Shop, meta))
 }
 

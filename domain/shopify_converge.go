@@ -20,24 +20,46 @@ import (
 // local rules would refuse is applied anyway and recorded as an override.
 
 // ApplyShopifySnapshot returns the events that bring the order to the state
-// of a Shopify snapshot. A snapshot not newer than the last one applied
-// yields no events. A new order (Version 0) is placed from the snapshot
-// first. Then come the changes other consumers act on — edited lines,
-// payment, new shipments and refunds (by id), cancellation — and last
-// order.snapshot_applied, which sets every fact to the snapshot's. The only
-// errors are a snapshot that is invalid or of another order.
+// of a Shopify snapshot, as a webhook delivers it. A snapshot older than the
+// last one applied yields no events. So does one of the same updated_at
+// (Shopify's timestamps are whole seconds, so two changes can share one),
+// unless it is plainly the later of the two (comesAfter). A new order
+// (Version 0) is placed from the snapshot first. Then come the changes other
+// consumers act on — edited lines, payment, new shipments and refunds (by
+// id), cancellation — and last order.snapshot_applied, which sets every fact
+// to the snapshot's. The only errors are a snapshot that is invalid or of
+// another order.
 func (o *Order) ApplyShopifySnapshot(s ShopifyOrder, shop string) ([]Event, error) {
+	return o.applySnapshot(s, shop, false)
+}
+
+// ApplyCurrentShopifySnapshot is ApplyShopifySnapshot for a snapshot read
+// from Shopify just now (reconciliation, a backfill, the answer to a write):
+// it is Shopify's state when it was read, so one of the same updated_at as
+// the last one applied wins wherever the two differ.
+func (o *Order) ApplyCurrentShopifySnapshot(s ShopifyOrder, shop string) ([]Event, error) {
+	return o.applySnapshot(s, shop, true)
+}
+
+func (o *Order) applySnapshot(s ShopifyOrder, shop string, current bool) ([]Event, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	id := ShopifyOrderID(shop, s.ID)
 	isNew := o.s.Version == 0
+	tie := false
 	if !isNew {
 		if o.s.ID != id {
 			return nil, invalid("id", "snapshot of Shopify order %d of %s does not belong to order %s", s.ID, shop, o.s.ID)
 		}
-		if !s.UpdatedAt.After(o.s.ShopifyUpdatedAt) {
+		switch {
+		case s.UpdatedAt.Before(o.s.ShopifyUpdatedAt):
 			return nil, nil
+		case s.UpdatedAt.Equal(o.s.ShopifyUpdatedAt):
+			if !current && !s.comesAfter(o.s) {
+				return nil, nil
+			}
+			tie = true
 		}
 	}
 	next := &Order{s: o.Snapshot()} // commands run against a scratch copy; o is untouched
@@ -115,7 +137,99 @@ func (o *Order) ApplyShopifySnapshot(s ShopifyOrder, shop string) ([]Event, erro
 	if isNew && len(events) == 1 && reflect.DeepEqual(next.s.OrderFacts, facts) && s.Note == "" {
 		return events, nil // order.placed already says it all, updated_at included
 	}
+	if tie && len(events) == 0 && sameShown(o.s, after.s) {
+		return nil, nil // the order already shows this snapshot
+	}
 	return append(events, applied), nil
+}
+
+// financialRank orders the financial statuses an order only moves up
+// through in Shopify; -1 for those off that line (voided, expired).
+func financialRank(f FinancialStatus) int {
+	switch f {
+	case FinancialPending, FinancialAuthorized, FinancialPartiallyPaid:
+		return 0
+	case FinancialPaid:
+		return 1
+	case FinancialPartiallyRefunded:
+		return 2
+	case FinancialRefunded:
+		return 3
+	}
+	return -1
+}
+
+// comesAfter reports whether a snapshot with the same updated_at as the
+// last one applied to o is plainly the later of the two: it knows of a
+// refund, a shipment, a payment, a further refund status or a cancellation
+// that o does not, and o knows of none that it lacks. Those only accrue in
+// Shopify, so a snapshot that knows more and nothing less cannot be older.
+// Arrays a snapshot leaves out (nil) tell nothing either way.
+func (s ShopifyOrder) comesAfter(o OrderState) bool {
+	more, less := false, false
+	if rs, ro := financialRank(FinancialStatus(s.FinancialStatus)), financialRank(o.FinancialStatus); rs >= 0 && ro >= 0 {
+		more, less = rs > ro, rs < ro
+	}
+	sCancelled, oCancelled := !s.CancelledAt.IsZero(), !o.CancelledAt.IsZero()
+	more, less = more || sCancelled && !oCancelled, less || oCancelled && !sCancelled
+	listed := map[string]bool{}
+	for _, r := range s.Refunds {
+		id := strconv.FormatInt(r.ID, 10)
+		listed[id] = true
+		more = more || !slices.Contains(o.Refunds, id) && (r.Amount() != 0 || len(r.RefundLines()) > 0)
+	}
+	for _, id := range o.Refunds {
+		less = less || s.Refunds != nil && !listed[id]
+	}
+	clear(listed)
+	for _, f := range s.Fulfillments {
+		id := strconv.FormatInt(f.ID, 10)
+		listed[id] = true
+		more = more || f.Status == ShipmentSuccess && !slices.Contains(o.Fulfillments, id)
+	}
+	for _, id := range o.Fulfillments {
+		less = less || s.Fulfillments != nil && !listed[id]
+	}
+	return more && !less
+}
+
+// sameShown reports whether two states of an order show the same, an empty
+// list being no list: states rebuilt from stored events decode [] and null
+// apart.
+func sameShown(a, b OrderState) bool {
+	a.Version, b.Version = 0, 0
+	return equalAsShown(reflect.ValueOf(a), reflect.ValueOf(b))
+}
+
+func equalAsShown(a, b reflect.Value) bool {
+	switch a.Kind() {
+	case reflect.Slice:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for i := range a.Len() {
+			if !equalAsShown(a.Index(i), b.Index(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Pointer:
+		if a.IsNil() || b.IsNil() {
+			return a.IsNil() == b.IsNil()
+		}
+		return equalAsShown(a.Elem(), b.Elem())
+	case reflect.Struct:
+		if t, ok := a.Interface().(time.Time); ok {
+			return t.Equal(b.Interface().(time.Time))
+		}
+		for i := range a.NumField() {
+			if !equalAsShown(a.Field(i), b.Field(i)) {
+				return false
+			}
+		}
+		return true
+	}
+	return a.Equal(b)
 }
 
 // localOnly lists facts of the order that Shopify's state does not hold: a

@@ -49,8 +49,11 @@ type lifeGen struct {
 	// drop by the refunds, not by the units they took back.
 	lineValue int64
 	at        time.Time
-	nextID    int64
-	life      orderLife
+	// gap is how long after the last snapshot a change happens: a second,
+	// or none for a change in the same second (see snapshot).
+	gap    time.Duration
+	nextID int64
+	life   orderLife
 }
 
 func (g *lifeGen) id() int64 { g.nextID++; return 5000000000000000000 + g.nextID }
@@ -126,8 +129,13 @@ func (g *lifeGen) addLine() {
 // snapshot records the order as it is now, a few minutes after the last
 // change. A status-only snapshot states statuses but leaves out the
 // fulfillments, the refunds or both.
-func (g *lifeGen) snapshot(statusOnly bool) {
-	g.at = g.at.Add(time.Duration(1+g.r.IntN(5)) * time.Minute)
+// snapshot records the order as Shopify shows it next. A tied snapshot
+// shares the last one's updated_at, as two changes in one second do
+// (Shopify's timestamps are whole seconds).
+func (g *lifeGen) snapshot(statusOnly, tied bool) {
+	if !tied {
+		g.at = g.at.Add(time.Duration(1+g.r.IntN(5)) * time.Minute)
+	}
 	g.s.UpdatedAt = g.at
 	s := g.s
 	s.Tags = slices.Clone(g.s.Tags)
@@ -176,8 +184,8 @@ func (g *lifeGen) fulfil() bool {
 	if len(lines) == 0 {
 		return false
 	}
-	f := ShopifyFulfillment{ID: g.id(), OrderID: g.s.ID, Status: ShipmentSuccess, CreatedAt: g.at.Add(time.Second),
-		UpdatedAt: g.at.Add(time.Second), TrackingCompany: "UPS", TrackingNumbers: []string{fmt.Sprintf("1Z%d", g.nextID)}, LineItems: lines}
+	f := ShopifyFulfillment{ID: g.id(), OrderID: g.s.ID, Status: ShipmentSuccess, CreatedAt: g.at.Add(g.gap),
+		UpdatedAt: g.at.Add(g.gap), TrackingCompany: "UPS", TrackingNumbers: []string{fmt.Sprintf("1Z%d", g.nextID)}, LineItems: lines}
 	g.s.Fulfillments = append(g.s.Fulfillments, f)
 	g.life.fulfillments = append(g.life.fulfillments, f)
 	g.retotal()
@@ -191,7 +199,7 @@ func (g *lifeGen) track() bool {
 		return false
 	}
 	f := g.s.Fulfillments[n-1]
-	f.TrackingCompany, f.TrackingNumbers, f.UpdatedAt = "DHL", []string{fmt.Sprintf("JD%d", g.id())}, g.at.Add(time.Second)
+	f.TrackingCompany, f.TrackingNumbers, f.UpdatedAt = "DHL", []string{fmt.Sprintf("JD%d", g.id())}, g.at.Add(g.gap)
 	g.s.Fulfillments = append(slices.Clone(g.s.Fulfillments[:n-1]), f)
 	g.life.fulfillments = append(g.life.fulfillments, f)
 	return true
@@ -212,7 +220,7 @@ func (g *lifeGen) cancelShipment() bool {
 		return false
 	}
 	f := g.s.Fulfillments[i]
-	f.Status, f.UpdatedAt = "cancelled", g.at.Add(time.Second)
+	f.Status, f.UpdatedAt = "cancelled", g.at.Add(g.gap)
 	for _, fl := range f.LineItems {
 		g.lines[slices.IndexFunc(g.s.LineItems, func(li ShopifyLineItem) bool { return li.ID == fl.ID })].shipped -= fl.Quantity
 	}
@@ -257,7 +265,7 @@ func (g *lifeGen) refundLines(all, shipped bool) ([]ShopifyRefundLine, int64) {
 }
 
 func (g *lifeGen) addRefund(lines []ShopifyRefundLine, amount int64) {
-	r := ShopifyRefund{ID: g.id(), CreatedAt: g.at.Add(time.Second), Note: []string{"damaged", "", "late"}[g.r.IntN(3)],
+	r := ShopifyRefund{ID: g.id(), CreatedAt: g.at.Add(g.gap), Note: []string{"damaged", "", "late"}[g.r.IntN(3)],
 		Transactions: []ShopifyTransaction{{Amount: g.money(amount), Kind: "refund", Status: "success"}}, RefundLineItems: lines}
 	g.s.Refunds = append(g.s.Refunds, r)
 	g.life.refunds = append(g.life.refunds, r)
@@ -341,7 +349,7 @@ func (g *lifeGen) cancel() bool {
 	if !g.s.CancelledAt.IsZero() || g.s.FulfillmentStatus != "" || g.s.FinancialStatus == "partially_paid" {
 		return false
 	}
-	g.s.CancelledAt = g.at.Add(time.Second)
+	g.s.CancelledAt = g.at.Add(g.gap)
 	g.s.CancelReason = []string{"customer", "fraud", "inventory", "declined", "other", ""}[g.r.IntN(6)]
 	switch {
 	case g.s.FinancialStatus == "pending" || g.s.FinancialStatus == "authorized":
@@ -359,7 +367,7 @@ func newLife(r *rand.Rand, steps int) orderLife {
 		code string
 		zone *time.Location
 	}{{"USD", time.FixedZone("EST", -5*3600)}, {"EUR", time.FixedZone("CET", 3600)}, {"JPY", time.FixedZone("JST", 9*3600)}}[r.IntN(3)]
-	g := &lifeGen{r: r, at: time.Date(2026, 3, 1, 10, 0, 0, 0, cur.zone)}
+	g := &lifeGen{r: r, at: time.Date(2026, 3, 1, 10, 0, 0, 0, cur.zone), gap: time.Second}
 	g.s = ShopifyOrder{ID: 1<<53 + g.r.Int64N(1<<40), Name: "#1001", Email: "jane@example.com", Currency: cur.code,
 		CreatedAt: g.at, FinancialStatus: "pending",
 		Customer: ShopifyCustomer{ID: 7000000000000000001, FirstName: "Jane", LastName: "Doe", Email: "jane@example.com"}}
@@ -380,10 +388,19 @@ func newLife(r *rand.Rand, steps int) orderLife {
 	}
 	g.s.SubtotalPrice, g.s.TotalPrice, g.s.TotalTax, g.s.TotalShipping = g.s.CurrentSubtotalPrice, g.s.CurrentTotalPrice, g.s.CurrentTotalTax, g.s.CurrentShipping
 	g.s.TotalDiscounts = g.money(0)
-	g.snapshot(false)
+	g.snapshot(false, false)
 	for range steps {
 		changed := true
-		switch g.r.IntN(12) {
+		// A payment, a shipment, a refund or a cancellation can come in the
+		// same second as the change before it: those only accrue, which is
+		// what tells the later of two such snapshots.
+		step := g.r.IntN(12)
+		tied := slices.Contains([]int{0, 1, 2, 3, 5, 7}, step) && g.r.IntN(3) == 0
+		g.gap = time.Second
+		if tied {
+			g.gap = 0
+		}
+		switch step {
 		case 0, 1:
 			changed = g.pay()
 		case 2, 3:
@@ -412,7 +429,7 @@ func newLife(r *rand.Rand, steps int) orderLife {
 			g.s.Customer.LastName = fmt.Sprintf("Doe-%d", g.r.IntN(100))
 		}
 		if changed {
-			g.snapshot(g.r.IntN(4) == 0)
+			g.snapshot(!tied && g.r.IntN(4) == 0, tied)
 		}
 	}
 	return g.life
@@ -938,5 +955,101 @@ func TestStatusOnlyFulfilledLinesKeepShippedUnitsAfterRefund(t *testing.T) {
 	if st.Lines[0].FulfilledQuantity != 2 || st.Lines[1].FulfilledQuantity != 2 || st.FulfillmentStatus != FulfillmentFulfilled {
 		t.Fatalf("fulfilled quantities %d and %d, status %s; want 2, 2, fulfilled",
 			st.Lines[0].FulfilledQuantity, st.Lines[1].FulfilledQuantity, st.FulfillmentStatus)
+	}
+}
+
+// rebuilt is the order of events as the store gives it back: decoded, so
+// empty lists and missing ones look alike as they do there.
+func rebuilt(t *testing.T, events []Event) *Order {
+	t.Helper()
+	o, err := NewOrderFromHistory(roundTrip(t, events))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// Shopify's updated_at has whole seconds, so a refund in the same second as
+// the change before it leaves two snapshots with one updated_at. The one
+// that knows of the refund wins whichever comes first; the other, and
+// either again, change nothing.
+func TestSameSecondSnapshotsTheLaterOneWins(t *testing.T) {
+	paid := unpaidOrder(t)
+	refunded := paid
+	refunded.FinancialStatus = "partially_refunded"
+	refunded.Refunds = []ShopifyRefund{{ID: 91, CreatedAt: paid.UpdatedAt,
+		Transactions: []ShopifyTransaction{{Amount: Money{500, paid.Currency}, Kind: "refund", Status: "success"}}}}
+	refunded.CurrentTotalPrice.Amount -= 500
+
+	for _, order := range [][]ShopifyOrder{{paid, refunded}, {refunded, paid}} {
+		o := &Order{}
+		var all []Event
+		for _, s := range order {
+			all = append(all, applySnapshot(t, o, s)...)
+		}
+		if got := o.Snapshot(); got.Refunded != 500 || got.FinancialStatus != FinancialPartiallyRefunded {
+			t.Fatalf("%s then %s: refunded %d, %s; want 500, partially_refunded", order[0].FinancialStatus, order[1].FinancialStatus,
+				got.Refunded, got.FinancialStatus)
+		}
+		for _, s := range []ShopifyOrder{paid, refunded} {
+			if evs := applySnapshot(t, o, s); len(evs) > 0 {
+				t.Fatalf("%s again raised %v", s.FinancialStatus, evs)
+			}
+		}
+		again := rebuilt(t, all)
+		if evs, err := again.ApplyCurrentShopifySnapshot(refunded, demoShop); err != nil || len(evs) > 0 {
+			t.Fatalf("the refunded snapshot read again from Shopify raised %v, %v", evs, err)
+		}
+	}
+}
+
+// A webhook's snapshot in the same second that changes only what does not
+// accrue (tags here) cannot be told from an older one and changes nothing;
+// the same snapshot read from Shopify just now is its current state and
+// wins, once: read again after the order was stored, where a shipment's
+// empty list of tracking numbers comes back as none, it changes nothing.
+func TestSameSecondSnapshotReadFromShopifyWins(t *testing.T) {
+	first := unpaidOrder(t)
+	first.FulfillmentStatus = "partial"
+	first.Fulfillments = []ShopifyFulfillment{{ID: 62, OrderID: first.ID, Status: ShipmentSuccess, CreatedAt: first.UpdatedAt,
+		UpdatedAt: first.UpdatedAt, TrackingNumbers: []string{}, LineItems: []ShopifyFulfillmentLine{{ID: first.LineItems[0].ID, Quantity: 1}}}}
+	tagged := first
+	tagged.Tags = []string{"vip"}
+	o := &Order{}
+	placed := applySnapshot(t, o, first)
+	if evs := applySnapshot(t, o, tagged); len(evs) > 0 {
+		t.Fatalf("a webhook's same-second snapshot raised %v", evs)
+	}
+	evs, err := o.ApplyCurrentShopifySnapshot(tagged, demoShop)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("the current snapshot raised %v, %v; want order.snapshot_applied", evs, err)
+	}
+	o = rebuilt(t, append(placed, evs...))
+	if got := o.Snapshot().Tags; !slices.Equal(got, []string{"vip"}) {
+		t.Fatalf("tags %v, want [vip]", got)
+	}
+	if evs, err := o.ApplyCurrentShopifySnapshot(tagged, demoShop); err != nil || len(evs) > 0 {
+		t.Fatalf("read again: %v, %v; want nothing", evs, err)
+	}
+}
+
+// A same-second snapshot that knows of a new refund but lacks a shipment
+// the order has is not plainly the later one, and changes nothing.
+func TestSameSecondSnapshotThatAlsoKnowsLessChangesNothing(t *testing.T) {
+	first := unpaidOrder(t)
+	line := first.LineItems[0]
+	shipped := first
+	shipped.FulfillmentStatus = "partial"
+	shipped.Fulfillments = []ShopifyFulfillment{{ID: 61, OrderID: first.ID, Status: ShipmentSuccess, CreatedAt: first.UpdatedAt,
+		UpdatedAt: first.UpdatedAt, LineItems: []ShopifyFulfillmentLine{{ID: line.ID, Quantity: 1}}}}
+	o := &Order{}
+	applySnapshot(t, o, shipped)
+	odd := first
+	odd.Fulfillments = []ShopifyFulfillment{}
+	odd.FinancialStatus = "partially_refunded"
+	odd.Refunds = []ShopifyRefund{{ID: 92, CreatedAt: first.UpdatedAt,
+		Transactions: []ShopifyTransaction{{Amount: Money{500, first.Currency}, Kind: "refund", Status: "success"}}}}
+	if evs := applySnapshot(t, o, odd); len(evs) > 0 {
+		t.Fatalf("raised %v", evs)
 	}
 }
