@@ -20,7 +20,8 @@ const replicaSecondsSQL = `SELECT CASE
 const headSQL = `SELECT coalesce(max(global_position), 0) FROM events`
 
 // ReadReplicaLag is how far the read replica trails the primary: events the
-// primary has and the replica not yet, and the replay delay in seconds.
+// primary has and the replica not yet, and in seconds the replay delay or
+// the age of the oldest event it lacks, whichever is more.
 func ReadReplicaLag(ctx context.Context, primary, replica *pgxpool.Pool) (Lag, error) {
 	l := Lag{Kind: "replica", Name: "read"}
 	// The replica first: read the other way round, an event appended in
@@ -36,6 +37,18 @@ func ReadReplicaLag(ctx context.Context, primary, replica *pgxpool.Pool) (Lag, e
 		return l, err
 	}
 	l.Events = max(primaryHead-replicaHead, 0)
+	if l.Events == 0 {
+		return l, nil
+	}
+	// The WAL of events the replica lacks may not have reached it yet, so
+	// its replay delay can read 0 while reads miss them: the lag is at least
+	// the age of the oldest of them.
+	var missing float64
+	if err := primary.QueryRow(ctx, `SELECT extract(epoch FROM now() - recorded_at)::float8 FROM events
+		WHERE global_position > $1 ORDER BY global_position LIMIT 1`, replicaHead).Scan(&missing); err != nil {
+		return l, err
+	}
+	l.Seconds = max(l.Seconds, missing)
 	return l, nil
 }
 
@@ -54,7 +67,7 @@ var (
 	replicaLagEvents = prometheus.NewDesc("ordermill_db_replica_lag_events",
 		"Events on the primary that the read replica has not replayed yet.", nil, nil)
 	replicaLagSeconds = prometheus.NewDesc("ordermill_db_replica_lag_seconds",
-		"Age of the newest transaction the read replica replayed while it has more to replay; 0 when caught up.", nil, nil)
+		"Age of the newest transaction the read replica replayed while it has more to replay, or of the oldest event it lacks if more; 0 when caught up.", nil, nil)
 	replicaUp = prometheus.NewDesc("ordermill_db_replica_lag_up",
 		"Whether the last scrape read the replica's lag (1) or failed (0).", nil, nil)
 )
