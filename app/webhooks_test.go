@@ -3,13 +3,16 @@ package app_test
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ordermill/ordermill/app"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv/webhooktest"
+	"github.com/ordermill/ordermill/shopify"
 )
 
 // A batch of webhooks commits in one transaction; two snapshots of one order
@@ -105,4 +108,54 @@ func readFile(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Shopify's updated_at has whole seconds. A webhook's snapshot of the same
+// second that changes only tags cannot be told from an older one and
+// changes nothing; the same snapshot read from the Admin API (what
+// reconciliation does) is Shopify's state now and wins, once.
+func TestSameSecondSnapshotFromReconciliationWins(t *testing.T) {
+	ctx := context.Background()
+	const shop = "same-second.myshopify.com"
+	rig := webhooktest.New(t, shop)
+	body := string(readFile(t, "../shopify/testdata/order.json"))
+	tagged := strings.Replace(body, `"tags": "vip, wholesale"`, `"tags": "vip, wholesale, gift"`, 1)
+	stream := domain.OrderStream(domain.ShopifyOrderID(shop, 5000000000000000123))
+	load := func() (*domain.Order, int) {
+		t.Helper()
+		events, err := rig.Store.ReadStream(ctx, stream, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		history, err := eventstore.Decode(events)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := domain.NewOrderFromHistory(history)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o, len(events)
+	}
+
+	rig.Process(rig.Capture("create", "orders/create", body))
+	_, placed := load()
+	rig.Process(rig.Capture("retag", "orders/updated", tagged))
+	if _, n := load(); n != placed {
+		t.Fatalf("a same-second webhook that only retags appended %d events", n-placed)
+	}
+	snap, err := shopify.DecodeOrder([]byte(tagged))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reconcile := app.New(rig.Store)
+	for run, want := range []int{placed + 1, placed + 1} {
+		if _, err := reconcile.ApplyShopifyOrder(ctx, app.Caller{Shop: shop}, snap); err != nil {
+			t.Fatal(err)
+		}
+		o, n := load()
+		if n != want || !slices.Equal(o.Snapshot().Tags, []string{"vip", "wholesale", "gift"}) {
+			t.Fatalf("reconciliation run %d: %d events, tags %v; want %d, [vip wholesale gift]", run+1, n, o.Snapshot().Tags, want)
+		}
+	}
 }
