@@ -64,18 +64,7 @@ func TestWebhookBatches(t *testing.T) {
 		WHERE stream_id = '` + domain.WebhookStream(shop, "a-create") + `' AND stream_version = 2)`); n != 0 {
 		t.Errorf("%d events committed apart from the batch's transaction", n)
 	}
-	a, err := store.ReadStream(ctx, domain.OrderStream(domain.ShopifyOrderID(shop, 7001)), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	history, err := eventstore.Decode(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := domain.NewOrderFromHistory(history)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o, _ := storedOrder(t, store, domain.OrderStream(domain.ShopifyOrderID(shop, 7001)))
 	if want := time.Date(2024, 3, 2, 14, 30, 0, 0, time.UTC); !o.Snapshot().ShopifyUpdatedAt.Equal(want) {
 		t.Errorf("order 7001 is at the snapshot of %v, want the later one (%v)", o.Snapshot().ShopifyUpdatedAt, want)
 	}
@@ -110,6 +99,24 @@ func readFile(t *testing.T, name string) []byte {
 	return b
 }
 
+// storedOrder is the order of stream as stored, and how many events it has.
+func storedOrder(t *testing.T, store *eventstore.Store, stream string) (*domain.Order, int) {
+	t.Helper()
+	events, err := store.ReadStream(context.Background(), stream, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	history, err := eventstore.Decode(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := domain.NewOrderFromHistory(history)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, len(events)
+}
+
 // Shopify's updated_at has whole seconds. A webhook's snapshot of the same
 // second that changes only tags cannot be told from an older one and
 // changes nothing; the same snapshot read from the Admin API (what
@@ -121,27 +128,11 @@ func TestSameSecondSnapshotFromReconciliationWins(t *testing.T) {
 	body := string(readFile(t, "../shopify/testdata/order.json"))
 	tagged := strings.Replace(body, `"tags": "vip, wholesale"`, `"tags": "vip, wholesale, gift"`, 1)
 	stream := domain.OrderStream(domain.ShopifyOrderID(shop, 5000000000000000123))
-	load := func() (*domain.Order, int) {
-		t.Helper()
-		events, err := rig.Store.ReadStream(ctx, stream, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		history, err := eventstore.Decode(events)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := domain.NewOrderFromHistory(history)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return o, len(events)
-	}
 
 	rig.Process(rig.Capture("create", "orders/create", body))
-	_, placed := load()
+	_, placed := storedOrder(t, rig.Store, stream)
 	rig.Process(rig.Capture("retag", "orders/updated", tagged))
-	if _, n := load(); n != placed {
+	if _, n := storedOrder(t, rig.Store, stream); n != placed {
 		t.Fatalf("a same-second webhook that only retags appended %d events", n-placed)
 	}
 	snap, err := shopify.DecodeOrder([]byte(tagged))
@@ -153,7 +144,7 @@ func TestSameSecondSnapshotFromReconciliationWins(t *testing.T) {
 		if _, err := reconcile.ApplyShopifyOrder(ctx, app.Caller{Shop: shop}, snap); err != nil {
 			t.Fatal(err)
 		}
-		o, n := load()
+		o, n := storedOrder(t, rig.Store, stream)
 		if n != want || !slices.Equal(o.Snapshot().Tags, []string{"vip", "wholesale", "gift"}) {
 			t.Fatalf("reconciliation run %d: %d events, tags %v; want %d, [vip wholesale gift]", run+1, n, o.Snapshot().Tags, want)
 		}

@@ -326,11 +326,14 @@ func (k *Keyring) LockedKeys(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (m
 	return out, k.load(ctx, tx, `SELECT id, shop, wrapped_key FROM data_keys WHERE id = ANY($1) ORDER BY id FOR SHARE`, ids, out)
 }
 
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
 // load reads the keys with the given ids with query into out and caches
 // them. A live key the cache holds is not unwrapped again.
-func (k *Keyring) load(ctx context.Context, q interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, query string, ids []uuid.UUID, out map[uuid.UUID]*secrets.Key) error {
+func (k *Keyring) load(ctx context.Context, q querier, query string, ids []uuid.UUID, out map[uuid.UUID]*secrets.Key) error {
 	now := k.now()
 	rows, err := q.Query(ctx, query, ids)
 	if err != nil {
