@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,11 +52,15 @@ func (s *Store) AppendGrouped(ctx context.Context, stream string, expected Expec
 		return s.Append(ctx, stream, expected, e)
 	}
 	it := groupItem{a: StreamAppend{Stream: stream, Expected: expected, Events: []NewEvent{e}}, plain: e, done: make(chan groupResult, 1)}
-	s.groupOnce.Do(func() { go s.dispatchGroups() })
-	select {
-	case s.group <- it:
-	case <-ctx.Done():
-		return AppendResult{}, fmt.Errorf("append to %s: %w", stream, ctx.Err())
+	s.groups.Lock()
+	s.groups.pending = append(s.groups.pending, it)
+	batch := s.groups.due()
+	s.groups.Unlock()
+	if batch != nil {
+		// The caller whose append starts a batch writes it: a lone append is
+		// written without handing it to another goroutine and back, which
+		// at a low rate cost more than the batch's own work.
+		s.writeGroup(batch)
 	}
 	select {
 	case r := <-it.done:
@@ -65,36 +70,42 @@ func (s *Store) AppendGrouped(ctx context.Context, stream string, expected Expec
 	}
 }
 
-// dispatchGroups lives as long as the process, like notifyLoop: it gathers
-// waiting appends into a batch and starts writing it when no batch is being
-// written, or when it is full and fewer than groupMaxInFlight are.
-func (s *Store) dispatchGroups() {
-	var (
-		batch    []groupItem
-		inFlight int
-	)
-	written := make(chan struct{})
-	for {
-		if len(batch) > 0 && (inFlight == 0 || (len(batch) == groupMaxBatch && inFlight < groupMaxInFlight)) {
-			inFlight++
-			go func(batch []groupItem) {
-				s.flushGroup(batch)
-				written <- struct{}{}
-			}(batch)
-			batch = nil
-			continue
-		}
-		arrivals := s.group
-		if len(batch) == groupMaxBatch {
-			arrivals = nil // full: wait for a write to finish
-		}
-		select {
-		case it := <-arrivals:
-			batch = append(batch, it)
-		case <-written:
-			inFlight--
-		}
+// appendGroups holds the appends waiting for a batch.
+type appendGroups struct {
+	sync.Mutex
+	pending  []groupItem
+	inFlight int // batches being written
+}
+
+// due takes the next batch to write, if one may start: when no batch is
+// being written, or when a full one is waiting and fewer than
+// groupMaxInFlight are. Call it locked.
+func (g *appendGroups) due() []groupItem {
+	if len(g.pending) == 0 || (g.inFlight > 0 && (len(g.pending) < groupMaxBatch || g.inFlight >= groupMaxInFlight)) {
+		return nil
 	}
+	n := min(len(g.pending), groupMaxBatch)
+	batch := slices.Clone(g.pending[:n])
+	g.pending = slices.Delete(g.pending, 0, n)
+	g.inFlight++
+	return batch
+}
+
+// writeGroup writes a batch, then starts the batches that gathered
+// meanwhile, each in a goroutine of its own: they are other callers'
+// appends, and this caller has its answer. It does so even if the write
+// panics (a handler's recovery may catch it), or every later append would
+// wait forever.
+func (s *Store) writeGroup(batch []groupItem) {
+	defer func() {
+		s.groups.Lock()
+		defer s.groups.Unlock()
+		s.groups.inFlight--
+		for next := s.groups.due(); next != nil; next = s.groups.due() {
+			go s.writeGroup(next)
+		}
+	}()
+	s.flushGroup(batch)
 }
 
 func (s *Store) flushGroup(batch []groupItem) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -61,16 +60,15 @@ type AppendResult struct {
 
 // Store appends to and reads from the events table.
 type Store struct {
-	pool      *pgxpool.Pool
-	appended  *database.Notifier // wakes followers of "all" on AppendedChannel
-	cipher    Cipher             // nil: data is stored as given
-	group     chan groupItem
-	groupOnce sync.Once
+	pool     *pgxpool.Pool
+	appended *database.Notifier // wakes followers of "all" on AppendedChannel
+	cipher   Cipher             // nil: data is stored as given
+	groups   appendGroups
 }
 
 // New returns a Store over pool.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, appended: database.NewNotifier(pool, AppendedChannel, 0), group: make(chan groupItem)}
+	return &Store{pool: pool, appended: database.NewNotifier(pool, AppendedChannel, 0)}
 }
 
 // SetWakeInterval spaces the NOTIFYs that wake followers of "all" by at
