@@ -34,6 +34,7 @@ type groupItem struct {
 	key   uuid.UUID    // the staged key it was sealed with, if any
 	row   eventRow
 	done  chan groupResult
+	gone  <-chan struct{} // closed when the caller gives up
 }
 
 type groupResult struct {
@@ -51,7 +52,7 @@ func (s *Store) AppendGrouped(ctx context.Context, stream string, expected Expec
 		// AnyVersion reads the stream's version in the statement: not batched.
 		return s.Append(ctx, stream, expected, e)
 	}
-	it := groupItem{a: StreamAppend{Stream: stream, Expected: expected, Events: []NewEvent{e}}, plain: e, done: make(chan groupResult, 1)}
+	it := groupItem{a: StreamAppend{Stream: stream, Expected: expected, Events: []NewEvent{e}}, plain: e, done: make(chan groupResult, 1), gone: ctx.Done()}
 	s.groups.Lock()
 	s.groups.pending = append(s.groups.pending, it)
 	batch := s.groups.due()
@@ -111,6 +112,21 @@ func (s *Store) writeGroup(batch []groupItem) {
 func (s *Store) flushGroup(batch []groupItem) {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
+	// An append whose caller gave up before its batch started is not
+	// written: its caller had an error, and under overload writing what
+	// no one waits for would only delay what someone does.
+	batch = slices.DeleteFunc(batch, func(it groupItem) bool {
+		select {
+		case <-it.gone:
+			it.done <- groupResult{err: fmt.Errorf("append to %s: the caller gave up before it was written", it.a.Stream)}
+			return true
+		default:
+			return false
+		}
+	})
+	if len(batch) == 0 {
+		return
+	}
 	// One seal for the batch, so the keys it has to make are made together,
 	// and stored with the events by the batch's statement.
 	sealed := make([]NewEvent, len(batch))

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ordermill/ordermill/eventstore"
 	"github.com/ordermill/ordermill/internal/testenv"
@@ -180,5 +181,51 @@ func TestAppendGroupedGathersWhileABatchIsWritten(t *testing.T) {
 	// them was idle made about three.
 	if transactions > stored/4 {
 		t.Errorf("%d appends from %d senders were written in %d transactions", stored, senders, transactions)
+	}
+}
+
+// An append whose caller has given up before its batch starts is answered
+// with an error and not written, while the rest of its batch is.
+func TestAppendGroupedSkipsAppendsWhoseCallerGaveUp(t *testing.T) {
+	pool := testenv.Pool(t)
+	store := eventstore.New(pool)
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := store.AppendGrouped(gone, "webhook-gone-alone", eventstore.NoStream, ev("t.gone", 0)); err == nil {
+		t.Error("an append whose caller had given up succeeded")
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range errs {
+		ctx := context.Background()
+		if i%2 == 1 {
+			ctx = gone
+		}
+		wg.Go(func() {
+			_, errs[i] = store.AppendGrouped(ctx, fmt.Sprintf("webhook-gone-%d", i), eventstore.NoStream, ev("t.gone", i))
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (err != nil) != (i%2 == 1) {
+			t.Errorf("append %d (caller gone: %v): %v", i, i%2 == 1, err)
+		}
+	}
+	var stored []string
+	rows, err := pool.Query(context.Background(), `SELECT stream_id FROM events WHERE stream_id LIKE 'webhook-gone-%' ORDER BY stream_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != len(errs)/2 {
+		t.Errorf("stored %v, want only the %d appends whose callers waited", stored, len(errs)/2)
+	}
+	for _, s := range stored {
+		var i int
+		if _, err := fmt.Sscanf(s, "webhook-gone-%d", &i); err != nil || i%2 == 1 {
+			t.Errorf("stored %s, whose caller had given up", s)
+		}
 	}
 }
