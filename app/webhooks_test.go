@@ -64,7 +64,7 @@ func TestWebhookBatches(t *testing.T) {
 		WHERE stream_id = '` + domain.WebhookStream(shop, "a-create") + `' AND stream_version = 2)`); n != 0 {
 		t.Errorf("%d events committed apart from the batch's transaction", n)
 	}
-	o, _ := storedOrder(t, store, domain.OrderStream(domain.ShopifyOrderID(shop, 7001)))
+	o, _ := webhooktest.StoredOrder(t, store, domain.OrderStream(domain.ShopifyOrderID(shop, 7001)))
 	if want := time.Date(2024, 3, 2, 14, 30, 0, 0, time.UTC); !o.Snapshot().ShopifyUpdatedAt.Equal(want) {
 		t.Errorf("order 7001 is at the snapshot of %v, want the later one (%v)", o.Snapshot().ShopifyUpdatedAt, want)
 	}
@@ -99,24 +99,6 @@ func readFile(t *testing.T, name string) []byte {
 	return b
 }
 
-// storedOrder is the order of stream as stored, and how many events it has.
-func storedOrder(t *testing.T, store *eventstore.Store, stream string) (*domain.Order, int) {
-	t.Helper()
-	events, err := store.ReadStream(context.Background(), stream, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	history, err := eventstore.Decode(events)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := domain.NewOrderFromHistory(history)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o, len(events)
-}
-
 // Shopify's updated_at has whole seconds. A webhook's snapshot of the same
 // second that changes only tags cannot be told from an older one and
 // changes nothing; the same snapshot read from the Admin API (what
@@ -130,9 +112,9 @@ func TestSameSecondSnapshotFromReconciliationWins(t *testing.T) {
 	stream := domain.OrderStream(domain.ShopifyOrderID(shop, 5000000000000000123))
 
 	rig.Process(rig.Capture("create", "orders/create", body))
-	_, placed := storedOrder(t, rig.Store, stream)
+	_, placed := webhooktest.StoredOrder(t, rig.Store, stream)
 	rig.Process(rig.Capture("retag", "orders/updated", tagged))
-	if _, n := storedOrder(t, rig.Store, stream); n != placed {
+	if _, n := webhooktest.StoredOrder(t, rig.Store, stream); n != placed {
 		t.Fatalf("a same-second webhook that only retags appended %d events", n-placed)
 	}
 	snap, err := shopify.DecodeOrder([]byte(tagged))
@@ -144,7 +126,7 @@ func TestSameSecondSnapshotFromReconciliationWins(t *testing.T) {
 		if _, err := reconcile.ApplyShopifyOrder(ctx, app.Caller{Shop: shop}, snap); err != nil {
 			t.Fatal(err)
 		}
-		o, n := storedOrder(t, rig.Store, stream)
+		o, n := webhooktest.StoredOrder(t, rig.Store, stream)
 		if n != want || !slices.Equal(o.Snapshot().Tags, []string{"vip", "wholesale", "gift"}) {
 			t.Fatalf("reconciliation run %d: %d events, tags %v; want %d, [vip wholesale gift]", run+1, n, o.Snapshot().Tags, want)
 		}

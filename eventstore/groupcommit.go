@@ -82,7 +82,9 @@ type appendGroups struct {
 // being written, or when a full one is waiting and fewer than
 // groupMaxInFlight are. Call it locked.
 func (g *appendGroups) due() []groupItem {
-	if len(g.pending) == 0 || (g.inFlight > 0 && (len(g.pending) < groupMaxBatch || g.inFlight >= groupMaxInFlight)) {
+	idle := g.inFlight == 0
+	full := len(g.pending) >= groupMaxBatch && g.inFlight < groupMaxInFlight
+	if len(g.pending) == 0 || !idle && !full {
 		return nil
 	}
 	n := min(len(g.pending), groupMaxBatch)

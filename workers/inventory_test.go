@@ -9,6 +9,7 @@ import (
 	"github.com/ordermill/ordermill/bus"
 	"github.com/ordermill/ordermill/domain"
 	"github.com/ordermill/ordermill/eventstore"
+	"github.com/ordermill/ordermill/internal/testenv/webhooktest"
 	"github.com/ordermill/ordermill/workers"
 )
 
@@ -35,23 +36,12 @@ func stock(t *testing.T, s *stack, key string) (domain.InventoryState, []eventst
 // orderCommand appends what cmd decides on the order's current state.
 func orderCommand(t *testing.T, s *stack, stream string, cmd func(*domain.Order) ([]domain.Event, error)) eventstore.Event {
 	t.Helper()
-	history, err := s.store.ReadStream(s.ctx, stream, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	events, err := eventstore.Decode(history)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := domain.NewOrderFromHistory(events)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o, version := webhooktest.StoredOrder(t, s.store, stream)
 	out, err := cmd(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s.append(t, stream, testShop, eventstore.Exact(int64(len(history))), out...)[0]
+	return s.append(t, stream, testShop, eventstore.Exact(int64(version)), out...)[0]
 }
 
 func TestInventoryFollowsOrders(t *testing.T) {

@@ -57,3 +57,22 @@ func (r *Rig) Process(batch ...eventstore.Event) {
 		}
 	}
 }
+
+// StoredOrder is the order of stream as store holds it, and how many
+// events it has (the version a next append expects).
+func StoredOrder(t testing.TB, store *eventstore.Store, stream string) (*domain.Order, int) {
+	t.Helper()
+	events, err := store.ReadStream(context.Background(), stream, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	history, err := eventstore.Decode(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := domain.NewOrderFromHistory(history)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, len(events)
+}
