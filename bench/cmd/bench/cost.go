@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,6 +36,11 @@ type cost struct {
 	statementsCounted         bool
 	seconds                   float64 // wall time of the span, statsDelay included
 	backends, newBackend      int
+	// wakeups counts, per process group, the times a thread went to sleep
+	// and had to be woken (voluntary context switches). Unlike CPU time it
+	// hardly depends on the machine, and at a low rate each one costs far
+	// more CPU than the work it wakes for (see wake.go).
+	wakeups struct{ platform, pg, redis int64 }
 	// top are the statements that took the most time in the span, most first.
 	top []statementCount
 }
@@ -76,10 +82,18 @@ func (c cost) String() string {
 	s := fmt.Sprintf("%s per webhook (Ordermill process %s, Postgres backends %s, Redis %s; not counted: load generator and watcher %s); %.1f transactions",
 		c.perWebhook(c.total()), c.perWebhook(c.platform), c.perWebhook(c.pg), c.perWebhook(c.redis), c.perWebhook(c.load),
 		float64(c.xacts)/float64(max(c.webhooks, 1)))
+	n := float64(max(c.webhooks, 1))
 	if c.statementsCounted {
-		s += fmt.Sprintf(" and %.1f statements", float64(c.statements)/float64(max(c.webhooks, 1)))
+		s += fmt.Sprintf(" and %.1f statements", float64(c.statements)/n)
 	}
-	return s + " per webhook"
+	w := c.wakeups
+	return s + fmt.Sprintf(" per webhook; %.0f wake-ups per webhook (Ordermill process %.0f, Postgres backends %.0f, Redis %.0f)",
+		c.wakeupsPerWebhook(), float64(w.platform)/n, float64(w.pg)/n, float64(w.redis)/n)
+}
+
+// wakeupsPerWebhook is the pipeline's wake-ups per webhook: everything but the load.
+func (c cost) wakeupsPerWebhook() float64 {
+	return float64(c.wakeups.platform+c.wakeups.pg+c.wakeups.redis) / float64(max(c.webhooks, 1))
 }
 
 // costMeter measures spans of work on one database.
@@ -107,12 +121,16 @@ type costSnapshot struct {
 	at                     time.Time
 	backends, loadBackends map[int]float64
 	platform, redis, load  float64
-	xacts, statements      int64
-	byQuery                map[int64]statementCount
+	// Wake-ups of the platform's process, its backends and Redis.
+	platformWakeups, redisWakeups int64
+	backendWakeups                map[int]int64
+	xacts, statements             int64
+	byQuery                       map[int64]statementCount
 }
 
 func (m *costMeter) snapshot(ctx context.Context) (costSnapshot, error) {
-	s := costSnapshot{at: time.Now(), backends: map[int]float64{}, loadBackends: map[int]float64{}}
+	s := costSnapshot{at: time.Now(), backends: map[int]float64{}, loadBackends: map[int]float64{},
+		backendWakeups: map[int]int64{}}
 	rows, err := m.pool.Query(ctx, `SELECT pid, application_name = $2 FROM pg_stat_activity WHERE datname = $1`, m.db, loadApp)
 	if err != nil {
 		return s, err
@@ -129,15 +147,18 @@ func (m *costMeter) snapshot(ctx context.Context) (costSnapshot, error) {
 			s.loadBackends[pid] = secs
 		} else if ok {
 			s.backends[pid] = secs
+			s.backendWakeups[pid], _ = processWakeups(pid)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return s, err
 	}
 	s.platform, _ = processCPU(m.platformPID)
+	s.platformWakeups, _ = processWakeups(m.platformPID)
 	s.load, _ = processCPU(os.Getpid())
 	if m.redisPID > 0 {
 		s.redis, _ = processCPU(m.redisPID)
+		s.redisWakeups, _ = processWakeups(m.redisPID)
 	}
 	if err := m.pool.QueryRow(ctx, `SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1`,
 		m.db).Scan(&s.xacts); err != nil {
@@ -190,7 +211,7 @@ func (m *costMeter) measure(ctx context.Context, f func() (int64, error)) (cost,
 		return cost{}, err
 	}
 	c := cost{webhooks: n, platform: after.platform - before.platform, redis: after.redis - before.redis,
-		load:  after.load - before.load + backendCPU(before.loadBackends, after.loadBackends, nil),
+		load:  after.load - before.load + spentSince(before.loadBackends, after.loadBackends, nil),
 		xacts: after.xacts - before.xacts, statements: after.statements - before.statements,
 		statementsCounted: m.statements, seconds: after.at.Sub(before.at).Seconds(), backends: len(after.backends)}
 	for id, a := range after.byQuery {
@@ -200,14 +221,18 @@ func (m *costMeter) measure(ctx context.Context, f func() (int64, error)) (cost,
 	}
 	slices.SortFunc(c.top, func(a, b statementCount) int { return cmp.Compare(b.ms, a.ms) })
 	c.top = c.top[:min(len(c.top), topStatements)]
-	c.pg = backendCPU(before.backends, after.backends, &c.newBackend)
+	c.pg = spentSince(before.backends, after.backends, &c.newBackend)
+	c.wakeups.platform = after.platformWakeups - before.platformWakeups
+	c.wakeups.pg = spentSince(before.backendWakeups, after.backendWakeups, nil)
+	c.wakeups.redis = after.redisWakeups - before.redisWakeups
 	return c, nil
 }
 
-// backendCPU is what the backends of after spent since before, counting in
-// connected those that connected meanwhile (they spent all their CPU in the span).
-func backendCPU(before, after map[int]float64, connected *int) float64 {
-	spent := 0.0
+// spentSince is what the backends of after spent (CPU, wake-ups) since
+// before, counting in connected those that connected meanwhile (they spent
+// all of theirs in the span).
+func spentSince[T int64 | float64](before, after map[int]T, connected *int) T {
+	var spent T
 	for pid, secs := range after {
 		if b, ok := before[pid]; ok {
 			spent += secs - b
@@ -229,6 +254,35 @@ func processCPU(pid int) (float64, bool) {
 	}
 	_, secs, ok := parseProcStat(string(b))
 	return secs, ok
+}
+
+// processWakeups is how many times pid's threads went to sleep and were
+// woken: the sum of their voluntary context switches, from
+// /proc/<pid>/task/*/status. A thread that exited meanwhile takes its count
+// with it; Go's runtime rarely ends threads, Postgres's backends have one.
+func processWakeups(pid int) (int64, bool) {
+	tasks, err := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/status")
+	if err != nil || len(tasks) == 0 {
+		return 0, false
+	}
+	var n int64
+	for _, path := range tasks {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // the thread ended
+		}
+		_, after, found := strings.Cut(string(b), "\nvoluntary_ctxt_switches:")
+		if !found {
+			return 0, false
+		}
+		line, _, _ := strings.Cut(after, "\n")
+		v, err := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		n += v
+	}
+	return n, true
 }
 
 // parseProcStat reads a /proc/<pid>/stat line: the command and the user and

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,4 +56,36 @@ func TestCPUUseCountsThisProcess(t *testing.T) {
 
 func rusageSeconds(r syscall.Rusage) float64 {
 	return float64(r.Utime.Nano()+r.Stime.Nano()) / 1e9
+}
+
+// A thread that sleeps and wakes 50 times adds at least 50 to its
+// process's wake-ups; a busy loop adds next to none.
+func TestProcessWakeupsCountsSleeps(t *testing.T) {
+	if _, err := os.Stat("/proc/self/task"); err != nil {
+		t.Skip("no /proc: wake-ups are Linux-only")
+	}
+	pid := os.Getpid()
+	count := func() int64 {
+		n, ok := processWakeups(pid)
+		if !ok {
+			t.Fatal("no wake-ups read from /proc")
+		}
+		return n
+	}
+	sleeps := make(chan int64)
+	go func() {
+		// One OS thread of its own, so that every sleep is that thread's.
+		runtime.LockOSThread()
+		before := count()
+		for range 50 {
+			time.Sleep(time.Millisecond)
+		}
+		sleeps <- count() - before
+	}()
+	if n := <-sleeps; n < 50 {
+		t.Fatalf("50 sleeps added %d wake-ups", n)
+	}
+	if n, ok := processWakeups(-1); ok || n != 0 {
+		t.Fatalf("a process that does not exist has %d wake-ups (%v)", n, ok)
+	}
 }

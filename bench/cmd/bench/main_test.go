@@ -62,6 +62,9 @@ func TestShortRun(t *testing.T) {
 			t.Errorf("the sweep has no row for %s webhooks/s:\n%s", rate, r.Sweep)
 		}
 	}
+	if !strings.Contains(r.Sweep, "| wake-ups |") {
+		t.Errorf("the sweep does not count wake-ups:\n%s", r.Sweep)
+	}
 	// And the cost of a round trip that wakes idle processes, against a busy one's.
 	if !strings.Contains(strings.Join(r.Notes, "\n"), "the cost of waking: a Redis PING round trip costs") {
 		t.Errorf("scenario 2 did not measure the cost of waking:\n%s", strings.Join(r.Notes, "\n"))

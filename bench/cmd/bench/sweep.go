@@ -89,19 +89,19 @@ func (b *bench) sweepGoals(rows []sweepRow, idle cost) {
 		measured []string
 		met      = len(rows) > 0
 	)
-	table := []string{"| webhooks/s | CPU per webhook | Ordermill process | Postgres backends | Redis | transactions | statements " +
-		"| capture alone | ack p99 | ack → visible p99 | failed | load generator (not counted) |",
-		"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"}
+	table := []string{"| webhooks/s | CPU per webhook | Ordermill process | Postgres backends | Redis | transactions | statements | wake-ups " +
+		"| capture alone | capture alone wake-ups | ack p99 | ack → visible p99 | failed | load generator (not counted) |",
+		"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"}
 	for _, r := range rows {
 		p, n := r.pipeline, float64(max(r.pipeline.webhooks, 1))
 		stmts := "–"
 		if p.statementsCounted {
 			stmts = fmt.Sprintf("%.1f", float64(p.statements)/n)
 		}
-		table = append(table, fmt.Sprintf("| %.0f | %s | %s | %s | %s | %.1f | %s | %s | %.1f ms | %.1f ms | %d | %s |",
+		table = append(table, fmt.Sprintf("| %.0f | %s | %s | %s | %s | %.1f | %s | %.0f | %s | %.0f | %.1f ms | %.1f ms | %d | %s |",
 			r.rate, p.perWebhook(p.total()), p.perWebhook(p.platform), p.perWebhook(p.pg), p.perWebhook(p.redis),
-			float64(p.xacts)/n, stmts, r.capture.perWebhook(r.capture.total()), r.ackP99, r.visibleP99, r.missing,
-			p.perWebhook(p.load)))
+			float64(p.xacts)/n, stmts, p.wakeupsPerWebhook(), r.capture.perWebhook(r.capture.total()),
+			r.capture.wakeupsPerWebhook(), r.ackP99, r.visibleP99, r.missing, p.perWebhook(p.load)))
 		measured = append(measured, fmt.Sprintf("%.0f/s %s", r.rate, p.perWebhook(p.total())))
 		if r.rate <= 1000 && (p.webhooks == 0 || 1e3*p.total()/float64(p.webhooks) > cpuGoal || r.missing > 0) {
 			met = false
