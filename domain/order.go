@@ -130,7 +130,10 @@ type OrderFacts struct {
 }
 
 // OrderTotals are the amounts besides subtotal and total, in minor units:
-// current ones (after edits and refunds) and the original ones as placed.
+// current ones (after edits, returns and refunds) and the original ones,
+// before returns and refunds: Shopify's subtotal_price, total_price and
+// the like, which follow order edits (Shopify's originalTotalPriceSet, the
+// total as placed, is not kept).
 type OrderTotals struct {
 	Discounts         int64 `json:"discounts"`
 	Shipping          int64 `json:"shipping"`

@@ -102,7 +102,7 @@ func OrderDiffs(ctx context.Context, t testing.TB, pool *pgxpool.Pool, shop stri
 	}
 	got := map[int64]*order{}
 	// The column or totals key that shows each of Shopify's figures: the
-	// current ones are the order's own, the totals as placed are "original_".
+	// current ones are the order's own, those before returns and refunds are "original_".
 	rows, err := pool.Query(ctx, `SELECT shopify_id, name, currency, total, refunded, financial_status, fulfillment_status,
 		cancelled_at IS NOT NULL, test, deleted, (totals->>'original_total')::bigint, subtotal, paid,
 		(totals->>'original_subtotal')::bigint, (totals->>'original_tax')::bigint, (totals->>'tax')::bigint,

@@ -1726,7 +1726,7 @@ export interface components {
             unit_price: number;
             currency_exponent: components["schemas"]["CurrencyExponent"];
         };
-        /** @description Minor units. Current amounts reflect edits and refunds; original ones are as ordered. */
+        /** @description Minor units. Current amounts are after edits, returns and refunds. The original ones are before returns and refunds, as Shopify states them (subtotal_price, total_price, total_tax, total_discounts, total_shipping_price_set); they follow order edits. */
         OrderTotals: {
             /** Format: int64 */
             discounts: number;
