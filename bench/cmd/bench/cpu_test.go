@@ -59,31 +59,28 @@ func rusageSeconds(r syscall.Rusage) float64 {
 }
 
 // A thread that sleeps and wakes 50 times adds at least 50 to its
-// process's wake-ups; a busy loop adds next to none.
+// process's wake-ups.
 func TestProcessWakeupsCountsSleeps(t *testing.T) {
 	if _, err := os.Stat("/proc/self/task"); err != nil {
 		t.Skip("no /proc: wake-ups are Linux-only")
 	}
-	pid := os.Getpid()
-	count := func() int64 {
-		n, ok := processWakeups(pid)
-		if !ok {
-			t.Fatal("no wake-ups read from /proc")
-		}
-		return n
+	type reading struct {
+		added int64
+		read  bool
 	}
-	sleeps := make(chan int64)
+	done := make(chan reading)
 	go func() {
 		// One OS thread of its own, so that every sleep is that thread's.
 		runtime.LockOSThread()
-		before := count()
+		before, ok := processWakeups(os.Getpid())
 		for range 50 {
 			time.Sleep(time.Millisecond)
 		}
-		sleeps <- count() - before
+		after, ok2 := processWakeups(os.Getpid())
+		done <- reading{after - before, ok && ok2}
 	}()
-	if n := <-sleeps; n < 50 {
-		t.Fatalf("50 sleeps added %d wake-ups", n)
+	if r := <-done; !r.read || r.added < 50 {
+		t.Fatalf("50 sleeps added %d wake-ups (read from /proc: %v)", r.added, r.read)
 	}
 	if n, ok := processWakeups(-1); ok || n != 0 {
 		t.Fatalf("a process that does not exist has %d wake-ups (%v)", n, ok)
