@@ -37,9 +37,9 @@ type cost struct {
 	seconds                   float64 // wall time of the span, statsDelay included
 	backends, newBackend      int
 	// wakeups counts, per process group, the times a thread went to sleep
-	// and had to be woken (voluntary context switches). Unlike CPU time it
-	// hardly depends on the machine, and at a low rate each one costs far
-	// more CPU than the work it wakes for (see wake.go).
+	// and had to be woken (voluntary context switches): what the code does,
+	// where CPU time also holds what the machine charges for it. At a low
+	// rate each one costs far more CPU than the work it wakes for (wake.go).
 	wakeups struct{ platform, pg, redis int64 }
 	// top are the statements that took the most time in the span, most first.
 	top []statementCount

@@ -169,8 +169,8 @@ func (b *bench) endToEnd(ctx context.Context) error {
 		"backends (load generator, watcher, cost meter) are shown apart and not counted. Transactions from " +
 		"pg_stat_database and statements from pg_stat_statements (loaded by the scenario's own server; counted on the " +
 		"configured one only where it loads it) include the meter's few queries. Wake-ups are the times a thread of those " +
-		"processes went to sleep and was woken (voluntary context switches, from /proc): they hardly depend on the machine, " +
-		"while what each costs does (the cost of waking, above). Capture alone is the api role only, in " +
+		"processes went to sleep and was woken (voluntary context switches, from /proc): they count what the code does, " +
+		"while what each costs is the machine's (the cost of waking, above). Capture alone is the api role only, in " +
 		"a child process of its own, on a database of its own, at the same rates.")
 	return nil
 }
