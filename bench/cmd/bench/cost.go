@@ -60,8 +60,7 @@ const topStatements = 8
 func (c cost) topPerWebhook() string {
 	parts := make([]string, len(c.top))
 	for i, s := range c.top {
-		n := float64(max(c.webhooks, 1))
-		parts[i] = fmt.Sprintf("%.2f × %.3f ms %s", float64(s.calls)/n, s.ms/n, s.query)
+		parts[i] = fmt.Sprintf("%.2f × %.3f ms %s", c.countPerWebhook(s.calls), s.ms/float64(max(c.webhooks, 1)), s.query)
 	}
 	return strings.Join(parts, "; ")
 }
@@ -77,24 +76,24 @@ func (c cost) perWebhook(s float64) string {
 // total is the pipeline's CPU: everything but the load.
 func (c cost) total() float64 { return c.platform + c.pg + c.redis }
 
+// totalWakeups is the pipeline's wake-ups: everything but the load.
+func (c cost) totalWakeups() int64 { return c.wakeups.platform + c.wakeups.pg + c.wakeups.redis }
+
 // String is the cost per webhook by process.
 func (c cost) String() string {
 	s := fmt.Sprintf("%s per webhook (Ordermill process %s, Postgres backends %s, Redis %s; not counted: load generator and watcher %s); %.1f transactions",
 		c.perWebhook(c.total()), c.perWebhook(c.platform), c.perWebhook(c.pg), c.perWebhook(c.redis), c.perWebhook(c.load),
-		float64(c.xacts)/float64(max(c.webhooks, 1)))
-	n := float64(max(c.webhooks, 1))
+		c.countPerWebhook(c.xacts))
 	if c.statementsCounted {
-		s += fmt.Sprintf(" and %.1f statements", float64(c.statements)/n)
+		s += fmt.Sprintf(" and %.1f statements", c.countPerWebhook(c.statements))
 	}
 	w := c.wakeups
 	return s + fmt.Sprintf(" per webhook; %.0f wake-ups per webhook (Ordermill process %.0f, Postgres backends %.0f, Redis %.0f)",
-		c.wakeupsPerWebhook(), float64(w.platform)/n, float64(w.pg)/n, float64(w.redis)/n)
+		c.countPerWebhook(c.totalWakeups()), c.countPerWebhook(w.platform), c.countPerWebhook(w.pg), c.countPerWebhook(w.redis))
 }
 
-// wakeupsPerWebhook is the pipeline's wake-ups per webhook: everything but the load.
-func (c cost) wakeupsPerWebhook() float64 {
-	return float64(c.wakeups.platform+c.wakeups.pg+c.wakeups.redis) / float64(max(c.webhooks, 1))
-}
+// countPerWebhook is a count (transactions, statements, wake-ups) per webhook.
+func (c cost) countPerWebhook(n int64) float64 { return float64(n) / float64(max(c.webhooks, 1)) }
 
 // costMeter measures spans of work on one database.
 type costMeter struct {

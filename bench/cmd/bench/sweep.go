@@ -93,15 +93,15 @@ func (b *bench) sweepGoals(rows []sweepRow, idle cost) {
 		"| capture alone | capture alone wake-ups | ack p99 | ack → visible p99 | failed | load generator (not counted) |",
 		"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"}
 	for _, r := range rows {
-		p, n := r.pipeline, float64(max(r.pipeline.webhooks, 1))
+		p := r.pipeline
 		stmts := "–"
 		if p.statementsCounted {
-			stmts = fmt.Sprintf("%.1f", float64(p.statements)/n)
+			stmts = fmt.Sprintf("%.1f", p.countPerWebhook(p.statements))
 		}
 		table = append(table, fmt.Sprintf("| %.0f | %s | %s | %s | %s | %.1f | %s | %.0f | %s | %.0f | %.1f ms | %.1f ms | %d | %s |",
 			r.rate, p.perWebhook(p.total()), p.perWebhook(p.platform), p.perWebhook(p.pg), p.perWebhook(p.redis),
-			float64(p.xacts)/n, stmts, p.wakeupsPerWebhook(), r.capture.perWebhook(r.capture.total()),
-			r.capture.wakeupsPerWebhook(), r.ackP99, r.visibleP99, r.missing, p.perWebhook(p.load)))
+			p.countPerWebhook(p.xacts), stmts, p.countPerWebhook(p.totalWakeups()), r.capture.perWebhook(r.capture.total()),
+			r.capture.countPerWebhook(r.capture.totalWakeups()), r.ackP99, r.visibleP99, r.missing, p.perWebhook(p.load)))
 		measured = append(measured, fmt.Sprintf("%.0f/s %s", r.rate, p.perWebhook(p.total())))
 		if r.rate <= 1000 && (p.webhooks == 0 || 1e3*p.total()/float64(p.webhooks) > cpuGoal || r.missing > 0) {
 			met = false
