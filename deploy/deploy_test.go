@@ -269,11 +269,12 @@ func TestDashboardAndAlertsUseRealMetrics(t *testing.T) {
 	if err := json.Unmarshal(b, &dash); err != nil {
 		t.Fatalf("dashboard: %v", err)
 	}
-	exprs := 0
+	exprs, charted := 0, map[string]bool{}
 	for _, p := range dash.Panels {
 		for _, target := range p.Targets {
 			exprs++
 			for _, m := range usedMetrics(target.Expr) {
+				charted[m] = true
 				if !known[m] {
 					t.Errorf("panel %q uses %s, which no code registers", p.Title, m)
 				}
@@ -282,6 +283,13 @@ func TestDashboardAndAlertsUseRealMetrics(t *testing.T) {
 	}
 	if dash.UID == "" || exprs < 20 {
 		t.Errorf("dashboard uid %q with %d queries", dash.UID, exprs)
+	}
+	// How far each reader trails (relay, projectors, the read replica) is
+	// what an operator looks for first.
+	for m := range known {
+		if strings.HasSuffix(m, "_lag_seconds") && !charted[m] {
+			t.Errorf("the dashboard does not chart %s", m)
+		}
 	}
 	rules, err := os.ReadFile(filepath.Join(root, "prometheus/alerts.yml"))
 	if err != nil {
