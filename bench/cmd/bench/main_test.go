@@ -62,8 +62,13 @@ func TestShortRun(t *testing.T) {
 			t.Errorf("the sweep has no row for %s webhooks/s:\n%s", rate, r.Sweep)
 		}
 	}
-	if !strings.Contains(r.Sweep, "| wake-ups |") {
-		t.Errorf("the sweep does not count wake-ups:\n%s", r.Sweep)
+	// Each rate's CPU by process, statements, wake-ups, latencies and the
+	// same run's capture alone.
+	for _, column := range []string{"CPU per webhook", "Ordermill process", "Postgres backends", "Redis", "statements",
+		"wake-ups", "capture alone", "ack p99", "ack → visible p99"} {
+		if !strings.Contains(r.Sweep, "| "+column+" |") {
+			t.Errorf("the sweep has no column %q:\n%s", column, r.Sweep)
+		}
 	}
 	// And the cost of a round trip that wakes idle processes, against a busy one's.
 	if !strings.Contains(strings.Join(r.Notes, "\n"), "the cost of waking: a Redis PING round trip costs") {
